@@ -91,6 +91,7 @@ scan_string(struct scan *sc, const char **ret_start, size_t *ret_len)
 static int
 scan_value(struct scan *sc)
 {
+	char closers[ALIPAY_JSON_DEPTH_MAX];
 	unsigned depth = 0;
 	int r;
 
@@ -115,10 +116,12 @@ scan_value(struct scan *sc)
 			continue;
 		}
 		if (c == '{' || c == '[') {
-			if (++depth > ALIPAY_JSON_DEPTH_MAX)
+			if (depth >= ALIPAY_JSON_DEPTH_MAX)
 				return -E2BIG;
+			closers[depth++] = c == '{' ? '}' : ']';
 		} else if (c == '}' || c == ']') {
-			if (depth == 0)
+			/* Each closer must match its opener: "[}" is not a value. */
+			if (depth == 0 || closers[depth - 1] != c)
 				return -EBADMSG;
 			if (--depth == 0) {
 				sc->pos++;

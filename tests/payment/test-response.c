@@ -57,6 +57,8 @@ test_extract(void)
 		"{\"alipay_trade_pay_response\":{},\"sign\":1}",
 		"{\"alipay_trade_pay_response\":{\"a\":\"\\\"}}",
 		"{\"alipay_trade_pay_response\" {}}",
+		"{\"alipay_trade_pay_response\":{\"x\":[{\"y\":1}]]}",
+		"{\"alipay_trade_pay_response\":{\"x\":[}]}",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
 		CHECK(alipay_response_extract(bad[i], strlen(bad[i]), "alipay.trade.pay", &sp) ==
