@@ -17,6 +17,7 @@
 /*
  * Usage (keys are read from KEYDIR, the committed test keys):
  *   sign-request KEYDIR RSA2|RSA NOW BIZ_JSON  → {"sign_string","url","body"}
+ *   verify-request KEYDIR URL BODY             → the received parameters as JSON, exit 1 if bad
  *   sign-response KEYDIR METHOD CERT_SN|-      (node JSON on stdin) → the body
  *   verify-response KEYDIR METHOD CERT_SN|-    (body on stdin) → {"class","verified",…}
  *   sign-notify KEYDIR utf-8|GBK               (fields JSON object on stdin) → form body
@@ -107,6 +108,28 @@ cmd_sign_request(char **argv)
 	json_object_put(biz_obj);
 	alipay_request_done(&r);
 	alipay_keys_free(keys);
+	return 0;
+}
+
+static int
+cmd_verify_request(char **argv)
+{
+	EVP_PKEY *key = load(argv[0], "app-public.pem", 0);
+	struct alipay_params p = ALIPAY_PARAMS_INIT;
+	const char *q = strchr(argv[1], '?');
+	struct json_object *out;
+	int r;
+
+	q = q ? q + 1 : "";
+	r = alipay_request_verify(q, strlen(q), argv[2], strlen(argv[2]), key, &p, NULL, NULL);
+	EVP_PKEY_free(key);
+	if (r < 0)
+		return 1;
+	out = json_object_new_object();
+	for (size_t i = 0; i < p.n; i++)
+		add_str(out, p.items[i].key, p.items[i].value);
+	print_json(out);
+	alipay_params_done(&p);
 	return 0;
 }
 
@@ -232,6 +255,8 @@ main(int argc, char **argv)
 {
 	if (argc >= 6 && strcmp(argv[1], "sign-request") == 0)
 		return cmd_sign_request(argv + 2);
+	if (argc >= 5 && strcmp(argv[1], "verify-request") == 0)
+		return cmd_verify_request(argv + 2);
 	if (argc >= 5 && strcmp(argv[1], "sign-response") == 0)
 		return cmd_sign_response(argv + 2);
 	if (argc >= 5 && strcmp(argv[1], "verify-response") == 0)

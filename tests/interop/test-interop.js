@@ -53,8 +53,13 @@ for (const signType of ['RSA2', 'RSA']) {
       keyType: 'PKCS8', signType, alipayPublicKey: alipayPublicPem });
     const { url, execParams } = sdk.formatUrl(sdk.config.gateway, signed);
     assert.equal(c.url, url, `URL (${signType}, ${subject})`);
-    assert.equal(c.body, new URLSearchParams(execParams).toString(), `body (${signType}, ${subject})`);
-    checks += 4;
+    const sdkBody = new URLSearchParams(execParams).toString();
+    assert.equal(c.body, sdkBody, `body (${signType}, ${subject})`);
+    // The SDK's own request, as the sandbox receives it, verifies in C (and only untouched).
+    const got = JSON.parse(run(['verify-request', keyDir, url, sdkBody]));
+    assert.equal(got.biz_content, JSON.stringify(biz));
+    assert.throws(() => run(['verify-request', keyDir, url.replace('app_id=2021', 'app_id=2022'), sdkBody]));
+    checks += 6;
   }
 }
 
