@@ -146,6 +146,9 @@ for (const name of ['app-cert.crt', 'alipay-cert.crt']) {
 const rootSn = run(['root-cert-sn', path.join(keyDir, 'root-bundle.crt')]).trim();
 assert.equal(rootSn, certutil.getSNFromPath(path.join(keyDir, 'root-bundle.crt'), true));
 assert.equal(rootSn.split('_').length, 2, 'the EC root is skipped');
-checks++;
+const prodPath = path.join(keyDir, 'alipay-root-production.crt');
+assert.equal(run(['root-cert-sn', prodPath]).trim(), certutil.getSNFromPath(prodPath, true),
+  'the production root bundle');
+checks += 2;
 
 console.log(`${checks} interop checks passed`);

@@ -161,6 +161,20 @@ test_cert_sn(void)
 }
 
 static void
+test_production_root_bundle(void)
+{
+	size_t len;
+	char *text = test_read_key("alipay-root-production.crt", &len), *root = NULL;
+
+	/* PROTOCOL §7: Alipay's published root bundle (SM2, RSA R1, ECDSA E1, RSA iTrusChina G3)
+	 * gives this value; the SM2 and ECDSA roots are skipped. */
+	CHECK(alipay_root_cert_sn(text, len, &root) == 0);
+	CHECK_STR_EQ(root, "687b59193f3f462dd5336e5abf83c5d8_02941eef3187dddf3d3b83462e1dfcf6");
+	free(root);
+	free(text);
+}
+
+static void
 test_cert_mode_keys(void)
 {
 	struct alipay_keys *keys = NULL;
@@ -215,6 +229,7 @@ main(int argc, char **argv)
 	test_garbage_rejected();
 	test_app_key_as_alipay_key();
 	test_cert_sn();
+	test_production_root_bundle();
 	test_cert_mode_keys();
 	return 0;
 }
