@@ -443,6 +443,7 @@ alipay_response_parse(const char *body, size_t len, const char *method, EVP_PKEY
 	_cleanup_free_ char *sign = NULL;
 	struct alipay_response resp = ALIPAY_RESPONSE_INIT;
 	struct alipay_response_span span;
+	const char *why = "fails signature verification";
 	bool is_signed = false;
 	int r;
 
@@ -464,13 +465,11 @@ alipay_response_parse(const char *body, size_t len, const char *method, EVP_PKEY
 		r = sign_unescape(span.sign, span.sign_len, &sign);
 		if (r == -ENOMEM)
 			return r;
+		/* PROTOCOL §7: another alipay_cert_sn than ours must not verify. */
 		if (r >= 0 && expected_cert_sn &&
 		    (!span.cert_sn || span.cert_sn_len != strlen(expected_cert_sn) ||
 		     memcmp(span.cert_sn, expected_cert_sn, span.cert_sn_len) != 0)) {
-			log_warning(
-				"Response to %s carries alipay_cert_sn \"%.*s\", expected \"%s\"",
-				method, (int)MIN(span.cert_sn_len, 64u), strempty(span.cert_sn),
-				expected_cert_sn);
+			why = "carries another alipay_cert_sn than the configured certificate's";
 			r = -EKEYREJECTED;
 		}
 		if (r >= 0)
@@ -496,8 +495,8 @@ alipay_response_parse(const char *body, size_t len, const char *method, EVP_PKEY
 
 	if (is_signed && !resp.verified) {
 		resp.cls = ALIPAY_CLASS_UNKNOWN;
-		log_warning("Response to %s (code %s) fails signature verification; result unknown",
-			    method, strna(resp.code));
+		log_warning("Response to %s (code %s) %s; result unknown", method, strna(resp.code),
+			    why);
 	} else {
 		resp.cls = alipay_response_classify(resp.code, resp.sub_code, resp.verified,
 						    &resp.throttled);

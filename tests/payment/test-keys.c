@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests of key loading, the app-key-as-Alipay-key check, and certificate SNs (§2.2, §7). */
 #include <errno.h>
+#include <sys/stat.h>
 
 #include <openssl/evp.h>
 
@@ -220,6 +221,24 @@ test_cert_mode_keys(void)
 	alipay_keys_free(keys);
 }
 
+static void
+test_file_mode(void)
+{
+	char tmp[] = "/tmp/f2fpay-key-XXXXXX";
+	int fd = mkstemp(tmp);
+
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK(chmod(tmp, 0600) == 0);
+	CHECK(alipay_key_file_check_mode(tmp) == 0);
+	CHECK(chmod(tmp, 0640) == 0);
+	CHECK(alipay_key_file_check_mode(tmp) == -EPERM);
+	CHECK(chmod(tmp, 0604) == 0);
+	CHECK(alipay_key_file_check_mode(tmp) == -EPERM);
+	unlink(tmp);
+	CHECK(alipay_key_file_check_mode(tmp) == -ENOENT);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -231,5 +250,6 @@ main(int argc, char **argv)
 	test_cert_sn();
 	test_production_root_bundle();
 	test_cert_mode_keys();
+	test_file_mode();
 	return 0;
 }
