@@ -295,8 +295,10 @@ alipay_response_classify(const char *code, const char *sub_code, bool is_signed,
 		cls = ALIPAY_CLASS_UNKNOWN;
 		goto out;
 	}
+	/* PROTOCOL §6: ACQ.TRADE_HAS_SUCCESS is "already paid, query to confirm": never FAILED. */
 	if (STR_EQ_PTR(sub_code, "ACQ.SYSTEM_ERROR") || STR_EQ_PTR(sub_code, "isp.unknow-error") ||
-	    STR_EQ_PTR(sub_code, "aop.unknow-error")) {
+	    STR_EQ_PTR(sub_code, "aop.unknow-error") ||
+	    STR_EQ_PTR(sub_code, "ACQ.TRADE_HAS_SUCCESS")) {
 		cls = ALIPAY_CLASS_UNKNOWN;
 		goto out;
 	}

@@ -68,7 +68,8 @@ void alipay_response_done(struct alipay_response *r);
  * against `expected_cert_sn` when that is not NULL (certificate mode: a missing or different SN
  * fails verification), parse the node with json-c (depth-limited), and classify:
  *   verified:   10000 SUCCESS; 10003 IN_PROGRESS; 20000 or sub_code ACQ.SYSTEM_ERROR,
- *               isp.unknow-error, aop.unknow-error UNKNOWN; 20001, 40001–40003, 40006, aop.*
+ *               isp.unknow-error, aop.unknow-error UNKNOWN; ACQ.TRADE_HAS_SUCCESS UNKNOWN
+ *               (already paid: the caller queries to confirm, §6); 20001, 40001–40003, 40006, aop.*
  *               and isv.* CONFIG; 40004 FAILED; 40005 and isv.*-call-limited UNKNOWN +
  *               throttled; anything else UNKNOWN.
  *   unsigned:   40001/40002/40003 CONFIG (the gateway could not identify us), else UNKNOWN.

@@ -28,7 +28,7 @@ let checks = 0;
 const NOW = 1795671685; // 2026-11-26 13:41:25 in Beijing
 const subjects = [
   'Coffee', '中文商品', 'a/b/c', 'with  spaces ', 'a&b=c', '1+1', '100%', '😀 emoji',
-  'mix 中文/&=+% 😀 "quote" \\ back', 'tab\there',
+  'mix 中文/&=+% 😀 "quote" \\ back', 'tab\there', 'ctl \b\f\r\n\u001f\u007f \u2028 <>\'',
 ];
 for (const signType of ['RSA2', 'RSA']) {
   for (const subject of subjects) {

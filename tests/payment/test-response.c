@@ -99,6 +99,8 @@ test_classify(void)
 	check_classify("40002", "isv.invalid-signature", true, ALIPAY_CLASS_CONFIG, false);
 	check_classify("40004", "ACQ.TRADE_NOT_EXIST", false, ALIPAY_CLASS_UNKNOWN, false);
 	check_classify("40004", "ACQ.BUYER_BALANCE_NOT_ENOUGH", true, ALIPAY_CLASS_FAILED, false);
+	check_classify("40004", "ACQ.TRADE_HAS_SUCCESS", true, ALIPAY_CLASS_UNKNOWN, false);
+	check_classify("40004", "ACQ.CONTEXT_INCONSISTENT", true, ALIPAY_CLASS_FAILED, false);
 	check_classify("40004", "ACQ.PAYMENT_AUTH_CODE_INVALID", true, ALIPAY_CLASS_FAILED, false);
 	check_classify("40004", "isp.bill_not_exist", true, ALIPAY_CLASS_FAILED, false);
 	check_classify("40004", "aop.invalid-app-auth-token", true, ALIPAY_CLASS_CONFIG, false);
