@@ -16,7 +16,7 @@
 
 /*
  * Usage (keys are read from KEYDIR, the committed test keys):
- *   sign-request KEYDIR RSA2|RSA NOW BIZ_JSON  → {"sign_string","url","body"}
+ *   sign-request KEYDIR RSA2|RSA NOW BIZ_JSON [cert] → {"sign_string","url","body"}
  *   verify-request KEYDIR URL BODY             → the received parameters as JSON, exit 1 if bad
  *   sign-response KEYDIR METHOD CERT_SN|-      (node JSON on stdin) → the body
  *   verify-response KEYDIR METHOD CERT_SN|-    (body on stdin) → {"class","verified",…}
@@ -91,6 +91,15 @@ cmd_sign_request(char **argv)
 	snprintf(path, sizeof(path), "%s/app-private-pkcs8.pem", argv[0]);
 	if (alipay_keys_set_app_private_key_file(keys, path) < 0)
 		return 2;
+	if (argv[4] && strcmp(argv[4], "cert") == 0) {
+		/* Certificate mode: app_cert_sn and alipay_root_cert_sn join the parameters. */
+		snprintf(path, sizeof(path), "%s/app-cert.crt", argv[0]);
+		if (alipay_keys_set_app_cert_file(keys, path) < 0)
+			return 2;
+		snprintf(path, sizeof(path), "%s/root-bundle.crt", argv[0]);
+		if (alipay_keys_set_alipay_root_cert_file(keys, path) < 0)
+			return 2;
+	}
 	c.keys = keys;
 	/* biz_content goes through json-c like the typed calls' does. */
 	if (!biz_obj || alipay_json_to_string_request(biz_obj, &biz) < 0)

@@ -30,17 +30,28 @@ const subjects = [
   'Coffee', '中文商品', 'a/b/c', 'with  spaces ', 'a&b=c', '1+1', '100%', '😀 emoji',
   'mix 中文/&=+% 😀 "quote" \\ back', 'tab\there', 'ctl \b\f\r\n\u001f\u007f \u2028 <>\'',
 ];
+const certCases = [['RSA2', 'Coffee 中文/&=+% 😀', true], ['RSA', 'a b', true]];
+const cases = [];
 for (const signType of ['RSA2', 'RSA']) {
-  for (const subject of subjects) {
+  for (const subject of subjects) cases.push([signType, subject, false]);
+}
+for (const [signType, subject, cert] of cases.concat(certCases)) {
+  {
     const biz = {
       out_trade_no: 'T01_20261126_7', scene: 'bar_code', auth_code: '283456789012345670',
       subject, total_amount: '88.88',
     };
-    const c = JSON.parse(run(['sign-request', keyDir, signType, String(NOW), JSON.stringify(biz)]));
+    const c = JSON.parse(run(['sign-request', keyDir, signType, String(NOW), JSON.stringify(biz)]
+      .concat(cert ? ['cert'] : [])));
     const config = {
       appId: '2021000000000001', charset: 'utf-8', version: '1.0', signType,
       privateKey: appPrivatePem,
     };
+    if (cert) {
+      config.appCertSn = certutil.getSNFromPath(path.join(keyDir, 'app-cert.crt'), false);
+      config.alipayRootCertSn = certutil.getSNFromPath(path.join(keyDir, 'root-bundle.crt'), true);
+      assert.ok(c.url.includes('&app_cert_sn=' + config.appCertSn + '&alipay_root_cert_sn='));
+    }
     const signed = util.sign('alipay.trade.pay', { bizContent: biz, timestamp: '2026-11-26 13:41:25' },
       config);
     // The SDK's string to sign, rebuilt the way util.sign() builds it.
