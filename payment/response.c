@@ -522,13 +522,14 @@ alipay_response_parse(const char *body, size_t len, const char *method, EVP_PKEY
 
 	if (is_signed && !resp.verified) {
 		resp.cls = ALIPAY_CLASS_UNKNOWN;
-		log_warning("Response to %s (code %s) %s; result unknown", method, strna(resp.code),
-			    why);
+		log_warning("Response to %s (code %.16s) %s; result unknown", method,
+			    strna(resp.code), why);
 	} else {
 		resp.cls = alipay_response_classify(resp.code, resp.sub_code, resp.verified,
 						    &resp.throttled);
 		if (!is_signed)
-			log_warning("Unsigned response to %s: code %s, sub_code %s; treated as %s",
+			log_warning("Unsigned response to %s: code %.16s, sub_code %.64s; treated "
+				    "as %s",
 				    method, strna(resp.code), strna(resp.sub_code),
 				    alipay_class_to_string(resp.cls));
 	}
