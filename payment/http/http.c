@@ -433,14 +433,19 @@ request_finish(struct http_request *req, CURLcode code)
 
 	sent = req->bytes_sent > 0 || request_size > 0;
 	resp.outcome = http_outcome_classify(code, sent, req->over_cap);
-	if (req->policy_refused)
+	if (req->policy_refused && sent)
+		/* Cannot happen (libcurl was told to refuse the scheme); if it ever does, the
+		 * byte count wins: a sent request is never reported as not delivered. */
+		log_bug("HTTP %s %s: refused by policy, yet sent", method_name(req->method),
+			req->log_url);
+	else if (req->policy_refused)
 		resp.outcome = HTTP_OUTCOME_NOT_DELIVERED;
 	resp.send_count = req->send_count;
 	if (sent && resp.send_count == 0)
 		resp.send_count = 1;
 	resp.elapsed_usec = total_usec > 0 ? (uint64_t)total_usec : 0;
 
-	if (req->policy_refused)
+	if (req->policy_refused && !sent)
 		error = "refused by policy: plain http:// only to a loopback host, https:// "
 			"otherwise";
 	else if (req->over_cap)
@@ -665,6 +670,10 @@ request_setup(struct http_request *req, const struct http_request_spec *spec)
 	     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_PROXY, "") == CURLE_OK; /* ignore *_proxy env */
 	ok = ok && curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+	/* Without it, aborting a transfer (timeout, cancel, free) while its name lookup still
+	 * runs makes libcurl join the resolver thread: the event loop would block for as long
+	 * as the DNS query hangs. With it, the thread is left to finish and free itself. */
+	ok = ok && curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_USERAGENT, HTTP_USER_AGENT) == CURLE_OK;
 	ok = ok &&
 	     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)((ct + 999) / 1000)) == CURLE_OK;

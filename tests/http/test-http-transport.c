@@ -323,6 +323,26 @@ test_refused(void)
 }
 
 static void
+test_dns(void)
+{
+	/* .invalid never resolves (RFC 6761). Whether the resolver says so at once or hangs until
+	 * the connect timeout, nothing was sent. */
+	struct http_client *c = client_new(NULL);
+	struct http_request_spec spec = post_spec("https://f2fpay-test.invalid/gateway.do", "a=1");
+	struct result r = {0};
+
+	spec.connect_timeout_usec = 2 * SEC;
+	submit(c, &spec, &r);
+	run_until_done();
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_NOT_DELIVERED);
+	CHECK(r.curl_code == 6 || r.curl_code == 28); /* COULDNT_RESOLVE_HOST, OPERATION_TIMEDOUT */
+	CHECK_INT_EQ(r.send_count, 0);
+
+	result_clear(&r);
+	http_client_free(c);
+}
+
+static void
 test_too_large(void)
 {
 	struct test_server *s = test_server_start(TEST_SERVER_BIG, NULL, NULL, false);
@@ -682,19 +702,13 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } cases[] = {
-	{"post", test_post},
-	{"get-status", test_get_status},
-	{"stall", test_stall},
-	{"handshake-timeout", test_handshake_timeout},
-	{"reset", test_reset},
-	{"refused", test_refused},
-	{"too-large", test_too_large},
-	{"tls-ok", test_tls_ok},
-	{"tls-untrusted", test_tls_untrusted},
-	{"policy", test_policy},
-	{"resend", test_resend},
-	{"cancel", test_cancel},
-	{"teardown", test_teardown},
+	{"post", test_post},         {"get-status", test_get_status},
+	{"stall", test_stall},       {"handshake-timeout", test_handshake_timeout},
+	{"reset", test_reset},       {"refused", test_refused},
+	{"dns", test_dns},           {"too-large", test_too_large},
+	{"tls-ok", test_tls_ok},     {"tls-untrusted", test_tls_untrusted},
+	{"policy", test_policy},     {"resend", test_resend},
+	{"cancel", test_cancel},     {"teardown", test_teardown},
 	{"parallel", test_parallel},
 };
 
