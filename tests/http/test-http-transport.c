@@ -630,6 +630,70 @@ test_cancel(void)
 	test_server_stop(s);
 }
 
+struct chain {
+	struct http_client *client;
+	struct http_request *to_cancel;
+	struct http_request_spec next;
+	struct result first, second;
+};
+
+static void
+on_chain_second(struct http_request *req, struct http_response *resp, void *userdata)
+{
+	struct chain *ch = userdata;
+
+	on_done(req, resp, &ch->second);
+}
+
+static void
+on_chain_first(struct http_request *req, struct http_response *resp, void *userdata)
+{
+	struct chain *ch = userdata;
+
+	on_done(req, resp, &ch->first);
+	/* What the engine does: drop a request that lost its purpose, start the next one. */
+	http_request_cancel(ch->to_cancel);
+	pending--; /* the cancelled one will never complete */
+	pending++;
+	CHECK_INT_EQ(http_client_submit(ch->client, &ch->next, on_chain_second, ch, NULL), 0);
+}
+
+static void
+test_reentrant(void)
+{
+	struct test_server *s = test_server_start(TEST_SERVER_NORMAL, NULL, NULL, false);
+	struct test_server *st = test_server_start(TEST_SERVER_STALL, NULL, NULL, false);
+	struct http_client *c = client_new(NULL);
+	_cleanup_free_ char *u = url("http", "127.0.0.1", s, "/pay");
+	_cleanup_free_ char *u2 = url("http", "127.0.0.1", s, "/query");
+	_cleanup_free_ char *ust = url("http", "127.0.0.1", st, "/slow");
+	struct http_request_spec slow = post_spec(ust, "slow");
+	struct http_request_spec first = post_spec(u, "pay");
+	struct chain ch = {.client = c, .next = post_spec(u2, "query")};
+
+	CHECK_INT_EQ(http_client_submit(c, &slow, on_done_never, NULL, &ch.to_cancel), 0);
+	pending++;
+	/* Start the first one only once the slow one is on the wire, so cancelling it aborts a
+	 * live connection. */
+	for (unsigned i = 0; i < 1000 && test_server_requests(st) < 1; i++)
+		run_for(10 * MSEC);
+	CHECK_INT_EQ(test_server_requests(st), 1);
+	pending++;
+	CHECK_INT_EQ(http_client_submit(c, &first, on_chain_first, &ch, NULL), 0);
+	run_until_done();
+	CHECK_INT_EQ(ch.first.outcome, HTTP_OUTCOME_OK);
+	CHECK_MEM_EQ(ch.first.body, ch.first.body_len, "ok pay", 6);
+	CHECK_INT_EQ(ch.second.outcome, HTTP_OUTCOME_OK);
+	CHECK_MEM_EQ(ch.second.body, ch.second.body_len, "ok query", 8);
+	CHECK_INT_EQ(http_client_in_flight(c), 0);
+
+	result_clear(&ch.first);
+	result_clear(&ch.second);
+	http_client_free(c);
+	test_server_stop(s);
+	test_server_stop(st);
+}
+
 static void
 test_teardown(void)
 {
@@ -702,14 +766,24 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } cases[] = {
-	{"post", test_post},         {"get-status", test_get_status},
-	{"stall", test_stall},       {"handshake-timeout", test_handshake_timeout},
-	{"reset", test_reset},       {"refused", test_refused},
-	{"dns", test_dns},           {"too-large", test_too_large},
-	{"tls-ok", test_tls_ok},     {"tls-untrusted", test_tls_untrusted},
-	{"policy", test_policy},     {"resend", test_resend},
-	{"cancel", test_cancel},     {"teardown", test_teardown},
+	/* clang-format off */
+	{"post", test_post},
+	{"get-status", test_get_status},
+	{"stall", test_stall},
+	{"handshake-timeout", test_handshake_timeout},
+	{"reset", test_reset},
+	{"refused", test_refused},
+	{"dns", test_dns},
+	{"too-large", test_too_large},
+	{"tls-ok", test_tls_ok},
+	{"tls-untrusted", test_tls_untrusted},
+	{"policy", test_policy},
+	{"resend", test_resend},
+	{"cancel", test_cancel},
+	{"reentrant", test_reentrant},
+	{"teardown", test_teardown},
 	{"parallel", test_parallel},
+	/* clang-format on */
 };
 
 int
