@@ -219,6 +219,40 @@ test_get_status(void)
 }
 
 static void
+test_keepalive(void)
+{
+	struct test_server *s = test_server_start(TEST_SERVER_NORMAL, NULL, NULL, false);
+	struct http_client *c = client_new(NULL);
+	_cleanup_free_ char *u = url("http", "127.0.0.1", s, "/query");
+	struct http_request_spec spec = post_spec(u, "a=1");
+	struct result r = {0};
+
+	/* By default one connection serves request after request. */
+	for (unsigned i = 0; i < 2; i++) {
+		submit(c, &spec, &r);
+		run_until_done();
+		CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
+	}
+	CHECK_INT_EQ(test_server_connections(s), 1);
+	/* no_reuse: a connection of its own, which is not kept for anybody else. */
+	spec.no_reuse = true;
+	submit(c, &spec, &r);
+	run_until_done();
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(test_server_connections(s), 2);
+	spec.no_reuse = false;
+	submit(c, &spec, &r);
+	run_until_done();
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(test_server_connections(s), 2);
+	CHECK_INT_EQ(test_server_requests(s), 4);
+
+	result_clear(&r);
+	http_client_free(c);
+	test_server_stop(s);
+}
+
+static void
 test_stall(void)
 {
 	struct test_server *s = test_server_start(TEST_SERVER_STALL, NULL, NULL, false);
@@ -421,22 +455,31 @@ static void
 test_tls_ok(void)
 {
 	struct certs k;
-	struct test_server *s;
+	struct test_server *s, *st;
 	struct http_client *c;
-	_cleanup_free_ char *u = NULL, *u2 = NULL;
+	_cleanup_free_ char *u = NULL, *u2 = NULL, *ust = NULL;
 	struct http_request_spec spec;
-	struct result r = {0}, r2 = {0};
+	struct result r = {0}, r2 = {0}, r3 = {0};
 
 	certs_make(&k);
 	s = test_server_start(TEST_SERVER_NORMAL, k.server, k.server_key, false);
+	st = test_server_start(TEST_SERVER_STALL, k.server, k.server_key, false);
 	c = client_new(k.ca);
 	u = url("https", "127.0.0.1", s, "/gateway.do");
 	u2 = url("https", "localhost", s, "/gateway.do");
+	ust = url("https", "127.0.0.1", st, "/gateway.do");
 	spec = post_spec(u, "a=1");
 	submit(c, &spec, &r);
 	spec.url = u2;
 	submit(c, &spec, &r2);
+	/* Over TLS too, a request that went out and got no answer is NO_ANSWER. */
+	spec.url = ust;
+	spec.timeout_usec = 1 * SEC;
+	submit(c, &spec, &r3);
 	run_until_done();
+	CHECK_INT_EQ(r3.outcome, HTTP_OUTCOME_NO_ANSWER);
+	CHECK_INT_EQ(r3.send_count, 1);
+	CHECK_INT_EQ(test_server_requests(st), 1);
 	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
 	CHECK_INT_EQ(r.status, 200);
 	CHECK_MEM_EQ(r.body, r.body_len, "ok a=1", 6);
@@ -446,8 +489,10 @@ test_tls_ok(void)
 
 	result_clear(&r);
 	result_clear(&r2);
+	result_clear(&r3);
 	http_client_free(c);
 	test_server_stop(s);
+	test_server_stop(st);
 	certs_remove(&k);
 }
 
@@ -769,6 +814,7 @@ static const struct {
 	/* clang-format off */
 	{"post", test_post},
 	{"get-status", test_get_status},
+	{"keepalive", test_keepalive},
 	{"stall", test_stall},
 	{"handshake-timeout", test_handshake_timeout},
 	{"reset", test_reset},
