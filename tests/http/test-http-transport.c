@@ -261,7 +261,7 @@ test_stall(void)
 	struct http_request_spec spec = post_spec(u, "a=1");
 	struct result r = {0};
 
-	spec.timeout_usec = 400 * MSEC;
+	spec.timeout_usec = 800 * MSEC;
 	submit(c, &spec, &r);
 	run_until_done();
 	/* The server has the request and said nothing: the result is unknown. */
@@ -474,7 +474,7 @@ test_tls_ok(void)
 	submit(c, &spec, &r2);
 	/* Over TLS too, a request that went out and got no answer is NO_ANSWER. */
 	spec.url = ust;
-	spec.timeout_usec = 1 * SEC;
+	spec.timeout_usec = 1500 * MSEC;
 	submit(c, &spec, &r3);
 	run_until_done();
 	CHECK_INT_EQ(r3.outcome, HTTP_OUTCOME_NO_ANSWER);
@@ -783,7 +783,7 @@ test_parallel(void)
 	char bodies[8][16];
 	struct http_request_spec spec = post_spec(ust, "stall");
 
-	spec.timeout_usec = 600 * MSEC;
+	spec.timeout_usec = 800 * MSEC;
 	submit(c, &spec, &rst);
 	for (unsigned i = 0; i < ELEMENTSOF(r); i++) {
 		snprintf(bodies[i], sizeof(bodies[i]), "n=%u", i);
