@@ -614,6 +614,39 @@ resend_run(bool no_reuse, unsigned *ret_server_count, unsigned *ret_send_count)
 	test_server_stop(s);
 }
 
+/*
+ * PROTOCOL §8, worse: the pay request goes out on a reused connection that dies, and libcurl's
+ * silent retry is refused. libcurl reports CURLE_COULDNT_CONNECT, which by itself would read
+ * "never delivered, safe to retry" — but the server has the request. The transport must say
+ * NO_ANSWER.
+ */
+static void
+test_resend_refused(void)
+{
+	struct test_server *s = test_server_start(TEST_SERVER_DROP_LATER_GONE, NULL, NULL, false);
+	struct http_client *c = client_new(NULL);
+	_cleanup_free_ char *u1 = url("http", "127.0.0.1", s, "/query");
+	_cleanup_free_ char *u2 = url("http", "127.0.0.1", s, "/pay");
+	struct http_request_spec spec = post_spec(u1, "method=alipay.trade.query");
+	struct result r = {0};
+
+	submit(c, &spec, &r);
+	run_until_done();
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
+
+	spec = post_spec(u2, "method=alipay.trade.pay");
+	submit(c, &spec, &r);
+	run_until_done();
+	CHECK_INT_EQ(test_server_count_path(s, "/pay"), 1);
+	CHECK_INT_EQ(r.curl_code, 7); /* CURLE_COULDNT_CONNECT, from the retry */
+	CHECK_INT_EQ(r.send_count, 1);
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_NO_ANSWER);
+
+	result_clear(&r);
+	http_client_free(c);
+	test_server_stop(s);
+}
+
 static void
 test_resend(void)
 {
@@ -825,6 +858,7 @@ static const struct {
 	{"tls-untrusted", test_tls_untrusted},
 	{"policy", test_policy},
 	{"resend", test_resend},
+	{"resend-refused", test_resend_refused},
 	{"cancel", test_cancel},
 	{"reentrant", test_reentrant},
 	{"teardown", test_teardown},

@@ -240,6 +240,15 @@ conn_thread(void *userdata)
 		case TEST_SERVER_BIG_NOLEN:
 			answer_big(c, s->mode == TEST_SERVER_BIG);
 			goto out;
+		case TEST_SERVER_DROP_LATER_GONE:
+			if (idx > 0) {
+				/* Linux: shutting down a listening socket makes it refuse. */
+				(void)shutdown(s->listen_fd, SHUT_RDWR);
+				goto out;
+			}
+			if (answer_normal(c, buf, head_len, (size_t)total) < 0)
+				goto out;
+			break;
 		case TEST_SERVER_DROP_LATER:
 			if (idx > 0)
 				goto out; /* read it, then close without a byte of answer */
@@ -280,6 +289,13 @@ accept_thread(void *userdata)
 		if (p[1].revents)
 			break;
 		fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0 && errno == EINVAL) {
+			/* No longer listening (DROP_LATER_GONE): wait for stop(). */
+			struct pollfd w = {.fd = s->wake[0], .events = POLLIN};
+			while (poll(&w, 1, -1) < 0)
+				CHECK(errno == EINTR);
+			break;
+		}
 		if (fd < 0)
 			continue;
 		pthread_mutex_lock(&s->lock);

@@ -13,6 +13,8 @@ enum test_server_mode {
 	TEST_SERVER_BIG_NOLEN,  /* answer 10 MiB without a length, ended by close */
 	TEST_SERVER_DROP_LATER, /* answer the first request received; read every later one and
 				 * close its connection without answering */
+	/* As DROP_LATER, and stop listening at the first drop: a new connection is refused. */
+	TEST_SERVER_DROP_LATER_GONE,
 };
 
 #define TEST_SERVER_BIG_SIZE (10u * 1024u * 1024u)
