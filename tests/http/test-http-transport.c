@@ -322,6 +322,29 @@ test_reset(void)
 	test_server_stop(s);
 }
 
+static void
+test_garbage(void)
+{
+	/* libcurl refuses an answer without a status line (HTTP/0.9) with
+	 * CURLE_UNSUPPORTED_PROTOCOL, a code otherwise seen before anything is sent: only the
+	 * byte count tells that the server has the request. */
+	struct test_server *s = test_server_start(TEST_SERVER_GARBAGE, NULL, NULL, false);
+	struct http_client *c = client_new(NULL);
+	_cleanup_free_ char *u = url("http", "127.0.0.1", s, "/pay");
+	struct http_request_spec spec = post_spec(u, "a=1");
+	struct result r = {0};
+
+	submit(c, &spec, &r);
+	run_until_done();
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_NO_ANSWER);
+	CHECK_INT_EQ(r.send_count, 1);
+	CHECK_INT_EQ(test_server_requests(s), 1);
+
+	result_clear(&r);
+	http_client_free(c);
+	test_server_stop(s);
+}
+
 static uint16_t
 closed_port(void)
 {
@@ -851,6 +874,7 @@ static const struct {
 	{"stall", test_stall},
 	{"handshake-timeout", test_handshake_timeout},
 	{"reset", test_reset},
+	{"garbage", test_garbage},
 	{"refused", test_refused},
 	{"dns", test_dns},
 	{"too-large", test_too_large},

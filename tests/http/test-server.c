@@ -240,6 +240,9 @@ conn_thread(void *userdata)
 		case TEST_SERVER_BIG_NOLEN:
 			answer_big(c, s->mode == TEST_SERVER_BIG);
 			goto out;
+		case TEST_SERVER_GARBAGE:
+			(void)conn_write(c, "hello, world\r\n", 14);
+			goto out;
 		case TEST_SERVER_DROP_LATER_GONE:
 			if (idx > 0) {
 				/* Linux: shutting down a listening socket makes it refuse. */

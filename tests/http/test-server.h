@@ -15,6 +15,7 @@ enum test_server_mode {
 				 * close its connection without answering */
 	/* As DROP_LATER, and stop listening at the first drop: a new connection is refused. */
 	TEST_SERVER_DROP_LATER_GONE,
+	TEST_SERVER_GARBAGE, /* read the request, answer bytes that are not HTTP, close */
 };
 
 #define TEST_SERVER_BIG_SIZE (10u * 1024u * 1024u)
