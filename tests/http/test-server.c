@@ -43,7 +43,7 @@ struct test_server {
 	bool stopping;
 	unsigned n_conns;
 	struct conn conns[MAX_CONNS];
-	unsigned connections, requests, tls_failures;
+	unsigned connections, requests, tls_failures, closed;
 	char *log[MAX_REQUESTS];
 	char *paths[MAX_REQUESTS];
 };
@@ -269,6 +269,9 @@ out:
 	}
 	conn_close(c, false);
 	free(buf);
+	pthread_mutex_lock(&s->lock);
+	s->closed++;
+	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
 
@@ -381,6 +384,12 @@ unsigned
 test_server_tls_failures(struct test_server *s)
 {
 	return read_counter(s, &s->tls_failures);
+}
+
+unsigned
+test_server_closed(struct test_server *s)
+{
+	return read_counter(s, &s->closed);
 }
 
 unsigned
