@@ -192,6 +192,7 @@ test_bad_requests(void)
 		CHECK(asprintf(&all, "%s&%s", q2, b2) > 0);
 		expect_raw(&h, NULL, all, strlen(all), NULL);
 		free(q2), free(b2), free(all);
+		all = NULL;
 		harness_request(&h, "alipay.trade.query", "{\"out_trade_no\":\"bad1\"}", "utf-8",
 				"RSA2", &q2, &b2);
 		CHECK(asprintf(&url, "%s/gateway.do?%s&%s", h.url, q2, b2) > 0);
@@ -199,7 +200,6 @@ test_bad_requests(void)
 		CHECK(strstr(out.data, "\"trade_status\":\"TRADE_SUCCESS\""));
 		CHECK(harness_verify_response(&h, "alipay.trade.query", out.data, out.len));
 		buf_free(&out);
-		q2 = b2 = all = NULL;
 	}
 
 	CASE("GBK request: signature over GBK bytes, reply in GBK and signed over them");
