@@ -18,6 +18,8 @@
 #include "common/time-util.h"
 #include "test.h"
 
+const char *harness_ca_file;
+
 void
 harness_start(struct harness *h, const char *bin, const char *keys_dir, const char *const *extra)
 {
@@ -102,6 +104,8 @@ harness_http(const char *method, const char *url, const char *content_type, cons
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	if (harness_ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, harness_ca_file);
 	if (STR_EQ(method, "POST")) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
