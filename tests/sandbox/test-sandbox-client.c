@@ -393,6 +393,7 @@ test_apis(struct client *c, struct harness *h)
 		client_send(c, ALIPAY_METHOD_TRADE_PRECREATE, &req, &res);
 		CHECK_INT_EQ(res.resp.cls, ALIPAY_CLASS_SUCCESS);
 		CHECK(strncmp(res.qr_code, "https://qr.alipay.com/bax0", 26) == 0);
+		alipay_api_result_done(&res);
 		CHECK_INT_EQ(by_ref(c, ALIPAY_METHOD_TRADE_QUERY, o, &res), ALIPAY_CLASS_FAILED);
 		CHECK_STR_EQ(sub_code_of(&res), "ACQ.TRADE_NOT_EXIST");
 		alipay_api_result_done(&res);
