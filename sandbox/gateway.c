@@ -14,7 +14,8 @@
 #include "common/money.h"
 #include "sandbox/sandbox.h"
 
-#define NODE_MAX (256 * 1024)
+#define NODE_MAX          (1024 * 1024)
+#define SUB_MSG_QUOTE_MAX (64 * 1024)
 
 /* One request in flight: what the reply needs to know. */
 struct ctx {
@@ -1067,6 +1068,14 @@ check_common(struct ctx *c, const char *query, const char *body, size_t body_len
 			(void)sb_charset_to_utf8(c->charset, s.data ?: "", s.len, &u);
 			(void)buf_puts(&m, "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹"
 					   "配，网关生成的验签字符串为：");
+			/* Quote at most 64 KiB of it (cut on a character boundary). */
+			if (u && strlen(u) > SUB_MSG_QUOTE_MAX) {
+				size_t cut = SUB_MSG_QUOTE_MAX;
+
+				while (cut > 0 && ((unsigned char)u[cut] & 0xc0) == 0x80)
+					cut--;
+				u[cut] = '\0';
+			}
 			(void)html_escape(strempty(u), &m);
 			node_error(c, "40002", "isv.invalid-signature", m.data);
 			buf_free(&m);
