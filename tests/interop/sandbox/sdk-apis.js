@@ -296,6 +296,15 @@ async function main() {
       assert.equal(r.code, '40002');
       assert.equal(r.subCode, 'isv.invalid-method');
     }],
+    ['40 concurrent pays: all paid, distinct trade numbers', async () => {
+      const os = Array.from({ length: 40 }, (_, i) => otn(`par${i}`));
+      const rs = await Promise.all(os.map((o) => pay(o, '0', '0.01')));
+      for (const r of rs) assert.equal(r.code, '10000');
+      assert.equal(new Set(rs.map((r) => r.tradeNo)).size, 40);
+      const all = (await trades()).trades.filter((t) => os.includes(t.out_trade_no));
+      assert.equal(all.length, 40);
+      for (const t of all) assert.equal(t.pay_requests, 1);
+    }],
     ['/sim/trades counts requests per out_trade_no', async () => {
       const o = otn('count');
       await pay(o, '2');
