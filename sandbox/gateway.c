@@ -490,13 +490,15 @@ api_cancel(struct ctx *c)
 		return 0;
 	t = sb_trade_find(c->sb, otn, biz_str(c, "trade_no"));
 	if (!t) {
-		if (isempty(otn) || !valid_out_trade_no(otn)) {
+		if (!isempty(biz_str(c, "trade_no")) || isempty(otn) || !valid_out_trade_no(otn)) {
 			node_not_exist(c);
 			return 0;
 		}
 		/*
-		 * A cancel of a trade the gateway never saw (a pay lost on the way) closes the
-		 * number: a late pay with it then fails with ACQ.TRADE_HAS_CLOSE, never charges.
+		 * Like the real gateway, a cancel by an out_trade_no it never saw (a pay lost on
+		 * the way) succeeds, without `action` (returned only for existing trades). The
+		 * sandbox also closes the number: a late pay with it fails with
+		 * ACQ.TRADE_HAS_CLOSE and never charges.
 		 */
 		r = sb_trade_new(c->sb, otn, &t);
 		if (r < 0) {
@@ -507,13 +509,11 @@ api_cancel(struct ctx *c)
 		t->precreate = 0;
 		t->status = SB_STATUS_NONE;
 		t->qr_dead = 1;
-		t->cancel_action = strdup("close");
 		t->gmt_close = c->now;
 		t->cancel_requests = 1;
 		node_ok(c);
 		node_str(c, "out_trade_no", otn);
 		node_str(c, "retry_flag", "N");
-		node_str(c, "action", "close");
 		return 0;
 	}
 	t->cancel_requests++;
@@ -527,7 +527,7 @@ api_cancel(struct ctx *c)
 	switch (t->status) {
 	case SB_STATUS_NONE: /* an unscanned QR, or a number closed by an earlier cancel */
 		t->qr_dead = 1;
-		if (!t->cancel_action)
+		if (!t->cancel_action && t->precreate)
 			t->cancel_action = strdup("close");
 		t->gmt_close = t->gmt_close ?: c->now;
 		break;
@@ -567,7 +567,7 @@ api_cancel(struct ctx *c)
 	else
 		node_trade_ids(c, t);
 	node_str(c, "retry_flag", "N");
-	node_str(c, "action", strempty(t->cancel_action));
+	node_str(c, "action", t->cancel_action); /* omitted for a number never seen */
 	return 0;
 }
 

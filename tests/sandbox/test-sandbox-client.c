@@ -373,6 +373,16 @@ test_apis(struct client *c, struct harness *h)
 	alipay_api_result_done(&res);
 	CHECK_INT_EQ(query_status(c, o), ALIPAY_TRADE_STATUS_CLOSED);
 
+	CASE("C client: cancel of a number never seen succeeds without action, closes it");
+	unique(o, sizeof(o), "cn");
+	CHECK_INT_EQ(by_ref(c, ALIPAY_METHOD_TRADE_CANCEL, o, &res), ALIPAY_CLASS_SUCCESS);
+	CHECK_INT_EQ(res.action, ALIPAY_CANCEL_ACTION_NONE);
+	CHECK_INT_EQ(res.retry_flag, ALIPAY_FLAG_N);
+	alipay_api_result_done(&res);
+	CHECK_INT_EQ(pay(c, o, "287634438256644390", 100, &res), ALIPAY_CLASS_FAILED);
+	CHECK_STR_EQ(sub_code_of(&res), "ACQ.TRADE_HAS_CLOSE");
+	alipay_api_result_done(&res);
+
 	CASE("C client: close an unpaid trade");
 	unique(o, sizeof(o), "cc");
 	CHECK_INT_EQ(pay(c, o, "287634438256644392", 100, &res), ALIPAY_CLASS_IN_PROGRESS);

@@ -207,12 +207,16 @@ async function main() {
       assert.equal((await ledger(o)).refund_fee, '5.00');
       assert.equal((await cancel(o)).action, 'refund'); // a repeat answers the same
     }],
-    ['cancel of a trade never seen closes the number', async () => {
+    ['cancel of an out_trade_no never seen: success without action, number closed', async () => {
       const o = otn('cnone');
       const c = await cancel(o);
       assert.equal(c.code, '10000');
-      assert.equal(c.action, 'close');
+      assert.equal(c.retryFlag, 'N');
+      assert.equal(c.action, undefined);
+      assert.equal((await cancel(o)).action, undefined);
       assert.equal((await pay(o, '0')).subCode, 'ACQ.TRADE_HAS_CLOSE');
+      const t = await exec('alipay.trade.cancel', { trade_no: '2026010122000000000000000000' });
+      assert.equal(t.subCode, 'ACQ.TRADE_NOT_EXIST');
     }],
     ['close: unpaid trade closed, paid trade refused', async () => {
       const o = otn('close');
