@@ -419,6 +419,30 @@ test_apis(struct client *c, struct harness *h)
 		CHECK_INT_EQ(query_status(c, o), ALIPAY_TRADE_STATUS_SUCCESS);
 	}
 
+	CASE("C client: unknown app_id is an unsigned configuration error");
+	{
+		struct alipay_client_config saved = c->cfg;
+
+		c->cfg.app_id = "2021000000000999";
+		CHECK_INT_EQ(by_ref(c, ALIPAY_METHOD_TRADE_QUERY, o, &res), ALIPAY_CLASS_CONFIG);
+		CHECK(!res.resp.verified);
+		CHECK_STR_EQ(sub_code_of(&res), "isv.invalid-app-id");
+		alipay_api_result_done(&res);
+		c->cfg = saved;
+	}
+
+	CASE("C client: a timestamp in the wrong time zone is isv.invalid-timestamp");
+	{
+		struct alipay_trade_ref r = {.out_trade_no = o};
+
+		CHECK(alipay_api_query(&c->cfg, &r, time(NULL) - 8 * 3600, &req) == 0);
+		client_send(c, ALIPAY_METHOD_TRADE_QUERY, &req, &res);
+		CHECK_INT_EQ(res.resp.cls, ALIPAY_CLASS_CONFIG);
+		CHECK(res.resp.verified);
+		CHECK_STR_EQ(sub_code_of(&res), "isv.invalid-timestamp");
+		alipay_api_result_done(&res);
+	}
+
 	CASE("C client: bill download URL");
 	{
 		char today[BEIJING_DATE_BUF];
