@@ -10,9 +10,9 @@
 enum alipay_class {
 	ALIPAY_CLASS_SUCCESS,     /* 10000, signed and verified */
 	ALIPAY_CLASS_IN_PROGRESS, /* 10003 (pay only): the buyer must confirm on the phone */
-	ALIPAY_CLASS_FAILED,      /* a definite business failure (40004 ACQ.* …): sub_code says which */
-	ALIPAY_CLASS_UNKNOWN,     /* 20000, ACQ.SYSTEM_ERROR, no answer, unsigned or unverifiable */
-	ALIPAY_CLASS_CONFIG,      /* 40001–40003, isv.*, aop.* token errors: fix the configuration */
+	ALIPAY_CLASS_FAILED, /* a definite business failure (40004 ACQ.* …): sub_code says which */
+	ALIPAY_CLASS_UNKNOWN, /* 20000, ACQ.SYSTEM_ERROR, no answer, unsigned or unverifiable */
+	ALIPAY_CLASS_CONFIG,  /* 40001–40003, isv.*, aop.* token errors: fix the configuration */
 	_ALIPAY_CLASS_MAX,
 };
 
