@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +41,8 @@ sandbox_proc_start(struct sandbox_proc *p, const char *bin, const char *keys_dir
 	p->pid = fork();
 	CHECK(p->pid >= 0);
 	if (p->pid == 0) {
+		/* A test that aborts must not leave the sandbox behind. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(fds[1], STDOUT_FILENO);
 		execv(bin, (char *const *)argv);
 		_exit(127);
