@@ -250,6 +250,11 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 	r = order_dispatch(&eo->rec.fsm, &e->cfg.fsm, ev, gr ? &gr->res : NULL, now, &act);
 	if (r < 0)
 		return r;
+	/* PROTOCOL §6: the same out_trade_no with other parameters is a bug on our side. */
+	if (gr && STR_EQ_PTR(gr->res.sub_code, "ACQ.CONTEXT_INCONSISTENT"))
+		log_error("order %s: the gateway says ACQ.CONTEXT_INCONSISTENT: this out_trade_no "
+			  "was sent before with other parameters",
+			  eo->rec.fsm.id);
 
 	if (gr && gr->res.cls == ALIPAY_CLASS_SUCCESS && ev == ORDER_EV_PRECREATE_RESULT &&
 	    gr->qr_code && !STR_EQ(gr->qr_code, eo->rec.qr_code)) {
