@@ -105,7 +105,8 @@ alipay_notify_parse(const char *body, size_t len, EVP_PKEY *alipay_key, struct a
 	if (r < 0) {
 		if (r == -EBADMSG)
 			r = -EKEYREJECTED;
-		log_warning_errno(r, "Notification %s for %s fails signature verification: %m",
+		log_warning_errno(r,
+				  "Notification %.64s for %.64s fails signature verification: %m",
 				  strna(alipay_params_get(&n.fields, "notify_id")),
 				  strna(alipay_params_get(&n.fields, "out_trade_no")));
 		goto fail;
