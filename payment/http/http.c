@@ -303,13 +303,17 @@ on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socket
 	void *slot = socketp;
 	int r;
 
+	/* Failures are logged and not reported to libcurl: a -1 here marks the whole multi
+	 * handle dead, failing every later request; unwatched, this one transfer still ends by
+	 * its own timeout, and is classified by what it sent. */
 	r = c->loop.watch(c->loop.userdata, fd, curl_to_io(what), &slot);
 	if (r < 0) {
 		log_error_errno(r, "Failed to watch HTTP socket %d: %m", (int)fd);
-		return -1;
+		return 0;
 	}
-	if (slot != socketp && curl_multi_assign(c->multi, fd, slot) != CURLM_OK)
-		return -1;
+	if (what != CURL_POLL_REMOVE && slot != socketp &&
+	    curl_multi_assign(c->multi, fd, slot) != CURLM_OK)
+		log_bug("curl_multi_assign() failed for socket %d", (int)fd);
 	return 0;
 }
 
@@ -319,11 +323,10 @@ on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 	struct http_client *c = userp;
 	int r;
 
+	/* As above: -1 would kill the multi handle for good. */
 	r = c->loop.timer(c->loop.userdata, timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000);
-	if (r < 0) {
+	if (r < 0)
 		log_error_errno(r, "Failed to arm the HTTP timer: %m");
-		return -1;
-	}
 	return 0;
 }
 

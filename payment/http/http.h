@@ -187,7 +187,8 @@ int http_client_submit(struct http_client *c, const struct http_request_spec *sp
  */
 void http_request_cancel(struct http_request *req);
 
-/* Number of requests submitted and not yet completed or cancelled. */
+/* Number of requests submitted and not yet completed or cancelled (a request whose callback
+ * is running still counts). */
 size_t http_client_in_flight(const struct http_client *c);
 
 /* For loop glue: `fd` is ready with HTTP_IO_* `events`; the timer fired. Return 0 or -errno. */

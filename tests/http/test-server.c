@@ -43,7 +43,7 @@ struct test_server {
 	bool stopping;
 	unsigned n_conns;
 	struct conn conns[MAX_CONNS];
-	unsigned connections, requests, tls_failures;
+	unsigned connections, requests, tls_failures, closed;
 	char *log[MAX_REQUESTS];
 	char *paths[MAX_REQUESTS];
 };
@@ -240,6 +240,18 @@ conn_thread(void *userdata)
 		case TEST_SERVER_BIG_NOLEN:
 			answer_big(c, s->mode == TEST_SERVER_BIG);
 			goto out;
+		case TEST_SERVER_GARBAGE:
+			(void)conn_write(c, "hello, world\r\n", 14);
+			goto out;
+		case TEST_SERVER_DROP_LATER_GONE:
+			if (idx > 0) {
+				/* Linux: shutting down a listening socket makes it refuse. */
+				(void)shutdown(s->listen_fd, SHUT_RDWR);
+				goto out;
+			}
+			if (answer_normal(c, buf, head_len, (size_t)total) < 0)
+				goto out;
+			break;
 		case TEST_SERVER_DROP_LATER:
 			if (idx > 0)
 				goto out; /* read it, then close without a byte of answer */
@@ -257,6 +269,9 @@ out:
 	}
 	conn_close(c, false);
 	free(buf);
+	pthread_mutex_lock(&s->lock);
+	s->closed++;
+	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
 
@@ -280,6 +295,13 @@ accept_thread(void *userdata)
 		if (p[1].revents)
 			break;
 		fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0 && errno == EINVAL) {
+			/* No longer listening (DROP_LATER_GONE): wait for stop(). */
+			struct pollfd w = {.fd = s->wake[0], .events = POLLIN};
+			while (poll(&w, 1, -1) < 0)
+				CHECK(errno == EINTR);
+			break;
+		}
 		if (fd < 0)
 			continue;
 		pthread_mutex_lock(&s->lock);
@@ -362,6 +384,12 @@ unsigned
 test_server_tls_failures(struct test_server *s)
 {
 	return read_counter(s, &s->tls_failures);
+}
+
+unsigned
+test_server_closed(struct test_server *s)
+{
+	return read_counter(s, &s->closed);
 }
 
 unsigned

@@ -13,6 +13,9 @@ enum test_server_mode {
 	TEST_SERVER_BIG_NOLEN,  /* answer 10 MiB without a length, ended by close */
 	TEST_SERVER_DROP_LATER, /* answer the first request received; read every later one and
 				 * close its connection without answering */
+	/* As DROP_LATER, and stop listening at the first drop: a new connection is refused. */
+	TEST_SERVER_DROP_LATER_GONE,
+	TEST_SERVER_GARBAGE, /* read the request, answer bytes that are not HTTP, close */
 };
 
 #define TEST_SERVER_BIG_SIZE (10u * 1024u * 1024u)
@@ -32,6 +35,7 @@ uint16_t test_server_port(struct test_server *s);
 unsigned test_server_connections(struct test_server *s);  /* accepted TCP connections */
 unsigned test_server_requests(struct test_server *s);     /* complete requests read */
 unsigned test_server_tls_failures(struct test_server *s); /* failed TLS handshakes */
+unsigned test_server_closed(struct test_server *s);       /* connections finished */
 /* How many complete requests had this exact path. */
 unsigned test_server_count_path(struct test_server *s, const char *path);
 /* A copy of the i-th request received (head and body), or NULL; caller frees. */
