@@ -14,7 +14,8 @@
 #include "common/money.h"
 #include "sandbox/sandbox.h"
 
-#define NODE_MAX (256 * 1024)
+#define NODE_MAX          (1024 * 1024)
+#define SUB_MSG_QUOTE_MAX (64 * 1024)
 
 /* One request in flight: what the reply needs to know. */
 struct ctx {
@@ -489,13 +490,15 @@ api_cancel(struct ctx *c)
 		return 0;
 	t = sb_trade_find(c->sb, otn, biz_str(c, "trade_no"));
 	if (!t) {
-		if (isempty(otn) || !valid_out_trade_no(otn)) {
+		if (!isempty(biz_str(c, "trade_no")) || isempty(otn) || !valid_out_trade_no(otn)) {
 			node_not_exist(c);
 			return 0;
 		}
 		/*
-		 * A cancel of a trade the gateway never saw (a pay lost on the way) closes the
-		 * number: a late pay with it then fails with ACQ.TRADE_HAS_CLOSE, never charges.
+		 * Like the real gateway, a cancel by an out_trade_no it never saw (a pay lost on
+		 * the way) succeeds, without `action` (returned only for existing trades). The
+		 * sandbox also closes the number: a late pay with it fails with
+		 * ACQ.TRADE_HAS_CLOSE and never charges.
 		 */
 		r = sb_trade_new(c->sb, otn, &t);
 		if (r < 0) {
@@ -506,13 +509,11 @@ api_cancel(struct ctx *c)
 		t->precreate = 0;
 		t->status = SB_STATUS_NONE;
 		t->qr_dead = 1;
-		t->cancel_action = strdup("close");
 		t->gmt_close = c->now;
 		t->cancel_requests = 1;
 		node_ok(c);
 		node_str(c, "out_trade_no", otn);
 		node_str(c, "retry_flag", "N");
-		node_str(c, "action", "close");
 		return 0;
 	}
 	t->cancel_requests++;
@@ -526,7 +527,7 @@ api_cancel(struct ctx *c)
 	switch (t->status) {
 	case SB_STATUS_NONE: /* an unscanned QR, or a number closed by an earlier cancel */
 		t->qr_dead = 1;
-		if (!t->cancel_action)
+		if (!t->cancel_action && t->precreate)
 			t->cancel_action = strdup("close");
 		t->gmt_close = t->gmt_close ?: c->now;
 		break;
@@ -566,7 +567,7 @@ api_cancel(struct ctx *c)
 	else
 		node_trade_ids(c, t);
 	node_str(c, "retry_flag", "N");
-	node_str(c, "action", strempty(t->cancel_action));
+	node_str(c, "action", t->cancel_action); /* omitted for a number never seen */
 	return 0;
 }
 
@@ -1067,6 +1068,14 @@ check_common(struct ctx *c, const char *query, const char *body, size_t body_len
 			(void)sb_charset_to_utf8(c->charset, s.data ?: "", s.len, &u);
 			(void)buf_puts(&m, "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹"
 					   "配，网关生成的验签字符串为：");
+			/* Quote at most 64 KiB of it (cut on a character boundary). */
+			if (u && strlen(u) > SUB_MSG_QUOTE_MAX) {
+				size_t cut = SUB_MSG_QUOTE_MAX;
+
+				while (cut > 0 && ((unsigned char)u[cut] & 0xc0) == 0x80)
+					cut--;
+				u[cut] = '\0';
+			}
 			(void)html_escape(strempty(u), &m);
 			node_error(c, "40002", "isv.invalid-signature", m.data);
 			buf_free(&m);

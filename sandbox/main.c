@@ -140,14 +140,23 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* Sleeps s seconds, or less when the sandbox is stopping (scenario 9 must not hold SIGTERM). */
 static void
-sleep_sec(double s)
+sleep_sec(struct sandbox *sb, double s)
 {
-	struct timespec ts = {.tv_sec = (time_t)s,
-			      .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
+	usec_t end = now_usec(CLOCK_MONOTONIC) + (usec_t)(s * 1e6);
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	for (;;) {
+		usec_t now = now_usec(CLOCK_MONOTONIC);
+		int stopping;
+
+		pthread_mutex_lock(&sb->lock);
+		stopping = sb->stopping;
+		pthread_mutex_unlock(&sb->lock);
+		if (stopping || now >= end)
+			return;
+		usleep((useconds_t)MIN(end - now, 50 * USEC_PER_MSEC));
+	}
 }
 
 static enum MHD_Result
@@ -230,7 +239,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 			return respond(conn, 200, "text/html;charset=utf-8", e, strlen(e), NULL);
 		}
 		if (reply.delay_sec > 0)
-			sleep_sec(reply.delay_sec); /* scenario 9 */
+			sleep_sec(sb, reply.delay_sec); /* scenario 9 */
 		if (reply.close_connection) {
 			/* Scenario 6: processed, then the connection dies before any response. */
 			buf_free(&reply.body);
@@ -565,6 +574,9 @@ main(int argc, char **argv)
 
 	(void)sigwait(&mask, &sig);
 	log_info("Signal %d: stopping", sig);
+	pthread_mutex_lock(&sb.lock);
+	sb.stopping = 1;
+	pthread_mutex_unlock(&sb.lock);
 out_mhd:
 	MHD_stop_daemon(d);
 	close(fd);

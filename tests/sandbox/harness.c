@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,8 @@
 #include "common/macro.h"
 #include "common/time-util.h"
 #include "test.h"
+
+const char *harness_ca_file;
 
 void
 harness_start(struct harness *h, const char *bin, const char *keys_dir, const char *const *extra)
@@ -45,6 +48,8 @@ harness_start(struct harness *h, const char *bin, const char *keys_dir, const ch
 	h->pid = fork();
 	CHECK(h->pid >= 0);
 	if (h->pid == 0) {
+		/* A test that aborts must not leave the sandbox holding meson's pipes. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(fds[1], STDOUT_FILENO);
 		execv(bin, (char *const *)argv);
 		_exit(127);
@@ -102,6 +107,8 @@ harness_http(const char *method, const char *url, const char *content_type, cons
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	if (harness_ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, harness_ca_file);
 	if (STR_EQ(method, "POST")) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");

@@ -25,6 +25,9 @@ int harness_stop(struct harness *h);
 /* 1 while the child is alive. */
 int harness_alive(struct harness *h);
 
+/* A CA file for HTTPS URLs (NULL: the system store). */
+extern const char *harness_ca_file;
+
 /* HTTP: returns the status, the body in *out (binary-safe); -1 when no response came. */
 long harness_http(const char *method, const char *url, const char *content_type, const void *body,
 		  size_t len, struct buf *out);

@@ -167,6 +167,28 @@ test_bad_requests(void)
 		expect_raw(&h, q, b2, strlen(b2), "isv.invalid-signature");
 	}
 
+	CASE("a 900 KB request with a bad signature: signed reply, bounded sub_msg");
+	{
+		size_t n = 900 * 1024;
+		_cleanup_free_ char *biz = malloc(n + 16), *q2 = NULL, *b2 = NULL, *q3 = NULL,
+				    *url = NULL, *sub = NULL;
+		struct buf out = BUF_INIT(1 << 24);
+
+		CHECK(biz);
+		memcpy(biz, "{\"x\":\"", 6);
+		memset(biz + 6, 'a', n);
+		memcpy(biz + 6 + n, "\"}", 3);
+		harness_request(&h, "alipay.trade.query", biz, "utf-8", "RSA2", &q2, &b2);
+		q3 = form_replace(q2, "sign", "AAAA");
+		CHECK(asprintf(&url, "%s/gateway.do?%s", h.url, q3) > 0);
+		CHECK_INT_EQ(harness_http("POST", url, NULL, b2, strlen(b2), &out), 200);
+		CHECK(strstr(out.data, "\"sub_code\":\"isv.invalid-signature\""));
+		CHECK(harness_verify_response(&h, "alipay.trade.query", out.data, out.len));
+		sub = harness_json_str(out.data, "sub_msg");
+		CHECK(sub && strlen(sub) < 70 * 1024);
+		buf_free(&out);
+	}
+
 	CASE("invalid UTF-8, signed: isv.invalid-charset");
 	expect_call(&h, "alipay.trade.query", "{\"out_trade_no\":\"\xff\xfe\xc0\xaf\"}", "utf-8",
 		    "RSA2", "isv.invalid-charset");
@@ -192,6 +214,7 @@ test_bad_requests(void)
 		CHECK(asprintf(&all, "%s&%s", q2, b2) > 0);
 		expect_raw(&h, NULL, all, strlen(all), NULL);
 		free(q2), free(b2), free(all);
+		all = NULL;
 		harness_request(&h, "alipay.trade.query", "{\"out_trade_no\":\"bad1\"}", "utf-8",
 				"RSA2", &q2, &b2);
 		CHECK(asprintf(&url, "%s/gateway.do?%s&%s", h.url, q2, b2) > 0);
@@ -199,7 +222,6 @@ test_bad_requests(void)
 		CHECK(strstr(out.data, "\"trade_status\":\"TRADE_SUCCESS\""));
 		CHECK(harness_verify_response(&h, "alipay.trade.query", out.data, out.len));
 		buf_free(&out);
-		q2 = b2 = all = NULL;
 	}
 
 	CASE("GBK request: signature over GBK bytes, reply in GBK and signed over them");

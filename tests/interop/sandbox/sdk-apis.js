@@ -207,12 +207,16 @@ async function main() {
       assert.equal((await ledger(o)).refund_fee, '5.00');
       assert.equal((await cancel(o)).action, 'refund'); // a repeat answers the same
     }],
-    ['cancel of a trade never seen closes the number', async () => {
+    ['cancel of an out_trade_no never seen: success without action, number closed', async () => {
       const o = otn('cnone');
       const c = await cancel(o);
       assert.equal(c.code, '10000');
-      assert.equal(c.action, 'close');
+      assert.equal(c.retryFlag, 'N');
+      assert.equal(c.action, undefined);
+      assert.equal((await cancel(o)).action, undefined);
       assert.equal((await pay(o, '0')).subCode, 'ACQ.TRADE_HAS_CLOSE');
+      const t = await exec('alipay.trade.cancel', { trade_no: '2026010122000000000000000000' });
+      assert.equal(t.subCode, 'ACQ.TRADE_NOT_EXIST');
     }],
     ['close: unpaid trade closed, paid trade refused', async () => {
       const o = otn('close');
@@ -295,6 +299,15 @@ async function main() {
       const r = await sdk.exec('alipay.trade.nosuch', { bizContent: { a: 1 } });
       assert.equal(r.code, '40002');
       assert.equal(r.subCode, 'isv.invalid-method');
+    }],
+    ['40 concurrent pays: all paid, distinct trade numbers', async () => {
+      const os = Array.from({ length: 40 }, (_, i) => otn(`par${i}`));
+      const rs = await Promise.all(os.map((o) => pay(o, '0', '0.01')));
+      for (const r of rs) assert.equal(r.code, '10000');
+      assert.equal(new Set(rs.map((r) => r.tradeNo)).size, 40);
+      const all = (await trades()).trades.filter((t) => os.includes(t.out_trade_no));
+      assert.equal(all.length, 40);
+      for (const t of all) assert.equal(t.pay_requests, 1);
     }],
     ['/sim/trades counts requests per out_trade_no', async () => {
       const o = otn('count');
