@@ -422,3 +422,20 @@ const struct scanner_driver scanner_driver_evdev = {
 	.deadline = evdev_deadline,
 	.timeout = evdev_timeout,
 };
+
+size_t
+scanner_evdev_nodes(const struct scanner *s, const char **ret_nodes, bool *ret_grabbed, size_t max)
+{
+	const struct evdev_impl *e = s->impl;
+	size_t n = 0;
+
+	if (s->driver != &scanner_driver_evdev || !e)
+		return 0;
+	for (size_t i = 0; i < EVDEV_NODES_MAX && n < max; i++)
+		if (e->nodes[i].dev) {
+			ret_nodes[n] = e->nodes[i].devnode;
+			ret_grabbed[n] = e->nodes[i].grabbed;
+			n++;
+		}
+	return n;
+}

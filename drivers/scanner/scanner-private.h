@@ -95,3 +95,10 @@ udev_enumerate_unrefp(struct udev_enumerate **e)
 	if (*e)
 		udev_enumerate_unref(*e);
 }
+
+/*
+ * For tests and diagnostics: the event nodes an evdev scanner reads and whether each is
+ * grabbed (strings borrowed until the next scanner_process()). Returns how many were written.
+ */
+size_t scanner_evdev_nodes(const struct scanner *s, const char **ret_nodes, bool *ret_grabbed,
+			   size_t max);

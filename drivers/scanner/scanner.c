@@ -335,9 +335,20 @@ path_matches(const char *want, struct udev_device *dev)
 
 	if (STR_EQ_PTR(node, want))
 		return true;
-	udev_list_entry_foreach(
-		l, udev_device_get_devlinks_list_entry(
-			   dev)) if (STR_EQ_PTR(udev_list_entry_get_name(l), want)) return true;
+	udev_list_entry_foreach(l, udev_device_get_devlinks_list_entry(dev))
+	{
+		if (STR_EQ_PTR(udev_list_entry_get_name(l), want))
+			return true;
+	}
+	/* Where the udev database is not readable, the DEVLINKS property still lists them. */
+	const char *links = udev_device_get_property_value(dev, "DEVLINKS");
+	size_t n = strlen(want);
+	for (const char *p = links; p && *p;) {
+		const char *end = strchrnul(p, ' ');
+		if ((size_t)(end - p) == n && strncmp(p, want, n) == 0)
+			return true;
+		p = *end ? end + 1 : end;
+	}
 	return false;
 }
 
