@@ -105,6 +105,10 @@ serial_readable(struct scanner *s, struct scanner_watch *w, uint32_t revents, us
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return 0;
+		/* With VMIN=VTIME=0 a tty answers 0 when it is merely empty; only a hang-up
+		 * (POLLHUP) makes 0 mean the end. */
+		if (n == 0 && !(revents & (EPOLLHUP | EPOLLERR)))
+			return 0;
 		if (n <= 0) {
 			/* EOF or EIO: the device went away or hung up. HARDWARE.md: wait before
 			 * reopening; a udev remove event may come and make it "missing". */
@@ -196,13 +200,17 @@ serial_try_open(struct scanner *s, usec_t now)
 				return r;
 			}
 	}
-	/* A PTY or a port udev does not describe: the configured path is enough. */
-	if (!isempty(s->cfg.match_path) && !s->cfg.match_vidpid &&
-	    access(s->cfg.match_path, F_OK) == 0) {
-		r = serial_open(s, s->cfg.match_path, NULL);
-		if (r < 0)
-			serial_schedule_retry(s, now, SCANNER_STATE_ERROR);
-		return r;
+	/* A PTY or a port udev does not describe: the configured path is enough, and as no
+	 * udev event will announce it, keep looking with backoff. */
+	if (!isempty(s->cfg.match_path) && !s->cfg.match_vidpid) {
+		if (access(s->cfg.match_path, F_OK) == 0) {
+			r = serial_open(s, s->cfg.match_path, NULL);
+			if (r < 0)
+				serial_schedule_retry(s, now, SCANNER_STATE_ERROR);
+			return r;
+		}
+		serial_schedule_retry(s, now, SCANNER_STATE_MISSING);
+		return 0;
 	}
 	e->retry_at = USEC_INFINITY; /* udev tells us when it arrives */
 	scanner_set_state(s, SCANNER_STATE_MISSING, NULL);
