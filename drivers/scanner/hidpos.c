@@ -26,6 +26,9 @@ struct hidpos_impl {
 	uint8_t endpoint;
 	struct libusb_transfer *transfer;
 	bool transfer_busy;
+	bool paused;        /* not resubmitted until the caller drained the event queue */
+	bool poll_fallback; /* a libusb fd epoll refuses: poll libusb on a short timer */
+	usec_t next_poll;   /* when poll_fallback: the next poll */
 	uint8_t buf[HIDPOS_REPORT_SIZE];
 	struct hidpos_joiner joiner;
 	char device[32];
@@ -70,8 +73,18 @@ hidpos_pollfd_added(int fd, short events, void *userdata)
 
 	for (size_t i = 0; i < HIDPOS_POLLFDS_MAX; i++)
 		if (e->fds[i].fd < 0) {
+			struct epoll_event eev = {.events = ev, .data.ptr = &e->fds[i]};
 			e->fds[i] = (struct scanner_watch){.fd = fd, .fn = hidpos_libusb_readable};
-			(void)scanner_watch_add(e->s, &e->fds[i], ev);
+			/* Regular files cannot be watched (EPERM); umockdev's usbfs nodes are such
+			 * files. Real usbfs nodes can: this fallback only costs a 10 ms timer. */
+			if (epoll_ctl(e->s->epoll_fd, EPOLL_CTL_ADD, fd, &eev) < 0) {
+				if (errno != EPERM)
+					log_warning_errno(errno,
+							  "Scanner %s: cannot watch fd %d: %m",
+							  e->s->name, fd);
+				e->poll_fallback = true;
+			} else
+				e->fds[i].added = true;
 			return;
 		}
 	log_warning("Scanner %s: libusb uses more than %d fds", e->s->name, HIDPOS_POLLFDS_MAX);
@@ -154,6 +167,11 @@ hidpos_transfer_done(struct libusb_transfer *t)
 	}
 	if (!e->handle)
 		return;
+	if (scanner_queue_busy(s)) {
+		/* Back-pressure: the device keeps the next report until the caller drains. */
+		e->paused = true;
+		return;
+	}
 	r = libusb_submit_transfer(t);
 	if (r < 0) {
 		log_warning("Scanner %s: resubmitting the report transfer failed: %s", s->name,
@@ -262,6 +280,7 @@ hidpos_open_device(struct scanner *s, libusb_device *dev)
 		return r;
 	}
 	e->transfer_busy = true;
+	e->paused = false;
 	hidpos_joiner_reset(&e->joiner);
 	e->backoff = 0;
 	e->retry_at = USEC_INFINITY;
@@ -282,6 +301,7 @@ hidpos_try_open(struct scanner *s, usec_t now)
 
 	if (e->handle)
 		return 0;
+	e->paused = false;
 	n = libusb_get_device_list(e->ctx, &list);
 	if (n < 0)
 		return log_warning_errno(usb_to_errno((int)n), "Scanner %s: cannot list USB: %m",
@@ -352,14 +372,40 @@ hidpos_settle(struct scanner *s, usec_t now)
 	}
 }
 
-static int
-hidpos_libusb_readable(struct scanner *s, struct scanner_watch *w, uint32_t revents, usec_t now)
+static void
+hidpos_resume(struct scanner *s)
+{
+	struct hidpos_impl *e = s->impl;
+	int r;
+
+	if (!e->paused || !e->handle || e->transfer_busy || scanner_queue_busy(s))
+		return;
+	e->paused = false;
+	r = libusb_submit_transfer(e->transfer);
+	if (r < 0) {
+		log_warning("Scanner %s: resubmitting the report transfer failed: %s", s->name,
+			    libusb_strerror(r));
+		e->failed = true;
+		return;
+	}
+	e->transfer_busy = true;
+}
+
+static void
+hidpos_dispatch(struct scanner *s, usec_t now)
 {
 	struct hidpos_impl *e = s->impl;
 	struct timeval zero = {0};
 
+	hidpos_resume(s);
 	(void)libusb_handle_events_timeout_completed(e->ctx, &zero, NULL);
 	hidpos_settle(s, now);
+}
+
+static int
+hidpos_libusb_readable(struct scanner *s, struct scanner_watch *w, uint32_t revents, usec_t now)
+{
+	hidpos_dispatch(s, now);
 	return 0;
 }
 
@@ -430,11 +476,20 @@ hidpos_free(struct scanner *s)
 	s->impl = NULL;
 }
 
+#define HIDPOS_FALLBACK_POLL_USEC (10 * USEC_PER_MSEC)
+
 static usec_t
 hidpos_deadline(const struct scanner *s)
 {
 	const struct hidpos_impl *e = s->impl;
-	return e->retry_at;
+	usec_t d = e->retry_at;
+
+	/* Paused: due as soon as the caller has drained the queue. */
+	if (e->paused && e->handle && !scanner_queue_busy(s))
+		return 0;
+	if (e->poll_fallback)
+		d = MIN(d, e->next_poll);
+	return d;
 }
 
 static int
@@ -446,6 +501,10 @@ hidpos_timeout(struct scanner *s, usec_t now)
 		e->retry_at = USEC_INFINITY;
 		(void)hidpos_try_open(s, now);
 	}
+	if ((e->poll_fallback && now >= e->next_poll) || e->paused)
+		hidpos_dispatch(s, now);
+	if (e->poll_fallback)
+		e->next_poll = now + HIDPOS_FALLBACK_POLL_USEC;
 	return 0;
 }
 

@@ -32,7 +32,9 @@ struct scanner_driver {
 	int (*timeout)(struct scanner *s, usec_t now);
 };
 
-#define SCANNER_QUEUE_MAX 32
+#define SCANNER_QUEUE_MAX       32
+/* Codes may fill the queue up to here; the rest is kept for state changes. */
+#define SCANNER_QUEUE_CODES_MAX (SCANNER_QUEUE_MAX - 4)
 
 /* Reopen backoff after errors: 1 s doubling up to 30 s. */
 #define SCANNER_BACKOFF_MIN_USEC (1 * USEC_PER_SEC)
@@ -63,6 +65,14 @@ void scanner_emit_code(struct scanner *s, const struct scan_code *c);
 void scanner_set_state(struct scanner *s, enum scanner_state st, const char *device);
 
 usec_t scanner_backoff_next(usec_t cur);
+
+/* Whether a driver that can hold data back (HID-POS) should stop reading until the caller has
+ * drained the queue: a scanner never produces this many codes between two drains. */
+static inline bool
+scanner_queue_busy(const struct scanner *s)
+{
+	return s->queue_len >= SCANNER_QUEUE_CODES_MAX / 2;
+}
 
 /*
  * Whether a udev device matches the configured rule: match_path against the devnode and its

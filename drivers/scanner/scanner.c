@@ -201,11 +201,11 @@ scanner_watch_del(struct scanner *s, struct scanner_watch *w)
 }
 
 static struct scanner_event *
-scanner_queue_push(struct scanner *s)
+scanner_queue_push(struct scanner *s, size_t limit)
 {
 	struct scanner_event *e;
 
-	if (s->queue_len == SCANNER_QUEUE_MAX) {
+	if (s->queue_len >= limit) {
 		log_warning("Scanner %s: event queue full, an event was dropped", s->name);
 		return NULL;
 	}
@@ -227,7 +227,7 @@ scanner_emit_code(struct scanner *s, const struct scan_code *c)
 		/* Never the text: it may be most of a payment code. */
 		log_notice("Scanner %s: rejected a code (%s)", s->name,
 			   c->overflow ? "too long" : "control characters or empty");
-	e = scanner_queue_push(s);
+	e = scanner_queue_push(s, SCANNER_QUEUE_CODES_MAX);
 	if (!e)
 		return;
 	e->type = SCANNER_EVENT_CODE;
@@ -254,7 +254,7 @@ scanner_set_state(struct scanner *s, enum scanner_state st, const char *device)
 		log_info("Scanner %s: %s present", s->name, strempty(device));
 	else
 		log_notice("Scanner %s: %s", s->name, scanner_state_to_string(st));
-	e = scanner_queue_push(s);
+	e = scanner_queue_push(s, SCANNER_QUEUE_MAX);
 	if (!e)
 		return;
 	e->type = SCANNER_EVENT_STATE;
