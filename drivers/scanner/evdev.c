@@ -143,6 +143,11 @@ evdev_node_readable(struct scanner *s, struct scanner_watch *w, uint32_t revents
 			       LIBEVDEV_READ_STATUS_SYNC)
 				if (n->grabbed)
 					evdev_feed(s, &ev, now);
+			/* libevdev already dropped what the kernel buffered up to the report;
+			 * what comes next is fresh, so end the assembler's drop window. */
+			struct input_event report = {.type = EV_SYN, .code = SYN_REPORT};
+			if (n->grabbed)
+				evdev_feed(s, &report, now);
 			continue;
 		}
 		if (r != LIBEVDEV_READ_STATUS_SUCCESS)

@@ -17,8 +17,9 @@ struct keyasm {
 	struct xkb_keymap *keymap;
 	struct xkb_state *state;
 	struct scan_code code;
-	bool active;  /* at least one key of a code was seen */
-	bool dropped; /* after SYN_DROPPED, until the next SYN_REPORT */
+	bool active;   /* at least one key of a code was seen */
+	bool dropped;  /* after SYN_DROPPED, until the next SYN_REPORT */
+	bool skipping; /* after SYN_DROPPED, until the scan in progress ends */
 	usec_t last_usec;
 };
 
@@ -98,6 +99,7 @@ keyasm_reset(struct keyasm *ka)
 	scan_code_clear(&ka->code);
 	ka->active = false;
 	ka->dropped = false;
+	ka->skipping = false;
 	keyasm_state_reset(ka);
 }
 
@@ -166,9 +168,13 @@ keyasm_feed(struct keyasm *ka, uint16_t type, uint16_t code, int32_t value, usec
 
 	if (type == EV_SYN) {
 		if (code == SYN_DROPPED) {
-			/* Events were lost: what was typed so far cannot be trusted. */
+			/* Events were lost: what was typed so far cannot be trusted, nor the rest
+			 * of the same scan (its first keys may be what was lost). */
 			keyasm_discard(ka);
 			ka->dropped = true;
+			ka->skipping = ka->cfg.suffix != SCANNER_SUFFIX_NONE ||
+				       ka->cfg.interkey_timeout_usec > 0;
+			ka->last_usec = t;
 		} else if (code == SYN_REPORT) {
 			ka->dropped = false;
 		}
@@ -186,6 +192,20 @@ keyasm_feed(struct keyasm *ka, uint16_t type, uint16_t code, int32_t value, usec
 	if (value == 0) {
 		xkb_state_update_key(ka->state, kc, XKB_KEY_UP);
 		return 0;
+	}
+
+	if (ka->skipping) {
+		/* The torn scan ends with its suffix or a gap; a key after the gap starts anew. */
+		bool gap = ka->cfg.interkey_timeout_usec > 0 &&
+			   t >= ka->last_usec + ka->cfg.interkey_timeout_usec;
+		if (!gap) {
+			xkb_state_update_key(ka->state, kc, XKB_KEY_DOWN);
+			ka->last_usec = t;
+			if (keyasm_is_suffix(ka, code))
+				ka->skipping = false;
+			return 0;
+		}
+		ka->skipping = false;
 	}
 
 	/* A key after the gap belongs to a new code; the old one ends here. */

@@ -11,8 +11,10 @@
  * Decodes key events with libxkbcommon in the layout the scanner emits (not the host's), with
  * Shift, Caps Lock, Num Lock (on at start, as on a PC after boot), AltGr and the keypad. A code
  * ends on the configured suffix key, or when no key came for interkey_timeout_usec. Key repeats
- * are ignored; SYN_DROPPED discards the partial code and every event up to the next SYN_REPORT
- * (only modifier state is kept in step). Times are passed in, never read here.
+ * are ignored. SYN_DROPPED discards the partial code and every event up to the next SYN_REPORT
+ * (only modifier state is kept in step), and then the rest of the scan in progress, up to its
+ * suffix or an inter-key gap: its first keys may be what was lost. Times are passed in, never
+ * read here.
  */
 struct keyasm_config {
 	const char *layout;  /* borrowed; NULL = "us" */

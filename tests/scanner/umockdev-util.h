@@ -8,11 +8,11 @@
 #include "drivers/scanner/scanner.h"
 #include "test.h"
 
-/* Waits up to 10 s (generous: the machine is shared) for the next scanner event. */
+/* Waits up to rounds × 10 ms for the next scanner event. */
 static inline int
-wait_event(struct scanner *s, struct scanner_event *ev)
+wait_event_rounds(struct scanner *s, struct scanner_event *ev, int rounds)
 {
-	for (int i = 0; i < 1000; i++) {
+	for (int i = 0; i < rounds; i++) {
 		if (scanner_next_event(s, ev) > 0)
 			return 1;
 		struct pollfd p = {.fd = scanner_get_fd(s), .events = POLLIN};
@@ -24,7 +24,14 @@ wait_event(struct scanner *s, struct scanner_event *ev)
 		/* glib's main context carries nothing here; the testbed works synchronously. */
 		CHECK_INT_EQ(scanner_process(s, now_usec(CLOCK_MONOTONIC)), 0);
 	}
-	return 0;
+	return scanner_next_event(s, ev);
+}
+
+/* Waits up to 10 s (generous: the machine is shared) for the next scanner event. */
+static inline int
+wait_event(struct scanner *s, struct scanner_event *ev)
+{
+	return wait_event_rounds(s, ev, 1000);
 }
 
 /* Waits for the next state event, skipping nothing: a code in between fails the test. */
