@@ -10,6 +10,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "drivers/scanner/scanner-sd-event.h"
 #include "drivers/scanner/scanner.h"
 #include "test.h"
 
@@ -220,6 +221,53 @@ test_reopen(void)
 	CHECK(rmdir(dir) == 0);
 }
 
+struct sd_seen {
+	int states, codes;
+	char last[SCAN_CODE_MAX + 1];
+};
+
+static void
+on_event(struct scanner *s, const struct scanner_event *ev, void *userdata)
+{
+	struct sd_seen *seen = userdata;
+
+	if (ev->type == SCANNER_EVENT_STATE) {
+		CHECK_INT_EQ(ev->state, SCANNER_STATE_PRESENT);
+		seen->states++;
+		return;
+	}
+	CHECK_INT_EQ(ev->cls, SCAN_CLASS_ALIPAY);
+	snprintf(seen->last, sizeof(seen->last), "%s", ev->text);
+	seen->codes++;
+}
+
+/* The sd-event helper delivers the first state and the codes from the loop itself. */
+static void
+test_sd_event(void)
+{
+	struct sd_seen seen = {0};
+	struct scanner_sd *a = NULL;
+	sd_event *loop = NULL;
+	struct pty p;
+
+	pty_open(&p);
+	struct scanner *s = open_scanner(p.path, SCANNER_FRAMING_CR, false, 9600);
+	CHECK(sd_event_new(&loop) >= 0);
+	CHECK_INT_EQ(scanner_sd_attach(s, loop, on_event, &seen, &a), 0);
+	for (int i = 0; i < 200 && seen.states == 0; i++)
+		CHECK(sd_event_run(loop, 100 * USEC_PER_MSEC) >= 0);
+	CHECK_INT_EQ(seen.states, 1);
+	put(p.master, "287654321098765430\r2812345678901234\r");
+	for (int i = 0; i < 200 && seen.codes < 2; i++)
+		CHECK(sd_event_run(loop, 100 * USEC_PER_MSEC) >= 0);
+	CHECK_INT_EQ(seen.codes, 2);
+	CHECK_STR_EQ(seen.last, "2812345678901234");
+	scanner_sd_detach(a);
+	sd_event_unref(loop);
+	scanner_free(s);
+	close(p.master);
+}
+
 static void
 test_bad_config(void)
 {
@@ -248,6 +296,7 @@ main(void)
 	test_flush_on_open();
 	test_reopen();
 	test_bad_config();
+	test_sd_event();
 	printf("serial PTY tests passed\n");
 	return 0;
 }
