@@ -25,9 +25,10 @@ serial_framer_finish(struct serial_framer *f, struct scan_code *ret)
 {
 	int r = 0;
 
+	if (f->aim_strip && !f->code.overflow)
+		scan_code_strip_aim(&f->code);
+	/* A frame of nothing but an AIM id is as empty as a bare terminator. */
 	if (f->code.len > 0 || f->code.overflow) {
-		if (f->aim_strip && !f->code.overflow)
-			scan_code_strip_aim(&f->code);
 		*ret = f->code;
 		r = 1;
 	}

@@ -75,6 +75,7 @@ static const struct frame_case frame_cases[] = {
 	{"aim stripped", SCANNER_FRAMING_CR, true, 64, "]E06901234567892\r]Q1hello\r",
 	 "6901234567892{]E0}|hello{]Q1}"},
 	{"aim kept when not configured", SCANNER_FRAMING_CR, false, 64, "]E0690\r", "]E0690"},
+	{"a frame of only an aim id is empty", SCANNER_FRAMING_LF, true, 64, "]E1\n123\n", "123"},
 	{"no aim prefix present", SCANNER_FRAMING_CR, true, 64, "287654321098765430\r",
 	 "287654321098765430"},
 	{"over-long rejected, next fine", SCANNER_FRAMING_CR, false, 4, "12345\r1234\r",
