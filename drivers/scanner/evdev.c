@@ -26,6 +26,7 @@ struct evdev_node {
 	char *syspath;
 	char *usb_parent; /* NULL when not on USB */
 	bool grabbed;
+	bool grab_warned; /* a refused grab is logged once, retried at every report */
 	bool event_clock; /* timestamps are CLOCK_MONOTONIC (EVIOCSCLOCKID worked) */
 };
 
@@ -91,8 +92,10 @@ evdev_node_try_grab(struct scanner *s, struct evdev_node *n)
 		return;
 	r = libevdev_grab(n->dev, LIBEVDEV_GRAB);
 	if (r < 0) {
-		/* Another process holds it: we would see scans it sees. Log, keep reading. */
-		log_warning_errno(r, "Scanner %s: cannot grab %s: %m", s->name, n->devnode);
+		/* Another process holds it (EBUSY): it sees the scans, not us. Log once, retry. */
+		if (!n->grab_warned)
+			log_warning_errno(r, "Scanner %s: cannot grab %s: %m", s->name, n->devnode);
+		n->grab_warned = true;
 		return;
 	}
 	n->grabbed = true;
