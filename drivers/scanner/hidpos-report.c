@@ -69,3 +69,38 @@ hidpos_joiner_feed(struct hidpos_joiner *j, const uint8_t *buf, size_t n, struct
 	hidpos_joiner_reset(j);
 	return r;
 }
+
+bool
+hid_descriptor_has_usage_page(const uint8_t *d, size_t n, uint32_t page)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t prefix = d[i];
+		size_t size;
+
+		if (prefix == 0xFE) {
+			/* Long item: size byte, tag byte, data. */
+			if (n - i < 3)
+				return false;
+			size = d[i + 1];
+			if (size > n - i - 3)
+				return false;
+			i += 3 + size;
+			continue;
+		}
+		size = (prefix & 0x03) == 3 ? 4 : (prefix & 0x03);
+		if (size > n - i - 1)
+			return false;
+		/* Global item, tag 0: Usage Page (prefix 0000 01 ss). */
+		if ((prefix & 0xFC) == 0x04) {
+			uint32_t v = 0;
+			for (size_t k = 0; k < size; k++)
+				v |= (uint32_t)d[i + 1 + k] << (8 * k);
+			if (v == page)
+				return true;
+		}
+		i += 1 + size;
+	}
+	return false;
+}

@@ -42,3 +42,12 @@ void hidpos_joiner_reset(struct hidpos_joiner *j);
  */
 int hidpos_joiner_feed(struct hidpos_joiner *j, const uint8_t *buf, size_t n,
 		       struct scan_code *ret);
+
+/* HID usage page of point-of-sale bar code scanners (HID POS usage tables). */
+#define HID_USAGE_PAGE_BARCODE_SCANNER 0x8C
+
+/*
+ * Whether a HID report descriptor (borrowed) declares the given usage page anywhere. Walks the
+ * short and long items; a truncated item ends the walk. Pure.
+ */
+bool hid_descriptor_has_usage_page(const uint8_t *d, size_t n, uint32_t page);

@@ -182,12 +182,46 @@ hidpos_transfer_done(struct libusb_transfer *t)
 	e->transfer_busy = true;
 }
 
-/* An interface with an interrupt-IN endpoint of at most 64 bytes: the HID-POS one. */
+/* The first interrupt-IN endpoint of an interface, or 0. */
+static uint8_t
+interrupt_in(const struct libusb_interface_descriptor *d)
+{
+	for (int k = 0; k < d->bNumEndpoints; k++) {
+		const struct libusb_endpoint_descriptor *ep = &d->endpoint[k];
+		if ((ep->bEndpointAddress & LIBUSB_ENDPOINT_IN) &&
+		    (ep->bmAttributes & 0x03) == LIBUSB_TRANSFER_TYPE_INTERRUPT)
+			return ep->bEndpointAddress;
+	}
+	return 0;
+}
+
+/* Reads the interface's HID report descriptor: 1 = usage page 0x8C, 0 = not, <0 unknown. */
 static int
-hidpos_find_interface(libusb_device *dev, int *ret_if, uint8_t *ret_ep)
+hidpos_interface_is_pos(libusb_device_handle *h, int itf)
+{
+	uint8_t buf[1024];
+	int r;
+
+	/* GET_DESCRIPTOR (standard, to interface) of type 0x22, HID report descriptor. */
+	r = libusb_control_transfer(h, LIBUSB_ENDPOINT_IN | LIBUSB_RECIPIENT_INTERFACE,
+				    LIBUSB_REQUEST_GET_DESCRIPTOR, 0x22 << 8, (uint16_t)itf, buf,
+				    sizeof(buf), 1000);
+	if (r < 0)
+		return -EIO;
+	return hid_descriptor_has_usage_page(buf, (size_t)r, HID_USAGE_PAGE_BARCODE_SCANNER);
+}
+
+/*
+ * Picks the HID-POS interface of a (possibly composite) scanner: one whose report descriptor
+ * declares usage page 0x8C; when descriptors cannot be read, a HID interface with an
+ * interrupt-IN endpoint that is not a boot keyboard or mouse (those are the wedge side).
+ */
+static int
+hidpos_find_interface(libusb_device *dev, libusb_device_handle *h, int *ret_if, uint8_t *ret_ep)
 {
 	struct libusb_config_descriptor *cfg;
-	int r = -ENOENT;
+	int fallback_if = -1, r = -ENOENT;
+	uint8_t fallback_ep = 0;
 
 	if (libusb_get_active_config_descriptor(dev, &cfg) < 0 &&
 	    libusb_get_config_descriptor(dev, 0, &cfg) < 0)
@@ -197,20 +231,25 @@ hidpos_find_interface(libusb_device *dev, int *ret_if, uint8_t *ret_ep)
 		if (itf->num_altsetting < 1)
 			continue;
 		const struct libusb_interface_descriptor *d = &itf->altsetting[0];
-		if (d->bInterfaceClass != LIBUSB_CLASS_HID)
+		uint8_t ep = interrupt_in(d);
+		if (d->bInterfaceClass != LIBUSB_CLASS_HID || ep == 0)
 			continue;
-		for (int k = 0; k < d->bNumEndpoints; k++) {
-			const struct libusb_endpoint_descriptor *ep = &d->endpoint[k];
-			if ((ep->bEndpointAddress & LIBUSB_ENDPOINT_IN) &&
-			    (ep->bmAttributes & 0x03) == LIBUSB_TRANSFER_TYPE_INTERRUPT) {
-				*ret_if = d->bInterfaceNumber;
-				*ret_ep = ep->bEndpointAddress;
-				r = 0;
-				break;
-			}
+		int pos = hidpos_interface_is_pos(h, d->bInterfaceNumber);
+		if (pos > 0) {
+			*ret_if = d->bInterfaceNumber;
+			*ret_ep = ep;
+			r = 0;
+		} else if (pos < 0 && fallback_if < 0 && d->bInterfaceProtocol == 0) {
+			fallback_if = d->bInterfaceNumber;
+			fallback_ep = ep;
 		}
 	}
 	libusb_free_config_descriptor(cfg);
+	if (r < 0 && fallback_if >= 0) {
+		*ret_if = fallback_if;
+		*ret_ep = fallback_ep;
+		r = 0;
+	}
 	return r;
 }
 
@@ -220,15 +259,18 @@ hidpos_open_device(struct scanner *s, libusb_device *dev)
 	struct hidpos_impl *e = s->impl;
 	int r;
 
-	r = hidpos_find_interface(dev, &e->interface, &e->endpoint);
-	if (r < 0)
-		return log_warning_errno(r, "Scanner %s: no HID interrupt-IN interface: %m",
-					 s->name);
 	r = libusb_open(dev, &e->handle);
 	if (r < 0) {
 		e->handle = NULL;
 		return log_warning_errno(usb_to_errno(r), "Scanner %s: cannot open USB device: %m",
 					 s->name);
+	}
+	r = hidpos_find_interface(dev, e->handle, &e->interface, &e->endpoint);
+	if (r < 0) {
+		r = log_warning_errno(r, "Scanner %s: no HID-POS interface (usage page 0x8C): %m",
+				      s->name);
+		hidpos_close(s);
+		return r;
 	}
 	snprintf(e->device, sizeof(e->device), "usb:%03u:%03u", libusb_get_bus_number(dev),
 		 libusb_get_device_address(dev));

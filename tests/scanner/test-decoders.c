@@ -221,12 +221,46 @@ test_hidpos(void)
 	CHECK_INT_EQ(hidpos_joiner_feed(&j, buf, 64, &c), 0);
 }
 
+static void
+test_hid_descriptor(void)
+{
+	static const struct {
+		const char *name;
+		uint8_t d[16];
+		size_t n;
+		bool want;
+	} cases[] = {
+		/* Usage Page (0x8C, two bytes), Usage (Bar Code Scanner), Collection */
+		{"pos, 2-byte page", {0x06, 0x8C, 0x00, 0x09, 0x02, 0xA1, 0x01}, 7, true},
+		{"pos, 1-byte page", {0x05, 0x8C, 0x09, 0x02, 0xA1, 0x01, 0xC0}, 7, true},
+		{"pos, 4-byte page", {0x07, 0x8C, 0x00, 0x00, 0x00}, 5, true},
+		{"4-byte page 0x1008C", {0x07, 0x8C, 0x00, 0x01, 0x00}, 5, false},
+		/* Generic Desktop, Keyboard, Collection, Usage Page (Keyboard) */
+		{"keyboard", {0x05, 0x01, 0x09, 0x06, 0xA1, 0x01, 0x05, 0x07}, 8, false},
+		/* Usage 0x8C is not a usage page */
+		{"usage, not page", {0x09, 0x8C, 0x05, 0x01}, 4, false},
+		{"after a long item", {0xFE, 0x02, 0x10, 0x05, 0x8C, 0x05, 0x8C}, 7, true},
+		{"long item hides it", {0xFE, 0x02, 0x10, 0x05, 0x8C}, 5, false},
+		{"truncated", {0x06, 0x8C}, 2, false},
+		{"empty", {0}, 0, false},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool got = hid_descriptor_has_usage_page(cases[i].d, cases[i].n,
+							 HID_USAGE_PAGE_BARCODE_SCANNER);
+		if (got != cases[i].want)
+			fprintf(stderr, "descriptor case \"%s\"\n", cases[i].name);
+		CHECK_INT_EQ(got, cases[i].want);
+	}
+}
+
 int
 main(void)
 {
 	test_classify();
 	test_frames();
 	test_hidpos();
+	test_hid_descriptor();
 	printf("decoder tables passed\n");
 	return 0;
 }
