@@ -127,23 +127,6 @@ expect_round(struct scanner *s)
 	CHECK_STR_EQ(ev.aim, "]Q1");
 }
 
-/* Codes replayed while the removal propagates are not what this waits for. */
-static void
-expect_state_after_codes(struct scanner *s, enum scanner_state st)
-{
-	struct scanner_event ev;
-
-	for (int i = 0; i < 100000; i++) {
-		CHECK_INT_EQ(wait_event(s, &ev), 1);
-		if (ev.type == SCANNER_EVENT_STATE) {
-			CHECK_STR_EQ(scanner_state_to_string(ev.state),
-				     scanner_state_to_string(st));
-			return;
-		}
-	}
-	CHECK(0);
-}
-
 static struct scanner *
 open_scanner(void)
 {

@@ -97,10 +97,12 @@ test_script(UMockdevTestbed *bed, const char *dir)
 	snprintf(path, sizeof(path), "%s/acm.script", dir);
 	f = fopen(path, "we");
 	CHECK(f);
-	/* umockdev script: "r <ms> <data>", ^M = CR, ^J = LF (script-format.txt). The delay lets
-	 * the driver's flush-on-open happen first; it is not what the test measures. */
-	fputs("r 300 ]E06901234567892^M^J\n", f);
-	fputs("r 10 287654321098765430^M^J\n", f);
+	/* umockdev script: "r <ms> <data>", ^M = CR, ^J = LF (script-format.txt). umockdev
+	 * replays on its own clock, so a burst may come before the driver's flush on open and be
+	 * dropped: the burst (one write, whole or not at all) repeats, the first one seen counts.
+	 */
+	for (int i = 0; i < 20; i++)
+		fputs("r 200 ]E06901234567892^M^J287654321098765430^M^J\n", f);
 	CHECK(fclose(f) == 0);
 	CHECK(umockdev_testbed_load_script(bed, "/dev/ttyACM0", path, &error));
 	check_gerror(error);
@@ -129,7 +131,8 @@ test_hotplug(UMockdevTestbed *bed)
 		snprintf(tty, sizeof(tty), "%s/1-%d:1.0/tty/ttyACM%d", usb, port, port - 1);
 		umockdev_testbed_uevent(bed, tty, "remove");
 		umockdev_testbed_remove_device(bed, usb);
-		expect_state(s, SCANNER_STATE_MISSING);
+		/* ttyACM0 still replays the script of test_script(). */
+		expect_state_after_codes(s, SCANNER_STATE_MISSING);
 		add_acm(bed, port + 1);
 		expect_state(s, SCANNER_STATE_PRESENT);
 		snprintf(dev, sizeof(dev), "/dev/ttyACM%d", port);

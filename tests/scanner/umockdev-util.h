@@ -47,6 +47,23 @@ expect_state(struct scanner *s, enum scanner_state st)
 	CHECK_STR_EQ(scanner_state_to_string(ev.state), scanner_state_to_string(st));
 }
 
+/* Waits for a state event, letting codes go by (a replayed recording may still be talking). */
+static inline void
+expect_state_after_codes(struct scanner *s, enum scanner_state st)
+{
+	struct scanner_event ev;
+
+	for (int i = 0; i < 10000; i++) {
+		CHECK_INT_EQ(wait_event(s, &ev), 1);
+		if (ev.type == SCANNER_EVENT_STATE) {
+			CHECK_STR_EQ(scanner_state_to_string(ev.state),
+				     scanner_state_to_string(st));
+			return;
+		}
+	}
+	CHECK(0);
+}
+
 static inline void
 expect_code(struct scanner *s, const char *text, enum scan_class cls)
 {
