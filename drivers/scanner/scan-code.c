@@ -171,3 +171,41 @@ scanner_state_to_string(enum scanner_state s)
 {
 	return NAME_OR_NULL(state_names, s);
 }
+
+static int
+parse_hex4(const char *s, size_t n, uint16_t *ret)
+{
+	uint16_t v = 0;
+
+	if (n == 0 || n > 4)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		int d = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10
+					       : -1;
+		if (d < 0)
+			return -EINVAL;
+		v = (uint16_t)(v << 4 | d);
+	}
+	*ret = v;
+	return 0;
+}
+
+int
+scanner_vidpid_from_string(const char *s, uint16_t *ret_vid, uint16_t *ret_pid)
+{
+	const char *colon;
+	uint16_t v, p;
+
+	if (!s)
+		return -EINVAL;
+	colon = strchr(s, ':');
+	if (!colon || parse_hex4(s, (size_t)(colon - s), &v) < 0 ||
+	    parse_hex4(colon + 1, strlen(colon + 1), &p) < 0)
+		return -EINVAL;
+	*ret_vid = v;
+	*ret_pid = p;
+	return 0;
+}

@@ -82,6 +82,8 @@ const char *scanner_suffix_to_string(enum scanner_suffix s);
 int scanner_suffix_from_string(const char *s);
 const char *scanner_framing_to_string(enum scanner_framing f);
 int scanner_framing_from_string(const char *s);
+/* Parses "VVVV:PPPP" (hex, as lsusb prints it); -EINVAL if malformed. ret_* written on success. */
+int scanner_vidpid_from_string(const char *s, uint16_t *ret_vid, uint16_t *ret_pid);
 
 /* DESIGN.md "Scanner drivers": what a code is, decided once here for every kind of scanner. */
 enum scan_class {

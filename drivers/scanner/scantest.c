@@ -53,25 +53,6 @@ parse_uint(const char *s, unsigned long max, unsigned long *ret)
 	return 0;
 }
 
-static int
-parse_vidpid(const char *s, uint16_t *vid, uint16_t *pid)
-{
-	unsigned long v, p;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 16);
-	if (errno || end == s || *end != ':' || v > 0xffff)
-		return -EINVAL;
-	s = end + 1;
-	p = strtoul(s, &end, 16);
-	if (errno || end == s || *end || p > 0xffff)
-		return -EINVAL;
-	*vid = (uint16_t)v;
-	*pid = (uint16_t)p;
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -116,7 +97,7 @@ main(int argc, char **argv)
 			cfg.match_path = optarg;
 			break;
 		case 'v':
-			if (parse_vidpid(optarg, &cfg.vid, &cfg.pid) < 0)
+			if (scanner_vidpid_from_string(optarg, &cfg.vid, &cfg.pid) < 0)
 				goto bad;
 			cfg.match_vidpid = true;
 			break;

@@ -254,6 +254,32 @@ test_hid_descriptor(void)
 	}
 }
 
+static void
+test_names(void)
+{
+	uint16_t v = 1, p = 1;
+
+	CHECK_INT_EQ(scanner_vidpid_from_string("0c2e:0B61", &v, &p), 0);
+	CHECK_INT_EQ(v, 0x0c2e);
+	CHECK_INT_EQ(p, 0x0b61);
+	CHECK_INT_EQ(scanner_vidpid_from_string("c2e:b61", &v, &p), 0);
+	CHECK_INT_EQ(v, 0x0c2e);
+	static const char *const bad[] = {
+		"",           ":",          "0c2e",      "0c2e:",     ":0b61",
+		"0c2e:0b61:", "10c2e:0b61", "0c2e:0x61", "0c2e 0b61", "-1:0"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = p = 7;
+		CHECK_INT_EQ(scanner_vidpid_from_string(bad[i], &v, &p), -EINVAL);
+		CHECK(v == 7 && p == 7); /* ret_* untouched on failure */
+	}
+	CHECK_INT_EQ(scanner_kind_from_string("hidpos"), SCANNER_KIND_HIDPOS);
+	CHECK_INT_EQ(scanner_kind_from_string("usb"), -EINVAL);
+	CHECK_INT_EQ(scanner_suffix_from_string("kp-enter"), SCANNER_SUFFIX_KP_ENTER);
+	CHECK_INT_EQ(scanner_framing_from_string("CRLF"), SCANNER_FRAMING_CRLF);
+	CHECK_STR_EQ(scanner_suffix_to_string(SCANNER_SUFFIX_TAB), "tab");
+	CHECK(scanner_state_to_string(_SCANNER_STATE_MAX) == NULL);
+}
+
 int
 main(void)
 {
@@ -261,6 +287,7 @@ main(void)
 	test_frames();
 	test_hidpos();
 	test_hid_descriptor();
+	test_names();
 	printf("decoder tables passed\n");
 	return 0;
 }
