@@ -107,7 +107,14 @@ evdev_node_try_grab(struct scanner *s, struct evdev_node *n)
 				;
 		drained++;
 	} while (r >= 0 && drained < EVDEV_READ_BURST);
-	keyasm_reset(e->ka);
+	/* The first grab starts from a clean keyboard state; a sibling's must not cut a code
+	 * another node is typing. */
+	bool other = false;
+	for (size_t i = 0; i < EVDEV_NODES_MAX; i++)
+		if (&e->nodes[i] != n && e->nodes[i].dev && e->nodes[i].grabbed)
+			other = true;
+	if (!other)
+		keyasm_reset(e->ka);
 	log_debug("Scanner %s: grabbed %s", s->name, n->devnode);
 }
 

@@ -109,13 +109,20 @@ hidpos_close(struct scanner *s)
 
 	if (e->transfer) {
 		if (e->transfer_busy) {
-			/* Wait (without blocking on anything else) for the cancellation. */
-			struct timeval zero = {0};
+			/* A cancelled URB on a live device completes within milliseconds; this
+			 * wait happens only when closing a device that is still there. */
+			struct timeval tick = {.tv_usec = 10000};
 			(void)libusb_cancel_transfer(e->transfer);
 			for (int i = 0; i < 100 && e->transfer_busy; i++)
-				(void)libusb_handle_events_timeout_completed(e->ctx, &zero, NULL);
+				(void)libusb_handle_events_timeout_completed(e->ctx, &tick, NULL);
 		}
-		if (!e->transfer_busy) {
+		if (e->transfer_busy) {
+			/* Closing under a live URB is undefined in libusb: keep both, leak. */
+			log_error("Scanner %s: a report transfer would not cancel; %s left open",
+				  s->name, e->device);
+			e->transfer = NULL;
+			e->handle = NULL;
+		} else {
 			libusb_free_transfer(e->transfer);
 			e->transfer = NULL;
 		}
