@@ -15,9 +15,11 @@
 #include "drivers/scanner/scanner-private.h"
 
 /* A USB scanner exposes a few nodes (keyboard, consumer control, system control). */
-#define EVDEV_NODES_MAX  8
+#define EVDEV_NODES_MAX       8
+/* A refused grab is tried again this often. */
+#define EVDEV_GRAB_RETRY_USEC (2 * USEC_PER_SEC)
 /* Events read per node and call, so one chatty node cannot starve the loop. */
-#define EVDEV_READ_BURST 512
+#define EVDEV_READ_BURST      512
 
 struct evdev_node {
 	struct scanner_watch w;
@@ -26,8 +28,8 @@ struct evdev_node {
 	char *syspath;
 	char *usb_parent; /* NULL when not on USB */
 	bool grabbed;
-	bool grab_warned; /* a refused grab is logged once, retried at every report */
-	bool event_clock; /* timestamps are CLOCK_MONOTONIC (EVIOCSCLOCKID worked) */
+	bool grab_refused; /* another process holds the grab: state "error", retried */
+	bool event_clock;  /* timestamps are CLOCK_MONOTONIC (EVIOCSCLOCKID worked) */
 };
 
 struct evdev_impl {
@@ -37,7 +39,8 @@ struct evdev_impl {
 	struct evdev_node nodes[EVDEV_NODES_MAX];
 	size_t n_nodes;
 	struct keyasm *ka;
-	usec_t retry_at; /* USEC_INFINITY when no reopen is due */
+	usec_t retry_at;      /* USEC_INFINITY when no reopen is due */
+	usec_t grab_retry_at; /* USEC_INFINITY when no refused grab waits */
 	usec_t backoff;
 };
 
@@ -57,6 +60,15 @@ evdev_node_close(struct scanner *s, struct evdev_node *n)
 	n->w.fd = -1;
 }
 
+static bool
+evdev_any_refused(const struct evdev_impl *e)
+{
+	for (size_t i = 0; i < EVDEV_NODES_MAX; i++)
+		if (e->nodes[i].dev && e->nodes[i].grab_refused)
+			return true;
+	return false;
+}
+
 static void
 evdev_remove_node(struct scanner *s, struct evdev_node *n)
 {
@@ -67,8 +79,10 @@ evdev_remove_node(struct scanner *s, struct evdev_node *n)
 	e->n_nodes--;
 	if (e->n_nodes == 0) {
 		keyasm_reset(e->ka);
+		e->grab_retry_at = USEC_INFINITY;
 		scanner_set_state(s, SCANNER_STATE_MISSING, NULL);
-	}
+	} else if (!evdev_any_refused(e))
+		scanner_set_state(s, SCANNER_STATE_PRESENT, NULL);
 }
 
 static bool
@@ -82,7 +96,7 @@ evdev_any_key_down(const struct libevdev *dev)
 
 /* HARDWARE.md: grab only when every key is up, then drop what the console already got. */
 static void
-evdev_node_try_grab(struct scanner *s, struct evdev_node *n)
+evdev_node_try_grab(struct scanner *s, struct evdev_node *n, usec_t now)
 {
 	struct evdev_impl *e = s->impl;
 	struct input_event ev;
@@ -92,13 +106,21 @@ evdev_node_try_grab(struct scanner *s, struct evdev_node *n)
 		return;
 	r = libevdev_grab(n->dev, LIBEVDEV_GRAB);
 	if (r < 0) {
-		/* Another process holds it (EBUSY): it sees the scans, not us. Log once, retry. */
-		if (!n->grab_warned)
+		/* Another process holds it (EBUSY): it gets the scans and we get nothing, not
+		 * even the events that would tell us to retry. Say so, and retry on a timer. */
+		if (!n->grab_refused)
 			log_warning_errno(r, "Scanner %s: cannot grab %s: %m", s->name, n->devnode);
-		n->grab_warned = true;
+		n->grab_refused = true;
+		e->grab_retry_at = MIN(e->grab_retry_at, now + EVDEV_GRAB_RETRY_USEC);
+		scanner_set_state(s, SCANNER_STATE_ERROR, n->devnode);
 		return;
 	}
 	n->grabbed = true;
+	if (n->grab_refused) {
+		n->grab_refused = false;
+		if (!evdev_any_refused(e))
+			scanner_set_state(s, SCANNER_STATE_PRESENT, n->devnode);
+	}
 	do {
 		r = libevdev_next_event(n->dev, LIBEVDEV_READ_FLAG_NORMAL, &ev);
 		if (r == LIBEVDEV_READ_STATUS_SYNC)
@@ -165,7 +187,7 @@ evdev_node_readable(struct scanner *s, struct scanner_watch *w, uint32_t revents
 		if (n->grabbed)
 			evdev_feed(s, &ev, n->event_clock ? timeval_to_usec(&ev.time) : now);
 		else if (ev.type == EV_SYN && ev.code == SYN_REPORT)
-			evdev_node_try_grab(s, n);
+			evdev_node_try_grab(s, n, now);
 	}
 	if (r == -EAGAIN || r >= 0)
 		return 0;
@@ -198,7 +220,7 @@ evdev_is_sibling(struct evdev_impl *e, const char *usb_parent)
 }
 
 static int
-evdev_node_open(struct scanner *s, struct udev_device *dev)
+evdev_node_open(struct scanner *s, struct udev_device *dev, usec_t now)
 {
 	struct evdev_impl *e = s->impl;
 	const char *devnode = udev_device_get_devnode(dev);
@@ -242,10 +264,11 @@ evdev_node_open(struct scanner *s, struct udev_device *dev)
 		evdev_remove_node(s, n);
 		return r;
 	}
-	evdev_node_try_grab(s, n);
+	evdev_node_try_grab(s, n, now);
 	log_info("Scanner %s: reading %s (\"%s\")%s", s->name, devnode,
 		 strempty(libevdev_get_name(n->dev)), n->grabbed ? ", grabbed" : "");
-	scanner_set_state(s, SCANNER_STATE_PRESENT, devnode);
+	if (!evdev_any_refused(e))
+		scanner_set_state(s, SCANNER_STATE_PRESENT, devnode);
 	return 1;
 }
 
@@ -262,7 +285,7 @@ evdev_wanted(struct scanner *s, struct udev_device *dev)
 
 /* Opens every event node that matches, then their siblings on the same USB device. */
 static int
-evdev_scan(struct scanner *s)
+evdev_scan(struct scanner *s, usec_t now)
 {
 	struct evdev_impl *e = s->impl;
 	int opened = 0, failed = 0;
@@ -286,7 +309,7 @@ evdev_scan(struct scanner *s)
 			d = udev_device_new_from_syspath(e->udev, udev_list_entry_get_name(l));
 			if (!d || !evdev_wanted(s, d))
 				continue;
-			int r = evdev_node_open(s, d);
+			int r = evdev_node_open(s, d, now);
 			if (r > 0)
 				opened++;
 			else if (r < 0)
@@ -300,7 +323,7 @@ static void
 evdev_rescan(struct scanner *s, usec_t now)
 {
 	struct evdev_impl *e = s->impl;
-	int r = evdev_scan(s);
+	int r = evdev_scan(s, now);
 
 	if (r < 0 && e->n_nodes == 0) {
 		e->backoff = scanner_backoff_next(e->backoff);
@@ -334,7 +357,7 @@ evdev_monitor_readable(struct scanner *s, struct scanner_watch *w, uint32_t reve
 				evdev_remove_node(s, n);
 			}
 		} else if (STR_EQ_PTR(action, "add") && evdev_wanted(s, d)) {
-			if (evdev_node_open(s, d) < 0 && e->n_nodes == 0) {
+			if (evdev_node_open(s, d, now) < 0 && e->n_nodes == 0) {
 				e->backoff = scanner_backoff_next(e->backoff);
 				e->retry_at = now + e->backoff;
 				scanner_set_state(s, SCANNER_STATE_ERROR, NULL);
@@ -362,6 +385,7 @@ evdev_start(struct scanner *s, usec_t now)
 		return -ENOMEM;
 	s->impl = e;
 	e->retry_at = USEC_INFINITY;
+	e->grab_retry_at = USEC_INFINITY;
 	e->mon_w.fd = -1;
 	for (size_t i = 0; i < EVDEV_NODES_MAX; i++)
 		e->nodes[i].w.fd = -1;
@@ -415,7 +439,7 @@ evdev_deadline(const struct scanner *s)
 	usec_t d = keyasm_deadline(e->ka);
 
 	/* With kernel timestamps the deadline is on the same clock as now: both monotonic. */
-	return MIN(d, e->retry_at);
+	return MIN(MIN(d, e->retry_at), e->grab_retry_at);
 }
 
 static int
@@ -428,6 +452,12 @@ evdev_timeout(struct scanner *s, usec_t now)
 		scanner_emit_code(s, &code);
 	if (now >= e->retry_at)
 		evdev_rescan(s, now);
+	if (now >= e->grab_retry_at) {
+		e->grab_retry_at = USEC_INFINITY;
+		for (size_t i = 0; i < EVDEV_NODES_MAX; i++)
+			if (e->nodes[i].dev && e->nodes[i].grab_refused)
+				evdev_node_try_grab(s, &e->nodes[i], now);
+	}
 	return 0;
 }
 

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* evdev scanners under umockdev: matching rules, grab, exact decoding, non-matching device,
  * hot-plug. */
+#include <dlfcn.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
 #include <linux/input.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +107,32 @@ static const char keyboard_desc[] =
 	"E: NAME=\"AT Translated Set 2 keyboard\"\n"
 	"E: SUBSYSTEM=input\n"
 	"A: name=AT Translated Set 2 keyboard\n";
+
+/*
+ * umockdev grants every EVIOCGRAB (HARDWARE.md). To see what the driver does when another
+ * process holds the device, this test's own ioctl() comes first in symbol lookup (before the
+ * umockdev preload and libc) and refuses the grab while refuse_grab is set.
+ */
+static int refuse_grab;
+
+int
+ioctl(int fd, unsigned long request, ...)
+{
+	static int (*next)(int, unsigned long, ...);
+	va_list ap;
+	void *arg;
+
+	va_start(ap, request);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (request == EVIOCGRAB && arg != NULL && refuse_grab) {
+		errno = EBUSY;
+		return -1;
+	}
+	if (!next)
+		next = (int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT, "ioctl");
+	return next(fd, request, arg);
+}
 
 static char tmpdir[] = "/tmp/f2fpay-evdev-XXXXXX";
 
@@ -511,6 +540,34 @@ test_syn_dropped(UMockdevTestbed *bed)
 	scanner_free(s);
 }
 
+/* Another process holds the grab: "error" (it gets the scans, not us), then retried. */
+static void
+test_grab_refused(UMockdevTestbed *bed)
+{
+	struct scanner_config cfg;
+	struct scanner *s = NULL;
+	const char *nodes[8];
+	bool grabbed[8];
+
+	scanner_config_init(&cfg);
+	cfg.match_vidpid = true;
+	cfg.vid = 0x0c2e;
+	cfg.pid = 0x0b61;
+	cfg.interkey_timeout_usec = 2 * USEC_PER_SEC;
+	refuse_grab = 1;
+	CHECK_INT_EQ(scanner_new(&cfg, &s), 0);
+	expect_state(s, SCANNER_STATE_ERROR);
+	CHECK(scanner_get_deadline(s) != USEC_INFINITY); /* the retry */
+	CHECK(scanner_evdev_nodes(s, nodes, grabbed, 8) >= 1);
+	CHECK(!grabbed[0]);
+	refuse_grab = 0;
+	expect_state(s, SCANNER_STATE_PRESENT);
+	type(bed, "/dev/input/event9", "2812345678901234");
+	expect_code(s, "2812345678901234", SCAN_CLASS_ALIPAY);
+	expect_quiet(s);
+	scanner_free(s);
+}
+
 int
 main(void)
 {
@@ -537,6 +594,7 @@ main(void)
 	test_sibling(bed);
 	test_syn_dropped(bed);
 	test_grab_after_release(bed);
+	test_grab_refused(bed);
 
 	g_object_unref(bed);
 	char cmd[64];
