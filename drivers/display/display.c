@@ -260,9 +260,12 @@ display_show_at(struct display *d, const struct display_screen *s, uint64_t now_
 	d->last = copy;
 	d->have_last = 1;
 	r = display_output(d, &d->last, now_usec);
-	if (r == -E2BIG)
-		log_error("display %s: the QR code (%zu bytes) cannot be drawn legibly", d->spec,
-			  d->last.qr_text ? strlen(d->last.qr_text) : 0);
+	if (r == -E2BIG) {
+		size_t len = d->last.qr_text ? strlen(d->last.qr_text) : 0;
+		log_error("display %s: the QR code (%s%zu bytes) cannot be drawn legibly", d->spec,
+			  len > DISPLAY_QR_TEXT_MAX ? "over " : "",
+			  MIN(len, (size_t)DISPLAY_QR_TEXT_MAX));
+	}
 	return r;
 }
 
@@ -378,7 +381,7 @@ parse_spec(struct display *d, const char *spec)
 		if (!d->path)
 			return -ENOMEM;
 	}
-	while ((opt = strtok_r(NULL, ",", &save))) {
+	while (rest && (opt = strtok_r(NULL, ",", &save))) {
 		if (d->type == BACKEND_FB && strncmp(opt, "vt=/", 4) == 0) {
 			free(d->vt);
 			d->vt = strdup(opt + 3);
