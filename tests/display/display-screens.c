@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Writes every customer screen as a PNG: `display-screens OUTDIR [WIDTHxHEIGHT]` (doc/screens). */
+/* Writes every customer screen as a PNG: `display-screens OUTDIR [WIDTHxHEIGHT]`; doc/screens/ is
+ * made with `build/tests/display/display-screens doc/screens` (1024x600). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
