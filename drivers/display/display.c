@@ -48,6 +48,7 @@ struct display {
 
 	struct display_screen last; /* strings owned */
 	int have_last;
+	int qr_too_big_logged;
 };
 
 static void
@@ -249,23 +250,26 @@ int
 display_show_at(struct display *d, const struct display_screen *s, uint64_t now_usec)
 {
 	struct display_screen copy;
-	int r;
+	int r, same_qr;
 
 	if (!d || !s || (unsigned)s->kind >= _DISPLAY_SCREEN_MAX)
 		return -EINVAL;
 	r = screen_copy(s, &copy);
 	if (r < 0)
 		return r;
+	same_qr = d->have_last && STR_EQ_PTR(d->last.qr_text, copy.qr_text);
 	screen_clear(&d->last);
 	d->last = copy;
 	d->have_last = 1;
 	r = display_output(d, &d->last, now_usec);
-	if (r == -E2BIG) {
+	/* Once per QR: the countdown redraws the same screen every second. */
+	if (r == -E2BIG && !(same_qr && d->qr_too_big_logged)) {
 		size_t len = d->last.qr_text ? strlen(d->last.qr_text) : 0;
 		log_error("display %s: the QR code (%s%zu bytes) cannot be drawn legibly", d->spec,
 			  len > DISPLAY_QR_TEXT_MAX ? "over " : "",
 			  MIN(len, (size_t)DISPLAY_QR_TEXT_MAX));
 	}
+	d->qr_too_big_logged = r == -E2BIG;
 	return r;
 }
 

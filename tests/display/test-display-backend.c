@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/time-util.h"
 #include "display-test-util.h"
 #include "drivers/display/display.h"
@@ -202,11 +203,75 @@ test_retry(void)
 	rmdir(dir);
 }
 
+static int
+count_lines(const char *log, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = log; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* Log once where it is decided: not once a second for the countdown, not at every retry. */
+static void
+test_log_once(void)
+{
+	char dir[] = "/tmp/display-log-XXXXXX", path[64], spec[96], *log = NULL, *big;
+	struct display_screen s = test_screen(DISPLAY_SCREEN_QR, NULL);
+	struct display *d = NULL;
+	size_t log_len = 0;
+	uint64_t now = now_usec(CLOCK_MONOTONIC);
+	FILE *f = open_memstream(&log, &log_len);
+
+	CHECK(f);
+	CHECK(mkdtemp(dir));
+	big = malloc(2001);
+	CHECK(big);
+	memset(big, 'Q', 2000);
+	big[2000] = 0;
+	log_set_stream(f);
+
+	snprintf(path, sizeof(path), "%s/screen.png", dir);
+	snprintf(spec, sizeof(spec), "png:%s", path);
+	CHECK_INT_EQ(display_new(spec, &d), 0);
+	s.qr_text = big;
+	for (int i = 0; i < 5; i++) {
+		s.seconds_left = 119 - i;
+		CHECK_INT_EQ(display_show(d, &s), -E2BIG);
+	}
+	s.qr_text = test_qr_texts[0];
+	CHECK_INT_EQ(display_show(d, &s), 0);
+	s.qr_text = big;
+	CHECK_INT_EQ(display_show(d, &s), -E2BIG); /* a new order: said again */
+	display_free(d);
+	unlink(path);
+
+	snprintf(path, sizeof(path), "%s/missing/screen.png", dir);
+	snprintf(spec, sizeof(spec), "png:%s", path);
+	CHECK_INT_EQ(display_new(spec, &d), 0);
+	s.qr_text = test_qr_texts[0];
+	for (int i = 0; i < 6; i++) {
+		CHECK(display_show_at(d, &s, now) < 0);
+		now = display_next_retry_usec(d);
+	}
+	display_free(d);
+
+	log_set_stream(NULL);
+	fclose(f);
+	CHECK_INT_EQ(count_lines(log, "cannot be drawn legibly"), 2);
+	CHECK_INT_EQ(count_lines(log, "retrying in the background"), 1);
+	free(log);
+	free(big);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
 	test_specs();
 	test_png();
 	test_retry();
+	test_log_once();
 	return 0;
 }
