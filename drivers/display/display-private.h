@@ -93,6 +93,9 @@ int display_fb_open(const char *path, const char *vt, struct display_fb **ret);
  * reports. -EOPNOTSUPP for pixel formats other than XRGB8888 and RGB565. *ret is new. */
 int display_fb_open_fd(int fd, const struct fb_var_screeninfo *var,
 		       const struct fb_fix_screeninfo *fix, struct display_fb **ret);
+/* Remembers which device node (a character device) this is: a flush fails with -ENODEV once
+ * the node is gone or is another device (a USB display unplugged). display_fb_open() does it. */
+int display_fb_watch(struct display_fb *fb, const char *path);
 /* The off-screen surface to draw on (borrowed; same size and format as the screen). */
 cairo_surface_t *display_fb_surface(struct display_fb *fb);
 /* Copies the off-screen surface to the visible screen, row by row (the fb stride may differ).

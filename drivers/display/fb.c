@@ -159,10 +159,9 @@ display_fb_open(const char *path, const char *vt, struct display_fb **ret)
 	r = display_fb_open_fd(fd, &var, &fix, &fb);
 	if (r < 0)
 		return r;
-	fb->path = strdup(path);
-	if (!fb->path)
-		return -ENOMEM;
-	fb->rdev = st.st_rdev;
+	r = display_fb_watch(fb, path);
+	if (r < 0)
+		return r;
 
 	if (vt) {
 		int mode;
@@ -181,6 +180,25 @@ display_fb_open(const char *path, const char *vt, struct display_fb **ret)
 	log_info("display: %s %ux%u, %u bpp, stride %u", path, fb->width, fb->height,
 		 fb->bytes_pp * 8, fb->line_length);
 	*ret = TAKE_PTR(fb);
+	return 0;
+}
+
+int
+display_fb_watch(struct display_fb *fb, const char *path)
+{
+	struct stat st;
+	char *copy;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISCHR(st.st_mode))
+		return -ENOTTY;
+	copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	free(fb->path);
+	fb->path = copy;
+	fb->rdev = st.st_rdev;
 	return 0;
 }
 

@@ -144,6 +144,46 @@ check_refused(const struct fake *f, int shrink_file, int want)
 	CHECK(!fb);
 }
 
+/* The device node goes away (USB display unplugged) or is replaced: -ENODEV, nothing written. */
+static void
+test_disappears(struct display_renderer *r)
+{
+	const struct fake f = {"XRGB8888", 800, 480, 32, 800 * 4, 0, 0, 1, 16, 8, 8, 8, 0, 8};
+	char dir[] = "/tmp/display-fbnode-XXXXXX", node[64];
+	struct fb_var_screeninfo var;
+	struct fb_fix_screeninfo fix;
+	struct display_fb *fb = NULL;
+	struct display_screen scr = test_screen(DISPLAY_SCREEN_PAID, NULL);
+	int fd = fake_fd(&f, &var, &fix);
+	uint8_t *map;
+
+	CHECK(mkdtemp(dir));
+	snprintf(node, sizeof(node), "%s/fb0", dir);
+	/* Stand-in device nodes any user has: /dev/null, then /dev/zero in its place. */
+	CHECK(symlink("/dev/null", node) == 0);
+	CHECK_INT_EQ(display_fb_open_fd(dup(fd), &var, &fix, &fb), 0);
+	CHECK_INT_EQ(display_fb_watch(fb, "/proc/self/status"), -ENOTTY);
+	CHECK_INT_EQ(display_fb_watch(fb, node), 0);
+	CHECK_INT_EQ(display_render(r, display_fb_surface(fb), &scr, NULL), 0);
+	CHECK_INT_EQ(display_fb_flush(fb), 0);
+
+	map = mmap(NULL, fix.smem_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(map != MAP_FAILED);
+	memset(map, SENTINEL, fix.smem_len);
+	CHECK(unlink(node) == 0);
+	CHECK_INT_EQ(display_fb_flush(fb), -ENODEV);
+	CHECK(symlink("/dev/zero", node) == 0);
+	CHECK_INT_EQ(display_fb_flush(fb), -ENODEV);
+	for (size_t i = 0; i < fix.smem_len; i++)
+		CHECK_INT_EQ(map[i], SENTINEL);
+
+	munmap(map, fix.smem_len);
+	display_fb_close(fb);
+	close(fd);
+	unlink(node);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -160,6 +200,7 @@ main(void)
 	test_format(&xrgb, r);
 	test_format(&rgb565, r);
 	test_format(&panned, r);
+	test_disappears(r);
 
 	/* Formats we cannot draw correctly are refused, not drawn in wrong colours. */
 	bad = xrgb;
