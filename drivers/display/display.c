@@ -2,6 +2,9 @@
 /* The display object: configuration, backend life cycle, and retry with backoff on failure. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -142,11 +145,50 @@ backend_open(struct display *d)
 	return -EINVAL;
 }
 
+/*
+ * Writes without blocking and without dying: a reader that went away (the demo's pipe closed)
+ * must give -EPIPE, not a SIGPIPE that kills the daemon. SIGPIPE is blocked for this thread
+ * during the write and a pending one is consumed, the way libraries that cannot own the
+ * process's signal dispositions do it.
+ */
+static int
+tty_write(int fd, const char *data, size_t len)
+{
+	static const struct timespec zero = {0};
+	sigset_t pipe_set, old;
+	size_t off = 0;
+	int r = 0;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	if (pthread_sigmask(SIG_BLOCK, &pipe_set, &old) != 0)
+		return -EINVAL;
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno; /* -EAGAIN: the reader is slow, the rest of this frame is
+				       dropped */
+			break;
+		}
+		if (n == 0) {
+			r = -EIO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (r == -EPIPE && !sigismember(&old, SIGPIPE))
+		while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+			;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
 static int
 tty_output(struct display *d, const struct display_screen *s)
 {
 	_cleanup_buf_ struct buf b = BUF_INIT(TTY_FRAME_MAX);
-	size_t off = 0;
 	int r, shown;
 
 	shown = display_tty_format(s, isatty(d->tty_fd), &b);
@@ -154,20 +196,8 @@ tty_output(struct display *d, const struct display_screen *s)
 		return shown;
 	if (!d->path && d->stream)
 		fflush(d->stream); /* keep the caller's own buffered lines in order */
-	while (off < b.len) {
-		ssize_t n = write(d->tty_fd, b.data + off, b.len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return -EAGAIN; /* the reader is slow: drop the rest of this frame */
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		off += (size_t)n;
-	}
-	r = shown;
-	return r;
+	r = tty_write(d->tty_fd, b.data, b.len);
+	return r < 0 ? r : shown;
 }
 
 static int

@@ -219,9 +219,12 @@ test_stream(void)
 	free(read_fd(p[0]));
 	CHECK_INT_EQ(display_show(d, &s), 0);
 
+	/* The reader goes away: an error and a down display, never a SIGPIPE death. */
+	close(p[0]);
+	CHECK_INT_EQ(display_show(d, &s), -EPIPE);
+	CHECK(!display_is_up(d));
 	display_free(d);
 	fclose(f);
-	close(p[0]);
 }
 
 /* A terminal by path; a device that fails is reported and retried, never fatal. */
