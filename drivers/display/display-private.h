@@ -93,6 +93,9 @@ int display_fb_open(const char *path, const char *vt, struct display_fb **ret);
  * reports. -EOPNOTSUPP for pixel formats other than XRGB8888 and RGB565. *ret is new. */
 int display_fb_open_fd(int fd, const struct fb_var_screeninfo *var,
 		       const struct fb_fix_screeninfo *fix, struct display_fb **ret);
+/* Puts the console vt into KD_GRAPHICS until display_fb_close() (display_fb_open() does it when
+ * asked). Failure is logged as a warning and returned; the framebuffer stays usable. */
+int display_fb_console_enter(struct display_fb *fb, const char *vt);
 /* Remembers which device node (a character device) this is: a flush fails with -ENODEV once
  * the node is gone or is another device (a USB display unplugged). display_fb_open() does it. */
 int display_fb_watch(struct display_fb *fb, const char *path);

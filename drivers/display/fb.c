@@ -163,23 +163,32 @@ display_fb_open(const char *path, const char *vt, struct display_fb **ret)
 	if (r < 0)
 		return r;
 
-	if (vt) {
-		int mode;
-		/* HARDWARE.md: on a console the cursor and kernel messages draw over us. */
-		fb->vt_fd = open(vt, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		if (fb->vt_fd < 0)
-			log_warning_errno(errno, "display: cannot open console %s: %m", vt);
-		else if (ioctl(fb->vt_fd, KDGETMODE, &mode) < 0 ||
-			 ioctl(fb->vt_fd, KDSETMODE, KD_GRAPHICS) < 0) {
-			log_warning_errno(errno, "display: cannot put %s in graphics mode: %m", vt);
-			close(fb->vt_fd);
-			fb->vt_fd = -1;
-		} else
-			fb->vt_mode = mode == KD_GRAPHICS ? KD_TEXT : mode;
-	}
+	if (vt)
+		(void)display_fb_console_enter(fb, vt); /* a warning, never a reason to fail */
 	log_info("display: %s %ux%u, %u bpp, stride %u", path, fb->width, fb->height,
 		 fb->bytes_pp * 8, fb->line_length);
 	*ret = TAKE_PTR(fb);
+	return 0;
+}
+
+int
+display_fb_console_enter(struct display_fb *fb, const char *vt)
+{
+	int fd, mode;
+
+	if (fb->vt_fd >= 0)
+		return 0;
+	/* HARDWARE.md: on a console the cursor and kernel messages draw over us. */
+	fd = open(vt, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return log_warning_errno(errno, "display: cannot open console %s: %m", vt);
+	if (ioctl(fd, KDGETMODE, &mode) < 0 || ioctl(fd, KDSETMODE, KD_GRAPHICS) < 0) {
+		int r = -errno;
+		close(fd);
+		return log_warning_errno(r, "display: cannot put %s in graphics mode: %m", vt);
+	}
+	fb->vt_fd = fd;
+	fb->vt_mode = mode == KD_GRAPHICS ? KD_TEXT : mode;
 	return 0;
 }
 

@@ -174,8 +174,18 @@ test_disappears(struct display_renderer *r)
 	CHECK_INT_EQ(display_fb_flush(fb), -ENODEV);
 	CHECK(symlink("/dev/zero", node) == 0);
 	CHECK_INT_EQ(display_fb_flush(fb), -ENODEV);
+	CHECK(unlink(node) == 0);
 	for (size_t i = 0; i < fix.smem_len; i++)
 		CHECK_INT_EQ(map[i], SENTINEL);
+
+	/* Not a virtual console: a warning, and the framebuffer is still there to draw on. */
+	int pty = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	CHECK(pty >= 0 && grantpt(pty) == 0 && unlockpt(pty) == 0);
+	CHECK(display_fb_console_enter(fb, ptsname(pty)) < 0);
+	CHECK(display_fb_console_enter(fb, "/nonexistent/tty1") == -ENOENT);
+	CHECK(symlink("/dev/null", node) == 0);
+	CHECK_INT_EQ(display_fb_flush(fb), 0);
+	close(pty);
 
 	munmap(map, fix.smem_len);
 	display_fb_close(fb);
