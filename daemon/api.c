@@ -21,6 +21,7 @@
 #include "common/macro.h"
 #include "common/time-util.h"
 #include "daemon/api.h"
+#include "daemon/httpd.h"
 
 #define SSE_KEEPALIVE_USEC     (25 * USEC_PER_SEC)
 #define CONNECTION_TIMEOUT_SEC 30
@@ -31,8 +32,7 @@ struct conn;
 /* One listening socket with its MHD daemon, attached to sd-event. */
 struct listener {
 	struct api *api;
-	struct MHD_Daemon *mhd;
-	sd_event_source *io, *timer, *defer;
+	struct httpd *httpd;
 	bool need_token;
 	unsigned port;
 };
@@ -147,59 +147,11 @@ api_options_init(struct api_options *o)
 	};
 }
 
-/* ---- the event loop glue: MHD_USE_EPOLL exposes one fd; MHD_get_timeout gives the timer ---- */
-
-static void
-listener_arm(struct listener *l)
-{
-	MHD_UNSIGNED_LONG_LONG to;
-
-	if (!l->mhd)
-		return;
-	if (MHD_get_timeout(l->mhd, &to) == MHD_YES) {
-		usec_t when = now_usec(CLOCK_MONOTONIC) + (usec_t)to * USEC_PER_MSEC;
-		(void)sd_event_source_set_time(l->timer, when);
-		(void)sd_event_source_set_enabled(l->timer, SD_EVENT_ONESHOT);
-	} else
-		(void)sd_event_source_set_enabled(l->timer, SD_EVENT_OFF);
-}
-
-static void
-listener_run(struct listener *l)
-{
-	if (!l->mhd)
-		return;
-	(void)MHD_run(l->mhd);
-	listener_arm(l);
-}
-
-static int
-listener_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-	listener_run(userdata);
-	return 0;
-}
-
-static int
-listener_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	listener_run(userdata);
-	return 0;
-}
-
-static int
-listener_on_defer(sd_event_source *s, void *userdata)
-{
-	listener_run(userdata);
-	return 0;
-}
-
 /* After a resume MHD must run once more (MHD_resume_connection's contract). */
 static void
 listener_kick(struct listener *l)
 {
-	if (l->defer)
-		(void)sd_event_source_set_enabled(l->defer, SD_EVENT_ONESHOT);
+	httpd_kick(l->httpd);
 }
 
 /* ---- responses ---- */
@@ -1025,171 +977,19 @@ on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	*con_cls = NULL;
 }
 
-static void
-on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
-	      enum MHD_ConnectionNotificationCode toe)
-{
-	/*
-	 * At the connection limit MHD takes the listening socket out of its epoll set and puts it
-	 * back only at the start of its next run: make sure there is one when a connection
-	 * closes, or waiting clients would wait for some unrelated event.
-	 */
-	if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
-		listener_kick(cls);
-}
-
-static void _printf_(2, 0) on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[256];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	msg[strcspn(msg, "\n")] = 0;
-	log_debug("microhttpd: %s", msg);
-}
-
-/* ---- sockets ---- */
-
-static int
-bind_unix(struct api *api, const char *path, unsigned mode, const char *group)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	_cleanup_close_ int fd = -1;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return log_error_errno(ENAMETOOLONG, "Socket path too long: %s", path);
-	memcpy(sa.sun_path, path, strlen(path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return log_error_errno(errno, "Failed to create the API socket: %m");
-	/* A stale socket from a previous run would make bind() fail. */
-	if (unlink(path) < 0 && errno != ENOENT)
-		return log_error_errno(errno, "Failed to remove stale %s: %m", path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return log_error_errno(errno, "Failed to bind %s: %m", path);
-	api->socket_path = strdup(path);
-	if (!api->socket_path)
-		return log_error_errno(ENOMEM, "Out of memory");
-	if (group) {
-		struct group gr, *res = NULL;
-		char buf[4096];
-		int r = getgrnam_r(group, &gr, buf, sizeof(buf), &res);
-		if (r != 0 || !res)
-			return log_error_errno(r ? r : ENOENT, "Unknown group %s for %s", group,
-					       path);
-		if (chown(path, (uid_t)-1, res->gr_gid) < 0)
-			return log_error_errno(errno, "Failed to give %s to group %s: %m", path,
-					       group);
-	}
-	if (chmod(path, (mode_t)mode) < 0)
-		return log_error_errno(errno, "Failed to chmod %s: %m", path);
-	if (listen(fd, SOMAXCONN) < 0)
-		return log_error_errno(errno, "Failed to listen on %s: %m", path);
-	return TAKE_FD(fd);
-}
-
-static int
-bind_tcp(const char *addr, unsigned *ret_port)
-{
-	struct sockaddr_storage ss = {};
-	socklen_t sl;
-	char host[64];
-	const char *colon;
-	unsigned long port;
-	char *end;
-	_cleanup_close_ int fd = -1;
-	int one = 1;
-
-	if (addr[0] == '[') {
-		const char *rb = strchr(addr, ']');
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		if (!rb || rb[1] != ':' || (size_t)(rb - addr - 1) >= sizeof(host))
-			return log_error_errno(EINVAL, "Bad TCP address %s", addr);
-		memcpy(host, addr + 1, (size_t)(rb - addr - 1));
-		host[rb - addr - 1] = 0;
-		colon = rb + 1;
-		s6->sin6_family = AF_INET6;
-		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1 ||
-		    !IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr))
-			return log_error_errno(EINVAL, "TCP address %s is not loopback", addr);
-		sl = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		colon = strrchr(addr, ':');
-		if (!colon || (size_t)(colon - addr) >= sizeof(host))
-			return log_error_errno(EINVAL, "Bad TCP address %s", addr);
-		memcpy(host, addr, (size_t)(colon - addr));
-		host[colon - addr] = 0;
-		s4->sin_family = AF_INET;
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1 ||
-		    (ntohl(s4->sin_addr.s_addr) >> 24) != 127)
-			return log_error_errno(EINVAL, "TCP address %s is not loopback", addr);
-		sl = sizeof(*s4);
-	}
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno || *end || port > 65535 || !colon[1])
-		return log_error_errno(EINVAL, "Bad TCP port in %s", addr);
-	if (ss.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-	else
-		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return log_error_errno(errno, "Failed to create a TCP socket: %m");
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
-		return log_error_errno(errno, "Failed to bind %s: %m", addr);
-	if (listen(fd, SOMAXCONN) < 0)
-		return log_error_errno(errno, "Failed to listen on %s: %m", addr);
-	sl = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
-		return log_error_errno(errno, "getsockname: %m");
-	*ret_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-						   : ((struct sockaddr_in *)&ss)->sin_port);
-	return TAKE_FD(fd);
-}
-
 static int
 listener_start(struct api *api, struct listener *l, int fd, bool need_token)
 {
-	const union MHD_DaemonInfo *info;
-	int r;
-
 	l->api = api;
 	l->need_token = need_token;
-	l->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
-				  NULL, NULL, on_request, l, MHD_OPTION_LISTEN_SOCKET, fd,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)api->opts.max_connections,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_SEC,
-				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
-				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
-				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
-	if (!l->mhd) {
-		close(fd);
-		return log_error_errno(EIO, "Failed to start the HTTP server");
-	}
-	info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	if (!info)
-		return log_error_errno(EIO, "No epoll fd from libmicrohttpd");
-	r = sd_event_add_io(api->event, &l->io, info->epoll_fd, EPOLLIN, listener_on_io, l);
-	if (r < 0)
-		return log_error_errno(r, "Failed to watch the HTTP server: %m");
-	r = sd_event_add_time(api->event, &l->timer, CLOCK_MONOTONIC, 0, 0, listener_on_timer, l);
-	if (r < 0)
-		return log_error_errno(r, "Failed to add the HTTP timer: %m");
-	r = sd_event_add_defer(api->event, &l->defer, listener_on_defer, l);
-	if (r < 0)
-		return log_error_errno(r, "Failed to add the HTTP kick: %m");
-	(void)sd_event_source_set_enabled(l->defer, SD_EVENT_OFF);
-	listener_arm(l);
-	return 0;
+	return httpd_start(&l->httpd, api->event, fd, api->opts.max_connections,
+			   CONNECTION_TIMEOUT_SEC, on_request, l, on_completed, l);
 }
 
 static void
 listener_stop(struct api *api, struct listener *l)
 {
-	if (!l->mhd)
+	if (!l->httpd)
 		return;
 	/* MHD refuses to stop with suspended connections: answer and resume them first. */
 	for (struct conn *c = api->conns; c; c = c->next) {
@@ -1202,12 +1002,7 @@ listener_stop(struct api *api, struct listener *l)
 		} else if (c->suspended)
 			conn_fail(c, 503, "shutting_down", "f2fpayd is stopping");
 	}
-	(void)MHD_run(l->mhd);
-	MHD_stop_daemon(l->mhd);
-	l->mhd = NULL;
-	l->io = sd_event_source_disable_unref(l->io);
-	l->timer = sd_event_source_disable_unref(l->timer);
-	l->defer = sd_event_source_disable_unref(l->defer);
+	l->httpd = httpd_free(l->httpd);
 }
 
 int
@@ -1247,9 +1042,15 @@ api_new(struct api **ret, sd_event *event, const struct api_options *opts,
 		if (r < 0)
 			goto fail;
 	} else if (opts->socket_path) {
-		fd = bind_unix(api, opts->socket_path, opts->socket_mode, opts->socket_group);
+		fd = httpd_bind_unix(opts->socket_path, opts->socket_mode, opts->socket_group);
 		if (fd < 0) {
 			r = fd;
+			goto fail;
+		}
+		api->socket_path = strdup(opts->socket_path);
+		if (!api->socket_path) {
+			close(fd);
+			r = log_error_errno(ENOMEM, "Out of memory");
 			goto fail;
 		}
 		r = listener_start(api, &api->unix_l, fd, false);
@@ -1257,7 +1058,7 @@ api_new(struct api **ret, sd_event *event, const struct api_options *opts,
 			goto fail;
 	}
 	if (opts->tcp_listen) {
-		fd = bind_tcp(opts->tcp_listen, &api->tcp_l.port);
+		fd = httpd_bind_tcp(opts->tcp_listen, true, &api->tcp_l.port);
 		if (fd < 0) {
 			r = fd;
 			goto fail;

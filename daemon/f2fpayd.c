@@ -14,12 +14,14 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "daemon/api.h"
+#include "daemon/notify.h"
 
 struct daemon {
 	sd_event *event;
 	const char *config_path;
 	struct config *config;
 	struct api *api;
+	struct notify *notify;
 };
 
 /*
@@ -86,6 +88,14 @@ none_status(void *userdata, struct api_call *call)
 	json_object_object_add(o, "sse_clients", json_object_new_int((int)api_sse_clients(d->api)));
 	json_object_object_add(o, "attention", json_object_new_array());
 	api_call_reply(call, 200, o);
+}
+
+/* Without an engine nothing can be verified or applied: "failure" makes Alipay resend later. */
+static bool
+none_notify(void *userdata, const char *content_type, const char *body, size_t len)
+{
+	log_warning("Notification received, but there is no order engine to apply it");
+	return false;
 }
 
 static const struct api_backend none_backend = {
@@ -181,6 +191,18 @@ daemon_run(struct daemon *d)
 	r = api_new(&d->api, d->event, &opts, &none_backend, d);
 	if (r < 0)
 		return r;
+	if (d->config->notify.listen) {
+		const struct config_notify *cn = &d->config->notify;
+		struct notify_options no = {
+			.listen = cn->listen,
+			.path = cn->path,
+			.body_limit = cn->body_limit,
+			.max_connections = cn->max_connections,
+		};
+		r = notify_new(&d->notify, d->event, &no, none_notify, d);
+		if (r < 0)
+			return r;
+	}
 
 	log_info("f2fpayd %s running for terminal %s", F2FPAY_VERSION,
 		 d->config->terminal.terminal_id);
@@ -269,6 +291,7 @@ main(int argc, char **argv)
 	else
 		r = daemon_run(&d);
 
+	d.notify = notify_free(d.notify);
 	d.api = api_free(d.api);
 	config_free(d.config);
 	sd_event_unref(d.event);

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/money.h"
 #include "daemon/api.h"
+#include "daemon/notify.h"
 
 /*
  * Behaviour the tests steer through the request:
@@ -20,6 +21,7 @@
  *   auth_code ending in 0   the order is PAID at once; other codes: PAYING
  *   no auth_code (scan)     WAITING_SCAN; a second one while one waits gets 409
  *   reconciliation of 2000-01-01: 404 bill_not_available
+ *   notifications: "success" when the body has trade_status=TRADE_SUCCESS and sign=good
  */
 
 #define MAX_ORDERS 256
@@ -37,8 +39,9 @@ struct fake_order {
 struct fake {
 	sd_event *event;
 	struct api *api;
+	struct notify *notify;
 	struct fake_order orders[MAX_ORDERS];
-	unsigned n_orders, creates;
+	unsigned n_orders, creates, notifications, notify_ok;
 };
 
 struct pending_create {
@@ -270,6 +273,8 @@ fake_status(void *userdata, struct api_call *call)
 	json_object_object_add(j, "orders", json_object_new_int((int)f->n_orders));
 	json_object_object_add(j, "sse_clients", json_object_new_int((int)api_sse_clients(f->api)));
 	json_object_object_add(j, "attention", json_object_new_array());
+	json_object_object_add(j, "notifications", json_object_new_int((int)f->notifications));
+	json_object_object_add(j, "notify_ok", json_object_new_int((int)f->notify_ok));
 	api_call_reply(call, 200, j);
 }
 
@@ -304,6 +309,19 @@ fake_reconciliation(void *userdata, struct api_call *call, const char *date)
 	api_call_reply(call, 200, j);
 }
 
+static bool
+fake_notify(void *userdata, const char *content_type, const char *body, size_t len)
+{
+	struct fake *f = userdata;
+	bool ok = strstr(body, "trade_status=TRADE_SUCCESS") && strstr(body, "sign=good") &&
+		  content_type &&
+		  strncmp(content_type, "application/x-www-form-urlencoded", 33) == 0;
+
+	f->notifications++;
+	f->notify_ok += ok;
+	return ok;
+}
+
 static const struct api_backend fake_backend = {
 	.order_create = fake_order_create,
 	.order_get = fake_order_get,
@@ -325,9 +343,12 @@ main(int argc, char **argv)
 		{"max-connections", required_argument, NULL, 'c'},
 		{"max-sse", required_argument, NULL, 'e'},
 		{"sse-queue", required_argument, NULL, 'q'},
+		{"notify", required_argument, NULL, 'n'},
 		{},
 	};
 	struct api_options opts;
+	struct notify_options nopts = {
+		.path = "/alipay/notify", .body_limit = 2048, .max_connections = 4};
 	struct fake f = {};
 	sigset_t ss;
 	int c, r;
@@ -357,6 +378,9 @@ main(int argc, char **argv)
 		case 'q':
 			opts.sse_queue_limit = (unsigned)strtoul(optarg, NULL, 10);
 			break;
+		case 'n':
+			nopts.listen = optarg;
+			break;
 		default:
 			return 2;
 		}
@@ -374,9 +398,12 @@ main(int argc, char **argv)
 	r = api_new(&f.api, f.event, &opts, &fake_backend, &f);
 	if (r < 0)
 		return 1;
-	printf("READY %u\n", api_tcp_port(f.api));
+	if (nopts.listen && notify_new(&f.notify, f.event, &nopts, fake_notify, &f) < 0)
+		return 1;
+	printf("READY %u %u\n", api_tcp_port(f.api), f.notify ? notify_port(f.notify) : 0);
 	fflush(stdout);
 	r = sd_event_loop(f.event);
+	notify_free(f.notify);
 	api_free(f.api);
 	for (unsigned i = 0; i < f.n_orders; i++) {
 		free(f.orders[i].subject);

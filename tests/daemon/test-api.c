@@ -24,7 +24,7 @@ static char sock_path[108];
 
 struct server {
 	pid_t pid;
-	unsigned port;
+	unsigned port, notify_port;
 };
 
 static struct server
@@ -58,7 +58,9 @@ server_start(const char *const *extra)
 	}
 	close(pfd[0]);
 	CHECK(strncmp(line, "READY ", 6) == 0);
-	s.port = (unsigned)strtoul(line + 6, NULL, 10);
+	char *end;
+	s.port = (unsigned)strtoul(line + 6, &end, 10);
+	s.notify_port = (unsigned)strtoul(end, NULL, 10);
 	return s;
 }
 
@@ -662,6 +664,66 @@ test_tcp(unsigned port)
 	printf("tcp: ok\n");
 }
 
+/* A POST to the notification listener; returns the HTTP status, the body in `out`. */
+static long
+notify_post(unsigned port, const char *path, const char *body, const char *ctype, char *out,
+	    size_t size, const char *method)
+{
+	struct resp r = {};
+	struct curl_slist *h = NULL;
+	char url[128], hdr[128];
+	CURL *c = curl_easy_init();
+
+	CHECK(c);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
+	snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype);
+	h = curl_slist_append(h, hdr);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (body)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	CHECK_INT_EQ(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+	size_t n = MIN(r.len, size - 1);
+	memcpy(out, r.body, n);
+	out[n] = 0;
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return r.status;
+}
+
+static void
+test_notify(unsigned port)
+{
+	/* PROTOCOL §4: Alipay's Content-Type is malformed like this. */
+	static const char ct[] = "application/x-www-form-urlencoded; text/html; charset=utf-8";
+	char out[256], big[3000];
+
+	CHECK_INT_EQ(notify_post(port, "/alipay/notify",
+				 "trade_status=TRADE_SUCCESS&out_trade_no=T01_1&sign=good", ct, out,
+				 sizeof(out), "POST"),
+		     200);
+	CHECK_STR_EQ(out, "success"); /* exactly the 7 bytes */
+	CHECK_INT_EQ(notify_post(port, "/alipay/notify",
+				 "trade_status=TRADE_SUCCESS&out_trade_no=T01_1&sign=forged", ct,
+				 out, sizeof(out), "POST"),
+		     200);
+	CHECK_STR_EQ(out, "failure");
+	CHECK_INT_EQ(notify_post(port, "/alipay/notify", NULL, ct, out, sizeof(out), "GET"), 405);
+	CHECK_INT_EQ(notify_post(port, "/other", "sign=good", ct, out, sizeof(out), "POST"), 404);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	CHECK_INT_EQ(notify_post(port, "/alipay/notify", big, ct, out, sizeof(out), "POST"), 413);
+	/* Only the two well-formed posts reached the handler. */
+	CHECK_INT_EQ(status_int("notifications"), 2);
+	CHECK_INT_EQ(status_int("notify_ok"), 1);
+	printf("notify: ok\n");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -677,8 +739,10 @@ main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
 	s = server_start((const char *const[]){"--max-sse", "2", "--tcp", "127.0.0.1:0", "--token",
-					       "0123456789abcdef", NULL});
-	CHECK(s.port > 0);
+					       "0123456789abcdef", "--notify", "127.0.0.1:0",
+					       NULL});
+	CHECK(s.port > 0 && s.notify_port > 0);
+	test_notify(s.notify_port);
 	test_routes();
 	test_bad_input();
 	test_idempotency();

@@ -25,7 +25,7 @@ expect() { # description, pattern, text
 
 coproc SRV { exec "$server" --socket "$sock" --tcp 127.0.0.1:0 --token 0123456789abcdef; }
 pid=$SRV_PID
-read -r ready port <&"${SRV[0]}"
+read -r ready port _ <&"${SRV[0]}"
 [ "$ready" = READY ] || fail "server did not start"
 export F2FPAY_SOCKET=$sock
 unset F2FPAY_TOKEN
