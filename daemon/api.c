@@ -209,11 +209,9 @@ conn_queue(struct conn *c)
 	const char *body = c->response ? c->response : "";
 	enum MHD_Result r;
 
-	if (!c->response && c->status != 204) {
+	if (!c->response && c->status == 500)
 		/* Out of memory while building the answer. */
-		c->status = 500;
 		body = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
-	}
 	resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
@@ -258,8 +256,12 @@ idem_settle(struct api *api, struct idem *i, unsigned status, struct json_object
 	struct conn *w;
 
 	if (status / 100 == 2 && body && json_object_object_get_ex(body, "id", &id) &&
-	    json_object_is_type(id, json_type_string))
+	    json_object_is_type(id, json_type_string)) {
 		i->order_id = strdup(json_object_get_string(id));
+		if (!i->order_id)
+			log_error("Out of memory: idempotency key of order %s forgotten",
+				  json_object_get_string(id));
+	}
 	while ((w = i->waiters)) {
 		i->waiters = w->next_waiter;
 		w->next_waiter = NULL;
@@ -281,6 +283,8 @@ api_call_reply(struct api_call *call, unsigned status, struct json_object *body)
 
 	if (body) {
 		json = strdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
+		if (!json)
+			status = 500; /* conn_queue() sends a canned out-of-memory error */
 	}
 	if (api) {
 		if (call->idem)
