@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/macro.h"
@@ -18,6 +20,10 @@
 #define EXIT_API_ERROR  1
 #define EXIT_USAGE      2
 #define EXIT_CONNECTION 3
+#define EXIT_NOT_PAID   4 /* --wait: the order ended without payment */
+#define EXIT_ATTENTION  5 /* --wait: the order needs an operator */
+#define EXIT_TIMEOUT    6 /* --wait: still open when --wait-timeout ran out */
+#define WAIT_POLL_USEC  (500 * 1000)
 
 enum format {
 	FORMAT_HUMAN,
@@ -30,6 +36,8 @@ struct ctl {
 	const char *url;
 	const char *token;
 	enum format format;
+	bool wait;
+	unsigned wait_timeout_sec;
 	/* command options */
 	const char *subject, *auth_code, *pos_ref, *reason, *state, *date, *request_id;
 };
@@ -278,6 +286,68 @@ output(const struct ctl *ctl, struct json_object *o)
 
 /* ---- commands ---- */
 
+static bool
+state_in(const char *state, const char *const *list)
+{
+	for (; *list; list++)
+		if (STR_EQ(state, *list))
+			return true;
+	return false;
+}
+
+/*
+ * --wait: polls the order until it is settled. Polling, not the event stream, so that no
+ * transition can slip by between the create and a subscription.
+ */
+static int
+wait_order(const struct ctl *ctl, struct json_object *created)
+{
+	static const char *const unpaid[] = {"FAILED",  "CANCELED",           "CLOSED",
+					     "EXPIRED", "REFUNDED_BY_CANCEL", NULL};
+	char path[160], last[40] = "";
+	struct timespec start, now;
+	const char *id = field(created, "id");
+
+	if (STR_EQ(id, "-")) {
+		fprintf(stderr, "f2fpayctl: the answer has no order id\n");
+		return EXIT_API_ERROR;
+	}
+	snprintf(path, sizeof(path), "/v1/orders/%s", id);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		struct json_object *o = NULL;
+		int r = ctl_request(ctl, "GET", path, NULL, NULL, &o);
+		if (r != 0)
+			return r;
+		const char *state = field(o, "state");
+		if (!STR_EQ(state, last)) {
+			if (ctl->format == FORMAT_HUMAN)
+				printf("%-16s %s\n", "state", state);
+			snprintf(last, sizeof(last), "%s", state);
+		}
+		r = -1;
+		if (STR_EQ(state, "PAID"))
+			r = 0;
+		else if (state_in(state, unpaid))
+			r = EXIT_NOT_PAID;
+		else if (STR_EQ(state, "ATTENTION"))
+			r = EXIT_ATTENTION;
+		if (r >= 0 && ctl->format == FORMAT_JSON)
+			output(ctl, o);
+		json_object_put(o);
+		fflush(stdout);
+		if (r >= 0)
+			return r;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= (time_t)ctl->wait_timeout_sec) {
+			/* `state` went with the order object: `last` holds a copy. */
+			fprintf(stderr, "f2fpayctl: order %s is still %s\n", id, last);
+			return EXIT_TIMEOUT;
+		}
+		usleep(WAIT_POLL_USEC);
+	}
+}
+
 static int
 cmd_create(const struct ctl *ctl, const char *amount, bool qr)
 {
@@ -296,6 +366,8 @@ cmd_create(const struct ctl *ctl, const char *amount, bool qr)
 	json_object_put(body);
 	if (r == 0)
 		r = output(ctl, o);
+	if (r == 0 && ctl->wait)
+		r = wait_order(ctl, o);
 	json_object_put(o);
 	return r;
 }
@@ -507,8 +579,8 @@ help(void)
 	printf("f2fpayctl [OPTIONS] COMMAND ...\n\n"
 	       "Talks to f2fpayd's local API.\n\n"
 	       "Commands:\n"
-	       "  pay AMOUNT [--subject S] [--auth-code C] [--pos-ref R]   scan payment\n"
-	       "  qr AMOUNT [--subject S] [--pos-ref R]                    QR payment\n"
+	       "  pay AMOUNT [--subject S] [--auth-code C] [--pos-ref R] [--wait]  scan payment\n"
+	       "  qr AMOUNT [--subject S] [--pos-ref R] [--wait]                   QR payment\n"
 	       "  status [ORDER]                      daemon status, or one order\n"
 	       "  cancel ORDER                        cancel (or reverse) an order\n"
 	       "  refund ORDER AMOUNT [--reason R] [--request-id K]\n"
@@ -521,8 +593,11 @@ help(void)
 	       "  --token TOKEN     bearer token for --url (default $F2FPAY_TOKEN)\n"
 	       "  --json            print the API's JSON\n"
 	       "  --csv             bill: rows as CSV\n"
+	       "  --wait            pay, qr: wait until the order is settled\n"
+	       "  --wait-timeout S  give up waiting after S seconds (default 300)\n"
 	       "  -h --help         this help\n\n"
-	       "Exit status: 0 done, 1 refused by f2fpayd, 2 usage, 3 f2fpayd unreachable.\n");
+	       "Exit status: 0 done (with --wait: paid), 1 refused by f2fpayd, 2 usage, 3 f2fpayd\n"
+	       "unreachable; with --wait: 4 not paid, 5 needs attention, 6 still open.\n");
 }
 
 int
@@ -541,6 +616,8 @@ main(int argc, char **argv)
 		ARG_STATE,
 		ARG_DATE,
 		ARG_REQUEST_ID,
+		ARG_WAIT,
+		ARG_WAIT_TIMEOUT,
 	};
 	static const struct option options[] = {
 		{"socket", required_argument, NULL, ARG_SOCKET},
@@ -555,12 +632,15 @@ main(int argc, char **argv)
 		{"state", required_argument, NULL, ARG_STATE},
 		{"date", required_argument, NULL, ARG_DATE},
 		{"request-id", required_argument, NULL, ARG_REQUEST_ID},
+		{"wait", no_argument, NULL, ARG_WAIT},
+		{"wait-timeout", required_argument, NULL, ARG_WAIT_TIMEOUT},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
 	struct ctl ctl = {
 		.socket = getenv("F2FPAY_SOCKET") ? getenv("F2FPAY_SOCKET") : DEFAULT_SOCKET,
 		.token = getenv("F2FPAY_TOKEN"),
+		.wait_timeout_sec = 300,
 	};
 	const char *cmd;
 	char path[160];
@@ -605,6 +685,22 @@ main(int argc, char **argv)
 		case ARG_REQUEST_ID:
 			ctl.request_id = optarg;
 			break;
+		case ARG_WAIT:
+			ctl.wait = true;
+			break;
+		case ARG_WAIT_TIMEOUT: {
+			char *end;
+			unsigned long v;
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || v == 0 || v > 86400) {
+				fprintf(stderr,
+					"f2fpayctl: --wait-timeout takes 1-86400 seconds\n");
+				return EXIT_USAGE;
+			}
+			ctl.wait_timeout_sec = (unsigned)v;
+			break;
+		}
 		case 'h':
 			help();
 			return 0;

@@ -110,6 +110,31 @@ expect "tcp with token" '^version' "$out"
 out=$(F2FPAY_TOKEN=0123456789abcdef "$ctl" --url "http://127.0.0.1:$port/" orders)
 expect "tcp token from the environment" '^2 orders$' "$out"
 
+# --wait: settled orders end the wait with their outcome.
+out=$("$ctl" pay 2.00 --auth-code 283456789012345670 --wait)
+expect "pay --wait" '^state +PAID$' "$out"
+set +e
+"$ctl" pay 3.00 --auth-code 283456789012345671 --wait --wait-timeout 1 >/dev/null 2>"$dir/err"
+rc=$?
+set -e
+[ $rc = 6 ] || fail "pay --wait on an order that stays PAYING: exit $rc"
+expect "wait timeout" 'is still PAYING' "$(cat "$dir/err")"
+"$ctl" qr 4.00 --wait --json >"$dir/qr" 2>&1 &
+qpid=$!
+for _ in $(seq 200); do
+	grep -q '"id"' "$dir/qr" && break
+	sleep 0.05
+done
+qid=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' "$dir/qr" | head -1)
+[ -n "$qid" ] || fail "qr --wait printed no order"
+"$ctl" cancel "$qid" >/dev/null
+set +e
+wait $qpid
+rc=$?
+set -e
+[ $rc = 4 ] || fail "qr --wait on a cancelled order: exit $rc"
+expect "qr --wait" '"state":"CANCELED"' "$(cat "$dir/qr")"
+
 # The event stream saw the orders as they changed.
 for _ in $(seq 200); do
 	grep -q 'order  T01_20261126_2  CANCELED' "$dir/events" && break
