@@ -17,6 +17,7 @@
 /*
  * Behaviour the tests steer through the request:
  *   subject "slow"   the create is answered 300 ms later (an order in flight)
+ *   subject "stuck"  the create is answered an hour later (in flight at shutdown)
  *   subject "flood"  1000 events are broadcast at once (slow SSE clients overflow)
  *   auth_code ending in 0   the order is PAID at once; other codes: PAYING
  *   no auth_code (scan)     WAITING_SCAN; a second one while one waits gets 409
@@ -36,19 +37,31 @@ struct fake_order {
 	char refund_refs[8][72];
 };
 
+struct pending_create {
+	struct fake *fake;
+	struct api_call *call;
+	struct api_order_request req;
+};
+
 struct fake {
 	sd_event *event;
 	struct api *api;
 	struct notify *notify;
 	struct fake_order orders[MAX_ORDERS];
 	unsigned n_orders, creates, notifications, notify_ok;
+	struct pending_create *pending[16]; /* creates not answered yet */
+	unsigned n_pending;
 };
 
-struct pending_create {
-	struct fake *fake;
-	struct api_call *call;
-	struct api_order_request req;
-};
+static void
+pending_remove(struct fake *f, struct pending_create *p)
+{
+	for (unsigned i = 0; i < f->n_pending; i++)
+		if (f->pending[i] == p) {
+			f->pending[i] = f->pending[--f->n_pending];
+			return;
+		}
+}
 
 static struct json_object *
 order_json(const struct fake_order *o)
@@ -136,6 +149,7 @@ on_slow_create(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct pending_create *p = userdata;
 
+	pending_remove(p->fake, p);
 	do_create(p->fake, p->call, &p->req);
 	api_order_request_done(&p->req);
 	free(p);
@@ -148,8 +162,8 @@ fake_order_create(void *userdata, struct api_call *call, const struct api_order_
 {
 	struct fake *f = userdata;
 
-	if (req->subject && STR_EQ(req->subject, "slow")) {
-		struct pending_create *p = calloc(1, sizeof(*p));
+	if (req->subject && (STR_EQ(req->subject, "slow") || STR_EQ(req->subject, "stuck"))) {
+		struct pending_create *p = f->n_pending < 16 ? calloc(1, sizeof(*p)) : NULL;
 		if (!p) {
 			api_call_fail(call, 500, "internal", "out of memory");
 			return;
@@ -160,8 +174,11 @@ fake_order_create(void *userdata, struct api_call *call, const struct api_order_
 		p->req.subject = strdup(req->subject);
 		p->req.auth_code = req->auth_code ? strdup(req->auth_code) : NULL;
 		p->req.pos_ref = req->pos_ref ? strdup(req->pos_ref) : NULL;
-		sd_event_add_time_relative(f->event, NULL, CLOCK_MONOTONIC, 300 * 1000, 0,
-					   on_slow_create, p);
+		f->pending[f->n_pending++] = p;
+		sd_event_add_time_relative(f->event, NULL, CLOCK_MONOTONIC,
+					   STR_EQ(req->subject, "slow") ? 300 * 1000
+									: UINT64_C(3600000000),
+					   0, on_slow_create, p);
 		return;
 	}
 	do_create(f, call, req);
@@ -275,6 +292,7 @@ fake_status(void *userdata, struct api_call *call)
 	json_object_object_add(j, "attention", json_object_new_array());
 	json_object_object_add(j, "notifications", json_object_new_int((int)f->notifications));
 	json_object_object_add(j, "notify_ok", json_object_new_int((int)f->notify_ok));
+	json_object_object_add(j, "pending", json_object_new_int((int)f->n_pending));
 	api_call_reply(call, 200, j);
 }
 
@@ -405,6 +423,13 @@ main(int argc, char **argv)
 	r = sd_event_loop(f.event);
 	notify_free(f.notify);
 	api_free(f.api);
+	/* Calls still held after api_free() are detached: answering them only frees them. */
+	while (f.n_pending > 0) {
+		struct pending_create *p = f.pending[--f.n_pending];
+		api_call_fail(p->call, 503, "shutting_down", "stopped");
+		api_order_request_done(&p->req);
+		free(p);
+	}
 	for (unsigned i = 0; i < f.n_orders; i++) {
 		free(f.orders[i].subject);
 		free(f.orders[i].pos_ref);

@@ -751,6 +751,33 @@ main(int argc, char **argv)
 	server_stop(&s);
 	CHECK(access(sock_path, F_OK) < 0); /* the socket is removed on exit */
 
+	/* Stopping with a create in flight: the client gets 503, nothing leaks or crashes. */
+	s = server_start(NULL);
+	{
+		struct stream st;
+		memset(&st, 0, sizeof(st));
+		st.m = curl_multi_init();
+		struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+		st.c = easy_new("POST", "/v1/orders", "{\"amount\":\"1.00\",\"subject\":\"stuck\"}",
+				h, &st.r, 0);
+		curl_multi_add_handle(st.m, st.c);
+		st.running = 1;
+		for (int i = 0; status_int("pending") == 0; i++) {
+			CHECK(i < 400);
+			curl_multi_perform(st.m, &st.running);
+			curl_multi_poll(st.m, NULL, 0, 50, NULL);
+		}
+		server_stop(&s);
+		CHECK(stream_wait(&st, NULL));
+		resp_parse(&st.r, st.c);
+		CHECK_INT_EQ(st.r.status, 503);
+		CHECK_STR_EQ(err_code(&st.r), "shutting_down");
+		resp_done(&st.r);
+		curl_slist_free_all(h);
+		stream_close(&st);
+		printf("shutdown with a call in flight: ok\n");
+	}
+
 	s = server_start((const char *const[]){"--body-limit", "1024", "--max-connections", "2",
 					       "--sse-queue", "16", NULL});
 	char id[64];

@@ -12,6 +12,7 @@ cleanup() {
 	set +e
 	# The events client first: it exits by itself once the server is gone.
 	[ -n "${epid:-}" ] && kill "$epid" 2>/dev/null
+	[ -n "${epid2:-}" ] && kill "$epid2" 2>/dev/null
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null
 	rm -rf "$dir"
 	return 0
@@ -30,11 +31,13 @@ read -r ready port _ <&"${SRV[0]}"
 export F2FPAY_SOCKET=$sock
 unset F2FPAY_TOKEN
 
-# events: started first, read at the end.
+# events, human and --json: started first, read at the end.
 "$ctl" events >"$dir/events" 2>&1 &
 epid=$!
+"$ctl" events --json >"$dir/events.json" 2>&1 &
+epid2=$!
 for _ in $(seq 200); do
-	[ "$("$ctl" status --json | grep -c '"sse_clients":1')" = 1 ] && break
+	[ "$("$ctl" status --json | grep -c '"sse_clients":2')" = 1 ] && break
 	sleep 0.05
 done
 
@@ -144,4 +147,10 @@ ev=$(cat "$dir/events")
 expect "events" '^order  T01_20261126_1  PAID  88.88$' "$ev"
 expect "events" '^order  T01_20261126_2  SHOWING_QR  1.50$' "$ev"
 expect "events" '^order  T01_20261126_2  CANCELED  1.50$' "$ev"
+for _ in $(seq 200); do
+	grep -q '"state":"CANCELED"' "$dir/events.json" && break
+	sleep 0.05
+done
+ev=$(cat "$dir/events.json")
+expect "events --json" '^\{"event":"order","data":\{"id":"T01_20261126_1",.*"state":"PAID"' "$ev"
 echo "f2fpayctl: all passed"
