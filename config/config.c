@@ -1395,9 +1395,17 @@ config_dump(const struct config *c, FILE *f)
 			for (size_t i = 0; i < N_KEYS; i++) {
 				if (keys[i].section != (enum cfg_section)s)
 					continue;
+				/* Keys of other scanner kinds have no effect: left out. */
+				if (s == SEC_SCANNER && keys[i].kinds &&
+				    !(keys[i].kinds & (1u << c->scanners[j].kind)))
+					continue;
 				if (key_format(&keys[i], base, value, sizeof(value)) < 0)
 					return -EINVAL;
-				fprintf(f, "%s =%s%s\n", keys[i].name, value[0] ? " " : "", value);
+				/* Unset keys are commented out, so the dump parses back. */
+				if (value[0])
+					fprintf(f, "%s = %s\n", keys[i].name, value);
+				else
+					fprintf(f, "# %s =\n", keys[i].name);
 			}
 		}
 	}

@@ -191,7 +191,11 @@ config_freep(struct config **c)
 }
 #define _cleanup_config_ __attribute__((cleanup(config_freep)))
 
-/* Writes every key with its effective value, secrets shown as "(redacted)", as INI text. */
+/*
+ * Writes every key with its effective value as INI text that parses back to the same config:
+ * unset keys appear commented out ("# key ="); secrets are shown as "(redacted)" (a dump with
+ * secrets does not parse back to the same values, by design).
+ */
 int config_dump(const struct config *c, FILE *f);
 
 /*
