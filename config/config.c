@@ -948,6 +948,11 @@ ctx_reader(char *str, int num, void *stream)
 		ctx_error(ctx, ctx->line, "expected key = value");
 		return str;
 	}
+	/* libinih would cut the value at " ;" (an inline comment) without a word: refuse it. */
+	if (strstr(eq, " ;") || strstr(eq, "\t;")) {
+		ctx_error(ctx, ctx->line, "inline comments are not allowed (\" ;\" in the value)");
+		return str;
+	}
 	snprintf(str, (size_t)num, "%s\n", s);
 	return str;
 }
