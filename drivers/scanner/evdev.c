@@ -469,7 +469,8 @@ const struct scanner_driver scanner_driver_evdev = {
 };
 
 size_t
-scanner_evdev_nodes(const struct scanner *s, const char **ret_nodes, bool *ret_grabbed, size_t max)
+scanner_evdev_nodes(const struct scanner *s, const char **ret_nodes, bool *ret_grabbed,
+		    int *ret_fds, size_t max)
 {
 	const struct evdev_impl *e = s->impl;
 	size_t n = 0;
@@ -480,6 +481,8 @@ scanner_evdev_nodes(const struct scanner *s, const char **ret_nodes, bool *ret_g
 		if (e->nodes[i].dev) {
 			ret_nodes[n] = e->nodes[i].devnode;
 			ret_grabbed[n] = e->nodes[i].grabbed;
+			if (ret_fds)
+				ret_fds[n] = e->nodes[i].w.fd;
 			n++;
 		}
 	return n;

@@ -107,8 +107,9 @@ udev_enumerate_unrefp(struct udev_enumerate **e)
 }
 
 /*
- * For tests and diagnostics: the event nodes an evdev scanner reads and whether each is
- * grabbed (strings borrowed until the next scanner_process()). Returns how many were written.
+ * For tests and diagnostics: the event nodes an evdev scanner reads, whether each is grabbed,
+ * and (when ret_fds is not NULL) their fds (strings and fds borrowed until the next
+ * scanner_process()). Returns how many were written.
  */
 size_t scanner_evdev_nodes(const struct scanner *s, const char **ret_nodes, bool *ret_grabbed,
-			   size_t max);
+			   int *ret_fds, size_t max);

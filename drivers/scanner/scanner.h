@@ -136,7 +136,8 @@ struct scanner *scanner_free(struct scanner *s);
 
 /* The fd to watch for POLLIN (an epoll fd; borrowed, valid until scanner_free()). */
 int scanner_get_fd(const struct scanner *s);
-/* The next CLOCK_MONOTONIC time scanner_process() must run, or USEC_INFINITY. */
+/* The next CLOCK_MONOTONIC time scanner_process() must run (0 or a past time: at once), or
+ * USEC_INFINITY. Read it again after every scanner_process() and scanner_next_event() drain. */
 usec_t scanner_get_deadline(const struct scanner *s);
 /* Reads what is readable and handles what is due at now (CLOCK_MONOTONIC). Never blocks. */
 int scanner_process(struct scanner *s, usec_t now);

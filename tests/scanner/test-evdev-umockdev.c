@@ -134,6 +134,28 @@ ioctl(int fd, unsigned long request, ...)
 	return next(fd, request, arg);
 }
 
+/*
+ * umockdev answers EAGAIN where an unplugged device answers ENODEV (HARDWARE.md); reads on the
+ * fds listed here fail with ENODEV, as the kernel's would.
+ */
+static int enodev_fds[8];
+static size_t n_enodev_fds;
+
+ssize_t
+read(int fd, void *buf, size_t count)
+{
+	static ssize_t (*next)(int, void *, size_t);
+
+	for (size_t i = 0; i < n_enodev_fds; i++)
+		if (enodev_fds[i] == fd) {
+			errno = ENODEV;
+			return -1;
+		}
+	if (!next)
+		next = (ssize_t(*)(int, void *, size_t))dlsym(RTLD_NEXT, "read");
+	return next(fd, buf, count);
+}
+
 static char tmpdir[] = "/tmp/f2fpay-evdev-XXXXXX";
 
 static void
@@ -293,7 +315,7 @@ check_nodes(struct scanner *s, size_t want)
 {
 	const char *nodes[8];
 	bool grabbed[8];
-	size_t n = scanner_evdev_nodes(s, nodes, grabbed, 8);
+	size_t n = scanner_evdev_nodes(s, nodes, grabbed, NULL, 8);
 
 	CHECK_INT_EQ(n, want);
 	for (size_t i = 0; i < n; i++) {
@@ -455,7 +477,7 @@ test_grab_after_release(UMockdevTestbed *bed)
 	cfg.interkey_timeout_usec = 2 * USEC_PER_SEC;
 	CHECK_INT_EQ(scanner_new(&cfg, &s), 0);
 	expect_state(s, SCANNER_STATE_PRESENT);
-	CHECK_INT_EQ(scanner_evdev_nodes(s, nodes, grabbed, 8), 1);
+	CHECK_INT_EQ(scanner_evdev_nodes(s, nodes, grabbed, NULL, 8), 1);
 	CHECK(!grabbed[0]); /* a key is down: grabbing now would leave it stuck on the console */
 
 	/* Typed while Shift is still down, then Shift goes up, then more buffered keys. */
@@ -471,7 +493,7 @@ test_grab_after_release(UMockdevTestbed *bed)
 	write_events(bed, "/dev/input/event30", evs, sizeof(evs) / sizeof(evs[0]));
 	for (int i = 0; i < 1000; i++) {
 		CHECK_INT_EQ(scanner_process(s, now_usec(CLOCK_MONOTONIC)), 0);
-		CHECK_INT_EQ(scanner_evdev_nodes(s, nodes, grabbed, 8), 1);
+		CHECK_INT_EQ(scanner_evdev_nodes(s, nodes, grabbed, NULL, 8), 1);
 		if (grabbed[0])
 			break;
 		usleep(10000);
@@ -558,13 +580,50 @@ test_grab_refused(UMockdevTestbed *bed)
 	CHECK_INT_EQ(scanner_new(&cfg, &s), 0);
 	expect_state(s, SCANNER_STATE_ERROR);
 	CHECK(scanner_get_deadline(s) != USEC_INFINITY); /* the retry */
-	CHECK(scanner_evdev_nodes(s, nodes, grabbed, 8) >= 1);
+	CHECK(scanner_evdev_nodes(s, nodes, grabbed, NULL, 8) >= 1);
 	CHECK(!grabbed[0]);
 	refuse_grab = 0;
 	expect_state(s, SCANNER_STATE_PRESENT);
 	type(bed, "/dev/input/event9", "2812345678901234");
 	expect_code(s, "2812345678901234", SCAN_CLASS_ALIPAY);
 	expect_quiet(s);
+	scanner_free(s);
+}
+
+/* Reads fail with ENODEV on every node: "missing" without any udev event; back on "add". */
+static void
+test_enodev(UMockdevTestbed *bed)
+{
+	static const char *const syspaths[] = {
+		"/sys/devices/pci0000:00/0000:00:14.0/usb1/1-5/1-5:1.0/0003:0C2E:0B61.0009/input/"
+		"input9/event9",
+		"/sys/devices/pci0000:00/0000:00:14.0/usb1/1-5/1-5:1.1/0003:0C2E:0B61.0002/input/"
+		"input20/event20",
+	};
+	struct scanner *s = open_scanner(BYID, false, NULL);
+	const char *nodes[8];
+	bool grabbed[8];
+	int fds[8];
+	size_t n;
+
+	expect_state(s, SCANNER_STATE_PRESENT);
+	n = scanner_evdev_nodes(s, nodes, grabbed, fds, 8);
+	CHECK_INT_EQ(n, 2);
+	for (size_t i = 0; i < n; i++)
+		enodev_fds[i] = fds[i];
+	n_enodev_fds = n;
+	/* Something to read, so the fds poll readable and the reads fail. */
+	type(bed, "/dev/input/event9", "1");
+	type(bed, "/dev/input/event20", "1");
+	expect_state(s, SCANNER_STATE_MISSING);
+	CHECK_INT_EQ(scanner_evdev_nodes(s, nodes, grabbed, NULL, 8), 0);
+	n_enodev_fds = 0;
+	for (size_t i = 0; i < 2; i++)
+		umockdev_testbed_uevent(bed, syspaths[i], "add");
+	expect_state(s, SCANNER_STATE_PRESENT);
+	/* The buffered "1" keys are drained by the new grab; the next scan is exact. */
+	type(bed, "/dev/input/event9", "2812345678901234");
+	expect_code(s, "2812345678901234", SCAN_CLASS_ALIPAY);
 	scanner_free(s);
 }
 
@@ -595,6 +654,7 @@ main(void)
 	test_syn_dropped(bed);
 	test_grab_after_release(bed);
 	test_grab_refused(bed);
+	test_enodev(bed);
 
 	g_object_unref(bed);
 	char cmd[64];
