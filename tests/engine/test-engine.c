@@ -227,8 +227,11 @@ test_qr(void)
 	run_until_idle(&c);
 	ctx_done(&c);
 
-	/* Paid by polling alone: no notification. */
+	/* Paid by polling alone: no notification. The QR stays up long enough for any load. */
 	ctx_init(&c, true);
+	c.cfg.fsm.qr_timeout_usec = 60 * USEC_PER_SEC;
+	engine_free(c.engine);
+	ctx_engine_up(&c);
 	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_QR, 100, "qr", NULL, NULL, b), 0);
 	run_until_state(&c, b, ORDER_SHOWING_QR);
 	/* Unscanned: queries answer TRADE_NOT_EXIST and polling goes on. */
@@ -240,6 +243,9 @@ test_qr(void)
 	CHECK_INT_EQ(state_of(&c, b), ORDER_PAID);
 
 	/* Expired: canceled, and a late scan is refused. */
+	c.cfg.fsm.qr_timeout_usec = 150 * USEC_PER_MSEC;
+	engine_free(c.engine);
+	ctx_engine_up(&c);
 	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_QR, 100, "qr", NULL, NULL, x), 0);
 	run_until_idle(&c);
 	CHECK_INT_EQ(engine_order_get(c.engine, x, &o), 0);
