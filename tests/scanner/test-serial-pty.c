@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/* Serial scanners on a real PTY: 8N1 raw setup, flush on open, framings, AIM, reopen after EOF. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "drivers/scanner/scanner-sd-event.h"
+#include "drivers/scanner/scanner.h"
+#include "test.h"
+
+static int
+wait_event(struct scanner *s, struct scanner_event *ev)
+{
+	/* Up to 20 s: the reopen backoff is 1 s and the machine is shared. */
+	for (int i = 0; i < 2000; i++) {
+		if (scanner_next_event(s, ev) > 0)
+			return 1;
+		struct pollfd p = {.fd = scanner_get_fd(s), .events = POLLIN};
+		(void)poll(&p, 1, 10);
+		CHECK_INT_EQ(scanner_process(s, now_usec(CLOCK_MONOTONIC)), 0);
+	}
+	return 0;
+}
+
+static void
+expect_state(struct scanner *s, enum scanner_state st)
+{
+	struct scanner_event ev;
+	CHECK_INT_EQ(wait_event(s, &ev), 1);
+	CHECK_INT_EQ(ev.type, SCANNER_EVENT_STATE);
+	CHECK_STR_EQ(scanner_state_to_string(ev.state), scanner_state_to_string(st));
+}
+
+static void
+expect_code(struct scanner *s, const char *text, const char *aim, enum scan_class cls)
+{
+	struct scanner_event ev;
+	CHECK_INT_EQ(wait_event(s, &ev), 1);
+	CHECK_INT_EQ(ev.type, SCANNER_EVENT_CODE);
+	CHECK_STR_EQ(ev.text, text);
+	CHECK_STR_EQ(ev.aim, aim);
+	CHECK_STR_EQ(scan_class_to_string(ev.cls), scan_class_to_string(cls));
+}
+
+static void
+put(int master, const char *data)
+{
+	size_t n = strlen(data);
+	CHECK_INT_EQ(write(master, data, n), (ssize_t)n);
+}
+
+struct pty {
+	int master;
+	char path[64];
+};
+
+static void
+pty_open(struct pty *p)
+{
+	int slave;
+
+	CHECK(openpty(&p->master, &slave, p->path, NULL, NULL) == 0);
+	/* The slave stays open only in the scanner: a real device has no other reader. */
+	close(slave);
+}
+
+static struct scanner *
+open_scanner(const char *path, enum scanner_framing framing, bool aim, unsigned baud)
+{
+	struct scanner_config cfg;
+	struct scanner *s = NULL;
+
+	scanner_config_init(&cfg);
+	cfg.kind = SCANNER_KIND_SERIAL;
+	cfg.name = "pty";
+	cfg.match_path = path;
+	cfg.framing = framing;
+	cfg.aim_strip = aim;
+	cfg.baud = baud;
+	CHECK_INT_EQ(scanner_new(&cfg, &s), 0);
+	return s;
+}
+
+static void
+test_framing(enum scanner_framing framing, const char *eol)
+{
+	struct pty p;
+	char buf[128];
+
+	pty_open(&p);
+	struct scanner *s = open_scanner(p.path, framing, false, 115200);
+	expect_state(s, SCANNER_STATE_PRESENT);
+	snprintf(buf, sizeof(buf), "287654321098765430%s6901234567892%s", eol, eol);
+	put(p.master, buf);
+	expect_code(s, "287654321098765430", "", SCAN_CLASS_ALIPAY);
+	expect_code(s, "6901234567892", "", SCAN_CLASS_BARCODE);
+	/* Split across writes: the framer keeps the partial frame. */
+	put(p.master, "2812");
+	put(p.master, "345678901234");
+	put(p.master, eol);
+	expect_code(s, "2812345678901234", "", SCAN_CLASS_ALIPAY);
+	scanner_free(s);
+	close(p.master);
+}
+
+/* The port is raw 8N1 at the configured speed, without flow control or echo. */
+static void
+test_termios(void)
+{
+	struct termios t;
+	struct pty p;
+
+	pty_open(&p);
+	struct scanner *s = open_scanner(p.path, SCANNER_FRAMING_CR, false, 9600);
+	expect_state(s, SCANNER_STATE_PRESENT);
+	/* The master shares the line discipline settings of the slave. */
+	CHECK(tcgetattr(p.master, &t) == 0);
+	CHECK_INT_EQ(cfgetispeed(&t), B9600);
+	CHECK_INT_EQ(t.c_cflag & CSIZE, CS8);
+	CHECK(!(t.c_cflag & (PARENB | CSTOPB | CRTSCTS)));
+	CHECK(t.c_cflag & CLOCAL);
+	CHECK(!(t.c_lflag & (ICANON | ECHO)));
+	CHECK(!(t.c_iflag & (IXON | ICRNL)));
+	CHECK_INT_EQ(t.c_cc[VMIN], 0);
+	/* Raw mode: a CR reaches the framer untranslated. */
+	put(p.master, "]E06901234567892\r");
+	expect_code(s, "]E06901234567892", "", SCAN_CLASS_BARCODE);
+	scanner_free(s);
+	close(p.master);
+}
+
+static void
+test_aim(void)
+{
+	struct pty p;
+
+	pty_open(&p);
+	struct scanner *s = open_scanner(p.path, SCANNER_FRAMING_CRLF, true, 9600);
+	expect_state(s, SCANNER_STATE_PRESENT);
+	put(p.master, "]E06901234567892\r\n]Q1https://example.com/x\r\n");
+	expect_code(s, "6901234567892", "]E0", SCAN_CLASS_BARCODE);
+	expect_code(s, "https://example.com/x", "]Q1", SCAN_CLASS_BARCODE);
+	/* A control character inside a frame rejects it. */
+	put(p.master, "12\t34\r\n");
+	struct scanner_event ev;
+	CHECK_INT_EQ(wait_event(s, &ev), 1);
+	CHECK_INT_EQ(ev.cls, SCAN_CLASS_REJECTED);
+	CHECK_STR_EQ(ev.text, "");
+	scanner_free(s);
+	close(p.master);
+}
+
+/* Stale bytes sent before the scanner opened the port are flushed, not decoded. */
+static void
+test_flush_on_open(void)
+{
+	struct pty p;
+	struct termios t;
+
+	pty_open(&p);
+	/* Keep the slave's input queue alive while nobody has it open. */
+	int keep = open(p.path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	CHECK(keep >= 0);
+	CHECK(tcgetattr(keep, &t) == 0);
+	cfmakeraw(&t);
+	CHECK(tcsetattr(keep, TCSANOW, &t) == 0);
+	put(p.master, "9999999999\r");
+	/* Wait until the line discipline holds the bytes. */
+	for (int i = 0; i < 1000; i++) {
+		int queued = 0;
+		CHECK(ioctl(keep, FIONREAD, &queued) == 0);
+		if (queued == 11)
+			break;
+		usleep(1000);
+	}
+	struct scanner *s = open_scanner(p.path, SCANNER_FRAMING_CR, false, 9600);
+	expect_state(s, SCANNER_STATE_PRESENT);
+	put(p.master, "287654321098765430\r");
+	expect_code(s, "287654321098765430", "", SCAN_CLASS_ALIPAY);
+	scanner_free(s);
+	close(keep);
+	close(p.master);
+}
+
+/* The device hangs up: error, then the scanner reopens the path with backoff and reads again. */
+static void
+test_reopen(void)
+{
+	char dir[] = "/tmp/f2fpay-serial-XXXXXX", link[128];
+	struct pty p, q;
+
+	CHECK(mkdtemp(dir));
+	snprintf(link, sizeof(link), "%s/ttyScanner", dir);
+	pty_open(&p);
+	CHECK(symlink(p.path, link) == 0);
+	struct scanner *s = open_scanner(link, SCANNER_FRAMING_CR, false, 9600);
+	expect_state(s, SCANNER_STATE_PRESENT);
+	put(p.master, "2812345678901234\r");
+	expect_code(s, "2812345678901234", "", SCAN_CLASS_ALIPAY);
+	/* Hang-up: the slave reads EIO (a USB CDC-ACM device that vanished does the same). */
+	CHECK(unlink(link) == 0);
+	close(p.master);
+	expect_state(s, SCANNER_STATE_ERROR);
+	CHECK(scanner_get_deadline(s) != USEC_INFINITY);
+	/* The link is gone for a while: the scanner keeps looking. */
+	expect_state(s, SCANNER_STATE_MISSING);
+	pty_open(&q);
+	CHECK(symlink(q.path, link) == 0);
+	expect_state(s, SCANNER_STATE_PRESENT);
+	put(q.master, "2898765432109876\r");
+	expect_code(s, "2898765432109876", "", SCAN_CLASS_ALIPAY);
+	scanner_free(s);
+	close(q.master);
+	CHECK(unlink(link) == 0);
+	CHECK(rmdir(dir) == 0);
+}
+
+struct sd_seen {
+	int states, codes;
+	char last[SCAN_CODE_MAX + 1];
+};
+
+static void
+on_event(struct scanner *s, const struct scanner_event *ev, void *userdata)
+{
+	struct sd_seen *seen = userdata;
+
+	if (ev->type == SCANNER_EVENT_STATE) {
+		CHECK_INT_EQ(ev->state, SCANNER_STATE_PRESENT);
+		seen->states++;
+		return;
+	}
+	CHECK_INT_EQ(ev->cls, SCAN_CLASS_ALIPAY);
+	snprintf(seen->last, sizeof(seen->last), "%s", ev->text);
+	seen->codes++;
+}
+
+/* The sd-event helper delivers the first state and the codes from the loop itself. */
+static void
+test_sd_event(void)
+{
+	struct sd_seen seen = {0};
+	struct scanner_sd *a = NULL;
+	sd_event *loop = NULL;
+	struct pty p;
+
+	pty_open(&p);
+	struct scanner *s = open_scanner(p.path, SCANNER_FRAMING_CR, false, 9600);
+	CHECK(sd_event_new(&loop) >= 0);
+	CHECK_INT_EQ(scanner_sd_attach(s, loop, on_event, &seen, &a), 0);
+	for (int i = 0; i < 200 && seen.states == 0; i++)
+		CHECK(sd_event_run(loop, 100 * USEC_PER_MSEC) >= 0);
+	CHECK_INT_EQ(seen.states, 1);
+	put(p.master, "287654321098765430\r2812345678901234\r");
+	for (int i = 0; i < 200 && seen.codes < 2; i++)
+		CHECK(sd_event_run(loop, 100 * USEC_PER_MSEC) >= 0);
+	CHECK_INT_EQ(seen.codes, 2);
+	CHECK_STR_EQ(seen.last, "2812345678901234");
+	scanner_sd_detach(a);
+	sd_event_unref(loop);
+	scanner_free(s);
+	close(p.master);
+}
+
+static void
+test_bad_config(void)
+{
+	struct scanner_config cfg;
+	struct scanner *s = NULL;
+
+	scanner_config_init(&cfg);
+	cfg.kind = SCANNER_KIND_SERIAL;
+	cfg.match_path = "/dev/null";
+	cfg.baud = 12345;
+	CHECK_INT_EQ(scanner_new(&cfg, &s), -EINVAL);
+	cfg.baud = 9600;
+	cfg.match_path = NULL;
+	CHECK_INT_EQ(scanner_new(&cfg, &s), -EINVAL); /* no rule */
+	CHECK(s == NULL);
+}
+
+int
+main(void)
+{
+	test_framing(SCANNER_FRAMING_CR, "\r");
+	test_framing(SCANNER_FRAMING_LF, "\n");
+	test_framing(SCANNER_FRAMING_CRLF, "\r\n");
+	test_termios();
+	test_aim();
+	test_flush_on_open();
+	test_reopen();
+	test_bad_config();
+	test_sd_event();
+	printf("serial PTY tests passed\n");
+	return 0;
+}
