@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/* Internals of drivers/display shared by the renderer, the backends and the tests. */
+#pragma once
+
+#include <cairo.h>
+#include <linux/fb.h>
+#include <qrencode.h>
+#include <stddef.h>
+
+#include "common/buf.h"
+#include "drivers/display/display.h"
+
+/* ---- screen.c: texts, reasons, string hygiene ---- */
+
+/* The fixed bilingual labels of a screen kind (static strings; subtitle may be NULL). */
+struct display_labels {
+	const char *title_zh;
+	const char *title_en;
+	const char *sub_zh;
+	const char *sub_en;
+};
+void display_labels_get(enum display_screen_kind k, struct display_labels *ret);
+
+/*
+ * Copies untrusted text into a displayable string: invalid UTF-8 becomes U+FFFD, control
+ * characters become spaces, bidi embedding/override/isolate controls are dropped (so a string
+ * cannot reorder the text around it), and the result is cut at a character boundary to at most
+ * max_bytes of content followed by "…" when anything was cut. Returns 1 if truncated, 0 if not,
+ * -ENOMEM. *ret is new (never NULL on success). s may be NULL (gives "").
+ */
+int display_text_sanitize(const char *s, size_t max_bytes, char **ret);
+
+/* The whole reason table (static), for the test that checks it is sorted. Returns the count. */
+size_t display_reason_table(const struct display_reason **ret);
+
+/* "¥88.88" into buf (DISPLAY_AMOUNT_BUF bytes); "" for amounts <= 0. Returns buf. */
+#define DISPLAY_AMOUNT_BUF 32
+char *display_amount_format(int64_t fen, char buf[static DISPLAY_AMOUNT_BUF]);
+
+/* "1:59" into buf; seconds clamped to 0..5999. Returns buf. */
+#define DISPLAY_COUNTDOWN_BUF 16
+char *display_countdown_format(int seconds, char buf[static DISPLAY_COUNTDOWN_BUF]);
+
+/* ---- qr.c ---- */
+
+#define DISPLAY_QR_QUIET_MODULES 4 /* ISO/IEC 18004 quiet zone, DESIGN "Customer display" */
+#define DISPLAY_QR_MIN_MODULE_PX 3
+
+/* HARDWARE.md: ECC M, 8-bit mode, case-sensitive. -E2BIG if too long, -EINVAL if empty.
+ * *ret is new (QRcode_free). Module (x, y) is dark when data[y * width + x] & 1. */
+int display_qr_encode(const char *text, QRcode **ret);
+
+/* The largest module size for a symbol of `modules` plus the quiet zone inside `side` px;
+ * -E2BIG if below DISPLAY_QR_MIN_MODULE_PX. */
+int display_qr_module_px(int modules, int side);
+
+/* ---- render.c ---- */
+
+struct display_renderer;
+
+/* Where things landed on the last render (for tests and the benchmark). */
+struct display_render_info {
+	int qr_drawn;                  /* 1 if a QR symbol was drawn */
+	int area_x, area_y, area_side; /* the light square reserved for symbol + quiet zone */
+	int qr_x, qr_y; /* top-left pixel of the symbol proper (inside the quiet zone) */
+	int qr_modules; /* symbol width in modules, without the quiet zone */
+	int module_px;
+	unsigned truncated; /* text blocks that were cut or ellipsized */
+	int margin;         /* px kept clear of text at the left and right edges */
+};
+
+/* Loads fonts once. Pango uses its own font map and a fixed language (zh-cn), so the host
+ * locale never changes which glyphs are picked. *ret is new. */
+int display_renderer_new(struct display_renderer **ret);
+struct display_renderer *display_renderer_free(struct display_renderer *r);
+
+/*
+ * Draws s over the whole of an image surface (RGB24, ARGB32 or RGB16_565; any size) and
+ * flushes it. 0 on success; -E2BIG when the QR does not fit legibly (the screen then says so
+ * instead, and ret_info is still written); -EINVAL for an unusable surface or kind.
+ * ret_info may be NULL.
+ */
+int display_render(struct display_renderer *r, cairo_surface_t *surface,
+		   const struct display_screen *s, struct display_render_info *ret_info);
+
+/* ---- fb.c ---- */
+
+struct display_fb;
+
+/* Opens /dev/fbN (and puts vt, if not NULL, into KD_GRAPHICS). *ret is new. */
+int display_fb_open(const char *path, const char *vt, struct display_fb **ret);
+/* Takes fd (a framebuffer, or any mmap-able file in tests) with the screen info its driver
+ * reports. -EOPNOTSUPP for pixel formats other than XRGB8888 and RGB565. *ret is new. */
+int display_fb_open_fd(int fd, const struct fb_var_screeninfo *var,
+		       const struct fb_fix_screeninfo *fix, struct display_fb **ret);
+/* Puts the console vt into KD_GRAPHICS until display_fb_close() (display_fb_open() does it when
+ * asked). Failure is logged as a warning and returned; the framebuffer stays usable. */
+int display_fb_console_enter(struct display_fb *fb, const char *vt);
+/* Remembers which device node (a character device) this is: a flush fails with -ENODEV once
+ * the node is gone or is another device (a USB display unplugged). display_fb_open() does it. */
+int display_fb_watch(struct display_fb *fb, const char *path);
+/* The off-screen surface to draw on (borrowed; same size and format as the screen). */
+cairo_surface_t *display_fb_surface(struct display_fb *fb);
+/* Copies the off-screen surface to the visible screen, row by row (the fb stride may differ).
+ * -ENODEV if the device node went away. */
+int display_fb_flush(struct display_fb *fb);
+/* Unmaps, restores KD_TEXT, closes. NULL-safe; returns NULL. */
+struct display_fb *display_fb_close(struct display_fb *fb);
+
+/* ---- tty.c ---- */
+
+/* Appends the screen as UTF-8 text with the QR in half-blocks (black on white, ANSI colours,
+ * 4-module quiet zone). clear: start with cursor-home + clear-screen. -ENOBUFS when out is full;
+ * -E2BIG when the QR text is empty or too long (the text says so in place of the QR). */
+int display_tty_format(const struct display_screen *s, int clear, struct buf *out);
+
+/* ---- png.c ---- */
+
+/* Writes the surface to path atomically (temporary file in the same directory, then rename). */
+int display_png_write(cairo_surface_t *surface, const char *path);

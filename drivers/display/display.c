@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: MIT */
+/* The display object: configuration, backend life cycle, and retry with backoff on failure. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/macro.h"
+#include "common/time-util.h"
+#include "drivers/display/display-private.h"
+
+#define SPEC_MAX         4096
+#define PNG_DEFAULT_W    1024
+#define PNG_DEFAULT_H    600
+#define SIDE_MIN         64
+#define SIDE_MAX         8192
+#define BACKOFF_MIN_USEC (1 * USEC_PER_SEC)
+#define BACKOFF_MAX_USEC (30 * USEC_PER_SEC)
+#define TTY_FRAME_MAX    (256 * 1024)
+#define COPY_TEXT_MAX    (DISPLAY_TEXT_MAX + 8) /* enough to know the text was longer */
+
+enum backend {
+	BACKEND_FB,
+	BACKEND_PNG,
+	BACKEND_TTY,
+};
+
+struct display {
+	enum backend type;
+	char *spec; /* for messages */
+	char *path; /* device, file or terminal; NULL = the stream (tty) */
+	char *vt;
+	int width, height; /* png */
+	FILE *stream;      /* borrowed */
+
+	int up;
+	unsigned failures; /* consecutive */
+	uint64_t backoff_usec;
+	uint64_t next_retry_usec;
+
+	struct display_renderer *renderer;
+	struct display_fb *fb;
+	cairo_surface_t *png;
+	int tty_fd;
+	int tty_fd_owned;
+
+	struct display_screen last; /* strings owned */
+	int have_last;
+	int qr_too_big_logged;
+};
+
+static void
+screen_clear(struct display_screen *s)
+{
+	free((char *)s->qr_text);
+	free((char *)s->store_name);
+	free((char *)s->subject);
+	free((char *)s->reason_code);
+	free((char *)s->reason_text);
+	*s = (struct display_screen){0};
+}
+
+static int
+strndup_opt(const char *s, size_t max, const char **ret)
+{
+	char *c = NULL;
+
+	if (s) {
+		c = strndup(s, max);
+		if (!c)
+			return -ENOMEM;
+	}
+	*ret = c;
+	return 0;
+}
+
+/* A private copy for display_retry(); bounded, so a huge string costs nothing. */
+static int
+screen_copy(const struct display_screen *s, struct display_screen *ret)
+{
+	struct display_screen c = *s;
+	int r;
+
+	c.qr_text = c.store_name = c.subject = c.reason_code = c.reason_text = NULL;
+	r = strndup_opt(s->qr_text, DISPLAY_QR_TEXT_MAX + 1, &c.qr_text);
+	if (r >= 0)
+		r = strndup_opt(s->store_name, COPY_TEXT_MAX, &c.store_name);
+	if (r >= 0)
+		r = strndup_opt(s->subject, COPY_TEXT_MAX, &c.subject);
+	if (r >= 0)
+		r = strndup_opt(s->reason_code, COPY_TEXT_MAX, &c.reason_code);
+	if (r >= 0)
+		r = strndup_opt(s->reason_text, COPY_TEXT_MAX, &c.reason_text);
+	if (r < 0) {
+		screen_clear(&c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+static void
+backend_close(struct display *d)
+{
+	d->fb = display_fb_close(d->fb);
+	if (d->tty_fd >= 0 && d->tty_fd_owned)
+		close(d->tty_fd);
+	d->tty_fd = -1;
+	d->tty_fd_owned = 0;
+	d->up = 0;
+}
+
+static int
+backend_open(struct display *d)
+{
+	int fd;
+
+	switch (d->type) {
+	case BACKEND_FB:
+		return display_fb_open(d->path, d->vt, &d->fb);
+	case BACKEND_PNG:
+		return 0; /* each show writes a new file */
+	case BACKEND_TTY:
+		if (!d->path) {
+			fd = fileno(d->stream ? d->stream : stdout);
+			if (fd < 0)
+				return -EBADF;
+			d->tty_fd = fd;
+			d->tty_fd_owned = 0;
+			return 0;
+		}
+		/* Non-blocking: a stuck serial console drops frames, it never holds a payment. */
+		fd = open(d->path, O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK | O_APPEND);
+		if (fd < 0)
+			return -errno;
+		d->tty_fd = fd;
+		d->tty_fd_owned = 1;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/*
+ * Writes without blocking and without dying: a reader that went away (the demo's pipe closed)
+ * must give -EPIPE, not a SIGPIPE that kills the daemon. SIGPIPE is blocked for this thread
+ * during the write and a pending one is consumed, the way libraries that cannot own the
+ * process's signal dispositions do it.
+ */
+static int
+tty_write(int fd, const char *data, size_t len)
+{
+	static const struct timespec zero = {0};
+	sigset_t pipe_set, old;
+	size_t off = 0;
+	int r = 0;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	if (pthread_sigmask(SIG_BLOCK, &pipe_set, &old) != 0)
+		return -EINVAL;
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno; /* -EAGAIN: the reader is slow, the rest of this frame is
+				       dropped */
+			break;
+		}
+		if (n == 0) {
+			r = -EIO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (r == -EPIPE && !sigismember(&old, SIGPIPE))
+		while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+			;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+static int
+tty_output(struct display *d, const struct display_screen *s)
+{
+	_cleanup_buf_ struct buf b = BUF_INIT(TTY_FRAME_MAX);
+	int r, shown;
+
+	shown = display_tty_format(s, isatty(d->tty_fd), &b);
+	if (shown < 0 && shown != -E2BIG)
+		return shown;
+	if (!d->path && d->stream)
+		fflush(d->stream); /* keep the caller's own buffered lines in order */
+	r = tty_write(d->tty_fd, b.data, b.len);
+	return r < 0 ? r : shown;
+}
+
+static int
+backend_output(struct display *d, const struct display_screen *s)
+{
+	int r, shown;
+
+	switch (d->type) {
+	case BACKEND_FB:
+		shown = display_render(d->renderer, display_fb_surface(d->fb), s, NULL);
+		if (shown < 0 && shown != -E2BIG)
+			return shown;
+		r = display_fb_flush(d->fb);
+		return r < 0 ? r : shown;
+	case BACKEND_PNG:
+		shown = display_render(d->renderer, d->png, s, NULL);
+		if (shown < 0 && shown != -E2BIG)
+			return shown;
+		r = display_png_write(d->png, d->path);
+		return r < 0 ? r : shown;
+	case BACKEND_TTY:
+		return tty_output(d, s);
+	}
+	return -EINVAL;
+}
+
+static void
+mark_down(struct display *d, int error, uint64_t now_usec)
+{
+	d->backoff_usec =
+		d->failures == 0 ? BACKOFF_MIN_USEC : MIN(d->backoff_usec * 2, BACKOFF_MAX_USEC);
+	/* Logged when it breaks, not at every retry: an unplugged screen must not flood the log. */
+	if (d->failures == 0)
+		log_warning_errno(error, "display %s: %m; retrying in the background", d->spec);
+	else
+		log_debug_errno(error, "display %s: still failing: %m", d->spec);
+	d->failures++;
+	d->next_retry_usec = now_usec + d->backoff_usec;
+	backend_close(d);
+}
+
+static void
+mark_up(struct display *d)
+{
+	if (d->failures > 0)
+		log_info("display %s: working again", d->spec);
+	d->failures = 0;
+	d->backoff_usec = 0;
+	d->next_retry_usec = UINT64_MAX;
+	d->up = 1;
+}
+
+/* Opens when due, outputs, and keeps the up/down state. */
+static int
+display_output(struct display *d, const struct display_screen *s, uint64_t now_usec)
+{
+	int r;
+
+	if (!d->up) {
+		if (now_usec < d->next_retry_usec)
+			return -ENODEV;
+		r = backend_open(d);
+		if (r < 0) {
+			mark_down(d, r, now_usec);
+			return r;
+		}
+		d->up = 1;
+	}
+	r = backend_output(d, s);
+	if (r < 0 && r != -E2BIG && r != -EAGAIN && r != -ENOMEM) {
+		mark_down(d, r, now_usec);
+		return r;
+	}
+	if (r != -EAGAIN)
+		mark_up(d);
+	return r;
+}
+
+int
+display_show_at(struct display *d, const struct display_screen *s, uint64_t now_usec)
+{
+	struct display_screen copy;
+	int r, same_qr;
+
+	if (!d || !s || (unsigned)s->kind >= _DISPLAY_SCREEN_MAX)
+		return -EINVAL;
+	r = screen_copy(s, &copy);
+	if (r < 0)
+		return r;
+	same_qr = d->have_last && STR_EQ_PTR(d->last.qr_text, copy.qr_text);
+	screen_clear(&d->last);
+	d->last = copy;
+	d->have_last = 1;
+	r = display_output(d, &d->last, now_usec);
+	/* Once per QR: the countdown redraws the same screen every second. */
+	if (r == -E2BIG && !(same_qr && d->qr_too_big_logged)) {
+		size_t len = d->last.qr_text ? strlen(d->last.qr_text) : 0;
+		log_error("display %s: the QR code (%s%zu bytes) cannot be drawn legibly", d->spec,
+			  len > DISPLAY_QR_TEXT_MAX ? "over " : "",
+			  MIN(len, (size_t)DISPLAY_QR_TEXT_MAX));
+	}
+	d->qr_too_big_logged = r == -E2BIG;
+	return r;
+}
+
+int
+display_show(struct display *d, const struct display_screen *s)
+{
+	return display_show_at(d, s, now_usec(CLOCK_MONOTONIC));
+}
+
+int
+display_retry(struct display *d, uint64_t now_usec)
+{
+	int r;
+
+	if (!d || d->up || now_usec < d->next_retry_usec)
+		return 0;
+	if (!d->have_last) {
+		r = backend_open(d);
+		if (r < 0) {
+			mark_down(d, r, now_usec);
+			return r;
+		}
+		mark_up(d);
+		return 0;
+	}
+	r = display_output(d, &d->last, now_usec);
+	return r == -E2BIG || r == -EAGAIN ? 0 : r;
+}
+
+uint64_t
+display_next_retry_usec(const struct display *d)
+{
+	return d && !d->up ? d->next_retry_usec : UINT64_MAX;
+}
+
+int
+display_is_up(const struct display *d)
+{
+	return d && d->up;
+}
+
+struct display *
+display_free(struct display *d)
+{
+	if (!d)
+		return NULL;
+	backend_close(d);
+	if (d->png)
+		cairo_surface_destroy(d->png);
+	display_renderer_free(d->renderer);
+	screen_clear(&d->last);
+	free(d->spec);
+	free(d->path);
+	free(d->vt);
+	free(d);
+	return NULL;
+}
+
+static int
+parse_size(const char *v, int *ret_w, int *ret_h)
+{
+	char *end;
+	long w, h;
+
+	errno = 0;
+	w = strtol(v, &end, 10);
+	if (errno || end == v || *end != 'x')
+		return -EINVAL;
+	v = end + 1;
+	h = strtol(v, &end, 10);
+	if (errno || end == v || *end != 0)
+		return -EINVAL;
+	if (w < SIDE_MIN || w > SIDE_MAX || h < SIDE_MIN || h > SIDE_MAX)
+		return -EINVAL;
+	*ret_w = (int)w;
+	*ret_h = (int)h;
+	return 0;
+}
+
+/* "kind:path[,key=value]...": fills d or returns -EINVAL (logged: it is a config error). */
+static int
+parse_spec(struct display *d, const char *spec)
+{
+	_cleanup_free_ char *copy = strdup(spec);
+	char *kind, *rest, *path, *opt, *save = NULL;
+
+	if (!copy)
+		return -ENOMEM;
+	kind = copy;
+	rest = strchr(copy, ':');
+	if (rest)
+		*rest++ = 0;
+	if (STR_EQ(kind, "fb"))
+		d->type = BACKEND_FB;
+	else if (STR_EQ(kind, "png"))
+		d->type = BACKEND_PNG;
+	else if (STR_EQ(kind, "tty"))
+		d->type = BACKEND_TTY;
+	else
+		return log_error_errno(EINVAL,
+				       "display: unknown backend in \"%s\" "
+				       "(expected fb:, png: or tty)",
+				       spec);
+	path = rest ? strtok_r(rest, ",", &save) : NULL;
+	if (d->type == BACKEND_TTY && path && STR_EQ(path, "-"))
+		path = NULL;
+	if (path && path[0] != '/')
+		return log_error_errno(EINVAL, "display: \"%s\": the path must be absolute", spec);
+	if (!path && d->type != BACKEND_TTY)
+		return log_error_errno(EINVAL, "display: \"%s\" needs a path", spec);
+	if (path) {
+		d->path = strdup(path);
+		if (!d->path)
+			return -ENOMEM;
+	}
+	while (rest && (opt = strtok_r(NULL, ",", &save))) {
+		if (d->type == BACKEND_FB && strncmp(opt, "vt=/", 4) == 0) {
+			free(d->vt);
+			d->vt = strdup(opt + 3);
+			if (!d->vt)
+				return -ENOMEM;
+		} else if (d->type == BACKEND_PNG && strncmp(opt, "size=", 5) == 0) {
+			if (parse_size(opt + 5, &d->width, &d->height) < 0)
+				return log_error_errno(EINVAL, "display: bad size in \"%s\"", spec);
+		} else
+			return log_error_errno(EINVAL, "display: unknown option \"%s\" in \"%s\"",
+					       opt, spec);
+	}
+	return 0;
+}
+
+static int
+display_alloc(const char *spec, struct display **ret)
+{
+	struct display *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->tty_fd = -1;
+	d->width = PNG_DEFAULT_W;
+	d->height = PNG_DEFAULT_H;
+	d->next_retry_usec = 0; /* the first show opens */
+	d->spec = strdup(spec);
+	if (!d->spec) {
+		free(d);
+		return -ENOMEM;
+	}
+	*ret = d;
+	return 0;
+}
+
+static int
+display_init(struct display *d)
+{
+	int r;
+
+	if (d->type != BACKEND_TTY) {
+		r = display_renderer_new(&d->renderer);
+		if (r < 0)
+			return r;
+	}
+	if (d->type == BACKEND_PNG) {
+		d->png = cairo_image_surface_create(CAIRO_FORMAT_RGB24, d->width, d->height);
+		if (cairo_surface_status(d->png) != CAIRO_STATUS_SUCCESS)
+			return -ENOMEM;
+	}
+	/* Open at once so a wrong path shows in the log at start-up, not at the first sale. */
+	r = backend_open(d);
+	if (r < 0)
+		mark_down(d, r, now_usec(CLOCK_MONOTONIC));
+	else
+		mark_up(d);
+	return 0;
+}
+
+int
+display_new(const char *spec, struct display **ret)
+{
+	_cleanup_(display_freep) struct display *d = NULL;
+	int r;
+
+	if (isempty(spec) || strlen(spec) > SPEC_MAX)
+		return -EINVAL;
+	r = display_alloc(spec, &d);
+	if (r < 0)
+		return r;
+	r = parse_spec(d, spec);
+	if (r < 0)
+		return r;
+	r = display_init(d);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(d);
+	return 0;
+}
+
+int
+display_new_stream(FILE *f, struct display **ret)
+{
+	_cleanup_(display_freep) struct display *d = NULL;
+	int r;
+
+	if (!f)
+		return -EINVAL;
+	r = display_alloc("tty:<stream>", &d);
+	if (r < 0)
+		return r;
+	d->type = BACKEND_TTY;
+	d->stream = f;
+	r = display_init(d);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(d);
+	return 0;
+}

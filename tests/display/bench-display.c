@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/* Benchmark: how long a QR screen takes to render at 1920x1080 (and the other outputs). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/time-util.h"
+#include "display-test-util.h"
+#include "drivers/display/display-private.h"
+
+#define ROUNDS 40
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+report(const char *what, uint64_t *t, int n)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < n; i++)
+		sum += t[i];
+	qsort(t, (size_t)n, sizeof(t[0]), cmp_u64);
+	printf("%-44s min %7.2f ms  median %7.2f ms  max %7.2f ms  mean %7.2f ms  (%d runs)\n",
+	       what, t[0] / 1000.0, t[n / 2] / 1000.0, t[n - 1] / 1000.0, sum / 1000.0 / n, n);
+}
+
+int
+main(void)
+{
+	struct display_renderer *r;
+	cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1920, 1080);
+	cairo_surface_t *s565 = cairo_image_surface_create(CAIRO_FORMAT_RGB16_565, 1920, 1080);
+	struct display_screen scr = test_screen(DISPLAY_SCREEN_QR, test_qr_texts[0]);
+	uint64_t t[ROUNDS], t0;
+	char urls[ROUNDS][64];
+	char path[] = "/tmp/bench-display-XXXXXX";
+	char png[64];
+
+	t0 = now_usec(CLOCK_MONOTONIC);
+	if (display_renderer_new(&r) < 0)
+		return 1;
+	printf("renderer start-up (fonts loaded): %.2f ms\n",
+	       (now_usec(CLOCK_MONOTONIC) - t0) / 1000.0);
+	display_render(r, s, &scr, NULL); /* first glyphs into the caches */
+
+	/* The countdown case: the same QR, redrawn every second. */
+	for (int i = 0; i < ROUNDS; i++) {
+		scr.seconds_left = 119 - i;
+		t0 = now_usec(CLOCK_MONOTONIC);
+		if (display_render(r, s, &scr, NULL) < 0)
+			return 1;
+		t[i] = now_usec(CLOCK_MONOTONIC) - t0;
+	}
+	report("QR screen 1920x1080 XRGB8888, same QR", t, ROUNDS);
+
+	/* A new order each time: the QR is encoded too. */
+	for (int i = 0; i < ROUNDS; i++) {
+		snprintf(urls[i], sizeof(urls[i]), "https://qr.alipay.com/bax%022d", i);
+		scr.qr_text = urls[i];
+		t0 = now_usec(CLOCK_MONOTONIC);
+		if (display_render(r, s, &scr, NULL) < 0)
+			return 1;
+		t[i] = now_usec(CLOCK_MONOTONIC) - t0;
+	}
+	report("QR screen 1920x1080 XRGB8888, new QR", t, ROUNDS);
+
+	for (int i = 0; i < ROUNDS; i++) {
+		t0 = now_usec(CLOCK_MONOTONIC);
+		if (display_render(r, s565, &scr, NULL) < 0)
+			return 1;
+		t[i] = now_usec(CLOCK_MONOTONIC) - t0;
+	}
+	report("QR screen 1920x1080 RGB565", t, ROUNDS);
+
+	scr = test_screen(DISPLAY_SCREEN_FAILED, NULL);
+	for (int i = 0; i < ROUNDS; i++) {
+		t0 = now_usec(CLOCK_MONOTONIC);
+		if (display_render(r, s, &scr, NULL) < 0)
+			return 1;
+		t[i] = now_usec(CLOCK_MONOTONIC) - t0;
+	}
+	report("failed screen 1920x1080 XRGB8888", t, ROUNDS);
+
+	/* The PNG backend's extra cost (compression, write, rename). */
+	if (!mkdtemp(path))
+		return 1;
+	snprintf(png, sizeof(png), "%s/screen.png", path);
+	for (int i = 0; i < ROUNDS / 4; i++) {
+		t0 = now_usec(CLOCK_MONOTONIC);
+		if (display_png_write(s, png) < 0)
+			return 1;
+		t[i] = now_usec(CLOCK_MONOTONIC) - t0;
+	}
+	report("PNG write 1920x1080", t, ROUNDS / 4);
+	{
+		cairo_surface_t *small = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1024, 600);
+		display_render(r, small, &scr, NULL);
+		for (int i = 0; i < ROUNDS / 4; i++) {
+			t0 = now_usec(CLOCK_MONOTONIC);
+			if (display_png_write(small, png) < 0)
+				return 1;
+			t[i] = now_usec(CLOCK_MONOTONIC) - t0;
+		}
+		report("PNG write 1024x600 (the png: default)", t, ROUNDS / 4);
+		cairo_surface_destroy(small);
+	}
+	unlink(png);
+	rmdir(path);
+
+	scr = test_screen(DISPLAY_SCREEN_QR, test_qr_texts[0]);
+	for (int i = 0; i < ROUNDS; i++) {
+		struct buf b = BUF_INIT(1 << 20);
+		t0 = now_usec(CLOCK_MONOTONIC);
+		if (display_tty_format(&scr, 1, &b) < 0)
+			return 1;
+		t[i] = now_usec(CLOCK_MONOTONIC) - t0;
+		buf_free(&b);
+	}
+	report("terminal frame (QR)", t, ROUNDS);
+
+	cairo_surface_destroy(s);
+	cairo_surface_destroy(s565);
+	display_renderer_free(r);
+	return 0;
+}
