@@ -78,7 +78,7 @@ struct refund_ref {
 struct manager {
 	sd_event *event;
 	struct journal *journal;
-	struct stack s;
+	struct stack *s;            /* heap: the gateway keeps pointers into it */
 	struct config *pending_cfg; /* a reload waiting for the terminal to be idle */
 	struct api *api;
 	struct waiting waiting;
@@ -92,6 +92,7 @@ struct manager {
 	enum display_screen_kind screen;
 	sd_event_source *screen_timer;  /* result screen → idle, or the QR countdown */
 	sd_event_source *display_retry; /* a display backend that failed */
+	sd_event_source *reload_defer;  /* applies pending_cfg from the loop */
 	uint64_t scans, notifications;
 };
 
@@ -248,9 +249,9 @@ display_arm_retry(struct manager *m)
 {
 	uint64_t at;
 
-	if (!m->s.display || display_is_up(m->s.display))
+	if (!m->s->display || display_is_up(m->s->display))
 		return;
-	at = display_next_retry_usec(m->s.display);
+	at = display_next_retry_usec(m->s->display);
 	if (at == UINT64_MAX)
 		return;
 	m->display_retry = sd_event_source_disable_unref(m->display_retry);
@@ -264,7 +265,7 @@ display_retry_cb(sd_event_source *s, uint64_t usec, void *userdata)
 	struct manager *m = userdata;
 
 	m->display_retry = sd_event_source_disable_unref(m->display_retry);
-	(void)display_retry(m->s.display, now_usec(CLOCK_MONOTONIC));
+	(void)display_retry(m->s->display, now_usec(CLOCK_MONOTONIC));
 	display_arm_retry(m);
 	return 0;
 }
@@ -276,8 +277,8 @@ manager_show(struct manager *m, const struct display_screen *scr, const char *or
 	bool changed = scr->kind != m->screen;
 
 	m->screen = scr->kind;
-	if (m->s.display) {
-		(void)display_show(m->s.display, scr);
+	if (m->s->display) {
+		(void)display_show(m->s->display, scr);
 		display_arm_retry(m);
 	}
 	if (!changed)
@@ -293,7 +294,7 @@ manager_show(struct manager *m, const struct display_screen *scr, const char *or
 	if (scr->reason_code)
 		json_add_str(j, "reason", scr->reason_code);
 	json_object_object_add(
-		j, "up", json_object_new_boolean(m->s.display && display_is_up(m->s.display)));
+		j, "up", json_object_new_boolean(m->s->display && display_is_up(m->s->display)));
 	manager_broadcast(m, "display", j);
 }
 
@@ -302,7 +303,7 @@ show_idle(struct manager *m)
 {
 	struct display_screen scr = {
 		.kind = DISPLAY_SCREEN_IDLE,
-		.store_name = m->s.cfg->terminal.store_name,
+		.store_name = m->s->cfg->terminal.store_name,
 		.seconds_left = -1,
 	};
 
@@ -315,7 +316,7 @@ show_waiting(struct manager *m)
 {
 	struct display_screen scr = {
 		.kind = DISPLAY_SCREEN_SHOW_CODE,
-		.store_name = m->s.cfg->terminal.store_name,
+		.store_name = m->s->cfg->terminal.store_name,
 		.amount_fen = m->waiting.amount_fen,
 		.subject = m->waiting.subject,
 		.seconds_left = -1,
@@ -340,7 +341,7 @@ static void
 show_order(struct manager *m, const struct journal_order *o)
 {
 	struct display_screen scr = {
-		.store_name = m->s.cfg->terminal.store_name,
+		.store_name = m->s->cfg->terminal.store_name,
 		.amount_fen = o->amount_fen,
 		.subject = o->subject,
 		.seconds_left = -1,
@@ -421,7 +422,7 @@ show_current(struct manager *m)
 		return;
 	}
 	if (!isempty(m->display_order) &&
-	    engine_order_get(m->s.engine, m->display_order, &o) >= 0 &&
+	    engine_order_get(m->s->engine, m->display_order, &o) >= 0 &&
 	    !order_state_is_final(o.fsm.state)) {
 		show_order(m, &o);
 		return;
@@ -451,6 +452,9 @@ on_transition(const struct engine_transition *t, void *userdata)
 	struct manager *m = userdata;
 	struct json_object *j;
 
+	/* Recovery runs while the stack is being built: nobody listens yet. */
+	if (!m->s)
+		return;
 	if (t->refund) {
 		j = refund_to_json(t->refund);
 		manager_broadcast(m, "refund", j);
@@ -520,7 +524,7 @@ waiting_expired_cb(sd_event_source *s, uint64_t usec, void *userdata)
 	struct manager *m = userdata;
 	struct display_screen scr = {
 		.kind = DISPLAY_SCREEN_CANCELED,
-		.store_name = m->s.cfg->terminal.store_name,
+		.store_name = m->s->cfg->terminal.store_name,
 		.amount_fen = m->waiting.amount_fen,
 		.seconds_left = -1,
 	};
@@ -541,7 +545,7 @@ waiting_pay(struct manager *m, const char *code)
 	char id[ORDER_ID_MAX + 1];
 	int r;
 
-	r = engine_order_new(m->s.engine, ORDER_KIND_SCAN, m->waiting.amount_fen,
+	r = engine_order_new(m->s->engine, ORDER_KIND_SCAN, m->waiting.amount_fen,
 			     m->waiting.subject, code,
 			     isempty(m->waiting.pos_ref) ? NULL : m->waiting.pos_ref, id);
 	if (r < 0) {
@@ -555,7 +559,7 @@ waiting_pay(struct manager *m, const char *code)
 	waiting_end(m, id, NULL);
 	{
 		struct journal_order o;
-		if (engine_order_get(m->s.engine, id, &o) >= 0)
+		if (engine_order_get(m->s->engine, id, &o) >= 0)
 			show_order(m, &o);
 	}
 }
@@ -611,7 +615,7 @@ on_scanner(struct scanner *s, const struct scanner_event *ev, void *userdata)
 	if (ev->cls == SCAN_CLASS_OTHER_WALLET) {
 		struct display_screen scr = {
 			.kind = DISPLAY_SCREEN_FAILED,
-			.store_name = m->s.cfg->terminal.store_name,
+			.store_name = m->s->cfg->terminal.store_name,
 			.reason_code = DISPLAY_REASON_CODE_NOT_SUPPORTED,
 			.amount_fen = m->waiting.active ? m->waiting.amount_fen : 0,
 			.seconds_left = -1,
@@ -645,6 +649,16 @@ stack_done(struct stack *s)
 	s->keys = alipay_keys_free(s->keys);
 	config_free(s->owned);
 	s->owned = NULL;
+}
+
+static struct stack *
+stack_free(struct stack *s)
+{
+	if (s) {
+		stack_done(s);
+		free(s);
+	}
+	return NULL;
 }
 
 static int
@@ -758,7 +772,7 @@ stack_display(struct stack *s)
 }
 
 static int
-stack_build(struct manager *m, const struct config *cfg, struct stack *s)
+stack_build_in(struct manager *m, const struct config *cfg, struct stack *s)
 {
 	const struct config_alipay *a = &cfg->alipay;
 	struct http_client_config hc = {.ca_file = a->ca_file};
@@ -836,6 +850,24 @@ stack_build(struct manager *m, const struct config *cfg, struct stack *s)
 	return 0;
 }
 
+/* A new stack in *ret, or -errno (logged). */
+static int
+stack_build(struct manager *m, const struct config *cfg, struct stack **ret)
+{
+	struct stack *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	r = stack_build_in(m, cfg, s);
+	if (r < 0) {
+		stack_free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
 int
 manager_new(sd_event *event, const struct config *cfg, struct manager **ret)
 {
@@ -871,7 +903,8 @@ manager_free(struct manager *m)
 	m->waiting.expiry = sd_event_source_disable_unref(m->waiting.expiry);
 	m->screen_timer = sd_event_source_disable_unref(m->screen_timer);
 	m->display_retry = sd_event_source_disable_unref(m->display_retry);
-	stack_done(&m->s);
+	m->reload_defer = sd_event_source_disable_unref(m->reload_defer);
+	m->s = stack_free(m->s);
 	config_free(m->pending_cfg);
 	journal_close(m->journal);
 	sd_event_unref(m->event);
@@ -888,57 +921,72 @@ manager_set_api(struct manager *m, struct api *api)
 unsigned
 manager_busy(const struct manager *m)
 {
-	return (m->waiting.active ? 1 : 0) + (m->s.engine ? engine_active_count(m->s.engine) : 0);
+	return (m->waiting.active ? 1 : 0) + (m->s->engine ? engine_active_count(m->s->engine) : 0);
 }
 
 static int
 manager_apply(struct manager *m, struct config *cfg)
 {
-	struct stack ns;
+	struct stack *ns = NULL;
 	int r;
 
 	/* The scanners hold their devices: the old ones go first, and come back on failure. */
-	for (size_t i = 0; i < m->s.n_scanners; i++) {
-		m->s.scanner_sd[i] = scanner_sd_detach(m->s.scanner_sd[i]);
-		m->s.scanners[i] = scanner_free(m->s.scanners[i]);
+	for (size_t i = 0; i < m->s->n_scanners; i++) {
+		m->s->scanner_sd[i] = scanner_sd_detach(m->s->scanner_sd[i]);
+		m->s->scanners[i] = scanner_free(m->s->scanners[i]);
 	}
-	m->s.n_scanners = 0;
+	m->s->n_scanners = 0;
 	r = stack_build(m, cfg, &ns);
 	if (r < 0) {
-		stack_done(&ns);
-		for (size_t i = 0; i < m->s.cfg->n_scanners; i++) {
+		for (size_t i = 0; i < m->s->cfg->n_scanners; i++) {
 			struct scanner_config sc;
-			scanner_config_from(&m->s.cfg->scanners[i], &sc);
-			if (scanner_new(&sc, &m->s.scanners[i]) < 0)
+			scanner_config_from(&m->s->cfg->scanners[i], &sc);
+			if (scanner_new(&sc, &m->s->scanners[i]) < 0)
 				break;
-			m->s.n_scanners = i + 1;
-			(void)scanner_sd_attach(m->s.scanners[i], m->event, on_scanner, m,
-						&m->s.scanner_sd[i]);
+			m->s->n_scanners = i + 1;
+			(void)scanner_sd_attach(m->s->scanners[i], m->event, on_scanner, m,
+						&m->s->scanner_sd[i]);
 		}
 		return r;
 	}
-	stack_done(&m->s);
+	stack_free(m->s);
 	m->s = ns;
-	m->s.owned = cfg;
+	m->s->owned = cfg;
 	m->screen = _DISPLAY_SCREEN_MAX;
 	show_current(m);
 	log_info("Configuration from %s applied", strna(cfg->source));
 	return 0;
 }
 
-static void
-apply_pending_reload(struct manager *m)
+static int
+reload_defer_cb(sd_event_source *es, void *userdata)
 {
+	struct manager *m = userdata;
 	struct config *c;
 
-	if (manager_busy(m) > 0)
-		return;
+	m->reload_defer = sd_event_source_disable_unref(m->reload_defer);
+	if (!m->pending_cfg || manager_busy(m) > 0)
+		return 0;
 	c = TAKE_PTR(m->pending_cfg);
 	if (manager_apply(m, c) < 0) {
 		log_warning(
 			"Keeping the old configuration: the new one cannot be used (see above)");
 		config_free(c);
 	}
+	return 0;
+}
+
+/*
+ * Called after anything that may have made the terminal idle. The engine is in the middle of
+ * a transition here (its observers run inside it): the new stack replaces it from the loop.
+ */
+static void
+apply_pending_reload(struct manager *m)
+{
+	if (!m->pending_cfg || m->reload_defer)
+		return;
+	if (sd_event_add_defer(m->event, &m->reload_defer, reload_defer_cb, m) < 0)
+		log_warning("Cannot schedule the configuration reload");
 }
 
 int
@@ -968,7 +1016,7 @@ reply_order(struct manager *m, struct api_call *call, unsigned status, const cha
 	struct json_object *j;
 	int r;
 
-	r = engine_order_get(m->s.engine, id, &o);
+	r = engine_order_get(m->s->engine, id, &o);
 	if (r < 0) {
 		api_call_fail(call, 500, "internal", "order %s cannot be read: %s", id,
 			      strerror(-r));
@@ -986,9 +1034,9 @@ static void
 be_order_create(void *userdata, struct api_call *call, const struct api_order_request *req)
 {
 	struct manager *m = userdata;
-	const char *subject = req->subject                    ? req->subject
-			      : m->s.cfg->terminal.store_name ? m->s.cfg->terminal.store_name
-							      : DEFAULT_SUBJECT;
+	const char *subject = req->subject                     ? req->subject
+			      : m->s->cfg->terminal.store_name ? m->s->cfg->terminal.store_name
+							       : DEFAULT_SUBJECT;
 	char id[ORDER_ID_MAX + 1];
 	int r;
 
@@ -1010,7 +1058,7 @@ be_order_create(void *userdata, struct api_call *call, const struct api_order_re
 		}
 		m->waiting = (struct waiting){.active = true, .amount_fen = req->amount_fen};
 		snprintf(m->waiting.id, sizeof(m->waiting.id), "%s_%sw%" PRIu64 "_%u",
-			 m->s.cfg->terminal.terminal_id, beijing_format_date(m->boot, 0, date),
+			 m->s->cfg->terminal.terminal_id, beijing_format_date(m->boot, 0, date),
 			 (uint64_t)(m->boot % 100000), ++m->waiting_seq);
 		snprintf(m->waiting.subject, sizeof(m->waiting.subject), "%s", subject);
 		if (req->pos_ref)
@@ -1018,7 +1066,7 @@ be_order_create(void *userdata, struct api_call *call, const struct api_order_re
 				 req->pos_ref);
 		m->waiting.created_usec = manager_now(m);
 		/* Nobody scanned in time: the order lapses like a QR leaving the screen. */
-		expiry = m->s.cfg->timing.qr_shown_usec;
+		expiry = m->s->cfg->timing.qr_shown_usec;
 		(void)sd_event_add_time_relative(m->event, &m->waiting.expiry, CLOCK_MONOTONIC,
 						 expiry, USEC_PER_SEC, waiting_expired_cb, m);
 		log_info("Scan order %s for %" PRId64 " fen waits for a payment code",
@@ -1034,7 +1082,7 @@ be_order_create(void *userdata, struct api_call *call, const struct api_order_re
 					       WAITING_STATE));
 		return;
 	}
-	r = engine_order_new(m->s.engine,
+	r = engine_order_new(m->s->engine,
 			     req->mode == API_ORDER_QR ? ORDER_KIND_QR : ORDER_KIND_SCAN,
 			     req->amount_fen, subject, req->auth_code, req->pos_ref, id);
 	if (r == -EINVAL) {
@@ -1078,7 +1126,7 @@ be_order_get(void *userdata, struct api_call *call, const char *id)
 	}
 	if (rs)
 		id = rs->order_id;
-	if (engine_order_get(m->s.engine, id, &o) < 0) {
+	if (engine_order_get(m->s->engine, id, &o) < 0) {
 		api_call_fail(call, 404, "order_not_found", "no order %s", id);
 		return;
 	}
@@ -1150,7 +1198,7 @@ be_order_cancel(void *userdata, struct api_call *call, const char *id)
 	if (m->waiting.active && STR_EQ(id, m->waiting.id)) {
 		struct display_screen scr = {
 			.kind = DISPLAY_SCREEN_CANCELED,
-			.store_name = m->s.cfg->terminal.store_name,
+			.store_name = m->s->cfg->terminal.store_name,
 			.amount_fen = m->waiting.amount_fen,
 			.seconds_left = -1,
 		};
@@ -1173,11 +1221,11 @@ be_order_cancel(void *userdata, struct api_call *call, const char *id)
 	}
 	if (rs)
 		id = rs->order_id;
-	r = engine_order_abort(m->s.engine, id);
+	r = engine_order_abort(m->s->engine, id);
 	if (r == -EALREADY) {
 		struct journal_order o;
 		char st[32] = "final";
-		if (engine_order_get(m->s.engine, id, &o) >= 0)
+		if (engine_order_get(m->s->engine, id, &o) >= 0)
 			state_upper(o.fsm.state, st);
 		api_call_fail(call, 409, "not_cancelable", "order %s is already %s", id, st);
 		return;
@@ -1222,7 +1270,7 @@ be_order_refund(void *userdata, struct api_call *call, const char *id,
 			api_call_reply(call, 200, refund_to_json(&rf));
 			return;
 		}
-	r = engine_refund_new(m->s.engine, id, req->amount_fen, req->reason, refund_id);
+	r = engine_refund_new(m->s->engine, id, req->amount_fen, req->reason, refund_id);
 	switch (r) {
 	case 0:
 		break;
@@ -1281,34 +1329,34 @@ be_status(void *userdata, struct api_call *call)
 	}
 	json_add_str(o, "version", F2FPAY_VERSION);
 	json_add_str(o, "engine", "running");
-	json_add_str(o, "terminal_id", m->s.cfg->terminal.terminal_id);
-	if (m->s.cfg->terminal.store_name)
-		json_add_str(o, "store_name", m->s.cfg->terminal.store_name);
-	json_add_str(o, "gateway", m->s.cfg->alipay.gateway_url);
+	json_add_str(o, "terminal_id", m->s->cfg->terminal.terminal_id);
+	if (m->s->cfg->terminal.store_name)
+		json_add_str(o, "store_name", m->s->cfg->terminal.store_name);
+	json_add_str(o, "gateway", m->s->cfg->alipay.gateway_url);
 	json_object_object_add(o, "active_orders",
-			       json_object_new_int((int)engine_active_count(m->s.engine)));
+			       json_object_new_int((int)engine_active_count(m->s->engine)));
 	json_object_object_add(o, "waiting_for_code",
 			       m->waiting.active ? json_object_new_string(m->waiting.id) : NULL);
 	scanners = json_object_new_array();
-	for (size_t i = 0; scanners && i < m->s.n_scanners; i++) {
+	for (size_t i = 0; scanners && i < m->s->n_scanners; i++) {
 		struct json_object *s = json_object_new_object();
-		const struct scanner_config *sc = scanner_get_config(m->s.scanners[i]);
+		const struct scanner_config *sc = scanner_get_config(m->s->scanners[i]);
 		if (!s)
 			break;
 		json_add_str(s, "name", sc->name);
 		json_add_str(s, "kind", scanner_kind_to_string(sc->kind));
 		json_add_str(s, "state",
-			     scanner_state_to_string(scanner_get_state(m->s.scanners[i])));
+			     scanner_state_to_string(scanner_get_state(m->s->scanners[i])));
 		json_object_array_add(scanners, s);
 	}
 	json_object_object_add(o, "scanners", scanners);
 	disp = json_object_new_object();
 	if (disp) {
 		json_object_object_add(disp, "configured",
-				       json_object_new_boolean(m->s.display != NULL));
+				       json_object_new_boolean(m->s->display != NULL));
 		json_object_object_add(
 			disp, "up",
-			json_object_new_boolean(m->s.display && display_is_up(m->s.display)));
+			json_object_new_boolean(m->s->display && display_is_up(m->s->display)));
 		if (m->screen < _DISPLAY_SCREEN_MAX)
 			json_add_str(disp, "screen", display_screen_kind_to_string(m->screen));
 		json_object_object_add(o, "display", disp);
@@ -1368,14 +1416,14 @@ manager_notify(void *userdata, const char *content_type, const char *body, size_
 {
 	struct manager *m = userdata;
 	struct alipay_notify n = ALIPAY_NOTIFY_INIT;
-	const struct config_alipay *a = &m->s.cfg->alipay;
+	const struct config_alipay *a = &m->s->cfg->alipay;
 	struct journal_order o;
 	const char *why = NULL;
 	bool ok = false;
 	int r;
 
 	m->notifications++;
-	r = alipay_notify_parse(body, len, alipay_keys_get_alipay_public_key(m->s.keys), &n);
+	r = alipay_notify_parse(body, len, alipay_keys_get_alipay_public_key(m->s->keys), &n);
 	if (r < 0) {
 		(void)notify_record(m, NULL, body, len, false, "not verified");
 		log_warning("Notification refused: it does not verify");
@@ -1386,7 +1434,7 @@ manager_notify(void *userdata, const char *content_type, const char *body, size_
 		why = "app_id is not ours";
 	else if (a->seller_id && (!n.seller_id || !STR_EQ(n.seller_id, a->seller_id)))
 		why = "seller_id is not ours";
-	else if (!n.out_trade_no || engine_order_get(m->s.engine, n.out_trade_no, &o) < 0)
+	else if (!n.out_trade_no || engine_order_get(m->s->engine, n.out_trade_no, &o) < 0)
 		why = "out_trade_no is not one of our orders";
 	else if (n.total_amount_fen != o.amount_fen)
 		why = "total_amount differs from the order's amount";
@@ -1401,7 +1449,7 @@ manager_notify(void *userdata, const char *content_type, const char *body, size_
 			  alipay_trade_status_to_string(n.trade_status))) {
 		enum order_trade_status st = order_trade_status_from_string(
 			alipay_trade_status_to_string(n.trade_status));
-		r = engine_order_notify(m->s.engine, n.out_trade_no, st);
+		r = engine_order_notify(m->s->engine, n.out_trade_no, st);
 		ok = r >= 0;
 		if (r < 0)
 			log_error_errno(r, "Notification for %s not applied: %m", n.out_trade_no);
