@@ -440,6 +440,19 @@ screen_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/* Whether the order on the display is final (or gone), so another one may take it. */
+static bool
+display_order_settled(struct manager *m)
+{
+	struct journal_order o;
+
+	if (m->screen == DISPLAY_SCREEN_IDLE || isempty(m->display_order))
+		return true;
+	if (engine_order_get(m->s->engine, m->display_order, &o) < 0)
+		return true;
+	return order_state_is_final(o.fsm.state);
+}
+
 /* ---- reload between orders ---- */
 
 static void apply_pending_reload(struct manager *m);
@@ -468,7 +481,7 @@ on_transition(const struct engine_transition *t, void *userdata)
 		/* The display follows the newest order; a waiting scan order keeps it. */
 		if (!m->waiting.active &&
 		    (isempty(m->display_order) || STR_EQ(m->display_order, t->order->fsm.id) ||
-		     m->screen == DISPLAY_SCREEN_IDLE))
+		     t->from == ORDER_NEW || display_order_settled(m)))
 			show_order(m, t->order);
 	}
 	if (m->pending_cfg)
