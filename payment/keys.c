@@ -383,6 +383,24 @@ alipay_file_read(const char *path, size_t max, char **ret, size_t *ret_len)
 }
 
 int
+alipay_key_file_check_mode(const char *path)
+{
+	struct stat st;
+
+	if (!path)
+		return -EINVAL;
+	if (stat(path, &st) < 0)
+		return log_error_errno(errno, "Failed to examine %s: %m", path);
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		return log_error_errno(
+			EPERM,
+			"The private key %s is accessible by group or others (mode "
+			"%04o); allow its owner only (chmod 0600, or LoadCredential=)",
+			path, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+int
 alipay_keys_new(struct alipay_keys **ret)
 {
 	struct alipay_keys *k = calloc(1, sizeof(*k));

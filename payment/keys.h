@@ -53,6 +53,14 @@ int alipay_root_cert_sn(const char *pem, size_t len, char **ret);
 int alipay_file_read(const char *path, size_t max, char **ret, size_t *ret_len);
 
 /*
+ * DESIGN "Operations": the daemon refuses a private key file readable by group or others.
+ * Returns 0 when the file's mode has no group/other bits, -EPERM (logged with the path and mode)
+ * when it has, -errno when it cannot be examined. The setters below do not call it (test keys
+ * in a source tree are world-readable); the daemon calls it before loading.
+ */
+int alipay_key_file_check_mode(const char *path);
+
+/*
  * The client's key set. Public-key mode: app private key + Alipay public key. Certificate mode
  * (PROTOCOL §7): app private key + app certificate + Alipay certificate + root bundle; the
  * Alipay public key then comes from the Alipay certificate, and the SNs are computed.

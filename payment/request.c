@@ -220,3 +220,79 @@ alipay_request_build_json(const struct alipay_client_config *c, const char *meth
 	}
 	return alipay_request_build(c, method, s, now, ret);
 }
+
+int
+alipay_request_verify(const char *query, size_t query_len, const char *body, size_t body_len,
+		      EVP_PKEY *app_public_key, struct alipay_params *ret,
+		      enum alipay_charset *ret_charset, char **ret_sign_string)
+{
+	struct alipay_params p = ALIPAY_PARAMS_INIT, b = ALIPAY_PARAMS_INIT;
+	_cleanup_free_ char *ss = NULL, *bytes = NULL;
+	enum alipay_charset cs = ALIPAY_CHARSET_UTF8;
+	enum alipay_sign_type type = ALIPAY_SIGN_RSA2;
+	const char *v;
+	size_t n;
+	int r;
+
+	if (!app_public_key || !ret || (!query && query_len > 0) || (!body && body_len > 0))
+		return -EINVAL;
+	/* PROTOCOL §2: the gateway merges query and body; decode each exactly once. */
+	r = alipay_form_decode_raw(query ? query : "", query_len, &p);
+	if (r < 0)
+		return r;
+	r = alipay_form_decode_raw(body ? body : "", body_len, &b);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < b.n; i++) {
+		r = alipay_params_add(&p, b.items[i].key, b.items[i].value);
+		if (r == -EEXIST || r == -EINVAL)
+			r = -EBADMSG;
+		if (r < 0)
+			goto out;
+	}
+	v = alipay_params_get(&p, "charset");
+	if (!isempty(v) && alipay_charset_from_string(v, &cs) < 0) {
+		r = -EBADMSG;
+		goto out;
+	}
+	r = alipay_params_convert_to_utf8(&p, cs);
+	if (r < 0)
+		goto out;
+	v = alipay_params_get(&p, "sign_type");
+	if (!isempty(v) && alipay_sign_type_from_string(v, &type) < 0) {
+		r = -EBADMSG;
+		goto out;
+	}
+	/* PROTOCOL §2.1: exactly what was received minus sign; sign_type and empties stay. */
+	r = alipay_params_sign_string(&p, 0, &ss);
+	if (r < 0)
+		goto out;
+	v = alipay_params_get(&p, "sign");
+	if (isempty(v)) {
+		r = -ENOKEY;
+		goto out;
+	}
+	r = alipay_charset_from_utf8(cs, ss, strlen(ss), &bytes, &n);
+	if (r < 0)
+		goto out;
+	r = alipay_verify(app_public_key, type, bytes, n, v);
+	if (r == -EBADMSG) {
+		r = -EKEYREJECTED;
+		if (ret_sign_string)
+			*ret_sign_string = TAKE_PTR(ss);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	if (ret_sign_string)
+		*ret_sign_string = TAKE_PTR(ss);
+	if (ret_charset)
+		*ret_charset = cs;
+	*ret = p;
+	p = ALIPAY_PARAMS_INIT;
+	r = 0;
+out:
+	alipay_params_done(&p);
+	alipay_params_done(&b);
+	return r;
+}

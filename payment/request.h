@@ -75,3 +75,19 @@ int alipay_request_params(const struct alipay_client_config *c, const char *meth
  * non-ASCII raw, '/' NOT escaped. New string in *ret (caller frees).
  */
 int alipay_json_to_string_request(struct json_object *o, char **ret);
+
+/*
+ * Server side (the sandbox), PROTOCOL §2 and §2.1: parses a received request — the URL query
+ * (`query`, without '?', may be NULL) and the form body (may be NULL) — merging both (a key in
+ * both is -EBADMSG), reading the bytes in the charset named by the `charset` parameter (absent →
+ * utf-8), and verifies `sign` with `app_public_key` (borrowed) and the algorithm of `sign_type`
+ * (absent → RSA2) over exactly what was received minus `sign` (empties kept, as the Node SDK
+ * sends them). On success *ret (must be ALIPAY_PARAMS_INIT) holds every parameter, UTF-8,
+ * in arrival order (query first), and *ret_charset the charset (may be NULL).
+ * -ENOKEY: no sign; -EKEYREJECTED: the signature does not verify; *ret_sign_string (may be
+ * NULL) then still receives the string the verifier built, for an isv.invalid-signature
+ * sub_msg. -EBADMSG/-EILSEQ/-E2BIG for malformed input.
+ */
+int alipay_request_verify(const char *query, size_t query_len, const char *body, size_t body_len,
+			  EVP_PKEY *app_public_key, struct alipay_params *ret,
+			  enum alipay_charset *ret_charset, char **ret_sign_string);

@@ -91,6 +91,7 @@ scan_string(struct scan *sc, const char **ret_start, size_t *ret_len)
 static int
 scan_value(struct scan *sc)
 {
+	char closers[ALIPAY_JSON_DEPTH_MAX];
 	unsigned depth = 0;
 	int r;
 
@@ -115,10 +116,12 @@ scan_value(struct scan *sc)
 			continue;
 		}
 		if (c == '{' || c == '[') {
-			if (++depth > ALIPAY_JSON_DEPTH_MAX)
+			if (depth >= ALIPAY_JSON_DEPTH_MAX)
 				return -E2BIG;
+			closers[depth++] = c == '{' ? '}' : ']';
 		} else if (c == '}' || c == ']') {
-			if (depth == 0)
+			/* Each closer must match its opener: "[}" is not a value. */
+			if (depth == 0 || closers[depth - 1] != c)
 				return -EBADMSG;
 			if (--depth == 0) {
 				sc->pos++;
@@ -292,8 +295,10 @@ alipay_response_classify(const char *code, const char *sub_code, bool is_signed,
 		cls = ALIPAY_CLASS_UNKNOWN;
 		goto out;
 	}
+	/* PROTOCOL §6: ACQ.TRADE_HAS_SUCCESS is "already paid, query to confirm": never FAILED. */
 	if (STR_EQ_PTR(sub_code, "ACQ.SYSTEM_ERROR") || STR_EQ_PTR(sub_code, "isp.unknow-error") ||
-	    STR_EQ_PTR(sub_code, "aop.unknow-error")) {
+	    STR_EQ_PTR(sub_code, "aop.unknow-error") ||
+	    STR_EQ_PTR(sub_code, "ACQ.TRADE_HAS_SUCCESS")) {
 		cls = ALIPAY_CLASS_UNKNOWN;
 		goto out;
 	}
@@ -319,6 +324,31 @@ out:
 }
 
 /* --- the client side --- */
+
+void
+alipay_mask_payment_codes(char *s)
+{
+	size_t i = 0;
+
+	if (!s)
+		return;
+	while (s[i]) {
+		size_t start = i, n;
+
+		if (s[i] < '0' || s[i] > '9') {
+			i++;
+			continue;
+		}
+		while (s[i] >= '0' && s[i] <= '9')
+			i++;
+		n = i - start;
+		/* A payment code: 16–24 digits starting 25–30 (PROTOCOL §5.1). Keep 4 + 2. */
+		if (n >= 16 && n <= 24 &&
+		    ((s[start] == '2' && s[start + 1] >= '5') ||
+		     (s[start] == '3' && s[start + 1] == '0')))
+			memset(s + start + 4, '*', n - 6);
+	}
+}
 
 void
 alipay_response_done(struct alipay_response *r)
@@ -440,6 +470,7 @@ alipay_response_parse(const char *body, size_t len, const char *method, EVP_PKEY
 	_cleanup_free_ char *sign = NULL;
 	struct alipay_response resp = ALIPAY_RESPONSE_INIT;
 	struct alipay_response_span span;
+	const char *why = "fails signature verification";
 	bool is_signed = false;
 	int r;
 
@@ -461,13 +492,11 @@ alipay_response_parse(const char *body, size_t len, const char *method, EVP_PKEY
 		r = sign_unescape(span.sign, span.sign_len, &sign);
 		if (r == -ENOMEM)
 			return r;
+		/* PROTOCOL §7: another alipay_cert_sn than ours must not verify. */
 		if (r >= 0 && expected_cert_sn &&
 		    (!span.cert_sn || span.cert_sn_len != strlen(expected_cert_sn) ||
 		     memcmp(span.cert_sn, expected_cert_sn, span.cert_sn_len) != 0)) {
-			log_warning(
-				"Response to %s carries alipay_cert_sn \"%.*s\", expected \"%s\"",
-				method, (int)MIN(span.cert_sn_len, 64u), strempty(span.cert_sn),
-				expected_cert_sn);
+			why = "carries another alipay_cert_sn than the configured certificate's";
 			r = -EKEYREJECTED;
 		}
 		if (r >= 0)
@@ -493,8 +522,8 @@ alipay_response_parse(const char *body, size_t len, const char *method, EVP_PKEY
 
 	if (is_signed && !resp.verified) {
 		resp.cls = ALIPAY_CLASS_UNKNOWN;
-		log_warning("Response to %s (code %s) fails signature verification; result unknown",
-			    method, strna(resp.code));
+		log_warning("Response to %s (code %s) %s; result unknown", method, strna(resp.code),
+			    why);
 	} else {
 		resp.cls = alipay_response_classify(resp.code, resp.sub_code, resp.verified,
 						    &resp.throttled);
@@ -503,11 +532,16 @@ alipay_response_parse(const char *body, size_t len, const char *method, EVP_PKEY
 				    method, strna(resp.code), strna(resp.sub_code),
 				    alipay_class_to_string(resp.cls));
 	}
-	if (STR_EQ_PTR(resp.sub_code, "isv.invalid-signature"))
-		/* PROTOCOL §3: the gateway's own string to sign, the best debugging aid. */
+	if (STR_EQ_PTR(resp.sub_code, "isv.invalid-signature") && resp.sub_msg) {
+		/* PROTOCOL §3: the gateway's own string to sign, the best debugging aid; the
+		 * buyer's payment code inside it is masked. */
+		_cleanup_free_ char *masked = strdup(resp.sub_msg);
+		if (masked)
+			alipay_mask_payment_codes(masked);
 		log_error(
 			"The gateway rejected the signature of %s; its string to sign was: %.2048s",
-			method, strna(resp.sub_msg));
+			method, strna(masked));
+	}
 	if (resp.verified)
 		resp.node = TAKE_PTR(node);
 	*ret = resp;

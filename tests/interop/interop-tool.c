@@ -16,7 +16,8 @@
 
 /*
  * Usage (keys are read from KEYDIR, the committed test keys):
- *   sign-request KEYDIR RSA2|RSA NOW BIZ_JSON  → {"sign_string","url","body"}
+ *   sign-request KEYDIR RSA2|RSA NOW BIZ_JSON [cert] → {"sign_string","url","body"}
+ *   verify-request KEYDIR URL BODY             → the received parameters as JSON, exit 1 if bad
  *   sign-response KEYDIR METHOD CERT_SN|-      (node JSON on stdin) → the body
  *   verify-response KEYDIR METHOD CERT_SN|-    (body on stdin) → {"class","verified",…}
  *   sign-notify KEYDIR utf-8|GBK               (fields JSON object on stdin) → form body
@@ -90,6 +91,15 @@ cmd_sign_request(char **argv)
 	snprintf(path, sizeof(path), "%s/app-private-pkcs8.pem", argv[0]);
 	if (alipay_keys_set_app_private_key_file(keys, path) < 0)
 		return 2;
+	if (argv[4] && strcmp(argv[4], "cert") == 0) {
+		/* Certificate mode: app_cert_sn and alipay_root_cert_sn join the parameters. */
+		snprintf(path, sizeof(path), "%s/app-cert.crt", argv[0]);
+		if (alipay_keys_set_app_cert_file(keys, path) < 0)
+			return 2;
+		snprintf(path, sizeof(path), "%s/root-bundle.crt", argv[0]);
+		if (alipay_keys_set_alipay_root_cert_file(keys, path) < 0)
+			return 2;
+	}
 	c.keys = keys;
 	/* biz_content goes through json-c like the typed calls' does. */
 	if (!biz_obj || alipay_json_to_string_request(biz_obj, &biz) < 0)
@@ -107,6 +117,28 @@ cmd_sign_request(char **argv)
 	json_object_put(biz_obj);
 	alipay_request_done(&r);
 	alipay_keys_free(keys);
+	return 0;
+}
+
+static int
+cmd_verify_request(char **argv)
+{
+	EVP_PKEY *key = load(argv[0], "app-public.pem", 0);
+	struct alipay_params p = ALIPAY_PARAMS_INIT;
+	const char *q = strchr(argv[1], '?');
+	struct json_object *out;
+	int r;
+
+	q = q ? q + 1 : "";
+	r = alipay_request_verify(q, strlen(q), argv[2], strlen(argv[2]), key, &p, NULL, NULL);
+	EVP_PKEY_free(key);
+	if (r < 0)
+		return 1;
+	out = json_object_new_object();
+	for (size_t i = 0; i < p.n; i++)
+		add_str(out, p.items[i].key, p.items[i].value);
+	print_json(out);
+	alipay_params_done(&p);
 	return 0;
 }
 
@@ -232,6 +264,8 @@ main(int argc, char **argv)
 {
 	if (argc >= 6 && strcmp(argv[1], "sign-request") == 0)
 		return cmd_sign_request(argv + 2);
+	if (argc >= 5 && strcmp(argv[1], "verify-request") == 0)
+		return cmd_verify_request(argv + 2);
 	if (argc >= 5 && strcmp(argv[1], "sign-response") == 0)
 		return cmd_sign_response(argv + 2);
 	if (argc >= 5 && strcmp(argv[1], "verify-response") == 0)

@@ -28,19 +28,30 @@ let checks = 0;
 const NOW = 1795671685; // 2026-11-26 13:41:25 in Beijing
 const subjects = [
   'Coffee', '中文商品', 'a/b/c', 'with  spaces ', 'a&b=c', '1+1', '100%', '😀 emoji',
-  'mix 中文/&=+% 😀 "quote" \\ back', 'tab\there',
+  'mix 中文/&=+% 😀 "quote" \\ back', 'tab\there', 'ctl \b\f\r\n\u001f\u007f \u2028 <>\'',
 ];
+const certCases = [['RSA2', 'Coffee 中文/&=+% 😀', true], ['RSA', 'a b', true]];
+const cases = [];
 for (const signType of ['RSA2', 'RSA']) {
-  for (const subject of subjects) {
+  for (const subject of subjects) cases.push([signType, subject, false]);
+}
+for (const [signType, subject, cert] of cases.concat(certCases)) {
+  {
     const biz = {
       out_trade_no: 'T01_20261126_7', scene: 'bar_code', auth_code: '283456789012345670',
       subject, total_amount: '88.88',
     };
-    const c = JSON.parse(run(['sign-request', keyDir, signType, String(NOW), JSON.stringify(biz)]));
+    const c = JSON.parse(run(['sign-request', keyDir, signType, String(NOW), JSON.stringify(biz)]
+      .concat(cert ? ['cert'] : [])));
     const config = {
       appId: '2021000000000001', charset: 'utf-8', version: '1.0', signType,
       privateKey: appPrivatePem,
     };
+    if (cert) {
+      config.appCertSn = certutil.getSNFromPath(path.join(keyDir, 'app-cert.crt'), false);
+      config.alipayRootCertSn = certutil.getSNFromPath(path.join(keyDir, 'root-bundle.crt'), true);
+      assert.ok(c.url.includes('&app_cert_sn=' + config.appCertSn + '&alipay_root_cert_sn='));
+    }
     const signed = util.sign('alipay.trade.pay', { bizContent: biz, timestamp: '2026-11-26 13:41:25' },
       config);
     // The SDK's string to sign, rebuilt the way util.sign() builds it.
@@ -53,8 +64,13 @@ for (const signType of ['RSA2', 'RSA']) {
       keyType: 'PKCS8', signType, alipayPublicKey: alipayPublicPem });
     const { url, execParams } = sdk.formatUrl(sdk.config.gateway, signed);
     assert.equal(c.url, url, `URL (${signType}, ${subject})`);
-    assert.equal(c.body, new URLSearchParams(execParams).toString(), `body (${signType}, ${subject})`);
-    checks += 4;
+    const sdkBody = new URLSearchParams(execParams).toString();
+    assert.equal(c.body, sdkBody, `body (${signType}, ${subject})`);
+    // The SDK's own request, as the sandbox receives it, verifies in C (and only untouched).
+    const got = JSON.parse(run(['verify-request', keyDir, url, sdkBody]));
+    assert.equal(got.biz_content, JSON.stringify(biz));
+    assert.throws(() => run(['verify-request', keyDir, url.replace('app_id=2021', 'app_id=2022'), sdkBody]));
+    checks += 6;
   }
 }
 
@@ -141,6 +157,9 @@ for (const name of ['app-cert.crt', 'alipay-cert.crt']) {
 const rootSn = run(['root-cert-sn', path.join(keyDir, 'root-bundle.crt')]).trim();
 assert.equal(rootSn, certutil.getSNFromPath(path.join(keyDir, 'root-bundle.crt'), true));
 assert.equal(rootSn.split('_').length, 2, 'the EC root is skipped');
-checks++;
+const prodPath = path.join(keyDir, 'alipay-root-production.crt');
+assert.equal(run(['root-cert-sn', prodPath]).trim(), certutil.getSNFromPath(prodPath, true),
+  'the production root bundle');
+checks += 2;
 
 console.log(`${checks} interop checks passed`);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The test Alipay public key (keys/alipay-public.b64) for the fuzz harnesses. */
+/* An RSA public key for the fuzz harnesses (a copy of keys/alipay-public.b64; any will do). */
 #pragma once
 
 #include <stddef.h>

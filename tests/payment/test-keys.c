@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests of key loading, the app-key-as-Alipay-key check, and certificate SNs (§2.2, §7). */
 #include <errno.h>
+#include <sys/stat.h>
 
 #include <openssl/evp.h>
 
@@ -161,6 +162,20 @@ test_cert_sn(void)
 }
 
 static void
+test_production_root_bundle(void)
+{
+	size_t len;
+	char *text = test_read_key("alipay-root-production.crt", &len), *root = NULL;
+
+	/* PROTOCOL §7: Alipay's published root bundle (SM2, RSA R1, ECDSA E1, RSA iTrusChina G3)
+	 * gives this value; the SM2 and ECDSA roots are skipped. */
+	CHECK(alipay_root_cert_sn(text, len, &root) == 0);
+	CHECK_STR_EQ(root, "687b59193f3f462dd5336e5abf83c5d8_02941eef3187dddf3d3b83462e1dfcf6");
+	free(root);
+	free(text);
+}
+
+static void
 test_cert_mode_keys(void)
 {
 	struct alipay_keys *keys = NULL;
@@ -206,6 +221,24 @@ test_cert_mode_keys(void)
 	alipay_keys_free(keys);
 }
 
+static void
+test_file_mode(void)
+{
+	char tmp[] = "/tmp/f2fpay-key-XXXXXX";
+	int fd = mkstemp(tmp);
+
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK(chmod(tmp, 0600) == 0);
+	CHECK(alipay_key_file_check_mode(tmp) == 0);
+	CHECK(chmod(tmp, 0640) == 0);
+	CHECK(alipay_key_file_check_mode(tmp) == -EPERM);
+	CHECK(chmod(tmp, 0604) == 0);
+	CHECK(alipay_key_file_check_mode(tmp) == -EPERM);
+	unlink(tmp);
+	CHECK(alipay_key_file_check_mode(tmp) == -ENOENT);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -215,6 +248,8 @@ main(int argc, char **argv)
 	test_garbage_rejected();
 	test_app_key_as_alipay_key();
 	test_cert_sn();
+	test_production_root_bundle();
 	test_cert_mode_keys();
+	test_file_mode();
 	return 0;
 }

@@ -57,6 +57,8 @@ test_extract(void)
 		"{\"alipay_trade_pay_response\":{},\"sign\":1}",
 		"{\"alipay_trade_pay_response\":{\"a\":\"\\\"}}",
 		"{\"alipay_trade_pay_response\" {}}",
+		"{\"alipay_trade_pay_response\":{\"x\":[{\"y\":1}]]}",
+		"{\"alipay_trade_pay_response\":{\"x\":[}]}",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
 		CHECK(alipay_response_extract(bad[i], strlen(bad[i]), "alipay.trade.pay", &sp) ==
@@ -97,6 +99,8 @@ test_classify(void)
 	check_classify("40002", "isv.invalid-signature", true, ALIPAY_CLASS_CONFIG, false);
 	check_classify("40004", "ACQ.TRADE_NOT_EXIST", false, ALIPAY_CLASS_UNKNOWN, false);
 	check_classify("40004", "ACQ.BUYER_BALANCE_NOT_ENOUGH", true, ALIPAY_CLASS_FAILED, false);
+	check_classify("40004", "ACQ.TRADE_HAS_SUCCESS", true, ALIPAY_CLASS_UNKNOWN, false);
+	check_classify("40004", "ACQ.CONTEXT_INCONSISTENT", true, ALIPAY_CLASS_FAILED, false);
 	check_classify("40004", "ACQ.PAYMENT_AUTH_CODE_INVALID", true, ALIPAY_CLASS_FAILED, false);
 	check_classify("40004", "isp.bill_not_exist", true, ALIPAY_CLASS_FAILED, false);
 	check_classify("40004", "aop.invalid-app-auth-token", true, ALIPAY_CLASS_CONFIG, false);
@@ -268,6 +272,18 @@ test_signed_business_failure(void)
 	free(body);
 }
 
+static void
+test_mask(void)
+{
+	char s[] = "auth_code&quot;:&quot;283456789012345670&quot;,trade_no="
+		   "2026112622001412341234567890"
+		   ",t=2026-11-26,x=1234567890123456789";
+
+	alipay_mask_payment_codes(s);
+	CHECK_STR_EQ(s, "auth_code&quot;:&quot;2834************70&quot;,trade_no="
+			"2026112622001412341234567890,t=2026-11-26,x=1234567890123456789");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -280,6 +296,7 @@ main(int argc, char **argv)
 	test_slash_retry();
 	test_unsigned_and_cert_sn();
 	test_signed_business_failure();
+	test_mask();
 	EVP_PKEY_free(alipay_priv);
 	EVP_PKEY_free(alipay_pub);
 	return 0;

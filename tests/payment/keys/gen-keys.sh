@@ -1,6 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Regenerates the test-only keys and certificates in this folder (never used outside tests).
+# alipay-root-production.crt is not generated: it is Alipay's public root certificate bundle
+# (alipayRootCert.crt as the open platform hands it out), kept to check PROTOCOL §7's known SN.
 set -eu
 cd "$(dirname "$0")"
 umask 077
