@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +48,8 @@ harness_start(struct harness *h, const char *bin, const char *keys_dir, const ch
 	h->pid = fork();
 	CHECK(h->pid >= 0);
 	if (h->pid == 0) {
+		/* A test that aborts must not leave the sandbox holding meson's pipes. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(fds[1], STDOUT_FILENO);
 		execv(bin, (char *const *)argv);
 		_exit(127);

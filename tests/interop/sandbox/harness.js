@@ -15,6 +15,8 @@ const read = (p) => fs.readFileSync(p, 'ascii');
 function startSandbox(bin, args) {
   return new Promise((resolve, reject) => {
     const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    // A test that dies must not leave the sandbox holding the test runner's pipes.
+    process.on('exit', () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); });
     let out = '';
     proc.on('error', reject);
     proc.on('exit', (code, sig) => reject(new Error(`sandbox exited early: ${code} ${sig}`)));
