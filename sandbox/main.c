@@ -78,7 +78,8 @@ static const char help_text[] =
 	"                                 .precreate, .refund, .close, .fastpay.refund.query,\n"
 	"                                 alipay.data.dataservice.bill.downloadurl.query\n"
 	"  POST /sim/scan-qr              play the buyer: {\"qr_code\":\"…\",\"pay\":true|false}\n"
-	"  GET  /sim/trades               the ledger as JSON (read-only): per trade its status,\n"
+	"  GET  /sim/trades[?out_trade_no=X]  the ledger as JSON (read-only): per trade its "
+	"status,\n"
 	"                                 counts of pay/query/cancel/close/refund requests,\n"
 	"                                 refunds, notifications with each delivery time\n"
 	"  GET  /downloadBillFile.resource  bill zips (URLs from the bill query; 30 s)\n"
@@ -267,7 +268,10 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 
 		pthread_mutex_lock(&sb->lock);
 		sb_ledger_tick(sb, now_usec(CLOCK_REALTIME));
-		(void)sb_ledger_dump_json(sb, &out);
+		(void)sb_ledger_dump_json(
+			sb,
+			MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "out_trade_no"),
+			&out);
 		pthread_mutex_unlock(&sb->lock);
 		ret = respond_str(conn, 200, out.data ?: "{}");
 		buf_free(&out);

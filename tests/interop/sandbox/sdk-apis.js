@@ -47,7 +47,11 @@ async function main() {
   const query = (o) => exec('alipay.trade.query', { out_trade_no: o });
   const cancel = (o) => exec('alipay.trade.cancel', { out_trade_no: o });
   const trades = async () => (await fetch(`${sb.url}/sim/trades`)).json();
-  const ledger = async (o) => (await trades()).trades.find((t) => t.out_trade_no === o);
+  const ledger = async (o) => {
+    const one = (await (await fetch(`${sb.url}/sim/trades?out_trade_no=${encodeURIComponent(o)}`)).json()).trades;
+    assert.equal(one.length, 1);
+    return one[0];
+  };
   const scan = async (qr, payIt) => {
     const r = await fetch(`${sb.url}/sim/scan-qr`, { method: 'POST', body: JSON.stringify({ qr_code: qr, pay: payIt }) });
     return { status: r.status, body: await r.json() };
