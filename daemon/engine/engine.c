@@ -1,0 +1,825 @@
+/* SPDX-License-Identifier: MIT */
+/* The order engine: pure machine → journal (write-ahead) → request, timer, observers. */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "daemon/engine/engine.h"
+
+struct engine_order {
+	struct engine *engine;
+	struct engine_order *next;
+	struct journal_order rec;
+	char *auth_code;        /* scan orders until the pay is handed over; wiped */
+	sd_event_source *timer; /* the FSM's timer, or a deferred "unknown" result */
+	bool deliver_unknown;   /* the timer delivers an unknown answer to call_req */
+	bool resume;            /* the timer resumes the order after a failed journal write */
+	void *call;             /* gateway handle of the request in flight */
+	enum order_request call_req;
+};
+
+struct engine_refund {
+	struct engine *engine;
+	struct engine_refund *next;
+	struct journal_refund rec;
+	sd_event_source *timer;
+	bool deliver_unknown;
+	bool resume;
+	void *call;
+	enum refund_request call_req;
+};
+
+struct engine_subscription {
+	struct engine *engine;
+	struct engine_subscription *next;
+	engine_observer_t cb;
+	void *userdata;
+};
+
+struct engine {
+	sd_event *event;
+	struct journal *journal;
+	struct engine_config cfg;
+	char terminal[JOURNAL_TERMINAL_MAX + 1];
+	struct gateway gw;
+	struct engine_order *orders;
+	struct engine_refund *refunds;
+	struct engine_subscription *subs;
+	bool started;
+	uint64_t points;   /* write-ahead points passed */
+	uint64_t crash_at; /* tests: SIGKILL at this point; 0 = never */
+};
+
+static const char *const call_kind_names[_GATEWAY_CALL_MAX] = {
+	[GATEWAY_CALL_PAY] = "pay",       [GATEWAY_CALL_PRECREATE] = "precreate",
+	[GATEWAY_CALL_QUERY] = "query",   [GATEWAY_CALL_CANCEL] = "cancel",
+	[GATEWAY_CALL_REFUND] = "refund", [GATEWAY_CALL_REFUND_QUERY] = "refund_query",
+};
+
+const char *
+gateway_call_kind_to_string(enum gateway_call_kind k)
+{
+	return (unsigned)k < _GATEWAY_CALL_MAX ? call_kind_names[k] : "(invalid)";
+}
+
+static usec_t
+engine_now(struct engine *e)
+{
+	uint64_t t;
+
+	/* The machine's times are journaled: wall-clock time survives a restart. */
+	if (sd_event_now(e->event, CLOCK_REALTIME, &t) < 0)
+		t = now_usec(CLOCK_REALTIME);
+	return t;
+}
+
+/* DESIGN.md: the tests kill the engine at every write-ahead point in turn. */
+static void
+engine_write_ahead_point(struct engine *e)
+{
+	e->points++;
+	if (e->crash_at != 0 && e->points == e->crash_at) {
+		log_notice("F2FPAY_CRASH_AT=%" PRIu64 ": killing the engine", e->crash_at);
+		raise(SIGKILL);
+	}
+}
+
+static void
+engine_notify_observers(struct engine *e, const struct engine_transition *t)
+{
+	for (struct engine_subscription *s = e->subs, *n; s; s = n) {
+		n = s->next;
+		s->cb(t, s->userdata);
+	}
+}
+
+/* ---- orders ---- */
+
+static void
+engine_order_free(struct engine_order *eo)
+{
+	if (!eo)
+		return;
+	if (eo->call)
+		eo->engine->gw.cancel(eo->engine->gw.userdata, eo->call);
+	sd_event_source_disable_unref(eo->timer);
+	erase_and_free(eo->auth_code);
+	free(eo);
+}
+
+static void
+engine_order_unlink(struct engine_order *eo)
+{
+	for (struct engine_order **p = &eo->engine->orders; *p; p = &(*p)->next)
+		if (*p == eo) {
+			*p = eo->next;
+			return;
+		}
+}
+
+static struct engine_order *
+engine_order_find(struct engine *e, const char *id)
+{
+	for (struct engine_order *eo = e->orders; eo; eo = eo->next)
+		if (STR_EQ(eo->rec.fsm.id, id))
+			return eo;
+	return NULL;
+}
+
+static int engine_order_feed(struct engine_order *eo, enum order_event ev,
+			     const struct gateway_result *gr);
+
+static void
+order_call_done(const struct gateway_result *gr, void *userdata)
+{
+	struct engine_order *eo = userdata;
+	enum order_event ev = ORDER_EV_QUERY_RESULT;
+
+	eo->call = NULL;
+	switch (eo->call_req) {
+	case ORDER_REQ_PAY:
+		ev = ORDER_EV_PAY_RESULT;
+		break;
+	case ORDER_REQ_PRECREATE:
+		ev = ORDER_EV_PRECREATE_RESULT;
+		break;
+	case ORDER_REQ_QUERY:
+		ev = ORDER_EV_QUERY_RESULT;
+		break;
+	case ORDER_REQ_CANCEL:
+		ev = ORDER_EV_CANCEL_RESULT;
+		break;
+	case ORDER_REQ_NONE:
+	case _ORDER_REQ_MAX:
+		log_bug("order %s: an answer without a request", eo->rec.fsm.id);
+		return;
+	}
+	(void)engine_order_feed(eo, ev, gr);
+}
+
+static int
+order_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct engine_order *eo = userdata;
+	bool unknown = eo->deliver_unknown, resume = eo->resume;
+
+	eo->timer = sd_event_source_disable_unref(eo->timer);
+	eo->deliver_unknown = eo->resume = false;
+	if (resume)
+		(void)engine_order_feed(eo, ORDER_EV_RESUME, NULL);
+	else if (unknown)
+		order_call_done(NULL, eo);
+	else
+		(void)engine_order_feed(eo, ORDER_EV_TIMER, NULL);
+	return 0;
+}
+
+static int
+order_arm_timer(struct engine_order *eo, usec_t at_usec)
+{
+	struct engine *e = eo->engine;
+	int r;
+
+	eo->timer = sd_event_source_disable_unref(eo->timer);
+	r = sd_event_add_time(e->event, &eo->timer, CLOCK_REALTIME, at_usec, USEC_PER_MSEC,
+			      order_timer_cb, eo);
+	if (r < 0)
+		return log_error_errno(r, "order %s: failed to arm a timer: %m", eo->rec.fsm.id);
+	return 0;
+}
+
+static int
+order_send(struct engine_order *eo, enum order_request req)
+{
+	struct engine *e = eo->engine;
+	struct gateway_call call = {
+		.out_trade_no = eo->rec.fsm.id,
+		.subject = eo->rec.subject,
+		.amount_fen = eo->rec.amount_fen,
+		.timeout_express_usec = e->cfg.fsm.pay_timeout_usec,
+		.qr_timeout_usec = e->cfg.fsm.qr_timeout_usec,
+	};
+	int r;
+
+	switch (req) {
+	case ORDER_REQ_PAY:
+		call.kind = GATEWAY_CALL_PAY;
+		call.auth_code = eo->auth_code;
+		break;
+	case ORDER_REQ_PRECREATE:
+		call.kind = GATEWAY_CALL_PRECREATE;
+		call.timeout_express_usec = e->cfg.fsm.qr_timeout_usec;
+		break;
+	case ORDER_REQ_QUERY:
+		call.kind = GATEWAY_CALL_QUERY;
+		break;
+	case ORDER_REQ_CANCEL:
+		call.kind = GATEWAY_CALL_CANCEL;
+		break;
+	case ORDER_REQ_NONE:
+	case _ORDER_REQ_MAX:
+		return 0;
+	}
+	eo->call_req = req;
+	r = e->gw.submit(e->gw.userdata, &call, order_call_done, eo, &eo->call);
+	/* PROTOCOL §8: the pay is handed over once; the payment code is not kept. */
+	if (req == ORDER_REQ_PAY) {
+		erase_and_free(eo->auth_code);
+		eo->auth_code = NULL;
+	}
+	if (r < 0) {
+		/* Not sent, or not known to be: the machine treats it as an unknown answer. */
+		log_error_errno(r, "order %s: failed to submit %s: %m", eo->rec.fsm.id,
+				order_request_to_string(req));
+		eo->call = NULL;
+		eo->deliver_unknown = true;
+		return order_arm_timer(eo, engine_now(e));
+	}
+	return 0;
+}
+
+static int
+engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gateway_result *gr)
+{
+	struct engine *e = eo->engine;
+	struct journal_order saved = eo->rec;
+	struct order_actions act;
+	bool extras = false;
+	usec_t now = engine_now(e);
+	int r;
+
+	r = order_dispatch(&eo->rec.fsm, &e->cfg.fsm, ev, gr ? &gr->res : NULL, now, &act);
+	if (r < 0)
+		return r;
+	/* PROTOCOL §6: the same out_trade_no with other parameters is a bug on our side. */
+	if (gr && STR_EQ_PTR(gr->res.sub_code, "ACQ.CONTEXT_INCONSISTENT"))
+		log_error("order %s: the gateway says ACQ.CONTEXT_INCONSISTENT: this out_trade_no "
+			  "was sent before with other parameters",
+			  eo->rec.fsm.id);
+
+	if (gr && gr->res.cls == ALIPAY_CLASS_SUCCESS && ev == ORDER_EV_PRECREATE_RESULT &&
+	    gr->qr_code && !STR_EQ(gr->qr_code, eo->rec.qr_code)) {
+		if (strlen(gr->qr_code) > JOURNAL_QR_CODE_MAX)
+			log_error("order %s: qr_code longer than %d bytes ignored", eo->rec.fsm.id,
+				  JOURNAL_QR_CODE_MAX);
+		else {
+			snprintf(eo->rec.qr_code, sizeof(eo->rec.qr_code), "%s", gr->qr_code);
+			extras = true;
+		}
+	}
+	if (gr && gr->trade_no && *gr->trade_no && strlen(gr->trade_no) <= JOURNAL_TRADE_NO_MAX &&
+	    !STR_EQ(gr->trade_no, eo->rec.trade_no)) {
+		snprintf(eo->rec.trade_no, sizeof(eo->rec.trade_no), "%s", gr->trade_no);
+		extras = true;
+	}
+
+	if (act.changed || act.send != ORDER_REQ_NONE || extras) {
+		/* DESIGN.md write-ahead: the state and the request are on disk before it leaves. */
+		eo->rec.pending = act.send;
+		engine_write_ahead_point(e);
+		r = journal_order_save(e->journal, &eo->rec, order_event_to_string(ev),
+				       saved.fsm.state, now);
+		if (r < 0) {
+			/* Back to what is on disk; later, redo what that state requires, as a
+			 * restart would. An answer in flight belongs to a state we left. */
+			eo->rec = saved;
+			if (eo->call) {
+				e->gw.cancel(e->gw.userdata, eo->call);
+				eo->call = NULL;
+			}
+			eo->deliver_unknown = false;
+			eo->resume = true;
+			(void)order_arm_timer(eo, now + e->cfg.journal_retry_usec);
+			return log_error_errno(r, "order %s: not journaled, nothing sent: %m",
+					       eo->rec.fsm.id);
+		}
+		engine_write_ahead_point(e);
+	}
+
+	/* A request still in flight belongs to the previous state: its answer is stale. */
+	if (act.changed && eo->call) {
+		e->gw.cancel(e->gw.userdata, eo->call);
+		eo->call = NULL;
+	}
+	if (act.changed || act.timer_usec != 0)
+		eo->timer = sd_event_source_disable_unref(eo->timer);
+	if (act.timer_usec != 0)
+		(void)order_arm_timer(eo, act.timer_usec);
+	if (act.send != ORDER_REQ_NONE)
+		(void)order_send(eo, act.send);
+
+	if (act.changed) {
+		struct engine_transition t = {
+			.event = order_event_to_string(ev),
+			.order = &eo->rec,
+			.from = saved.fsm.state,
+		};
+		if (eo->rec.fsm.state == ORDER_ATTENTION)
+			log_warning("order %s needs attention: %s", eo->rec.fsm.id,
+				    isempty(eo->rec.fsm.sub_code) ? "the cancel keeps failing"
+								  : eo->rec.fsm.sub_code);
+		engine_notify_observers(e, &t);
+	}
+
+	if (order_state_is_final(eo->rec.fsm.state) && !eo->call && !eo->timer) {
+		engine_order_unlink(eo);
+		engine_order_free(eo);
+	}
+	return 0;
+}
+
+/* ---- refunds ---- */
+
+static void
+engine_refund_free(struct engine_refund *er)
+{
+	if (!er)
+		return;
+	if (er->call)
+		er->engine->gw.cancel(er->engine->gw.userdata, er->call);
+	sd_event_source_disable_unref(er->timer);
+	free(er);
+}
+
+static void
+engine_refund_unlink(struct engine_refund *er)
+{
+	for (struct engine_refund **p = &er->engine->refunds; *p; p = &(*p)->next)
+		if (*p == er) {
+			*p = er->next;
+			return;
+		}
+}
+
+static int engine_refund_feed(struct engine_refund *er, enum refund_event ev,
+			      const struct gateway_result *gr);
+
+static void
+refund_call_done(const struct gateway_result *gr, void *userdata)
+{
+	struct engine_refund *er = userdata;
+
+	er->call = NULL;
+	switch (er->call_req) {
+	case REFUND_REQ_REFUND:
+		(void)engine_refund_feed(er, REFUND_EV_REFUND_RESULT, gr);
+		return;
+	case REFUND_REQ_QUERY:
+		(void)engine_refund_feed(er, REFUND_EV_QUERY_RESULT, gr);
+		return;
+	case REFUND_REQ_NONE:
+	case _REFUND_REQ_MAX:
+		break;
+	}
+	log_bug("refund %s: an answer without a request", er->rec.fsm.id);
+}
+
+static int
+refund_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct engine_refund *er = userdata;
+	bool unknown = er->deliver_unknown, resume = er->resume;
+
+	er->timer = sd_event_source_disable_unref(er->timer);
+	er->deliver_unknown = er->resume = false;
+	if (resume)
+		(void)engine_refund_feed(er, REFUND_EV_RESUME, NULL);
+	else if (unknown)
+		refund_call_done(NULL, er);
+	else
+		(void)engine_refund_feed(er, REFUND_EV_TIMER, NULL);
+	return 0;
+}
+
+static int
+refund_arm_timer(struct engine_refund *er, usec_t at_usec)
+{
+	int r;
+
+	er->timer = sd_event_source_disable_unref(er->timer);
+	r = sd_event_add_time(er->engine->event, &er->timer, CLOCK_REALTIME, at_usec, USEC_PER_MSEC,
+			      refund_timer_cb, er);
+	if (r < 0)
+		return log_error_errno(r, "refund %s: failed to arm a timer: %m", er->rec.fsm.id);
+	return 0;
+}
+
+static int
+refund_send(struct engine_refund *er, enum refund_request req)
+{
+	struct engine *e = er->engine;
+	struct gateway_call call = {
+		.out_trade_no = er->rec.order_id,
+		.amount_fen = er->rec.amount_fen,
+		/* PROTOCOL §5.5: the same out_request_no and amount on every attempt. */
+		.out_request_no = er->rec.fsm.id,
+		.refund_reason = isempty(er->rec.reason) ? NULL : er->rec.reason,
+	};
+	int r;
+
+	switch (req) {
+	case REFUND_REQ_REFUND:
+		call.kind = GATEWAY_CALL_REFUND;
+		break;
+	case REFUND_REQ_QUERY:
+		call.kind = GATEWAY_CALL_REFUND_QUERY;
+		break;
+	case REFUND_REQ_NONE:
+	case _REFUND_REQ_MAX:
+		return 0;
+	}
+	er->call_req = req;
+	r = e->gw.submit(e->gw.userdata, &call, refund_call_done, er, &er->call);
+	if (r < 0) {
+		log_error_errno(r, "refund %s: failed to submit %s: %m", er->rec.fsm.id,
+				refund_request_to_string(req));
+		er->call = NULL;
+		er->deliver_unknown = true;
+		return refund_arm_timer(er, engine_now(e));
+	}
+	return 0;
+}
+
+static int
+engine_refund_feed(struct engine_refund *er, enum refund_event ev, const struct gateway_result *gr)
+{
+	struct engine *e = er->engine;
+	struct journal_refund saved = er->rec;
+	struct refund_actions act;
+	usec_t now = engine_now(e);
+	int r;
+
+	r = refund_dispatch(&er->rec.fsm, &e->cfg.fsm, ev, gr ? &gr->res : NULL, now, &act);
+	if (r < 0)
+		return r;
+	if (act.changed || act.send != REFUND_REQ_NONE) {
+		er->rec.pending = act.send;
+		engine_write_ahead_point(e);
+		r = journal_refund_save(e->journal, &er->rec, refund_event_to_string(ev),
+					saved.fsm.state, now);
+		if (r < 0) {
+			er->rec = saved;
+			if (er->call) {
+				e->gw.cancel(e->gw.userdata, er->call);
+				er->call = NULL;
+			}
+			er->deliver_unknown = false;
+			er->resume = true;
+			(void)refund_arm_timer(er, now + e->cfg.journal_retry_usec);
+			return log_error_errno(r, "refund %s: not journaled, nothing sent: %m",
+					       er->rec.fsm.id);
+		}
+		engine_write_ahead_point(e);
+	}
+	if (act.changed || act.timer_usec != 0)
+		er->timer = sd_event_source_disable_unref(er->timer);
+	if (act.timer_usec != 0)
+		(void)refund_arm_timer(er, act.timer_usec);
+	if (act.send != REFUND_REQ_NONE)
+		(void)refund_send(er, act.send);
+
+	if (act.changed) {
+		struct journal_order o;
+		struct engine_transition t = {
+			.event = refund_event_to_string(ev),
+			.refund = &er->rec,
+			.refund_from = saved.fsm.state,
+		};
+		if (engine_order_get(e, er->rec.order_id, &o) >= 0) {
+			t.order = &o;
+			t.from = o.fsm.state;
+			engine_notify_observers(e, &t);
+		}
+	}
+	if (refund_state_is_final(er->rec.fsm.state) && !er->call && !er->timer) {
+		engine_refund_unlink(er);
+		engine_refund_free(er);
+	}
+	return 0;
+}
+
+/* ---- public API ---- */
+
+int
+engine_new(sd_event *event, struct journal *journal, const struct engine_config *cfg,
+	   const struct gateway *gw, struct engine **ret)
+{
+	_cleanup_free_ struct engine *e = NULL;
+	const char *crash;
+
+	if (!event || !journal || !cfg || !gw || !gw->submit || !gw->cancel ||
+	    isempty(cfg->terminal) || strlen(cfg->terminal) > JOURNAL_TERMINAL_MAX)
+		return -EINVAL;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->event = sd_event_ref(event);
+	e->journal = journal;
+	e->cfg = *cfg;
+	snprintf(e->terminal, sizeof(e->terminal), "%s", cfg->terminal);
+	e->cfg.terminal = e->terminal;
+	if (e->cfg.journal_retry_usec == 0)
+		e->cfg.journal_retry_usec = USEC_PER_SEC;
+	e->gw = *gw;
+	crash = getenv("F2FPAY_CRASH_AT");
+	if (!isempty(crash)) {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(crash, &end, 10);
+		if (errno != 0 || *end != '\0')
+			log_warning("Ignoring F2FPAY_CRASH_AT=%s: not a number", crash);
+		else
+			e->crash_at = v;
+	}
+	*ret = TAKE_PTR(e);
+	return 0;
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	while (e->orders) {
+		struct engine_order *eo = e->orders;
+		e->orders = eo->next;
+		engine_order_free(eo);
+	}
+	while (e->refunds) {
+		struct engine_refund *er = e->refunds;
+		e->refunds = er->next;
+		engine_refund_free(er);
+	}
+	while (e->subs) {
+		struct engine_subscription *s = e->subs;
+		e->subs = s->next;
+		free(s);
+	}
+	sd_event_unref(e->event);
+	free(e);
+}
+
+struct resume_list {
+	struct journal_order *orders;
+	size_t n_orders;
+	struct journal_refund *refunds;
+	size_t n_refunds;
+};
+
+static int
+collect_order(const struct journal_order *o, void *userdata)
+{
+	struct resume_list *l = userdata;
+	struct journal_order *a = reallocarray(l->orders, l->n_orders + 1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	l->orders = a;
+	a[l->n_orders++] = *o;
+	return 0;
+}
+
+static int
+collect_refund(const struct journal_refund *rf, void *userdata)
+{
+	struct resume_list *l = userdata;
+	struct journal_refund *a = reallocarray(l->refunds, l->n_refunds + 1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	l->refunds = a;
+	a[l->n_refunds++] = *rf;
+	return 0;
+}
+
+int
+engine_start(struct engine *e)
+{
+	struct resume_list l = {};
+	int r;
+
+	if (e->started)
+		return -EALREADY;
+	/* Collect first: resuming writes to the journal while we would still be reading it. */
+	r = journal_order_foreach(e->journal, true, collect_order, &l);
+	if (r >= 0)
+		r = journal_refund_foreach(e->journal, true, collect_refund, &l);
+	if (r < 0) {
+		free(l.orders);
+		free(l.refunds);
+		return log_error_errno(r, "Failed to list unfinished orders: %m");
+	}
+	if (l.n_orders + l.n_refunds > 0)
+		log_info("Resuming %zu unfinished orders and %zu refunds", l.n_orders, l.n_refunds);
+
+	/* DESIGN.md recovery: paying/unknown/waiting → query; canceling → cancel; refunds → the
+	 * same out_request_no again. The machine decides which from the journaled state. */
+	for (size_t i = 0; i < l.n_orders; i++) {
+		struct engine_order *eo = calloc(1, sizeof(*eo));
+		if (!eo) {
+			r = -ENOMEM;
+			break;
+		}
+		eo->engine = e;
+		eo->rec = l.orders[i];
+		eo->next = e->orders;
+		e->orders = eo;
+		(void)engine_order_feed(eo, ORDER_EV_RESUME, NULL);
+	}
+	for (size_t i = 0; r >= 0 && i < l.n_refunds; i++) {
+		struct engine_refund *er = calloc(1, sizeof(*er));
+		if (!er) {
+			r = -ENOMEM;
+			break;
+		}
+		er->engine = e;
+		er->rec = l.refunds[i];
+		er->next = e->refunds;
+		e->refunds = er;
+		(void)engine_refund_feed(er, REFUND_EV_RESUME, NULL);
+	}
+	free(l.orders);
+	free(l.refunds);
+	if (r < 0)
+		return log_error_errno(r, "Failed to resume orders: %m");
+	e->started = true;
+	return 0;
+}
+
+static bool
+auth_code_is_valid(const char *c)
+{
+	size_t n = c ? strlen(c) : 0;
+
+	/* PROTOCOL §5.1: digits, prefix 25–30, 16–24 long. */
+	if (n < 16 || n > 24)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (c[i] < '0' || c[i] > '9')
+			return false;
+	return (c[0] == '2' && c[1] >= '5') || (c[0] == '3' && c[1] == '0');
+}
+
+int
+engine_order_new(struct engine *e, enum order_kind kind, int64_t amount_fen, const char *subject,
+		 const char *auth_code, const char *pos_ref, char ret_id[static ORDER_ID_MAX + 1])
+{
+	struct engine_order *eo;
+	struct journal_order rec;
+	char existing[ORDER_ID_MAX + 1] = "";
+	int r;
+
+	if (!e->started)
+		return -EBUSY;
+	if (kind == ORDER_KIND_SCAN && !auth_code_is_valid(auth_code))
+		return log_error_errno(EINVAL, "Not an Alipay payment code (%zu characters)",
+				       auth_code ? strlen(auth_code) : 0);
+	r = journal_order_create(e->journal, e->terminal, kind, amount_fen, subject,
+				 kind == ORDER_KIND_SCAN ? auth_code : NULL, pos_ref, engine_now(e),
+				 &rec, existing);
+	if (r == -EEXIST) {
+		memcpy(ret_id, existing, sizeof(existing));
+		return 1;
+	}
+	if (r < 0)
+		return r;
+
+	eo = calloc(1, sizeof(*eo));
+	if (!eo)
+		return -ENOMEM;
+	eo->engine = e;
+	eo->rec = rec;
+	if (kind == ORDER_KIND_SCAN) {
+		eo->auth_code = strdup(auth_code);
+		if (!eo->auth_code) {
+			free(eo);
+			return -ENOMEM;
+		}
+	}
+	eo->next = e->orders;
+	e->orders = eo;
+	memcpy(ret_id, rec.fsm.id, sizeof(rec.fsm.id));
+	(void)engine_order_feed(eo, ORDER_EV_START, NULL);
+	return 0;
+}
+
+int
+engine_order_abort(struct engine *e, const char *id)
+{
+	struct engine_order *eo = engine_order_find(e, id);
+	struct journal_order rec;
+	int r;
+
+	if (!eo) {
+		r = journal_order_get(e->journal, id, &rec);
+		if (r < 0)
+			return r;
+		return order_state_is_final(rec.fsm.state) ? -EALREADY : -ENOENT;
+	}
+	if (order_state_is_final(eo->rec.fsm.state))
+		return -EALREADY;
+	return engine_order_feed(eo, ORDER_EV_ABORT, NULL);
+}
+
+int
+engine_order_notify(struct engine *e, const char *id, enum order_trade_status status)
+{
+	struct engine_order *eo = engine_order_find(e, id);
+	struct gateway_result gr = {
+		.res = {.cls = ALIPAY_CLASS_SUCCESS, .trade_status = status},
+	};
+	struct journal_order rec;
+
+	if (!eo)
+		/* Final orders take repeated notifications without change (PROTOCOL §4). */
+		return journal_order_get(e->journal, id, &rec);
+	return engine_order_feed(eo, ORDER_EV_NOTIFY, &gr);
+}
+
+int
+engine_refund_new(struct engine *e, const char *order_id, int64_t amount_fen, const char *reason,
+		  char ret_refund_id[static REFUND_ID_MAX + 1])
+{
+	struct engine_refund *er;
+	struct journal_refund rec;
+	int r;
+
+	if (!e->started)
+		return -EBUSY;
+	r = journal_refund_create(e->journal, order_id, amount_fen, reason, engine_now(e), &rec);
+	if (r < 0)
+		return r;
+	er = calloc(1, sizeof(*er));
+	if (!er)
+		return -ENOMEM;
+	er->engine = e;
+	er->rec = rec;
+	er->next = e->refunds;
+	e->refunds = er;
+	memcpy(ret_refund_id, rec.fsm.id, sizeof(rec.fsm.id));
+	(void)engine_refund_feed(er, REFUND_EV_START, NULL);
+	return 0;
+}
+
+int
+engine_order_get(struct engine *e, const char *id, struct journal_order *ret)
+{
+	struct engine_order *eo = engine_order_find(e, id);
+
+	if (eo) {
+		*ret = eo->rec;
+		return 0;
+	}
+	return journal_order_get(e->journal, id, ret);
+}
+
+unsigned
+engine_active_count(const struct engine *e)
+{
+	unsigned n = 0;
+
+	for (struct engine_order *eo = e->orders; eo; eo = eo->next)
+		n++;
+	for (struct engine_refund *er = e->refunds; er; er = er->next)
+		n++;
+	return n;
+}
+
+uint64_t
+engine_write_ahead_points(const struct engine *e)
+{
+	return e->points;
+}
+
+int
+engine_subscribe(struct engine *e, engine_observer_t cb, void *userdata,
+		 struct engine_subscription **ret)
+{
+	struct engine_subscription *s;
+
+	if (!cb)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	*s = (struct engine_subscription){
+		.engine = e, .next = e->subs, .cb = cb, .userdata = userdata};
+	e->subs = s;
+	if (ret)
+		*ret = s;
+	return 0;
+}
+
+void
+engine_unsubscribe(struct engine_subscription *s)
+{
+	if (!s)
+		return;
+	for (struct engine_subscription **p = &s->engine->subs; *p; p = &(*p)->next)
+		if (*p == s) {
+			*p = s->next;
+			break;
+		}
+	free(s);
+}

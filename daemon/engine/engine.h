@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/* The order engine: runs orders and refunds on sd-event, journaled before every request. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "daemon/engine/gateway.h"
+#include "daemon/engine/journal.h"
+#include "payment/order/order-fsm.h"
+
+/*
+ * DESIGN.md "Orders and the state machine" and "Journal". For every event (a gateway answer, a
+ * timer, the cashier's abort, a verified notification) the engine runs the pure machine, commits
+ * the new state and the request it calls for (write-ahead), then sends the request, arms the
+ * timer and tells the observers. At start, every order and refund not final is resumed before
+ * new orders are accepted.
+ */
+
+struct engine;
+struct engine_subscription;
+
+struct engine_config {
+	struct order_config fsm;   /* intervals and counts */
+	const char *terminal;      /* out_trade_no prefix: letters, digits, '_'; copied */
+	usec_t journal_retry_usec; /* after a failed journal write, resume after this; 0 = 1 s */
+};
+
+/* What observers (display, local API) are told after each committed transition. */
+struct engine_transition {
+	const char *event;                   /* the event's name */
+	const struct journal_order *order;   /* the order after the transition (borrowed) */
+	enum order_state from;               /* order transitions */
+	const struct journal_refund *refund; /* non-NULL for a refund transition (borrowed) */
+	enum refund_state refund_from;
+};
+
+typedef void (*engine_observer_t)(const struct engine_transition *t, void *userdata);
+
+/*
+ * Creates an engine. event and journal are borrowed (referenced / kept) and must outlive it;
+ * gw is copied, its userdata borrowed. Reads F2FPAY_CRASH_AT (tests: SIGKILL at the Nth
+ * write-ahead point, counting one point just before and one just after each commit).
+ */
+int engine_new(sd_event *event, struct journal *journal, const struct engine_config *cfg,
+	       const struct gateway *gw, struct engine **ret);
+/* Frees the engine, abandoning calls in flight (they are resumed at the next start). */
+void engine_free(struct engine *e);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct engine *, engine_free);
+
+/* Recovery: resumes every unfinished order and refund. Must be called once before new orders. */
+int engine_start(struct engine *e);
+
+/*
+ * Takes a new order and starts it. subject, auth_code (scan orders) and pos_ref (may be NULL)
+ * are borrowed. Returns 0 and the new order's id in ret_id, 1 and the existing order's id when
+ * pos_ref was seen before (never a second charge), -EBUSY before engine_start(), -EINVAL for a
+ * bad argument, or a journal error.
+ */
+int engine_order_new(struct engine *e, enum order_kind kind, int64_t amount_fen,
+		     const char *subject, const char *auth_code, const char *pos_ref,
+		     char ret_id[static ORDER_ID_MAX + 1]);
+
+/* The cashier gives up. -ENOENT unknown order, -EALREADY if it is already final. */
+int engine_order_abort(struct engine *e, const char *id);
+
+/*
+ * A verified notification (PROTOCOL §4) for an order: applied idempotently. Returns 0, or
+ * -ENOENT for an order the journal does not know.
+ */
+int engine_order_notify(struct engine *e, const char *id, enum order_trade_status status);
+
+/*
+ * Starts a refund. The journal enforces the rules before anything is sent: -EPERM for an order
+ * not paid, -EOVERFLOW for more than paid minus refunded (both logged with a clear message).
+ * ret_refund_id receives the out_request_no.
+ */
+int engine_refund_new(struct engine *e, const char *order_id, int64_t amount_fen,
+		      const char *reason, char ret_refund_id[static REFUND_ID_MAX + 1]);
+
+/* The current record of an order (live or from the journal). */
+int engine_order_get(struct engine *e, const char *id, struct journal_order *ret);
+
+/* Orders and refunds not final yet. */
+unsigned engine_active_count(const struct engine *e);
+
+/* Write-ahead points passed so far (see F2FPAY_CRASH_AT). */
+uint64_t engine_write_ahead_points(const struct engine *e);
+
+/* Observers: cb is called after every committed transition. userdata borrowed. */
+int engine_subscribe(struct engine *e, engine_observer_t cb, void *userdata,
+		     struct engine_subscription **ret);
+void engine_unsubscribe(struct engine_subscription *s);

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/* The engine's gateway on payment/api.h and payment/http: build, send, parse, reduce. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "daemon/engine/gateway-alipay.h"
+#include "payment/api.h"
+
+struct gateway_alipay {
+	sd_event *event;
+	struct http_client *http;
+	struct gateway_alipay_config cfg;
+	struct ga_call *calls; /* in flight, for free() */
+	unsigned sent[_GATEWAY_CALL_MAX];
+};
+
+struct ga_call {
+	struct gateway_alipay *g;
+	struct ga_call *next;
+	enum gateway_call_kind kind;
+	enum alipay_method method;
+	struct http_request *req;    /* in flight */
+	sd_event_source *defer;      /* a call that could not be built completes from here */
+	enum alipay_class build_cls; /* its class */
+	gateway_done_t done;
+	void *userdata;
+};
+
+static void
+ga_call_unlink(struct ga_call *c)
+{
+	for (struct ga_call **p = &c->g->calls; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			return;
+		}
+}
+
+static void
+ga_call_free(struct ga_call *c)
+{
+	if (!c)
+		return;
+	ga_call_unlink(c);
+	sd_event_source_disable_unref(c->defer);
+	free(c);
+}
+
+static enum order_trade_status
+trade_status_reduce(enum alipay_trade_status s)
+{
+	switch (s) {
+	case ALIPAY_TRADE_STATUS_WAIT_BUYER_PAY:
+		return ORDER_TRADE_WAIT_BUYER_PAY;
+	case ALIPAY_TRADE_STATUS_CLOSED:
+		return ORDER_TRADE_CLOSED;
+	case ALIPAY_TRADE_STATUS_SUCCESS:
+		return ORDER_TRADE_SUCCESS;
+	case ALIPAY_TRADE_STATUS_FINISHED:
+		return ORDER_TRADE_FINISHED;
+	case ALIPAY_TRADE_STATUS_NONE:
+	case ALIPAY_TRADE_STATUS_OTHER:
+	case _ALIPAY_TRADE_STATUS_MAX:
+		break;
+	}
+	return ORDER_TRADE_NONE;
+}
+
+static enum order_cancel_action
+cancel_action_reduce(enum alipay_cancel_action a)
+{
+	switch (a) {
+	case ALIPAY_CANCEL_ACTION_CLOSE:
+		return ORDER_CANCEL_ACTION_CLOSE;
+	case ALIPAY_CANCEL_ACTION_REFUND:
+		return ORDER_CANCEL_ACTION_REFUND;
+	case ALIPAY_CANCEL_ACTION_NONE:
+	case ALIPAY_CANCEL_ACTION_OTHER:
+	case _ALIPAY_CANCEL_ACTION_MAX:
+		break;
+	}
+	return ORDER_CANCEL_ACTION_NONE;
+}
+
+static void
+ga_http_done(struct http_request *req, struct http_response *resp, void *userdata)
+{
+	struct ga_call *c = userdata;
+	struct gateway_alipay *g = c->g;
+	struct alipay_api_result res = ALIPAY_API_RESULT_INIT;
+	struct gateway_result gr = {};
+	gateway_done_t done = c->done;
+	void *ud = c->userdata;
+	int r;
+
+	c->req = NULL;
+	if (resp->outcome == HTTP_OUTCOME_OK)
+		r = alipay_api_parse(g->cfg.client, c->method, resp->body, resp->body_len, &res);
+	else {
+		/* PROTOCOL §8: a request that may have been processed has an unknown result. */
+		log_warning("%s: %s (%s)", alipay_method_to_string(c->method),
+			    http_outcome_to_string(resp->outcome), resp->error);
+		r = alipay_api_parse(g->cfg.client, c->method, NULL, 0, &res);
+	}
+	if (r < 0) {
+		log_error_errno(r, "%s: failed to parse the answer: %m",
+				alipay_method_to_string(c->method));
+		res.resp.cls = ALIPAY_CLASS_UNKNOWN;
+	}
+	if (resp->send_count > 1)
+		log_warning("%s went on the wire %u times", alipay_method_to_string(c->method),
+			    resp->send_count);
+
+	gr.res = (struct order_result){
+		.cls = res.resp.cls,
+		.trade_status = trade_status_reduce(res.trade_status),
+		.sub_code = res.resp.sub_code,
+		.retry_flag = res.retry_flag == ALIPAY_FLAG_Y,
+		.action = cancel_action_reduce(res.action),
+		.fund_change = res.fund_change == ALIPAY_FLAG_Y,
+		.refund_found = res.refund_amount_fen != ALIPAY_AMOUNT_NONE,
+	};
+	gr.qr_code = res.qr_code;
+	gr.trade_no = res.trade_no;
+	ga_call_free(c);
+	done(&gr, ud);
+	alipay_api_result_done(&res);
+}
+
+static int
+ga_defer_cb(sd_event_source *s, void *userdata)
+{
+	struct ga_call *c = userdata;
+	struct gateway_result gr = {
+		.res = {.cls = c->build_cls, .sub_code = "f2fpayd.BAD_REQUEST"}};
+	gateway_done_t done = c->done;
+	void *ud = c->userdata;
+
+	ga_call_free(c);
+	done(&gr, ud);
+	return 0;
+}
+
+static void
+timeout_express(usec_t usec, char buf[static 16])
+{
+	/* PROTOCOL §5.1: "2m"; whole minutes, at least one. */
+	unsigned long long m = usec / (60 * USEC_PER_SEC);
+	snprintf(buf, 16, "%llum", m ? m : 1);
+}
+
+static int
+ga_build(struct gateway_alipay *g, const struct gateway_call *call, enum alipay_method *ret_m,
+	 struct alipay_request *req)
+{
+	const struct alipay_client_config *cc = g->cfg.client;
+	struct alipay_trade_ref ref = {.out_trade_no = call->out_trade_no};
+	time_t now = time(NULL);
+	char te[16], qte[16];
+
+	timeout_express(call->timeout_express_usec, te);
+	timeout_express(call->qr_timeout_usec, qte);
+	switch (call->kind) {
+	case GATEWAY_CALL_PAY: {
+		struct alipay_pay_args a = {
+			.out_trade_no = call->out_trade_no,
+			.auth_code = call->auth_code,
+			.subject = call->subject,
+			.total_amount_fen = call->amount_fen,
+			.store_id = g->cfg.store_id,
+			.terminal_id = g->cfg.terminal_id,
+			.timeout_express = te,
+		};
+		*ret_m = ALIPAY_METHOD_TRADE_PAY;
+		return alipay_api_pay(cc, &a, now, req);
+	}
+	case GATEWAY_CALL_PRECREATE: {
+		struct alipay_precreate_args a = {
+			.out_trade_no = call->out_trade_no,
+			.subject = call->subject,
+			.total_amount_fen = call->amount_fen,
+			.store_id = g->cfg.store_id,
+			.terminal_id = g->cfg.terminal_id,
+			.timeout_express = te,
+			.qr_code_timeout_express = qte,
+		};
+		*ret_m = ALIPAY_METHOD_TRADE_PRECREATE;
+		return alipay_api_precreate(cc, &a, now, req);
+	}
+	case GATEWAY_CALL_QUERY:
+		*ret_m = ALIPAY_METHOD_TRADE_QUERY;
+		return alipay_api_query(cc, &ref, now, req);
+	case GATEWAY_CALL_CANCEL:
+		*ret_m = ALIPAY_METHOD_TRADE_CANCEL;
+		return alipay_api_cancel(cc, &ref, now, req);
+	case GATEWAY_CALL_REFUND: {
+		struct alipay_refund_args a = {
+			.trade = ref,
+			.refund_amount_fen = call->amount_fen,
+			.out_request_no = call->out_request_no,
+			.refund_reason = call->refund_reason,
+		};
+		*ret_m = ALIPAY_METHOD_TRADE_REFUND;
+		return alipay_api_refund(cc, &a, now, req);
+	}
+	case GATEWAY_CALL_REFUND_QUERY: {
+		struct alipay_refund_query_args a = {
+			.trade = ref,
+			.out_request_no = call->out_request_no,
+		};
+		*ret_m = ALIPAY_METHOD_TRADE_REFUND_QUERY;
+		return alipay_api_refund_query(cc, &a, now, req);
+	}
+	case _GATEWAY_CALL_MAX:
+		break;
+	}
+	return -EINVAL;
+}
+
+static int
+ga_submit(void *userdata, const struct gateway_call *call, gateway_done_t done, void *done_userdata,
+	  void **ret_handle)
+{
+	struct gateway_alipay *g = userdata;
+	struct alipay_request req = ALIPAY_REQUEST_INIT;
+	struct ga_call *c;
+	int r;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	*c = (struct ga_call){.g = g, .kind = call->kind, .done = done, .userdata = done_userdata};
+
+	r = ga_build(g, call, &c->method, &req);
+	if (r == -ENOMEM) {
+		free(c);
+		return r;
+	}
+	if (r < 0) {
+		/* Never sent: a definite failure (an invalid payment code, a config problem). */
+		c->build_cls = r == -EINVAL ? ALIPAY_CLASS_FAILED : ALIPAY_CLASS_CONFIG;
+		r = sd_event_add_defer(g->event, &c->defer, ga_defer_cb, c);
+		if (r < 0) {
+			free(c);
+			return r;
+		}
+	} else {
+		struct http_request_spec spec = {
+			.method = HTTP_METHOD_POST,
+			.url = req.url,
+			.body = req.body,
+			.body_len = req.body_len,
+			.content_type = req.content_type,
+			.timeout_usec = g->cfg.timeout_usec,
+			/* PROTOCOL §8: a pay must never be re-sent by the transport. */
+			.no_reuse = call->kind == GATEWAY_CALL_PAY,
+		};
+		r = http_client_submit(g->http, &spec, ga_http_done, c, &c->req);
+		alipay_request_done(&req);
+		if (r < 0) {
+			free(c);
+			return r;
+		}
+		g->sent[call->kind]++;
+	}
+	c->next = g->calls;
+	g->calls = c;
+	*ret_handle = c;
+	return 0;
+}
+
+static void
+ga_cancel(void *userdata, void *handle)
+{
+	struct ga_call *c = handle;
+
+	if (c->req)
+		http_request_cancel(c->req);
+	ga_call_free(c);
+}
+
+int
+gateway_alipay_new(sd_event *event, struct http_client *http,
+		   const struct gateway_alipay_config *cfg, struct gateway_alipay **ret)
+{
+	struct gateway_alipay *g;
+
+	if (!event || !http || !cfg || !cfg->client)
+		return -EINVAL;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->event = sd_event_ref(event);
+	g->http = http;
+	g->cfg = *cfg;
+	*ret = g;
+	return 0;
+}
+
+void
+gateway_alipay_free(struct gateway_alipay *g)
+{
+	if (!g)
+		return;
+	while (g->calls)
+		ga_cancel(g, g->calls);
+	sd_event_unref(g->event);
+	free(g);
+}
+
+struct gateway
+gateway_alipay_ops(struct gateway_alipay *g)
+{
+	return (struct gateway){.submit = ga_submit, .cancel = ga_cancel, .userdata = g};
+}
+
+unsigned
+gateway_alipay_sent(const struct gateway_alipay *g, enum gateway_call_kind k)
+{
+	return (unsigned)k < _GATEWAY_CALL_MAX ? g->sent[k] : 0;
+}

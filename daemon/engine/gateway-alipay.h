@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* The engine's gateway implemented with the Alipay client (payment/) and payment/http. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "daemon/engine/gateway.h"
+#include "payment/http/http.h"
+#include "payment/request.h"
+
+struct gateway_alipay;
+
+struct gateway_alipay_config {
+	const struct alipay_client_config *client; /* borrowed, must outlive the gateway */
+	usec_t timeout_usec;     /* whole request; 0 = the transport's default (30 s) */
+	const char *store_id;    /* optional, borrowed */
+	const char *terminal_id; /* optional, borrowed */
+};
+
+/*
+ * Creates the adapter. event and http are borrowed and must outlive it; cfg is copied (its
+ * strings stay borrowed). Pays go out with no connection reuse (PROTOCOL §8), so libcurl can
+ * never re-send one behind our back.
+ */
+int gateway_alipay_new(sd_event *event, struct http_client *http,
+		       const struct gateway_alipay_config *cfg, struct gateway_alipay **ret);
+/* Cancels calls in flight (no callbacks) and frees. NULL-safe. */
+void gateway_alipay_free(struct gateway_alipay *g);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct gateway_alipay *, gateway_alipay_free);
+
+/* The struct gateway to hand to engine_new(); valid while g lives. */
+struct gateway gateway_alipay_ops(struct gateway_alipay *g);
+
+/* Calls that went to the transport, per kind (tests and benchmarks). */
+unsigned gateway_alipay_sent(const struct gateway_alipay *g, enum gateway_call_kind k);

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* The engine's view of the gateway: submit one call, get one reduced result back, or cancel. */
+#pragma once
+
+#include <stdint.h>
+
+#include "common/time-util.h"
+#include "payment/order/order-fsm.h"
+
+/*
+ * The engine never touches HTTP or signatures: it asks an implementation of struct gateway to
+ * make a call and gets back a struct order_result (the class of PROTOCOL §3/§6 plus the few
+ * fields the state machines decide on). gateway-alipay.h implements it with payment/ and
+ * payment/http; the tests also use scripted fakes.
+ */
+
+enum gateway_call_kind {
+	GATEWAY_CALL_PAY,          /* alipay.trade.pay — must never reach the gateway twice */
+	GATEWAY_CALL_PRECREATE,    /* alipay.trade.precreate */
+	GATEWAY_CALL_QUERY,        /* alipay.trade.query */
+	GATEWAY_CALL_CANCEL,       /* alipay.trade.cancel */
+	GATEWAY_CALL_REFUND,       /* alipay.trade.refund */
+	GATEWAY_CALL_REFUND_QUERY, /* alipay.trade.fastpay.refund.query */
+	_GATEWAY_CALL_MAX,
+};
+
+/* One call. Everything is borrowed for the duration of submit() and must be copied. */
+struct gateway_call {
+	enum gateway_call_kind kind;
+	const char *out_trade_no;
+	const char *auth_code;       /* pay only; a secret: never logged */
+	const char *subject;         /* pay, precreate */
+	int64_t amount_fen;          /* pay, precreate: total; refund: this refund's amount */
+	const char *out_request_no;  /* refund, refund query */
+	const char *refund_reason;   /* refund, may be NULL */
+	usec_t timeout_express_usec; /* pay, precreate: timeout_express */
+	usec_t qr_timeout_usec;      /* precreate: qr_code_timeout_express */
+};
+
+/* The answer, borrowed for the duration of the done callback. */
+struct gateway_result {
+	struct order_result res;
+	const char *qr_code;  /* precreate success */
+	const char *trade_no; /* when the gateway named the trade */
+};
+
+typedef void (*gateway_done_t)(const struct gateway_result *result, void *userdata);
+
+struct gateway {
+	/*
+	 * Starts a call. done is called exactly once, later, from the event loop (never from
+	 * inside submit), unless cancel() is called first. *ret_handle identifies the call for
+	 * cancel() until done runs. A call that cannot even be built (e.g. an invalid payment
+	 * code) still completes through done, with a FAILED or CONFIG class. Returns 0 or
+	 * -ENOMEM.
+	 */
+	int (*submit)(void *userdata, const struct gateway_call *call, gateway_done_t done,
+		      void *done_userdata, void **ret_handle);
+	/* Abandons a call in flight: done will not be called. */
+	void (*cancel)(void *userdata, void *handle);
+	void *userdata;
+};
+
+const char *gateway_call_kind_to_string(enum gateway_call_kind k);

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/* The SQLite journal: orders, their append-only event log, refunds, notifications, counters. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/time-util.h"
+#include "payment/order/order-fsm.h"
+
+/*
+ * DESIGN.md "Journal". WAL mode, synchronous=FULL, schema versioned with user_version and marked
+ * with application_id. Write-ahead: journal_order_save() / journal_refund_save() commit an
+ * order's new state together with the request about to be sent, before it leaves. A journal that
+ * is truncated, corrupted, foreign or from a newer version is refused at open with a clear
+ * message; it is never silently replaced by a fresh one.
+ */
+
+#define JOURNAL_SCHEMA_VERSION 1
+#define JOURNAL_APPLICATION_ID 0x46325046 /* "F2PF" */
+
+#define JOURNAL_TERMINAL_MAX  24  /* keeps <terminal>_<yyyymmdd>_<seq>_r<n> within 64 */
+#define JOURNAL_SUBJECT_MAX   256 /* PROTOCOL §5.1 subject, bytes */
+#define JOURNAL_AUTH_CODE_MAX 24  /* PROTOCOL §5.1: 16–24 digits */
+#define JOURNAL_POS_REF_MAX   64
+#define JOURNAL_QR_CODE_MAX   256
+#define JOURNAL_TRADE_NO_MAX  64
+#define JOURNAL_REASON_MAX    256
+
+struct journal;
+
+/* One order as journaled: the machine's memory plus what the requests need. */
+struct journal_order {
+	struct order fsm;
+	int64_t amount_fen;
+	int64_t refunded_fen;       /* sum of the refunds that are done */
+	int64_t pending_refund_fen; /* sum of the refunds not final yet */
+	char subject[JOURNAL_SUBJECT_MAX + 1];
+	char auth_code_masked[JOURNAL_AUTH_CODE_MAX + 1]; /* never the full payment code */
+	char pos_ref[JOURNAL_POS_REF_MAX + 1];
+	char qr_code[JOURNAL_QR_CODE_MAX + 1];
+	char trade_no[JOURNAL_TRADE_NO_MAX + 1];
+	enum order_request pending; /* the request committed as about to be sent */
+	usec_t created_usec;
+};
+
+struct journal_refund {
+	struct refund fsm; /* fsm.id is the out_request_no */
+	char order_id[ORDER_ID_MAX + 1];
+	int64_t amount_fen;
+	char reason[JOURNAL_REASON_MAX + 1];
+	enum refund_request pending;
+	usec_t created_usec;
+};
+
+/* One row of an order's event log. */
+struct journal_event {
+	int64_t seq;
+	usec_t at_usec;
+	char what[32]; /* "created", an order event name, "refund:<event>" */
+	char from_state[32];
+	char to_state[32];
+	char request[48]; /* the request committed with this transition, "" for none */
+};
+
+/*
+ * Opens (or creates, if path does not exist) the journal. A new journal is built in a temporary
+ * file and renamed into place once its schema is committed, so any file found at path must be a
+ * complete journal. Returns 0 and a new handle, or:
+ * -EUCLEAN when the file is empty, not SQLite, fails PRAGMA quick_check, or is not a journal;
+ * -EPROTONOSUPPORT when it was written by a newer schema; another -errno on I/O errors.
+ * Every failure is logged once, with the path and what to do.
+ */
+int journal_open(const char *path, struct journal **ret);
+/* Closes the handle (NULL-safe). */
+void journal_close(struct journal *j);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct journal *, journal_close);
+
+/*
+ * Allocates the next out_trade_no "<terminal>_<yyyymmdd>_<seq>" (yyyymmdd in UTC+8 of now) and
+ * commits the counter: a number is never handed out twice, even if the order is then lost.
+ * buf must hold ORDER_ID_MAX + 1 bytes. -EINVAL for a terminal that is empty, too long, or not
+ * letters, digits and underscores.
+ */
+int journal_allocate_out_trade_no(struct journal *j, const char *terminal, time_t now,
+				  char buf[static ORDER_ID_MAX + 1]);
+
+/*
+ * Creates an order in state NEW with a freshly allocated out_trade_no, in one transaction.
+ * auth_code (may be NULL) is stored masked; pos_ref (may be NULL) must be unique: -EEXIST and
+ * *ret_existing_id filled (when non-NULL) if an order with that pos_ref exists. Strings are
+ * borrowed; over-long strings give -E2BIG. *ret is filled on success.
+ */
+int journal_order_create(struct journal *j, const char *terminal, enum order_kind kind,
+			 int64_t amount_fen, const char *subject, const char *auth_code,
+			 const char *pos_ref, usec_t now_usec, struct journal_order *ret,
+			 char ret_existing_id[static ORDER_ID_MAX + 1]);
+
+/*
+ * The write-ahead point: stores o (state, counters, pending request, qr_code, trade_no) and
+ * appends one event row (ev taken from_state → o->fsm.state, with the pending request), in one
+ * transaction committed with synchronous=FULL. Returns once it is on disk.
+ */
+int journal_order_save(struct journal *j, const struct journal_order *o, const char *what,
+		       enum order_state from_state, usec_t now_usec);
+
+/* Loads one order by out_trade_no: 0, -ENOENT, or another -errno. */
+int journal_order_get(struct journal *j, const char *id, struct journal_order *ret);
+
+/*
+ * Calls cb for every order (only those not final when unfinished_only), oldest first. The
+ * record is borrowed for the duration of the call. A negative return from cb stops the walk
+ * and is returned.
+ */
+typedef int (*journal_order_cb)(const struct journal_order *o, void *userdata);
+int journal_order_foreach(struct journal *j, bool unfinished_only, journal_order_cb cb,
+			  void *userdata);
+
+/* Calls cb for each event of the order in log order. */
+typedef int (*journal_event_cb)(const struct journal_event *e, void *userdata);
+int journal_event_foreach(struct journal *j, const char *order_id, journal_event_cb cb,
+			  void *userdata);
+
+/*
+ * DESIGN.md refund rules, checked inside the creating transaction: the order must be PAID
+ * (-EPERM otherwise) and amount_fen must not exceed paid − refunded − pending refunds
+ * (-EOVERFLOW). The out_request_no is "<order id>_r<n>", fixed for the life of the refund.
+ * Creates the refund in state NEW; *ret filled on success. -ENOENT for an unknown order.
+ */
+int journal_refund_create(struct journal *j, const char *order_id, int64_t amount_fen,
+			  const char *reason, usec_t now_usec, struct journal_refund *ret);
+
+/* The refund write-ahead point; when the refund becomes DONE, the order's refunded_fen grows
+ * in the same transaction. */
+int journal_refund_save(struct journal *j, const struct journal_refund *r, const char *what,
+			enum refund_state from_state, usec_t now_usec);
+
+int journal_refund_get(struct journal *j, const char *id, struct journal_refund *ret);
+
+typedef int (*journal_refund_cb)(const struct journal_refund *r, void *userdata);
+int journal_refund_foreach(struct journal *j, bool unfinished_only, journal_refund_cb cb,
+			   void *userdata);
+
+/* Records a received notification (raw body, borrowed) and whether it verified. */
+int journal_notification_add(struct journal *j, const char *out_trade_no, const void *body,
+			     size_t size, bool verified, const char *outcome, usec_t now_usec);
+
+/* Reads a counter ("out_trade_no_seq", "journal_writes"); 0 for a counter never set. */
+int journal_counter_get(struct journal *j, const char *name, int64_t *ret);
+
+/* Tests: the next n write-ahead saves (order or refund) fail with -EIO and write nothing. */
+void journal_inject_failures(struct journal *j, unsigned n);
+
+/* Masks a payment code for storage and logs: first 2 and last 4 digits kept. */
+void journal_mask_auth_code(const char *code, char buf[static JOURNAL_AUTH_CODE_MAX + 1]);

@@ -1,0 +1,500 @@
+/* SPDX-License-Identifier: MIT */
+/* The engine with the real client and transport against f2fpay-sandbox: scenarios, QR, refunds. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "common/log.h"
+#include "daemon/engine/engine.h"
+#include "daemon/engine/gateway-alipay.h"
+#include "payment/http/http-sd-event.h"
+#include "payment/keys.h"
+#include "payment/notify.h"
+#include "sandbox-proc.h"
+#include "test.h"
+
+static const char *sandbox_bin, *keys_dir;
+static char dir[] = "/tmp/test-engine-sandbox-XXXXXX";
+static char path[256];
+
+/* A gateway decorator that loses the answers of the first N refunds (they were applied). */
+struct lossy {
+	struct gateway inner;
+	unsigned lose_refunds;
+	unsigned lost;
+};
+
+struct lossy_call {
+	struct lossy *l;
+	enum gateway_call_kind kind;
+	gateway_done_t done;
+	void *userdata;
+	void *inner;
+};
+
+static void
+lossy_done(const struct gateway_result *gr, void *userdata)
+{
+	struct lossy_call *lc = userdata;
+	struct gateway_result lost = {.res = {.cls = ALIPAY_CLASS_UNKNOWN}};
+	gateway_done_t done = lc->done;
+	void *ud = lc->userdata;
+
+	if (lc->kind == GATEWAY_CALL_REFUND && lc->l->lose_refunds > 0) {
+		lc->l->lose_refunds--;
+		lc->l->lost++;
+		gr = &lost;
+	}
+	free(lc);
+	done(gr, ud);
+}
+
+static int
+lossy_submit(void *userdata, const struct gateway_call *call, gateway_done_t done,
+	     void *done_userdata, void **ret_handle)
+{
+	struct lossy *l = userdata;
+	struct lossy_call *lc = calloc(1, sizeof(*lc));
+	int r;
+
+	if (!lc)
+		return -ENOMEM;
+	*lc = (struct lossy_call){
+		.l = l, .kind = call->kind, .done = done, .userdata = done_userdata};
+	r = l->inner.submit(l->inner.userdata, call, lossy_done, lc, &lc->inner);
+	if (r < 0) {
+		free(lc);
+		return r;
+	}
+	*ret_handle = lc;
+	return 0;
+}
+
+static void
+lossy_cancel(void *userdata, void *handle)
+{
+	struct lossy *l = userdata;
+	struct lossy_call *lc = handle;
+
+	l->inner.cancel(l->inner.userdata, lc->inner);
+	free(lc);
+}
+
+struct ctx {
+	struct sandbox_proc sb;
+	sd_event *event;
+	struct http_client *http;
+	struct alipay_keys *keys;
+	struct alipay_client_config client;
+	struct gateway_alipay *ga;
+	struct journal *journal;
+	struct engine *engine;
+	struct engine_config cfg;
+	struct lossy lossy;
+	int notify_fd;
+	sd_event_source *notify_source;
+	char notify_url[64];
+	unsigned notifications;
+};
+
+/* A minimal notify receiver on the loop: one request per connection, verified, answered. */
+static int
+notify_accept_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct ctx *c = userdata;
+	char req[16384];
+	size_t len = 0;
+	const char *body;
+	struct alipay_notify n = ALIPAY_NOTIFY_INIT;
+	bool ok = false;
+	int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (cfd < 0)
+		return 0;
+	/* Read headers and the Content-Length body (small, loopback). */
+	for (;;) {
+		struct pollfd p = {.fd = cfd, .events = POLLIN};
+		const char *hdr_end, *cl;
+		ssize_t k;
+
+		if (poll(&p, 1, 5000) <= 0)
+			break;
+		k = read(cfd, req + len, sizeof(req) - 1 - len);
+		if (k <= 0)
+			break;
+		len += (size_t)k;
+		req[len] = '\0';
+		hdr_end = strstr(req, "\r\n\r\n");
+		cl = strcasestr(req, "Content-Length:");
+		if (hdr_end && cl &&
+		    (size_t)(hdr_end + 4 - req) + strtoul(cl + 15, NULL, 10) <= len)
+			break;
+		if (len >= sizeof(req) - 1)
+			break;
+	}
+	body = strstr(req, "\r\n\r\n");
+	if (body) {
+		body += 4;
+		if (alipay_notify_parse(body, len - (size_t)(body - req),
+					alipay_keys_get_alipay_public_key(c->keys), &n) == 0 &&
+		    n.out_trade_no) {
+			enum order_trade_status st = order_trade_status_from_string(
+				alipay_trade_status_to_string(n.trade_status));
+			ok = engine_order_notify(c->engine, n.out_trade_no, st) >= 0;
+			c->notifications++;
+		}
+	}
+	alipay_notify_done(&n);
+	{
+		const char *answer = ok ? "HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: "
+					  "close\r\n\r\nsuccess"
+					: "HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: "
+					  "close\r\n\r\nfailure";
+		(void)!write(cfd, answer, strlen(answer));
+	}
+	close(cfd);
+	return 0;
+}
+
+static void
+notify_listen(struct ctx *c)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+
+	c->notify_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	CHECK(c->notify_fd >= 0);
+	CHECK(bind(c->notify_fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	CHECK(listen(c->notify_fd, 16) == 0);
+	CHECK(getsockname(c->notify_fd, (struct sockaddr *)&a, &alen) == 0);
+	snprintf(c->notify_url, sizeof(c->notify_url), "http://127.0.0.1:%u/alipay/notify",
+		 ntohs(a.sin_port));
+	CHECK(sd_event_add_io(c->event, &c->notify_source, c->notify_fd, EPOLLIN, notify_accept_cb,
+			      c) >= 0);
+}
+
+static void
+ctx_init(struct ctx *c, bool notify, usec_t qr_poll_usec)
+{
+	static const char *const extra[] = {"--confirm-after", "0.3", "--slow-delay", "3", NULL};
+	char p[512];
+	struct gateway_alipay_config gcfg = {.timeout_usec = 1 * USEC_PER_SEC, .store_id = "S1"};
+	struct gateway ops;
+
+	*c = (struct ctx){.notify_fd = -1};
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	sandbox_proc_start(&c->sb, sandbox_bin, keys_dir, extra);
+	CHECK_INT_EQ(sd_event_new(&c->event), 0);
+	CHECK_INT_EQ(http_client_new_sd_event(c->event, NULL, &c->http), 0);
+	CHECK_INT_EQ(alipay_keys_new(&c->keys), 0);
+	snprintf(p, sizeof(p), "%s/app-private.pem", keys_dir);
+	CHECK_INT_EQ(alipay_keys_set_app_private_key_file(c->keys, p), 0);
+	snprintf(p, sizeof(p), "%s/alipay-public.pem", keys_dir);
+	CHECK_INT_EQ(alipay_keys_set_alipay_public_key_file(c->keys, p), 0);
+	if (notify)
+		notify_listen(c);
+	c->client = (struct alipay_client_config){
+		.gateway_url = c->sb.gateway,
+		.app_id = "2021000000000001",
+		.sign_type = ALIPAY_SIGN_RSA2,
+		.charset = ALIPAY_CHARSET_UTF8,
+		.notify_url = notify ? c->notify_url : NULL,
+		.keys = c->keys,
+	};
+	gcfg.client = &c->client;
+	CHECK_INT_EQ(gateway_alipay_new(c->event, c->http, &gcfg, &c->ga), 0);
+	CHECK_INT_EQ(journal_open(path, &c->journal), 0);
+	order_config_init(&c->cfg.fsm);
+	c->cfg.fsm.query_interval_usec = 100 * USEC_PER_MSEC;
+	c->cfg.fsm.max_queries = 8;
+	c->cfg.fsm.cancel_interval_usec = 100 * USEC_PER_MSEC;
+	c->cfg.fsm.attention_initial_usec = 200 * USEC_PER_MSEC;
+	c->cfg.fsm.qr_timeout_usec = 1500 * USEC_PER_MSEC;
+	c->cfg.fsm.qr_poll_interval_usec = qr_poll_usec;
+	c->cfg.fsm.refund_retry_usec = 100 * USEC_PER_MSEC;
+	c->cfg.terminal = "POS1";
+	ops = gateway_alipay_ops(c->ga);
+	CHECK_INT_EQ(engine_new(c->event, c->journal, &c->cfg, &ops, &c->engine), 0);
+	CHECK_INT_EQ(engine_start(c->engine), 0);
+}
+
+static void
+ctx_done(struct ctx *c)
+{
+	engine_free(c->engine);
+	gateway_alipay_free(c->ga);
+	http_client_free(c->http);
+	journal_close(c->journal);
+	sd_event_source_disable_unref(c->notify_source);
+	if (c->notify_fd >= 0)
+		close(c->notify_fd);
+	alipay_keys_free(c->keys);
+	sd_event_unref(c->event);
+	sandbox_proc_stop(&c->sb);
+}
+
+static void
+run_until_idle(struct ctx *c)
+{
+	for (unsigned i = 0; engine_active_count(c->engine) > 0; i++) {
+		CHECK(i < 100000);
+		CHECK(sd_event_run(c->event, 200 * USEC_PER_MSEC) >= 0);
+	}
+}
+
+static enum order_state
+state_of(struct ctx *c, const char *id, struct journal_order *ret)
+{
+	struct journal_order o;
+	CHECK_INT_EQ(engine_order_get(c->engine, id, &o), 0);
+	if (ret)
+		*ret = o;
+	return o.fsm.state;
+}
+
+static void
+run_until_state(struct ctx *c, const char *id, enum order_state s)
+{
+	for (unsigned i = 0; state_of(c, id, NULL) != s; i++) {
+		CHECK(i < 100000);
+		CHECK(sd_event_run(c->event, 200 * USEC_PER_MSEC) >= 0);
+	}
+}
+
+static void
+test_scenarios(void)
+{
+	static const struct {
+		char digit;
+		enum order_state final;
+		const char *status; /* the sandbox's view at the end */
+		bool queried;
+		int cancels;
+	} expect[] = {
+		{'0', ORDER_PAID, "TRADE_SUCCESS", false, 0},
+		{'1', ORDER_PAID, "TRADE_SUCCESS", true, 0},
+		{'2', ORDER_CANCELED, "TRADE_CLOSED", true, 1},
+		{'3', ORDER_FAILED, NULL, false, 0},
+		{'4', ORDER_FAILED, NULL, false, 0},
+		{'5', ORDER_PAID, "TRADE_SUCCESS", true, 0},
+		{'6', ORDER_PAID, "TRADE_SUCCESS", true, 0},
+		{'7', ORDER_PAID, "TRADE_SUCCESS", true, 0},
+		{'8', ORDER_CANCELED, "TRADE_CLOSED", true, 2},
+		{'9', ORDER_CANCELED, NULL, true, 1},
+	};
+	char ids[10][ORDER_ID_MAX + 1];
+	struct json_object *root;
+	struct ctx c;
+
+	ctx_init(&c, false, 0);
+	for (unsigned i = 0; i < ELEMENTSOF(expect); i++) {
+		char code[19];
+		snprintf(code, sizeof(code), "28765432109876543%c", expect[i].digit);
+		CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 100 + i, "scenario", code,
+					      NULL, ids[i]),
+			     0);
+	}
+	run_until_idle(&c);
+	root = sandbox_proc_trades(&c.sb);
+	for (unsigned i = 0; i < ELEMENTSOF(expect); i++) {
+		struct json_object *t = sandbox_proc_trade(root, ids[i]);
+		enum order_state s = state_of(&c, ids[i], NULL);
+
+		fprintf(stderr,
+			"digit %c: %s, sandbox %s pay=%" PRId64 " query=%" PRId64 " cancel=%" PRId64
+			"\n",
+			expect[i].digit, order_state_to_string(s),
+			sandbox_proc_str(t, "trade_status"), sandbox_proc_int(t, "pay_requests"),
+			sandbox_proc_int(t, "query_requests"),
+			sandbox_proc_int(t, "cancel_requests"));
+		CHECK_INT_EQ(s, expect[i].final);
+		if (expect[i].status)
+			CHECK_STR_EQ(sandbox_proc_str(t, "trade_status"), expect[i].status);
+		/* Never WAIT_BUYER_PAY at the end, and never a second pay (PROTOCOL §8). */
+		CHECK(!STR_EQ(sandbox_proc_str(t, "trade_status"), "WAIT_BUYER_PAY"));
+		if (t)
+			CHECK_INT_EQ(sandbox_proc_int(t, "pay_requests"), 1);
+		CHECK_INT_EQ(sandbox_proc_int(t, "query_requests") > 0, expect[i].queried);
+		CHECK_INT_EQ(sandbox_proc_int(t, "cancel_requests"), expect[i].cancels);
+		/* Paid in the journal exactly when paid at the gateway. */
+		CHECK_INT_EQ(s == ORDER_PAID,
+			     STR_EQ(sandbox_proc_str(t, "trade_status"), "TRADE_SUCCESS"));
+	}
+	/* Digit 2: every allowed query, then the cancel. */
+	CHECK_INT_EQ(sandbox_proc_int(sandbox_proc_trade(root, ids[2]), "query_requests"),
+		     c.cfg.fsm.max_queries);
+	/* The pays went out exactly once from our side too. */
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_PAY), ELEMENTSOF(expect));
+	json_object_put(root);
+	ctx_done(&c);
+}
+
+static void
+test_qr(void)
+{
+	char a[ORDER_ID_MAX + 1], b[ORDER_ID_MAX + 1], x[ORDER_ID_MAX + 1];
+	struct journal_order o;
+	struct json_object *root;
+	struct ctx c;
+
+	/* Paid by a verified notification alone: polling off. */
+	ctx_init(&c, true, 0);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_QR, 8888, "qr notify", NULL, NULL, a),
+		     0);
+	run_until_state(&c, a, ORDER_SHOWING_QR);
+	state_of(&c, a, &o);
+	CHECK(strlen(o.qr_code) > 0);
+	CHECK_INT_EQ(sandbox_proc_scan(&c.sb, o.qr_code, true), 200);
+	run_until_state(&c, a, ORDER_PAID);
+	CHECK(c.notifications >= 1);
+	root = sandbox_proc_trades(&c.sb);
+	CHECK_INT_EQ(sandbox_proc_int(sandbox_proc_trade(root, a), "query_requests"), 0);
+	json_object_put(root);
+	ctx_done(&c);
+
+	/* Paid by polling alone: no notify_url. */
+	ctx_init(&c, false, 100 * USEC_PER_MSEC);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_QR, 100, "qr poll", NULL, NULL, b), 0);
+	run_until_state(&c, b, ORDER_SHOWING_QR);
+	state_of(&c, b, &o);
+	CHECK_INT_EQ(sandbox_proc_scan(&c.sb, o.qr_code, true), 200);
+	run_until_state(&c, b, ORDER_PAID);
+	CHECK_INT_EQ(c.notifications, 0);
+
+	/* Expired: canceled, and the sandbox refuses a late scan of that QR. */
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_QR, 100, "qr expire", NULL, NULL, x), 0);
+	run_until_state(&c, x, ORDER_SHOWING_QR);
+	state_of(&c, x, &o);
+	run_until_idle(&c);
+	CHECK_INT_EQ(state_of(&c, x, NULL), ORDER_CANCELED);
+	{
+		struct journal_order done;
+		state_of(&c, x, &done);
+		CHECK(done.fsm.expired);
+	}
+	CHECK(sandbox_proc_scan(&c.sb, o.qr_code, true) != 200);
+	root = sandbox_proc_trades(&c.sb);
+	CHECK(!STR_EQ(sandbox_proc_str(sandbox_proc_trade(root, x), "trade_status"),
+		      "TRADE_SUCCESS"));
+	json_object_put(root);
+	ctx_done(&c);
+}
+
+static unsigned
+refunds_in_ledger(struct json_object *t)
+{
+	struct json_object *arr;
+	return t && json_object_object_get_ex(t, "refunds", &arr)
+		       ? (unsigned)json_object_array_length(arr)
+		       : 0;
+}
+
+static void
+test_refunds(void)
+{
+	char a[ORDER_ID_MAX + 1], b[ORDER_ID_MAX + 1], d[ORDER_ID_MAX + 1];
+	char code[19] = "287654321098765430";
+	char r1[REFUND_ID_MAX + 1], r2[REFUND_ID_MAX + 1], r3[REFUND_ID_MAX + 1];
+	char r4[REFUND_ID_MAX + 1];
+	struct journal_refund rf;
+	struct journal_order o;
+	struct json_object *root;
+	struct ctx c;
+
+	ctx_init(&c, false, 0);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 1000, "full", code, NULL, a), 0);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 1000, "partial", code, NULL, b),
+		     0);
+	run_until_idle(&c);
+
+	/* Full. */
+	CHECK_INT_EQ(engine_refund_new(c.engine, a, 1000, "full", r1), 0);
+	run_until_idle(&c);
+	CHECK_INT_EQ(journal_refund_get(c.journal, r1, &rf), 0);
+	CHECK_INT_EQ(rf.fsm.state, REFUND_DONE);
+	/* Over-refund refused locally with a clear error, nothing sent. */
+	CHECK_INT_EQ(engine_refund_new(c.engine, a, 1, "more", r2), -EOVERFLOW);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_REFUND), 1);
+
+	/* Two partials. */
+	CHECK_INT_EQ(engine_refund_new(c.engine, b, 400, "part 1", r2), 0);
+	CHECK_INT_EQ(engine_refund_new(c.engine, b, 600, "part 2", r3), 0);
+	run_until_idle(&c);
+	CHECK_INT_EQ(state_of(&c, b, &o), ORDER_PAID);
+	CHECK_INT_EQ(o.refunded_fen, 1000);
+
+	/* A refund whose answer is lost is retried with the same number: one refund only. */
+	engine_free(c.engine);
+	c.lossy.inner = gateway_alipay_ops(c.ga);
+	c.lossy.lose_refunds = 1;
+	{
+		struct gateway ops = {
+			.submit = lossy_submit, .cancel = lossy_cancel, .userdata = &c.lossy};
+		CHECK_INT_EQ(engine_new(c.event, c.journal, &c.cfg, &ops, &c.engine), 0);
+	}
+	CHECK_INT_EQ(engine_start(c.engine), 0);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 500, "lossy", code, NULL, d), 0);
+	run_until_idle(&c);
+	CHECK_INT_EQ(engine_refund_new(c.engine, d, 500, "lost answer", r4), 0);
+	run_until_idle(&c);
+	CHECK_INT_EQ(c.lossy.lost, 1);
+	CHECK_INT_EQ(journal_refund_get(c.journal, r4, &rf), 0);
+	CHECK_INT_EQ(rf.fsm.state, REFUND_DONE);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_REFUND), 5);
+	/* fund_change=N on the repeat: confirmed by fastpay.refund.query. */
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_REFUND_QUERY), 1);
+	CHECK_INT_EQ(state_of(&c, d, &o), ORDER_PAID);
+	CHECK_INT_EQ(o.refunded_fen, 500);
+
+	root = sandbox_proc_trades(&c.sb);
+	CHECK_INT_EQ(refunds_in_ledger(sandbox_proc_trade(root, a)), 1);
+	/* Exactly two refunds for b although r3 went out twice. */
+	CHECK_INT_EQ(refunds_in_ledger(sandbox_proc_trade(root, b)), 2);
+	CHECK_STR_EQ(sandbox_proc_str(sandbox_proc_trade(root, b), "refund_fee"), "10.00");
+	/* The lost answer's refund: sent twice, applied once. */
+	CHECK_INT_EQ(refunds_in_ledger(sandbox_proc_trade(root, d)), 1);
+	CHECK_INT_EQ(sandbox_proc_int(sandbox_proc_trade(root, d), "refund_requests"), 2);
+	CHECK_STR_EQ(sandbox_proc_str(sandbox_proc_trade(root, d), "refund_fee"), "5.00");
+	json_object_put(root);
+	ctx_done(&c);
+}
+
+int
+main(int argc, char **argv)
+{
+	CHECK(argc == 3);
+	sandbox_bin = argv[1];
+	keys_dir = argv[2];
+	CHECK(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/journal.db", dir);
+	log_set_max_level(LOG_WARNING);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	test_scenarios();
+	test_qr();
+	test_refunds();
+
+	{
+		char p[300];
+		unlink(path);
+		snprintf(p, sizeof(p), "%s-wal", path);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s-shm", path);
+		unlink(p);
+	}
+	rmdir(dir);
+	curl_global_cleanup();
+	return 0;
+}

@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: MIT */
+/* The engine on sd-event against an in-memory gateway: scenarios, QR, refunds, recovery. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "daemon/engine/engine.h"
+#include "fake-gateway.h"
+#include "test.h"
+
+static char dir[] = "/tmp/test-engine-XXXXXX";
+static char path[256];
+
+struct ctx {
+	sd_event *event;
+	struct journal *journal;
+	struct fake_gateway fake;
+	struct engine *engine;
+	struct engine_config cfg;
+	unsigned transitions;
+	unsigned refund_transitions;
+	unsigned bugs;
+};
+
+static void
+observer(const struct engine_transition *t, void *userdata)
+{
+	struct ctx *c = userdata;
+
+	CHECK(t->order);
+	if (t->refund)
+		c->refund_transitions++;
+	else {
+		c->transitions++;
+		CHECK(t->from != t->order->fsm.state);
+	}
+}
+
+static void
+ctx_engine_up(struct ctx *c)
+{
+	CHECK_INT_EQ(engine_new(c->event, c->journal, &c->cfg, &c->fake.gw, &c->engine), 0);
+	CHECK_INT_EQ(engine_subscribe(c->engine, observer, c, NULL), 0);
+	CHECK_INT_EQ(engine_start(c->engine), 0);
+}
+
+static void
+ctx_init(struct ctx *c, bool fresh)
+{
+	*c = (struct ctx){};
+	if (fresh) {
+		char p[300];
+		unlink(path);
+		snprintf(p, sizeof(p), "%s-wal", path);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s-shm", path);
+		unlink(p);
+	}
+	CHECK_INT_EQ(sd_event_new(&c->event), 0);
+	CHECK_INT_EQ(journal_open(path, &c->journal), 0);
+	fake_gateway_init(&c->fake, c->event);
+	order_config_init(&c->cfg.fsm);
+	c->cfg.fsm.query_interval_usec = 5 * USEC_PER_MSEC;
+	c->cfg.fsm.max_queries = 6;
+	c->cfg.fsm.cancel_interval_usec = 2 * USEC_PER_MSEC;
+	c->cfg.fsm.attention_initial_usec = 10 * USEC_PER_MSEC;
+	c->cfg.fsm.attention_max_usec = 40 * USEC_PER_MSEC;
+	c->cfg.fsm.qr_timeout_usec = 150 * USEC_PER_MSEC;
+	c->cfg.fsm.qr_poll_interval_usec = 10 * USEC_PER_MSEC;
+	c->cfg.fsm.refund_retry_usec = 2 * USEC_PER_MSEC;
+	c->cfg.terminal = "T1";
+	c->fake.confirm_usec = 5 * USEC_PER_MSEC;
+	ctx_engine_up(c);
+}
+
+static void
+ctx_done(struct ctx *c)
+{
+	engine_free(c->engine);
+	journal_close(c->journal);
+	sd_event_unref(c->event);
+}
+
+/* Runs the loop until nothing is active; a generous bound only guards against a hang. */
+static void
+run_until_idle(struct ctx *c)
+{
+	for (unsigned i = 0; engine_active_count(c->engine) > 0; i++) {
+		CHECK(i < 200000);
+		CHECK(sd_event_run(c->event, 100 * USEC_PER_MSEC) >= 0);
+	}
+}
+
+static enum order_state
+state_of(struct ctx *c, const char *id)
+{
+	struct journal_order o;
+	CHECK_INT_EQ(engine_order_get(c->engine, id, &o), 0);
+	return o.fsm.state;
+}
+
+static void
+run_until_state(struct ctx *c, const char *id, enum order_state s)
+{
+	for (unsigned i = 0; state_of(c, id) != s; i++) {
+		CHECK(i < 200000);
+		CHECK(sd_event_run(c->event, 100 * USEC_PER_MSEC) >= 0);
+	}
+}
+
+static void
+auth_code(char buf[static 19], char digit)
+{
+	snprintf(buf, 19, "28000000000000000%c", digit);
+}
+
+static void
+test_scenarios(void)
+{
+	static const struct {
+		char digit;
+		enum order_state final;
+		bool queried;
+		unsigned cancels;
+	} expect[] = {
+		{'0', ORDER_PAID, false, 0},    {'1', ORDER_PAID, true, 0},
+		{'2', ORDER_CANCELED, true, 1}, {'3', ORDER_FAILED, false, 0},
+		{'4', ORDER_FAILED, false, 0},  {'5', ORDER_PAID, true, 0},
+		{'6', ORDER_PAID, true, 0},     {'7', ORDER_PAID, true, 0},
+		{'8', ORDER_CANCELED, true, 2}, {'9', ORDER_CANCELED, true, 1},
+	};
+	char ids[10][ORDER_ID_MAX + 1];
+	struct ctx c;
+
+	ctx_init(&c, true);
+	for (unsigned i = 0; i < ELEMENTSOF(expect); i++) {
+		char code[19];
+		auth_code(code, expect[i].digit);
+		CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 1000 + i, "scenario", code,
+					      NULL, ids[i]),
+			     0);
+	}
+	run_until_idle(&c);
+	for (unsigned i = 0; i < ELEMENTSOF(expect); i++) {
+		struct fake_trade *t = fake_gateway_trade(&c.fake, ids[i]);
+		struct journal_order o;
+
+		CHECK(t);
+		CHECK_INT_EQ(engine_order_get(c.engine, ids[i], &o), 0);
+		if (o.fsm.state != expect[i].final)
+			fprintf(stderr, "digit %c: %s\n", expect[i].digit,
+				order_state_to_string(o.fsm.state));
+		CHECK_INT_EQ(o.fsm.state, expect[i].final);
+		/* PROTOCOL §8: never a second pay. */
+		CHECK_INT_EQ(t->pays, 1);
+		CHECK_INT_EQ(t->queries > 0, expect[i].queried);
+		CHECK_INT_EQ(t->cancels, expect[i].cancels);
+		CHECK(t->status != ORDER_TRADE_WAIT_BUYER_PAY);
+		/* Paid in the journal exactly when paid at the gateway. */
+		CHECK_INT_EQ(o.fsm.state == ORDER_PAID, t->status == ORDER_TRADE_SUCCESS);
+		CHECK(o.pending == ORDER_REQ_NONE || order_state_is_final(o.fsm.state));
+	}
+	/* Digit 2 polled max_queries times before the cancel. */
+	CHECK_INT_EQ(fake_gateway_trade(&c.fake, ids[2])->queries, c.cfg.fsm.max_queries);
+	CHECK(c.transitions >= 10 * 2);
+	CHECK_INT_EQ(c.fake.in_flight, 0);
+	ctx_done(&c);
+}
+
+static void
+test_abort_and_pos_ref(void)
+{
+	char id[ORDER_ID_MAX + 1], id2[ORDER_ID_MAX + 1], code[19];
+	struct ctx c;
+
+	ctx_init(&c, true);
+	auth_code(code, '2');
+	c.cfg.fsm.max_queries = 1000; /* only the abort can end it */
+	engine_free(c.engine);
+	ctx_engine_up(&c);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 500, "abort", code, "pos-7", id),
+		     0);
+	/* The same pos_ref: the same order, no second charge. */
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 500, "abort", code, "pos-7", id2),
+		     1);
+	CHECK_STR_EQ(id, id2);
+	run_until_state(&c, id, ORDER_WAITING);
+	CHECK_INT_EQ(engine_order_abort(c.engine, id), 0);
+	run_until_idle(&c);
+	CHECK_INT_EQ(state_of(&c, id), ORDER_CANCELED);
+	CHECK_INT_EQ(engine_order_abort(c.engine, id), -EALREADY);
+	CHECK_INT_EQ(fake_gateway_trade(&c.fake, id)->pays, 1);
+	CHECK_INT_EQ(engine_order_abort(c.engine, "T1_20000101_999"), -ENOENT);
+	/* Not a payment code. */
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 500, "x", "1234", NULL, id),
+		     -EINVAL);
+	ctx_done(&c);
+}
+
+static void
+test_qr(void)
+{
+	char a[ORDER_ID_MAX + 1], b[ORDER_ID_MAX + 1], x[ORDER_ID_MAX + 1];
+	struct journal_order o;
+	struct ctx c;
+
+	/* Paid by notification alone: polling off. */
+	ctx_init(&c, true);
+	c.cfg.fsm.qr_poll_interval_usec = 0;
+	c.cfg.fsm.qr_timeout_usec = 10 * USEC_PER_SEC;
+	engine_free(c.engine);
+	ctx_engine_up(&c);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_QR, 8888, "qr", NULL, NULL, a), 0);
+	run_until_state(&c, a, ORDER_SHOWING_QR);
+	CHECK_INT_EQ(engine_order_get(c.engine, a, &o), 0);
+	CHECK(strncmp(o.qr_code, "https://qr.alipay.com/bax", 25) == 0);
+	CHECK(strstr(o.qr_code, a));
+	CHECK_INT_EQ(fake_gateway_scan(&c.fake, a, true), 0);
+	CHECK_INT_EQ(engine_order_notify(c.engine, a, ORDER_TRADE_SUCCESS), 0);
+	CHECK_INT_EQ(state_of(&c, a), ORDER_PAID);
+	CHECK_INT_EQ(fake_gateway_trade(&c.fake, a)->queries, 0);
+	/* Repeated notifications change nothing. */
+	CHECK_INT_EQ(engine_order_notify(c.engine, a, ORDER_TRADE_SUCCESS), 0);
+	CHECK_INT_EQ(engine_order_notify(c.engine, "nope", ORDER_TRADE_SUCCESS), -ENOENT);
+	run_until_idle(&c);
+	ctx_done(&c);
+
+	/* Paid by polling alone: no notification. The QR stays up long enough for any load. */
+	ctx_init(&c, true);
+	c.cfg.fsm.qr_timeout_usec = 60 * USEC_PER_SEC;
+	engine_free(c.engine);
+	ctx_engine_up(&c);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_QR, 100, "qr", NULL, NULL, b), 0);
+	run_until_state(&c, b, ORDER_SHOWING_QR);
+	/* Unscanned: queries answer TRADE_NOT_EXIST and polling goes on. */
+	while (fake_gateway_trade(&c.fake, b)->queries < 2)
+		CHECK(sd_event_run(c.event, 100 * USEC_PER_MSEC) >= 0);
+	CHECK(!order_state_is_final(state_of(&c, b)));
+	CHECK_INT_EQ(fake_gateway_scan(&c.fake, b, true), 0);
+	run_until_idle(&c);
+	CHECK_INT_EQ(state_of(&c, b), ORDER_PAID);
+
+	/* Expired: canceled, and a late scan is refused. */
+	c.cfg.fsm.qr_timeout_usec = 150 * USEC_PER_MSEC;
+	engine_free(c.engine);
+	ctx_engine_up(&c);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_QR, 100, "qr", NULL, NULL, x), 0);
+	run_until_idle(&c);
+	CHECK_INT_EQ(engine_order_get(c.engine, x, &o), 0);
+	CHECK_INT_EQ(o.fsm.state, ORDER_CANCELED);
+	CHECK(o.fsm.expired);
+	CHECK_INT_EQ(fake_gateway_trade(&c.fake, x)->cancels, 1);
+	CHECK_INT_EQ(fake_gateway_scan(&c.fake, x, true), -ESTALE);
+	ctx_done(&c);
+}
+
+static void
+test_refunds(void)
+{
+	char a[ORDER_ID_MAX + 1], b[ORDER_ID_MAX + 1], n[ORDER_ID_MAX + 1], code[19];
+	char r1[REFUND_ID_MAX + 1], r2[REFUND_ID_MAX + 1], r3[REFUND_ID_MAX + 1];
+	struct journal_order o;
+	struct journal_refund rf;
+	struct fake_trade *t;
+	struct ctx c;
+
+	ctx_init(&c, true);
+	auth_code(code, '0');
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 1000, "full", code, NULL, a), 0);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 1000, "partial", code, NULL, b),
+		     0);
+	auth_code(code, '3');
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 1000, "declined", code, NULL, n),
+		     0);
+	run_until_idle(&c);
+
+	/* Full refund. */
+	CHECK_INT_EQ(engine_refund_new(c.engine, a, 1000, "return", r1), 0);
+	run_until_idle(&c);
+	CHECK_INT_EQ(journal_refund_get(c.journal, r1, &rf), 0);
+	CHECK_INT_EQ(rf.fsm.state, REFUND_DONE);
+	CHECK_INT_EQ(engine_order_get(c.engine, a, &o), 0);
+	CHECK_INT_EQ(o.refunded_fen, 1000);
+	/* Over-refund refused locally: nothing reaches the gateway. */
+	t = fake_gateway_trade(&c.fake, a);
+	CHECK_INT_EQ(engine_refund_new(c.engine, a, 1, "again", r2), -EOVERFLOW);
+	CHECK_INT_EQ(t->refund_calls, 1);
+	/* Unpaid orders cannot be refunded. */
+	CHECK_INT_EQ(engine_refund_new(c.engine, n, 1, "no", r2), -EPERM);
+
+	/* Two partials; the second answered "unknown" once and retried with the same number. */
+	CHECK_INT_EQ(engine_refund_new(c.engine, b, 300, "part 1", r2), 0);
+	run_until_idle(&c);
+	c.fake.unknown_refund_answers = 1;
+	CHECK_INT_EQ(engine_refund_new(c.engine, b, 700, "part 2", r3), 0);
+	CHECK(!STR_EQ(r2, r3));
+	run_until_idle(&c);
+	t = fake_gateway_trade(&c.fake, b);
+	CHECK_INT_EQ(t->n_refunds, 2);
+	CHECK_INT_EQ(t->refunded_fen, 1000);
+	CHECK_INT_EQ(t->refund_calls, 3);   /* r2 once, r3 twice */
+	CHECK_INT_EQ(t->refund_queries, 1); /* r3's repeat said fund_change=N: confirmed */
+	CHECK_INT_EQ(journal_refund_get(c.journal, r3, &rf), 0);
+	CHECK_INT_EQ(rf.fsm.state, REFUND_DONE);
+	CHECK_INT_EQ(engine_order_get(c.engine, b, &o), 0);
+	CHECK_INT_EQ(o.refunded_fen, 1000);
+	CHECK(c.refund_transitions >= 4);
+	ctx_done(&c);
+}
+
+/* A crash (the engine vanishes with calls in flight) and a restart on the same journal. */
+static void
+test_recovery(void)
+{
+	char w[ORDER_ID_MAX + 1], p[ORDER_ID_MAX + 1], q[ORDER_ID_MAX + 1], code[19];
+	char r[REFUND_ID_MAX + 1];
+	struct fake_trade saved_w;
+	struct ctx c;
+
+	ctx_init(&c, true);
+	auth_code(code, '2');
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 100, "waiting", code, NULL, w), 0);
+	run_until_state(&c, w, ORDER_WAITING);
+	auth_code(code, '0');
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 100, "paid", code, NULL, q), 0);
+	run_until_state(&c, q, ORDER_PAID);
+	c.fake.delay_usec = 50 * USEC_PER_MSEC;
+	CHECK_INT_EQ(engine_refund_new(c.engine, q, 100, "refund in flight", r), 0);
+	/* This pay is in flight when the engine dies: never delivered. */
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 100, "paying", code, NULL, p), 0);
+	CHECK_INT_EQ(state_of(&c, p), ORDER_PAYING);
+	saved_w = *fake_gateway_trade(&c.fake, w);
+
+	/* Crash: the engine and its in-flight calls vanish; the gateway keeps its ledger. */
+	engine_free(c.engine);
+	c.engine = NULL;
+	journal_close(c.journal);
+	CHECK_INT_EQ(journal_open(path, &c.journal), 0);
+	c.fake.delay_usec = 200;
+	{
+		char id[ORDER_ID_MAX + 1];
+		CHECK_INT_EQ(engine_new(c.event, c.journal, &c.cfg, &c.fake.gw, &c.engine), 0);
+		/* New orders wait for recovery. */
+		CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_QR, 1, "x", NULL, NULL, id),
+			     -EBUSY);
+		CHECK_INT_EQ(engine_start(c.engine), 0);
+		CHECK_INT_EQ(engine_active_count(c.engine), 3);
+	}
+	run_until_idle(&c);
+	CHECK_INT_EQ(state_of(&c, w), ORDER_CANCELED);
+	CHECK_INT_EQ(fake_gateway_trade(&c.fake, w)->pays, saved_w.pays);
+	/* The pay in flight was never re-sent: queries found nothing, then a cancel closed it. */
+	CHECK_INT_EQ(state_of(&c, p), ORDER_CANCELED);
+	CHECK_INT_EQ(fake_gateway_trade(&c.fake, p)->pays, 0);
+	CHECK(fake_gateway_trade(&c.fake, p)->queries > 0);
+	/* The refund went out once after the restart, with its fixed number. */
+	{
+		struct journal_refund rf;
+		CHECK_INT_EQ(journal_refund_get(c.journal, r, &rf), 0);
+		CHECK_INT_EQ(rf.fsm.state, REFUND_DONE);
+		CHECK_INT_EQ(fake_gateway_trade(&c.fake, q)->n_refunds, 1);
+	}
+	ctx_done(&c);
+}
+
+/* A failed journal write sends nothing; the order is resumed from what is on disk. */
+static void
+test_journal_failure(void)
+{
+	char a[ORDER_ID_MAX + 1], code[19];
+	char r1[REFUND_ID_MAX + 1];
+	struct journal_refund rf;
+	struct fake_trade *t;
+	struct ctx c;
+
+	ctx_init(&c, true);
+	c.cfg.journal_retry_usec = 5 * USEC_PER_MSEC;
+	engine_free(c.engine);
+	ctx_engine_up(&c);
+	auth_code(code, '0');
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 700, "flaky disk", code, NULL, a),
+		     0);
+	CHECK_INT_EQ(state_of(&c, a), ORDER_PAYING);
+	/* The pay's answer cannot be journaled: it is dropped, and the order queries instead. */
+	journal_inject_failures(c.journal, 1);
+	run_until_idle(&c);
+	CHECK_INT_EQ(state_of(&c, a), ORDER_PAID);
+	t = fake_gateway_trade(&c.fake, a);
+	CHECK_INT_EQ(t->pays, 1);
+	CHECK_INT_EQ(t->queries, 1);
+
+	/* Same for a refund's answer: re-sent with the same number, applied once. */
+	CHECK_INT_EQ(engine_refund_new(c.engine, a, 700, "flaky disk", r1), 0);
+	journal_inject_failures(c.journal, 1);
+	run_until_idle(&c);
+	CHECK_INT_EQ(journal_refund_get(c.journal, r1, &rf), 0);
+	CHECK_INT_EQ(rf.fsm.state, REFUND_DONE);
+	CHECK_INT_EQ(t->n_refunds, 1);
+	CHECK_INT_EQ(t->refund_calls, 2);
+	CHECK_INT_EQ(t->refund_queries, 1);
+	ctx_done(&c);
+}
+
+int
+main(void)
+{
+	CHECK(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/journal.db", dir);
+	log_set_max_level(LOG_WARNING);
+
+	test_scenarios();
+	test_abort_and_pos_ref();
+	test_qr();
+	test_refunds();
+	test_recovery();
+	test_journal_failure();
+
+	{
+		char p[300];
+		unlink(path);
+		snprintf(p, sizeof(p), "%s-wal", path);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s-shm", path);
+		unlink(p);
+	}
+	rmdir(dir);
+	return 0;
+}
