@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/* f2fpayd's configuration: a plain struct tree filled by a strict INI parser with a key table. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/time-util.h"
+
+#define CONFIG_DEFAULT_PATH  "/etc/f2fpay/f2fpayd.conf"
+#define CONFIG_MAX_SCANNERS  8
+#define CONFIG_MAX_LINE      199 /* bytes per line, newline excluded (libinih's line buffer) */
+#define CONFIG_MAX_FILE_SIZE (256 * 1024)
+
+enum config_sign_type {
+	CONFIG_SIGN_RSA2,
+	CONFIG_SIGN_RSA,
+};
+
+enum config_charset {
+	CONFIG_CHARSET_UTF8,
+	CONFIG_CHARSET_GBK,
+};
+
+enum config_scanner_kind {
+	CONFIG_SCANNER_EVDEV,
+	CONFIG_SCANNER_SERIAL,
+	CONFIG_SCANNER_HIDPOS,
+};
+
+enum config_suffix {
+	CONFIG_SUFFIX_ENTER,
+	CONFIG_SUFFIX_KP_ENTER,
+	CONFIG_SUFFIX_TAB,
+	CONFIG_SUFFIX_NONE,
+};
+
+enum config_framing {
+	CONFIG_FRAMING_CR,
+	CONFIG_FRAMING_LF,
+	CONFIG_FRAMING_CRLF,
+};
+
+enum config_display_backend {
+	CONFIG_DISPLAY_NONE,
+	CONFIG_DISPLAY_FB,  /* display.target = /dev/fbN */
+	CONFIG_DISPLAY_PNG, /* display.target = PATH of the PNG written on every change */
+	CONFIG_DISPLAY_TTY,
+};
+
+enum config_language {
+	CONFIG_LANG_BOTH,
+	CONFIG_LANG_ZH,
+	CONFIG_LANG_EN,
+};
+
+/*
+ * Key material: either a file path or a systemd credential name. After config_load() succeeds,
+ * `resolved` is the path to read (the file, or $CREDENTIALS_DIRECTORY/name), NULL when unset.
+ */
+struct config_alipay {
+	char *gateway_url;
+	char *app_id;
+	int sign_type;
+	int charset;
+	bool cert_mode;
+	char *app_private_key, *app_private_key_credential, *app_private_key_resolved;
+	char *alipay_public_key, *alipay_public_key_credential, *alipay_public_key_resolved;
+	char *app_cert, *app_cert_credential, *app_cert_resolved;
+	char *alipay_cert, *alipay_cert_credential, *alipay_cert_resolved;
+	char *alipay_root_cert, *alipay_root_cert_credential, *alipay_root_cert_resolved;
+	char *app_auth_token; /* secret: wiped on free, redacted in dumps */
+	char *notify_url;
+	char *seller_id;
+	char *ca_file;
+	usec_t connect_timeout_usec;
+	usec_t total_timeout_usec;
+};
+
+struct config_terminal {
+	char *store_id;
+	char *terminal_id; /* letters and digits: part of every out_trade_no */
+	char *operator_id;
+	char *store_name;
+};
+
+struct config_timing {
+	usec_t query_interval_usec;
+	unsigned query_count;
+	usec_t cancel_interval_usec;
+	unsigned cancel_count;
+	usec_t attention_backoff_usec;
+	usec_t attention_backoff_max_usec;
+	usec_t timeout_express_usec; /* whole minutes (PROTOCOL §5.1 timeout_express "Nm") */
+	usec_t qr_shown_usec;        /* whole minutes (qr_code_timeout_express) */
+};
+
+struct config_scanner {
+	char *name;
+	int kind;
+	char *by_id; /* evdev: /dev/input/by-id/... */
+	bool has_usb_id;
+	uint16_t usb_vid, usb_pid;
+	char *name_pattern; /* evdev: fnmatch(3) pattern on the device name */
+	char *layout;       /* evdev: xkb layout the scanner emits */
+	int suffix;
+	usec_t interkey_timeout_usec;
+	char *device; /* serial: /dev/ttyACM0 ... */
+	unsigned baud;
+	int framing;
+	bool aim_strip;
+	bool honeywell_enable;
+	unsigned max_length;
+};
+
+struct config_display {
+	int backend;
+	char *target; /* fb device or PNG path, NULL for tty and none */
+	unsigned width, height;
+	int language;
+};
+
+struct config_api {
+	char *socket;
+	unsigned socket_mode;
+	char *socket_group;
+	char *tcp_listen; /* "127.0.0.1:PORT" or "[::1]:PORT"; NULL = no TCP listener */
+	char *token;      /* secret */
+	char *token_credential;
+	unsigned body_limit;
+	unsigned max_connections;
+	unsigned max_sse_clients;
+	unsigned sse_queue_limit;
+};
+
+struct config_notify {
+	char *listen; /* "ADDR:PORT"; NULL = no notify listener */
+	char *path;
+	unsigned body_limit;
+	unsigned max_connections;
+};
+
+struct config_journal {
+	char *path;
+};
+
+struct config_reconcile {
+	bool enabled;
+	unsigned time_min; /* minutes after 00:00 Beijing time */
+	unsigned retries;
+};
+
+struct config {
+	char *source; /* file name the config came from */
+	struct config_alipay alipay;
+	struct config_terminal terminal;
+	struct config_timing timing;
+	struct config_scanner scanners[CONFIG_MAX_SCANNERS];
+	size_t n_scanners;
+	struct config_display display;
+	struct config_api api;
+	struct config_notify notify;
+	struct config_journal journal;
+	struct config_reconcile reconcile;
+};
+
+enum config_load_flags {
+	CONFIG_SKIP_FILE_CHECKS = 1 << 0, /* syntax and values only: no stat() of key files */
+};
+
+/*
+ * Parses the INI text `data` (`size` bytes) named `source` (used in "source:line: ..." messages),
+ * applies defaults and checks values and their combinations. Every error is logged at LOG_ERR
+ * as "source:line: message" (or "source: message" when no line applies). Returns 0 and a new
+ * config in *ret (free with config_free), or -EINVAL when anything was wrong, -ENOMEM.
+ */
+int config_load_string(const char *data, size_t size, const char *source, unsigned flags,
+		       struct config **ret);
+
+/* Reads the file at `path` (at most CONFIG_MAX_FILE_SIZE) and calls config_load_string(). */
+int config_load_file(const char *path, unsigned flags, struct config **ret);
+
+/* Frees a config; secrets are wiped. NULL is fine. */
+void config_free(struct config *c);
+static inline void
+config_freep(struct config **c)
+{
+	config_free(*c);
+}
+#define _cleanup_config_ __attribute__((cleanup(config_freep)))
+
+/*
+ * Writes every key with its effective value as INI text that parses back to the same config:
+ * unset keys appear commented out ("# key ="); secrets are shown as "(redacted)" (a dump with
+ * secrets does not parse back to the same values, by design).
+ */
+int config_dump(const struct config *c, FILE *f);
+
+/*
+ * Writes the key table, one key a line: "section<TAB>key<TAB>default" ("" for no default).
+ * The man page test uses it to keep f2fpayd.conf(5) true.
+ */
+int config_table_dump(FILE *f);
+
+const char *config_sign_type_to_string(int v);
+const char *config_charset_to_string(int v);

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* The local API (DESIGN.md "Local API"): HTTP+JSON on a unix socket, libmicrohttpd on sd-event. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <systemd/sd-event.h>
+
+#include "daemon/api-request.h"
+
+struct api;
+struct api_call;
+struct json_object;
+
+/*
+ * The backend the API layer serves: the order manager in f2fpayd, a fake in the tests. Every
+ * callback gets a call and must answer it exactly once, with api_call_reply() or
+ * api_call_fail(), either before returning or later from the event loop (the connection waits,
+ * suspended). Request structs and strings are borrowed for the duration of the callback only.
+ *
+ * order_create answers 201 with the order object, which must have a string "id"; the API layer
+ * remembers it for the idempotency key. Other answers are passed to the client unchanged.
+ */
+struct api_backend {
+	void (*order_create)(void *userdata, struct api_call *call,
+			     const struct api_order_request *req);
+	void (*order_get)(void *userdata, struct api_call *call, const char *order_id);
+	/* state and date (yyyy-MM-dd, Beijing time) are NULL when not filtered on. */
+	void (*order_list)(void *userdata, struct api_call *call, const char *state,
+			   const char *date);
+	void (*order_cancel)(void *userdata, struct api_call *call, const char *order_id);
+	/* request_ref: the Idempotency-Key header or NULL; the same key must not refund twice. */
+	void (*order_refund)(void *userdata, struct api_call *call, const char *order_id,
+			     const struct api_refund_request *req, const char *request_ref);
+	void (*status)(void *userdata, struct api_call *call);
+	void (*reconciliation)(void *userdata, struct api_call *call, const char *date);
+};
+
+struct api_options {
+	const char *socket_path;  /* bound unless listen_fd >= 0; NULL = no unix socket */
+	unsigned socket_mode;     /* e.g. 0660 */
+	const char *socket_group; /* NULL = leave the group alone */
+	int listen_fd;            /* a listening socket (systemd socket activation), or -1 */
+	const char *tcp_listen;   /* "127.0.0.1:PORT", "[::1]:PORT" or NULL */
+	const char *token;        /* bearer token for TCP clients; required with tcp_listen */
+	size_t body_limit;
+	unsigned max_connections;
+	unsigned max_sse_clients;
+	unsigned sse_queue_limit;
+	unsigned idempotency_keys; /* remembered keys; the oldest settled ones are forgotten */
+};
+
+/* Sensible defaults (the config defaults); listen_fd = -1. */
+void api_options_init(struct api_options *o);
+
+/*
+ * Creates the API: binds or adopts the listening sockets and attaches them to `event`
+ * (borrowed, must outlive the api). The backend table is borrowed; userdata is passed to it.
+ * Returns 0 and a new api, or -errno (logged).
+ */
+int api_new(struct api **ret, sd_event *event, const struct api_options *opts,
+	    const struct api_backend *backend, void *userdata);
+
+/*
+ * Stops listening, answers waiting requests with 503 and ends event streams. Calls the backend
+ * still holds stay valid: answering them later is harmless. NULL is fine.
+ */
+struct api *api_free(struct api *api);
+
+/* The TCP port actually bound (for tcp_listen with port 0 in tests), or 0. */
+unsigned api_tcp_port(const struct api *api);
+
+/*
+ * Sends an event to every event stream client: `event` is the SSE event name (e.g. "order",
+ * "scan", "device", "display"), `json` one JSON value (borrowed, copied). A client whose queue
+ * is full is disconnected (it reconnects and re-reads the state). Returns the number of
+ * clients the event was queued for, or -errno.
+ */
+int api_broadcast(struct api *api, const char *event, const char *json);
+
+/* Number of connected event stream clients. */
+unsigned api_sse_clients(const struct api *api);
+
+/* Answers a call with `status` and `body` (taken; NULL for no body). Frees the call. */
+void api_call_reply(struct api_call *call, unsigned status, struct json_object *body);
+
+/* Answers a call with {"error":{"code":code,"message":...}}. Frees the call. */
+void api_call_fail(struct api_call *call, unsigned status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));

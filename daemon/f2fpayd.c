@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: MIT */
+/* f2fpayd's entry point: options, configuration, the event loop, signals, sd_notify, the API. */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "common/log.h"
+#include "config/config.h"
+#include "daemon/api.h"
+#include "daemon/notify.h"
+
+struct daemon {
+	sd_event *event;
+	const char *config_path;
+	struct config *config;
+	struct api *api;
+	struct notify *notify;
+};
+
+/*
+ * The backend until the order manager is wired in: orders are refused with 503, the status
+ * says so. The manager replaces this table with its own.
+ */
+static void
+none_refuse(struct api_call *call)
+{
+	api_call_fail(call, 503, "engine_unavailable", "this f2fpayd has no order engine yet");
+}
+
+static void
+none_order_create(void *userdata, struct api_call *call, const struct api_order_request *req)
+{
+	none_refuse(call);
+}
+
+static void
+none_order_get(void *userdata, struct api_call *call, const char *id)
+{
+	none_refuse(call);
+}
+
+static void
+none_order_list(void *userdata, struct api_call *call, const char *state, const char *date)
+{
+	none_refuse(call);
+}
+
+static void
+none_order_cancel(void *userdata, struct api_call *call, const char *id)
+{
+	none_refuse(call);
+}
+
+static void
+none_order_refund(void *userdata, struct api_call *call, const char *id,
+		  const struct api_refund_request *req, const char *ref)
+{
+	none_refuse(call);
+}
+
+static void
+none_reconciliation(void *userdata, struct api_call *call, const char *date)
+{
+	none_refuse(call);
+}
+
+static void
+none_status(void *userdata, struct api_call *call)
+{
+	struct daemon *d = userdata;
+	struct json_object *o = json_object_new_object();
+
+	if (!o) {
+		api_call_fail(call, 500, "internal", "out of memory");
+		return;
+	}
+	json_object_object_add(o, "version", json_object_new_string(F2FPAY_VERSION));
+	json_object_object_add(o, "engine", json_object_new_string("absent"));
+	json_object_object_add(o, "terminal_id",
+			       json_object_new_string(d->config->terminal.terminal_id));
+	json_object_object_add(o, "sse_clients", json_object_new_int((int)api_sse_clients(d->api)));
+	json_object_object_add(o, "attention", json_object_new_array());
+	api_call_reply(call, 200, o);
+}
+
+/* Without an engine nothing can be verified or applied: "failure" makes Alipay resend later. */
+static bool
+none_notify(void *userdata, const char *content_type, const char *body, size_t len)
+{
+	log_warning("Notification received, but there is no order engine to apply it");
+	return false;
+}
+
+static const struct api_backend none_backend = {
+	.order_create = none_order_create,
+	.order_get = none_order_get,
+	.order_list = none_order_list,
+	.order_cancel = none_order_cancel,
+	.order_refund = none_order_refund,
+	.status = none_status,
+	.reconciliation = none_reconciliation,
+};
+
+static int
+on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	log_info("Stopping on %s", strsignal((int)si->ssi_signo));
+	(void)sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+	return sd_event_exit(d->event, 0);
+}
+
+/* SIGHUP: a configuration with errors is refused and the old one kept (errors were logged). */
+static int
+on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct daemon *d = userdata;
+	struct config *c = NULL;
+	int r;
+
+	(void)sd_notify(0, "RELOADING=1\nSTATUS=Reloading the configuration");
+	r = config_load_file(d->config_path, 0, &c);
+	if (r < 0) {
+		log_warning("Keeping the old configuration: %s has errors", d->config_path);
+		(void)sd_notifyf(0, "READY=1\nSTATUS=Configuration reload failed, running with the "
+				    "old one");
+		return 0;
+	}
+	/* The listeners keep their sockets; [api] changes apply at the next start. */
+	config_free(d->config);
+	d->config = c;
+	log_info("Reloaded %s", d->config_path);
+	(void)sd_notify(0, "READY=1\nSTATUS=Running (configuration reloaded)");
+	return 0;
+}
+
+static int
+daemon_run(struct daemon *d)
+{
+	struct api_options opts;
+	const struct config_api *ca = &d->config->api;
+	sigset_t mask;
+	int n, r;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return log_error_errno(errno, "sigprocmask: %m");
+	signal(SIGPIPE, SIG_IGN);
+
+	r = sd_event_default(&d->event);
+	if (r < 0)
+		return log_error_errno(r, "Failed to create the event loop: %m");
+	/* Pings the systemd watchdog (WatchdogSec=) from the loop, so a stuck loop is noticed. */
+	(void)sd_event_set_watchdog(d->event, true);
+	if ((r = sd_event_add_signal(d->event, NULL, SIGTERM, on_term, d)) < 0 ||
+	    (r = sd_event_add_signal(d->event, NULL, SIGINT, on_term, d)) < 0 ||
+	    (r = sd_event_add_signal(d->event, NULL, SIGHUP, on_hup, d)) < 0)
+		return log_error_errno(r, "Failed to watch signals: %m");
+
+	api_options_init(&opts);
+	opts.socket_path = ca->socket;
+	opts.socket_mode = ca->socket_mode;
+	opts.socket_group = ca->socket_group;
+	opts.tcp_listen = ca->tcp_listen;
+	opts.token = ca->token;
+	opts.body_limit = ca->body_limit;
+	opts.max_connections = ca->max_connections;
+	opts.max_sse_clients = ca->max_sse_clients;
+	opts.sse_queue_limit = ca->sse_queue_limit;
+	/* systemd socket activation (f2fpayd.socket) passes the API socket. */
+	n = sd_listen_fds(1);
+	if (n < 0)
+		return log_error_errno(n, "Failed to read passed sockets: %m");
+	if (n > 1)
+		return log_error_errno(EINVAL, "Expected one passed socket, got %d", n);
+	if (n == 1) {
+		opts.listen_fd = SD_LISTEN_FDS_START;
+		log_info("Serving the API on the socket passed by systemd");
+	}
+	r = api_new(&d->api, d->event, &opts, &none_backend, d);
+	if (r < 0)
+		return r;
+	if (d->config->notify.listen) {
+		const struct config_notify *cn = &d->config->notify;
+		struct notify_options no = {
+			.listen = cn->listen,
+			.path = cn->path,
+			.body_limit = cn->body_limit,
+			.max_connections = cn->max_connections,
+		};
+		r = notify_new(&d->notify, d->event, &no, none_notify, d);
+		if (r < 0)
+			return r;
+	}
+
+	log_info("f2fpayd %s running for terminal %s", F2FPAY_VERSION,
+		 d->config->terminal.terminal_id);
+	(void)sd_notify(0, "READY=1\nSTATUS=Running");
+	r = sd_event_loop(d->event);
+	if (r < 0)
+		return log_error_errno(r, "Event loop failed: %m");
+	return 0;
+}
+
+static void
+help(void)
+{
+	printf("f2fpayd [OPTIONS]\n\n"
+	       "Alipay face-to-face payment daemon for Linux checkout terminals.\n\n"
+	       "  -c --config FILE   configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+	       "     --check-config  check the configuration and exit\n"
+	       "     --dump-config   print the effective configuration and exit\n"
+	       "     --config-keys   print the table of configuration keys and exit\n"
+	       "  -h --help          show this help\n"
+	       "     --version       show the version\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	enum {
+		ARG_CHECK = 0x100,
+		ARG_DUMP,
+		ARG_KEYS,
+		ARG_VERSION
+	};
+	static const struct option options[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, ARG_CHECK},
+		{"dump-config", no_argument, NULL, ARG_DUMP},
+		{"config-keys", no_argument, NULL, ARG_KEYS},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, ARG_VERSION},
+		{},
+	};
+	struct daemon d = {.config_path = CONFIG_DEFAULT_PATH};
+	bool check = false, dump = false;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
+		switch (c) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case ARG_CHECK:
+			check = true;
+			break;
+		case ARG_DUMP:
+			dump = true;
+			break;
+		case ARG_KEYS:
+			return config_table_dump(stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+		case 'h':
+			help();
+			return EXIT_SUCCESS;
+		case ARG_VERSION:
+			printf("f2fpayd %s\n", F2FPAY_VERSION);
+			return EXIT_SUCCESS;
+		default:
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		log_error("Unexpected argument: %s", argv[optind]);
+		return 2;
+	}
+	if (check || dump)
+		log_set_prefix(0);
+
+	r = config_load_file(d.config_path, 0, &d.config);
+	if (r < 0) {
+		if (!check && !dump)
+			(void)sd_notifyf(0, "STATUS=Configuration errors in %s", d.config_path);
+		return EXIT_FAILURE;
+	}
+	if (dump)
+		r = config_dump(d.config, stdout);
+	else if (check)
+		printf("%s: configuration OK\n", d.config_path);
+	else
+		r = daemon_run(&d);
+
+	d.notify = notify_free(d.notify);
+	d.api = api_free(d.api);
+	config_free(d.config);
+	sd_event_unref(d.event);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

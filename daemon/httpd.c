@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/* libmicrohttpd on sd-event: MHD_USE_EPOLL exposes one fd, MHD_get_timeout gives the timer. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/macro.h"
+#include "common/time-util.h"
+#include "daemon/httpd.h"
+
+struct httpd {
+	struct MHD_Daemon *mhd;
+	sd_event_source *io, *timer, *defer;
+};
+
+static void
+httpd_arm(struct httpd *h)
+{
+	MHD_UNSIGNED_LONG_LONG to;
+
+	if (MHD_get_timeout(h->mhd, &to) == MHD_YES) {
+		usec_t when = now_usec(CLOCK_MONOTONIC) + (usec_t)to * USEC_PER_MSEC;
+		(void)sd_event_source_set_time(h->timer, when);
+		(void)sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
+	} else
+		(void)sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
+}
+
+void
+httpd_run(struct httpd *h)
+{
+	if (!h || !h->mhd)
+		return;
+	(void)MHD_run(h->mhd);
+	httpd_arm(h);
+}
+
+static int
+httpd_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	httpd_run(userdata);
+	return 0;
+}
+
+static int
+httpd_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	httpd_run(userdata);
+	return 0;
+}
+
+static int
+httpd_on_defer(sd_event_source *s, void *userdata)
+{
+	httpd_run(userdata);
+	return 0;
+}
+
+void
+httpd_kick(struct httpd *h)
+{
+	if (h && h->defer)
+		(void)sd_event_source_set_enabled(h->defer, SD_EVENT_ONESHOT);
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+	      enum MHD_ConnectionNotificationCode toe)
+{
+	/*
+	 * At the connection limit MHD takes the listening socket out of its epoll set and puts it
+	 * back only at the start of its next run: make sure there is one when a connection
+	 * closes, or waiting clients would wait for some unrelated event.
+	 */
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+		httpd_kick(cls);
+}
+
+static void _printf_(2, 0) on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = 0;
+	log_debug("microhttpd: %s", msg);
+}
+
+int
+httpd_start(struct httpd **ret, sd_event *event, int listen_fd, unsigned max_connections,
+	    unsigned timeout_sec, MHD_AccessHandlerCallback handler, void *handler_cls,
+	    MHD_RequestCompletedCallback completed, void *completed_cls)
+{
+	const union MHD_DaemonInfo *info;
+	struct httpd *h;
+	int r;
+
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		close(listen_fd);
+		return log_error_errno(ENOMEM, "Out of memory");
+	}
+	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
+				  NULL, NULL, handler, handler_cls, MHD_OPTION_LISTEN_SOCKET,
+				  listen_fd, MHD_OPTION_CONNECTION_LIMIT, max_connections,
+				  MHD_OPTION_CONNECTION_TIMEOUT, timeout_sec,
+				  MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+	if (!h->mhd) {
+		close(listen_fd);
+		free(h);
+		return log_error_errno(EIO, "Failed to start the HTTP server");
+	}
+	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info) {
+		r = log_error_errno(EIO, "No epoll fd from libmicrohttpd");
+		goto fail;
+	}
+	r = sd_event_add_io(event, &h->io, info->epoll_fd, EPOLLIN, httpd_on_io, h);
+	if (r < 0) {
+		log_error_errno(r, "Failed to watch the HTTP server: %m");
+		goto fail;
+	}
+	r = sd_event_add_time(event, &h->timer, CLOCK_MONOTONIC, 0, 0, httpd_on_timer, h);
+	if (r < 0) {
+		log_error_errno(r, "Failed to add the HTTP timer: %m");
+		goto fail;
+	}
+	r = sd_event_add_defer(event, &h->defer, httpd_on_defer, h);
+	if (r < 0) {
+		log_error_errno(r, "Failed to add the HTTP kick: %m");
+		goto fail;
+	}
+	(void)sd_event_source_set_enabled(h->defer, SD_EVENT_OFF);
+	httpd_arm(h);
+	*ret = h;
+	return 0;
+fail:
+	httpd_free(h);
+	return r;
+}
+
+struct httpd *
+httpd_free(struct httpd *h)
+{
+	if (!h)
+		return NULL;
+	if (h->mhd) {
+		/* Let resumed connections be processed (answered or closed) before stopping. */
+		(void)MHD_run(h->mhd);
+		MHD_stop_daemon(h->mhd);
+	}
+	h->io = sd_event_source_disable_unref(h->io);
+	h->timer = sd_event_source_disable_unref(h->timer);
+	h->defer = sd_event_source_disable_unref(h->defer);
+	free(h);
+	return NULL;
+}
+
+static int
+unix_socket_setup(int fd, const char *path, unsigned mode, const char *group)
+{
+	if (group) {
+		struct group gr, *res = NULL;
+		char buf[4096];
+		int r = getgrnam_r(group, &gr, buf, sizeof(buf), &res);
+		if (r != 0 || !res)
+			return log_error_errno(r ? r : ENOENT, "Unknown group %s for %s", group,
+					       path);
+		if (chown(path, (uid_t)-1, res->gr_gid) < 0)
+			return log_error_errno(errno, "Failed to give %s to group %s: %m", path,
+					       group);
+	}
+	if (chmod(path, (mode_t)mode) < 0)
+		return log_error_errno(errno, "Failed to chmod %s: %m", path);
+	if (listen(fd, SOMAXCONN) < 0)
+		return log_error_errno(errno, "Failed to listen on %s: %m", path);
+	return 0;
+}
+
+int
+httpd_bind_unix(const char *path, unsigned mode, const char *group)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return log_error_errno(ENAMETOOLONG, "Socket path too long: %s", path);
+	memcpy(sa.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return log_error_errno(errno, "Failed to create a unix socket: %m");
+	/* A stale socket from a previous run would make bind() fail. */
+	if (unlink(path) < 0 && errno != ENOENT)
+		return log_error_errno(errno, "Failed to remove stale %s: %m", path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return log_error_errno(errno, "Failed to bind %s: %m", path);
+	r = unix_socket_setup(fd, path, mode, group);
+	if (r < 0) {
+		(void)unlink(path); /* leave no socket nobody serves */
+		return r;
+	}
+	return TAKE_FD(fd);
+}
+
+int
+httpd_bind_tcp(const char *addr, bool loopback_only, unsigned *ret_port)
+{
+	struct sockaddr_storage ss = {};
+	socklen_t sl;
+	char host[64];
+	const char *colon;
+	unsigned long port;
+	char *end;
+	_cleanup_close_ int fd = -1;
+	int one = 1;
+
+	if (addr[0] == '[') {
+		const char *rb = strchr(addr, ']');
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		if (!rb || rb[1] != ':' || (size_t)(rb - addr - 1) >= sizeof(host))
+			return log_error_errno(EINVAL, "Bad TCP address %s", addr);
+		memcpy(host, addr + 1, (size_t)(rb - addr - 1));
+		host[rb - addr - 1] = 0;
+		colon = rb + 1;
+		s6->sin6_family = AF_INET6;
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			return log_error_errno(EINVAL, "Bad TCP address %s", addr);
+		if (loopback_only && !IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr))
+			return log_error_errno(EINVAL, "TCP address %s is not loopback", addr);
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		colon = strrchr(addr, ':');
+		if (!colon || (size_t)(colon - addr) >= sizeof(host))
+			return log_error_errno(EINVAL, "Bad TCP address %s", addr);
+		memcpy(host, addr, (size_t)(colon - addr));
+		host[colon - addr] = 0;
+		s4->sin_family = AF_INET;
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return log_error_errno(EINVAL, "Bad TCP address %s", addr);
+		if (loopback_only && (ntohl(s4->sin_addr.s_addr) >> 24) != 127)
+			return log_error_errno(EINVAL, "TCP address %s is not loopback", addr);
+		sl = sizeof(*s4);
+	}
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || port > 65535 || !colon[1])
+		return log_error_errno(EINVAL, "Bad TCP port in %s", addr);
+	if (ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return log_error_errno(errno, "Failed to create a TCP socket: %m");
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
+		return log_error_errno(errno, "Failed to bind %s: %m", addr);
+	if (listen(fd, SOMAXCONN) < 0)
+		return log_error_errno(errno, "Failed to listen on %s: %m", addr);
+	sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return log_error_errno(errno, "getsockname: %m");
+	*ret_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						   : ((struct sockaddr_in *)&ss)->sin_port);
+	return TAKE_FD(fd);
+}
