@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <systemd/sd-daemon.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,8 @@ struct manager {
 	sd_event_source *display_retry; /* a display backend that failed */
 	sd_event_source *reload_defer;  /* applies pending_cfg from the loop */
 	uint64_t scans, notifications;
+	unsigned status_busy; /* the order count last sent in STATUS= */
+	sd_event_source *status_defer;
 };
 
 /* ---- helpers ---- */
@@ -457,6 +460,32 @@ display_order_settled(struct manager *m)
 
 static void apply_pending_reload(struct manager *m);
 
+static int
+status_defer_cb(sd_event_source *es, void *userdata)
+{
+	struct manager *m = userdata;
+	unsigned n;
+
+	m->status_defer = sd_event_source_disable_unref(m->status_defer);
+	n = manager_busy(m);
+	if (n == m->status_busy)
+		return 0;
+	m->status_busy = n;
+	(void)sd_notifyf(0, "STATUS=Running, %u order%s in progress", n, n == 1 ? "" : "s");
+	return 0;
+}
+
+/*
+ * systemctl status shows how many orders are in progress, sent when that changes. Counted from
+ * the loop: inside a transition the engine still holds an order that just became final.
+ */
+static void
+manager_notify_status(struct manager *m)
+{
+	if (!m->status_defer)
+		(void)sd_event_add_defer(m->event, &m->status_defer, status_defer_cb, m);
+}
+
 /* ---- engine observer ---- */
 
 static void
@@ -484,6 +513,7 @@ on_transition(const struct engine_transition *t, void *userdata)
 		     t->from == ORDER_NEW || display_order_settled(m)))
 			show_order(m, t->order);
 	}
+	manager_notify_status(m);
 	if (m->pending_cfg)
 		apply_pending_reload(m);
 }
@@ -529,6 +559,7 @@ waiting_end(struct manager *m, const char *order_id, const char *final_state)
 						  final_state));
 	m->waiting.expiry = sd_event_source_disable_unref(m->waiting.expiry);
 	m->waiting.active = false;
+	manager_notify_status(m);
 }
 
 static int
@@ -917,6 +948,7 @@ manager_free(struct manager *m)
 	m->screen_timer = sd_event_source_disable_unref(m->screen_timer);
 	m->display_retry = sd_event_source_disable_unref(m->display_retry);
 	m->reload_defer = sd_event_source_disable_unref(m->reload_defer);
+	m->status_defer = sd_event_source_disable_unref(m->status_defer);
 	m->s = stack_free(m->s);
 	config_free(m->pending_cfg);
 	journal_close(m->journal);
@@ -1123,6 +1155,7 @@ be_order_create(void *userdata, struct api_call *call, const struct api_order_re
 						  m->waiting.subject, m->waiting.pos_ref,
 						  WAITING_STATE));
 		show_waiting(m);
+		manager_notify_status(m);
 		api_call_reply(call, 201,
 			       waiting_to_json(m->waiting.id, m->waiting.amount_fen,
 					       m->waiting.subject, m->waiting.pos_ref,

@@ -168,8 +168,10 @@ def test_cancel(build, tmp):
         check(st == 201, f"create: {st} {o}")
         d.wait_state(o["id"], "WAITING")
         ev.wait(is_display("confirm"), "confirm screen")
+        d.wait_notify("STATUS=Running, 1 order in progress")
         d.ctl("cancel", o["id"], check_rc=0)
         d.events.wait_order(o["id"], "CANCELED")
+        d.wait_notify("STATUS=Running, 0 orders in progress")
         ev.wait(is_display("canceled"), "canceled screen")
         t = sb.trade(o["id"])
         check(t["trade_status"] in ("TRADE_CLOSED", "NOT_EXIST") and t["cancel_requests"] >= 1,
