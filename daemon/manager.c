@@ -34,6 +34,20 @@
 #define DEFAULT_SUBJECT    "f2fpayd"
 #define WAITING_ID_MAX     ORDER_ID_MAX
 
+/* The gateway as the engine sees it, noting the class of each answer for GET /v1/status. */
+struct gateway_watch {
+	struct gateway inner;
+	enum alipay_class last; /* _ALIPAY_CLASS_MAX: no answer yet */
+	usec_t last_usec;
+};
+
+struct gateway_watch_call {
+	struct gateway_watch *w;
+	gateway_done_t done;
+	void *userdata;
+	void *inner;
+};
+
 /* Everything built from one configuration; replaced whole on a reload. */
 struct stack {
 	const struct config *cfg;
@@ -42,6 +56,7 @@ struct stack {
 	struct alipay_client_config client;
 	struct http_client *http;
 	struct gateway_alipay *ga;
+	struct gateway_watch watch;
 	struct engine *engine;
 	struct engine_subscription *sub;
 	struct scanner *scanners[CONFIG_MAX_SCANNERS];
@@ -791,6 +806,49 @@ scanner_config_from(const struct config_scanner *c, struct scanner_config *sc)
 		sc->max_len = c->max_length;
 }
 
+static void
+gateway_watch_done(const struct gateway_result *gr, void *userdata)
+{
+	struct gateway_watch_call *c = userdata;
+	gateway_done_t done = c->done;
+	void *ud = c->userdata;
+
+	c->w->last = gr ? gr->res.cls : ALIPAY_CLASS_UNKNOWN;
+	c->w->last_usec = now_usec(CLOCK_REALTIME);
+	free(c);
+	done(gr, ud);
+}
+
+static int
+gateway_watch_submit(void *userdata, const struct gateway_call *call, gateway_done_t done,
+		     void *done_userdata, void **ret_handle)
+{
+	struct gateway_watch *w = userdata;
+	struct gateway_watch_call *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	*c = (struct gateway_watch_call){.w = w, .done = done, .userdata = done_userdata};
+	r = w->inner.submit(w->inner.userdata, call, gateway_watch_done, c, &c->inner);
+	if (r < 0) {
+		free(c);
+		return r;
+	}
+	*ret_handle = c;
+	return 0;
+}
+
+static void
+gateway_watch_cancel(void *userdata, void *handle)
+{
+	struct gateway_watch *w = userdata;
+	struct gateway_watch_call *c = handle;
+
+	w->inner.cancel(w->inner.userdata, c->inner);
+	free(c);
+}
+
 static int
 stack_display(struct stack *s)
 {
@@ -864,7 +922,13 @@ stack_build_in(struct manager *m, const struct config *cfg, struct stack *s)
 	ec.fsm.qr_poll_interval_usec = cfg->timing.query_interval_usec;
 	if (ec.fsm.refund_retry_usec > cfg->timing.query_interval_usec)
 		ec.fsm.refund_retry_usec = cfg->timing.query_interval_usec;
-	ops = gateway_alipay_ops(s->ga);
+	s->watch = (struct gateway_watch){.inner = gateway_alipay_ops(s->ga),
+					  .last = _ALIPAY_CLASS_MAX};
+	ops = (struct gateway){
+		.submit = gateway_watch_submit,
+		.cancel = gateway_watch_cancel,
+		.userdata = &s->watch,
+	};
 	r = engine_new(m->event, m->journal, &ec, &ops, &s->engine);
 	if (r < 0)
 		return log_error_errno(r, "Failed to create the order engine: %m");
@@ -1413,6 +1477,13 @@ be_status(void *userdata, struct api_call *call)
 	if (m->s->cfg->terminal.store_name)
 		json_add_str(o, "store_name", m->s->cfg->terminal.store_name);
 	json_add_str(o, "gateway", m->s->cfg->alipay.gateway_url);
+	/* The class of the gateway's last answer: "unknown" also covers no answer at all. */
+	json_add_str(o, "gateway_last_answer",
+		     m->s->watch.last == _ALIPAY_CLASS_MAX
+			     ? "none"
+			     : alipay_class_to_string(m->s->watch.last));
+	if (m->s->watch.last != _ALIPAY_CLASS_MAX)
+		json_add_time(o, "gateway_last_answer_at", m->s->watch.last_usec);
 	json_object_object_add(o, "active_orders",
 			       json_object_new_int((int)engine_active_count(m->s->engine)));
 	json_object_object_add(o, "waiting_for_code",

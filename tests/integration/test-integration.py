@@ -56,6 +56,9 @@ def test_pos_flow(build, tmp):
               "the payment code is not masked")
         # The waiting id keeps answering with the engine's order.
         check(d.order(o["id"])["id"] == paid["id"], "the waiting id does not lead to the order")
+        st, s = d.api("GET", "/v1/status")
+        check(s["gateway_last_answer"] == "success" and s["scanners"][0]["state"] == "present"
+              and s["display"]["up"], f"status: {s}")
         r = d.ctl("status", paid["id"], "--json", check_rc=0)
         check('"state": "PAID"' in r.stdout or '"state":"PAID"' in r.stdout,
               f"f2fpayctl status: {r.stdout}")
