@@ -955,7 +955,7 @@ html_escape(const char *s, struct buf *out)
 
 /* The checks of the common parameters; 0 = go on, 1 = the node holds the error. */
 static int
-check_common(struct ctx *c, const char *query, const char *body, size_t body_len)
+check_common(struct ctx *c)
 {
 	struct sandbox *sb = c->sb;
 	const char *app_id, *ts, *sign, *st, *cs;
@@ -1208,7 +1208,7 @@ sb_gateway_handle(struct sandbox *sb, const char *query, const char *body, size_
 	c.charset = cs ? sb_charset_from_string(cs) : SB_CHARSET_UTF8;
 
 	pthread_mutex_lock(&sb->lock);
-	done = check_common(&c, query, body, body_len);
+	done = check_common(&c);
 	if (!done)
 		done = parse_biz(&c);
 	if (done < 0) {

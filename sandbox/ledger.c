@@ -212,6 +212,10 @@ sb_trade_notify(struct sandbox *sb, struct sb_trade *t, const struct sb_refund *
 
 	if (isempty(t->notify_url))
 		return 0;
+	/* Alipay notifies TRADE_SUCCESS, TRADE_FINISHED and TRADE_CLOSED; the creation of an
+	 * unpaid trade only when the merchant opted in. */
+	if (t->status == SB_STATUS_WAIT_BUYER_PAY && !refund && !sb->cfg.notify_wait_buyer_pay)
+		return 0;
 	/* PROTOCOL §4: the fields of trade_status_sync. */
 	snprintf(id, sizeof(id), "2026%s%02zu", t->trade_no + 8, t->n_notices);
 	r = r ?: add(&p, "notify_type", "trade_status_sync");
@@ -351,21 +355,22 @@ trade_to_json(const struct sb_trade *t)
 }
 
 static json_object *
-ledger_to_json(struct sandbox *sb)
+ledger_to_json(struct sandbox *sb, const char *out_trade_no)
 {
 	json_object *root = json_object_new_object(), *arr = json_object_new_array();
 
 	for (size_t i = 0; i < sb->n_trades; i++)
-		json_object_array_add(arr, trade_to_json(sb->trades[i]));
+		if (!out_trade_no || STR_EQ(sb->trades[i]->out_trade_no, out_trade_no))
+			json_object_array_add(arr, trade_to_json(sb->trades[i]));
 	jadd_int(root, "seq", (int64_t)sb->seq);
 	json_object_object_add(root, "trades", arr);
 	return root;
 }
 
 int
-sb_ledger_dump_json(struct sandbox *sb, struct buf *out)
+sb_ledger_dump_json(struct sandbox *sb, const char *out_trade_no, struct buf *out)
 {
-	json_object *root = ledger_to_json(sb);
+	json_object *root = ledger_to_json(sb, out_trade_no);
 	int r = buf_puts(out,
 			 json_object_to_json_string_ext(
 				 root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -386,7 +391,7 @@ sb_ledger_save(struct sandbox *sb)
 		return 0;
 	if (asprintf(&tmp, "%s.tmp", sb->cfg.state_path) < 0)
 		return -ENOMEM;
-	root = ledger_to_json(sb);
+	root = ledger_to_json(sb, NULL);
 	s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)

@@ -90,7 +90,8 @@ struct sb_config {
 	const char *state_path;
 	double confirm_after_sec;
 	double time_scale;
-	double slow_delay_sec; /* scenario 9 */
+	double slow_delay_sec;     /* scenario 9 */
+	int notify_wait_buyer_pay; /* Alipay's optional WAIT_BUYER_PAY notification */
 	int verbose;
 };
 
@@ -123,8 +124,8 @@ const char *sb_status_name(enum sb_status s);
 void sb_ledger_tick(struct sandbox *sb, usec_t now);
 /* Queues a notification of t's current state (no-op without notify_url). */
 int sb_trade_notify(struct sandbox *sb, struct sb_trade *t, const struct sb_refund *refund);
-/* Appends the JSON ledger (GET /sim/trades) to out. */
-int sb_ledger_dump_json(struct sandbox *sb, struct buf *out);
+/* Appends the JSON ledger (GET /sim/trades) to out; only out_trade_no's trade if not NULL. */
+int sb_ledger_dump_json(struct sandbox *sb, const char *out_trade_no, struct buf *out);
 /* --state: writes the ledger atomically / loads it. No-op without a path. */
 int sb_ledger_save(struct sandbox *sb);
 int sb_ledger_load(struct sandbox *sb);

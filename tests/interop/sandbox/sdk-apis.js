@@ -47,7 +47,11 @@ async function main() {
   const query = (o) => exec('alipay.trade.query', { out_trade_no: o });
   const cancel = (o) => exec('alipay.trade.cancel', { out_trade_no: o });
   const trades = async () => (await fetch(`${sb.url}/sim/trades`)).json();
-  const ledger = async (o) => (await trades()).trades.find((t) => t.out_trade_no === o);
+  const ledger = async (o) => {
+    const one = (await (await fetch(`${sb.url}/sim/trades?out_trade_no=${encodeURIComponent(o)}`)).json()).trades;
+    assert.equal(one.length, 1);
+    return one[0];
+  };
   const scan = async (qr, payIt) => {
     const r = await fetch(`${sb.url}/sim/scan-qr`, { method: 'POST', body: JSON.stringify({ qr_code: qr, pay: payIt }) });
     return { status: r.status, body: await r.json() };
@@ -321,6 +325,19 @@ async function main() {
       assert.equal(t.cancel_requests, 1);
     }],
   ];
+  if (mode === 'cert') {
+    cases.push(['certificate mode: alipay_cert_sn between the node and sign, as the SDK computes it', async () => {
+      const util = require(path.join(path.dirname(require.resolve('alipay-sdk')), 'util.js'));
+      const p = util.sign('alipay.trade.query', { bizContent: { out_trade_no: 'x' } }, sdk.config);
+      const r = await fetch(`${sb.url}/gateway.do`, { method: 'POST', body: new URLSearchParams(p) });
+      const raw = await r.text();
+      assert.match(raw, new RegExp(`\\},"alipay_cert_sn":"${sdk.config.alipayCertSn}","sign":"[A-Za-z0-9+/=]+"\\}$`));
+      assert.equal(p.app_cert_sn, sdk.config.appCertSn);
+      const bad = { ...p, app_cert_sn: '0'.repeat(32) };
+      const r2 = await (await fetch(`${sb.url}/gateway.do`, { method: 'POST', body: new URLSearchParams(bad) })).text();
+      assert.match(r2, /isv\.invalid-app-cert-sn/);
+    }]);
+  }
   const failed = await h.runCases(`sdk ${mode}`, cases);
   const st = await sb.stop();
   if (st.code !== 0) {
