@@ -16,6 +16,7 @@ struct engine_order {
 	char *auth_code;        /* scan orders until the pay is handed over; wiped */
 	sd_event_source *timer; /* the FSM's timer, or a deferred "unknown" result */
 	bool deliver_unknown;   /* the timer delivers an unknown answer to call_req */
+	bool resume;            /* the timer resumes the order after a failed journal write */
 	void *call;             /* gateway handle of the request in flight */
 	enum order_request call_req;
 };
@@ -26,6 +27,7 @@ struct engine_refund {
 	struct journal_refund rec;
 	sd_event_source *timer;
 	bool deliver_unknown;
+	bool resume;
 	void *call;
 	enum refund_request call_req;
 };
@@ -162,11 +164,13 @@ static int
 order_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct engine_order *eo = userdata;
-	bool unknown = eo->deliver_unknown;
+	bool unknown = eo->deliver_unknown, resume = eo->resume;
 
 	eo->timer = sd_event_source_disable_unref(eo->timer);
-	eo->deliver_unknown = false;
-	if (unknown)
+	eo->deliver_unknown = eo->resume = false;
+	if (resume)
+		(void)engine_order_feed(eo, ORDER_EV_RESUME, NULL);
+	else if (unknown)
 		order_call_done(NULL, eo);
 	else
 		(void)engine_order_feed(eo, ORDER_EV_TIMER, NULL);
@@ -279,7 +283,16 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 		r = journal_order_save(e->journal, &eo->rec, order_event_to_string(ev),
 				       saved.fsm.state, now);
 		if (r < 0) {
+			/* Back to what is on disk; later, redo what that state requires, as a
+			 * restart would. An answer in flight belongs to a state we left. */
 			eo->rec = saved;
+			if (eo->call) {
+				e->gw.cancel(e->gw.userdata, eo->call);
+				eo->call = NULL;
+			}
+			eo->deliver_unknown = false;
+			eo->resume = true;
+			(void)order_arm_timer(eo, now + e->cfg.journal_retry_usec);
 			return log_error_errno(r, "order %s: not journaled, nothing sent: %m",
 					       eo->rec.fsm.id);
 		}
@@ -368,11 +381,13 @@ static int
 refund_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct engine_refund *er = userdata;
-	bool unknown = er->deliver_unknown;
+	bool unknown = er->deliver_unknown, resume = er->resume;
 
 	er->timer = sd_event_source_disable_unref(er->timer);
-	er->deliver_unknown = false;
-	if (unknown)
+	er->deliver_unknown = er->resume = false;
+	if (resume)
+		(void)engine_refund_feed(er, REFUND_EV_RESUME, NULL);
+	else if (unknown)
 		refund_call_done(NULL, er);
 	else
 		(void)engine_refund_feed(er, REFUND_EV_TIMER, NULL);
@@ -447,6 +462,13 @@ engine_refund_feed(struct engine_refund *er, enum refund_event ev, const struct 
 					saved.fsm.state, now);
 		if (r < 0) {
 			er->rec = saved;
+			if (er->call) {
+				e->gw.cancel(e->gw.userdata, er->call);
+				er->call = NULL;
+			}
+			er->deliver_unknown = false;
+			er->resume = true;
+			(void)refund_arm_timer(er, now + e->cfg.journal_retry_usec);
 			return log_error_errno(r, "refund %s: not journaled, nothing sent: %m",
 					       er->rec.fsm.id);
 		}
@@ -499,6 +521,8 @@ engine_new(sd_event *event, struct journal *journal, const struct engine_config 
 	e->cfg = *cfg;
 	snprintf(e->terminal, sizeof(e->terminal), "%s", cfg->terminal);
 	e->cfg.terminal = e->terminal;
+	if (e->cfg.journal_retry_usec == 0)
+		e->cfg.journal_retry_usec = USEC_PER_SEC;
 	e->gw = *gw;
 	crash = getenv("F2FPAY_CRASH_AT");
 	if (!isempty(crash)) {

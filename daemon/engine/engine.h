@@ -22,8 +22,9 @@ struct engine;
 struct engine_subscription;
 
 struct engine_config {
-	struct order_config fsm; /* intervals and counts */
-	const char *terminal;    /* out_trade_no prefix: letters, digits, '_'; copied */
+	struct order_config fsm;   /* intervals and counts */
+	const char *terminal;      /* out_trade_no prefix: letters, digits, '_'; copied */
+	usec_t journal_retry_usec; /* after a failed journal write, resume after this; 0 = 1 s */
 };
 
 /* What observers (display, local API) are told after each committed transition. */

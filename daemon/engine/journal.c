@@ -17,6 +17,7 @@
 struct journal {
 	sqlite3 *db;
 	char *path;
+	unsigned fail_next; /* tests: saves to refuse */
 };
 
 /* The states an order or a refund cannot leave; kept in step with order_state_is_final(). */
@@ -413,6 +414,21 @@ journal_close(struct journal *j)
 }
 
 void
+journal_inject_failures(struct journal *j, unsigned n)
+{
+	j->fail_next = n;
+}
+
+static int
+journal_injected_failure(struct journal *j, const char *what)
+{
+	if (j->fail_next == 0)
+		return 0;
+	j->fail_next--;
+	return log_error_errno(EIO, "Journal %s: %s failed (injected)", j->path, what);
+}
+
+void
 journal_mask_auth_code(const char *code, char buf[static JOURNAL_AUTH_CODE_MAX + 1])
 {
 	size_t n = code ? strnlen(code, JOURNAL_AUTH_CODE_MAX) : 0;
@@ -676,6 +692,9 @@ journal_order_save(struct journal *j, const struct journal_order *o, const char 
 	const char *req = order_request_column(o->pending);
 	int r;
 
+	r = journal_injected_failure(j, "order save");
+	if (r < 0)
+		return r;
 	r = journal_begin(j);
 	if (r < 0)
 		return r;
@@ -939,6 +958,9 @@ journal_refund_save(struct journal *j, const struct journal_refund *rf, const ch
 	char label[96];
 	int r;
 
+	r = journal_injected_failure(j, "refund save");
+	if (r < 0)
+		return r;
 	r = journal_begin(j);
 	if (r < 0)
 		return r;

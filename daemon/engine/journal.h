@@ -149,5 +149,8 @@ int journal_notification_add(struct journal *j, const char *out_trade_no, const 
 /* Reads a counter ("out_trade_no_seq", "journal_writes"); 0 for a counter never set. */
 int journal_counter_get(struct journal *j, const char *name, int64_t *ret);
 
+/* Tests: the next n write-ahead saves (order or refund) fail with -EIO and write nothing. */
+void journal_inject_failures(struct journal *j, unsigned n);
+
 /* Masks a payment code for storage and logs: first 2 and last 4 digits kept. */
 void journal_mask_auth_code(const char *code, char buf[static JOURNAL_AUTH_CODE_MAX + 1]);

@@ -227,8 +227,11 @@ test_qr(void)
 	run_until_idle(&c);
 	ctx_done(&c);
 
-	/* Paid by polling alone: no notification. */
+	/* Paid by polling alone: no notification. The QR stays up long enough for any load. */
 	ctx_init(&c, true);
+	c.cfg.fsm.qr_timeout_usec = 60 * USEC_PER_SEC;
+	engine_free(c.engine);
+	ctx_engine_up(&c);
 	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_QR, 100, "qr", NULL, NULL, b), 0);
 	run_until_state(&c, b, ORDER_SHOWING_QR);
 	/* Unscanned: queries answer TRADE_NOT_EXIST and polling goes on. */
@@ -240,6 +243,9 @@ test_qr(void)
 	CHECK_INT_EQ(state_of(&c, b), ORDER_PAID);
 
 	/* Expired: canceled, and a late scan is refused. */
+	c.cfg.fsm.qr_timeout_usec = 150 * USEC_PER_MSEC;
+	engine_free(c.engine);
+	ctx_engine_up(&c);
 	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_QR, 100, "qr", NULL, NULL, x), 0);
 	run_until_idle(&c);
 	CHECK_INT_EQ(engine_order_get(c.engine, x, &o), 0);
@@ -359,6 +365,44 @@ test_recovery(void)
 	ctx_done(&c);
 }
 
+/* A failed journal write sends nothing; the order is resumed from what is on disk. */
+static void
+test_journal_failure(void)
+{
+	char a[ORDER_ID_MAX + 1], code[19];
+	char r1[REFUND_ID_MAX + 1];
+	struct journal_refund rf;
+	struct fake_trade *t;
+	struct ctx c;
+
+	ctx_init(&c, true);
+	c.cfg.journal_retry_usec = 5 * USEC_PER_MSEC;
+	engine_free(c.engine);
+	ctx_engine_up(&c);
+	auth_code(code, '0');
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 700, "flaky disk", code, NULL, a),
+		     0);
+	CHECK_INT_EQ(state_of(&c, a), ORDER_PAYING);
+	/* The pay's answer cannot be journaled: it is dropped, and the order queries instead. */
+	journal_inject_failures(c.journal, 1);
+	run_until_idle(&c);
+	CHECK_INT_EQ(state_of(&c, a), ORDER_PAID);
+	t = fake_gateway_trade(&c.fake, a);
+	CHECK_INT_EQ(t->pays, 1);
+	CHECK_INT_EQ(t->queries, 1);
+
+	/* Same for a refund's answer: re-sent with the same number, applied once. */
+	CHECK_INT_EQ(engine_refund_new(c.engine, a, 700, "flaky disk", r1), 0);
+	journal_inject_failures(c.journal, 1);
+	run_until_idle(&c);
+	CHECK_INT_EQ(journal_refund_get(c.journal, r1, &rf), 0);
+	CHECK_INT_EQ(rf.fsm.state, REFUND_DONE);
+	CHECK_INT_EQ(t->n_refunds, 1);
+	CHECK_INT_EQ(t->refund_calls, 2);
+	CHECK_INT_EQ(t->refund_queries, 1);
+	ctx_done(&c);
+}
+
 int
 main(void)
 {
@@ -371,6 +415,7 @@ main(void)
 	test_qr();
 	test_refunds();
 	test_recovery();
+	test_journal_failure();
 
 	{
 		char p[300];
