@@ -212,6 +212,10 @@ sb_trade_notify(struct sandbox *sb, struct sb_trade *t, const struct sb_refund *
 
 	if (isempty(t->notify_url))
 		return 0;
+	/* Alipay notifies TRADE_SUCCESS, TRADE_FINISHED and TRADE_CLOSED; the creation of an
+	 * unpaid trade only when the merchant opted in. */
+	if (t->status == SB_STATUS_WAIT_BUYER_PAY && !refund && !sb->cfg.notify_wait_buyer_pay)
+		return 0;
 	/* PROTOCOL §4: the fields of trade_status_sync. */
 	snprintf(id, sizeof(id), "2026%s%02zu", t->trade_no + 8, t->n_notices);
 	r = r ?: add(&p, "notify_type", "trade_status_sync");

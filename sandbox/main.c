@@ -54,6 +54,8 @@ static const char help_text[] =
 	"  --slow-delay SECONDS       scenario 9: how long the reply is held (default 35)\n"
 	"  --time-scale N             divide notification retry intervals, QR lifetimes and\n"
 	"                             bill URL lifetimes by N (default 1)\n"
+	"  --notify-wait-buyer-pay    also notify trades created unpaid (WAIT_BUYER_PAY), an\n"
+	"                             option merchants can enable at Alipay (default off)\n"
 	"  -v, --verbose              log every request and notification\n"
 	"  -h, --help                 this text\n"
 	"\n"
@@ -84,7 +86,8 @@ static const char help_text[] =
 	"                                 refunds, notifications with each delivery time\n"
 	"  GET  /downloadBillFile.resource  bill zips (URLs from the bill query; 30 s)\n"
 	"\n"
-	"Notifications go to notify_url (loopback addresses only) with retries after\n"
+	"Notifications (TRADE_SUCCESS, TRADE_CLOSED, refunds) go to notify_url (loopback\n"
+	"addresses only) with retries after\n"
 	"4m, 10m, 10m, 1h, 2h, 6h, 15h (divided by --time-scale) until the reply is `success`.\n";
 
 static enum MHD_Result
@@ -408,6 +411,7 @@ main(int argc, char **argv)
 		ARG_CONFIRM_AFTER,
 		ARG_SLOW_DELAY,
 		ARG_TIME_SCALE,
+		ARG_NOTIFY_WAIT_BUYER_PAY,
 	};
 	static const struct option options[] = {
 		{"listen", required_argument, NULL, ARG_LISTEN},
@@ -424,6 +428,7 @@ main(int argc, char **argv)
 		{"confirm-after", required_argument, NULL, ARG_CONFIRM_AFTER},
 		{"slow-delay", required_argument, NULL, ARG_SLOW_DELAY},
 		{"time-scale", required_argument, NULL, ARG_TIME_SCALE},
+		{"notify-wait-buyer-pay", no_argument, NULL, ARG_NOTIFY_WAIT_BUYER_PAY},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{},
@@ -492,6 +497,9 @@ main(int argc, char **argv)
 			break;
 		case ARG_TIME_SCALE:
 			r = parse_double("--time-scale", optarg, 1e-9, &sb.cfg.time_scale);
+			break;
+		case ARG_NOTIFY_WAIT_BUYER_PAY:
+			sb.cfg.notify_wait_buyer_pay = 1;
 			break;
 		case 'v':
 			sb.cfg.verbose = 1;

@@ -90,7 +90,8 @@ struct sb_config {
 	const char *state_path;
 	double confirm_after_sec;
 	double time_scale;
-	double slow_delay_sec; /* scenario 9 */
+	double slow_delay_sec;     /* scenario 9 */
+	int notify_wait_buyer_pay; /* Alipay's optional WAIT_BUYER_PAY notification */
 	int verbose;
 };
 
