@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "daemon/api.h"
 #include "daemon/engine/engine.h"
 #include "daemon/engine/gateway-alipay.h"
 #include "daemon/reconcile/reconcile.h"
@@ -188,6 +189,76 @@ row_status(struct json_object *report, const char *list, const char *type, const
 	return NULL;
 }
 
+struct got {
+	bool done;
+	long status;
+	struct json_object *json;
+};
+
+static void
+on_http(struct http_request *req, struct http_response *resp, void *userdata)
+{
+	struct got *g = userdata;
+
+	g->done = true;
+	g->status = resp->outcome == HTTP_OUTCOME_OK ? resp->status : -1;
+	g->json = resp->body ? json_tokener_parse(resp->body) : NULL;
+}
+
+/* GET /v1/reconciliation/DATE over the API's TCP listener, with the event loop running. */
+static long
+api_get(struct ctx *c, unsigned port, const char *date, struct json_object **ret)
+{
+	static const char *const headers[] = {"Authorization: Bearer secret", NULL};
+	char url[128];
+	struct got g = {};
+	struct http_request_spec spec = {.method = HTTP_METHOD_GET, .url = url, .headers = headers};
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/reconciliation/%s", port, date);
+	CHECK_INT_EQ(http_client_submit(c->http, &spec, on_http, &g, NULL), 0);
+	for (unsigned i = 0; !g.done; i++) {
+		CHECK(i < 100000);
+		CHECK(sd_event_run(c->event, 200 * USEC_PER_MSEC) >= 0);
+	}
+	CHECK(g.json);
+	*ret = g.json;
+	return g.status;
+}
+
+/* The local API answers from the stored report, runs a missing past day, refuses tomorrow. */
+static void
+check_api(struct ctx *c, struct reconcile *r, const char *date)
+{
+	const struct api_backend backend = {.reconciliation = reconcile_api_get};
+	struct api_options opts;
+	struct json_object *j = NULL, *stored = NULL, *e;
+	char tomorrow[BEIJING_DATE_BUF];
+	struct api *api;
+
+	api_options_init(&opts);
+	opts.socket_path = NULL;
+	opts.tcp_listen = "127.0.0.1:0";
+	opts.token = "secret";
+	CHECK_INT_EQ(api_new(&api, c->event, &opts, &backend, r), 0);
+
+	CHECK_INT_EQ(api_get(c, api_tcp_port(api), date, &j), 200);
+	CHECK_INT_EQ(reconcile_report_load(r, date, &stored), 0);
+	CHECK(json_object_equal(j, stored));
+	json_object_put(j);
+	json_object_put(stored);
+
+	CHECK_INT_EQ(api_get(c, api_tcp_port(api), "2020-01-02", &j), 200);
+	CHECK_STR_EQ(str(j, "state"), "ok");
+	json_object_put(j);
+
+	beijing_format_date(time(NULL) + 86400, 1, tomorrow);
+	CHECK_INT_EQ(api_get(c, api_tcp_port(api), tomorrow, &j), 404);
+	CHECK(json_object_object_get_ex(j, "error", &e));
+	CHECK_STR_EQ(str(e, "code"), "bill_not_available");
+	json_object_put(j);
+	api_free(api);
+}
+
 static size_t
 files_in(const char *path)
 {
@@ -315,6 +386,9 @@ test_day(void)
 	json_object_put(o.report);
 	CHECK_INT_EQ(files_in(path), 3);
 	CHECK_INT_EQ(reconcile_runs_finished(r), 2);
+
+	check_api(&c, r, date);
+	CHECK_INT_EQ(reconcile_runs_finished(r), 3);
 
 	reconcile_free(r);
 	term_done(&a);
