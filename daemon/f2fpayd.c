@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "daemon/api.h"
+#include "daemon/manager.h"
 #include "daemon/notify.h"
 
 struct daemon {
@@ -22,90 +23,7 @@ struct daemon {
 	struct config *config;
 	struct api *api;
 	struct notify *notify;
-};
-
-/*
- * The backend until the order manager is wired in: orders are refused with 503, the status
- * says so. The manager replaces this table with its own.
- */
-static void
-none_refuse(struct api_call *call)
-{
-	api_call_fail(call, 503, "engine_unavailable", "this f2fpayd has no order engine yet");
-}
-
-static void
-none_order_create(void *userdata, struct api_call *call, const struct api_order_request *req)
-{
-	none_refuse(call);
-}
-
-static void
-none_order_get(void *userdata, struct api_call *call, const char *id)
-{
-	none_refuse(call);
-}
-
-static void
-none_order_list(void *userdata, struct api_call *call, const char *state, const char *date)
-{
-	none_refuse(call);
-}
-
-static void
-none_order_cancel(void *userdata, struct api_call *call, const char *id)
-{
-	none_refuse(call);
-}
-
-static void
-none_order_refund(void *userdata, struct api_call *call, const char *id,
-		  const struct api_refund_request *req, const char *ref)
-{
-	none_refuse(call);
-}
-
-static void
-none_reconciliation(void *userdata, struct api_call *call, const char *date)
-{
-	none_refuse(call);
-}
-
-static void
-none_status(void *userdata, struct api_call *call)
-{
-	struct daemon *d = userdata;
-	struct json_object *o = json_object_new_object();
-
-	if (!o) {
-		api_call_fail(call, 500, "internal", "out of memory");
-		return;
-	}
-	json_object_object_add(o, "version", json_object_new_string(F2FPAY_VERSION));
-	json_object_object_add(o, "engine", json_object_new_string("absent"));
-	json_object_object_add(o, "terminal_id",
-			       json_object_new_string(d->config->terminal.terminal_id));
-	json_object_object_add(o, "sse_clients", json_object_new_int((int)api_sse_clients(d->api)));
-	json_object_object_add(o, "attention", json_object_new_array());
-	api_call_reply(call, 200, o);
-}
-
-/* Without an engine nothing can be verified or applied: "failure" makes Alipay resend later. */
-static bool
-none_notify(void *userdata, const char *content_type, const char *body, size_t len)
-{
-	log_warning("Notification received, but there is no order engine to apply it");
-	return false;
-}
-
-static const struct api_backend none_backend = {
-	.order_create = none_order_create,
-	.order_get = none_order_get,
-	.order_list = none_order_list,
-	.order_cancel = none_order_cancel,
-	.order_refund = none_order_refund,
-	.status = none_status,
-	.reconciliation = none_reconciliation,
+	struct manager *manager;
 };
 
 static int
@@ -113,7 +31,10 @@ on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct daemon *d = userdata;
 
-	log_info("Stopping on %s", strsignal((int)si->ssi_signo));
+	/* Journal writes are synchronous: nothing is half written. Orders in flight stay in the
+	 * journal and are resumed at the next start. */
+	log_info("Stopping on %s (%u orders in progress are resumed at the next start)",
+		 strsignal((int)si->ssi_signo), d->manager ? manager_busy(d->manager) : 0);
 	(void)sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
 	return sd_event_exit(d->event, 0);
 }
@@ -134,10 +55,18 @@ on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 				    "old one");
 		return 0;
 	}
-	/* The listeners keep their sockets; [api] changes apply at the next start. */
-	config_free(d->config);
-	d->config = c;
-	log_info("Reloaded %s", d->config_path);
+	/* The listeners keep their sockets; [api], [notify] and [journal] changes apply at the
+	 * next start. The rest is applied between orders. */
+	r = manager_reload(d->manager, c);
+	if (r < 0) {
+		config_free(c);
+		log_warning("Keeping the old configuration: %s cannot be used", d->config_path);
+		(void)sd_notifyf(0, "READY=1\nSTATUS=Configuration reload failed, running with the "
+				    "old one");
+		return 0;
+	}
+	log_info("Reloaded %s%s", d->config_path,
+		 r > 0 ? " (applied once the orders in progress are settled)" : "");
 	(void)sd_notify(0, "READY=1\nSTATUS=Running (configuration reloaded)");
 	return 0;
 }
@@ -168,6 +97,11 @@ daemon_run(struct daemon *d)
 	    (r = sd_event_add_signal(d->event, NULL, SIGHUP, on_hup, d)) < 0)
 		return log_error_errno(r, "Failed to watch signals: %m");
 
+	(void)sd_notify(0, "STATUS=Opening the journal and resuming unfinished orders");
+	r = manager_new(d->event, d->config, &d->manager);
+	if (r < 0)
+		return r;
+
 	api_options_init(&opts);
 	opts.socket_path = ca->socket;
 	opts.socket_mode = ca->socket_mode;
@@ -188,9 +122,10 @@ daemon_run(struct daemon *d)
 		opts.listen_fd = SD_LISTEN_FDS_START;
 		log_info("Serving the API on the socket passed by systemd");
 	}
-	r = api_new(&d->api, d->event, &opts, &none_backend, d);
+	r = api_new(&d->api, d->event, &opts, manager_api_backend(), d->manager);
 	if (r < 0)
 		return r;
+	manager_set_api(d->manager, d->api);
 	if (d->config->notify.listen) {
 		const struct config_notify *cn = &d->config->notify;
 		struct notify_options no = {
@@ -199,7 +134,7 @@ daemon_run(struct daemon *d)
 			.body_limit = cn->body_limit,
 			.max_connections = cn->max_connections,
 		};
-		r = notify_new(&d->notify, d->event, &no, none_notify, d);
+		r = notify_new(&d->notify, d->event, &no, manager_notify, d->manager);
 		if (r < 0)
 			return r;
 	}
@@ -222,6 +157,7 @@ help(void)
 	       "     --check-config  check the configuration and exit\n"
 	       "     --dump-config   print the effective configuration and exit\n"
 	       "     --config-keys   print the table of configuration keys and exit\n"
+	       "     --list-scanners list the devices that could be scanners and exit\n"
 	       "  -h --help          show this help\n"
 	       "     --version       show the version\n");
 }
@@ -233,6 +169,7 @@ main(int argc, char **argv)
 		ARG_CHECK = 0x100,
 		ARG_DUMP,
 		ARG_KEYS,
+		ARG_LIST_SCANNERS,
 		ARG_VERSION
 	};
 	static const struct option options[] = {
@@ -240,6 +177,7 @@ main(int argc, char **argv)
 		{"check-config", no_argument, NULL, ARG_CHECK},
 		{"dump-config", no_argument, NULL, ARG_DUMP},
 		{"config-keys", no_argument, NULL, ARG_KEYS},
+		{"list-scanners", no_argument, NULL, ARG_LIST_SCANNERS},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, ARG_VERSION},
 		{},
@@ -261,6 +199,8 @@ main(int argc, char **argv)
 			break;
 		case ARG_KEYS:
 			return config_table_dump(stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+		case ARG_LIST_SCANNERS:
+			return manager_list_scanners(stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 		case 'h':
 			help();
 			return EXIT_SUCCESS;
@@ -292,7 +232,10 @@ main(int argc, char **argv)
 		r = daemon_run(&d);
 
 	d.notify = notify_free(d.notify);
+	if (d.manager)
+		manager_set_api(d.manager, NULL);
 	d.api = api_free(d.api);
+	d.manager = manager_free(d.manager);
 	config_free(d.config);
 	sd_event_unref(d.event);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

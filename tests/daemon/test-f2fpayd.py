@@ -54,8 +54,11 @@ def ctl(*args, sock=None):
                           capture_output=True, text=True, timeout=60)
 
 
-write(f"{tmp}/app.key", "key\n", 0o600)
-write(f"{tmp}/alipay.pub", "pub\n")
+keys = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sandbox", "keys")
+with open(os.path.join(keys, "app-private.pem")) as f:
+    write(f"{tmp}/app.key", f.read(), 0o600)
+with open(os.path.join(keys, "alipay-public.pem")) as f:
+    write(f"{tmp}/alipay.pub", f.read())
 conf = f"{tmp}/f2fpayd.conf"
 write(conf, config())
 
@@ -98,11 +101,11 @@ try:
     if not stat.S_ISSOCK(st.st_mode) or stat.S_IMODE(st.st_mode) != 0o660:
         fail(f"socket mode {oct(st.st_mode)}")
     r = ctl("status", "--json")
-    if r.returncode != 0 or '"engine":"absent"' not in r.stdout.replace(" ", ""):
+    if r.returncode != 0 or '"engine":"running"' not in r.stdout.replace(" ", ""):
         fail(f"status: {r.returncode} {r.stdout} {r.stderr}")
     r = ctl("pay", "1.00")
-    if r.returncode != 1 or "engine_unavailable" not in r.stderr:
-        fail(f"pay without an engine: {r.returncode} {r.stderr}")
+    if r.returncode != 0 or "WAITING_FOR_CODE" not in r.stdout:
+        fail(f"pay waiting for the scanner: {r.returncode} {r.stdout} {r.stderr}")
     r = ctl("pay", "1e3")
     if r.returncode != 1 or "invalid_amount" not in r.stderr:
         fail(f"bad amount: {r.stderr}")

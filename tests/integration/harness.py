@@ -1,0 +1,358 @@
+# SPDX-License-Identifier: MIT
+# Runs f2fpay-sandbox and f2fpayd as real processes for the integration tests and the demo:
+# temporary keys and config, a PTY serial scanner, the API over its unix socket, SSE events.
+import grp
+import http.client
+import json
+import os
+import pty
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import tty
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+KEYS = os.path.join(SRC, "tests", "sandbox", "keys")
+DEADLINE = 20.0
+
+
+class TestFailure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise TestFailure(msg)
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=10):
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        s.connect(self.path)
+        self.sock = s
+
+
+class Sandbox:
+    def __init__(self, build, extra=()):
+        self.proc = subprocess.Popen(
+            [os.path.join(build, "sandbox", "f2fpay-sandbox"), "--listen", "127.0.0.1:0",
+             "--app-public-key", os.path.join(KEYS, "app-public.pem"),
+             "--alipay-private-key", os.path.join(KEYS, "alipay-private.pem"),
+             "--confirm-after", "1", *extra],
+            stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        check(line.startswith("listening on "), f"sandbox did not start: {line!r}")
+        self.url = line[len("listening on "):]
+        self.host, self.port = self.url.split("//")[1].split(":")
+        self.port = int(self.port)
+
+    def request(self, method, path, body=None):
+        c = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        data = json.dumps(body).encode() if body is not None else None
+        c.request(method, path, body=data,
+                  headers={"Content-Type": "application/json"} if data else {})
+        r = c.getresponse()
+        text = r.read().decode()
+        c.close()
+        return r.status, text
+
+    def trade(self, out_trade_no):
+        st, text = self.request("GET", "/sim/trades")
+        check(st == 200, f"/sim/trades: {st}")
+        for t in json.loads(text)["trades"]:
+            if t.get("out_trade_no") == out_trade_no:
+                return t
+        return None
+
+    def scan_qr(self, qr_code, pay=True):
+        return self.request("POST", "/sim/scan-qr", {"qr_code": qr_code, "pay": pay})
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+class Scanner:
+    """A serial scanner: the daemon opens the PTY's slave, we type codes into the master."""
+
+    def __init__(self, tmp):
+        self.master, slave = pty.openpty()
+        tty.setraw(slave)
+        self.path = os.path.join(tmp, "scanner")
+        os.symlink(os.ttyname(slave), self.path)
+        self.slave = slave
+
+    def scan(self, code):
+        os.write(self.master, code.encode() + b"\r")
+
+    def close(self):
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class Events:
+    """Follows GET /v1/events on its own connection; events land in a queue."""
+
+    def __init__(self, sock_path):
+        self.q = queue.Queue()
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(sock_path)
+        self.sock.sendall(b"GET /v1/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        self.ready = threading.Event()
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+        check(self.ready.wait(10), "event stream did not open")
+
+    def run(self):
+        buf = b""
+        ev = {}
+        try:
+            f = self.sock.makefile("rb")
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                line = line.rstrip(b"\r\n")
+                if line.startswith(b": f2fpayd events"):
+                    self.ready.set()
+                # Chunked transfer: the size lines are noise to this parser.
+                if line.startswith(b"event: "):
+                    ev["event"] = line[7:].decode()
+                elif line.startswith(b"data: "):
+                    ev["data"] = json.loads(line[6:].decode())
+                elif line == b"" and "event" in ev and "data" in ev:
+                    self.q.put(ev)
+                    ev = {}
+        except (OSError, ValueError):
+            return
+
+    def wait(self, pred, what, timeout=DEADLINE):
+        end = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < end:
+            try:
+                ev = self.q.get(timeout=max(0.05, end - time.monotonic()))
+            except queue.Empty:
+                break
+            seen.append(ev)
+            if pred(ev):
+                return ev
+        raise TestFailure(f"no event: {what}; saw {seen[-8:]}")
+
+    def wait_order(self, order_id, state, timeout=DEADLINE):
+        return self.wait(lambda e: e["event"] == "order" and e["data"].get("id") == order_id
+                         and e["data"].get("state") == state,
+                         f"order {order_id} {state}", timeout)
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+
+class Daemon:
+    def __init__(self, build, sandbox, tmp, notify=True, display="png", scanner=True,
+                 extra_env=None, store_name="Demo Store", timing=None):
+        self.build, self.sandbox, self.tmp = build, sandbox, tmp
+        self.f2fpayd = os.path.join(build, "daemon", "f2fpayd")
+        self.f2fpayctl = os.path.join(build, "daemon", "f2fpayctl")
+        self.sock = os.path.join(tmp, "api.sock")
+        self.png = os.path.join(tmp, "screen.png")
+        self.scanner = Scanner(tmp) if scanner else None
+        key = os.path.join(tmp, "app.key")
+        if not os.path.exists(key):
+            shutil.copy(os.path.join(KEYS, "app-private.pem"), key)
+            os.chmod(key, 0o600)
+        self.notify_port = free_port() if notify else None
+        lines = [
+            "[alipay]",
+            f"gateway_url = {sandbox.url}/gateway.do",
+            "app_id = 2021000000000001",
+            f"app_private_key = {key}",
+            f"alipay_public_key = {os.path.join(KEYS, 'alipay-public.pem')}",
+            "connect_timeout = 1s",
+            "total_timeout = 3s",
+        ]
+        # The notify_url stays even with the listener down: Alipay's deliveries then fail.
+        port = self.notify_port or free_port()
+        lines.append(f"notify_url = http://127.0.0.1:{port}/alipay/notify")
+        lines += ["", "[terminal]", "terminal_id = T01", "store_id = S01",
+                  f"store_name = {store_name}", "",
+                  "[timing]", "query_interval = 300ms", "query_count = 20",
+                  "cancel_interval = 300ms", "cancel_count = 3", "attention_backoff = 1s",
+                  "timeout_express = 2m", "qr_shown = 1m", ""]
+        if timing:
+            lines += timing
+        if self.scanner:
+            lines += ["[scanner pty]", "kind = serial", f"device = {self.scanner.path}",
+                      "framing = cr", ""]
+        if display == "png":
+            lines += ["[display]", f"backend = png:{self.png}", "width = 480", "height = 320", ""]
+        elif display == "tty":
+            lines += ["[display]", "backend = tty", ""]
+        group = grp.getgrgid(os.getgid()).gr_name
+        lines += ["[api]", f"socket = {self.sock}", f"socket_group = {group}",
+                  "body_limit = 4096", ""]
+        if notify:
+            lines += ["[notify]", f"listen = 127.0.0.1:{self.notify_port}",
+                      "path = /alipay/notify", ""]
+        lines += ["[journal]", f"path = {os.path.join(tmp, 'journal.db')}", ""]
+        self.conf = os.path.join(tmp, "f2fpayd.conf")
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines))
+        self.extra_env = extra_env or {}
+        self.proc = None
+        self.events = None
+
+    def start(self, stderr=None):
+        nsock = os.path.join(self.tmp, "sd-notify")
+        if os.path.exists(nsock):
+            os.unlink(nsock)
+        self.notify_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify_sock.bind(nsock)
+        self.notify_sock.settimeout(0.2)
+        env = dict(os.environ, NOTIFY_SOCKET=nsock, **self.extra_env)
+        self.t_start = time.monotonic()
+        self.proc = subprocess.Popen([self.f2fpayd, "--config", self.conf], env=env,
+                                     stderr=stderr)
+        self.wait_notify("READY=1")
+        self.t_ready = time.monotonic()
+
+    def wait_notify(self, needle, timeout=DEADLINE):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                msg = self.notify_sock.recv(4096).decode()
+            except socket.timeout:
+                check(self.proc.poll() is None, f"f2fpayd exited with {self.proc.returncode}")
+                continue
+            if needle in msg:
+                return msg
+        raise TestFailure(f"no sd_notify {needle}")
+
+    def follow(self):
+        self.events = Events(self.sock)
+        return self.events
+
+    def api(self, method, path, body=None, raw=None, headers=None):
+        c = UnixHTTPConnection(self.sock)
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None
+                                            else None)
+        h = {"Content-Type": "application/json"} if data is not None else {}
+        h.update(headers or {})
+        c.request(method, path, body=data, headers=h)
+        r = c.getresponse()
+        text = r.read().decode()
+        c.close()
+        try:
+            j = json.loads(text) if text else None
+        except ValueError:
+            j = text
+        return r.status, j
+
+    def api_raw(self, method, path, body):
+        """Sends a request whose body the daemon may refuse before reading it."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(self.sock)
+        s.sendall(f"{method} {path} HTTP/1.1\r\nHost: localhost\r\n"
+                  f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                  "Connection: close\r\n\r\n".encode())
+        try:
+            s.sendall(body)
+        except OSError:
+            pass
+        data = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        head, _, text = data.partition(b"\r\n\r\n")
+        status = int(head.split(b" ")[1]) if head else 0
+        try:
+            return status, json.loads(text.decode())
+        except ValueError:
+            return status, text.decode()
+
+    def ctl(self, *args, check_rc=None):
+        r = subprocess.run([self.f2fpayctl, "--socket", self.sock, *args], capture_output=True,
+                           text=True, timeout=60)
+        if check_rc is not None:
+            check(r.returncode == check_rc,
+                  f"f2fpayctl {' '.join(args)}: {r.returncode} {r.stdout} {r.stderr}")
+        return r
+
+    def order(self, oid):
+        st, j = self.api("GET", f"/v1/orders/{oid}")
+        check(st == 200, f"GET {oid}: {st} {j}")
+        return j
+
+    def wait_state(self, oid, state, timeout=DEADLINE):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            o = self.order(oid)
+            if o["state"] == state:
+                return o
+            time.sleep(0.1)
+        raise TestFailure(f"order {oid} is {o['state']}, not {state}")
+
+    def notify_post(self, body, content_type="application/x-www-form-urlencoded; text/html; "
+                    "charset=utf-8"):
+        c = http.client.HTTPConnection("127.0.0.1", self.notify_port, timeout=10)
+        c.request("POST", "/alipay/notify", body=body, headers={"Content-Type": content_type})
+        r = c.getresponse()
+        text = r.read().decode()
+        c.close()
+        return text
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.events:
+            self.events.close()
+            self.events = None
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            rc = self.proc.wait(timeout=30)
+            self.proc = None
+            return rc
+        return None
+
+    def close(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.scanner:
+            self.scanner.close()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def tmpdir(prefix):
+    return tempfile.mkdtemp(prefix=prefix)

@@ -1,0 +1,426 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# f2fpayd end to end: the real daemon against f2fpay-sandbox, a PTY scanner, a PNG display, the
+# API on its unix socket, notifications over HTTP. One scenario per run: test-integration.py
+# BUILD_DIR NAME.
+import base64
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (KEYS, Daemon, Sandbox, TestFailure, check, tmpdir)  # noqa: E402
+
+# DESIGN.md "The sandbox": the last digit of an 18-digit code starting 28 picks the buyer.
+CODE_PAID = "287654321098765430"
+CODE_CONFIRMS = "287654321098765431"
+CODE_NEVER = "287654321098765432"
+
+
+def png_digest(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    check(data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG")
+    return hashlib.sha256(data).hexdigest()
+
+
+def is_display(state):
+    return lambda e: e["event"] == "display" and e["data"].get("screen") == state
+
+
+def test_pos_flow(build, tmp):
+    """POS: order over the API, a code on the scanner, PAID on SSE and the display, ctl agrees."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp)
+    try:
+        d.start()
+        ev = d.follow()
+        idle = png_digest(d.png)
+        st, o = d.api("POST", "/v1/orders", {"amount": "88.88", "subject": "Tea"})
+        check(st == 201 and o["state"] == "WAITING_FOR_CODE", f"create: {st} {o}")
+        ev.wait(is_display("show-code"), "show-code screen")
+        show = png_digest(d.png)
+        check(show != idle, "the display did not change for the waiting order")
+        d.scanner.scan(CODE_PAID)
+        paid = ev.wait(lambda e: e["event"] == "order" and e["data"]["state"] == "PAID",
+                       "order PAID")["data"]
+        ev.wait(is_display("paid"), "paid screen")
+        check(png_digest(d.png) not in (idle, show), "the PNG does not show a new screen")
+        check(paid["amount"] == "88.88" and paid["subject"] == "Tea", f"paid: {paid}")
+        check("283" not in paid.get("auth_code", "") and "*" in paid["auth_code"],
+              "the payment code is not masked")
+        # The waiting id keeps answering with the engine's order.
+        check(d.order(o["id"])["id"] == paid["id"], "the waiting id does not lead to the order")
+        r = d.ctl("status", paid["id"], "--json", check_rc=0)
+        check('"state": "PAID"' in r.stdout or '"state":"PAID"' in r.stdout,
+              f"f2fpayctl status: {r.stdout}")
+        t = sb.trade(paid["id"])
+        check(t and t["trade_status"] == "TRADE_SUCCESS" and t["pay_requests"] == 1,
+              f"sandbox: {t}")
+        # A product barcode goes to the POS, never to an order.
+        d.scanner.scan("4006381333931")
+        scan = ev.wait(lambda e: e["event"] == "scan", "scan event")["data"]
+        check(scan["code"] == "4006381333931" and scan["class"] == "barcode", f"scan: {scan}")
+        # A payment code with no order waiting is only a scan event.
+        d.scanner.scan(CODE_PAID)
+        scan = ev.wait(lambda e: e["event"] == "scan", "scan event")["data"]
+        check(scan["class"] == "alipay", f"scan: {scan}")
+        st, lst = d.api("GET", "/v1/orders")
+        check(st == 200 and len(lst["orders"]) == 1, f"orders: {lst}")
+        # Another wallet's code: "not supported" on the display, and a scan event.
+        st, o2 = d.api("POST", "/v1/orders", {"amount": "1.00"})
+        check(st == 201, f"create: {st} {o2}")
+        d.scanner.scan("134567890123456789")
+        ev.wait(lambda e: e["event"] == "display" and
+                e["data"].get("reason") == "F2FPAY.CODE_NOT_SUPPORTED", "not supported")
+        check(d.order(o2["id"])["state"] == "WAITING_FOR_CODE", "another wallet's code moved it")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+    finally:
+        d.close()
+        sb.stop()
+
+
+def qr_flow(build, tmp, notify):
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, notify=notify)
+    # With the listener up, polling is too slow to win: the notification settles the order.
+    if notify:
+        with open(d.conf) as f:
+            conf = f.read().replace("query_interval = 300ms", "query_interval = 60s")
+        with open(d.conf, "w") as f:
+            f.write(conf)
+    try:
+        d.start()
+        ev = d.follow()
+        r = d.ctl("qr", "12.34", "--json", check_rc=0)
+        oid = [ln for ln in r.stdout.splitlines() if '"id"' in ln][0].split('"')[3]
+        o = d.wait_state(oid, "SHOWING_QR")
+        ev.wait(is_display("qr"), "QR screen")
+        check(o["qr_code"].startswith("https://qr.alipay.com/"), f"qr: {o}")
+        st, text = sb.scan_qr(o["qr_code"], True)
+        check(st == 200, f"scan-qr: {st} {text}")
+        paid = d.events.wait_order(oid, "PAID")["data"]
+        if notify:
+            check(paid["event"] == "notify", f"settled by {paid['event']}, not the notification")
+        else:
+            check(paid["event"] != "notify", "a notification arrived with the listener down")
+        ev.wait(is_display("paid"), "paid screen")
+        t = sb.trade(oid)
+        check(t["trade_status"] == "TRADE_SUCCESS", f"sandbox: {t}")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+    finally:
+        d.close()
+        sb.stop()
+
+
+def test_qr_notify(build, tmp):
+    """QR: precreate, the buyer scans and pays, the notification makes it PAID."""
+    qr_flow(build, tmp, True)
+
+
+def test_qr_polling(build, tmp):
+    """QR with the notify listener down: polling makes it PAID."""
+    qr_flow(build, tmp, False)
+
+
+def test_refund(build, tmp):
+    """Refund through f2fpayctl; more than paid is refused."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False, display=None)
+    try:
+        d.start()
+        ev = d.follow()
+        st, o = d.api("POST", "/v1/orders", {"amount": "20.00", "auth_code": CODE_PAID})
+        check(st == 201, f"create: {st} {o}")
+        d.wait_state(o["id"], "PAID")
+        r = d.ctl("refund", o["id"], "25.00")
+        check(r.returncode != 0 and "refund_exceeds_paid" in r.stderr, f"over-refund: {r.stderr}")
+        r = d.ctl("refund", o["id"], "8.88", "--json", check_rc=0)
+        ev.wait(lambda e: e["event"] == "refund" and e["data"]["state"] == "REFUNDED",
+                "refund REFUNDED")
+        o = d.order(o["id"])
+        check(o["refunded"] == "8.88", f"order after refund: {o}")
+        t = sb.trade(o["id"])
+        check(t["refund_fee"] == "8.88", f"sandbox refund: {t}")
+        r = d.ctl("refund", o["id"], "11.13")
+        check(r.returncode != 0 and "refund_exceeds_paid" in r.stderr, f"over-refund: {r.stderr}")
+        st, j = d.api("POST", "/v1/orders/T01_19990101_1/refunds", {"amount": "1.00"})
+        check(st == 404, f"refund of an unknown order: {st} {j}")
+    finally:
+        d.close()
+        sb.stop()
+
+
+def test_cancel(build, tmp):
+    """The cashier cancels while the buyer has not confirmed (scenario digit 2)."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False)
+    try:
+        d.start()
+        ev = d.follow()
+        st, o = d.api("POST", "/v1/orders", {"amount": "5.00", "auth_code": CODE_NEVER})
+        check(st == 201, f"create: {st} {o}")
+        d.wait_state(o["id"], "WAITING")
+        ev.wait(is_display("confirm"), "confirm screen")
+        d.ctl("cancel", o["id"], check_rc=0)
+        d.events.wait_order(o["id"], "CANCELED")
+        ev.wait(is_display("canceled"), "canceled screen")
+        t = sb.trade(o["id"])
+        check(t["trade_status"] in ("TRADE_CLOSED", "NOT_EXIST") and t["cancel_requests"] >= 1,
+              f"sandbox: {t}")
+        r = d.ctl("cancel", o["id"])
+        check(r.returncode != 0 and "not_cancelable" in r.stderr, f"second cancel: {r.stderr}")
+        # A waiting scan order is canceled locally: nothing was ever sent.
+        st, w = d.api("POST", "/v1/orders", {"amount": "2.00"})
+        st, c = d.api("POST", f"/v1/orders/{w['id']}/cancel")
+        check(st == 202 and c["state"] == "CANCELED", f"cancel waiting: {st} {c}")
+        check(d.order(w["id"])["state"] == "CANCELED", "the waiting order is not CANCELED")
+    finally:
+        d.close()
+        sb.stop()
+
+
+def test_idempotency(build, tmp):
+    """The same pos_ref twice while the first is in flight: one order, one pay."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False, display=None)
+    try:
+        d.start()
+        body = {"amount": "3.00", "auth_code": CODE_CONFIRMS, "pos_ref": "R-42"}
+        out = [None, None]
+
+        def post(i):
+            out[i] = d.api("POST", "/v1/orders", body)
+        threads = [threading.Thread(target=post, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        check(all(o and o[0] in (200, 201) for o in out), f"answers: {out}")
+        check(out[0][1]["id"] == out[1][1]["id"], f"two orders: {out}")
+        oid = out[0][1]["id"]
+        d.wait_state(oid, "PAID")
+        st, again = d.api("POST", "/v1/orders", body)
+        check(st == 200 and again["id"] == oid, f"replay: {st} {again}")
+        st, mism = d.api("POST", "/v1/orders", dict(body, amount="4.00"))
+        check(st == 409, f"same pos_ref, other amount: {st} {mism}")
+        st, lst = d.api("GET", "/v1/orders")
+        check(len(lst["orders"]) == 1, f"orders: {lst}")
+        t = sb.trade(oid)
+        check(t["pay_requests"] == 1, f"pays at the sandbox: {t}")
+    finally:
+        d.close()
+        sb.stop()
+
+
+def test_bad_input(build, tmp):
+    """Malformed, oversize and invalid requests get 4xx and change nothing."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False, display=None)
+    try:
+        d.start()
+        st, w = d.api("POST", "/v1/orders", {"amount": "1.00"})
+        check(st == 201, f"create: {st}")
+        cases = [
+            (b'{"amount":"1.00"', 400, "malformed_json"),
+            (b'{"amount":"1.00","x":' + b'"a' * 3000 + b'"}', 413, "body_too_large"),
+            (b'{"amount":"-1"}', 400, "invalid_amount"),
+            (b'{"amount":"1e3"}', 400, "invalid_amount"),
+            (b'{"amount":"0.001"}', 400, "invalid_amount"),
+            (b'{"amount":"abc"}', 400, "invalid_amount"),
+            (b'{"amount":1}', 400, "invalid_amount"),
+            (b'{"amount":"1.00","mode":"scan"}', 409, "scan_order_waiting"),
+            (b'{"amount":"1.00","auth_code":"123"}', 400, None),
+        ]
+        for raw, status, code in cases:
+            st, j = d.api_raw("POST", "/v1/orders", raw)
+            check(st == status, f"{raw[:40]!r}: {st} {j}")
+            if code:
+                check(j["error"]["code"] == code, f"{raw[:40]!r}: {j}")
+        for path in ("/v1/orders/T01_20200101_99", "/v1/orders/nope"):
+            st, j = d.api("GET", path)
+            check(st == 404 and j["error"]["code"] == "order_not_found", f"{path}: {st} {j}")
+        st, j = d.api("POST", "/v1/orders/T01_20200101_99/cancel")
+        check(st == 404, f"cancel unknown: {st} {j}")
+        st, lst = d.api("GET", "/v1/orders")
+        check(st == 200 and [o["id"] for o in lst["orders"]] == [w["id"]],
+              f"something changed: {lst}")
+        check(sb.request("GET", "/sim/trades")[1].count("out_trade_no") == 0,
+              "a request reached the gateway")
+    finally:
+        d.close()
+        sb.stop()
+
+
+def sign_notification(fields, tmp):
+    """PROTOCOL §4 as Alipay does it: sorted k=v without sign/sign_type, RSA2."""
+    text = "&".join(f"{k}={fields[k]}" for k in sorted(fields) if fields[k] != "")
+    r = subprocess.run(["openssl", "dgst", "-sha256", "-sign",
+                        os.path.join(KEYS, "alipay-private.pem")],
+                       input=text.encode(), capture_output=True, check=True)
+    return dict(fields, sign_type="RSA2", sign=base64.b64encode(r.stdout).decode())
+
+
+def form(fields):
+    return urllib.parse.urlencode(fields)
+
+
+def test_notifications(build, tmp):
+    """Forged, tampered, mismatched and unknown notifications fail; a replay applies once."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False, display=None)
+    with open(d.conf) as f:
+        conf = f.read().replace("query_interval = 300ms", "query_interval = 60s")
+    with open(d.conf, "w") as f:
+        f.write(conf)
+    try:
+        d.start()
+        ev = d.follow()
+        st, o = d.api("POST", "/v1/orders", {"amount": "6.60", "mode": "qr"})
+        check(st == 201, f"create: {st} {o}")
+        d.wait_state(o["id"], "SHOWING_QR")
+        base = {"notify_type": "trade_status_sync", "notify_id": "n1",
+                "notify_time": "2026-11-26 10:00:00", "app_id": "2021000000000001",
+                "charset": "utf-8", "version": "1.0", "trade_no": "2026112622000000000000009999",
+                "out_trade_no": o["id"], "trade_status": "TRADE_SUCCESS",
+                "total_amount": "6.60", "seller_id": "2088000000000001"}
+        genuine = sign_notification(base, tmp)
+        forged = dict(genuine, sign=base64.b64encode(b"\x01" * 256).decode())
+        tampered = dict(genuine, total_amount="0.01")
+        mismatch = sign_notification(dict(base, total_amount="0.01"), tmp)
+        unknown = sign_notification(dict(base, out_trade_no="T01_20200101_77"), tmp)
+        other_app = sign_notification(dict(base, app_id="2021000000000002"), tmp)
+        for name, n in (("forged", forged), ("tampered", tampered), ("amount", mismatch),
+                        ("unknown", unknown), ("app_id", other_app)):
+            answer = d.notify_post(form(n))
+            check(answer == "failure", f"{name}: {answer!r}")
+            check(d.order(o["id"])["state"] == "SHOWING_QR", f"{name} changed the order")
+        check(d.notify_post(form(genuine)) == "success", "genuine refused")
+        ev.wait(lambda e: e["event"] == "order" and e["data"]["state"] == "PAID",
+                "PAID by notification")
+        check(d.notify_post(form(genuine)) == "success", "replay refused")
+        time.sleep(0.3)
+        extra = [e for e in list(ev.q.queue) if e["event"] == "order"]
+        check(not extra, f"the replay changed something: {extra}")
+        check(d.order(o["id"])["state"] == "PAID", "not PAID")
+        rows = subprocess.run(["sqlite3", os.path.join(tmp, "journal.db"),
+                               "SELECT verified, outcome FROM notifications ORDER BY rowid"],
+                              capture_output=True, text=True, check=True).stdout.splitlines()
+        check(len(rows) == 7 and rows[0].startswith("0|") and rows[-1] == "1|TRADE_SUCCESS",
+              f"journal notifications: {rows}")
+    finally:
+        d.close()
+        sb.stop()
+
+
+def test_crash(build, tmp):
+    """SIGKILL while the buyer confirms, restart: recovery queries and the order is PAID."""
+    sb = Sandbox(build, ["--confirm-after", "3"])
+    d = Daemon(build, sb, tmp, scanner=False, display=None)
+    try:
+        d.start()
+        st, o = d.api("POST", "/v1/orders", {"amount": "7.77", "auth_code": CODE_CONFIRMS})
+        check(st == 201, f"create: {st} {o}")
+        d.wait_state(o["id"], "WAITING")
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait()
+        d.start()
+        o = d.wait_state(o["id"], "PAID")
+        t = sb.trade(o["id"])
+        check(t["trade_status"] == "TRADE_SUCCESS" and t["pay_requests"] == 1,
+              f"sandbox: {t}")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+        # A SIGTERM leaves an order in flight for the next start, too.
+        d.start()
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.11", "auth_code": CODE_CONFIRMS})
+        d.wait_state(o["id"], "WAITING")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+        d.start()
+        d.wait_state(o["id"], "PAID")
+    finally:
+        d.close()
+        sb.stop()
+
+
+def test_reload(build, tmp):
+    """SIGHUP between orders applies; a bad file keeps the old configuration."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False, display=None)
+    try:
+        d.start()
+        with open(d.conf) as f:
+            good = f.read()
+        with open(d.conf, "w") as f:
+            f.write(good.replace("store_name = Demo Store", "store_name = Corner Shop"))
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_notify("configuration reloaded")
+        st, s = d.api("GET", "/v1/status")
+        check(s["store_name"] == "Corner Shop", f"not applied: {s}")
+        with open(d.conf, "w") as f:
+            f.write(good.replace("[terminal]", "[terminal]\ncolour = blue"))
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_notify("reload failed")
+        st, s = d.api("GET", "/v1/status")
+        check(st == 200 and s["store_name"] == "Corner Shop", f"old config lost: {s}")
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID})
+        check(st == 201, f"create after reload: {st} {o}")
+        d.wait_state(o["id"], "PAID")
+        # With an order in progress the new configuration waits until it is settled.
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_NEVER})
+        d.wait_state(o["id"], "WAITING")
+        with open(d.conf, "w") as f:
+            f.write(good.replace("store_name = Demo Store", "store_name = Late Shop"))
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_notify("configuration reloaded")
+        st, s = d.api("GET", "/v1/status")
+        check(s["store_name"] == "Corner Shop" and s["config_reload_pending"],
+              f"applied during an order: {s}")
+        d.ctl("cancel", o["id"], check_rc=0)
+        d.wait_state(o["id"], "CANCELED")
+        for _ in range(100):
+            st, s = d.api("GET", "/v1/status")
+            if s["store_name"] == "Late Shop":
+                break
+            time.sleep(0.1)
+        check(s["store_name"] == "Late Shop" and not s["config_reload_pending"],
+              f"not applied once idle: {s}")
+    finally:
+        d.close()
+        sb.stop()
+
+
+TESTS = {
+    "pos-flow": test_pos_flow,
+    "qr-notify": test_qr_notify,
+    "qr-polling": test_qr_polling,
+    "refund": test_refund,
+    "cancel": test_cancel,
+    "idempotency": test_idempotency,
+    "bad-input": test_bad_input,
+    "notifications": test_notifications,
+    "crash": test_crash,
+    "reload": test_reload,
+}
+
+
+def main():
+    build, name = sys.argv[1], sys.argv[2]
+    tmp = tmpdir(f"f2fpay-it-{name}.")
+    try:
+        TESTS[name](build, tmp)
+    except TestFailure as e:
+        print(f"FAIL {name}: {e}", file=sys.stderr)
+        print(f"(files kept in {tmp})", file=sys.stderr)
+        return 1
+    subprocess.run(["rm", "-rf", tmp])
+    print(f"{name}: passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
