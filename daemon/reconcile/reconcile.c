@@ -63,6 +63,7 @@ reconcile_config_init(struct reconcile_config *c)
 		.schedule = true,
 		.retry_usec = 15 * 60 * USEC_PER_SEC,
 		.max_attempts = 8,
+		.catchup_delay_usec = 5 * 60 * USEC_PER_SEC,
 		.url_attempts = 3,
 		.zip_max = BILL_ZIP_MAX,
 		.unpacked_max = BILL_UNPACKED_MAX,
@@ -726,6 +727,7 @@ reconcile_new(sd_event *event, struct http_client *http, struct journal *journal
 	r->http = http;
 	r->journal = journal;
 	r->cfg = *cfg;
+	r->cfg.state_dir = NULL; /* borrowed for this call only */
 	if (asprintf(&r->dir, "%s/reconciliation", cfg->state_dir) < 0) {
 		r->dir = NULL;
 		return -ENOMEM;
@@ -744,7 +746,7 @@ reconcile_new(sd_event *event, struct http_client *http, struct journal *journal
 		/* Catch up at start-up: past today's time and yesterday's report missing. */
 		yesterday(date);
 		if (next - DAY_USEC <= now && reconcile_report_load(r, date, &o) == -ENOENT)
-			next = now;
+			next = MIN(next, now + cfg->catchup_delay_usec);
 		json_object_put(o);
 		k = sched_arm(r, next);
 		if (k < 0)

@@ -23,25 +23,27 @@
  * while the journal has money on that day it means "not published yet" (until two days later).
  *
  * The scheduler runs the previous day at the configured time (UTC+8, default 10:00), retries a
- * failed run, and catches up at start-up when that day's report is missing.
+ * failed run, and catches up (catchup_delay_usec after start-up, so a daemon that is being
+ * restarted or tested does not call the gateway at once) when that day's report is missing.
  */
 
 struct reconcile;
 
 struct reconcile_config {
-	const char *state_dir;                     /* borrowed; reports under reconciliation/ */
-	const char *terminal;                      /* out_trade_no prefix; borrowed */
+	const char *state_dir; /* reports under reconciliation/; borrowed for reconcile_new() */
+	const char *terminal;  /* out_trade_no prefix; borrowed */
 	const struct alipay_client_config *client; /* borrowed, must outlive the reconcile */
 	unsigned schedule_minute;                  /* minutes after 00:00 UTC+8: 600 = 10:00 */
 	bool schedule;                             /* arm the daily timer */
 	usec_t retry_usec;                         /* after a failed scheduled run: 15 min */
 	unsigned max_attempts;                     /* scheduled attempts per day: 8 */
-	unsigned url_attempts;                     /* URL queries per run (expired URLs): 3 */
-	size_t zip_max;                            /* download cap: BILL_ZIP_MAX */
-	size_t unpacked_max;                       /* unpacked detail cap: BILL_UNPACKED_MAX */
-	usec_t timeout_usec;                       /* per HTTP request: 60 s */
-	bool allow_today;        /* tests: the sandbox serves today's bill so far */
-	usec_t fetch_delay_usec; /* tests: wait this long between the URL and its download */
+	usec_t catchup_delay_usec; /* a missed run starts this long after start-up: 5 min */
+	unsigned url_attempts;     /* URL queries per run (expired URLs): 3 */
+	size_t zip_max;            /* download cap: BILL_ZIP_MAX */
+	size_t unpacked_max;       /* unpacked detail cap: BILL_UNPACKED_MAX */
+	usec_t timeout_usec;       /* per HTTP request: 60 s */
+	bool allow_today;          /* tests: the sandbox serves today's bill so far */
+	usec_t fetch_delay_usec;   /* tests: wait this long between the URL and its download */
 };
 
 /* Defaults as documented above; state_dir, terminal and client are left NULL. */
