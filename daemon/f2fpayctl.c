@@ -300,18 +300,23 @@ print_table(const char *title, struct json_object *rows)
 	printf("%s (%zu):\n", title, n);
 	for (ssize_t i = -1; i < (ssize_t)n; i++) {
 		struct json_object *row = i < 0 ? NULL : json_object_array_get_idx(rows, (size_t)i);
-		size_t c = 0;
+		char line[4096];
+		size_t c = 0, len = 0;
+
+		line[0] = '\0';
 		json_object_object_foreach(first, k, u2)
 		{
 			(void)u2;
-			if (c < ncol) {
-				/* The last column is not padded: no trailing blanks. */
-				printf("  %-*s", c + 1 < ncol ? (int)width[c] : 0,
-				       row ? field(row, k) : k);
-			}
+			if (c < ncol && len < sizeof(line))
+				len += (size_t)snprintf(line + len, sizeof(line) - len, "  %-*s",
+							(int)width[c], row ? field(row, k) : k);
 			c++;
 		}
-		putchar('\n');
+		/* No trailing blanks after an empty last column. */
+		len = strlen(line);
+		while (len > 0 && line[len - 1] == ' ')
+			line[--len] = '\0';
+		puts(line);
 	}
 }
 
