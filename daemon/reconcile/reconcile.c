@@ -20,6 +20,7 @@
 #define REPORT_FILE_MAX       (64u * 1024u * 1024u)
 #define LOGGED_ROWS_MAX       50
 #define DAY_USEC              (86400 * USEC_PER_SEC)
+#define PUBLISHED_USEC        (10 * 3600 * USEC_PER_SEC) /* bills are out by 10:00 the next day */
 
 struct waiter {
 	reconcile_done_t done;
@@ -490,8 +491,17 @@ on_url(struct http_request *req, struct http_response *resp, void *userdata)
 	if (res.resp.cls == ALIPAY_CLASS_FAILED && res.resp.verified &&
 	    (STR_EQ_PTR(res.resp.sub_code, "isp.bill_not_exist") ||
 	     STR_EQ_PTR(res.resp.sub_code, "BILL_NOT_EXIST"))) {
-		_cleanup_(bill_freep) struct bill *empty = bill_new_empty();
+		_cleanup_(bill_freep) struct bill *empty = NULL;
+		time_t day;
+
 		alipay_api_result_done(&res);
+		/* Before 10:00 the next day the bill may just not be out yet: an empty report
+		 * stored now would hide the trades it will show. */
+		(void)beijing_parse_date(run->date, &day);
+		if (now_usec(CLOCK_REALTIME) <
+		    (usec_t)day * USEC_PER_SEC + DAY_USEC + PUBLISHED_USEC)
+			return run_fail(r, -ENOENT, "Alipay has not published the bill yet");
+		empty = bill_new_empty();
 		if (!empty)
 			return run_fail(r, -ENOMEM, "out of memory");
 		return run_complete(r, empty, NULL, 0);
@@ -589,16 +599,23 @@ reconcile_run(struct reconcile *r, const char *date, reconcile_done_t done, void
 
 static int sched_arm(struct reconcile *r, usec_t at_usec);
 
-/* The next scheduled time after now: today's or tomorrow's schedule_minute, UTC+8. */
+/* Today's scheduled time (schedule_minute after 00:00 UTC+8 of now's day). */
 static usec_t
-sched_next(const struct reconcile *r, usec_t now)
+sched_today(const struct reconcile *r, usec_t now)
 {
 	char d[BEIJING_DATE_BUF];
 	time_t day;
-	usec_t at;
 
 	(void)beijing_parse_date(beijing_format_date((time_t)(now / USEC_PER_SEC), 1, d), &day);
-	at = (usec_t)day * USEC_PER_SEC + (usec_t)r->cfg.schedule_minute * 60 * USEC_PER_SEC;
+	return (usec_t)day * USEC_PER_SEC + (usec_t)r->cfg.schedule_minute * 60 * USEC_PER_SEC;
+}
+
+/* The next scheduled time after now: today's or tomorrow's. */
+static usec_t
+sched_next(const struct reconcile *r, usec_t now)
+{
+	usec_t at = sched_today(r, now);
+
 	return at > now ? at : at + DAY_USEC;
 }
 
@@ -745,7 +762,7 @@ reconcile_new(sd_event *event, struct http_client *http, struct journal *journal
 
 		/* Catch up at start-up: past today's time and yesterday's report missing. */
 		yesterday(date);
-		if (next - DAY_USEC <= now && reconcile_report_load(r, date, &o) == -ENOENT)
+		if (now >= sched_today(r, now) && reconcile_report_load(r, date, &o) == -ENOENT)
 			next = MIN(next, now + cfg->catchup_delay_usec);
 		json_object_put(o);
 		k = sched_arm(r, next);
