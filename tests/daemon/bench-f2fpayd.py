@@ -13,10 +13,11 @@ import time
 
 f2fpayd = sys.argv[1]
 tmp = tempfile.mkdtemp(prefix="f2fpayd-bench.")
+keys = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sandbox", "keys")
 fd = os.open(f"{tmp}/app.key", os.O_WRONLY | os.O_CREAT, 0o600)
-os.write(fd, b"key\n")
+os.write(fd, open(os.path.join(keys, "app-private.pem"), "rb").read())
 os.close(fd)
-open(f"{tmp}/alipay.pub", "w").write("pub\n")
+open(f"{tmp}/alipay.pub", "w").write(open(os.path.join(keys, "alipay-public.pem")).read())
 group = grp.getgrgid(os.getgid()).gr_name
 open(f"{tmp}/f2fpayd.conf", "w").write(f"""[alipay]
 gateway_url = http://127.0.0.1:9/gateway.do
@@ -28,6 +29,8 @@ terminal_id = T01
 [api]
 socket = {tmp}/api.sock
 socket_group = {group}
+[journal]
+path = {tmp}/journal.db
 """)
 
 notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -394,7 +394,37 @@ def test_reload(build, tmp):
         sb.stop()
 
 
+def test_refusals(build, tmp):
+    """Start-up refuses the app public key as Alipay's and a group-readable private key."""
+    class NoGateway:
+        url = "http://127.0.0.1:9"
+    d = Daemon(build, NoGateway(), tmp, scanner=False, display=None)
+    with open(d.conf) as f:
+        good = f.read()
+    try:
+        with open(d.conf, "w") as f:
+            f.write(good.replace("alipay-public.pem", "app-public.pem"))
+        r = subprocess.run([d.f2fpayd, "--config", d.conf], capture_output=True, text=True,
+                           timeout=30)
+        check(r.returncode == 1 and "app's own public key" in r.stderr,
+              f"app public key as Alipay's: {r.returncode} {r.stderr}")
+        check(not os.path.exists(d.sock), "the API was served anyway")
+        with open(d.conf, "w") as f:
+            f.write(good)
+        os.chmod(os.path.join(tmp, "app.key"), 0o640)
+        r = subprocess.run([d.f2fpayd, "--config", d.conf], capture_output=True, text=True,
+                           timeout=30)
+        check(r.returncode == 1 and "group or others" in r.stderr,
+              f"group-readable key: {r.returncode} {r.stderr}")
+        os.chmod(os.path.join(tmp, "app.key"), 0o600)
+        d.start()
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+    finally:
+        d.close()
+
+
 TESTS = {
+    "refusals": test_refusals,
     "pos-flow": test_pos_flow,
     "qr-notify": test_qr_notify,
     "qr-polling": test_qr_polling,
