@@ -272,6 +272,19 @@ print_rows_csv(struct json_object *rows)
 	}
 }
 
+/* A table cell: the member as text, "" when absent. */
+static const char *
+cell(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	const char *s;
+
+	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+		return "";
+	s = json_object_get_string(v);
+	return s ? s : "";
+}
+
 /* A list of flat objects as an aligned table, columns from the first row's keys. */
 static void
 print_table(const char *title, struct json_object *rows)
@@ -309,7 +322,7 @@ print_table(const char *title, struct json_object *rows)
 			(void)u2;
 			if (c < ncol && len < sizeof(line))
 				len += (size_t)snprintf(line + len, sizeof(line) - len, "  %-*s",
-							(int)width[c], row ? field(row, k) : k);
+							(int)width[c], row ? cell(row, k) : k);
 			c++;
 		}
 		/* No trailing blanks after an empty last column. */
@@ -388,7 +401,7 @@ wait_order(const struct ctl *ctl, struct json_object *created)
 		if (!STR_EQ(state, last)) {
 			if (ctl->format == FORMAT_HUMAN)
 				printf("%-16s %s\n", "state", state);
-			snprintf(last, sizeof(last), "%s", state);
+			snprintf(last, sizeof(last), "%s", strempty(state));
 		}
 		r = -1;
 		if (STR_EQ(state, "PAID"))
