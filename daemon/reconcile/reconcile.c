@@ -88,17 +88,15 @@ today(char buf[static BEIJING_DATE_BUF])
 
 /* ---- storage ---- */
 
-/* Writes name in r->dir atomically: temporary file, fsync, rename, fsync of the directory. */
+/* Writes a temporary file for name in r->dir, fsync'd; *ret_tmp is its path (new). */
 static int
-store_atomic(struct reconcile *r, const char *name, const void *data, size_t len)
+store_prepare(struct reconcile *r, const char *name, const void *data, size_t len, char **ret_tmp)
 {
-	_cleanup_free_ char *tmp = NULL, *path = NULL;
-	_cleanup_close_ int dfd = -1;
+	_cleanup_free_ char *tmp = NULL;
 	const char *p = data;
 	int fd, k = 0;
 
-	if (asprintf(&tmp, "%s/.%s.XXXXXX", r->dir, name) < 0 ||
-	    asprintf(&path, "%s/%s", r->dir, name) < 0)
+	if (asprintf(&tmp, "%s/.%s.XXXXXX", r->dir, name) < 0)
 		return -ENOMEM;
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
@@ -118,11 +116,54 @@ store_atomic(struct reconcile *r, const char *name, const void *data, size_t len
 		k = -errno;
 	if (close(fd) < 0 && k == 0)
 		k = -errno;
-	if (k == 0 && rename(tmp, path) < 0)
-		k = -errno;
 	if (k < 0) {
 		(void)unlink(tmp);
-		return log_error_errno(k, "Failed to write %s: %m", path);
+		return log_error_errno(k, "Failed to write %s: %m", tmp);
+	}
+	*ret_tmp = TAKE_PTR(tmp);
+	return 0;
+}
+
+/*
+ * Stores the zip (may be NULL) and the report of date: both are written and fsync'd under
+ * temporary names first, then renamed, the report last, and the directory fsync'd. A failure
+ * before the renames leaves the previous files untouched and no temporary file behind.
+ */
+static int
+store_run(struct reconcile *r, const char *date, const void *zip, size_t zip_len,
+	  const char *report)
+{
+	_cleanup_free_ char *tmp_zip = NULL, *tmp_rep = NULL, *path_zip = NULL, *path_rep = NULL;
+	_cleanup_close_ int dfd = -1;
+	char name[BEIJING_DATE_BUF + 16];
+	int k;
+
+	if (asprintf(&path_zip, "%s/%s.csv.zip", r->dir, date) < 0 ||
+	    asprintf(&path_rep, "%s/%s.json", r->dir, date) < 0)
+		return -ENOMEM;
+	if (zip) {
+		snprintf(name, sizeof(name), "%s.csv.zip", date);
+		k = store_prepare(r, name, zip, zip_len, &tmp_zip);
+		if (k < 0)
+			return k;
+	}
+	snprintf(name, sizeof(name), "%s.json", date);
+	k = store_prepare(r, name, report, strlen(report), &tmp_rep);
+	if (k < 0) {
+		if (tmp_zip)
+			(void)unlink(tmp_zip);
+		return k;
+	}
+	if (tmp_zip && rename(tmp_zip, path_zip) < 0) {
+		k = log_error_errno(errno, "Failed to rename into %s: %m", path_zip);
+		(void)unlink(tmp_zip);
+		(void)unlink(tmp_rep);
+		return k;
+	}
+	if (rename(tmp_rep, path_rep) < 0) {
+		k = log_error_errno(errno, "Failed to rename into %s: %m", path_rep);
+		(void)unlink(tmp_rep);
+		return k;
 	}
 	dfd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) < 0)
@@ -353,7 +394,6 @@ run_complete(struct reconcile *r, const struct bill *bill, const void *zip, size
 {
 	struct run *run = r->queue;
 	struct json_object *report = NULL;
-	char name[BEIJING_DATE_BUF + 16];
 	unsigned discrepancies = 0;
 	const char *text;
 	time_t day;
@@ -370,15 +410,9 @@ run_complete(struct reconcile *r, const struct bill *bill, const void *zip, size
 		return run_fail(r, -ENOENT,
 				"Alipay has no bill yet, but the journal has money on that day");
 	}
-	if (zip) {
-		snprintf(name, sizeof(name), "%s.csv.zip", run->date);
-		k = store_atomic(r, name, zip, zip_len);
-	}
 	text = json_object_to_json_string_ext(report, JSON_C_TO_STRING_PRETTY |
 							      JSON_C_TO_STRING_NOSLASHESCAPE);
-	snprintf(name, sizeof(name), "%s.json", run->date);
-	if (k >= 0)
-		k = store_atomic(r, name, text, strlen(text));
+	k = text ? store_run(r, run->date, zip, zip_len, text) : -ENOMEM;
 	if (k < 0) {
 		json_object_put(report);
 		return run_fail(r, k, "the report could not be stored");

@@ -17,11 +17,12 @@
  * PROTOCOL §5.8. A run for a date: alipay.data.dataservice.bill.downloadurl.query, then at once
  * a GET of the zip (the URL lives 30 s; an expired one is asked for again), size-capped; the
  * zip is parsed (payment/bill), compared with the journal (reconcile-report.h), and stored under
- * <state_dir>/reconciliation/: <date>.csv.zip, then <date>.json, each written to a temporary
- * file, fsync'd and renamed, so a report on disk is always complete and a failed run leaves
- * nothing behind. isp.bill_not_exist means "not published yet" before 10:00 UTC+8 the next
- * day; later it is an empty bill for a day the journal has no money on, and while the journal
- * has money on that day it still means "not published yet" until three days after the day.
+ * <state_dir>/reconciliation/: <date>.csv.zip and <date>.json, both written to temporary
+ * files and fsync'd before either is renamed (the report last), so a report on disk is always
+ * complete and a failed run leaves nothing behind. isp.bill_not_exist means "not published yet"
+ * before 10:00 UTC+8 the next day; later it is an empty bill for a day the journal has no money on,
+ * and while the journal has money on that day it still means "not published yet" until three days
+ * after the day.
  *
  * The scheduler runs the previous day at the configured time (UTC+8, default 10:00), retries a
  * failed run, and catches up (catchup_delay_usec after start-up, so a daemon that is being
