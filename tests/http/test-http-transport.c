@@ -808,11 +808,12 @@ test_reentrant(void)
 static void
 test_teardown(void)
 {
+	/* Both requests go to a server that never answers, so they are surely still in flight
+	 * when the client is freed (a fast server could finish the GET first and race the test). */
 	struct test_server *s = test_server_start(TEST_SERVER_STALL, NULL, NULL, false);
-	struct test_server *big = test_server_start(TEST_SERVER_BIG, NULL, NULL, false);
 	struct http_client *c = client_new(NULL);
 	_cleanup_free_ char *u = url("http", "127.0.0.1", s, "/pay");
-	_cleanup_free_ char *u2 = url("http", "127.0.0.1", big, "/bill.zip");
+	_cleanup_free_ char *u2 = url("http", "127.0.0.1", s, "/bill.zip");
 	struct http_request_spec spec = post_spec(u, "a=1");
 	struct http_request_spec get = {
 		.method = HTTP_METHOD_GET,
@@ -825,16 +826,15 @@ test_teardown(void)
 	for (unsigned i = 0; i < 3; i++)
 		CHECK_INT_EQ(http_client_submit(c, &spec, on_done_never, NULL, NULL), 0);
 	CHECK_INT_EQ(http_client_submit(c, &get, on_done_never, NULL, NULL), 0);
-	/* Run until the server holds all three requests, then free with everything in flight. */
-	for (unsigned i = 0; i < 1000 && test_server_requests(s) < 3; i++)
+	/* Run until the server holds all four requests, then free with everything in flight. */
+	for (unsigned i = 0; i < 1000 && test_server_requests(s) < 4; i++)
 		run_for(10 * MSEC);
-	CHECK_INT_EQ(test_server_requests(s), 3);
+	CHECK_INT_EQ(test_server_requests(s), 4);
 	CHECK_INT_EQ(http_client_in_flight(c), 4);
 	http_client_free(c);
 	/* Nothing left on the loop that refers to the client. */
 	run_for(50 * MSEC);
 	test_server_stop(s);
-	test_server_stop(big);
 }
 
 static void
