@@ -1000,13 +1000,47 @@ manager_apply(struct manager *m, struct config *cfg)
 }
 
 static int
+count_blocking_order(const struct journal_order *o, void *userdata)
+{
+	unsigned *n = userdata;
+
+	/* An order in ATTENTION may stay for days; like a restart, the new engine resumes it. */
+	if (o->fsm.state != ORDER_ATTENTION)
+		(*n)++;
+	return 0;
+}
+
+static int
+count_refund(const struct journal_refund *r, void *userdata)
+{
+	unsigned *n = userdata;
+
+	(*n)++;
+	return 0;
+}
+
+/* "Between orders": no scan order waiting, nothing in flight but orders in ATTENTION. */
+static bool
+reload_blocked(struct manager *m)
+{
+	unsigned n = 0;
+
+	if (m->waiting.active)
+		return true;
+	if (journal_order_foreach(m->journal, true, count_blocking_order, &n) < 0 ||
+	    journal_refund_foreach(m->journal, true, count_refund, &n) < 0)
+		return true;
+	return n > 0;
+}
+
+static int
 reload_defer_cb(sd_event_source *es, void *userdata)
 {
 	struct manager *m = userdata;
 	struct config *c;
 
 	m->reload_defer = sd_event_source_disable_unref(m->reload_defer);
-	if (!m->pending_cfg || manager_busy(m) > 0)
+	if (!m->pending_cfg || reload_blocked(m))
 		return 0;
 	c = TAKE_PTR(m->pending_cfg);
 	if (manager_apply(m, c) < 0) {
@@ -1035,7 +1069,7 @@ manager_reload(struct manager *m, struct config *cfg)
 {
 	int r;
 
-	if (manager_busy(m) > 0) {
+	if (reload_blocked(m)) {
 		config_free(m->pending_cfg);
 		m->pending_cfg = cfg;
 		log_info("Configuration reload deferred until the orders in progress are settled");

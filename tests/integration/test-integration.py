@@ -151,6 +151,7 @@ def test_refund(build, tmp):
         check(r.returncode != 0 and "refund_exceeds_paid" in r.stderr, f"over-refund: {r.stderr}")
         st, j = d.api("POST", "/v1/orders/T01_19990101_1/refunds", {"amount": "1.00"})
         check(st == 404, f"refund of an unknown order: {st} {j}")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
     finally:
         d.close()
         sb.stop()
@@ -180,6 +181,7 @@ def test_cancel(build, tmp):
         st, c = d.api("POST", f"/v1/orders/{w['id']}/cancel")
         check(st == 202 and c["state"] == "CANCELED", f"cancel waiting: {st} {c}")
         check(d.order(w["id"])["state"] == "CANCELED", "the waiting order is not CANCELED")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
     finally:
         d.close()
         sb.stop()
@@ -213,6 +215,7 @@ def test_idempotency(build, tmp):
         check(len(lst["orders"]) == 1, f"orders: {lst}")
         t = sb.trade(oid)
         check(t["pay_requests"] == 1, f"pays at the sandbox: {t}")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
     finally:
         d.close()
         sb.stop()
@@ -252,6 +255,7 @@ def test_bad_input(build, tmp):
               f"something changed: {lst}")
         check(sb.request("GET", "/sim/trades")[1].count("out_trade_no") == 0,
               "a request reached the gateway")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
     finally:
         d.close()
         sb.stop()
@@ -313,6 +317,7 @@ def test_notifications(build, tmp):
                               capture_output=True, text=True, check=True).stdout.splitlines()
         check(len(rows) == 7 and rows[0].startswith("0|") and rows[-1] == "1|TRADE_SUCCESS",
               f"journal notifications: {rows}")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
     finally:
         d.close()
         sb.stop()
@@ -342,6 +347,7 @@ def test_crash(build, tmp):
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
         d.start()
         d.wait_state(o["id"], "PAID")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
     finally:
         d.close()
         sb.stop()
@@ -389,6 +395,7 @@ def test_reload(build, tmp):
             time.sleep(0.1)
         check(s["store_name"] == "Late Shop" and not s["config_reload_pending"],
               f"not applied once idle: {s}")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
     finally:
         d.close()
         sb.stop()
