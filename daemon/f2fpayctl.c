@@ -274,6 +274,84 @@ print_rows_csv(struct json_object *rows)
 	}
 }
 
+/* A table cell: the member as text, "" when absent. */
+static const char *
+cell(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	const char *s;
+
+	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+		return "";
+	s = json_object_get_string(v);
+	return s ? s : "";
+}
+
+/* A list of flat objects as an aligned table, columns from the first row's keys. */
+static void
+print_table(const char *title, struct json_object *rows)
+{
+	size_t n = json_object_array_length(rows), width[32] = {0}, ncol = 0;
+	struct json_object *first = json_object_array_get_idx(rows, 0);
+
+	json_object_object_foreach(first, key, u0)
+	{
+		(void)u0;
+		if (ncol < ELEMENTSOF(width))
+			width[ncol++] = strlen(key);
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t c = 0;
+		json_object_object_foreach(first, k, u1)
+		{
+			(void)u1;
+			if (c < ncol)
+				width[c] =
+					MAX(width[c],
+					    strlen(field(json_object_array_get_idx(rows, i), k)));
+			c++;
+		}
+	}
+	printf("%s (%zu):\n", title, n);
+	for (ssize_t i = -1; i < (ssize_t)n; i++) {
+		struct json_object *row = i < 0 ? NULL : json_object_array_get_idx(rows, (size_t)i);
+		char line[4096];
+		size_t c = 0, len = 0;
+
+		line[0] = '\0';
+		json_object_object_foreach(first, k, u2)
+		{
+			(void)u2;
+			if (c < ncol && len < sizeof(line))
+				len += (size_t)snprintf(line + len, sizeof(line) - len, "  %-*s",
+							(int)width[c], row ? cell(row, k) : k);
+			c++;
+		}
+		/* No trailing blanks after an empty last column. */
+		len = strlen(line);
+		while (len > 0 && line[len - 1] == ' ')
+			line[--len] = '\0';
+		puts(line);
+	}
+}
+
+/* bill DATE: the scalars and summaries as key/value lines, the row lists as tables. */
+static void
+print_bill(struct json_object *o)
+{
+	json_object_object_foreach(o, k, v)
+	{
+		struct json_object *first =
+			json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0
+				? json_object_array_get_idx(v, 0)
+				: NULL;
+		if (first && json_object_is_type(first, json_type_object))
+			print_table(k, v);
+		else
+			print_value(k, v, 0);
+	}
+}
+
 static int
 output(const struct ctl *ctl, struct json_object *o)
 {
@@ -475,6 +553,8 @@ cmd_bill(const struct ctl *ctl, const char *date)
 				json_object_is_type(rows, json_type_array);
 		if (ctl->format == FORMAT_CSV && has_rows)
 			print_rows_csv(rows);
+		else if (ctl->format == FORMAT_HUMAN)
+			print_bill(o);
 		else
 			r = output(ctl, o);
 	}

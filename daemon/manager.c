@@ -17,6 +17,7 @@
 #include "daemon/engine/engine.h"
 #include "daemon/engine/gateway-alipay.h"
 #include "daemon/manager.h"
+#include "daemon/reconcile/reconcile.h"
 #include "drivers/display/display.h"
 #include "drivers/scanner/scanner-sd-event.h"
 #include "drivers/scanner/scanner.h"
@@ -59,6 +60,7 @@ struct stack {
 	struct gateway_watch watch;
 	struct engine *engine;
 	struct engine_subscription *sub;
+	struct reconcile *reconcile; /* the daily bill check (PROTOCOL §5.8) */
 	struct scanner *scanners[CONFIG_MAX_SCANNERS];
 	struct scanner_sd *scanner_sd[CONFIG_MAX_SCANNERS];
 	size_t n_scanners;
@@ -696,6 +698,8 @@ stack_done(struct stack *s)
 	}
 	s->n_scanners = 0;
 	s->display = display_free(s->display);
+	reconcile_free(s->reconcile);
+	s->reconcile = NULL;
 	engine_unsubscribe(s->sub);
 	s->sub = NULL;
 	engine_free(s->engine);
@@ -873,6 +877,27 @@ stack_display(struct stack *s)
 	return display_new(spec, &s->display);
 }
 
+/* Reports go beside the journal (the state directory), the schedule is the default 10:00. */
+static int
+stack_reconcile(struct manager *m, const struct config *cfg, struct stack *s)
+{
+	struct reconcile_config rc;
+	char dir[4096];
+	const char *slash = strrchr(cfg->journal.path, '/');
+	int r;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - cfg->journal.path) : 1,
+		 slash ? cfg->journal.path : ".");
+	reconcile_config_init(&rc);
+	rc.state_dir = *dir ? dir : "/";
+	rc.terminal = cfg->terminal.terminal_id;
+	rc.client = &s->client;
+	r = reconcile_new(m->event, s->http, m->journal, &rc, &s->reconcile);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up the reconciliation: %m");
+	return 0;
+}
+
 static int
 stack_build_in(struct manager *m, const struct config *cfg, struct stack *s)
 {
@@ -937,6 +962,9 @@ stack_build_in(struct manager *m, const struct config *cfg, struct stack *s)
 		return log_error_errno(r, "Failed to watch the order engine: %m");
 	/* DESIGN.md "Journal": every unfinished order is resumed before new ones are taken. */
 	r = engine_start(s->engine);
+	if (r < 0)
+		return r;
+	r = stack_reconcile(m, cfg, s);
 	if (r < 0)
 		return r;
 
@@ -1523,14 +1551,16 @@ be_status(void *userdata, struct api_call *call)
 			       json_object_new_int64((int64_t)m->notifications));
 	json_object_object_add(o, "config_reload_pending",
 			       json_object_new_boolean(m->pending_cfg != NULL));
+	(void)reconcile_status_add(m->s->reconcile, o);
 	api_call_reply(call, 200, o);
 }
 
 static void
 be_reconciliation(void *userdata, struct api_call *call, const char *date)
 {
-	api_call_fail(call, 404, "bill_not_available",
-		      "reconciliation of %s is not available from this f2fpayd yet", date);
+	struct manager *m = userdata;
+
+	reconcile_api_get(m->s->reconcile, call, date);
 }
 
 static const struct api_backend manager_backend = {

@@ -84,6 +84,8 @@ out=$("$ctl" bill 2026-11-26 --json)
 expect "bill json" '"date":"2026-11-26"' "$out"
 out=$("$ctl" bill 2026-11-26)
 expect "bill" '^state +matched$' "$out"
+expect "bill table header" '^  out_trade_no +amount +local_state +alipay_state +match$' "$out"
+expect "bill table row" '^  T01_20261126_1 +88.88 +PAID +TRADE_SUCCESS +true$' "$out"
 
 # Errors: exit 1 with the API's message, 2 for usage, 3 when unreachable.
 for amount in -1 1e3 0.001 abc; do
