@@ -185,7 +185,7 @@ static const struct cfg_key keys[] = {
 
 	{SEC_JOURNAL, "path", T_PATH, J(path), "/var/lib/f2fpay/journal.db", 0, 512},
 
-	{SEC_RECONCILE, "enabled", T_BOOL, R(enabled), "no"},
+	{SEC_RECONCILE, "enabled", T_BOOL, R(enabled), "yes"},
 	{SEC_RECONCILE, "time", T_HHMM, R(time_min), "10:00"},
 	{SEC_RECONCILE, "retries", T_UINT, R(retries), "3", 0, 20},
 };

@@ -877,7 +877,7 @@ stack_display(struct stack *s)
 	return display_new(spec, &s->display);
 }
 
-/* Reports go beside the journal (the state directory), the schedule is the default 10:00. */
+/* Reports go beside the journal (the state directory); the schedule comes from [reconcile]. */
 static int
 stack_reconcile(struct manager *m, const struct config *cfg, struct stack *s)
 {
@@ -892,6 +892,9 @@ stack_reconcile(struct manager *m, const struct config *cfg, struct stack *s)
 	rc.state_dir = *dir ? dir : "/";
 	rc.terminal = cfg->terminal.terminal_id;
 	rc.client = &s->client;
+	rc.schedule = cfg->reconcile.enabled;
+	rc.schedule_minute = cfg->reconcile.time_min;
+	rc.max_attempts = cfg->reconcile.retries + 1;
 	r = reconcile_new(m->event, s->http, m->journal, &rc, &s->reconcile);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up the reconciliation: %m");
