@@ -125,10 +125,55 @@ killed(int status)
 }
 
 struct check {
+	struct journal *j;
 	struct json_object *ledger;
 	unsigned orders, paid, refunds_done, unfinished;
 	int64_t seq;
 };
+
+static int
+dump_event(const struct journal_event *e, void *userdata)
+{
+	fprintf(stderr, "  #%" PRId64 " %" PRIu64 " %s: %s -> %s [%s]\n", e->seq, e->at_usec,
+		e->what, e->from_state, e->to_state, e->request);
+	return 0;
+}
+
+static int
+dump_refund(const struct journal_refund *r, void *userdata)
+{
+	const char *order_id = userdata;
+	char a[MONEY_BUF_SIZE];
+
+	if (STR_EQ(r->order_id, order_id))
+		fprintf(stderr, "  refund %s %s %s attempts %u sub_code '%s' pending %s\n",
+			r->fsm.id, money_format(r->amount_fen, a),
+			refund_state_to_string(r->fsm.state), (unsigned)r->fsm.attempts,
+			r->fsm.sub_code, refund_request_to_string(r->pending));
+	return 0;
+}
+
+/* On a failed check: the order's whole journal history and the gateway's view of its trade. */
+static void
+dump_order(struct check *c, const struct journal_order *o)
+{
+	char a[MONEY_BUF_SIZE], b[MONEY_BUF_SIZE];
+	struct json_object *arr;
+
+	fprintf(stderr, "order %s (%s): %s, amount %s, refunded %s\n", o->fsm.id, o->pos_ref,
+		order_state_to_string(o->fsm.state), money_format(o->amount_fen, a),
+		money_format(o->refunded_fen, b));
+	(void)journal_event_foreach(c->j, o->fsm.id, dump_event, NULL);
+	(void)journal_refund_foreach(c->j, false, dump_refund, (void *)o->fsm.id);
+	if (!json_object_object_get_ex(c->ledger, "trades", &arr))
+		return;
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *t = json_object_array_get_idx(arr, i);
+		if (STR_EQ(sandbox_proc_str(t, "out_trade_no"), o->fsm.id))
+			fprintf(stderr, "  gateway: %s\n",
+				json_object_to_json_string_ext(t, JSON_C_TO_STRING_PLAIN));
+	}
+}
 
 static int
 check_order(const struct journal_order *o, void *userdata)
@@ -147,8 +192,7 @@ check_order(const struct journal_order *o, void *userdata)
 	}
 	/* Paid in the journal exactly when paid at the gateway (a full refund closes it). */
 	if ((o->fsm.state == ORDER_PAID) != (gw_paid || (fully_refunded && o->refunded_fen > 0)))
-		fprintf(stderr, "order %s: journal %s, gateway %s\n", o->fsm.id,
-			order_state_to_string(o->fsm.state), st);
+		dump_order(c, o);
 	CHECK_INT_EQ(o->fsm.state == ORDER_PAID,
 		     gw_paid || (fully_refunded && o->refunded_fen > 0));
 	c->paid += o->fsm.state == ORDER_PAID;
@@ -168,9 +212,14 @@ check_order(const struct journal_order *o, void *userdata)
 							       "out_request_no"),
 					      sandbox_proc_str(json_object_array_get_idx(arr, k),
 							       "out_request_no")));
+		if (!STR_EQ(sandbox_proc_str(t, "refund_fee"), money_format(o->refunded_fen, fee)))
+			dump_order(c, o);
 		CHECK_STR_EQ(sandbox_proc_str(t, "refund_fee"), money_format(o->refunded_fen, fee));
-	} else
+	} else {
+		if (o->refunded_fen != 0)
+			dump_order(c, o);
 		CHECK_INT_EQ(o->refunded_fen, 0);
+	}
 	return 0;
 }
 
@@ -187,6 +236,13 @@ check_refund(const struct journal_refund *r, void *userdata)
 		if (STR_EQ(sandbox_proc_str(json_object_array_get_idx(arr, i), "out_request_no"),
 			   r->fsm.id))
 			found = true;
+	if (found != (r->fsm.state == REFUND_DONE)) {
+		struct journal_order o;
+		fprintf(stderr, "refund %s: journal %s, at the gateway: %s\n", r->fsm.id,
+			refund_state_to_string(r->fsm.state), found ? "applied" : "not applied");
+		if (journal_order_get(c->j, r->order_id, &o) >= 0)
+			dump_order(c, &o);
+	}
 	CHECK_INT_EQ(found, r->fsm.state == REFUND_DONE);
 	c->refunds_done += r->fsm.state == REFUND_DONE;
 	return 0;
@@ -201,6 +257,7 @@ check_all(void)
 
 	c.ledger = sandbox_proc_trades(&sb);
 	CHECK_INT_EQ(journal_open(journal_path, &j), 0);
+	c.j = j;
 	CHECK_INT_EQ(journal_order_foreach(j, false, check_order, &c), 0);
 	CHECK_INT_EQ(c.unfinished, 0);
 	CHECK_INT_EQ(journal_refund_foreach(j, false, check_refund, &c), 0);
