@@ -20,6 +20,8 @@
  *   scan FEN AUTH_CODE      a scan order
  *   qr FEN pay|expire       a QR order the buyer pays at once, or never scans
  *   refund LINE FEN         once the order of LINE is final: refund FEN of it
+ *   abort LINE              abort the order of LINE once its pay answer is unknown (a cancel
+ *                           then meets whatever the pay did: scenario 5 → refunded by cancel)
  * Every order is created (or found again), the loop runs until nothing is active, then the
  * refunds go out and the loop runs again. Exit 0 when everything is final; F2FPAY_CRASH_AT
  * kills it at that write-ahead point (engine.h). Tests run it again and again on one journal.
@@ -31,7 +33,8 @@ struct line {
 	char kind[8];
 	int64_t fen;
 	char arg[32];
-	unsigned ref; /* refund: the line of its order */
+	unsigned ref; /* refund, abort: the line of its order */
+	bool abort_on_unknown;
 	char id[ORDER_ID_MAX + 1];
 };
 
@@ -39,6 +42,7 @@ struct runner {
 	struct line lines[LINES_MAX];
 	unsigned n;
 	char base_url[256];
+	sd_event *event;
 	struct engine *engine;
 };
 
@@ -61,12 +65,32 @@ scan_qr(struct runner *rn, const char *qr)
 	curl_easy_cleanup(c);
 }
 
+static struct engine *abort_engine;
+
+static int
+abort_cb(sd_event_source *s, void *userdata)
+{
+	const struct line *l = userdata;
+
+	(void)engine_order_abort(abort_engine, l->id);
+	return 0;
+}
+
 static void
 observer(const struct engine_transition *t, void *userdata)
 {
 	struct runner *rn = userdata;
 
-	if (t->refund || t->order->fsm.state != ORDER_SHOWING_QR)
+	if (t->refund)
+		return;
+	if (t->order->fsm.state == ORDER_UNKNOWN)
+		for (unsigned i = 0; i < rn->n; i++)
+			if (STR_EQ(rn->lines[i].id, t->order->fsm.id) &&
+			    rn->lines[i].abort_on_unknown)
+				/* Not from inside the engine's callback: on the next loop turn,
+				 * before the query just sent can be answered. */
+				(void)sd_event_add_defer(rn->event, NULL, abort_cb, &rn->lines[i]);
+	if (t->order->fsm.state != ORDER_SHOWING_QR)
 		return;
 	for (unsigned i = 0; i < rn->n; i++)
 		if (STR_EQ(rn->lines[i].id, t->order->fsm.id) && STR_EQ(rn->lines[i].kind, "qr") &&
@@ -89,7 +113,7 @@ script_load(struct runner *rn, const char *path)
 		if (sscanf(buf, "%7s %31s %31s", a, b, c) < 2)
 			continue;
 		snprintf(l->kind, sizeof(l->kind), "%s", a);
-		if (STR_EQ(a, "refund")) {
+		if (STR_EQ(a, "refund") || STR_EQ(a, "abort")) {
 			l->ref = (unsigned)strtoul(b, NULL, 10);
 			l->fen = strtoll(c, NULL, 10);
 		} else {
@@ -99,6 +123,10 @@ script_load(struct runner *rn, const char *path)
 		rn->n++;
 	}
 	fclose(f);
+	for (unsigned i = 0; i < rn->n; i++)
+		if (STR_EQ(rn->lines[i].kind, "abort") && rn->lines[i].ref >= 1 &&
+		    rn->lines[i].ref <= rn->n)
+			rn->lines[rn->lines[i].ref - 1].abort_on_unknown = true;
 	return 0;
 }
 
@@ -185,9 +213,11 @@ main(int argc, char **argv)
 	cfg.fsm.refund_retry_usec = 50 * USEC_PER_MSEC;
 	cfg.fsm.refund_retry_max_usec = 1 * USEC_PER_SEC;
 	ops = gateway_alipay_ops(ga);
+	rn.event = ev;
 	if (engine_new(ev, j, &cfg, &ops, &rn.engine) < 0 ||
 	    engine_subscribe(rn.engine, observer, &rn, NULL) < 0)
 		return 2;
+	abort_engine = rn.engine;
 	/* Recovery first, then the script's orders (found again by pos_ref after a crash). */
 	r = engine_start(rn.engine);
 	if (r < 0)
@@ -196,7 +226,7 @@ main(int argc, char **argv)
 		struct line *l = &rn.lines[i];
 		char pos_ref[16];
 
-		if (STR_EQ(l->kind, "refund"))
+		if (STR_EQ(l->kind, "refund") || STR_EQ(l->kind, "abort"))
 			continue;
 		snprintf(pos_ref, sizeof(pos_ref), "L%u", i + 1);
 		r = engine_order_new(

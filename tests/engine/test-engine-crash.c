@@ -60,7 +60,8 @@ script_flush(void)
 }
 
 /* Appends one order of the given template ('0'–'9' scan digit, 'q' QR paid, 'x' QR left to
- * expire), with refunds for some paid scans. */
+ * expire, 'c' a scenario-5 scan aborted while its pay answer is unknown: the cancel finds it
+ * paid and refunds it), with refunds for some paid scans. */
 static void
 script_add_order(char tmpl, unsigned i)
 {
@@ -72,9 +73,14 @@ script_add_order(char tmpl, unsigned i)
 		script_add(l);
 		return;
 	}
-	snprintf(l, sizeof(l), "scan %u 28111122223333444%c", 100 + i, tmpl);
+	snprintf(l, sizeof(l), "scan %u 28111122223333444%c", 100 + i, tmpl == 'c' ? '5' : tmpl);
 	script_add(l);
 	line = script_n;
+	if (tmpl == 'c') {
+		snprintf(l, sizeof(l), "abort %u", line);
+		script_add(l);
+		return;
+	}
 	if (tmpl == '0' && i % 2 == 0) {
 		snprintf(l, sizeof(l), "refund %u %u", line, 100 + i);
 		script_add(l);
@@ -127,7 +133,7 @@ killed(int status)
 struct check {
 	struct journal *j;
 	struct json_object *ledger;
-	unsigned orders, paid, refunds_done, unfinished;
+	unsigned orders, paid, refunds_done, unfinished, refunded_by_cancel;
 	int64_t seq;
 };
 
@@ -210,6 +216,7 @@ check_order(const struct journal_order *o, void *userdata)
 	CHECK_INT_EQ(o->fsm.state == ORDER_PAID,
 		     gw_paid || (fully_refunded && o->refunded_fen > 0));
 	c->paid += o->fsm.state == ORDER_PAID;
+	c->refunded_by_cancel += o->fsm.state == ORDER_REFUNDED_BY_CANCEL;
 	CHECK(!STR_EQ(st, "WAIT_BUYER_PAY"));
 	/* PROTOCOL §8: a pay reaches the gateway at most once. */
 	CHECK(sandbox_proc_int(t, "pay_requests") <= 1);
@@ -290,8 +297,10 @@ check_all(void)
 	/* The allocator handed out at least one number per order and never one twice. */
 	CHECK_INT_EQ(journal_counter_get(j, "out_trade_no_seq", &c.seq), 0);
 	CHECK(c.seq >= (int64_t)c.orders);
-	printf("%u orders (%u paid), %zu trades at the gateway, %u refunds applied\n", c.orders,
-	       c.paid, json_object_array_length(arr), c.refunds_done);
+	printf("%u orders (%u paid, %u refunded by cancel), %zu trades at the gateway, %u refunds "
+	       "applied\n",
+	       c.orders, c.paid, c.refunded_by_cancel, json_object_array_length(arr),
+	       c.refunds_done);
 	json_object_put(c.ledger);
 }
 
@@ -301,7 +310,7 @@ main(int argc, char **argv)
 	static const char *const extra[] = {"--confirm-after", "0.1", "--slow-delay", "1", NULL};
 	unsigned sweep_orders, total_orders, random_kills, seed = 1;
 	/* Sweep order: the cheap and central templates first (CI runs a prefix). */
-	static const char templates[] = "015q2869x347";
+	static const char templates[] = "c015q2869x347";
 	unsigned sweep_runs = 0, crash_kills = 0, random_done = 0;
 	int status;
 
