@@ -16,15 +16,15 @@
  *   display-check qr PNG
  *       prints the text of the one QR symbol on the picture; exit 1 when there is not exactly one
  *   display-check compare PNG KIND [--store S] [--amount FEN] [--subject S] [--reason CODE]
- *                                  [--reason-text T] [--qr TEXT] [--seconds N]
- *       renders that screen at the PNG's size with display_new("png:...") + display_show(), as
- *       f2fpayd does, and compares every pixel; exit 0 printing "identical", or 1 printing
- *       "different"
+ *                                  [--reason-text T] [--qr TEXT] [--seconds N] [--then KIND ...]
+ *       renders each screen at the PNG's size with display_new("png:...") + display_show(), as
+ *       f2fpayd does, compares every pixel and prints "identical" or "different" for each (one
+ *       process for several screens: font set-up dominates the cost); exit 0
  * Exit 2 on a usage error or a file that cannot be read or rendered: never taken for a verdict.
  */
 enum {
 	EXIT_MATCH = 0,
-	EXIT_DIFFERENT = 1,
+	EXIT_DIFFERENT = 1, /* qr: not exactly one symbol */
 	EXIT_ERROR = 2,
 };
 
@@ -138,86 +138,114 @@ pixels_differ(cairo_surface_t *a, cairo_surface_t *b, int *ret_x0, int *ret_y0, 
 	return n;
 }
 
+/* Parses "KIND [--opt VAL]..." (argv borrowed) into *scr. */
 static int
-check_compare(const char *path, int argc, char **argv)
+screen_parse(int argc, char **argv, struct display_screen *scr)
 {
-	struct display_screen scr = {.seconds_left = -1};
-	cairo_surface_t *got = NULL, *want = NULL;
-	char dir[] = "/tmp/display-check.XXXXXX", expected[PATH_MAX];
-	int x0, y0, x1, y1, ret = EXIT_ERROR;
 	int64_t v;
-	long n;
-	int r;
 
-	if (kind_from_string(argv[0], &scr.kind) < 0) {
+	*scr = (struct display_screen){.seconds_left = -1};
+	if (kind_from_string(argv[0], &scr->kind) < 0) {
 		fprintf(stderr, "unknown screen kind '%s'\n", argv[0]);
-		return EXIT_ERROR;
+		return -EINVAL;
 	}
 	for (int i = 1; i < argc; i += 2) {
 		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!val) {
 			fprintf(stderr, "%s needs a value\n", opt);
-			return EXIT_ERROR;
+			return -EINVAL;
 		}
 		if (strcmp(opt, "--store") == 0)
-			scr.store_name = val;
+			scr->store_name = val;
 		else if (strcmp(opt, "--subject") == 0)
-			scr.subject = val;
+			scr->subject = val;
 		else if (strcmp(opt, "--reason") == 0)
-			scr.reason_code = val;
+			scr->reason_code = val;
 		else if (strcmp(opt, "--reason-text") == 0)
-			scr.reason_text = val;
+			scr->reason_text = val;
 		else if (strcmp(opt, "--qr") == 0)
-			scr.qr_text = val;
+			scr->qr_text = val;
 		else if (strcmp(opt, "--amount") == 0 &&
-			 parse_int64(val, 0, INT64_MAX / 2, &scr.amount_fen) == 0)
-			continue;
+			 parse_int64(val, 0, INT64_MAX / 2, &v) == 0)
+			scr->amount_fen = v;
 		else if (strcmp(opt, "--seconds") == 0 && parse_int64(val, -1, INT_MAX, &v) == 0)
-			scr.seconds_left = (int)v;
+			scr->seconds_left = (int)v;
 		else {
 			fprintf(stderr, "bad option %s %s\n", opt, val);
-			return EXIT_ERROR;
+			return -EINVAL;
 		}
 	}
+	return 0;
+}
+
+/* Compares got with one expected screen and prints the verdict; -errno when it cannot. */
+static int
+compare_one(const char *path, cairo_surface_t *got, const char *dir, int argc, char **argv)
+{
+	struct display_screen scr;
+	cairo_surface_t *want;
+	char expected[PATH_MAX];
+	int x0, y0, x1, y1, r;
+	long n;
+
+	r = screen_parse(argc, argv, &scr);
+	if (r < 0)
+		return r;
+	r = render_expected(&scr, cairo_image_surface_get_width(got),
+			    cairo_image_surface_get_height(got), dir, expected, sizeof(expected));
+	if (r < 0) {
+		fprintf(stderr, "rendering the %s screen failed: %s\n", argv[0], strerror(-r));
+		return r;
+	}
+	want = png_load(expected);
+	(void)unlink(expected);
+	if (!want)
+		return -EIO;
+	n = pixels_differ(got, want, &x0, &y0, &x1, &y1);
+	cairo_surface_destroy(want);
+	/* The verdict is on stdout: a crash's exit status is never read as "different". */
+	if (n == 0) {
+		printf("identical\n");
+		return 0;
+	}
+	printf("different\n");
+	if (n < 0)
+		fprintf(stderr, "%s: not the size of the expected screen\n", path);
+	else
+		fprintf(stderr, "%s: %ld pixels differ from the %s screen in (%d,%d)-(%d,%d)\n",
+			path, n, argv[0], x0, y0, x1, y1);
+	return 0;
+}
+
+/* Each "--then" starts another expected screen; one verdict line per screen. */
+static int
+check_compare(const char *path, int argc, char **argv)
+{
+	char dir[] = "/tmp/display-check.XXXXXX";
+	cairo_surface_t *got;
+	int ret = EXIT_MATCH;
 
 	got = png_load(path);
 	if (!got)
 		return EXIT_ERROR;
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
-		goto out;
+		cairo_surface_destroy(got);
+		return EXIT_ERROR;
 	}
-	r = render_expected(&scr, cairo_image_surface_get_width(got),
-			    cairo_image_surface_get_height(got), dir, expected, sizeof(expected));
-	if (r < 0) {
-		fprintf(stderr, "rendering the %s screen failed: %s\n", argv[0], strerror(-r));
-		goto out_dir;
+	for (int i = 0; i < argc && ret == EXIT_MATCH;) {
+		int j = i;
+
+		while (j < argc && strcmp(argv[j], "--then") != 0)
+			j++;
+		if (j == i || compare_one(path, got, dir, j - i, argv + i) < 0)
+			ret = EXIT_ERROR;
+		i = j + 1;
 	}
-	want = png_load(expected);
-	if (!want)
-		goto out_dir;
-	n = pixels_differ(got, want, &x0, &y0, &x1, &y1);
-	/* The verdict is on stdout too: a crash's exit status is never read as "different". */
-	if (n == 0) {
-		printf("identical\n");
-		ret = EXIT_MATCH;
-	} else {
-		printf("different\n");
-		if (n < 0)
-			fprintf(stderr, "%s: not the size of the expected screen\n", path);
-		else
-			fprintf(stderr,
-				"%s: %ld pixels differ from the %s screen in (%d,%d)-(%d,%d)\n",
-				path, n, argv[0], x0, y0, x1, y1);
-		ret = EXIT_DIFFERENT;
-	}
-	(void)unlink(expected);
-out_dir:
+	if (strcmp(argv[argc - 1], "--then") == 0)
+		ret = EXIT_ERROR; /* a screen left out */
 	(void)rmdir(dir);
-out:
-	if (want)
-		cairo_surface_destroy(want);
 	cairo_surface_destroy(got);
 	return ret;
 }
@@ -231,7 +259,8 @@ main(int argc, char **argv)
 		return check_compare(argv[2], argc - 3, argv + 3);
 	fprintf(stderr,
 		"usage: %s qr PNG | %s compare PNG KIND [--store S] [--amount FEN] "
-		"[--subject S] [--reason CODE] [--reason-text T] [--qr TEXT] [--seconds N]\n",
+		"[--subject S] [--reason CODE] [--reason-text T] [--qr TEXT] [--seconds N] "
+		"[--then KIND ...]...\n",
 		argv[0], argv[0]);
 	return EXIT_ERROR;
 }

@@ -333,10 +333,10 @@ class Daemon:
             f.write(data)
         return snap
 
-    def screen_compare(self, png, kind, amount=None, subject=None, reason=None, store=True):
-        """Compares png with a fresh render of that screen: (True if identical, stderr)."""
-        args = [self.display_check, "compare", png, kind]
-        if store and self.store_name:
+    def screen_args(self, kind, amount=None, subject=None, reason=None):
+        """display-check's words for a screen as f2fpayd draws it (with the store name)."""
+        args = [kind]
+        if self.store_name:
             args += ["--store", self.store_name]
         if amount is not None:
             args += ["--amount", str(money_fen(amount))]
@@ -344,18 +344,32 @@ class Daemon:
             args += ["--subject", subject]
         if reason is not None:
             args += ["--reason", reason]
-        r = subprocess.run(args, capture_output=True, text=True, timeout=60)
-        verdict = {0: "identical\n", 1: "different\n"}.get(r.returncode)
-        check(r.stdout == verdict, f"display-check {kind}: {r.returncode} {r.stdout} {r.stderr}")
-        return r.returncode == 0, r.stderr.strip()
+        return args
 
-    def wait_screen(self, kind, timeout=DEADLINE, **screen):
-        """Waits until the PNG shows exactly that screen; returns the matching snapshot."""
+    def screen_compare(self, png, *screens):
+        """Compares png with a fresh render of each screen (a dict of screen_args):
+        a list of True (identical pixels) / False, and display-check's explanations."""
+        args = [self.display_check, "compare", png]
+        for i, scr in enumerate(screens):
+            args += (["--then"] if i else []) + self.screen_args(**scr)
+        r = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        verdicts = r.stdout.split()
+        check(r.returncode == 0 and len(verdicts) == len(screens) and
+              all(v in ("identical", "different") for v in verdicts),
+              f"display-check {args[3:]}: {r.returncode} {r.stdout} {r.stderr}")
+        return [v == "identical" for v in verdicts], r.stderr.strip()
+
+    def wait_screen(self, kind, timeout=DEADLINE, not_like=(), **screen):
+        """Waits until the PNG shows exactly that screen, then asserts the same picture is
+        none of the not_like screens (dicts): the comparison tells screens apart."""
         end = time.monotonic() + timeout
+        want = dict(screen, kind=kind)
         while True:
             snap = self.screen_snapshot()
-            same, why = self.screen_compare(snap, kind, **screen)
-            if same:
+            same, why = self.screen_compare(snap, want, *not_like)
+            if same[0]:
+                for other, also in zip(not_like, same[1:]):
+                    check(not also, f"the {kind} screen {screen} also matches {other}")
                 return snap
             if time.monotonic() >= end:
                 raise TestFailure(f"the display does not show the {kind} screen {screen}: {why}")
