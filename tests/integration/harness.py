@@ -175,6 +175,8 @@ class Daemon:
         self.f2fpayctl = os.path.join(build, "daemon", "f2fpayctl")
         self.sock = os.path.join(tmp, "api.sock")
         self.png = os.path.join(tmp, "screen.png")
+        self.store_name = store_name
+        self.display_check = os.path.join(build, "tests", "integration", "display-check")
         self.scanner = Scanner(tmp) if scanner else None
         key = os.path.join(tmp, "app.key")
         if not os.path.exists(key):
@@ -321,6 +323,72 @@ class Daemon:
             time.sleep(0.1)
         raise TestFailure(f"order {oid} is {o['state']}, not {state}")
 
+    def screen_snapshot(self):
+        """A copy of the PNG as it is now (the daemon replaces it atomically)."""
+        with open(self.png, "rb") as f:
+            data = f.read()
+        check(data[:8] == b"\x89PNG\r\n\x1a\n", f"{self.png} is not a PNG")
+        snap = os.path.join(self.tmp, "snapshot.png")
+        with open(snap, "wb") as f:
+            f.write(data)
+        return snap
+
+    def screen_args(self, kind, amount=None, subject=None, reason=None):
+        """display-check's words for a screen as f2fpayd draws it (with the store name)."""
+        args = [kind]
+        if self.store_name:
+            args += ["--store", self.store_name]
+        if amount is not None:
+            args += ["--amount", str(money_fen(amount))]
+        if subject is not None:
+            args += ["--subject", subject]
+        if reason is not None:
+            args += ["--reason", reason]
+        return args
+
+    def screen_compare(self, png, *screens):
+        """Compares png with a fresh render of each screen (a dict of screen_args):
+        a list of True (identical pixels) / False, and display-check's explanations."""
+        args = [self.display_check, "compare", png]
+        for i, scr in enumerate(screens):
+            args += (["--then"] if i else []) + self.screen_args(**scr)
+        r = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        verdicts = r.stdout.split()
+        check(r.returncode == 0 and len(verdicts) == len(screens) and
+              all(v in ("identical", "different") for v in verdicts),
+              f"display-check {args[3:]}: {r.returncode} {r.stdout} {r.stderr}")
+        return [v == "identical" for v in verdicts], r.stderr.strip()
+
+    def wait_screen(self, kind, timeout=DEADLINE, not_like=(), **screen):
+        """Waits until the PNG shows exactly that screen, then asserts the same picture is
+        none of the not_like screens (dicts): the comparison tells screens apart."""
+        end = time.monotonic() + timeout
+        want = dict(screen, kind=kind)
+        while True:
+            snap = self.screen_snapshot()
+            same, why = self.screen_compare(snap, want, *not_like)
+            if same[0]:
+                for other, also in zip(not_like, same[1:]):
+                    check(not also, f"the {kind} screen {screen} also matches {other}")
+                return snap
+            if time.monotonic() >= end:
+                raise TestFailure(f"the display does not show the {kind} screen {screen}: {why}")
+            time.sleep(0.1)
+
+    def wait_qr(self, timeout=DEADLINE):
+        """Waits until the PNG shows a QR zbar decodes; returns its text as bytes."""
+        end = time.monotonic() + timeout
+        while True:
+            snap = self.screen_snapshot()
+            r = subprocess.run([self.display_check, "qr", snap], capture_output=True,
+                               timeout=60)
+            check(r.returncode in (0, 1), f"display-check qr: {r.returncode} {r.stderr}")
+            if r.returncode == 0:
+                return r.stdout
+            if time.monotonic() >= end:
+                raise TestFailure(f"no QR on the display: {r.stderr.decode()}")
+            time.sleep(0.1)
+
     def notify_post(self, body, content_type="application/x-www-form-urlencoded; text/html; "
                     "charset=utf-8"):
         c = http.client.HTTPConnection("127.0.0.1", self.notify_port, timeout=10)
@@ -347,6 +415,16 @@ class Daemon:
             self.proc.wait()
         if self.scanner:
             self.scanner.close()
+
+
+def money_fen(amount):
+    """'88.88' (the API's amounts) as 8888; an int is already fen."""
+    if isinstance(amount, int):
+        return amount
+    whole, _, frac = amount.partition(".")
+    check(whole.isdigit() and len(frac) <= 2 and (frac == "" or frac.isdigit()),
+          f"amount {amount!r}")
+    return int(whole) * 100 + int(frac.ljust(2, "0"))
 
 
 def free_port():

@@ -40,10 +40,12 @@ def test_pos_flow(build, tmp):
     try:
         d.start()
         ev = d.follow()
+        d.wait_screen("idle")
         idle = png_digest(d.png)
         st, o = d.api("POST", "/v1/orders", {"amount": "88.88", "subject": "Tea"})
         check(st == 201 and o["state"] == "WAITING_FOR_CODE", f"create: {st} {o}")
         ev.wait(is_display("show-code"), "show-code screen")
+        d.wait_screen("show-code", amount="88.88", subject="Tea")
         show = png_digest(d.png)
         check(show != idle, "the display did not change for the waiting order")
         d.scanner.scan(CODE_PAID)
@@ -52,6 +54,11 @@ def test_pos_flow(build, tmp):
         ev.wait(is_display("paid"), "paid screen")
         check(png_digest(d.png) not in (idle, show), "the PNG does not show a new screen")
         check(paid["amount"] == "88.88" and paid["subject"] == "Tea", f"paid: {paid}")
+        # The comparison tells screens apart: the same picture is no other screen or amount.
+        d.wait_screen("paid", amount="88.88", subject="Tea", not_like=[
+            dict(kind="canceled", amount="88.88", subject="Tea"),
+            dict(kind="failed", amount="88.88", subject="Tea"),
+            dict(kind="paid", amount="88.89", subject="Tea")])
         check("283" not in paid.get("auth_code", "") and "*" in paid["auth_code"],
               "the payment code is not masked")
         # The waiting id keeps answering with the engine's order.
@@ -81,6 +88,8 @@ def test_pos_flow(build, tmp):
         d.scanner.scan("134567890123456789")
         ev.wait(lambda e: e["event"] == "display" and
                 e["data"].get("reason") == "F2FPAY.CODE_NOT_SUPPORTED", "not supported")
+        d.wait_screen("failed", amount="1.00", reason="F2FPAY.CODE_NOT_SUPPORTED", not_like=[
+            dict(kind="failed", amount="1.00", reason="F2FPAY.QR_EXPIRED")])
         check(d.order(o2["id"])["state"] == "WAITING_FOR_CODE", "another wallet's code moved it")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
     finally:
@@ -105,6 +114,10 @@ def qr_flow(build, tmp, notify):
         o = d.wait_state(oid, "SHOWING_QR")
         ev.wait(is_display("qr"), "QR screen")
         check(o["qr_code"].startswith("https://qr.alipay.com/"), f"qr: {o}")
+        # What the buyer's phone reads off the display is the precreate qr_code, byte for byte.
+        shown = d.wait_qr()
+        check(shown == o["qr_code"].encode(), f"the display's QR says {shown!r}, not "
+              f"{o['qr_code']!r}")
         st, text = sb.scan_qr(o["qr_code"], True)
         check(st == 200, f"scan-qr: {st} {text}")
         paid = d.events.wait_order(oid, "PAID")["data"]
@@ -113,6 +126,8 @@ def qr_flow(build, tmp, notify):
         else:
             check(paid["event"] != "notify", "a notification arrived with the listener down")
         ev.wait(is_display("paid"), "paid screen")
+        d.wait_screen("paid", amount="12.34", subject=o["subject"], not_like=[
+            dict(kind="canceled", amount="12.34", subject=o["subject"])])
         t = sb.trade(oid)
         check(t["trade_status"] == "TRADE_SUCCESS", f"sandbox: {t}")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
@@ -169,13 +184,16 @@ def test_cancel(build, tmp):
         ev = d.follow()
         st, o = d.api("POST", "/v1/orders", {"amount": "5.00", "auth_code": CODE_NEVER})
         check(st == 201, f"create: {st} {o}")
-        d.wait_state(o["id"], "WAITING")
+        o = d.wait_state(o["id"], "WAITING")
         ev.wait(is_display("confirm"), "confirm screen")
+        d.wait_screen("confirm", amount="5.00", subject=o["subject"])
         d.wait_notify("STATUS=Running, 1 order in progress")
         d.ctl("cancel", o["id"], check_rc=0)
         d.events.wait_order(o["id"], "CANCELED")
         d.wait_notify("STATUS=Running, 0 orders in progress")
         ev.wait(is_display("canceled"), "canceled screen")
+        d.wait_screen("canceled", amount="5.00", subject=o["subject"], not_like=[
+            dict(kind="paid", amount="5.00", subject=o["subject"])])
         t = sb.trade(o["id"])
         check(t["trade_status"] in ("TRADE_CLOSED", "NOT_EXIST") and t["cancel_requests"] >= 1,
               f"sandbox: {t}")
@@ -186,6 +204,8 @@ def test_cancel(build, tmp):
         st, c = d.api("POST", f"/v1/orders/{w['id']}/cancel")
         check(st == 202 and c["state"] == "CANCELED", f"cancel waiting: {st} {c}")
         check(d.order(w["id"])["state"] == "CANCELED", "the waiting order is not CANCELED")
+        # Redrawn for the waiting order: its amount, and no subject (nothing was sent).
+        d.wait_screen("canceled", amount="2.00")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
     finally:
         d.close()
