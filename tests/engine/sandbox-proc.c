@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Runs f2fpay-sandbox as a child for the engine tests and reads its ledger over HTTP. */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,47 +12,14 @@
 #include "common/buf.h"
 #include "common/macro.h"
 #include "sandbox-proc.h"
+#include "sandbox-spawn.h"
 #include "test.h"
 
 void
 sandbox_proc_start(struct sandbox_proc *p, const char *bin, const char *keys_dir,
 		   const char *const *extra)
 {
-	char app_pub[512], alipay_priv[512], line[256];
-	const char *argv[64];
-	int fds[2], n = 0;
-	FILE *f;
-
-	snprintf(app_pub, sizeof(app_pub), "%s/app-public.pem", keys_dir);
-	snprintf(alipay_priv, sizeof(alipay_priv), "%s/alipay-private.pem", keys_dir);
-	argv[n++] = bin;
-	argv[n++] = "--listen";
-	argv[n++] = "127.0.0.1:0";
-	argv[n++] = "--app-public-key";
-	argv[n++] = app_pub;
-	argv[n++] = "--alipay-private-key";
-	argv[n++] = alipay_priv;
-	for (size_t i = 0; extra && extra[i] && n < 60; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
-	CHECK(pipe2(fds, O_CLOEXEC) == 0);
-	p->pid = fork();
-	CHECK(p->pid >= 0);
-	if (p->pid == 0) {
-		/* A test that aborts must not leave the sandbox behind. */
-		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-		dup2(fds[1], STDOUT_FILENO);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	CHECK(f);
-	CHECK(fgets(line, sizeof(line), f));
-	fclose(f);
-	CHECK(strncmp(line, "listening on ", 13) == 0);
-	line[strcspn(line, "\n")] = '\0';
-	snprintf(p->url, sizeof(p->url), "%s", line + 13);
+	p->pid = sandbox_spawn(bin, keys_dir, extra, p->url, sizeof(p->url));
 	snprintf(p->gateway, sizeof(p->gateway), "%s/gateway.do", p->url);
 }
 

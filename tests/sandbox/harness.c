@@ -3,12 +3,10 @@
 #include "harness.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +15,7 @@
 
 #include "common/macro.h"
 #include "common/time-util.h"
+#include "sandbox-spawn.h"
 #include "test.h"
 
 const char *harness_ca_file;
@@ -24,44 +23,14 @@ const char *harness_ca_file;
 void
 harness_start(struct harness *h, const char *bin, const char *keys_dir, const char *const *extra)
 {
-	char app_pub[512], alipay_priv[512], app_priv[512], alipay_pub[512], line[256];
-	const char *argv[64];
-	int fds[2], n = 0;
-	FILE *f;
+	char app_priv[512], alipay_pub[512];
 
-	snprintf(app_pub, sizeof(app_pub), "%s/app-public.pem", keys_dir);
-	snprintf(alipay_priv, sizeof(alipay_priv), "%s/alipay-private.pem", keys_dir);
 	snprintf(app_priv, sizeof(app_priv), "%s/app-private.pem", keys_dir);
 	snprintf(alipay_pub, sizeof(alipay_pub), "%s/alipay-public.pem", keys_dir);
 	CHECK(sb_key_load_private(app_priv, &h->app_key) == 0);
 	CHECK(sb_key_load_public(alipay_pub, &h->alipay_pub) == 0);
 	h->keys_dir = keys_dir;
-	argv[n++] = bin;
-	argv[n++] = "--app-public-key";
-	argv[n++] = app_pub;
-	argv[n++] = "--alipay-private-key";
-	argv[n++] = alipay_priv;
-	for (size_t i = 0; extra && extra[i] && n < 60; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
-	CHECK(pipe2(fds, O_CLOEXEC) == 0);
-	h->pid = fork();
-	CHECK(h->pid >= 0);
-	if (h->pid == 0) {
-		/* A test that aborts must not leave the sandbox holding meson's pipes. */
-		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-		dup2(fds[1], STDOUT_FILENO);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	CHECK(f);
-	CHECK(fgets(line, sizeof(line), f));
-	fclose(f);
-	CHECK(strncmp(line, "listening on ", 13) == 0);
-	line[strcspn(line, "\n")] = '\0';
-	snprintf(h->url, sizeof(h->url), "%s", line + 13);
+	h->pid = sandbox_spawn(bin, keys_dir, extra, h->url, sizeof(h->url));
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
