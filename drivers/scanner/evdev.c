@@ -30,6 +30,10 @@ struct evdev_node {
 	bool grabbed;
 	bool grab_refused; /* another process holds the grab: state "error", retried */
 	bool event_clock;  /* timestamps are CLOCK_MONOTONIC (EVIOCSCLOCKID worked) */
+	/* Otherwise: CLOCK_MONOTONIC minus the event clock, the smallest seen (the event read
+	 * with the least delay), so gaps are measured between the device's own timestamps. */
+	int64_t clock_offset;
+	bool have_offset;
 };
 
 struct evdev_impl {
@@ -94,6 +98,40 @@ evdev_any_key_down(const struct libevdev *dev)
 	return false;
 }
 
+/*
+ * The lock state the scanner sees on its LEDs is the one it types for: a scanner that presses
+ * Num Lock itself does so because its LED said off. EVIOCGLED (read by libevdev) gives it.
+ */
+static void
+evdev_read_leds(struct scanner *s, struct evdev_node *n)
+{
+	struct evdev_impl *e = s->impl;
+	int num = -1, caps = -1;
+
+	if (libevdev_has_event_code(n->dev, EV_LED, LED_NUML))
+		num = libevdev_get_event_value(n->dev, EV_LED, LED_NUML);
+	if (libevdev_has_event_code(n->dev, EV_LED, LED_CAPSL))
+		caps = libevdev_get_event_value(n->dev, EV_LED, LED_CAPSL);
+	if (num < 0 && caps < 0)
+		return; /* a node without LEDs (consumer control) tells nothing */
+	keyasm_set_leds(e->ka, num, caps);
+	scanner_raw(s, &(struct scanner_raw){.kind = SCANNER_RAW_EVENT,
+					     .type = EV_LED,
+					     .code = LED_NUML,
+					     .value = num});
+	scanner_raw(s, &(struct scanner_raw){.kind = SCANNER_RAW_EVENT,
+					     .type = EV_LED,
+					     .code = LED_CAPSL,
+					     .value = caps});
+	log_debug("Scanner %s: %s: Num Lock %s, Caps Lock %s", s->name, n->devnode,
+		  num < 0 ? "unknown"
+		  : num   ? "on"
+			  : "off",
+		  caps < 0 ? "unknown"
+		  : caps   ? "on"
+			   : "off");
+}
+
 /* HARDWARE.md: grab only when every key is up, then drop what the console already got. */
 static void
 evdev_node_try_grab(struct scanner *s, struct evdev_node *n, usec_t now)
@@ -137,6 +175,7 @@ evdev_node_try_grab(struct scanner *s, struct evdev_node *n, usec_t now)
 			other = true;
 	if (!other)
 		keyasm_reset(e->ka);
+	evdev_read_leds(s, n);
 	log_debug("Scanner %s: grabbed %s", s->name, n->devnode);
 }
 
@@ -146,11 +185,43 @@ timeval_to_usec(const struct timeval *tv)
 	return (usec_t)tv->tv_sec * USEC_PER_SEC + (usec_t)tv->tv_usec;
 }
 
+/* When no larger than this, a change of the estimated offset is a delay, not a clock step. */
+#define EVDEV_CLOCK_STEP_USEC ((int64_t)2 * (int64_t)USEC_PER_SEC)
+
+/*
+ * The time of an event on CLOCK_MONOTONIC. Kernel timestamps tell the real gaps between keys
+ * whatever delays the loop; without EVIOCSCLOCKID they are on another clock, so map them with
+ * the smallest offset seen (a later read only adds delay). A jump of the event clock (a
+ * realtime step) restarts the estimate. Never later than now.
+ */
+static usec_t
+evdev_event_time(struct evdev_node *n, const struct input_event *ev, usec_t now)
+{
+	int64_t t = (int64_t)timeval_to_usec(&ev->time), off = (int64_t)now - t;
+
+	if (n->event_clock)
+		return MIN((usec_t)t, now);
+	if (!n->have_offset || off < n->clock_offset - EVDEV_CLOCK_STEP_USEC ||
+	    off > n->clock_offset + EVDEV_CLOCK_STEP_USEC) {
+		n->clock_offset = off;
+		n->have_offset = true;
+	} else if (off < n->clock_offset)
+		n->clock_offset = off;
+	t += n->clock_offset;
+	return t < 0 ? 0 : MIN((usec_t)t, now);
+}
+
 static void
 evdev_feed(struct scanner *s, const struct input_event *ev, usec_t t)
 {
 	struct evdev_impl *e = s->impl;
 	struct scan_code code;
+
+	scanner_raw(s, &(struct scanner_raw){.kind = SCANNER_RAW_EVENT,
+					     .t = t,
+					     .type = ev->type,
+					     .code = ev->code,
+					     .value = ev->value});
 
 	if (keyasm_feed(e->ka, ev->type, ev->code, ev->value, t, &code) > 0)
 		scanner_emit_code(s, &code);
@@ -185,7 +256,7 @@ evdev_node_readable(struct scanner *s, struct scanner_watch *w, uint32_t revents
 		if (r != LIBEVDEV_READ_STATUS_SUCCESS)
 			break;
 		if (n->grabbed)
-			evdev_feed(s, &ev, n->event_clock ? timeval_to_usec(&ev.time) : now);
+			evdev_feed(s, &ev, evdev_event_time(n, &ev, now));
 		else if (ev.type == EV_SYN && ev.code == SYN_REPORT)
 			evdev_node_try_grab(s, n, now);
 	}

@@ -71,7 +71,7 @@ open_scanner(const char *path, bool vidpid)
 	cfg.pid = 0x0b6a;
 	cfg.baud = 115200;
 	cfg.framing = SCANNER_FRAMING_CRLF;
-	cfg.aim_strip = true;
+	cfg.prefix = SCANNER_PREFIX_AIM;
 	CHECK_INT_EQ(scanner_new(&cfg, &s), 0);
 	return s;
 }
@@ -102,7 +102,7 @@ test_script(UMockdevTestbed *bed, const char *dir)
 	 * dropped: the burst (one write, whole or not at all) repeats, the first one seen counts.
 	 */
 	for (int i = 0; i < 20; i++)
-		fputs("r 200 ]E06901234567892^M^J287654321098765430^M^J\n", f);
+		fputs("r 200 ]E06901234567892^M^J]Q1287654321098765430^M^J\n", f);
 	CHECK(fclose(f) == 0);
 	CHECK(umockdev_testbed_load_script(bed, "/dev/ttyACM0", path, &error));
 	check_gerror(error);
@@ -136,7 +136,7 @@ test_hotplug(UMockdevTestbed *bed)
 		add_acm(bed, port + 1);
 		expect_state(s, SCANNER_STATE_PRESENT);
 		snprintf(dev, sizeof(dev), "/dev/ttyACM%d", port);
-		put(bed, dev, "2812345678901234\r\n");
+		put(bed, dev, "]Q12812345678901234\r\n");
 		expect_code(s, "2812345678901234", SCAN_CLASS_ALIPAY);
 	}
 	expect_quiet(s);
