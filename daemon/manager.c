@@ -60,7 +60,7 @@ struct stack {
 	struct gateway_watch watch;
 	struct engine *engine;
 	struct engine_subscription *sub;
-	struct reconcile *reconcile; /* the daily bill check (PROTOCOL §5.8) */
+	struct reconcile *reconcile; /* the daily bill check (doc/protocol.md §5.8) */
 	struct scanner *scanners[CONFIG_MAX_SCANNERS];
 	struct scanner_sd *scanner_sd[CONFIG_MAX_SCANNERS];
 	size_t n_scanners;
@@ -356,7 +356,7 @@ screen_timer_arm(struct manager *m, usec_t after_usec)
 					 50 * USEC_PER_MSEC, screen_timer_cb, m);
 }
 
-/* The screen for an order's state (DESIGN.md "Customer display"). */
+/* The screen for an order's state (doc/design.md §10). */
 static void
 show_order(struct manager *m, const struct journal_order *o)
 {
@@ -651,7 +651,7 @@ on_scanner(struct scanner *s, const struct scanner_event *ev, void *userdata)
 	if (ev->type != SCANNER_EVENT_CODE)
 		return;
 	m->scans++;
-	/* DESIGN.md "Scanner drivers": classification decides where a code goes. */
+	/* doc/design.md §9.1: classification decides where a code goes. */
 	if (ev->cls == SCAN_CLASS_ALIPAY && m->waiting.active) {
 		char masked[JOURNAL_AUTH_CODE_MAX + 1];
 		journal_mask_auth_code(ev->text, masked);
@@ -735,7 +735,7 @@ stack_keys(struct stack *s)
 		return log_error_errno(r, "Failed to allocate the key set: %m");
 	if (!a->app_private_key_resolved)
 		return log_error_errno(EINVAL, "No app private key configured");
-	/* DESIGN.md "Operations": a private key readable by group or others is refused. */
+	/* doc/design.md §12.1: a private key readable by group or others is refused. */
 	r = alipay_key_file_check_mode(a->app_private_key_resolved);
 	if (r < 0)
 		return r;
@@ -751,7 +751,8 @@ stack_keys(struct stack *s)
 	} else {
 		if (!a->alipay_public_key_resolved)
 			return log_error_errno(EINVAL, "No Alipay public key configured");
-		/* PROTOCOL §2.2: the app public key configured as Alipay's is refused here. */
+		/* doc/protocol.md §2.2: the app public key configured as Alipay's is refused here.
+		 */
 		r = alipay_keys_set_alipay_public_key_file(s->keys, a->alipay_public_key_resolved);
 		if (r < 0)
 			return r;
@@ -937,7 +938,8 @@ stack_build_in(struct manager *m, const struct config *cfg, struct stack *s)
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up the gateway client: %m");
 
-	/* DESIGN.md timings; QR orders are also polled, so a lost notification costs nothing. */
+	/* doc/design.md §5.5 timings; QR orders are also polled, so a lost notification costs
+	 * nothing. */
 	order_config_init(&ec.fsm);
 	ec.fsm.query_interval_usec = cfg->timing.query_interval_usec;
 	ec.fsm.max_queries = cfg->timing.query_count;
@@ -963,7 +965,7 @@ stack_build_in(struct manager *m, const struct config *cfg, struct stack *s)
 	r = engine_subscribe(s->engine, on_transition, m, &s->sub);
 	if (r < 0)
 		return log_error_errno(r, "Failed to watch the order engine: %m");
-	/* DESIGN.md "Journal": every unfinished order is resumed before new ones are taken. */
+	/* doc/design.md §6.2: every unfinished order is resumed before new ones are taken. */
 	r = engine_start(s->engine);
 	if (r < 0)
 		return r;
@@ -1582,7 +1584,7 @@ manager_api_backend(void)
 	return &manager_backend;
 }
 
-/* ---- the notify receiver (PROTOCOL §4) ---- */
+/* ---- the notify receiver (doc/protocol.md §4) ---- */
 
 static bool
 notify_record(struct manager *m, const char *out_trade_no, const char *body, size_t len,
@@ -1613,7 +1615,7 @@ manager_notify(void *userdata, const char *content_type, const char *body, size_
 		log_warning("Notification refused: it does not verify");
 		return false;
 	}
-	/* PROTOCOL §4 business checks: ours, for this app and seller, for this amount. */
+	/* doc/protocol.md §4 business checks: ours, for this app and seller, for this amount. */
 	if (!n.app_id || !STR_EQ(n.app_id, a->app_id))
 		why = "app_id is not ours";
 	else if (a->seller_id && (!n.seller_id || !STR_EQ(n.seller_id, a->seller_id)))
