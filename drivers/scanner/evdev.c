@@ -132,7 +132,7 @@ evdev_read_leds(struct scanner *s, struct evdev_node *n)
 			   : "off");
 }
 
-/* HARDWARE.md: grab only when every key is up, then drop what the console already got. */
+/* doc/hardware.md §1: grab only when every key is up, then drop what the console already got. */
 static void
 evdev_node_try_grab(struct scanner *s, struct evdev_node *n, usec_t now)
 {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* A HID report descriptor walk (HID 1.11 §6.2.2) that finds a bar code scanner's data fields. */
+/* A HID report descriptor walk (items as the HID 1.11 specification defines them) that finds a
+ * bar code scanner's data fields. */
 #include <errno.h>
 #include <string.h>
 

@@ -9,7 +9,7 @@
 #include "drivers/scanner/scan-code.h"
 
 /*
- * HARDWARE.md "Serial / CDC-ACM scanners": a frame ends with CR, LF or CR LF as configured, or
+ * doc/hardware.md §2: a frame ends with CR, LF or CR LF as configured, or
  * (framing none, Honeywell's factory setting) with an idle gap the caller detects and reports
  * through serial_framer_gap(). Empty frames collapse; a frame past max_len is rejected whole
  * (overflow set). A stray CR or LF around the terminator — at the start of a frame or at its

@@ -44,7 +44,7 @@ struct keyasm_case {
 #define ENTER SCANNER_SUFFIX_ENTER
 
 static const struct keyasm_case cases[] = {
-	/* HARDWARE.md: the same key presses in three layouts. */
+	/* doc/hardware.md §1: the same key presses in three layouts. */
 	{"us", "us", ENTER, 50, 64, "S-Z Y S-2 1 KP7 ENTER", "Zy@17"},
 	{"de", "de", ENTER, 50, 64, "S-Z Y S-2 1 G-Q KP7 ENTER", "Yz\"1@7"},
 	{"fr", "fr", ENTER, 50, 64, "S-Z Y S-2 1 G-Q KP7 ENTER", "Wy2&æ7"},
