@@ -189,26 +189,36 @@ timeval_to_usec(const struct timeval *tv)
 #define EVDEV_CLOCK_STEP_USEC ((int64_t)2 * (int64_t)USEC_PER_SEC)
 
 /*
- * The time of an event on CLOCK_MONOTONIC. Kernel timestamps tell the real gaps between keys
- * whatever delays the loop; without EVIOCSCLOCKID they are on another clock, so map them with
- * the smallest offset seen (a later read only adds delay). A jump of the event clock (a
- * realtime step) restarts the estimate. Never later than now.
+ * Kernel timestamps tell the real gaps between keys whatever delays the loop. Without
+ * EVIOCSCLOCKID they are on another clock: they are mapped onto CLOCK_MONOTONIC with the
+ * smallest (read time - event time) seen, including every event of this batch (the last one read
+ * waited least). A jump of the event clock (a realtime step) restarts the estimate. Times never
+ * pass now.
  */
-static usec_t
-evdev_event_time(struct evdev_node *n, const struct input_event *ev, usec_t now)
+static void
+evdev_map_times(struct evdev_node *n, const struct input_event *evs, size_t k, usec_t now,
+		usec_t *ret)
 {
-	int64_t t = (int64_t)timeval_to_usec(&ev->time), off = (int64_t)now - t;
+	int64_t best = INT64_MAX;
 
-	if (n->event_clock)
-		return MIN((usec_t)t, now);
-	if (!n->have_offset || off < n->clock_offset - EVDEV_CLOCK_STEP_USEC ||
-	    off > n->clock_offset + EVDEV_CLOCK_STEP_USEC) {
-		n->clock_offset = off;
-		n->have_offset = true;
-	} else if (off < n->clock_offset)
-		n->clock_offset = off;
-	t += n->clock_offset;
-	return t < 0 ? 0 : MIN((usec_t)t, now);
+	for (size_t i = 0; i < k; i++) {
+		int64_t off = (int64_t)now - (int64_t)timeval_to_usec(&evs[i].time);
+		best = MIN(best, off);
+	}
+	if (!n->event_clock && k > 0) {
+		if (!n->have_offset || best < n->clock_offset - EVDEV_CLOCK_STEP_USEC ||
+		    best > n->clock_offset + EVDEV_CLOCK_STEP_USEC) {
+			n->clock_offset = best;
+			n->have_offset = true;
+		} else
+			n->clock_offset = MIN(n->clock_offset, best);
+	}
+	for (size_t i = 0; i < k; i++) {
+		int64_t t = (int64_t)timeval_to_usec(&evs[i].time);
+		if (!n->event_clock)
+			t += n->clock_offset;
+		ret[i] = t < 0 ? 0 : MIN((usec_t)t, now);
+	}
 }
 
 static void
@@ -227,11 +237,27 @@ evdev_feed(struct scanner *s, const struct input_event *ev, usec_t t)
 		scanner_emit_code(s, &code);
 }
 
+/* Events of one read, fed once their times are known. */
+#define EVDEV_BATCH 64
+
+static void
+evdev_flush(struct scanner *s, struct evdev_node *n, struct input_event *batch, size_t *k,
+	    usec_t now)
+{
+	usec_t times[EVDEV_BATCH];
+
+	evdev_map_times(n, batch, *k, now, times);
+	for (size_t i = 0; i < *k; i++)
+		evdev_feed(s, &batch[i], times[i]);
+	*k = 0;
+}
+
 static int
 evdev_node_readable(struct scanner *s, struct scanner_watch *w, uint32_t revents, usec_t now)
 {
 	struct evdev_node *n = w->userdata;
-	struct input_event ev;
+	struct input_event ev, batch[EVDEV_BATCH];
+	size_t k = 0;
 	int r = 0;
 
 	for (int i = 0; i < EVDEV_READ_BURST; i++) {
@@ -240,6 +266,7 @@ evdev_node_readable(struct scanner *s, struct scanner_watch *w, uint32_t revents
 			/* SYN_DROPPED: the assembler drops the partial code; libevdev's resync
 			 * events then bring the modifiers back in step. */
 			struct input_event drop = {.type = EV_SYN, .code = SYN_DROPPED};
+			evdev_flush(s, n, batch, &k, now);
 			if (n->grabbed)
 				evdev_feed(s, &drop, now);
 			while (libevdev_next_event(n->dev, LIBEVDEV_READ_FLAG_SYNC, &ev) ==
@@ -255,11 +282,14 @@ evdev_node_readable(struct scanner *s, struct scanner_watch *w, uint32_t revents
 		}
 		if (r != LIBEVDEV_READ_STATUS_SUCCESS)
 			break;
-		if (n->grabbed)
-			evdev_feed(s, &ev, evdev_event_time(n, &ev, now));
-		else if (ev.type == EV_SYN && ev.code == SYN_REPORT)
+		if (n->grabbed) {
+			batch[k++] = ev;
+			if (k == EVDEV_BATCH)
+				evdev_flush(s, n, batch, &k, now);
+		} else if (ev.type == EV_SYN && ev.code == SYN_REPORT)
 			evdev_node_try_grab(s, n, now);
 	}
+	evdev_flush(s, n, batch, &k, now);
 	if (r == -EAGAIN || r >= 0)
 		return 0;
 	/* ENODEV after an unplug on real hardware; anything else is just as fatal for the fd. */

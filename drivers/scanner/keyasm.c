@@ -462,8 +462,12 @@ keyasm_feed(struct keyasm *ka, uint16_t type, uint16_t code, int32_t value, usec
 		r = keyasm_press(ka, code, kc, ret);
 		if (ka->active)
 			ka->last_usec = t;
-	} else
+	} else {
+		/* The key that came after the gap starts the next code: its time counts. */
 		(void)keyasm_press(ka, code, kc, &(struct scan_code){0});
+		if (ka->active)
+			ka->last_usec = t;
+	}
 	xkb_state_update_key(ka->state, kc, XKB_KEY_DOWN);
 	return r;
 }

@@ -287,6 +287,17 @@ test_deadline(void)
 	CHECK_STR_EQ(c.text, "123");
 	CHECK_INT_EQ(keyasm_deadline(ka), USEC_INFINITY);
 	keyasm_free(ka);
+
+	/* With a suffix: the key after a gap starts the rest of the torn scan, and the deadline
+	 * follows that key, not the one before the gap. */
+	cfg.suffix = SCANNER_SUFFIX_ENTER;
+	CHECK_INT_EQ(keyasm_new(&cfg, &ka), 0);
+	CHECK_INT_EQ(keyasm_feed(ka, EV_KEY, KEY_1, 1, 1000, &c), 0);
+	CHECK_INT_EQ(keyasm_feed(ka, EV_KEY, KEY_2, 1, 100000, &c), 1);
+	CHECK(c.reject != NULL);
+	CHECK_INT_EQ(keyasm_deadline(ka), 100000 + 50000);
+	CHECK_INT_EQ(keyasm_timeout(ka, 100000 + 10000, &c), 0);
+	keyasm_free(ka);
 }
 
 static void
