@@ -158,7 +158,7 @@ add_vendor_scanner(UMockdevTestbed *bed, int port, int devnum, uint16_t vid, uin
 
 	/* The device descriptor holds idVendor and idProduct little-endian at bytes 8-11. */
 	snprintf(descriptors, sizeof(descriptors), "%.16s%02X%02X%02X%02X%s", DESCRIPTORS,
-		 vid & 0xff, vid >> 8, pid & 0xff, pid >> 8, DESCRIPTORS + 24);
+		 vid & 0xff, vid >> 8, pid & 0xff, pid >> 8, &DESCRIPTORS[24]);
 	snprintf(desc, sizeof(desc),
 		 "P: /devices/pci0000:00/0000:00:14.0/usb1/1-%1$d\n"
 		 "N: bus/usb/001/%2$03d=%3$s\n"
