@@ -348,9 +348,33 @@ diag_hidpos(const struct diag *d, const char *expect, FILE *out)
 	return 0;
 }
 
+/* The local udev rule that gives this scanner to group f2fpay-scanner, when it can be said. */
+static void
+print_udev(const struct scanner_config *cfg, FILE *out)
+{
+	const char *sub = cfg->kind == SCANNER_KIND_EVDEV    ? "input"
+			  : cfg->kind == SCANNER_KIND_SERIAL ? "tty"
+							     : "usb";
+
+	if (cfg->match_vidpid)
+		fprintf(out,
+			"udev (/etc/udev/rules.d/60-f2fpay-local.rules):\n  SUBSYSTEM==\"%s\", "
+			"ATTRS{idVendor}==\"%04x\", ATTRS{idProduct}==\"%04x\", "
+			"ENV{F2FPAY_SCANNER}=\"1\"\n",
+			sub, cfg->vid, cfg->pid);
+	else if (cfg->kind == SCANNER_KIND_SERIAL && cfg->match_path &&
+		 strncmp(cfg->match_path, "/dev/", 5) == 0 && !strchr(cfg->match_path + 5, '/'))
+		fprintf(out,
+			"udev (/etc/udev/rules.d/60-f2fpay-local.rules):\n  SUBSYSTEM==\"tty\", "
+			"KERNEL==\"%s\", ENV{F2FPAY_SCANNER}=\"1\"\n",
+			cfg->match_path + 5);
+}
+
 int
 diag_report(const struct diag *d, const struct scanner_config *cfg, const char *expect, FILE *out)
 {
+	int r;
+
 	if (!d->started || d->n == 0) {
 		fputs("no scan came\n", out);
 		return -ENODATA;
@@ -358,13 +382,18 @@ diag_report(const struct diag *d, const struct scanner_config *cfg, const char *
 	print_raw(d, out);
 	switch (cfg->kind) {
 	case SCANNER_KIND_EVDEV:
-		return diag_evdev(d, cfg, expect, out);
-	case SCANNER_KIND_SERIAL:
-		return diag_serial(d, expect, out);
-	case SCANNER_KIND_HIDPOS:
-		return diag_hidpos(d, expect, out);
-	case _SCANNER_KIND_MAX:
+		r = diag_evdev(d, cfg, expect, out);
 		break;
+	case SCANNER_KIND_SERIAL:
+		r = diag_serial(d, expect, out);
+		break;
+	case SCANNER_KIND_HIDPOS:
+		r = diag_hidpos(d, expect, out);
+		break;
+	case _SCANNER_KIND_MAX:
+	default:
+		return -EINVAL;
 	}
-	return -EINVAL;
+	print_udev(cfg, out);
+	return r;
 }

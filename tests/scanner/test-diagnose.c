@@ -155,6 +155,29 @@ test_hidpos(void)
 	free(out);
 }
 
+/* An RS-232 scanner on /dev/ttyS0 sending CR: the framing, and the udev line that tags the port. */
+static void
+test_serial_port(void)
+{
+	struct scanner_config cfg;
+	char *out;
+
+	scanner_config_init(&cfg);
+	cfg.kind = SCANNER_KIND_SERIAL;
+	cfg.match_path = "/dev/ttyS0";
+	diag_init(&d);
+	diag_record(&(struct scanner_raw){.kind = SCANNER_RAW_BYTES,
+					  .t = 7 * USEC_PER_SEC,
+					  .data = (const uint8_t *)"6901234567892\r",
+					  .len = 14},
+		    &d);
+	out = report(&cfg, "6901234567892", 0);
+	has(out, "  framing = cr\n");
+	has(out, "  prefix = none\n");
+	has(out, "  SUBSYSTEM==\"tty\", KERNEL==\"ttyS0\", ENV{F2FPAY_SCANNER}=\"1\"\n");
+	free(out);
+}
+
 static void
 test_nothing(void)
 {
@@ -174,6 +197,7 @@ main(void)
 	test_layout_and_gap();
 	test_alt_mode();
 	test_hidpos();
+	test_serial_port();
 	test_nothing();
 	printf("diagnose tests passed\n");
 	return 0;

@@ -32,6 +32,7 @@ printf "%s\n" "$out"
 check '  framing = none'
 check '  prefix = code-id'
 check 'decoded: "287654321098765430" (alipay) symbology s'
+check '  SUBSYSTEM=="tty", ATTRS{idVendor}=="0c2e", ATTRS{idProduct}=="0b6a", ENV{F2FPAY_SCANNER}="1"'
 out=$(diagnose diagnose-crlf-aim.script)
 printf "%s\n" "$out"
 check '  framing = crlf'
