@@ -15,7 +15,7 @@
  * layout, or the device's entry in a small table of known scanners, or Honeywell's:
  *
  *   honeywell        [0x02][len][AIM ×3][data ×56][code id][.][more: bit 0]   64 bytes
- *   newland          [0x02][len][data ×62]                                    64 bytes
+ *   newland          [0x02][len][data ×56][reserved ×4][symbology id][more: bit 0] 64 bytes
  *   aim-after-byte   [0x02][len][.][AIM ×3][data ×55][.][more: bit 0]         64 bytes
  *   simple-com       [len][data ×63], no report id                            64 bytes
  */

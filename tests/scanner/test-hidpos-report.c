@@ -70,11 +70,15 @@ static const uint8_t desc_aim_after_byte[] = {
 	0x09, 0xFF, 0x75, 0x01, 0x95, 0x01, 0x81, 0x02, 0x75, 0x07, 0x81, 0x03, 0xC0,
 };
 
-/* Newland's kind: length, then 62 bytes of decoded data, no symbology identifier. */
+/* Newland's, as its integration guides draw it: length, 56 bytes of decoded data, 4 reserved
+ * bytes, a symbology identifier of Newland's own, Decode Data Continued in bit 0 of byte 63. */
 static const uint8_t desc_newland[] = {
-	0x05, 0x8C, 0x09, 0x02, 0xA1, 0x01, 0x85, 0x02, 0x75, 0x08, 0x15, 0x00,
-	0x26, 0xFF, 0x00, 0x06, 0x00, 0xFF, 0x09, 0x01, 0x95, 0x01, 0x81, 0x02, /* length */
-	0x05, 0x8C, 0x09, 0xFE, 0x95, 0x3E, 0x81, 0x02, 0xC0,
+	0x05, 0x8C, 0x09, 0x02, 0xA1, 0x01, 0x85, 0x02, 0x75, 0x08, 0x15, 0x00, 0x26,
+	0xFF, 0x00, 0x06, 0x00, 0xFF, 0x09, 0x01, 0x95, 0x01, 0x81, 0x02, /* length */
+	0x05, 0x8C, 0x09, 0xFE, 0x95, 0x38, 0x81, 0x02,                   /* 56 × data */
+	0x95, 0x04, 0x81, 0x03,                                           /* reserved */
+	0x06, 0x00, 0xFF, 0x09, 0x02, 0x95, 0x01, 0x81, 0x02,             /* symbology id */
+	0x05, 0x8C, 0x09, 0xFF, 0x75, 0x01, 0x81, 0x02, 0x75, 0x07, 0x81, 0x03, 0xC0,
 };
 
 /* No report id: [length][63 data], as Symbol's "Simple COM" reports. */
@@ -134,7 +138,7 @@ test_descriptors(void)
 	check_layout(&l, 2, -1, 3, 6, 55, 63, 0x01, 64);
 
 	CHECK_INT_EQ(hid_descriptor_find_pos_layout(desc_newland, sizeof(desc_newland), &l), 0);
-	check_layout(&l, 2, -1, -1, 2, 62, -1, 0, 64);
+	check_layout(&l, 2, -1, -1, 2, 56, 63, 0x01, 64);
 
 	CHECK_INT_EQ(hid_descriptor_find_pos_layout(desc_no_id, sizeof(desc_no_id), &l), 0);
 	check_layout(&l, -1, -1, -1, 1, 63, -1, 0, 64);
@@ -317,12 +321,18 @@ test_layouts(void)
 	hidpos_joiner_init(&j, ab, 256);
 	build(buf, ab, "]Q1", pay, false);
 	CHECK_STR_EQ(feed(&j, buf, 64, &c), pay);
-	/* A full Newland report may be cut: it has no "continued" flag, so it is refused. */
+	/* Newland's own symbology id in byte 62 lies outside the data: ignored. */
 	hidpos_joiner_init(&j, nl, 256);
-	char full[63];
-	memset(full, '7', 62);
-	full[62] = 0;
-	build(buf, nl, NULL, full, false);
+	build(buf, nl, NULL, pay, false);
+	buf[62] = 0x33;
+	CHECK_STR_EQ(feed(&j, buf, 64, &c), pay);
+	/* A full Simple COM report may be cut: it has no "continued" flag, so it is refused. */
+	const struct hidpos_layout *sc = hidpos_layout_get(SCANNER_REPORT_SIMPLE_COM);
+	hidpos_joiner_init(&j, sc, 256);
+	char full[64];
+	memset(full, '7', 63);
+	full[63] = 0;
+	build(buf, sc, NULL, full, false);
 	CHECK_STR_EQ(feed(&j, buf, 64, &c), "<refused>");
 
 	/* The table of known scanners. */

@@ -230,11 +230,13 @@ test_layouts(UMockdevTestbed *bed)
 	uint8_t r[2][64];
 	struct scanner *s;
 
-	/* Newland: [0x02][length][data], a CR suffix inside the data. */
+	/* Newland: [0x02][length][data ×56][reserved ×4][symbology id][continued], a CR suffix
+	 * inside the data. */
 	memset(r, 0, sizeof(r));
 	r[0][0] = 0x02;
 	r[0][1] = 19;
 	memcpy(&r[0][2], "287654321098765430\r", 19);
+	r[0][62] = 0x33; /* Newland's symbology id (QR): not part of the code */
 	r[1][0] = 0x02;
 	r[1][1] = 13;
 	memcpy(&r[1][2], "6901234567892", 13);
