@@ -143,6 +143,32 @@ test_hotplug(UMockdevTestbed *bed)
 	scanner_free(s);
 }
 
+/*
+ * An RS-232 scanner on the built-in port /dev/ttyS0 (no USB parent: matched by path), with
+ * Honeywell's factory setting of no suffix: each code ends when the line goes idle.
+ */
+static void
+test_rs232(UMockdevTestbed *bed)
+{
+	struct scanner_config cfg;
+	struct scanner *s = NULL;
+
+	scanner_config_init(&cfg);
+	cfg.kind = SCANNER_KIND_SERIAL;
+	cfg.name = "rs232";
+	cfg.match_path = "/dev/ttyS0";
+	cfg.framing = SCANNER_FRAMING_NONE;
+	cfg.idle_gap_usec = 200 * USEC_PER_MSEC;
+	CHECK_INT_EQ(scanner_new(&cfg, &s), 0);
+	expect_state(s, SCANNER_STATE_PRESENT);
+	put(bed, "/dev/ttyS0", "287654321098765430");
+	expect_code(s, "287654321098765430", SCAN_CLASS_ALIPAY);
+	put(bed, "/dev/ttyS0", "6901234567892\r\n");
+	expect_code(s, "6901234567892", SCAN_CLASS_BARCODE);
+	expect_quiet(s);
+	scanner_free(s);
+}
+
 int
 main(void)
 {
@@ -162,6 +188,7 @@ main(void)
 
 	test_script(bed, dir);
 	test_hotplug(bed);
+	test_rs232(bed);
 
 	g_object_unref(bed);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
