@@ -386,20 +386,6 @@ ev_send(UMockdevTestbed *bed, const char *dev, struct scanner *s, struct evscrip
 }
 
 static void
-expect_refused(struct scanner *s, const char *reason_part)
-{
-	struct scanner_event ev;
-
-	CHECK_INT_EQ(wait_event(s, &ev), 1);
-	CHECK_INT_EQ(ev.type, SCANNER_EVENT_CODE);
-	CHECK_STR_EQ(scan_class_to_string(ev.cls), "rejected");
-	CHECK_STR_EQ(ev.text, "");
-	if (!strstr(ev.reason, reason_part))
-		fprintf(stderr, "reason \"%s\", expected \"%s\"\n", ev.reason, reason_part);
-	CHECK(strstr(ev.reason, reason_part) != NULL);
-}
-
-static void
 check_nodes(struct scanner *s, size_t want)
 {
 	const char *nodes[8];

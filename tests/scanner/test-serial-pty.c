@@ -13,21 +13,8 @@
 
 #include "drivers/scanner/scanner-sd-event.h"
 #include "drivers/scanner/scanner.h"
+#include "scanner-wait.h"
 #include "test.h"
-
-static int
-wait_event(struct scanner *s, struct scanner_event *ev)
-{
-	/* Up to 20 s: the reopen backoff is 1 s and the machine is shared. */
-	for (int i = 0; i < 2000; i++) {
-		if (scanner_next_event(s, ev) > 0)
-			return 1;
-		struct pollfd p = {.fd = scanner_get_fd(s), .events = POLLIN};
-		(void)poll(&p, 1, 10);
-		CHECK_INT_EQ(scanner_process(s, now_usec(CLOCK_MONOTONIC)), 0);
-	}
-	return 0;
-}
 
 static void
 expect_state(struct scanner *s, enum scanner_state st)
@@ -138,17 +125,29 @@ device_wait(pid_t pid)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* A scanner on a PTY with a device process sending `script` (see device_send()). */
+struct session {
+	struct pty p;
+	struct scanner *s;
+	pid_t pid;
+};
+
 static void
-expect_refused(struct scanner *s, const char *reason_part)
+session_start(struct session *x, enum scanner_framing framing, enum scanner_prefix prefix,
+	      usec_t gap, const char *script)
 {
-	struct scanner_event ev;
-	CHECK_INT_EQ(wait_event(s, &ev), 1);
-	CHECK_INT_EQ(ev.type, SCANNER_EVENT_CODE);
-	CHECK_STR_EQ(scan_class_to_string(ev.cls), "rejected");
-	CHECK_STR_EQ(ev.text, "");
-	if (!strstr(ev.reason, reason_part))
-		fprintf(stderr, "reason \"%s\", expected \"%s\"\n", ev.reason, reason_part);
-	CHECK(strstr(ev.reason, reason_part) != NULL);
+	pty_open(&x->p);
+	x->s = open_scanner_gap(x->p.path, framing, prefix, 9600, gap);
+	expect_state(x->s, SCANNER_STATE_PRESENT);
+	x->pid = device_send(x->p.master, script);
+}
+
+static void
+session_end(struct session *x)
+{
+	device_wait(x->pid);
+	scanner_free(x->s);
+	close(x->p.master);
 }
 
 /*
@@ -159,80 +158,59 @@ expect_refused(struct scanner *s, const char *reason_part)
 static void
 test_framing_none(void)
 {
-	struct pty p;
+	struct session x;
 
-	pty_open(&p);
-	struct scanner *s = open_scanner_gap(p.path, SCANNER_FRAMING_NONE, SCANNER_PREFIX_NONE,
-					     9600, 400 * USEC_PER_MSEC);
-	expect_state(s, SCANNER_STATE_PRESENT);
-	pid_t pid = device_send(p.master, "287654321 @30 098765430 @1500 6901234567892 @1500 "
-					  "\r\n2812345678901234\r\n");
-	expect_code(s, "287654321098765430", "", SCAN_CLASS_ALIPAY);
-	expect_code(s, "6901234567892", "", SCAN_CLASS_BARCODE);
+	session_start(&x, SCANNER_FRAMING_NONE, SCANNER_PREFIX_NONE, 400 * USEC_PER_MSEC,
+		      "287654321 @30 098765430 @1500 6901234567892 @1500 \r\n2812345678901234\r\n");
+	expect_code(x.s, "287654321098765430", "", SCAN_CLASS_ALIPAY);
+	expect_code(x.s, "6901234567892", "", SCAN_CLASS_BARCODE);
 	/* A stray CR LF around a frame is not part of it. */
-	expect_code(s, "2812345678901234", "", SCAN_CLASS_ALIPAY);
-	device_wait(pid);
-	scanner_free(s);
-	close(p.master);
+	expect_code(x.s, "2812345678901234", "", SCAN_CLASS_ALIPAY);
+	session_end(&x);
 }
 
 /* A CR LF scanner on the default CR framing: every code, not just the first. */
 static void
 test_crlf_on_cr(void)
 {
-	struct pty p;
+	struct session x;
 
-	pty_open(&p);
-	struct scanner *s = open_scanner(p.path, SCANNER_FRAMING_CR, false, 9600);
-	expect_state(s, SCANNER_STATE_PRESENT);
-	pid_t pid = device_send(p.master, "287654321098765430\r\n @200 6901234567892\r\n @200 "
-					  "2812345678901234\r\n");
-	expect_code(s, "287654321098765430", "", SCAN_CLASS_ALIPAY);
-	expect_code(s, "6901234567892", "", SCAN_CLASS_BARCODE);
-	expect_code(s, "2812345678901234", "", SCAN_CLASS_ALIPAY);
-	device_wait(pid);
-	scanner_free(s);
-	close(p.master);
+	session_start(&x, SCANNER_FRAMING_CR, SCANNER_PREFIX_NONE, 50 * USEC_PER_MSEC,
+		      "287654321098765430\r\n @200 6901234567892\r\n @200 2812345678901234\r\n");
+	expect_code(x.s, "287654321098765430", "", SCAN_CLASS_ALIPAY);
+	expect_code(x.s, "6901234567892", "", SCAN_CLASS_BARCODE);
+	expect_code(x.s, "2812345678901234", "", SCAN_CLASS_ALIPAY);
+	session_end(&x);
 }
 
 /* Honeywell Code ID prefix: "j" Code 128, "s" QR Code, "d" EAN-13; a missing one is refused. */
 static void
 test_code_id(void)
 {
-	struct pty p;
+	struct session x;
 
-	pty_open(&p);
-	struct scanner *s = open_scanner_gap(p.path, SCANNER_FRAMING_CR, SCANNER_PREFIX_CODE_ID,
-					     9600, 400 * USEC_PER_MSEC);
-	expect_state(s, SCANNER_STATE_PRESENT);
-	pid_t pid = device_send(p.master, "s287654321098765430\r @100 d6901234567892\r @100 "
-					  "jABC-123\r @100 287654321098765430\r");
-	expect_code(s, "287654321098765430", "s", SCAN_CLASS_ALIPAY);
-	expect_code(s, "6901234567892", "d", SCAN_CLASS_BARCODE);
-	expect_code(s, "ABC-123", "j", SCAN_CLASS_BARCODE);
+	session_start(&x, SCANNER_FRAMING_CR, SCANNER_PREFIX_CODE_ID, 400 * USEC_PER_MSEC,
+		      "s287654321098765430\r @100 d6901234567892\r @100 jABC-123\r @100 "
+		      "287654321098765430\r");
+	expect_code(x.s, "287654321098765430", "s", SCAN_CLASS_ALIPAY);
+	expect_code(x.s, "6901234567892", "d", SCAN_CLASS_BARCODE);
+	expect_code(x.s, "ABC-123", "j", SCAN_CLASS_BARCODE);
 	/* Without its Code ID, a payment code is refused, never shortened to "87654...". */
-	expect_refused(s, "Code ID");
-	device_wait(pid);
-	scanner_free(s);
-	close(p.master);
+	expect_refused(x.s, "Code ID");
+	session_end(&x);
 }
 
 /* A scanner sending no terminator on CR framing: each scan is refused, none joined. */
 static void
 test_missing_terminator(void)
 {
-	struct pty p;
+	struct session x;
 
-	pty_open(&p);
-	struct scanner *s = open_scanner_gap(p.path, SCANNER_FRAMING_CR, SCANNER_PREFIX_NONE, 9600,
-					     400 * USEC_PER_MSEC);
-	expect_state(s, SCANNER_STATE_PRESENT);
-	pid_t pid = device_send(p.master, "287654321098765430 @1500 6901234567892 @1500 ");
-	expect_refused(s, "idle");
-	expect_refused(s, "torn");
-	device_wait(pid);
-	scanner_free(s);
-	close(p.master);
+	session_start(&x, SCANNER_FRAMING_CR, SCANNER_PREFIX_NONE, 400 * USEC_PER_MSEC,
+		      "287654321098765430 @1500 6901234567892 @1500 ");
+	expect_refused(x.s, "idle");
+	expect_refused(x.s, "torn");
+	session_end(&x);
 }
 
 static void
