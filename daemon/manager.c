@@ -15,6 +15,7 @@
 #include "common/money.h"
 #include "common/time-util.h"
 #include "daemon/engine/engine.h"
+#include "daemon/check.h"
 #include "daemon/engine/gateway-alipay.h"
 #include "daemon/manager.h"
 #include "daemon/reconcile/reconcile.h"
@@ -298,7 +299,12 @@ manager_show(struct manager *m, const struct display_screen *scr, const char *or
 
 	m->screen = scr->kind;
 	if (m->s->display) {
-		(void)display_show(m->s->display, scr);
+		struct display_screen shown = *scr;
+		shown.language = m->s->cfg->display.language == CONFIG_LANG_ZH ? DISPLAY_LANGUAGE_ZH
+				 : m->s->cfg->display.language == CONFIG_LANG_EN
+					 ? DISPLAY_LANGUAGE_EN
+					 : DISPLAY_LANGUAGE_BOTH;
+		(void)display_show(m->s->display, &shown);
 		display_arm_retry(m);
 	}
 	if (!changed)
@@ -635,8 +641,17 @@ on_scanner(struct scanner *s, const struct scanner_event *ev, void *userdata)
 	struct json_object *j;
 
 	if (ev->type == SCANNER_EVENT_STATE) {
-		log_info("Scanner %s: %s%s%s", sc->name, scanner_state_to_string(ev->state),
-			 ev->device[0] ? " " : "", ev->device);
+		if (ev->state == SCANNER_STATE_MISSING) {
+			char rule[512];
+			if (scanner_config_describe(sc, rule, sizeof(rule)) < 0)
+				snprintf(rule, sizeof(rule), "%s scanner", sc->name);
+			log_warning(
+				"Scanner %s: missing: no %s is plugged in. Plug it in, or "
+				"compare [scanner %s] with what `f2fpayd --list-scanners` shows",
+				sc->name, rule, sc->name);
+		} else
+			log_info("Scanner %s: %s%s%s", sc->name, scanner_state_to_string(ev->state),
+				 ev->device[0] ? " " : "", ev->device);
 		j = json_object_new_object();
 		if (!j)
 			return;
@@ -761,57 +776,6 @@ stack_keys(struct stack *s)
 }
 
 static void
-scanner_config_from(const struct config_scanner *c, struct scanner_config *sc)
-{
-	scanner_config_init(sc);
-	sc->name = c->name;
-	switch (c->kind) {
-	case CONFIG_SCANNER_EVDEV:
-		sc->kind = SCANNER_KIND_EVDEV;
-		sc->match_path = c->by_id;
-		break;
-	case CONFIG_SCANNER_SERIAL:
-		sc->kind = SCANNER_KIND_SERIAL;
-		sc->match_path = c->device;
-		break;
-	default:
-		sc->kind = SCANNER_KIND_HIDPOS;
-		break;
-	}
-	sc->match_vidpid = c->has_usb_id;
-	sc->vid = c->usb_vid;
-	sc->pid = c->usb_pid;
-	sc->match_name = c->name_pattern;
-	if (c->layout)
-		sc->layout = c->layout;
-	switch (c->suffix) {
-	case CONFIG_SUFFIX_KP_ENTER:
-		sc->suffix = SCANNER_SUFFIX_KP_ENTER;
-		break;
-	case CONFIG_SUFFIX_TAB:
-		sc->suffix = SCANNER_SUFFIX_TAB;
-		break;
-	case CONFIG_SUFFIX_NONE:
-		sc->suffix = SCANNER_SUFFIX_NONE;
-		break;
-	default:
-		sc->suffix = SCANNER_SUFFIX_ENTER;
-		break;
-	}
-	if (c->interkey_timeout_usec)
-		sc->interkey_timeout_usec = c->interkey_timeout_usec;
-	if (c->baud)
-		sc->baud = c->baud;
-	sc->framing = c->framing == CONFIG_FRAMING_LF     ? SCANNER_FRAMING_LF
-		      : c->framing == CONFIG_FRAMING_CRLF ? SCANNER_FRAMING_CRLF
-							  : SCANNER_FRAMING_CR;
-	sc->aim_strip = c->aim_strip;
-	sc->honeywell_enable = c->honeywell_enable;
-	if (c->max_length)
-		sc->max_len = c->max_length;
-}
-
-static void
 gateway_watch_done(const struct gateway_result *gr, void *userdata)
 {
 	struct gateway_watch_call *c = userdata;
@@ -909,8 +873,10 @@ stack_build_in(struct manager *m, const struct config *cfg, struct stack *s)
 	struct http_client_config hc = {.ca_file = a->ca_file};
 	struct gateway_alipay_config gc = {
 		.timeout_usec = a->total_timeout_usec,
+		.connect_timeout_usec = a->connect_timeout_usec,
 		.store_id = cfg->terminal.store_id,
 		.terminal_id = cfg->terminal.terminal_id,
+		.operator_id = cfg->terminal.operator_id,
 	};
 	struct engine_config ec = {.terminal = cfg->terminal.terminal_id};
 	struct gateway ops;
@@ -976,7 +942,7 @@ stack_build_in(struct manager *m, const struct config *cfg, struct stack *s)
 	for (size_t i = 0; i < cfg->n_scanners; i++) {
 		struct scanner_config sc;
 
-		scanner_config_from(&cfg->scanners[i], &sc);
+		check_scanner_config(&cfg->scanners[i], &sc);
 		r = scanner_new(&sc, &s->scanners[i]);
 		if (r < 0)
 			return log_error_errno(r, "Scanner %s: cannot be set up: %m", sc.name);
@@ -1082,7 +1048,7 @@ manager_apply(struct manager *m, struct config *cfg)
 	if (r < 0) {
 		for (size_t i = 0; i < m->s->cfg->n_scanners; i++) {
 			struct scanner_config sc;
-			scanner_config_from(&m->s->cfg->scanners[i], &sc);
+			check_scanner_config(&m->s->cfg->scanners[i], &sc);
 			if (scanner_new(&sc, &m->s->scanners[i]) < 0)
 				break;
 			m->s->n_scanners = i + 1;

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* The checks the service and --check-config share: keys, devices, and the exit statuses. */
+#pragma once
+
+#include "config/config.h"
+#include "drivers/scanner/scanner.h"
+
+/*
+ * f2fpayd's exit statuses (f2fpayd(8), EXIT STATUS). f2fpayd.service restarts on a runtime
+ * failure and not on a configuration error (RestartPreventExitStatus=): restarting cannot mend
+ * a configuration, and a unit in "failed" tells the operator to look.
+ */
+#define F2FPAYD_EXIT_OK      0
+#define F2FPAYD_EXIT_FAILURE 1  /* a runtime failure (journal, sockets, ...) */
+#define F2FPAYD_EXIT_USAGE   2  /* bad command line */
+#define F2FPAYD_EXIT_CONFIG  78 /* the configuration or the keys are wrong (EX_CONFIG) */
+
+/* Fills sc from one [scanner NAME] section (c and its strings borrowed). */
+void check_scanner_config(const struct config_scanner *c, struct scanner_config *sc);
+
+/*
+ * Loads every key and certificate c names and checks them together: each file holds what it
+ * should, the app certificate belongs to the private key, the Alipay public key is not the app's
+ * own. Each problem is logged naming the file the operator manages (the origin in /etc, not a
+ * credential copy) and what to put there. Returns 0, or -EINVAL/-EKEYREJECTED/-errno.
+ */
+int check_keys(const struct config *c);
+
+/*
+ * Looks for each configured scanner without opening it, and checks that the display's target
+ * can be written. Problems are logged as warnings saying what to do (a missing scanner is a
+ * state the daemon lives with, not an error). Returns the number of problems found.
+ */
+unsigned check_devices(const struct config *c);

@@ -1,0 +1,336 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# f2fpayd's lifecycle as an operator meets it: exit statuses systemd can tell apart, drop-ins,
+# keys found and checked the way the service finds and checks them (credentials, swapped keys,
+# permissions, missing files named in /etc terms), key rotation by a synchronous reload, device
+# warnings, and the [terminal] operator_id and [display] language keys doing what they say.
+# Usage: test-lifecycle.py BUILD_DIR SCENARIO
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import KEYS, Daemon, Sandbox, check, run_scenario  # noqa: E402
+
+CODE_PAID = "287654321098765430"
+EXIT_CONFIG = 78
+
+
+def run(*args, env=None, timeout=60):
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, **(env or {})))
+
+
+def write(path, data, mode=0o644):
+    with open(path, "w") as f:
+        f.write(data)
+    os.chmod(path, mode)
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def edit(path, old, new):
+    text = read(path)
+    check(old in text, f"{old!r} not in {path}")
+    write(path, text.replace(old, new))
+
+
+def use_credentials(d, tmp, private=None, public=None):
+    """Keys as f2fpayd.service passes them: credential names, the files beside the config."""
+    text = read(d.conf)
+    lines = []
+    for line in text.split("\n"):
+        if line.startswith("app_private_key = "):
+            line = "app_private_key_credential = app_private_key"
+        elif line.startswith("alipay_public_key = "):
+            line = "alipay_public_key_credential = alipay_public_key"
+        lines.append(line)
+    write(d.conf, "\n".join(lines))
+    write(os.path.join(tmp, "app_private_key"),
+          read(private or os.path.join(KEYS, "app-private.pem")), 0o600)
+    write(os.path.join(tmp, "alipay_public_key"),
+          read(public or os.path.join(KEYS, "alipay-public.pem")))
+
+
+def credentials_dir(tmp, **files):
+    """What systemd makes of LoadCredential=: root-only copies in a directory of their own."""
+    creds = os.path.join(tmp, "creds")
+    shutil.rmtree(creds, ignore_errors=True)
+    os.mkdir(creds, 0o700)
+    for name, data in files.items():
+        write(os.path.join(creds, name), data, 0o400)
+    return creds
+
+
+def start_and_exit(d, env=None):
+    """Runs the daemon until it exits on its own (it must not become ready)."""
+    r = run(d.f2fpayd, "--config", d.conf, env=env, timeout=30)
+    return r.returncode, r.stderr
+
+
+def new_key_pair(tmp):
+    priv, pub = os.path.join(tmp, "new-private.pem"), os.path.join(tmp, "new-public.pem")
+    r = run("openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+            "-out", priv)
+    check(r.returncode == 0, f"openssl genpkey: {r.stderr}")
+    r = run("openssl", "pkey", "-in", priv, "-pubout", "-out", pub)
+    check(r.returncode == 0, f"openssl pkey: {r.stderr}")
+    return priv, pub
+
+
+def test_exit_status(build, tmp):
+    """A configuration error exits 78 (no restart); a runtime failure exits 1 (restart)."""
+    sb = Sandbox(build)
+    try:
+        d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
+        edit(d.conf, "[terminal]", "[terminal]\ncolour = blue")
+        rc, err = start_and_exit(d)
+        check(rc == EXIT_CONFIG and "unknown key 'colour' in [terminal]" in err,
+              f"config error: {rc} {err!r}")
+        # Keys that do not fit together are a configuration error too, found before starting.
+        d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
+        edit(d.conf, os.path.join(KEYS, "alipay-public.pem"),
+             os.path.join(KEYS, "app-public.pem"))
+        rc, err = start_and_exit(d)
+        check(rc == EXIT_CONFIG and "app's own public key" in err, f"swapped: {rc} {err!r}")
+        # A journal that cannot be opened is not the configuration's fault: exit 1.
+        d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
+        os.mkdir(os.path.join(tmp, "ro"), 0o500)
+        edit(d.conf, f"path = {os.path.join(tmp, 'journal.db')}",
+             f"path = {os.path.join(tmp, 'ro', 'sub', 'journal.db')}")
+        rc, err = start_and_exit(d)
+        check(rc == 1, f"runtime failure: {rc} {err!r}")
+        # The shipped unit restarts on 1 and not on 78.
+        unit = read(os.path.join(build, "systemd", "f2fpayd.service"))
+        check("Restart=on-failure" in unit and "RestartPreventExitStatus=78" in unit,
+              "f2fpayd.service restarts on configuration errors")
+    finally:
+        sb.stop()
+
+
+def test_dropins(build, tmp):
+    """f2fpayd.conf.d/*.conf in name order: later files override, errors name the drop-in."""
+    sb = Sandbox(build)
+    try:
+        d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
+        dd = d.conf + ".d"
+        os.mkdir(dd)
+        write(os.path.join(dd, "20-name.conf"), "[terminal]\nstore_name = Late Shop\n")
+        write(os.path.join(dd, "10-name.conf"), "[terminal]\nstore_name = Early Shop\n"
+              "operator_id = cashier-7\n")
+        write(os.path.join(dd, "README"), "not a configuration file\n")
+        write(os.path.join(dd, "15-timing.conf"), "[timing]\nquery_count = 9\n")
+        r = run(d.f2fpayd, "-c", d.conf, "--dump-config")
+        check(r.returncode == 0, f"dump: {r.returncode} {r.stderr}")
+        out = r.stdout
+        check("store_name = Late Shop\n" in out and "operator_id = cashier-7\n" in out and
+              "query_count = 9\n" in out, f"drop-ins not applied in order:\n{out}")
+        write(os.path.join(dd, "30-bad.conf"), "[terminal]\nstore_name = A\nstore_name = B\n")
+        r = run(d.f2fpayd, "-c", d.conf, "--check-config")
+        want = f"{dd}/30-bad.conf:3: duplicate key 'store_name' (first at line 2)"
+        check(r.returncode == EXIT_CONFIG and want in r.stderr, f"bad drop-in: {r.stderr!r}")
+        os.unlink(os.path.join(dd, "30-bad.conf"))
+        # The daemon reads them too, and a reload picks up a new one.
+        d.start()
+        st, s = d.api("GET", "/v1/status")
+        check(s["store_name"] == "Late Shop", f"daemon ignored the drop-ins: {s}")
+        write(os.path.join(dd, "40-name.conf"), "[terminal]\nstore_name = Reloaded Shop\n")
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_notify("configuration reloaded")
+        st, s = d.api("GET", "/v1/status")
+        check(s["store_name"] == "Reloaded Shop", f"reload ignored the new drop-in: {s}")
+    finally:
+        d.close()
+        sb.stop()
+
+
+def test_keys(build, tmp):
+    """--check-config and the service find and check the keys alike, naming the /etc files."""
+    sb = Sandbox(build)
+    try:
+        d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
+        use_credentials(d, tmp)
+        origin_priv = os.path.join(tmp, "app_private_key")
+        origin_pub = os.path.join(tmp, "alipay_public_key")
+        env = {"CREDENTIALS_DIRECTORY": ""}
+        # Credentials found beside the configuration without $CREDENTIALS_DIRECTORY.
+        r = run(d.f2fpayd, "-c", d.conf, "--check-config", env=env)
+        check(r.returncode == 0 and "configuration OK" in r.stdout,
+              f"check-config without CREDENTIALS_DIRECTORY: {r.returncode} {r.stderr!r}")
+
+        # The app's public key where Alipay's belongs.
+        write(origin_pub, read(os.path.join(KEYS, "app-public.pem")))
+        r = run(d.f2fpayd, "-c", d.conf, "--check-config", env=env)
+        check(r.returncode == EXIT_CONFIG and f"{origin_pub} holds the app's own public key"
+              in r.stderr and "Alipay public key shown in the Alipay open platform" in r.stderr,
+              f"swapped keys: {r.returncode} {r.stderr!r}")
+
+        # A private key where the Alipay public key belongs, through a credential copy: the
+        # message names the file in the configuration folder, never the copy.
+        write(origin_pub, read(os.path.join(KEYS, "app-private.pem")))
+        creds = credentials_dir(tmp, app_private_key=read(origin_priv),
+                                alipay_public_key=read(origin_pub))
+        rc, err = start_and_exit(d, env={"CREDENTIALS_DIRECTORY": creds})
+        check(rc == EXIT_CONFIG and "The Alipay public key is a private key" in err and
+              f"{origin_pub}: put the Alipay public key shown in the Alipay open platform" in err
+              and creds not in err, f"private key as public: {rc} {err!r}")
+        write(origin_pub, read(os.path.join(KEYS, "alipay-public.pem")))
+
+        # A key file readable by others is refused by the service itself, though systemd's
+        # copy is 0400: the message names the original.
+        os.chmod(origin_priv, 0o644)
+        creds = credentials_dir(tmp, app_private_key=read(origin_priv),
+                                alipay_public_key=read(origin_pub))
+        rc, err = start_and_exit(d, env={"CREDENTIALS_DIRECTORY": creds})
+        check(rc == EXIT_CONFIG and
+              f"{origin_priv} is accessible by group or others (mode 0644)" in err and
+              f"chmod 600 {origin_priv}" in err, f"0644 key: {rc} {err!r}")
+        os.chmod(origin_priv, 0o600)
+
+        # A missing key: systemd hands over an empty credential (SetCredential= fallback).
+        os.rename(origin_priv, origin_priv + ".away")
+        creds = credentials_dir(tmp, app_private_key="", alipay_public_key=read(origin_pub))
+        rc, err = start_and_exit(d, env={"CREDENTIALS_DIRECTORY": creds})
+        check(rc == EXIT_CONFIG and
+              f"the app private key is missing: put it in {origin_priv} (owner root, mode "
+              "0600)" in err, f"missing key: {rc} {err!r}")
+        r = run(d.f2fpayd, "-c", d.conf, "--check-config", env=env)
+        check(r.returncode == EXIT_CONFIG and f"the app private key is missing: put it in "
+              f"{origin_priv}" in r.stderr, f"missing key, check-config: {r.stderr!r}")
+        unit = read(os.path.join(build, "systemd", "f2fpayd.service"))
+        check("SetCredential=app_private_key:\n" in unit and
+              "SetCredential=alipay_public_key:\n" in unit,
+              "f2fpayd.service fails a missing key with 243/CREDENTIALS")
+    finally:
+        sb.stop()
+
+
+def test_reload_keys(build, tmp):
+    """Rotating the app key: `f2fpayd --reload` hands the new file over; errors change nothing."""
+    priv, pub = new_key_pair(tmp)
+    # The gateway already knows the new key (the operator uploaded it to Alipay first).
+    sb = Sandbox(build, extra=("--app-public-key", pub))
+    d = None
+    try:
+        d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
+        use_credentials(d, tmp)
+        origin_priv = os.path.join(tmp, "app_private_key")
+        creds = credentials_dir(tmp, app_private_key=read(origin_priv),
+                                alipay_public_key=read(os.path.join(KEYS, "alipay-public.pem")))
+        d.extra_env = {"CREDENTIALS_DIRECTORY": creds}
+        d.start()
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID})
+        check(st == 201, f"create: {st} {o}")
+        o = d.wait_state(o["id"], "FAILED")
+
+        # The new key goes where the unit loads it from; systemd's copy stays the old one, so
+        # a plain SIGHUP still signs with the old key.
+        write(origin_priv, read(priv), 0o600)
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_notify("configuration reloaded")
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.50", "auth_code": CODE_PAID})
+        d.wait_state(o["id"], "FAILED")
+        r = run(d.f2fpayd, "--reload", "--config", d.conf, env={"CREDENTIALS_DIRECTORY": creds})
+        check(r.returncode == 0 and "and the keys reloaded" in r.stderr,
+              f"--reload: {r.returncode} {r.stderr!r}")
+        st, o = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": CODE_PAID})
+        check(st == 201, f"create after reload: {st} {o}")
+        d.wait_state(o["id"], "PAID")
+
+        # A broken key file: refused before the daemon is asked, with the file named.
+        write(origin_priv, "not a key\n", 0o600)
+        r = run(d.f2fpayd, "--reload", "--config", d.conf)
+        check(r.returncode == EXIT_CONFIG and f"{origin_priv}: put the app private key" in
+              r.stderr and "Reload refused" in r.stderr, f"bad key: {r.returncode} {r.stderr!r}")
+        # A configuration error: the same, and the daemon keeps everything it had.
+        write(origin_priv, read(priv), 0o600)
+        edit(d.conf, "[terminal]", "[terminal]\ncolour = blue")
+        r = run(d.f2fpayd, "--reload", "--config", d.conf)
+        check(r.returncode == EXIT_CONFIG, f"bad config: {r.returncode} {r.stderr!r}")
+        st, o = d.api("POST", "/v1/orders", {"amount": "3.00", "auth_code": CODE_PAID})
+        d.wait_state(o["id"], "PAID")
+        # No daemon to answer: a failure, said as such.
+        edit(d.conf, "[terminal]\ncolour = blue", "[terminal]")
+        d.stop()
+        r = run(d.f2fpayd, "--reload", "--config", d.conf)
+        check(r.returncode == 1 and "Cannot reach the daemon" in r.stderr,
+              f"no daemon: {r.returncode} {r.stderr!r}")
+        unit = read(os.path.join(build, "systemd", "f2fpayd.service"))
+        check("ExecReload=+" in unit and "f2fpayd --reload" in unit,
+              "f2fpayd.service does not reload synchronously")
+    finally:
+        if d:
+            d.close()
+        sb.stop()
+
+
+def test_devices(build, tmp):
+    """A missing scanner says which rule found nothing and what to do; language = en."""
+    sb = Sandbox(build)
+    d = None
+    try:
+        d = Daemon(build, sb, tmp, scanner=False, display="tty", notify=False)
+        missing = os.path.join(tmp, "ttyNOPE")
+        edit(d.conf, "[display]", f"[scanner counter]\nkind = serial\ndevice = {missing}\n\n"
+             "[display]")
+        r = run(d.f2fpayd, "-c", d.conf, "--check-config")
+        want = (f"Scanner counter: missing: no serial scanner matching device {missing} is "
+                "plugged in. Plug it in, or compare [scanner counter] with what "
+                "`f2fpayd --list-scanners` shows")
+        check(r.returncode == 0 and want in r.stderr, f"check-config: {r.stderr!r}")
+        edit(d.conf, "backend = tty", "backend = tty\nlanguage = en")
+        log = open(os.path.join(tmp, "daemon.log"), "w+")
+        out = open(os.path.join(tmp, "screen.txt"), "w+")
+        d.proc = subprocess.Popen([d.f2fpayd, "--config", d.conf], stdout=out, stderr=log,
+                                  env=dict(os.environ, NOTIFY_SOCKET=""))
+        end = time.monotonic() + 20
+        while time.monotonic() < end and ("Welcome" not in read(out.name) or
+                                          want not in read(log.name)):
+            time.sleep(0.1)
+        screen, logged = read(out.name), read(log.name)
+        check(want in logged, f"daemon log: {logged!r}")
+        check("Welcome" in screen and "欢迎光临" not in screen,
+              f"language = en shows: {screen!r}")
+    finally:
+        if d:
+            d.close()
+        sb.stop()
+
+
+def test_operator(build, tmp):
+    """[terminal] operator_id reaches Alipay with every pay."""
+    sb = Sandbox(build)
+    d = None
+    try:
+        d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
+        edit(d.conf, "[terminal]", "[terminal]\noperator_id = cashier-7")
+        d.start()
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID})
+        check(st == 201, f"create: {st} {o}")
+        d.wait_state(o["id"], "PAID")
+        t = sb.trade(o["id"])
+        check(t and t.get("operator_id") == "cashier-7", f"trade at the gateway: {t}")
+    finally:
+        if d:
+            d.close()
+        sb.stop()
+
+
+TESTS = {
+    "exit-status": test_exit_status,
+    "dropins": test_dropins,
+    "keys": test_keys,
+    "reload-keys": test_reload_keys,
+    "devices": test_devices,
+    "operator": test_operator,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(run_scenario(TESTS, "f2fpay-lc"))
