@@ -9,58 +9,8 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "daemon/check.h"
+#include "daemon/manager-private.h" /* scanner_config_from() */
 #include "payment/keys.h"
-
-void
-check_scanner_config(const struct config_scanner *c, struct scanner_config *sc)
-{
-	scanner_config_init(sc);
-	sc->name = c->name;
-	switch (c->kind) {
-	case CONFIG_SCANNER_EVDEV:
-		sc->kind = SCANNER_KIND_EVDEV;
-		sc->match_path = c->by_id;
-		break;
-	case CONFIG_SCANNER_SERIAL:
-		sc->kind = SCANNER_KIND_SERIAL;
-		sc->match_path = c->device;
-		break;
-	default:
-		sc->kind = SCANNER_KIND_HIDPOS;
-		break;
-	}
-	sc->match_vidpid = c->has_usb_id;
-	sc->vid = c->usb_vid;
-	sc->pid = c->usb_pid;
-	sc->match_name = c->name_pattern;
-	if (c->layout)
-		sc->layout = c->layout;
-	switch (c->suffix) {
-	case CONFIG_SUFFIX_KP_ENTER:
-		sc->suffix = SCANNER_SUFFIX_KP_ENTER;
-		break;
-	case CONFIG_SUFFIX_TAB:
-		sc->suffix = SCANNER_SUFFIX_TAB;
-		break;
-	case CONFIG_SUFFIX_NONE:
-		sc->suffix = SCANNER_SUFFIX_NONE;
-		break;
-	default:
-		sc->suffix = SCANNER_SUFFIX_ENTER;
-		break;
-	}
-	if (c->interkey_timeout_usec)
-		sc->interkey_timeout_usec = c->interkey_timeout_usec;
-	if (c->baud)
-		sc->baud = c->baud;
-	sc->framing = c->framing == CONFIG_FRAMING_LF     ? SCANNER_FRAMING_LF
-		      : c->framing == CONFIG_FRAMING_CRLF ? SCANNER_FRAMING_CRLF
-							  : SCANNER_FRAMING_CR;
-	sc->aim_strip = c->aim_strip;
-	sc->honeywell_enable = c->honeywell_enable;
-	if (c->max_length)
-		sc->max_len = c->max_length;
-}
 
 typedef int (*key_setter)(struct alipay_keys *k, const char *text, size_t len);
 
@@ -166,7 +116,7 @@ check_devices(const struct config *c)
 		struct scanner_config sc;
 		char node[256], rule[512];
 
-		check_scanner_config(&c->scanners[i], &sc);
+		scanner_config_from(&c->scanners[i], &sc);
 		if (scanner_config_describe(&sc, rule, sizeof(rule)) < 0)
 			snprintf(rule, sizeof(rule), "matching device");
 		r = scanner_find(&sc, node, sizeof(node));

@@ -3,7 +3,6 @@
 #pragma once
 
 #include "config/config.h"
-#include "drivers/scanner/scanner.h"
 
 /*
  * f2fpayd's exit statuses (f2fpayd(8), EXIT STATUS). f2fpayd.service restarts on a runtime
@@ -14,9 +13,6 @@
 #define F2FPAYD_EXIT_FAILURE 1  /* a runtime failure (journal, sockets, ...) */
 #define F2FPAYD_EXIT_USAGE   2  /* bad command line */
 #define F2FPAYD_EXIT_CONFIG  78 /* the configuration or the keys are wrong (EX_CONFIG) */
-
-/* Fills sc from one [scanner NAME] section (c and its strings borrowed). */
-void check_scanner_config(const struct config_scanner *c, struct scanner_config *sc);
 
 /*
  * Loads every key and certificate c names and checks them together: each file holds what it
