@@ -3,11 +3,15 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -89,11 +93,82 @@ ctl_easy(const struct ctl *ctl, const char *method, const char *path, struct cur
 	return c;
 }
 
+/* The name of a group, or its number when it has none. */
+static void
+group_name(gid_t gid, char *buf, size_t size)
+{
+	struct group *g = getgrgid(gid);
+
+	if (g)
+		snprintf(buf, size, "%s", g->gr_name);
+	else
+		snprintf(buf, size, "%u", (unsigned)gid);
+}
+
+/*
+ * Why the API socket cannot be reached, in words that say what to do: curl only knows that it
+ * "couldn't connect". Tries the connection itself to learn the errno.
+ */
+static void
+report_socket(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char group[64] = "f2fpay", dir[sizeof(sa.sun_path)];
+	const char *slash;
+	struct stat st;
+	int fd, err = 0;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "f2fpayctl: %s: the socket path is too long\n", path);
+		return;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	switch (err) {
+	case EACCES:
+	case EPERM:
+		/* The group that opens the door: the socket's, else its folder's. */
+		slash = strrchr(path, '/');
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1,
+			 slash ? path : ".");
+		if (stat(path, &st) == 0 || stat(dir, &st) == 0)
+			group_name(st.st_gid, group, sizeof(group));
+		fprintf(stderr,
+			"f2fpayctl: permission denied on %s: add the user to group %s "
+			"(sudo usermod -aG %s $USER), then log in again\n",
+			path, group, group);
+		return;
+	case ENOENT:
+		fprintf(stderr,
+			"f2fpayctl: no API socket at %s: is f2fpayd installed and started? "
+			"(systemctl status f2fpayd.socket f2fpayd); another path: --socket PATH\n",
+			path);
+		return;
+	case ECONNREFUSED:
+		fprintf(stderr,
+			"f2fpayctl: nothing answers on %s: f2fpayd is not running "
+			"(systemctl start f2fpayd; journalctl -u f2fpayd says why it stopped)\n",
+			path);
+		return;
+	default:
+		fprintf(stderr, "f2fpayctl: cannot reach f2fpayd at %s: %s\n", path,
+			err ? strerror(err) : "the connection failed");
+		return;
+	}
+}
+
 static int
 report_curl(const struct ctl *ctl, CURLcode cc)
 {
-	fprintf(stderr, "f2fpayctl: cannot reach f2fpayd at %s: %s\n",
-		ctl->url ? ctl->url : ctl->socket, curl_easy_strerror(cc));
+	if (!ctl->url && cc == CURLE_COULDNT_CONNECT)
+		report_socket(ctl->socket);
+	else
+		fprintf(stderr, "f2fpayctl: cannot reach f2fpayd at %s: %s\n",
+			ctl->url ? ctl->url : ctl->socket, curl_easy_strerror(cc));
 	return EXIT_CONNECTION;
 }
 

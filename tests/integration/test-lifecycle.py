@@ -5,9 +5,11 @@
 # permissions, missing files named in /etc terms), key rotation by a synchronous reload, device
 # warnings, and the [terminal] operator_id and [display] language keys doing what they say.
 # Usage: test-lifecycle.py BUILD_DIR SCENARIO
+import grp
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -322,7 +324,62 @@ def test_operator(build, tmp):
         sb.stop()
 
 
+def as_outsider(args):
+    """args run by a user who is not in the API socket's group (nobody, when we are root)."""
+    if os.geteuid() == 0:
+        return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *args]
+    return list(args)
+
+
+def test_operator_messages(build, tmp):
+    """f2fpayctl and the display say what to change, not just what failed."""
+    sb = Sandbox(build)
+    d = None
+    try:
+        png_dir = os.path.join(tmp, "kiosk")
+        os.mkdir(png_dir)
+        d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
+        edit(d.conf, "[api]", f"[display]\nbackend = png:{png_dir}/screen.png\n\n[api]")
+        # The folder is read-only to the daemon, as outside ReadWritePaths= of the unit.
+        unshare = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-rm"]
+        r = run(*unshare, "sh", "-c", f"mount --bind -o ro {png_dir} {png_dir} && "
+                f"exec {d.f2fpayd} -c {d.conf} --check-config")
+        want = (f"Display png:{png_dir}/screen.png: cannot write there: read-only file system. "
+                "f2fpayd.service writes only to its own folders (/var/lib/f2fpay, /run/f2fpay): "
+                "put the PNG under /run/f2fpay, or allow its folder with `systemctl edit "
+                "f2fpayd` and [Service] ReadWritePaths=")
+        check(want in r.stderr, f"read-only PNG folder: {r.returncode} {r.stderr!r}")
+
+        d.start()
+        # A POS user outside the socket's group (or its folder's).
+        if os.geteuid() != 0:
+            os.chmod(tmp, 0)
+        try:
+            r = run(*as_outsider([d.f2fpayctl, "--socket", d.sock, "status"]))
+        finally:
+            os.chmod(tmp, 0o700)
+        group = grp.getgrgid(os.stat(tmp).st_gid).gr_name
+        want = (f"f2fpayctl: permission denied on {d.sock}: add the user to group {group} "
+                f"(sudo usermod -aG {group} $USER), then log in again")
+        check(r.returncode == 3 and want in r.stderr, f"outsider: {r.returncode} {r.stderr!r}")
+        d.stop()
+        r = run(d.f2fpayctl, "--socket", d.sock, "status")
+        check(r.returncode == 3 and f"no API socket at {d.sock}: is f2fpayd installed and "
+              "started?" in r.stderr, f"no daemon: {r.stderr!r}")
+        dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        dead.bind(d.sock)
+        r = run(d.f2fpayctl, "--socket", d.sock, "status")
+        dead.close()
+        check(r.returncode == 3 and f"nothing answers on {d.sock}: f2fpayd is not running" in
+              r.stderr, f"stale socket: {r.stderr!r}")
+    finally:
+        if d:
+            d.close()
+        sb.stop()
+
+
 TESTS = {
+    "operator-messages": test_operator_messages,
     "exit-status": test_exit_status,
     "dropins": test_dropins,
     "keys": test_keys,
