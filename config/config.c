@@ -30,6 +30,7 @@ enum cfg_section {
 	SEC_NOTIFY,
 	SEC_JOURNAL,
 	SEC_RECONCILE,
+	SEC_METRICS,
 	_SEC_MAX,
 };
 
@@ -37,6 +38,7 @@ static const char *const section_names[_SEC_MAX] = {
 	[SEC_ALIPAY] = "alipay",   [SEC_TERMINAL] = "terminal", [SEC_TIMING] = "timing",
 	[SEC_SCANNER] = "scanner", [SEC_DISPLAY] = "display",   [SEC_API] = "api",
 	[SEC_NOTIFY] = "notify",   [SEC_JOURNAL] = "journal",   [SEC_RECONCILE] = "reconcile",
+	[SEC_METRICS] = "metrics",
 };
 
 enum cfg_type {
@@ -96,6 +98,7 @@ struct cfg_key {
 #define N(f)  offsetof(struct config_notify, f)
 #define J(f)  offsetof(struct config_journal, f)
 #define R(f)  offsetof(struct config_reconcile, f)
+#define ME(f) offsetof(struct config_metrics, f)
 
 /* The key table: every key f2fpayd.conf(5) documents, in dump order. */
 static const struct cfg_key keys[] = {
@@ -190,6 +193,8 @@ static const struct cfg_key keys[] = {
 	{SEC_RECONCILE, "enabled", T_BOOL, R(enabled), "yes"},
 	{SEC_RECONCILE, "time", T_HHMM, R(time_min), "10:00"},
 	{SEC_RECONCILE, "retries", T_UINT, R(retries), "3", 0, 20},
+
+	{SEC_METRICS, "listen", T_ADDR, ME(listen), NULL, 0, 64},
 };
 
 #define N_KEYS ELEMENTSOF(keys)
@@ -282,6 +287,8 @@ section_base(struct config *c, enum cfg_section s, size_t scanner)
 		return &c->journal;
 	case SEC_RECONCILE:
 		return &c->reconcile;
+	case SEC_METRICS:
+		return &c->metrics;
 	case SEC_NONE:
 	case _SEC_MAX:
 		break;
@@ -1346,6 +1353,14 @@ config_check(struct parse_ctx *ctx)
 	for (size_t i = 0; i < c->n_scanners; i++)
 		check_scanner(ctx, i);
 	check_api(ctx);
+	if (c->metrics.listen) {
+		char host[64];
+		unsigned port;
+		if (parse_addr(c->metrics.listen, host, &port) == 0 && !host_is_loopback(host))
+			ctx_error(ctx, where(ctx, SEC_METRICS, 0, "listen"),
+				  "[metrics] listen must be a loopback address (127.0.0.0/8 or "
+				  "[::1]); publish it further with a proxy if you must");
+	}
 	if (c->notify.listen && !c->alipay.notify_url)
 		ctx_error(ctx, where(ctx, SEC_NOTIFY, 0, "listen"),
 			  "[notify] listen is set but [alipay] notify_url is not (Alipay would "

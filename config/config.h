@@ -160,6 +160,10 @@ struct config_reconcile {
 	unsigned retries;
 };
 
+struct config_metrics {
+	char *listen; /* "127.0.0.1:9464"; NULL = no metrics listener */
+};
+
 struct config {
 	char *source; /* file name the config came from (the main file) */
 	char *dir; /* its folder: credentials are looked for there without $CREDENTIALS_DIRECTORY */
@@ -173,6 +177,7 @@ struct config {
 	struct config_notify notify;
 	struct config_journal journal;
 	struct config_reconcile reconcile;
+	struct config_metrics metrics;
 };
 
 enum config_load_flags {

@@ -17,7 +17,9 @@
 #include "daemon/api.h"
 #include "daemon/check.h"
 #include "daemon/control.h"
+#include "daemon/journald.h"
 #include "daemon/manager.h"
+#include "daemon/metrics-server.h"
 #include "daemon/notify.h"
 #include "daemon/reload.h"
 
@@ -29,6 +31,7 @@ struct daemon {
 	struct notify *notify;
 	struct manager *manager;
 	struct control *control;
+	struct metrics_server *metrics;
 	struct reload_keys keys; /* in-memory key copies the running configuration came from */
 };
 
@@ -187,6 +190,12 @@ daemon_run(struct daemon *d)
 	r = daemon_control_start(d);
 	if (r < 0)
 		return r;
+	if (d->config->metrics.listen) {
+		r = metrics_server_new(d->event, d->config->metrics.listen, manager_monitor_render,
+				       d->manager, &d->metrics);
+		if (r < 0)
+			return r;
+	}
 	if (d->config->notify.listen) {
 		const struct config_notify *cn = &d->config->notify;
 		struct notify_options no = {
@@ -307,10 +316,12 @@ main(int argc, char **argv)
 		printf("%s: configuration OK%s\n", d.config_path,
 		       warnings ? " (devices: see the warnings above)" : "");
 	} else {
+		(void)journald_sink_install();
 		(void)check_devices(d.config);
 		r = daemon_run(&d);
 	}
 
+	d.metrics = metrics_server_free(d.metrics);
 	d.control = control_free(d.control);
 	reload_keys_close(&d.keys);
 	d.notify = notify_free(d.notify);

@@ -32,6 +32,7 @@ display_retry_cb(sd_event_source *s, uint64_t usec, void *userdata)
 	m->display_retry = sd_event_source_disable_unref(m->display_retry);
 	(void)display_retry(m->s->display, now_usec(CLOCK_MONOTONIC));
 	display_arm_retry(m);
+	manager_notify_status(m);
 	return 0;
 }
 
@@ -50,6 +51,7 @@ manager_show(struct manager *m, const struct display_screen *scr, const char *or
 					 : DISPLAY_LANGUAGE_BOTH;
 		(void)display_show(m->s->display, &shown);
 		display_arm_retry(m);
+		manager_notify_status(m);
 	}
 	if (!changed)
 		return;

@@ -35,6 +35,7 @@ on_scanner(struct scanner *s, const struct scanner_event *ev, void *userdata)
 		if (ev->device[0])
 			json_add_str(j, "device", ev->device);
 		manager_broadcast(m, "device", j);
+		manager_notify_status(m);
 		return;
 	}
 	if (ev->type != SCANNER_EVENT_CODE)

@@ -6,6 +6,8 @@
 # warnings, and the [terminal] operator_id and [display] language keys doing what they say.
 # Usage: test-lifecycle.py BUILD_DIR SCENARIO
 import grp
+import http.client
+import json
 import os
 import shutil
 import signal
@@ -15,9 +17,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import KEYS, Daemon, Sandbox, check, run_scenario  # noqa: E402
+from harness import KEYS, Daemon, Sandbox, check, free_port, run_scenario  # noqa: E402
 
 CODE_PAID = "287654321098765430"
+CODE_BALANCE = "287654321098765433"
 EXIT_CONFIG = 78
 
 
@@ -378,7 +381,112 @@ def test_operator_messages(build, tmp):
         sb.stop()
 
 
+def http_get(port, path, method="GET"):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request(method, path)
+    r = c.getresponse()
+    body = r.read().decode()
+    c.close()
+    return r.status, r.getheader("Content-Type"), body
+
+
+def test_monitoring(build, tmp):
+    """STATUS= names the problems; /metrics, /health and /version tell a monitoring system."""
+    sb = Sandbox(build)
+    d = None
+    try:
+        port = free_port()
+        d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
+        missing = os.path.join(tmp, "ttyNOPE")
+        edit(d.conf, "[api]", f"[scanner counter]\nkind = serial\ndevice = {missing}\n\n"
+             f"[display]\nbackend = png:{tmp}/no-such-dir/screen.png\n\n"
+             f"[metrics]\nlisten = 127.0.0.1:{port}\n\n[api]")
+        d.start()
+        d.wait_notify("scanner missing: counter")
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID})
+        d.wait_state(o["id"], "PAID")
+        msg = d.wait_notify("display down")
+        check("scanner missing: counter" in msg, f"STATUS: {msg!r}")
+        st, o = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": CODE_BALANCE})
+        d.wait_state(o["id"], "FAILED")
+
+        st, ctype, text = http_get(port, "/metrics")
+        check(st == 200 and ctype.startswith("text/plain; version=0.0.4"), f"/metrics {st}")
+        for want in ['f2fpayd_orders_total{state="paid"} 1\n',
+                     'f2fpayd_orders_total{state="failed"} 1\n',
+                     'f2fpayd_gateway_answers_total{call="pay",class="success"} 1\n',
+                     'f2fpayd_gateway_answers_total{call="pay",class="failed"} 1\n',
+                     'f2fpayd_gateway_latency_seconds_count{call="pay"} 2\n',
+                     'f2fpayd_gateway_latency_seconds_bucket{call="pay",le="+Inf"} 2\n',
+                     'f2fpayd_device_up{kind="scanner",name="counter"} 0\n',
+                     'f2fpayd_device_up{kind="display",name="customer"} 0\n',
+                     'f2fpayd_condition{name="scanner_missing"} 1\n']:
+            check(want in text, f"/metrics lacks {want!r}:\n{text}")
+        jb = [ln for ln in text.split("\n") if ln.startswith("f2fpayd_journal_bytes ")]
+        check(jb and int(jb[0].split()[1]) > 0, "no journal size")
+        st, ctype, text = http_get(port, "/health")
+        h = json.loads(text)
+        names = {c["name"] for c in h["conditions"]}
+        check(st == 503 and h["status"] == "degraded" and
+              names == {"scanner_missing", "display_down"}, f"/health: {st} {text}")
+        st, ctype, text = http_get(port, "/version")
+        check(st == 200 and json.loads(text)["version"], f"/version: {st} {text}")
+        st, _, _ = http_get(port, "/metrics", method="POST")
+        check(st == 405, f"POST /metrics: {st}")
+        st, _, _ = http_get(port, "/v1/orders")
+        check(st == 404, f"the API on the metrics port: {st}")
+
+        # The gateway goes away: the next pay gets no answer, and STATUS says so.
+        sb.stop()
+        st, o = d.api("POST", "/v1/orders", {"amount": "3.00", "auth_code": CODE_PAID})
+        d.wait_notify("gateway unreachable")
+        st, ctype, text = http_get(port, "/health")
+        check("gateway_unreachable" in text, f"/health: {text}")
+    finally:
+        if d:
+            d.close()
+        sb.stop()
+
+
+def test_journal_fields(build, tmp):
+    """Order transitions reach journald as entries with ORDER= and STATE= fields."""
+    sb = Sandbox(build)
+    d = None
+    path = os.path.join(tmp, "journal.sock")
+    journal = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    journal.bind(path)
+    journal.settimeout(20)
+    try:
+        d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False,
+                   extra_env={"F2FPAY_JOURNAL_SOCKET": path})
+        d.start()
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID})
+        d.wait_state(o["id"], "PAID")
+        entries = []
+        while True:
+            fields = dict(line.split("=", 1) for line in
+                          journal.recv(65536).decode().split("\n") if "=" in line)
+            entries.append(fields)
+            if fields.get("STATE") == "paid":
+                break
+        paid = entries[-1]
+        check(paid.get("ORDER") == o["id"] and paid.get("PREVIOUS_STATE") == "paying" and
+              paid.get("EVENT") == "pay_result" and paid.get("PRIORITY") == "6" and
+              paid.get("SYSLOG_IDENTIFIER") == "f2fpayd" and
+              paid.get("MESSAGE", "").endswith("paying → pay_result → paid"),
+              f"entry: {paid}")
+        check(any(e.get("ORDER") == o["id"] and e.get("STATE") == "paying" for e in entries),
+              f"no entry for paying: {entries}")
+    finally:
+        journal.close()
+        if d:
+            d.close()
+        sb.stop()
+
+
 TESTS = {
+    "journal-fields": test_journal_fields,
+    "monitoring": test_monitoring,
     "operator-messages": test_operator_messages,
     "exit-status": test_exit_status,
     "dropins": test_dropins,
