@@ -193,6 +193,7 @@ static const struct cfg_key keys[] = {
 	{SEC_RECONCILE, "enabled", T_BOOL, R(enabled), "yes"},
 	{SEC_RECONCILE, "time", T_HHMM, R(time_min), "10:00"},
 	{SEC_RECONCILE, "retries", T_UINT, R(retries), "3", 0, 20},
+	{SEC_RECONCILE, "keep_days", T_UINT, R(keep_days), "400", 0, 36500},
 
 	{SEC_METRICS, "listen", T_ADDR, ME(listen), NULL, 0, 64},
 };

@@ -158,6 +158,7 @@ struct config_reconcile {
 	bool enabled;
 	unsigned time_min; /* minutes after 00:00 Beijing time */
 	unsigned retries;
+	unsigned keep_days; /* stored bills and reports; 0 = for ever */
 };
 
 struct config_metrics {

@@ -179,6 +179,7 @@ stack_reconcile(struct manager *m, const struct config *cfg, struct stack *s)
 	rc.schedule = cfg->reconcile.enabled;
 	rc.schedule_minute = cfg->reconcile.time_min;
 	rc.max_attempts = cfg->reconcile.retries + 1;
+	rc.keep_days = cfg->reconcile.keep_days;
 	r = reconcile_new(m->event, s->http, m->journal, &rc, &s->reconcile);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up the reconciliation: %m");
