@@ -59,9 +59,8 @@ reply(int fd, const char *verdict, const char *msg)
 		(void)send(fd, buf, MIN((size_t)n, sizeof(buf) - 1), MSG_NOSIGNAL);
 }
 
-/* Parses "RELOAD\n" + "key NAME\n"…; names the fds in order. -EBADMSG when malformed. */
-static int
-parse_request(char *req, struct control_key *keys, size_t n_fds)
+int
+control_parse_request(char *req, struct control_key *keys, size_t n_fds)
 {
 	char *save = NULL, *line;
 	size_t k = 0;
@@ -130,7 +129,8 @@ serve_one(struct control *c, int fd)
 			}
 		}
 	req[n] = 0;
-	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || parse_request(req, keys, n_fds) < 0) {
+	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    control_parse_request(req, keys, n_fds) < 0) {
 		reply(fd, "FAIL", "malformed request");
 	} else {
 		msg[0] = 0;

@@ -34,6 +34,13 @@ typedef int (*control_reload_fn)(void *userdata, const struct control_key *keys,
 struct control;
 
 /*
+ * Parses a request (NUL-terminated, modified in place): "RELOAD\n", then exactly n_fds lines
+ * "key NAME\n" naming keys[0..n_fds) in order (NAME: letters, digits, '_', '-', '.', at most
+ * CONTROL_NAME_MAX). Returns 0 or -EBADMSG.
+ */
+int control_parse_request(char *req, struct control_key *keys, size_t n_fds);
+
+/*
  * Listens on `path` (borrowed; a stale socket there is replaced) from the loop `event`.
  * Connections from users other than root and the daemon's own are refused.
  */
