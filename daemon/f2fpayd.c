@@ -104,13 +104,19 @@ fail:
 	return r;
 }
 
-/* SIGHUP: like `systemctl reload`, with the keys from where the configuration says. */
+/*
+ * SIGHUP: like `systemctl reload`, with the keys from where the configuration says — or, once
+ * `f2fpayd --reload` has handed keys over, those (systemd's copies are older).
+ */
 static int
 on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
+	struct daemon *d = userdata;
+	struct control_key keys[CONTROL_MAX_KEYS];
 	char msg[CONTROL_REPLY_MAX];
+	size_t n = reload_keys_as_control(&d->keys, keys);
 
-	(void)daemon_reload(userdata, NULL, 0, msg, sizeof(msg));
+	(void)daemon_reload(d, keys, n, msg, sizeof(msg));
 	return 0;
 }
 

@@ -144,9 +144,20 @@ reload_keys_take(struct config *c, const struct control_key *keys, size_t n,
 			continue;
 		free(*slots[i].resolved);
 		*slots[i].resolved = paths[i];
+		snprintf(held->names[held->n], sizeof(held->names[held->n]), "%s", slots[i].cred);
 		held->fds[held->n++] = fds[i];
 	}
 	return 0;
+}
+
+size_t
+reload_keys_as_control(const struct reload_keys *held, struct control_key *ret)
+{
+	for (size_t i = 0; i < held->n; i++) {
+		snprintf(ret[i].name, sizeof(ret[i].name), "%s", held->names[i]);
+		ret[i].fd = held->fds[i];
+	}
+	return held->n;
 }
 
 void

@@ -17,6 +17,7 @@
 /* The in-memory key copies a reloaded configuration reads from. */
 struct reload_keys {
 	int fds[CONTROL_MAX_KEYS];
+	char names[CONTROL_MAX_KEYS][CONTROL_NAME_MAX + 1]; /* the credential each stands for */
 	size_t n;
 };
 
@@ -34,6 +35,12 @@ struct reload_keys {
 int reload_keys_take(struct config *c, const struct control_key *keys, size_t n,
 		     struct reload_keys *held);
 void reload_keys_close(struct reload_keys *held);
+
+/*
+ * The held copies as keys to take again (a later SIGHUP must not go back to the credential
+ * copies systemd made at start). Writes at most CONTROL_MAX_KEYS entries; returns the count.
+ */
+size_t reload_keys_as_control(const struct reload_keys *held, struct control_key *ret);
 
 /*
  * `f2fpayd --reload`: as above, from the command line. Returns the process exit status:

@@ -246,8 +246,14 @@ def test_reload_keys(build, tmp):
         r = run(d.f2fpayd, "--reload", "--config", d.conf, env={"CREDENTIALS_DIRECTORY": creds})
         check(r.returncode == 0 and "and the keys reloaded" in r.stderr,
               f"--reload: {r.returncode} {r.stderr!r}")
+        d.wait_notify("configuration reloaded")
         st, o = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": CODE_PAID})
         check(st == 201, f"create after reload: {st} {o}")
+        d.wait_state(o["id"], "PAID")
+        # A later SIGHUP keeps the keys handed over, not systemd's older copies.
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_notify("configuration reloaded")
+        st, o = d.api("POST", "/v1/orders", {"amount": "2.50", "auth_code": CODE_PAID})
         d.wait_state(o["id"], "PAID")
 
         # A broken key file: refused before the daemon is asked, with the file named.
