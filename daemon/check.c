@@ -107,12 +107,12 @@ check_png_folder(const char *path)
 }
 
 unsigned
-check_devices(const struct config *c)
+check_devices(const struct config *c, unsigned flags)
 {
 	unsigned problems = 0;
 	int r;
 
-	for (size_t i = 0; i < c->n_scanners; i++) {
+	for (size_t i = 0; (flags & CHECK_SCANNERS) && i < c->n_scanners; i++) {
 		struct scanner_config sc;
 		char node[256], rule[512];
 
@@ -134,7 +134,7 @@ check_devices(const struct config *c)
 				sc.name, rule, sc.name);
 	}
 
-	switch (c->display.backend) {
+	switch ((flags & CHECK_DISPLAY) ? c->display.backend : CONFIG_DISPLAY_NONE) {
 	case CONFIG_DISPLAY_PNG:
 		r = check_png_folder(c->display.target);
 		if (r == -EROFS) {

@@ -22,9 +22,15 @@
  */
 int check_keys(const struct config *c);
 
+enum check_devices_flags {
+	CHECK_SCANNERS = 1 << 0, /* look for each configured scanner (the running daemon's
+				  * drivers report their own state) */
+	CHECK_DISPLAY = 1 << 1,  /* the display's target can be written */
+};
+
 /*
  * Looks for each configured scanner without opening it, and checks that the display's target
- * can be written. Problems are logged as warnings saying what to do (a missing scanner is a
- * state the daemon lives with, not an error). Returns the number of problems found.
+ * can be written, as flags say. Problems are logged as warnings saying what to do (a missing
+ * device is a state the daemon lives with, not an error). Returns the number of problems.
  */
-unsigned check_devices(const struct config *c);
+unsigned check_devices(const struct config *c, unsigned flags);

@@ -79,7 +79,7 @@ daemon_reload(struct daemon *d, const struct control_key *keys, size_t n, char *
 		snprintf(msg, msg_size, "the keys are wrong (see the log); nothing changed");
 		goto fail;
 	}
-	(void)check_devices(c);
+	(void)check_devices(c, CHECK_DISPLAY);
 	/* The listeners keep their sockets; [api], [notify] and [journal] changes apply at the
 	 * next start. The rest is applied between orders. */
 	r = manager_reload(d->manager, c);
@@ -318,12 +318,12 @@ main(int argc, char **argv)
 	if (dump)
 		r = config_dump(d.config, stdout);
 	else if (check) {
-		unsigned warnings = check_devices(d.config);
+		unsigned warnings = check_devices(d.config, CHECK_SCANNERS | CHECK_DISPLAY);
 		printf("%s: configuration OK%s\n", d.config_path,
 		       warnings ? " (devices: see the warnings above)" : "");
 	} else {
 		(void)journald_sink_install();
-		(void)check_devices(d.config);
+		(void)check_devices(d.config, CHECK_DISPLAY);
 		r = daemon_run(&d);
 	}
 
