@@ -386,6 +386,11 @@ be_status(void *userdata, struct api_call *call)
 			       json_object_new_int64((int64_t)m->notifications));
 	json_object_object_add(o, "config_reload_pending",
 			       json_object_new_boolean(m->pending_cfg != NULL));
+	{
+		struct health h = {};
+		manager_health(m, &h);
+		json_object_object_add(o, "conditions", health_to_json(&h));
+	}
 	(void)reconcile_status_add(m->s->reconcile, o);
 	api_call_reply(call, 200, o);
 }

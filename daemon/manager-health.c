@@ -107,29 +107,38 @@ render_json(struct json_object *j, struct buf *out)
 	return r;
 }
 
+struct json_object *
+health_to_json(const struct health *h)
+{
+	struct json_object *list = json_object_new_array();
+
+	for (int c = 0; list && c < _HEALTH_MAX; c++) {
+		struct json_object *o;
+		if (!h->count[c] || !(o = json_object_new_object()))
+			continue;
+		json_add_str(o, "name", health_condition_name((enum health_condition)c));
+		json_object_object_add(o, "count", json_object_new_int((int)h->count[c]));
+		if (h->detail[c][0])
+			json_add_str(o, "detail", h->detail[c]);
+		json_object_array_add(list, o);
+	}
+	return list;
+}
+
 /* {"status":"ok"|"degraded","orders_in_progress":N,"conditions":[{name,count,detail}…]}. */
 static int
 render_health(struct manager *m, struct buf *out)
 {
-	struct json_object *j = json_object_new_object(), *list = json_object_new_array();
+	struct json_object *j = json_object_new_object(), *list;
 	struct health h = {};
 	int r;
 
+	manager_health(m, &h);
+	list = health_to_json(&h);
 	if (!j || !list) {
 		json_object_put(j);
 		json_object_put(list);
 		return -ENOMEM;
-	}
-	manager_health(m, &h);
-	for (int c = 0; c < _HEALTH_MAX; c++) {
-		struct json_object *o;
-		if (!h.count[c] || !(o = json_object_new_object()))
-			continue;
-		json_add_str(o, "name", health_condition_name((enum health_condition)c));
-		json_object_object_add(o, "count", json_object_new_int((int)h.count[c]));
-		if (h.detail[c][0])
-			json_add_str(o, "detail", h.detail[c]);
-		json_object_array_add(list, o);
 	}
 	json_add_str(j, "status", health_ok(&h) ? "ok" : "degraded");
 	json_object_object_add(j, "orders_in_progress", json_object_new_int((int)manager_busy(m)));

@@ -119,6 +119,9 @@ struct json_object;
 
 /* manager-health.c: problem conditions (STATUS=, /health) and the monitoring resources. */
 void manager_health(struct manager *m, struct health *h);
+/* The conditions that hold, as [{"name","count","detail"?}…]; new object, NULL when out of
+ * memory. */
+struct json_object *health_to_json(const struct health *h);
 
 /* manager-json.c: the API's views (doc/api.md) and the event stream. */
 usec_t manager_now(struct manager *m);

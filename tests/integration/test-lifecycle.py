@@ -437,6 +437,9 @@ def test_monitoring(build, tmp):
         names = {c["name"] for c in h["conditions"]}
         check(st == 503 and h["status"] == "degraded" and
               names == {"scanner_missing", "display_down"}, f"/health: {st} {text}")
+        st, s = d.api("GET", "/v1/status")
+        check({c["name"] for c in s["conditions"]} == {"scanner_missing", "display_down"},
+              f"/v1/status conditions: {s['conditions']}")
         st, ctype, text = http_get(port, "/version")
         check(st == 200 and json.loads(text)["version"], f"/version: {st} {text}")
         st, _, _ = http_get(port, "/metrics", method="POST")
