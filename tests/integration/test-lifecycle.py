@@ -15,6 +15,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -372,10 +373,17 @@ def test_operator_messages(build, tmp):
         # A POS user outside the socket's group (or its folder's).
         if os.geteuid() != 0:
             os.chmod(tmp, 0)
+        # The outsider must be able to run f2fpayctl itself, wherever the build tree lies.
+        bindir = tempfile.mkdtemp(prefix="f2fpayctl-bin.")
+        os.chmod(bindir, 0o755)
+        ctl = os.path.join(bindir, "f2fpayctl")
+        shutil.copy(d.f2fpayctl, ctl)
+        os.chmod(ctl, 0o755)
         try:
-            r = run(*as_outsider([d.f2fpayctl, "--socket", d.sock, "status"]))
+            r = run(*as_outsider([ctl, "--socket", d.sock, "status"]))
         finally:
             os.chmod(tmp, 0o700)
+            shutil.rmtree(bindir)
         group = grp.getgrgid(os.stat(tmp).st_gid).gr_name
         want = (f"f2fpayctl: permission denied on {d.sock}: add the user to group {group} "
                 f"(sudo usermod -aG {group} $USER), then log in again")
