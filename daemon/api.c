@@ -549,6 +549,33 @@ sse_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	return 0;
 }
 
+static int
+on_keepalive(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct api *api = userdata;
+	static const char ping[] = ": keepalive\n\n";
+
+	/* Comments keep proxies from closing idle streams and reveal clients that went away. */
+	if (api->n_sse > 0)
+		(void)api_broadcast_raw(api, ping, STRLEN(ping));
+	(void)sd_event_source_set_time_relative(src, SSE_KEEPALIVE_USEC);
+	return 0;
+}
+
+/* The keepalive runs only while a stream is open: an idle daemon never wakes up for it. */
+static void
+keepalive_arm(struct api *api)
+{
+	if (!api->keepalive)
+		return;
+	if (api->n_sse == 0)
+		(void)sd_event_source_set_enabled(api->keepalive, SD_EVENT_OFF);
+	else if (api->n_sse == 1) {
+		(void)sd_event_source_set_time_relative(api->keepalive, SSE_KEEPALIVE_USEC);
+		(void)sd_event_source_set_enabled(api->keepalive, SD_EVENT_ON);
+	}
+}
+
 static void
 sse_client_free(void *cls)
 {
@@ -558,6 +585,7 @@ sse_client_free(void *cls)
 	if (s->api) {
 		LIST_REMOVE(s->api->sse_clients, s);
 		s->api->n_sse--;
+		keepalive_arm(s->api);
 		limit = s->api->opts.sse_queue_limit;
 		while (s->count > 0) {
 			sse_event_unref(s->queue[s->head]);
@@ -570,19 +598,6 @@ sse_client_free(void *cls)
 	s->hup = sd_event_source_disable_unref(s->hup);
 	free(s->queue);
 	free(s);
-}
-
-static int
-on_keepalive(sd_event_source *src, uint64_t usec, void *userdata)
-{
-	struct api *api = userdata;
-	static const char ping[] = ": keepalive\n\n";
-
-	/* Comments keep proxies from closing idle streams and reveal clients that went away. */
-	if (api->n_sse > 0)
-		(void)api_broadcast_raw(api, ping, STRLEN(ping));
-	(void)sd_event_source_set_time_relative(src, SSE_KEEPALIVE_USEC);
-	return 0;
 }
 
 static int
@@ -632,6 +647,7 @@ sse_start(struct conn *c)
 	}
 	LIST_PREPEND(api->sse_clients, s);
 	api->n_sse++;
+	keepalive_arm(api);
 	c->sse = s;
 	/* A first comment tells the client the stream is subscribed. */
 	e = sse_event_new(hello, STRLEN(hello));
@@ -1120,7 +1136,7 @@ api_new(struct api **ret, sd_event *event, const struct api_options *opts,
 		log_error_errno(r, "Failed to add the keepalive timer: %m");
 		goto fail;
 	}
-	(void)sd_event_source_set_enabled(api->keepalive, SD_EVENT_ON);
+	(void)sd_event_source_set_enabled(api->keepalive, SD_EVENT_OFF);
 	*ret = api;
 	return 0;
 fail:

@@ -22,6 +22,7 @@
 #include "daemon/metrics-server.h"
 #include "daemon/notify.h"
 #include "daemon/reload.h"
+#include "daemon/service-notify.h"
 
 struct daemon {
 	sd_event *event;
@@ -33,7 +34,20 @@ struct daemon {
 	struct control *control;
 	struct metrics_server *metrics;
 	struct reload_keys keys; /* in-memory key copies the running configuration came from */
+	uint64_t watchdog_usec;
 };
+
+/* The systemd watchdog (WatchdogSec=) pinged from the loop, so a stuck loop is noticed; sent
+ * like every other message to the manager, without ever blocking the loop. */
+static int
+on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	service_notify("WATCHDOG=1");
+	(void)sd_event_source_set_time_relative(s, d->watchdog_usec / 2);
+	return 0;
+}
 
 static int
 on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -44,7 +58,7 @@ on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 	 * journal and are resumed at the next start. */
 	log_info("Stopping on %s (%u orders in progress are resumed at the next start)",
 		 strsignal((int)si->ssi_signo), d->manager ? manager_busy(d->manager) : 0);
-	(void)sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+	service_notify("STOPPING=1\nSTATUS=Stopping");
 	return sd_event_exit(d->event, 0);
 }
 
@@ -62,7 +76,7 @@ daemon_reload(struct daemon *d, const struct control_key *keys, size_t n, char *
 	struct config *c = NULL;
 	int r;
 
-	(void)sd_notify(0, "RELOADING=1\nSTATUS=Reloading the configuration");
+	service_notify("RELOADING=1\nSTATUS=Reloading the configuration");
 	r = config_load_file(d->config_path, 0, &c);
 	if (r < 0) {
 		snprintf(msg, msg_size, "%s has errors (see the log); nothing changed",
@@ -94,13 +108,13 @@ daemon_reload(struct daemon *d, const struct control_key *keys, size_t n, char *
 		 r > 0 ? " reloaded; applied once the orders in progress are settled"
 		       : " reloaded");
 	log_info("Reload: %s", msg);
-	(void)sd_notify(0, "READY=1\nSTATUS=Running (configuration reloaded)");
+	service_notify("READY=1\nSTATUS=Running (configuration reloaded)");
 	return 0;
 fail:
 	config_free(c);
 	reload_keys_close(&held);
 	log_warning("Reload refused: %s", msg);
-	(void)sd_notify(0, "READY=1\nSTATUS=Configuration reload failed, running with the old one");
+	service_notify("READY=1\nSTATUS=Configuration reload failed, running with the old one");
 	return r;
 }
 
@@ -157,14 +171,19 @@ daemon_run(struct daemon *d)
 	r = sd_event_default(&d->event);
 	if (r < 0)
 		return log_error_errno(r, "Failed to create the event loop: %m");
-	/* Pings the systemd watchdog (WatchdogSec=) from the loop, so a stuck loop is noticed. */
-	(void)sd_event_set_watchdog(d->event, true);
+	r = service_notify_attach(d->event);
+	if (r < 0)
+		return r;
+	if (sd_watchdog_enabled(false, &d->watchdog_usec) > 0 &&
+	    (r = sd_event_add_time_relative(d->event, NULL, CLOCK_MONOTONIC, d->watchdog_usec / 2,
+					    d->watchdog_usec / 8, on_watchdog, d)) < 0)
+		return log_error_errno(r, "Failed to add the watchdog timer: %m");
 	if ((r = sd_event_add_signal(d->event, NULL, SIGTERM, on_term, d)) < 0 ||
 	    (r = sd_event_add_signal(d->event, NULL, SIGINT, on_term, d)) < 0 ||
 	    (r = sd_event_add_signal(d->event, NULL, SIGHUP, on_hup, d)) < 0)
 		return log_error_errno(r, "Failed to watch signals: %m");
 
-	(void)sd_notify(0, "STATUS=Opening the journal and resuming unfinished orders");
+	service_notify("STATUS=Opening the journal and resuming unfinished orders");
 	r = manager_new(d->event, d->config, &d->manager);
 	if (r < 0)
 		return r;
@@ -217,7 +236,7 @@ daemon_run(struct daemon *d)
 
 	log_info("f2fpayd %s running for terminal %s", F2FPAY_VERSION,
 		 d->config->terminal.terminal_id);
-	(void)sd_notify(0, "READY=1\nSTATUS=Running");
+	service_notify("READY=1\nSTATUS=Running");
 	r = sd_event_loop(d->event);
 	if (r < 0)
 		return log_error_errno(r, "Event loop failed: %m");
@@ -308,10 +327,9 @@ main(int argc, char **argv)
 		r = check_keys(d.config);
 	if (r < 0) {
 		if (!check && !dump)
-			(void)sd_notifyf(0,
-					 "STATUS=Configuration errors in %s: see the log; fix them "
-					 "and start again",
-					 d.config_path);
+			service_notify("STATUS=Configuration errors in %s: see the log; fix them "
+				       "and start again",
+				       d.config_path);
 		config_free(d.config);
 		return F2FPAYD_EXIT_CONFIG;
 	}
@@ -336,6 +354,7 @@ main(int argc, char **argv)
 	d.api = api_free(d.api);
 	d.manager = manager_free(d.manager);
 	config_free(d.config);
+	service_notify_detach();
 	sd_event_unref(d.event);
 	return r < 0 ? F2FPAYD_EXIT_FAILURE : F2FPAYD_EXIT_OK;
 }

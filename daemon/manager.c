@@ -2,12 +2,12 @@
 /* The manager: its life, reloads between orders and the engine observer. */
 #include <errno.h>
 #include <stdlib.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include "common/log.h"
 #include "common/macro.h"
 #include "daemon/manager-private.h"
+#include "daemon/service-notify.h"
 
 static int
 status_defer_cb(sd_event_source *es, void *userdata)
@@ -22,7 +22,7 @@ status_defer_cb(sd_event_source *es, void *userdata)
 	if (STR_EQ(line, m->status_line))
 		return 0;
 	snprintf(m->status_line, sizeof(m->status_line), "%s", line);
-	(void)sd_notifyf(0, "STATUS=%s", line);
+	service_notify("STATUS=%s", line);
 	return 0;
 }
 

@@ -568,7 +568,81 @@ def test_backup(build, tmp):
         sb.stop()
 
 
+def test_notify_stalled(build, tmp):
+    """A service manager that stops reading its notify socket never stalls orders or SIGTERM."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp)
+    try:
+        d.start()
+        # From here on nobody reads the notify socket: its queue fills after a few status lines
+        # (each order changes the count of orders in progress twice).
+        ids = []
+        for _ in range(40):
+            st, o = d.api("POST", "/v1/orders", {"amount": "0.01", "auth_code": CODE_PAID})
+            check(st == 201, f"create: {st} {o}")
+            ids.append(o["id"])
+        for oid in ids:
+            d.wait_state(oid, "PAID")
+        st, j = d.api("GET", "/v1/status")
+        check(st == 200 and j["active_orders"] == 0, f"status: {st} {j}")
+        t = time.monotonic()
+        d.proc.send_signal(signal.SIGTERM)
+        rc = d.proc.wait(timeout=20)
+        took = time.monotonic() - t
+        check(rc == 0, f"exit status {rc}")
+        check(took < 10, f"SIGTERM took {took:.1f} s")
+        d.proc = None
+    finally:
+        d.close()
+        sb.stop()
+
+
+def wakeups(pid):
+    """Context switches of all the daemon's threads: each one is a wake-up."""
+    n = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            for line in f:
+                if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                    n += int(line.split()[1])
+    return n
+
+
+def test_idle(build, tmp):
+    """Idle without an event-stream client, the daemon never wakes up; with one, the stream
+    gets its keepalive comment (every 25 s)."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp)
+    try:
+        d.start()
+        time.sleep(1)
+        before = wakeups(d.proc.pid)
+        # Past the first keepalive's due time, counted from the start.
+        time.sleep(28)
+        woke = wakeups(d.proc.pid) - before
+        check(woke == 0, f"the idle daemon woke up {woke} times in 28 s")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(40)
+        s.connect(d.sock)
+        s.sendall(b"GET /v1/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        got = b""
+        end = time.monotonic() + 40
+        while b": keepalive" not in got and time.monotonic() < end:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        s.close()
+        check(b": keepalive" in got, f"no keepalive on the stream: {got[-200:]!r}")
+        check(d.stop() == 0, "f2fpayd did not stop cleanly")
+    finally:
+        d.close()
+        sb.stop()
+
+
 TESTS = {
+    "idle": test_idle,
+    "notify-stalled": test_notify_stalled,
     "backup": test_backup,
     "journal-fields": test_journal_fields,
     "monitoring": test_monitoring,
