@@ -2,6 +2,7 @@
 /* The customer display: which screen each order state shows (doc/design.md §10). */
 #include <json-c/json.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "common/macro.h"
 #include "common/time-util.h"
@@ -36,6 +37,80 @@ display_retry_cb(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+static bool
+same_str(const char *a, const char *b)
+{
+	return (!a && !b) || STR_EQ_PTR(a, b);
+}
+
+static bool
+screen_equal(const struct display_screen *a, const struct display_screen *b)
+{
+	return a->kind == b->kind && a->language == b->language && a->amount_fen == b->amount_fen &&
+	       a->seconds_left == b->seconds_left && same_str(a->qr_text, b->qr_text) &&
+	       same_str(a->store_name, b->store_name) && same_str(a->subject, b->subject) &&
+	       same_str(a->reason_code, b->reason_code) && same_str(a->reason_text, b->reason_text);
+}
+
+static int
+draw_cb(sd_event_source *s, void *userdata)
+{
+	struct manager *m = userdata;
+
+	if (s)
+		(void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	if (!m->s || !m->s->display)
+		return 0;
+	(void)display_show(m->s->display, &m->drawing);
+	m->drawn = true;
+	display_arm_retry(m);
+	manager_notify_status(m);
+	return 0;
+}
+
+/*
+ * Keeps the screen and draws it from the loop at idle priority: rendering and writing a frame
+ * takes milliseconds, and a pay request waiting to be sent goes first. Screens shown in quick
+ * succession are drawn once, the newest; a screen the display already shows is not drawn again.
+ */
+static void
+draw_later(struct manager *m, const struct display_screen *scr)
+{
+	struct display_screen copy;
+
+	if (m->drawn && screen_equal(&m->drawing, scr) && display_is_up(m->s->display))
+		return;
+	if (display_screen_copy(scr, &copy) < 0) {
+		/* Out of memory: drawn now rather than not at all. */
+		(void)display_show(m->s->display, scr);
+		return;
+	}
+	display_screen_clear(&m->drawing);
+	m->drawing = copy;
+	m->drawn = false;
+	/* Before the loop runs (starting up), the first screen is there by READY=1. */
+	if (sd_event_get_state(m->event) == SD_EVENT_INITIAL) {
+		draw_cb(m->draw, m);
+		return;
+	}
+	if (!m->draw) {
+		if (sd_event_add_defer(m->event, &m->draw, draw_cb, m) < 0) {
+			draw_cb(NULL, m);
+			return;
+		}
+		(void)sd_event_source_set_priority(m->draw, SD_EVENT_PRIORITY_IDLE);
+	}
+	(void)sd_event_source_set_enabled(m->draw, SD_EVENT_ONESHOT);
+}
+
+void
+manager_draw_free(struct manager *m)
+{
+	m->draw = sd_event_source_disable_unref(m->draw);
+	display_screen_clear(&m->drawing);
+	m->drawn = false;
+}
+
 void
 manager_show(struct manager *m, const struct display_screen *scr, const char *order_id)
 {
@@ -49,9 +124,7 @@ manager_show(struct manager *m, const struct display_screen *scr, const char *or
 				 : m->s->cfg->display.language == CONFIG_LANG_EN
 					 ? DISPLAY_LANGUAGE_EN
 					 : DISPLAY_LANGUAGE_BOTH;
-		(void)display_show(m->s->display, &shown);
-		display_arm_retry(m);
-		manager_notify_status(m);
+		draw_later(m, &shown);
 	}
 	if (!changed)
 		return;

@@ -109,6 +109,9 @@ struct manager {
 	enum display_screen_kind screen;
 	sd_event_source *screen_timer;  /* result screen → idle, or the QR countdown */
 	sd_event_source *display_retry; /* a display backend that failed */
+	sd_event_source *draw;          /* draws `drawing` when the loop has nothing else to do */
+	struct display_screen drawing;  /* the newest screen; its strings owned */
+	bool drawn;                     /* `drawing` is on the display */
 	sd_event_source *reload_defer;  /* applies pending_cfg from the loop */
 	uint64_t scans, notifications;
 	char status_line[256]; /* the STATUS= last sent */
@@ -116,6 +119,9 @@ struct manager {
 	struct metrics metrics; /* since start, across reloads */
 };
 struct json_object;
+
+/* manager-display.c: frees the screen waiting to be drawn. */
+void manager_draw_free(struct manager *m);
 
 /* manager-health.c: problem conditions (STATUS=, /health) and the monitoring resources. */
 void manager_health(struct manager *m, struct health *h);

@@ -108,6 +108,7 @@ manager_free(struct manager *m)
 	m->waiting.expiry = sd_event_source_disable_unref(m->waiting.expiry);
 	m->screen_timer = sd_event_source_disable_unref(m->screen_timer);
 	m->display_retry = sd_event_source_disable_unref(m->display_retry);
+	manager_draw_free(m);
 	m->reload_defer = sd_event_source_disable_unref(m->reload_defer);
 	m->status_defer = sd_event_source_disable_unref(m->status_defer);
 	m->s = stack_free(m->s);
@@ -159,6 +160,7 @@ manager_apply(struct manager *m, struct config *cfg)
 	m->s = ns;
 	m->s->owned = cfg;
 	m->screen = _DISPLAY_SCREEN_MAX;
+	m->drawn = false; /* a new display: whatever the old one showed is drawn again */
 	show_current(m);
 	log_info("Configuration from %s applied", strna(cfg->source));
 	return 0;

@@ -54,8 +54,8 @@ struct display {
 	int qr_too_big_logged;
 };
 
-static void
-screen_clear(struct display_screen *s)
+void
+display_screen_clear(struct display_screen *s)
 {
 	free((char *)s->qr_text);
 	free((char *)s->store_name);
@@ -79,9 +79,8 @@ strndup_opt(const char *s, size_t max, const char **ret)
 	return 0;
 }
 
-/* A private copy for display_retry(); bounded, so a huge string costs nothing. */
-static int
-screen_copy(const struct display_screen *s, struct display_screen *ret)
+int
+display_screen_copy(const struct display_screen *s, struct display_screen *ret)
 {
 	struct display_screen c = *s;
 	int r;
@@ -97,7 +96,7 @@ screen_copy(const struct display_screen *s, struct display_screen *ret)
 	if (r >= 0)
 		r = strndup_opt(s->reason_text, COPY_TEXT_MAX, &c.reason_text);
 	if (r < 0) {
-		screen_clear(&c);
+		display_screen_clear(&c);
 		return r;
 	}
 	*ret = c;
@@ -284,11 +283,11 @@ display_show_at(struct display *d, const struct display_screen *s, uint64_t now_
 
 	if (!d || !s || (unsigned)s->kind >= _DISPLAY_SCREEN_MAX)
 		return -EINVAL;
-	r = screen_copy(s, &copy);
+	r = display_screen_copy(s, &copy);
 	if (r < 0)
 		return r;
 	same_qr = d->have_last && STR_EQ_PTR(d->last.qr_text, copy.qr_text);
-	screen_clear(&d->last);
+	display_screen_clear(&d->last);
 	d->last = copy;
 	d->have_last = 1;
 	r = display_output(d, &d->last, now_usec);
@@ -350,7 +349,7 @@ display_free(struct display *d)
 	if (d->png)
 		cairo_surface_destroy(d->png);
 	display_renderer_free(d->renderer);
-	screen_clear(&d->last);
+	display_screen_clear(&d->last);
 	free(d->spec);
 	free(d->path);
 	free(d->vt);

@@ -60,6 +60,11 @@ struct display_screen {
 
 const char *display_screen_kind_to_string(enum display_screen_kind k);
 
+/* A copy with its own strings, bounded (a huge string costs nothing: it is cut just past the
+ * input limits above); display_screen_clear() frees them. Returns 0 or -ENOMEM. */
+int display_screen_copy(const struct display_screen *s, struct display_screen *ret);
+void display_screen_clear(struct display_screen *s);
+
 /* The plain-words reason for a sub_code, in both languages; NULL if the code is not known. */
 struct display_reason {
 	const char *code;

@@ -133,9 +133,9 @@ glue_timer(void *userdata, int64_t timeout_usec)
 	if (timeout_usec < 0)
 		return g->timer ? sd_event_source_set_enabled(g->timer, SD_EVENT_OFF) : 0;
 	if (!g->timer) {
-		r = sd_event_add_time_relative(g->event, &g->timer, CLOCK_MONOTONIC,
-					       (uint64_t)timeout_usec, HTTP_TIMER_ACCURACY_USEC,
-					       on_timer, g);
+		r = sd_event_add_time_relative(
+			g->event, &g->timer, CLOCK_MONOTONIC, (uint64_t)timeout_usec,
+			timeout_usec == 0 ? 1 : HTTP_TIMER_ACCURACY_USEC, on_timer, g);
 		if (r < 0)
 			return r;
 		(void)sd_event_source_set_description(g->timer, "http-timer");
@@ -144,6 +144,10 @@ glue_timer(void *userdata, int64_t timeout_usec)
 	r = sd_event_source_set_time_relative(g->timer, (uint64_t)timeout_usec);
 	if (r < 0)
 		return r;
+	/* "At once" (a request just added) is at once, not within the coalescing window: idle
+	 * work (the display) must not run before the request is on its way. */
+	(void)sd_event_source_set_time_accuracy(g->timer,
+						timeout_usec == 0 ? 1 : HTTP_TIMER_ACCURACY_USEC);
 	return sd_event_source_set_enabled(g->timer, SD_EVENT_ONESHOT);
 }
 

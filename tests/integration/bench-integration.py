@@ -12,8 +12,6 @@
 import json
 import os
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -22,56 +20,11 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import KEYS, SRC, Daemon, Sandbox, UnixHTTPConnection, tmpdir  # noqa: E402
+from harness import KEYS, SRC, Daemon, Relay, Sandbox, UnixHTTPConnection, tmpdir  # noqa: E402
 
 CODE_PAID = "287654321098765430"
 NODE_DIR = os.path.join(SRC, "tests", "interop")
 FINAL = ("PAID", "FAILED", "CANCELED", "REFUNDED_BY_CANCEL", "ATTENTION")
-
-
-class Relay:
-    """A TCP relay in front of the sandbox that notes when each pay request arrives."""
-
-    def __init__(self, host, port):
-        self.target = (host, port)
-        self.lsock = socket.socket()
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(64)
-        self.port = self.lsock.getsockname()[1]
-        self.pay_arrivals = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            c, _ = self.lsock.accept()
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
-
-    def pipe(self, a, b):
-        try:
-            while True:
-                data = a.recv(65536)
-                if not data:
-                    break
-                b.sendall(data)
-        except OSError:
-            pass
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def serve(self, c):
-        first = c.recv(65536)
-        t = time.monotonic()
-        if b"alipay.trade.pay" in first:
-            with self.lock:
-                self.pay_arrivals.append(t)
-        u = socket.create_connection(self.target)
-        u.sendall(first)
-        threading.Thread(target=self.pipe, args=(u, c), daemon=True).start()
-        self.pipe(c, u)
 
 
 class Finals:

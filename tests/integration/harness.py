@@ -10,6 +10,7 @@ import queue
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -82,6 +83,63 @@ class Sandbox:
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+
+
+class Relay:
+    """A TCP relay in front of the sandbox that notes when each pay request arrives:
+    pay_arrivals in time.monotonic(), pay_arrivals_ns as the kernel stamped the request's
+    packet on arrival (CLOCK_REALTIME ns, the clock of file times; no scheduling delay)."""
+
+    SO_TIMESTAMPNS = 35  # Linux; the cmsg type is the same number
+
+    def __init__(self, host, port):
+        self.target = (host, port)
+        self.lsock = socket.socket()
+        # Set on the listener, inherited by every accepted socket before any data arrives.
+        self.lsock.setsockopt(socket.SOL_SOCKET, self.SO_TIMESTAMPNS, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(64)
+        self.port = self.lsock.getsockname()[1]
+        self.pay_arrivals = []
+        self.pay_arrivals_ns = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            c, _ = self.lsock.accept()
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def pipe(self, a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def serve(self, c):
+        first, anc, _, _ = c.recvmsg(65536, 64)
+        t, t_ns = time.monotonic(), time.time_ns()
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == self.SO_TIMESTAMPNS and len(data) >= 16:
+                sec, nsec = struct.unpack("qq", data[:16])
+                t_ns = sec * 1_000_000_000 + nsec
+        if b"alipay.trade.pay" in first:
+            with self.lock:
+                self.pay_arrivals.append(t)
+                self.pay_arrivals_ns.append(t_ns)
+        u = socket.create_connection(self.target)
+        u.sendall(first)
+        threading.Thread(target=self.pipe, args=(u, c), daemon=True).start()
+        self.pipe(c, u)
 
 
 class Scanner:
@@ -169,7 +227,7 @@ class Events:
 
 class Daemon:
     def __init__(self, build, sandbox, tmp, notify=True, display="png", scanner=True,
-                 extra_env=None, store_name="Demo Store", timing=None):
+                 extra_env=None, store_name="Demo Store", timing=None, display_size=(480, 320)):
         self.build, self.sandbox, self.tmp = build, sandbox, tmp
         self.f2fpayd = os.path.join(build, "daemon", "f2fpayd")
         self.f2fpayctl = os.path.join(build, "daemon", "f2fpayctl")
@@ -206,7 +264,8 @@ class Daemon:
             lines += ["[scanner pty]", "kind = serial", f"device = {self.scanner.path}",
                       "framing = cr", ""]
         if display == "png":
-            lines += ["[display]", f"backend = png:{self.png}", "width = 480", "height = 320", ""]
+            lines += ["[display]", f"backend = png:{self.png}", f"width = {display_size[0]}",
+                      f"height = {display_size[1]}", ""]
         elif display == "tty":
             lines += ["[display]", "backend = tty", ""]
         group = grp.getgrgid(os.getgid()).gr_name

@@ -14,7 +14,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import KEYS, Daemon, Sandbox, check, run_scenario  # noqa: E402
+from harness import KEYS, Daemon, Relay, Sandbox, check, run_scenario  # noqa: E402
 
 # doc/design.md §11.1: the last digit of an 18-digit code starting 28 picks the buyer.
 CODE_PAID = "287654321098765430"
@@ -455,7 +455,70 @@ def test_refusals(build, tmp):
         d.close()
 
 
+def test_pay_before_pixels(build, tmp):
+    """The pay request leaves before the display draws: every frame written after the scan is
+    newer than the request's arrival at the gateway. A 4096x4096 PNG takes far longer to draw
+    than a request takes to leave, so drawing first would show plainly."""
+    sb = Sandbox(build)
+    relay = Relay(sb.host, sb.port)
+    real_url = sb.url
+    sb.url = f"http://127.0.0.1:{relay.port}"
+    d = Daemon(build, sb, tmp, display_size=(4096, 4096))
+    sb.url = real_url
+    frames = []
+    stop = threading.Event()
+
+    def watch():
+        last = None
+        while not stop.is_set():
+            try:
+                st = os.stat(d.png)
+            except OSError:
+                continue
+            if st.st_ino != last:
+                last = st.st_ino
+                frames.append((time.time_ns(), st.st_mtime_ns))
+            time.sleep(0.002)
+
+    def wait_frames(n, what):
+        end = time.monotonic() + 60
+        while len(frames) < n:
+            check(time.monotonic() < end, f"no frame: {what}")
+            time.sleep(0.05)
+
+    t = threading.Thread(target=watch)
+    try:
+        d.start()
+        t.start()
+        wait_frames(1, "idle screen")
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.00"})
+        check(st == 201, f"create: {st} {o}")
+        wait_frames(2, "show-code screen")
+        time.sleep(0.5)
+        before = len(frames)
+        d.scanner.scan(CODE_PAID)
+        d.wait_state(o["id"], "PAID", timeout=60)
+        # Then the paid screen (perhaps with the processing screen before it).
+        wait_frames(before + 1, "after the scan")
+        time.sleep(0.5)
+        stop.set()
+        t.join()
+        check(len(relay.pay_arrivals_ns) == 1, f"pay requests: {len(relay.pay_arrivals_ns)}")
+        arrival = relay.pay_arrivals_ns[0]
+        new = [mtime for _, mtime in frames[before:]]
+        check(new, "no frame drawn after the scan")
+        early = [(arrival - m) / 1e6 for m in new if m < arrival]
+        check(not early, f"frames written {early} ms before the pay request left")
+    finally:
+        stop.set()
+        if t.is_alive():
+            t.join()
+        d.close()
+        sb.stop()
+
+
 TESTS = {
+    "pay-before-pixels": test_pay_before_pixels,
     "refusals": test_refusals,
     "pos-flow": test_pos_flow,
     "qr-notify": test_qr_notify,
