@@ -39,6 +39,7 @@ struct http_request {
 
 struct http_client {
 	CURLM *multi;
+	CURLSH *share; /* TLS sessions only: resumed on a fresh connection, never a connection */
 	struct http_loop loop;
 	char *ca_file;
 	struct http_request *requests;
@@ -585,6 +586,15 @@ http_client_new(const struct http_client_config *config, const struct http_loop 
 	c->multi = curl_multi_init();
 	if (!c->multi)
 		goto oom;
+	/*
+	 * TLS session resumption: a fresh connection (every pay's, doc/protocol.md §8) resumes the
+	 * gateway's session instead of a full handshake. Only sessions are shared, not connections,
+	 * so nothing changes for re-sends. One thread: no locking.
+	 */
+	c->share = curl_share_init();
+	if (!c->share ||
+	    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
+		goto oom;
 	if (curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK ||
 	    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
 	    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
@@ -596,6 +606,8 @@ http_client_new(const struct http_client_config *config, const struct http_loop 
 oom:
 	if (c->multi)
 		curl_multi_cleanup(c->multi);
+	if (c->share)
+		curl_share_cleanup(c->share);
 	free(c->ca_file);
 	free(c);
 	curl_global_cleanup();
@@ -613,6 +625,7 @@ http_client_free(struct http_client *c)
 		request_free(c->requests);
 	curl_multi_cleanup(c->multi);
 	c->multi = NULL;
+	curl_share_cleanup(c->share);
 	c->loop.release(c->loop.userdata);
 	free(c->ca_file);
 	free(c);
@@ -692,6 +705,7 @@ request_setup(struct http_request *req, const struct http_request_spec *spec)
 	ok = ok && curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_curl_debug) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_DEBUGDATA, req) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_VERBOSE, 1L) == CURLE_OK;
+	ok = ok && curl_easy_setopt(e, CURLOPT_SHARE, c->share) == CURLE_OK;
 	if (spec->no_reuse) {
 		/* doc/protocol.md §8: a fresh connection is never "reused", so libcurl never
 		 * re-sends. */

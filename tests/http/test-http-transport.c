@@ -529,6 +529,43 @@ test_tls_ok(void)
 	certs_remove(&k);
 }
 
+/*
+ * Pays go out one at a time, each on a fresh connection used for it only (doc/protocol.md §8),
+ * and from the second on the TLS handshake resumes the gateway's session.
+ */
+static void
+test_tls_resume(void)
+{
+	struct certs k;
+	struct test_server *s;
+	struct http_client *c;
+	_cleanup_free_ char *u = NULL;
+	struct http_request_spec spec;
+
+	certs_make(&k);
+	s = test_server_start(TEST_SERVER_NORMAL, k.server, k.server_key, false);
+	c = client_new(k.ca);
+	u = url("https", "127.0.0.1", s, "/gateway.do");
+	spec = post_spec(u, "a=1");
+	spec.no_reuse = true;
+	for (unsigned i = 0; i < 3; i++) {
+		struct result r = {0};
+		submit(c, &spec, &r);
+		run_until_done();
+		CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
+		CHECK_INT_EQ(r.send_count, 1);
+		result_clear(&r);
+	}
+	CHECK_INT_EQ(test_server_requests(s), 3);
+	CHECK_INT_EQ(test_server_connections(s), 3);
+	CHECK_INT_EQ(test_server_tls_failures(s), 0);
+	CHECK_INT_EQ(test_server_tls_resumed(s), 2);
+
+	http_client_free(c);
+	test_server_stop(s);
+	certs_remove(&k);
+}
+
 static void
 test_tls_untrusted(void)
 {
@@ -889,6 +926,7 @@ static const struct {
 	{"dns", test_dns},
 	{"too-large", test_too_large},
 	{"tls-ok", test_tls_ok},
+	{"tls-resume", test_tls_resume},
 	{"tls-untrusted", test_tls_untrusted},
 	{"policy", test_policy},
 	{"resend", test_resend},

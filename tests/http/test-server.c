@@ -43,7 +43,7 @@ struct test_server {
 	bool stopping;
 	unsigned n_conns;
 	struct conn conns[MAX_CONNS];
-	unsigned connections, requests, tls_failures, closed;
+	unsigned connections, requests, tls_failures, tls_resumed, closed;
 	char *log[MAX_REQUESTS];
 	char *paths[MAX_REQUESTS];
 };
@@ -213,6 +213,11 @@ conn_thread(void *userdata)
 			s->tls_failures++;
 			pthread_mutex_unlock(&s->lock);
 			goto out;
+		}
+		if (SSL_session_reused(c->ssl)) {
+			pthread_mutex_lock(&s->lock);
+			s->tls_resumed++;
+			pthread_mutex_unlock(&s->lock);
 		}
 	}
 	for (;;) {
@@ -384,6 +389,12 @@ unsigned
 test_server_tls_failures(struct test_server *s)
 {
 	return read_counter(s, &s->tls_failures);
+}
+
+unsigned
+test_server_tls_resumed(struct test_server *s)
+{
+	return read_counter(s, &s->tls_resumed);
 }
 
 unsigned

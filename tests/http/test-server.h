@@ -35,6 +35,7 @@ uint16_t test_server_port(struct test_server *s);
 unsigned test_server_connections(struct test_server *s);  /* accepted TCP connections */
 unsigned test_server_requests(struct test_server *s);     /* complete requests read */
 unsigned test_server_tls_failures(struct test_server *s); /* failed TLS handshakes */
+unsigned test_server_tls_resumed(struct test_server *s);  /* handshakes that resumed */
 unsigned test_server_closed(struct test_server *s);       /* connections finished */
 /* How many complete requests had this exact path. */
 unsigned test_server_count_path(struct test_server *s, const char *path);
