@@ -39,6 +39,7 @@ struct http_request {
 
 struct http_client {
 	CURLM *multi;
+	bool no_tls_resume;
 	CURLSH *share; /* TLS sessions only: resumed on a fresh connection, never a connection */
 	struct http_loop loop;
 	char *ca_file;
@@ -578,6 +579,7 @@ http_client_new(const struct http_client_config *config, const struct http_loop 
 		return log_error_errno(ENOMEM, "Failed to allocate the HTTP client: %m");
 	}
 	c->loop = *loop;
+	c->no_tls_resume = config && config->no_tls_resume;
 	if (config && config->ca_file) {
 		c->ca_file = strdup(config->ca_file);
 		if (!c->ca_file)
@@ -705,7 +707,10 @@ request_setup(struct http_request *req, const struct http_request_spec *spec)
 	ok = ok && curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_curl_debug) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_DEBUGDATA, req) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_VERBOSE, 1L) == CURLE_OK;
-	ok = ok && curl_easy_setopt(e, CURLOPT_SHARE, c->share) == CURLE_OK;
+	if (c->no_tls_resume)
+		ok = ok && curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L) == CURLE_OK;
+	else
+		ok = ok && curl_easy_setopt(e, CURLOPT_SHARE, c->share) == CURLE_OK;
 	if (spec->no_reuse) {
 		/* doc/protocol.md §8: a fresh connection is never "reused", so libcurl never
 		 * re-sends. */

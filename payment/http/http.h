@@ -145,6 +145,8 @@ struct http_client_config {
 	/* PEM file with the CA certificates to trust, exclusively; NULL = system trust store.
 	 * Borrowed, copied. Checked for readability at creation. */
 	const char *ca_file;
+	/* For measurements only: no TLS session resumption, a full handshake every time. */
+	bool no_tls_resume;
 };
 
 /*

@@ -69,7 +69,7 @@ echo(void *arg)
 int
 main(int argc, char **argv)
 {
-	int n = argc > 3 ? atoi(argv[3]) : 200, one = 1;
+	int n = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 200, one = 1;
 	double *t = calloc((size_t)n, sizeof(*t)), sync_us, sign_us, rtt_us;
 	char path[4096], req[400], b[512];
 	unsigned char sig[512];
