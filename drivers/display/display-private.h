@@ -131,6 +131,17 @@ int display_qr_svg(const char *text, struct buf *out);
  * the pixel screens, the QR as SVG, never a payment code or an order id). */
 int display_web_state(const struct display_screen *s, uint64_t seq, struct buf *out);
 
+/* ---- web-request.c ---- */
+
+struct display_web_request {
+	int head;         /* HEAD rather than GET */
+	const char *path; /* inside the parsed buffer */
+};
+
+/* Parses a request head (NUL-terminated, ending in an empty line; modified in place). Returns
+ * NULL, or the HTTP status to refuse it with ("400 Bad Request", "405 Method Not Allowed"). */
+const char *display_web_request_parse(char *req, struct display_web_request *ret);
+
 /* ---- web.c: the web display's listener ---- */
 
 struct display_web;

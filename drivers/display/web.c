@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -213,29 +212,13 @@ route(struct client *c, int head, const char *path)
 static int
 handle_request(struct client *c)
 {
-	char *end = strstr(c->req, "\r\n\r\n"), *line_end = strstr(c->req, "\r\n"), *sp1, *sp2;
-	int head;
+	struct display_web_request req;
+	const char *error = display_web_request_parse(c->req, &req);
 
-	end[2] = 0; /* every header line now ends in CRLF, the head in NUL */
-	*line_end = 0;
-	sp1 = strchr(c->req, ' ');
-	sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-	if (!sp1 || !sp2 || strncmp(sp2 + 1, "HTTP/1.", 7) != 0)
-		return respond_error(c, "400 Bad Request");
-	*sp1 = *sp2 = 0;
-	if (STR_EQ(c->req, "GET"))
-		head = 0;
-	else if (STR_EQ(c->req, "HEAD"))
-		head = 1;
-	else
-		return respond_error(c, "405 Method Not Allowed");
-	/* A body (which GET never needs) would be left unread: refuse it outright. */
-	for (char *h = line_end + 2; *h; h = strstr(h, "\r\n") + 2)
-		if (strncasecmp(h, "content-length:", 15) == 0 ||
-		    strncasecmp(h, "transfer-encoding:", 18) == 0)
-			return respond_error(c, "400 Bad Request");
+	if (error)
+		return respond_error(c, error);
 	c->w->stats.served++;
-	return route(c, head, sp1 + 1);
+	return route(c, req.head, req.path);
 }
 
 static int
