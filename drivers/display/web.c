@@ -2,7 +2,7 @@
 /*
  * The web display's listener: a deliberately small HTTP/1.1 server that answers GET (and HEAD)
  * for one page, its stylesheet, its script and its event stream, and nothing else. One request
- * per connection; no request bodies; every limit fixed here (doc/display.md "Web display").
+ * per connection; no request bodies; every limit fixed here (doc/display.md §2).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +21,7 @@
 #define REQUEST_MAX        2048                /* bytes of request line + headers */
 #define REQUEST_TIMEOUT    (3 * USEC_PER_SEC)  /* to send the whole request */
 #define RESPONSE_TIMEOUT   (10 * USEC_PER_SEC) /* to read a page or an asset */
+#define LINGER_TIMEOUT     (2 * USEC_PER_SEC)  /* to close after an answer */
 #define HEARTBEAT_INTERVAL (15 * USEC_PER_SEC) /* a comment on every stream */
 #define CLIENTS_MAX        32                  /* connections, of which ... */
 #define STREAMS_MAX        16                  /* ... event streams */
@@ -31,6 +32,8 @@
 enum client_state {
 	CLIENT_READ,
 	CLIENT_RESPOND, /* writing one response, then closing */
+	CLIENT_LINGER,  /* response sent: reading what the client still sends until it closes,
+			   so that closing does not reset the connection under the response */
 	CLIENT_STREAM,  /* text/event-stream until the viewer goes */
 };
 
@@ -266,8 +269,15 @@ client_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		r = client_read(c);
 	if (r >= 0)
 		r = client_flush(c);
-	if (r < 0 || (r == 1 && c->state == CLIENT_RESPOND))
+	if (r < 0) {
 		client_free(c);
+		return 0;
+	}
+	if (r == 1 && c->state == CLIENT_RESPOND) {
+		(void)shutdown(c->fd, SHUT_WR);
+		c->state = CLIENT_LINGER;
+		client_deadline(c, LINGER_TIMEOUT);
+	}
 	return 0;
 }
 
