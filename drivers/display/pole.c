@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Serial pole displays (8-digit LED or 2x20 VFD "customer displays"): the bytes for a screen in
- * each command set, and opening the port. doc/display.md "Pole displays" lists the commands
+ * each command set, and opening the port. doc/display.md §3 lists the commands
  * and the manuals they come from.
  */
 #include <errno.h>
