@@ -77,6 +77,8 @@ client_free(struct client *c)
 	if (c->state == CLIENT_STREAM)
 		w->n_streams--;
 	w->n_clients--;
+	if (w->listen_io)
+		(void)sd_event_source_set_enabled(w->listen_io, SD_EVENT_ON);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -105,8 +107,10 @@ client_flush(struct client *c)
 			return n < 0 ? -errno : -EPIPE;
 		c->out_off += (size_t)n;
 	}
-	if (c->out_off == c->out.len) {
-		buf_truncate(&c->out, 0);
+	if (c->out_off > 0) {
+		/* Keep only what is unsent, so the bound is on the backlog alone. */
+		memmove(c->out.data, c->out.data + c->out_off, c->out.len - c->out_off);
+		buf_truncate(&c->out, c->out.len - c->out_off);
 		c->out_off = 0;
 	}
 	(void)sd_event_source_set_io_events(c->io, EPOLLIN | (c->out.len ? EPOLLOUT : 0));
@@ -290,8 +294,14 @@ listen_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct client *c;
 
-		if (cfd < 0)
+		if (cfd < 0) {
+			/* Out of descriptors or memory: stop accepting until a viewer leaves,
+			 * rather than being woken for the same connection again and again. */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				(void)sd_event_source_set_enabled(w->listen_io, SD_EVENT_OFF);
 			return 0; /* EAGAIN, or a transient error: the next event tries again */
+		}
 		if (w->n_clients >= CLIENTS_MAX) {
 			w->stats.refused++;
 			close(cfd);
