@@ -78,6 +78,20 @@ json_str_sanitized(struct buf *out, const char *key, const char *s, size_t max)
 	return r < 0 ? r : json_str(out, key, clean);
 }
 
+/* A Chinese/English pair under key_zh and key_en, as far as the screen's language shows it. */
+static int
+json_pair(struct buf *out, const char *key_zh, const char *zh, const char *key_en, const char *en,
+	  enum display_language lang)
+{
+	int r = 0;
+
+	if (zh && lang != DISPLAY_LANGUAGE_EN)
+		r = json_str(out, key_zh, zh);
+	if (r >= 0 && en && lang != DISPLAY_LANGUAGE_ZH)
+		r = json_str(out, key_en, en);
+	return r;
+}
+
 int
 display_web_state(const struct display_screen *s, uint64_t seq, struct buf *out)
 {
@@ -95,13 +109,14 @@ display_web_state(const struct display_screen *s, uint64_t seq, struct buf *out)
 	if (r >= 0)
 		r = json_str_sanitized(out, "store", s->store_name, DISPLAY_TEXT_MAX);
 	if (r >= 0)
-		r = json_str(out, "title_zh", l.title_zh);
+		r = json_str(out, "lang",
+			     s->language == DISPLAY_LANGUAGE_ZH   ? "zh"
+			     : s->language == DISPLAY_LANGUAGE_EN ? "en"
+								  : "both");
 	if (r >= 0)
-		r = json_str(out, "title_en", l.title_en);
-	if (r >= 0 && l.sub_zh && s->kind != DISPLAY_SCREEN_FAILED)
-		r = json_str(out, "sub_zh", l.sub_zh);
-	if (r >= 0 && l.sub_en && s->kind != DISPLAY_SCREEN_FAILED)
-		r = json_str(out, "sub_en", l.sub_en);
+		r = json_pair(out, "title_zh", l.title_zh, "title_en", l.title_en, s->language);
+	if (r >= 0 && s->kind != DISPLAY_SCREEN_FAILED)
+		r = json_pair(out, "sub_zh", l.sub_zh, "sub_en", l.sub_en, s->language);
 	if (r >= 0 && s->kind != DISPLAY_SCREEN_IDLE && s->amount_fen > 0)
 		r = json_str(out, "amount", display_amount_format(s->amount_fen, amount));
 	if (r >= 0 && s->kind != DISPLAY_SCREEN_IDLE)
@@ -110,11 +125,10 @@ display_web_state(const struct display_screen *s, uint64_t seq, struct buf *out)
 		/* The same choice as the pixel screens: plain words for a known code, else
 		 * Alipay's sub_msg; the code itself in small print. */
 		reason = display_reason_lookup(s->reason_code);
-		if (reason) {
-			r = json_str(out, "reason_zh", reason->zh);
-			if (r >= 0)
-				r = json_str(out, "reason_en", reason->en);
-		} else
+		if (reason)
+			r = json_pair(out, "reason_zh", reason->zh, "reason_en", reason->en,
+				      s->language);
+		else
 			r = json_str_sanitized(out, "reason_text", s->reason_text,
 					       DISPLAY_TEXT_MAX);
 		if (r >= 0)

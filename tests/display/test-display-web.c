@@ -156,6 +156,23 @@ test_state(void)
 		CHECK(!strchr(j, '<') && !strchr(j, '\n'));
 		free(j);
 	}
+	/* One language only ([display] language): the other one is not sent at all. */
+	{
+		struct display_screen s = test_screen(DISPLAY_SCREEN_FAILED, NULL);
+		char *j;
+		s.language = DISPLAY_LANGUAGE_ZH;
+		j = state_of(&s);
+		CHECK(strstr(j, "\"lang\":\"zh\"") && strstr(j, "\"title_zh\":\"支付失败\""));
+		CHECK(strstr(j, "\"reason_zh\":\"余额不足\""));
+		CHECK(!strstr(j, "title_en") && !strstr(j, "reason_en"));
+		free(j);
+		s.language = DISPLAY_LANGUAGE_EN;
+		j = state_of(&s);
+		CHECK(strstr(j, "\"lang\":\"en\"") && strstr(j, "\"title_en\":\"Payment failed\""));
+		CHECK(strstr(j, "\"reason_en\":\"Balance not enough\""));
+		CHECK(!strstr(j, "title_zh") && !strstr(j, "reason_zh"));
+		free(j);
+	}
 	/* A QR that cannot be drawn: the page is told so, and gets no partial symbol. */
 	{
 		struct display_screen s = test_screen(DISPLAY_SCREEN_QR, "");

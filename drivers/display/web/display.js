@@ -11,6 +11,7 @@
 	let offlineTimer = null;
 	let tickTimer = null;
 	let deadline = 0;
+	let lang = 'both';
 
 	function setText(id, value) {
 		const e = $(id);
@@ -25,7 +26,9 @@
 
 	function tick() {
 		const left = Math.max(0, Math.ceil((deadline - performance.now()) / 1000));
-		setText('countdown', '剩余 ' + mmss(left) + ' · Expires in ' + mmss(left));
+		const t = mmss(left);
+		setText('countdown', lang === 'zh' ? '剩余 ' + t : lang === 'en' ? 'Expires in ' + t
+			: '剩余 ' + t + ' · Expires in ' + t);
 	}
 
 	// An integer number of pixels per module, as on the pixel screens.
@@ -62,6 +65,7 @@
 	function show(st) {
 		document.body.classList.remove('offline');
 		document.body.dataset.screen = st.screen;
+		lang = st.lang || 'both';
 		for (const f of FIELDS)
 			setText(f, st[f]);
 		clearInterval(tickTimer);
