@@ -10,6 +10,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "common/time-util.h"
 #include "display-test-util.h"
 #include "drivers/display/display-private.h"
 #include "test.h"
@@ -173,6 +174,33 @@ test_cd5220(void)
 	close(p.master);
 }
 
+/* A pole that stops reading (flow stopped, cable half out) never holds the caller: frames
+ * that do not fit are dropped, and the display stays up. */
+static void
+test_stuck_pole(void)
+{
+	struct pty p;
+	struct display *d;
+	int dropped = 0;
+
+	pty_open(&p);
+	d = pole_new(&p, ",protocol=cd5220");
+	for (int i = 0; i < 20000 && !dropped; i++) {
+		struct display_screen s = test_screen(DISPLAY_SCREEN_QR, test_qr_texts[0]);
+		uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+		int r;
+		s.amount_fen = 100 + i; /* a new frame every time */
+		r = display_show(d, &s);
+		CHECK(now_usec(CLOCK_MONOTONIC) - t0 < USEC_PER_SEC);
+		CHECK(r == 0 || r == -EAGAIN);
+		dropped = r == -EAGAIN;
+	}
+	CHECK(dropped);
+	CHECK(display_is_up(d));
+	display_free(d);
+	close(p.master);
+}
+
 static void
 test_specs(void)
 {
@@ -194,6 +222,7 @@ main(void)
 {
 	test_led8n();
 	test_cd5220();
+	test_stuck_pole();
 	test_specs();
 	return 0;
 }
