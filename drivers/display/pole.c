@@ -18,13 +18,14 @@
 #define ESC 0x1b
 #define CLR 0x0c
 #define CR  0x0d
+#define STX 0x02
 
 #define LED_DIGITS 8  /* an 8-digit LED pole: the decimal point takes no digit */
 #define VFD_COLS   20 /* a 2x20 VFD */
 
-/* LED8N-style indicator lamps under the digits, selected with ESC s n (n in ASCII). */
+/* LED8N-style indicator lamps under the digits: ESC s n lights one (n in ASCII); STX L with
+ * four '0' / '1' digits sets all four, which is how they all go dark. */
 enum led_lamp {
-	LAMP_NONE = '0',
 	LAMP_PRICE = '1',
 	LAMP_TOTAL = '2',
 	LAMP_COLLECT = '3',
@@ -99,7 +100,7 @@ led8n_format(const struct display_screen *s, struct buf *out)
 
 	if (!screen_has_amount(s))
 		/* Nothing to pay: lamps off, digits cleared. */
-		return buf_printf(out, "%c%c%c%c", ESC, 's', LAMP_NONE, CLR);
+		return buf_printf(out, "%cL0000%c", STX, CLR);
 	amount_digits(s->amount_fen, LED_DIGITS, amount, sizeof(amount));
 	return buf_printf(out, "%c%c%c%c%c%c%s%c", ESC, 's',
 			  s->kind == DISPLAY_SCREEN_PAID ? LAMP_COLLECT : LAMP_TOTAL, ESC, 'Q', 'A',

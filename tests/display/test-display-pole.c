@@ -129,17 +129,17 @@ test_led8n(void)
 	/* Paid: the "collect" lamp (ESC s '3') with the amount. */
 	show(d, DISPLAY_SCREEN_PAID, 8888);
 	EXPECT(&p, "\x1bs3\x1bQA88.88\r");
-	/* Idle, failed, canceled: lamps off (ESC s '0') and cleared (CLR). */
+	/* Idle, failed, canceled: every lamp off (STX L 0000) and cleared (CLR). */
 	show(d, DISPLAY_SCREEN_IDLE, 0);
-	EXPECT(&p, "\x1bs0\x0c");
+	EXPECT(&p, "\x02L0000\x0c");
 	show(d, DISPLAY_SCREEN_QR, 8888);
 	EXPECT(&p, "\x1bs2\x1bQA88.88\r");
 	show(d, DISPLAY_SCREEN_FAILED, 8888);
-	EXPECT(&p, "\x1bs0\x0c");
+	EXPECT(&p, "\x02L0000\x0c");
 	show(d, DISPLAY_SCREEN_QR, 8888);
 	EXPECT(&p, "\x1bs2\x1bQA88.88\r");
 	show(d, DISPLAY_SCREEN_CANCELED, 8888);
-	EXPECT(&p, "\x1bs0\x0c");
+	EXPECT(&p, "\x02L0000\x0c");
 	display_free(d);
 	close(p.master);
 }

@@ -184,7 +184,7 @@ class Run:
             s = self.shown(v, "idle", -1, title_zh="欢迎光临", title_en="Welcome", store=STORE,
                            sub_zh="支持支付宝付款", sub_en="Alipay accepted here")
             check("amount" not in s["texts"], "idle shows an amount")
-            pole.wait_for(b"\x1bs0\x0c")
+            pole.wait_for(b"\x02L0000\x0c")
 
             # Scan to pay: the QR from a screenshot is the order's qr_code, byte for byte.
             t0 = time.time()
@@ -236,7 +236,7 @@ class Run:
             e = ev.wait_order(oid, "CANCELED")
             s = self.shown(v, "canceled", s["seq"], e, "canceled", title_zh="交易已取消",
                            title_en="Payment canceled", sub_zh="未扣款")
-            pole.wait_for(b"\x1bs0\x0c")
+            pole.wait_for(b"\x02L0000\x0c")
 
             # Failed, with the reason in plain words.
             st, f = d.api("POST", "/v1/orders", {"amount": "3.00", "auth_code": CODE_BALANCE})
