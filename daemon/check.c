@@ -149,7 +149,8 @@ check_display(const struct config_display_output *o)
 			problems++;
 			log_warning_errno(errno,
 					  "Display pole:%s: cannot be opened: %m. Is it the right "
-					  "serial port, and is the daemon's user in group dialout?",
+					  "serial port, and is it tagged F2FPAY_DISPLAY for udev "
+					  "(doc/display.md §3)?",
 					  o->target);
 		}
 		break;
