@@ -86,10 +86,16 @@ render_metrics(struct manager *m, struct buf *out)
 			.name = scanner_get_config(m->s->scanners[i])->name,
 			.up = scanner_get_state(m->s->scanners[i]) == SCANNER_STATE_PRESENT,
 		};
-	for (size_t i = 0; i < display_set_size(m->s->display) && n < METRICS_DEVICES_MAX; i++)
+	/* "customer", then "customer-2"...: names that stay put when a display's path changes. */
+	static const char *const display_names[] = {"customer",   "customer-2", "customer-3",
+						    "customer-4", "customer-5", "customer-6",
+						    "customer-7", "customer-8"};
+	for (size_t i = 0; i < display_set_size(m->s->display) && i < ELEMENTSOF(display_names) &&
+			   n < METRICS_DEVICES_MAX;
+	     i++)
 		dev[n++] = (struct metrics_device){
 			.kind = "display",
-			.name = display_spec(display_set_get(m->s->display, i)),
+			.name = display_names[i],
 			.up = display_is_up(display_set_get(m->s->display, i)),
 		};
 	struct metrics_gauges g = {
