@@ -204,6 +204,11 @@ class Run:
             check(qr_code not in html and o["id"] not in html,
                   "the page holds the payment link or the order id as text")
             pole.wait_for(b"\x1bs2\x1bQA88.88\r")
+            # The renderer's CJK font, from the system: the Chinese title is drawn with it.
+            fonts = v.cmd(cmd="fonts", selector="#title_zh")["fonts"]
+            check(any(f in fonts for f in ("WenQuanYi Micro Hei", "Noto Sans CJK SC",
+                                           "Source Han Sans SC")), f"fonts: {fonts}")
+            print(f"fonts of the Chinese title: {', '.join(fonts)}", flush=True)
             self.layouts(v, tmp, qr_code)
             v.cmd(cmd="resize", width=1024, height=600)
 

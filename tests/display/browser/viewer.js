@@ -11,6 +11,7 @@
 //   {"cmd":"layout"}           geometry checks: everything visible inside the window, QR module
 //   {"cmd":"screenshot","path":P}
 //   {"cmd":"mark"} / {"cmd":"marked"}   a value that only survives if the page is never reloaded
+//   {"cmd":"fonts","selector":S}   the font families used to draw S's text
 //   {"cmd":"html"}             the document as it is now
 //   {"cmd":"requests"}         every URL the page asked for, and its navigations
 //   {"cmd":"close"}
@@ -124,6 +125,18 @@ async function handle(m) {
 		return { ok: true };
 	case 'marked':
 		return { mark: await page.evaluate(() => window.__f2fpayTestMark || null) };
+	case 'fonts': {
+		// The fonts the browser really drew an element's text with (not just the CSS list).
+		const cdp = await page.context().newCDPSession(page);
+		await cdp.send('DOM.enable');
+		await cdp.send('CSS.enable');
+		const { root } = await cdp.send('DOM.getDocument');
+		const { nodeId } = await cdp.send('DOM.querySelector',
+			{ nodeId: root.nodeId, selector: m.selector });
+		const { fonts } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId });
+		await cdp.detach();
+		return { fonts: fonts.map((f) => f.familyName) };
+	}
 	case 'html':
 		return { html: await page.content() };
 	case 'requests':
