@@ -767,6 +767,32 @@ journal_order_get(struct journal *j, const char *id, struct journal_order *ret)
 	return 0;
 }
 
+/*
+ * The unfinished orders' query names the states that are not final, made from the state machine
+ * itself: "state IN (…)" is answered from the orders_state index, where "NOT IN (final)" read
+ * every order ever taken (the status line and GET /v1/status ask on every transition).
+ */
+static const char *
+unfinished_orders_sql(void)
+{
+	static char sql[sizeof("SELECT " ORDER_COLUMNS
+			       " FROM orders WHERE state IN () ORDER BY rowid") +
+			_ORDER_STATE_MAX * 32];
+	size_t len;
+
+	if (sql[0])
+		return sql;
+	len = (size_t)snprintf(sql, sizeof(sql),
+			       "SELECT " ORDER_COLUMNS " FROM orders WHERE state IN (");
+	for (int st = 0; st < _ORDER_STATE_MAX; st++)
+		if (!order_state_is_final((enum order_state)st))
+			len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s'%s'",
+						sql[len - 1] == '(' ? "" : ",",
+						order_state_to_string((enum order_state)st));
+	snprintf(sql + len, sizeof(sql) - len, ") ORDER BY rowid");
+	return sql;
+}
+
 int
 journal_order_foreach(struct journal *j, bool unfinished_only, journal_order_cb cb, void *userdata)
 {
@@ -774,8 +800,7 @@ journal_order_foreach(struct journal *j, bool unfinished_only, journal_order_cb 
 	int r, rc;
 
 	r = journal_prepare(j,
-			    unfinished_only ? "SELECT " ORDER_COLUMNS " FROM orders WHERE state "
-					      "NOT IN " ORDER_FINAL_SQL " ORDER BY rowid"
+			    unfinished_only ? unfinished_orders_sql()
 					    : "SELECT " ORDER_COLUMNS " FROM orders ORDER BY rowid",
 			    &s);
 	if (r < 0)

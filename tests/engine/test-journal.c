@@ -400,6 +400,44 @@ test_corruption(void)
 	}
 }
 
+static int
+unfinished_cb(const struct journal_order *o, void *userdata)
+{
+	bool *seen = userdata;
+
+	CHECK(!order_state_is_final(o->fsm.state));
+	CHECK(!seen[o->fsm.state]);
+	seen[o->fsm.state] = true;
+	return 0;
+}
+
+/* The unfinished orders are exactly those in a state that is not final, whatever the state. */
+static void
+test_unfinished_every_state(void)
+{
+	_cleanup_(journal_closep) struct journal *j = NULL;
+	char existing[ORDER_ID_MAX + 1] = "";
+	bool seen[_ORDER_STATE_MAX] = {};
+	unsigned n = 0;
+
+	remove_journal();
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	for (int st = 0; st < _ORDER_STATE_MAX; st++) {
+		struct journal_order o;
+		CHECK_INT_EQ(journal_order_create(j, "POS01", ORDER_KIND_SCAN, 100 + st, "x", NULL,
+						  NULL, T0, &o, existing),
+			     0);
+		o.fsm.state = (enum order_state)st;
+		CHECK_INT_EQ(journal_order_save(j, &o, "test", ORDER_NEW, T0 + 1), 0);
+	}
+	CHECK_INT_EQ(journal_order_foreach(j, true, unfinished_cb, seen), 0);
+	for (int st = 0; st < _ORDER_STATE_MAX; st++) {
+		CHECK_INT_EQ(seen[st], !order_state_is_final((enum order_state)st));
+		n += seen[st];
+	}
+	CHECK(n > 0);
+}
+
 int
 main(void)
 {
@@ -419,6 +457,7 @@ main(void)
 	test_allocator();
 	test_write_ahead_and_recovery();
 	test_refunds();
+	test_unfinished_every_state();
 	test_corruption();
 
 	remove_journal();
