@@ -988,6 +988,13 @@ ctx_handler(void *user, const char *section, const char *name, const char *value
 		return 1;
 	}
 	ctx->set_line[slot][i] = ctx->line;
+	if (strncmp(value, CONFIG_PLACEHOLDER, STRLEN(CONFIG_PLACEHOLDER)) == 0) {
+		/* The packaged file ships such values: the service must not start on them. */
+		ctx->errors++;
+		log_error("edit %s: line %u: [%s] %s is not set yet (%s)", ctx->source, ctx->line,
+			  section_names[ctx->section], name, value);
+		return 1;
+	}
 	base = section_base(c, ctx->section, ctx->scanner);
 	why[0] = 0;
 	int r = key_parse(&keys[i], base, value, why, sizeof(why));

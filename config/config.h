@@ -13,6 +13,12 @@
 #define CONFIG_MAX_SCANNERS  8
 #define CONFIG_MAX_LINE      199 /* bytes per line, newline excluded (libinih's line buffer) */
 #define CONFIG_MAX_FILE_SIZE (256 * 1024)
+/*
+ * A value starting with this marks a setting the operator still has to fill in (the packaged
+ * f2fpayd.conf ships them): loading refuses it with "edit FILE: line N: [section] key is not
+ * set yet (VALUE)", VALUE being the marker followed by a hint.
+ */
+#define CONFIG_PLACEHOLDER   "EDIT-ME"
 
 enum config_sign_type {
 	CONFIG_SIGN_RSA2,
