@@ -169,7 +169,7 @@ static const struct cfg_key keys[] = {
 
 	{SEC_API, "socket", T_PATH, AP(socket), "/run/f2fpay/api.sock", 0, 107},
 	{SEC_API, "socket_mode", T_MODE, AP(socket_mode), "0660"},
-	{SEC_API, "socket_group", T_REF, AP(socket_group), "f2fpay", 0, 32},
+	{SEC_API, "socket_group", T_REF, AP(socket_group), "f2fpay-pos", 0, 32},
 	{SEC_API, "tcp_listen", T_ADDR, AP(tcp_listen), NULL, 0, 64},
 	{SEC_API, "token", T_SECRET, AP(token), NULL, 16, 256},
 	{SEC_API, "token_credential", T_CRED, AP(token_credential), NULL, 0, 64},
