@@ -263,6 +263,15 @@ pay() { # USER: a 0.01 payment with a code the sandbox pays at once
 }
 check "a member of f2fpay-pos pays an order with f2fpayctl" pay cashier
 
+# Stopped, the service comes back when a POS user connects (socket activation).
+socket_activation() {
+	inside systemctl stop f2fpayd.service || return 1
+	inside systemctl is-active -q f2fpayd.service && return 1
+	inside runuser -u cashier -- f2fpayctl status >/dev/null &&
+		inside systemctl is-active -q f2fpayd.service
+}
+check "a connection to the socket starts the stopped service" socket_activation
+
 outsider_refused() {
 	inside runuser -u outsider -- f2fpayctl status >/dev/null 2>&1
 	[ $? -eq 3 ]
