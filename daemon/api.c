@@ -302,6 +302,13 @@ api_call_reply(struct api_call *call, unsigned status, struct json_object *body)
 }
 
 void
+api_call_mark_replayed(struct api_call *call)
+{
+	if (call->conn)
+		call->conn->replayed = true;
+}
+
+void
 api_call_fail(struct api_call *call, unsigned status, const char *code, const char *fmt, ...)
 {
 	struct json_object *o, *e;
@@ -778,6 +785,8 @@ route_create(struct conn *c)
 			goto out;
 		}
 	}
+	req.idem_key = key;
+	req.fingerprint = fp;
 	api->backend->order_create(api->userdata, call, &req);
 out:
 	api_order_request_done(&req);
