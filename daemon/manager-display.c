@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The customer display: which screen each order state shows (DESIGN.md "Customer display"). */
+/* The customer display: which screen each order state shows (doc/design.md §10). */
 #include <json-c/json.h>
 #include <stdio.h>
 
@@ -86,7 +86,7 @@ screen_timer_arm(struct manager *m, usec_t after_usec)
 					 50 * USEC_PER_MSEC, screen_timer_cb, m);
 }
 
-/* The screen for an order's state (DESIGN.md "Customer display"). */
+/* The screen for an order's state (doc/design.md §10). */
 void
 show_order(struct manager *m, const struct journal_order *o)
 {

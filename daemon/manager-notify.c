@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The notify receiver (PROTOCOL §4). */
+/* The notify receiver (doc/protocol.md §4). */
 #include <stdio.h>
 
 #include "common/log.h"
@@ -36,7 +36,7 @@ manager_notify(void *userdata, const char *content_type, const char *body, size_
 		log_warning("Notification refused: it does not verify");
 		return false;
 	}
-	/* PROTOCOL §4 business checks: ours, for this app and seller, for this amount. */
+	/* doc/protocol.md §4 business checks: ours, for this app and seller, for this amount. */
 	if (!n.app_id || !STR_EQ(n.app_id, a->app_id))
 		why = "app_id is not ours";
 	else if (a->seller_id && (!n.seller_id || !STR_EQ(n.seller_id, a->seller_id)))

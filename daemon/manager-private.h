@@ -49,7 +49,7 @@ struct stack {
 	struct gateway_watch watch;
 	struct engine *engine;
 	struct engine_subscription *sub;
-	struct reconcile *reconcile; /* the daily bill check (PROTOCOL §5.8) */
+	struct reconcile *reconcile; /* the daily bill check (doc/protocol.md §5.8) */
 	struct scanner *scanners[CONFIG_MAX_SCANNERS];
 	struct scanner_sd *scanner_sd[CONFIG_MAX_SCANNERS];
 	size_t n_scanners;

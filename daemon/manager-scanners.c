@@ -31,7 +31,7 @@ on_scanner(struct scanner *s, const struct scanner_event *ev, void *userdata)
 	if (ev->type != SCANNER_EVENT_CODE)
 		return;
 	m->scans++;
-	/* DESIGN.md "Scanner drivers": classification decides where a code goes. */
+	/* doc/design.md §9.1: classification decides where a code goes. */
 	if (ev->cls == SCAN_CLASS_ALIPAY && !isempty(m->waiting_id)) {
 		char masked[JOURNAL_AUTH_CODE_MAX + 1];
 		journal_mask_auth_code(ev->text, masked);

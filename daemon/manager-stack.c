@@ -57,7 +57,7 @@ stack_keys(struct stack *s)
 		return log_error_errno(r, "Failed to allocate the key set: %m");
 	if (!a->app_private_key_resolved)
 		return log_error_errno(EINVAL, "No app private key configured");
-	/* DESIGN.md "Operations": a private key readable by group or others is refused. */
+	/* doc/design.md §12.1: a private key readable by group or others is refused. */
 	r = alipay_key_file_check_mode(a->app_private_key_resolved);
 	if (r < 0)
 		return r;
@@ -73,7 +73,8 @@ stack_keys(struct stack *s)
 	} else {
 		if (!a->alipay_public_key_resolved)
 			return log_error_errno(EINVAL, "No Alipay public key configured");
-		/* PROTOCOL §2.2: the app public key configured as Alipay's is refused here. */
+		/* doc/protocol.md §2.2: the app public key configured as Alipay's is refused here.
+		 */
 		r = alipay_keys_set_alipay_public_key_file(s->keys, a->alipay_public_key_resolved);
 		if (r < 0)
 			return r;
@@ -208,7 +209,8 @@ stack_build_in(struct manager *m, const struct config *cfg, struct stack *s)
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up the gateway client: %m");
 
-	/* DESIGN.md timings; QR orders are also polled, so a lost notification costs nothing. */
+	/* doc/design.md §5.5 timings; QR orders are also polled, so a lost notification costs
+	 * nothing. */
 	order_config_init(&ec.fsm);
 	ec.fsm.query_interval_usec = cfg->timing.query_interval_usec;
 	ec.fsm.max_queries = cfg->timing.query_count;
@@ -234,7 +236,7 @@ stack_build_in(struct manager *m, const struct config *cfg, struct stack *s)
 	r = engine_subscribe(s->engine, on_transition, m, &s->sub);
 	if (r < 0)
 		return log_error_errno(r, "Failed to watch the order engine: %m");
-	/* DESIGN.md "Journal": every unfinished order is resumed before new ones are taken. */
+	/* doc/design.md §6.2: every unfinished order is resumed before new ones are taken. */
 	r = engine_start(s->engine);
 	if (r < 0)
 		return r;

@@ -263,7 +263,8 @@ journal_set_pragmas(struct journal *j)
 
 	sqlite3_extended_result_codes(j->db, 1);
 	sqlite3_busy_timeout(j->db, 5000);
-	/* DESIGN.md: WAL and synchronous=FULL, so a committed transition survives a power cut. */
+	/* doc/design.md §6: WAL and synchronous=FULL, so a committed transition survives a power
+	 * cut. */
 	r = pragma_int(j, "PRAGMA journal_mode=WAL", &v);
 	if (r < 0)
 		return r;
@@ -839,7 +840,7 @@ journal_order_new(struct journal *j, const struct journal_order_request *req, us
 	if (r < 0)
 		return r;
 	if (key) {
-		/* DESIGN.md: the same key returns the same order, never a second charge. */
+		/* doc/design.md §7: the same key returns the same order, never a second charge. */
 		struct journal_order_request k = *req;
 		k.idem_key = key;
 		r = idem_key_lookup(j, &k, ret_existing_id);
@@ -1155,7 +1156,7 @@ journal_refund_create_keyed(struct journal *j, const char *order_id, int64_t amo
 		goto fail;
 	sqlite3_finalize(TAKE_PTR(s));
 
-	/* DESIGN.md: refunds only for paid orders, never more than paid minus refunded. */
+	/* doc/design.md §5.3: refunds only for paid orders, never more than paid minus refunded. */
 	if (o.fsm.state != ORDER_PAID) {
 		r = log_error_errno(EPERM, "Refund refused: order %s is %s, not paid", order_id,
 				    order_state_to_string(o.fsm.state));
@@ -1176,7 +1177,7 @@ journal_refund_create_keyed(struct journal *j, const char *order_id, int64_t amo
 			     &count);
 	if (r < 0)
 		goto fail;
-	/* PROTOCOL §5.5: one out_request_no per refund, fixed for its whole life. */
+	/* doc/protocol.md §5.5: one out_request_no per refund, fixed for its whole life. */
 	snprintf(what, sizeof(what), "%s_r%" PRId64, order_id, count + 1);
 	r = refund_init(&rf.fsm, what, now_usec);
 	if (r < 0)
