@@ -674,9 +674,6 @@ engine_order_new(struct engine *e, enum order_kind kind, int64_t amount_fen, con
 		.pos_ref = pos_ref,
 	};
 
-	if (kind == ORDER_KIND_SCAN && !auth_code_is_valid(auth_code))
-		return log_error_errno(EINVAL, "Not an Alipay payment code (%zu characters)",
-				       auth_code ? strlen(auth_code) : 0);
 	return engine_order_create(e, &req, ret_id);
 }
 

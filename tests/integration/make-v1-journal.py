@@ -46,18 +46,8 @@ def main():
     try:
         d.start()
 
-        def drain():
-            """Reads the sd_notify messages: a full datagram queue would block f2fpayd."""
-            d.notify_sock.setblocking(False)
-            try:
-                while d.notify_sock.recv(4096):
-                    pass
-            except OSError:
-                pass
-            d.notify_sock.settimeout(0.2)
-
         def create(body, want, headers=None):
-            drain()
+            d.drain_notify()
             st, o = d.api("POST", "/v1/orders", body, headers=headers)
             check(st == 201, f"create {body}: {st} {o}")
             o = d.wait_state(o["id"], want)

@@ -30,17 +30,6 @@ def code(digit):
     return f"28{_seq:015d}{digit}"
 
 
-def drain(d):
-    """Reads the sd_notify datagrams: a full queue would block f2fpayd's sd_notify()."""
-    d.notify_sock.setblocking(False)
-    try:
-        while d.notify_sock.recv(4096):
-            pass
-    except OSError:
-        pass
-    d.notify_sock.settimeout(0.2)
-
-
 def trades(sb):
     st, text = sb.request("GET", "/sim/trades")
     check(st == 200, f"/sim/trades: {st}")
@@ -50,7 +39,7 @@ def trades(sb):
 def post(d, path, body, headers=None):
     """POST over the API: (status, json, Idempotent-Replayed header)."""
     from harness import UnixHTTPConnection
-    drain(d)
+    d.drain_notify()
     c = UnixHTTPConnection(d.sock)
     h = {"Content-Type": "application/json"}
     h.update(headers or {})
@@ -65,7 +54,7 @@ def post(d, path, body, headers=None):
 def pay(d, amount, digit=0, want="PAID", headers=None):
     st, o, _ = post(d, "/v1/orders", {"amount": amount, "auth_code": code(digit)}, headers)
     check(st == 201, f"create {amount}: {st} {o}")
-    drain(d)
+    d.drain_notify()
     return d.wait_state(o["id"], want)
 
 
@@ -436,7 +425,7 @@ def test_migration(build, tmp):
                 got = d.order(o["id"])
                 if got["final"]:
                     break
-                drain(d)
+                d.drain_notify()
                 time.sleep(0.1)
             check(got["state"] in end and got["amount"] == o["amount"],
                   f"{o['id']} written {o['state_written']} is now {got}")
