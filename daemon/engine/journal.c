@@ -1050,6 +1050,65 @@ journal_event_foreach(struct journal *j, const char *order_id, journal_event_cb 
 	return 0;
 }
 
+/* The log in sequence order, for copying it elsewhere (doc/central.md "Shipping"). */
+int
+journal_log_after(struct journal *j, int64_t after_seq, unsigned max, journal_log_cb cb,
+		  void *userdata)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	r = journal_prepare(j,
+			    "SELECT seq, at_usec, what, from_state, to_state, request, order_id "
+			    "FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+			    &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, after_seq);
+	sqlite3_bind_int64(s, 2, max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct journal_log_entry e = {
+			.ev.seq = sqlite3_column_int64(s, 0),
+			.ev.at_usec = (usec_t)sqlite3_column_int64(s, 1),
+		};
+		copy_text(e.ev.what, sizeof(e.ev.what), sqlite3_column_text(s, 2));
+		copy_text(e.ev.from_state, sizeof(e.ev.from_state), sqlite3_column_text(s, 3));
+		copy_text(e.ev.to_state, sizeof(e.ev.to_state), sqlite3_column_text(s, 4));
+		copy_text(e.ev.request, sizeof(e.ev.request), sqlite3_column_text(s, 5));
+		copy_text(e.order_id, sizeof(e.order_id), sqlite3_column_text(s, 6));
+		r = cb(&e, userdata);
+		if (r < 0)
+			return r;
+	}
+	if (rc != SQLITE_DONE)
+		return journal_fail(j, rc, "event log listing");
+	return 0;
+}
+
+int
+journal_log_last(struct journal *j, int64_t *ret_seq, usec_t *ret_at_usec)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	r = journal_prepare(j, "SELECT seq, at_usec FROM events ORDER BY seq DESC LIMIT 1", &s);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		*ret_seq = 0;
+		if (ret_at_usec)
+			*ret_at_usec = 0;
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return journal_fail(j, rc, "last event");
+	*ret_seq = sqlite3_column_int64(s, 0);
+	if (ret_at_usec)
+		*ret_at_usec = (usec_t)sqlite3_column_int64(s, 1);
+	return 0;
+}
+
 #define REFUND_COLUMNS                                                                    \
 	"id, order_id, amount_fen, reason, state, state_since_usec, attempts, sub_code, " \
 	"pending_request, created_usec"
@@ -1325,6 +1384,32 @@ journal_refund_foreach(struct journal *j, bool unfinished_only, journal_refund_c
 			    &s);
 	if (r < 0)
 		return r;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct journal_refund rf;
+		r = refund_from_row(j, s, &rf);
+		if (r < 0)
+			return r;
+		r = cb(&rf, userdata);
+		if (r < 0)
+			return r;
+	}
+	if (rc != SQLITE_DONE)
+		return journal_fail(j, rc, "refund listing");
+	return 0;
+}
+
+int
+journal_refund_foreach_order(struct journal *j, const char *order_id, journal_refund_cb cb,
+			     void *userdata)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	r = journal_prepare(
+		j, "SELECT " REFUND_COLUMNS " FROM refunds WHERE order_id = ?1 ORDER BY rowid", &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct journal_refund rf;
 		r = refund_from_row(j, s, &rf);

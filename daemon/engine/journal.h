@@ -178,6 +178,24 @@ typedef int (*journal_event_cb)(const struct journal_event *e, void *userdata);
 int journal_event_foreach(struct journal *j, const char *order_id, journal_event_cb cb,
 			  void *userdata);
 
+/* One row of the whole journal's event log: the event and the order it belongs to. */
+struct journal_log_entry {
+	struct journal_event ev;
+	char order_id[ORDER_ID_MAX + 1];
+};
+
+/*
+ * Calls cb for at most max events with a sequence above after_seq, in sequence order (the order
+ * they were committed in). The entry is borrowed for the call; a negative return from cb stops
+ * the walk and is returned.
+ */
+typedef int (*journal_log_cb)(const struct journal_log_entry *e, void *userdata);
+int journal_log_after(struct journal *j, int64_t after_seq, unsigned max, journal_log_cb cb,
+		      void *userdata);
+
+/* The sequence and time of the last event: 0 and 0 for an empty log. ret_at_usec may be NULL. */
+int journal_log_last(struct journal *j, int64_t *ret_seq, usec_t *ret_at_usec);
+
 /*
  * doc/design.md §5.3 refund rules, checked inside the creating transaction: the order must be PAID
  * (-EPERM otherwise) and amount_fen must not exceed paid − refunded − pending refunds
@@ -206,6 +224,10 @@ int journal_refund_get(struct journal *j, const char *id, struct journal_refund 
 typedef int (*journal_refund_cb)(const struct journal_refund *r, void *userdata);
 int journal_refund_foreach(struct journal *j, bool unfinished_only, journal_refund_cb cb,
 			   void *userdata);
+
+/* Calls cb for each refund of one order, oldest first; like journal_refund_foreach(). */
+int journal_refund_foreach_order(struct journal *j, const char *order_id, journal_refund_cb cb,
+				 void *userdata);
 
 /* Records a received notification (raw body, borrowed) and whether it verified. */
 int journal_notification_add(struct journal *j, const char *out_trade_no, const void *body,

@@ -294,6 +294,91 @@ test_refunds(void)
 	CHECK_STR_EQ(rg.reason, "rest");
 }
 
+struct log_seen {
+	int64_t seq[16];
+	char order[16][ORDER_ID_MAX + 1];
+	char what[16][32];
+	unsigned n;
+};
+
+static int
+log_cb(const struct journal_log_entry *e, void *userdata)
+{
+	struct log_seen *seen = userdata;
+
+	CHECK(seen->n < ELEMENTSOF(seen->seq));
+	seen->seq[seen->n] = e->ev.seq;
+	snprintf(seen->order[seen->n], sizeof(seen->order[0]), "%s", e->order_id);
+	snprintf(seen->what[seen->n], sizeof(seen->what[0]), "%s", e->ev.what);
+	seen->n++;
+	return 0;
+}
+
+static int
+refund_count_cb(const struct journal_refund *r, void *userdata)
+{
+	(*(unsigned *)userdata)++;
+	return 0;
+}
+
+/* The whole log after a sequence, in commit order, across orders; the refunds of one order. */
+static void
+test_log_after(void)
+{
+	_cleanup_(journal_closep) struct journal *j = NULL;
+	struct journal_order a, b;
+	struct journal_refund r;
+	struct log_seen seen = {};
+	char existing[ORDER_ID_MAX + 1];
+	int64_t last;
+	usec_t at;
+	unsigned n = 0;
+
+	remove_journal();
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK_INT_EQ(journal_log_last(j, &last, &at), 0);
+	CHECK_INT_EQ(last, 0);
+	CHECK_INT_EQ(journal_order_create(j, "POS05", ORDER_KIND_SCAN, 500, "a", NULL, NULL, T0, &a,
+					  existing),
+		     0);
+	CHECK_INT_EQ(journal_order_create(j, "POS05", ORDER_KIND_SCAN, 700, "b", NULL, NULL, T0 + 1,
+					  &b, existing),
+		     0);
+	a.fsm.state = ORDER_PAID;
+	CHECK_INT_EQ(journal_order_save(j, &a, "pay_result", ORDER_NEW, T0 + 2), 0);
+	CHECK_INT_EQ(journal_refund_create(j, a.fsm.id, 100, "r", T0 + 3, &r), 0);
+	journal_inject_failures(j, 1);
+	b.fsm.state = ORDER_FAILED;
+	CHECK(journal_order_save(j, &b, "pay_result", ORDER_NEW, T0 + 4) < 0);
+
+	CHECK_INT_EQ(journal_log_after(j, 0, 100, log_cb, &seen), 0);
+	CHECK_INT_EQ(seen.n, 4); /* created a, created b, a paid, a's refund; not the failed save */
+	CHECK_STR_EQ(seen.order[0], a.fsm.id);
+	CHECK_STR_EQ(seen.order[1], b.fsm.id);
+	CHECK_STR_EQ(seen.what[2], "pay_result");
+	CHECK_STR_EQ(seen.order[3], a.fsm.id);
+	for (unsigned i = 1; i < seen.n; i++)
+		CHECK(seen.seq[i] > seen.seq[i - 1]);
+	CHECK_INT_EQ(journal_log_last(j, &last, &at), 0);
+	CHECK_INT_EQ(last, seen.seq[3]);
+	CHECK_INT_EQ(at, T0 + 3);
+
+	/* After a sequence, and at most max. */
+	memset(&seen, 0, sizeof(seen));
+	CHECK_INT_EQ(journal_log_after(j, last - 3, 2, log_cb, &seen), 0);
+	CHECK_INT_EQ(seen.n, 2);
+	CHECK_INT_EQ(seen.seq[0], last - 2);
+	memset(&seen, 0, sizeof(seen));
+	CHECK_INT_EQ(journal_log_after(j, last, 10, log_cb, &seen), 0);
+	CHECK_INT_EQ(seen.n, 0);
+
+	CHECK_INT_EQ(journal_refund_foreach_order(j, a.fsm.id, refund_count_cb, &n), 0);
+	CHECK_INT_EQ(n, 1);
+	n = 0;
+	CHECK_INT_EQ(journal_refund_foreach_order(j, b.fsm.id, refund_count_cb, &n), 0);
+	CHECK_INT_EQ(n, 0);
+}
+
 static void
 write_file(const char *p, const void *data, size_t n)
 {
@@ -720,6 +805,7 @@ main(int argc, char **argv)
 	test_idempotency_keys();
 	test_refund_keys();
 	test_waiting_for_code();
+	test_log_after();
 	CHECK(argc == 2);
 	test_migration(argv[1]);
 	test_marker();
