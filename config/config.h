@@ -152,6 +152,16 @@ struct config_reconcile {
 	unsigned retries;
 };
 
+/* doc/central.md "Shipping": the store's central PostgreSQL; url NULL = no shipping. */
+struct config_central {
+	char *url; /* postgresql://… without a password */
+	char *password_file, *password_credential, *password_resolved;
+	unsigned batch_size; /* events per transaction */
+	usec_t poll_interval_usec;
+	usec_t retry_interval_usec;
+	usec_t timeout_usec; /* connecting, and each batch */
+};
+
 struct config {
 	char *source; /* file name the config came from */
 	struct config_alipay alipay;
@@ -164,6 +174,7 @@ struct config {
 	struct config_notify notify;
 	struct config_journal journal;
 	struct config_reconcile reconcile;
+	struct config_central central;
 };
 
 enum config_load_flags {
