@@ -75,14 +75,20 @@ const char *
 central_error_line(PGconn *c, char *buf, size_t size)
 {
 	const char *m = c ? PQerrorMessage(c) : "out of memory";
+	size_t n = 0;
 
-	snprintf(buf, size, "%s", m && *m ? m : "unknown error");
-	for (char *p = buf; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-	/* libpq ends its messages with a newline, now a trailing blank. */
-	for (size_t n = strlen(buf); n > 0 && buf[n - 1] == ' ';)
-		buf[--n] = '\0';
+	if (!m || !*m)
+		m = "unknown error";
+	/* libpq's messages span lines, indented with tabs: one line, single spaces. */
+	for (const char *p = m; *p && n + 1 < size; p++) {
+		char ch = (unsigned char)*p < 0x20 ? ' ' : *p;
+		if (ch == ' ' && (n == 0 || buf[n - 1] == ' '))
+			continue;
+		buf[n++] = ch;
+	}
+	while (n > 0 && buf[n - 1] == ' ')
+		n--;
+	buf[n] = '\0';
 	return buf;
 }
 

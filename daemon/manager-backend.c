@@ -318,6 +318,7 @@ be_status(void *userdata, struct api_call *call)
 	json_object_object_add(o, "config_reload_pending",
 			       json_object_new_boolean(m->pending_cfg != NULL));
 	(void)reconcile_status_add(m->s->reconcile, o);
+	(void)ship_status_add(m->s->ship, o);
 	api_call_reply(call, 200, o);
 }
 
