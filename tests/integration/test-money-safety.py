@@ -113,6 +113,10 @@ def test_order_key_restart(build, tmp):
         check(len(ts) == 1 and ts[0]["pay_requests"] == 1, f"pays at the sandbox: {ts}")
         st, lst = d.api("GET", "/v1/orders")
         check(len(lst["orders"]) == 1, f"orders: {lst}")
+        # The longest subject fits with its key.
+        st, big, _ = post(d, "/v1/orders", {"amount": "1.00", "subject": "s" * 256,
+                                            "auth_code": code(0)}, {"Idempotency-Key": "big"})
+        check(st == 201, f"a 256-byte subject with a key: {st} {big}")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
     finally:
         d.close()
