@@ -451,6 +451,8 @@ def test_migration(build, tmp):
         with open(j + ".install-id") as f:
             install = f.read().strip()
         check(len(install) == 8 and f"_{install}_" in n["id"], f"new order {n['id']} {install}")
+        st, status = d.api("GET", "/v1/status")
+        check(status.get("install_id") == install, f"status: {status}")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
         after = dump()
         check(after["version"] == 2, f"schema {after['version']}")
