@@ -267,6 +267,7 @@ be_status(void *userdata, struct api_call *call)
 	json_add_str(o, "version", F2FPAY_VERSION);
 	json_add_str(o, "engine", "running");
 	json_add_str(o, "terminal_id", m->s->cfg->terminal.terminal_id);
+	json_add_str(o, "install_id", journal_install_id(m->journal));
 	if (m->s->cfg->terminal.store_name)
 		json_add_str(o, "store_name", m->s->cfg->terminal.store_name);
 	json_add_str(o, "gateway", m->s->cfg->alipay.gateway_url);

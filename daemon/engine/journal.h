@@ -21,11 +21,11 @@
 #define JOURNAL_APPLICATION_ID 0x46325046 /* "F2PF" */
 
 /* doc/engine.md "Trade numbers": <terminal>_<yyyymmdd>_<install>_<run>_<seq>. */
-#define JOURNAL_INSTALL_ID_LEN  8  /* random at creation: a-z and 2-7 */
-#define JOURNAL_RUN_ID_LEN      4  /* random at every open, same alphabet */
-#define JOURNAL_TERMINAL_MAX    24 /* keeps the out_trade_no and its _r<n> refunds within 64 */
-#define JOURNAL_IDEM_KEY_MAX    64 /* an Idempotency-Key or pos_ref */
-#define JOURNAL_FINGERPRINT_MAX 256
+#define JOURNAL_INSTALL_ID_LEN  8   /* random at creation: a-z and 2-7 */
+#define JOURNAL_RUN_ID_LEN      4   /* random at every open, same alphabet */
+#define JOURNAL_TERMINAL_MAX    24  /* keeps the out_trade_no and its _r<n> refunds within 64 */
+#define JOURNAL_IDEM_KEY_MAX    64  /* an Idempotency-Key or pos_ref */
+#define JOURNAL_FINGERPRINT_MAX 512 /* the API's: amount, mode, a 256-byte subject, code */
 #define JOURNAL_SUBJECT_MAX     256 /* doc/protocol.md §5.1 subject, bytes */
 #define JOURNAL_AUTH_CODE_MAX   24  /* doc/protocol.md §5.1: 16–24 digits */
 #define JOURNAL_POS_REF_MAX     64

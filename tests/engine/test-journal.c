@@ -550,6 +550,21 @@ test_idempotency_keys(void)
 	req.pos_ref = NULL;
 	CHECK_INT_EQ(journal_order_new(j, &req, T0, &b, existing), 0);
 	CHECK(!STR_EQ(b.fsm.id, a.fsm.id));
+	/* The API's fingerprint holds a subject of the longest kind. */
+	{
+		char fp[JOURNAL_FINGERPRINT_MAX + 2];
+		struct journal_order_request big = req;
+		memset(fp, 'x', sizeof(fp) - 1);
+		fp[sizeof(fp) - 1] = '\0';
+		big.pos_ref = NULL;
+		big.idem_key = "long-subject";
+		fp[JOURNAL_SUBJECT_MAX + 40] = '\0';
+		big.fingerprint = fp;
+		CHECK_INT_EQ(journal_order_new(j, &big, T0, &b, existing), 0);
+		memset(fp, 'x', sizeof(fp) - 1);
+		big.idem_key = "too-long";
+		CHECK_INT_EQ(journal_order_new(j, &big, T0, &b, existing), -E2BIG);
+	}
 	/* A pos_ref and a different header key together are a caller's bug. */
 	req.pos_ref = "p";
 	req.idem_key = "q";

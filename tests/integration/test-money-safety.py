@@ -113,6 +113,10 @@ def test_order_key_restart(build, tmp):
         check(len(ts) == 1 and ts[0]["pay_requests"] == 1, f"pays at the sandbox: {ts}")
         st, lst = d.api("GET", "/v1/orders")
         check(len(lst["orders"]) == 1, f"orders: {lst}")
+        # The longest subject fits with its key.
+        st, big, _ = post(d, "/v1/orders", {"amount": "1.00", "subject": "s" * 256,
+                                            "auth_code": code(0)}, {"Idempotency-Key": "big"})
+        check(st == 201, f"a 256-byte subject with a key: {st} {big}")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
     finally:
         d.close()
@@ -447,6 +451,8 @@ def test_migration(build, tmp):
         with open(j + ".install-id") as f:
             install = f.read().strip()
         check(len(install) == 8 and f"_{install}_" in n["id"], f"new order {n['id']} {install}")
+        st, status = d.api("GET", "/v1/status")
+        check(status.get("install_id") == install, f"status: {status}")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
         after = dump()
         check(after["version"] == 2, f"schema {after['version']}")
