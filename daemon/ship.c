@@ -674,12 +674,33 @@ ship_free(struct ship *s)
 	return NULL;
 }
 
+void
+ship_progress(struct ship *s, struct ship_progress *ret)
+{
+	usec_t oldest = 0, now = now_usec(CLOCK_REALTIME);
+	int64_t journal_seq = 0;
+
+	(void)journal_log_last(s->journal, &journal_seq, NULL);
+	if (journal_seq > s->shipped_seq)
+		(void)journal_log_after(s->journal, s->shipped_seq, 1, first_after_cb, &oldest);
+	*ret = (struct ship_progress){
+		.state = ship_state_names[s->state],
+		.connected = s->state == SHIP_IDLE || s->state == SHIP_SENDING,
+		.journal_seq = journal_seq,
+		.shipped_seq = s->shipped_seq,
+		.shipped_confirmed = s->shipped_confirmed,
+		.backlog_events = journal_seq > s->shipped_seq ? journal_seq - s->shipped_seq : 0,
+		.lag_seconds =
+			oldest && now > oldest ? (int64_t)((now - oldest) / USEC_PER_SEC) : 0,
+		.events_shipped = s->events_shipped,
+	};
+}
+
 int
 ship_status_add(struct ship *s, struct json_object *o)
 {
+	struct ship_progress p;
 	struct json_object *c;
-	int64_t journal_seq = 0;
-	usec_t oldest = 0, now = now_usec(CLOCK_REALTIME);
 	char buf[BEIJING_TIME_BUF];
 
 	if (!s)
@@ -687,25 +708,17 @@ ship_status_add(struct ship *s, struct json_object *o)
 	c = json_object_new_object();
 	if (!c)
 		return -ENOMEM;
-	(void)journal_log_last(s->journal, &journal_seq, NULL);
-	if (journal_seq > s->shipped_seq)
-		(void)journal_log_after(s->journal, s->shipped_seq, 1, first_after_cb, &oldest);
-	json_object_object_add(c, "state", json_object_new_string(ship_state_names[s->state]));
+	ship_progress(s, &p);
+	json_object_object_add(c, "state", json_object_new_string(p.state));
 	json_object_object_add(c, "install_id", json_object_new_string(s->install_id));
-	json_object_object_add(c, "journal_seq", json_object_new_int64(journal_seq));
-	json_object_object_add(c, "shipped_seq", json_object_new_int64(s->shipped_seq));
+	json_object_object_add(c, "journal_seq", json_object_new_int64(p.journal_seq));
+	json_object_object_add(c, "shipped_seq", json_object_new_int64(p.shipped_seq));
 	json_object_object_add(c, "shipped_seq_confirmed",
-			       json_object_new_boolean(s->shipped_confirmed));
-	json_object_object_add(c, "backlog",
-			       json_object_new_int64(journal_seq > s->shipped_seq
-							     ? journal_seq - s->shipped_seq
-							     : 0));
-	json_object_object_add(
-		c, "lag_seconds",
-		json_object_new_int64(
-			oldest && now > oldest ? (int64_t)((now - oldest) / USEC_PER_SEC) : 0));
+			       json_object_new_boolean(p.shipped_confirmed));
+	json_object_object_add(c, "backlog", json_object_new_int64(p.backlog_events));
+	json_object_object_add(c, "lag_seconds", json_object_new_int64(p.lag_seconds));
 	json_object_object_add(c, "events_shipped",
-			       json_object_new_int64((int64_t)s->events_shipped));
+			       json_object_new_int64((int64_t)p.events_shipped));
 	if (s->last_shipped_usec)
 		json_object_object_add(
 			c, "last_shipped_at",

@@ -30,5 +30,17 @@ int ship_new(sd_event *event, struct journal *j, const struct config_central *cf
 /* Drops the connection and frees the shipper (NULL-safe); what was not sent is sent next time. */
 struct ship *ship_free(struct ship *s);
 
+/* How far the database is behind, measured now (for the status and the metrics). */
+struct ship_progress {
+	const char *state; /* "connecting", "connected", "sending", "unreachable", "stopped" */
+	bool connected;
+	int64_t journal_seq, shipped_seq;
+	bool shipped_confirmed; /* shipped_seq came from the database in this run */
+	int64_t backlog_events;
+	int64_t lag_seconds; /* the age of the oldest event not shipped, 0 when none */
+	uint64_t events_shipped;
+};
+void ship_progress(struct ship *s, struct ship_progress *ret);
+
 /* Adds "central": {state, journal_seq, shipped_seq, backlog, lag_seconds, …} to o. */
 int ship_status_add(struct ship *s, struct json_object *o);

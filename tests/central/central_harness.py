@@ -13,7 +13,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 import pgcluster  # noqa: E402
-from harness import Daemon, Sandbox, TestFailure, UnixHTTPConnection, check  # noqa: E402
+from harness import (Daemon, Sandbox, TestFailure, UnixHTTPConnection, check,  # noqa: E402
+                     free_port)
 
 DEADLINE = 60.0
 _seq = random.randrange(10**9)
@@ -49,6 +50,8 @@ class Store:
                 text = f.read().replace("terminal_id = T01", f"terminal_id = {t}")
             keys = {"poll_interval": "100ms", "retry_interval": "300ms", "timeout": "10s"}
             keys.update(central_extra or {})
+            d.metrics_port = free_port()
+            text += "\n".join(["", "[metrics]", f"listen = 127.0.0.1:{d.metrics_port}", ""])
             text += "\n".join(["", "[central]", f"url = {self.pg.url(role)}",
                                f"password_file = {pw}",
                                *(f"{k} = {v}" for k, v in keys.items()), ""])
@@ -102,6 +105,23 @@ def central(d):
     c = status(d).get("central")
     check(c is not None, "no central in /v1/status")
     return c
+
+
+def metrics(d):
+    """The till's /metrics as {name: value} for unlabelled series."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", d.metrics_port, timeout=10)
+    c.request("GET", "/metrics")
+    r = c.getresponse()
+    text = r.read().decode()
+    c.close()
+    check(r.status == 200, f"/metrics: {r.status}")
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#") and "{" not in line:
+            name, _, value = line.partition(" ")
+            out[name] = value
+    return out
 
 
 def wait_caught_up(d, timeout=DEADLINE):

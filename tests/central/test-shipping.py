@@ -12,8 +12,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from central_harness import (DEADLINE, Store, TestFailure, central, check,  # noqa: E402
-                             central_events, check_same, journal_events, pay, status,
-                             wait_caught_up)
+                             central_events, check_same, journal_events, metrics, pay,
+                             status, wait_caught_up)
 
 
 def test_three_tills(store):
@@ -58,11 +58,19 @@ def test_db_restart(store):
         check(c["state"] in ("unreachable", "connecting"), f"{t}: {c}")
         check(c["backlog"] > 0 and c["lag_seconds"] >= 1, f"{t}: no backlog shown: {c}")
         check("last_error" in c, f"{t}: no error shown: {c}")
+        mt = metrics(d)
+        check(mt.get("f2fpayd_central_connected") == "0"
+              and int(mt.get("f2fpayd_central_backlog_events", "0")) > 0
+              and int(mt.get("f2fpayd_central_lag_seconds", "0")) >= 1,
+              f"{t}: /metrics does not show the backlog: {mt}")
     store.pg.start()
     for t, d in store.tills.items():
         wait_caught_up(d)
         check_same(store, d)
         check("last_error" not in central(d), f"{t}: error kept: {central(d)}")
+        mt = metrics(d)
+        check(mt.get("f2fpayd_central_connected") == "1"
+              and mt.get("f2fpayd_central_backlog_events") == "0", f"{t}: /metrics: {mt}")
 
 
 def test_kill_while_shipping(store):
@@ -106,12 +114,53 @@ def test_kill_while_shipping(store):
     check_same(store, d)
 
 
+def test_restored_journal(store):
+    """A journal restored from an older backup under the same install id would hand out event
+    numbers the database already holds for other events: shipping stops, saying why, and
+    payments go on."""
+    d = store.tills["T01"]
+    d.start()
+    pay(d, "1.00")
+    wait_caught_up(d)
+    check(d.stop() == 0, "f2fpayd did not exit cleanly")
+    backup = os.path.join(store.tmp, "backup")
+    os.makedirs(backup)
+    names = ["journal.db", "journal.db-wal", "journal.db-shm"]
+    for n in names:
+        if os.path.exists(os.path.join(d.tmp, n)):
+            shutil.copy(os.path.join(d.tmp, n), backup)
+    d.start()
+    pay(d, "2.00")
+    wait_caught_up(d)
+    check(d.stop() == 0, "f2fpayd did not exit cleanly")
+    iid_rows = store.sql("SELECT install_id, shipped_seq FROM f2fpay.tills")
+    for n in names:
+        p = os.path.join(d.tmp, n)
+        if os.path.exists(p):
+            os.unlink(p)
+        if os.path.exists(os.path.join(backup, n)):
+            shutil.copy(os.path.join(backup, n), p)
+    d.start()
+    pay(d, "3.00")  # more events than the database saw after the backup
+    pay(d, "4.00")
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end and central(d)["state"] != "stopped":
+        time.sleep(0.1)
+    c = central(d)
+    check(c["state"] == "stopped" and "not this journal's" in c.get("last_error", ""),
+          f"a restored journal was shipped over the database's events: {c}")
+    check(store.sql("SELECT install_id, shipped_seq FROM f2fpay.tills") == iid_rows,
+          "the database moved although the journal went back")
+    pay(d, "5.00")
+
+
 def main():
     build, name = sys.argv[1], sys.argv[2]
     tmp = tempfile.mkdtemp(prefix=f"f2fpay-central-{name}-")
     tests = {
         "three-tills": (test_three_tills, ("T01", "T02", "T03"), {}),
         "db-restart": (test_db_restart, ("T01", "T02", "T03"), {}),
+        "restored-journal": (test_restored_journal, ("T01",), {}),
         "kill-while-shipping": (test_kill_while_shipping, ("T01",),
                                 {"batch_size": "5", "poll_interval": "50ms"}),
     }
