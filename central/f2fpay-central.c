@@ -2,6 +2,7 @@
 /* f2fpay-central: the central database's own tool — schema, roles, and the store's view. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "central/migrate.h"
 #include "central/pg.h"
 #include "central/schema.h"
+#include "central/view.h"
 #include "common/log.h"
 
 /* doc/f2fpay-central.1: exit statuses. */
@@ -23,6 +25,8 @@ struct args {
 	const char *url;
 	const char *password_file;
 	const char *role_password_file;
+	enum central_format format;
+	struct central_order_filter filter;
 	int argc;
 	char **argv;
 };
@@ -123,19 +127,52 @@ cmd_add_role(const struct args *a)
 	return EXIT_DONE;
 }
 
+static int
+cmd_view(const struct args *a, bool orders)
+{
+	_cleanup_(PQfinishp) PGconn *c = NULL;
+	int r;
+
+	if (a->argc != 1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!orders && (a->filter.date || a->filter.state || a->filter.terminal)) {
+		log_error("status takes no --date, --state or --terminal");
+		return EXIT_USAGE;
+	}
+	if (connect_db(a, &c) < 0)
+		return EXIT_UNREACHABLE;
+	r = orders ? central_view_orders(c, &a->filter, a->format, stdout)
+		   : central_view_status(c, a->format, stdout);
+	if (r == -EINVAL)
+		return EXIT_USAGE;
+	return r < 0 ? EXIT_FAILED : EXIT_DONE;
+}
+
 int
 main(int argc, char **argv)
 {
 	enum {
 		ARG_URL = 0x100,
 		ARG_PASSWORD_FILE,
-		ARG_ROLE_PASSWORD_FILE
+		ARG_ROLE_PASSWORD_FILE,
+		ARG_JSON,
+		ARG_CSV,
+		ARG_DATE,
+		ARG_STATE,
+		ARG_TERMINAL,
 	};
 	static const struct option options[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"url", required_argument, NULL, ARG_URL},
 		{"password-file", required_argument, NULL, ARG_PASSWORD_FILE},
 		{"role-password-file", required_argument, NULL, ARG_ROLE_PASSWORD_FILE},
+		{"json", no_argument, NULL, ARG_JSON},
+		{"csv", no_argument, NULL, ARG_CSV},
+		{"date", required_argument, NULL, ARG_DATE},
+		{"state", required_argument, NULL, ARG_STATE},
+		{"terminal", required_argument, NULL, ARG_TERMINAL},
 		{},
 	};
 	struct args a = {};
@@ -156,6 +193,21 @@ main(int argc, char **argv)
 		case ARG_ROLE_PASSWORD_FILE:
 			a.role_password_file = optarg;
 			break;
+		case ARG_JSON:
+			a.format = CENTRAL_FORMAT_JSON;
+			break;
+		case ARG_CSV:
+			a.format = CENTRAL_FORMAT_CSV;
+			break;
+		case ARG_DATE:
+			a.filter.date = optarg;
+			break;
+		case ARG_STATE:
+			a.filter.state = optarg;
+			break;
+		case ARG_TERMINAL:
+			a.filter.terminal = optarg;
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
@@ -173,6 +225,10 @@ main(int argc, char **argv)
 		return cmd_add_role(&a);
 	if (STR_EQ(a.argv[0], "version"))
 		return cmd_version(&a);
+	if (STR_EQ(a.argv[0], "status"))
+		return cmd_view(&a, false);
+	if (STR_EQ(a.argv[0], "orders"))
+		return cmd_view(&a, true);
 	log_error("Unknown command %s", a.argv[0]);
 	usage(stderr);
 	return EXIT_USAGE;

@@ -209,6 +209,7 @@ static const struct cfg_key keys[] = {
 	{SEC_CENTRAL, "retry_interval", T_USEC, C(retry_interval_usec), "10s", 100 * SEC_MS,
 	 3600 * SEC_S},
 	{SEC_CENTRAL, "timeout", T_USEC, C(timeout_usec), "30s", 1 * SEC_S, 600 * SEC_S},
+	{SEC_CENTRAL, "heartbeat", T_USEC, C(heartbeat_usec), "1m", 1 * SEC_S, 3600 * SEC_S},
 };
 
 #define N_KEYS ELEMENTSOF(keys)

@@ -172,7 +172,8 @@ struct config_central {
 	unsigned batch_size; /* events per transaction */
 	usec_t poll_interval_usec;
 	usec_t retry_interval_usec;
-	usec_t timeout_usec; /* connecting, and each batch */
+	usec_t timeout_usec;   /* connecting, and each batch */
+	usec_t heartbeat_usec; /* an empty batch when nothing was sent for this long */
 };
 
 struct config {

@@ -42,7 +42,7 @@ struct ship {
 	char install_id[JOURNAL_INSTALL_ID_LEN + 1];
 	char terminal_id[64], store_id[64], app_id[64];
 	unsigned batch_size;
-	usec_t poll_usec, retry_usec, timeout_usec;
+	usec_t poll_usec, retry_usec, timeout_usec, heartbeat_usec;
 
 	enum ship_state state;
 	PGconn *conn;
@@ -55,6 +55,7 @@ struct ship {
 	int64_t shipped_seq;    /* the last sequence the central database holds (or the hint) */
 	bool shipped_confirmed; /* shipped_seq came from the database in this run */
 	uint64_t events_shipped, batches;
+	usec_t last_report_usec;  /* monotonic: the database last heard from us (0: not yet) */
 	usec_t last_shipped_usec; /* wall clock */
 	char last_error[256];
 	bool error_logged; /* the same failure is logged once, until a success */
@@ -332,6 +333,7 @@ ship_registered(struct ship *s, PGresult *res)
 	s->last_error[0] = '\0';
 	s->shipped_seq = seq;
 	s->shipped_confirmed = true;
+	s->last_report_usec = 0; /* say at once that this till is back, even with nothing new */
 	ship_hint_save(s);
 	ship_set_state(s, SHIP_IDLE);
 	(void)ship_send_next(s);
@@ -458,7 +460,10 @@ ship_send_next(struct ship *s)
 		ship_fail(s, "cannot read the journal: %s", strerror(-r));
 		return r;
 	}
-	if (s->batch.n_events == 0) {
+	/* Nothing new: now and then an empty batch all the same, so that the database's last_seen
+	 * tells a quiet till from a silent one. */
+	if (s->batch.n_events == 0 && s->last_report_usec &&
+	    now_usec(CLOCK_MONOTONIC) < s->last_report_usec + s->heartbeat_usec) {
 		ship_set_state(s, SHIP_IDLE);
 		if (ship_watch(s, EPOLLIN) < 0)
 			ship_fail(s, "cannot watch the connection");
@@ -488,6 +493,12 @@ ship_batch_done(struct ship *s, PGresult *res)
 		ship_fail(s, "this till is not registered in the database any more");
 		return;
 	}
+	s->last_report_usec = now_usec(CLOCK_MONOTONIC);
+	ship_set_state(s, SHIP_IDLE);
+	if (s->batch.n_events == 0) {
+		ship_arm(s, s->poll_usec); /* a heartbeat */
+		return;
+	}
 	s->events_shipped += s->batch.n_events;
 	s->batches++;
 	s->shipped_seq = s->batch.last_seq;
@@ -496,7 +507,6 @@ ship_batch_done(struct ship *s, PGresult *res)
 	log_debug("central: shipped events up to %" PRId64 " (%s new)", s->shipped_seq,
 		  PQgetvalue(res, 0, 0));
 	/* The next batch from the loop, so that payments interleave with a long catch-up. */
-	ship_set_state(s, SHIP_IDLE);
 	ship_arm(s, 0);
 }
 
@@ -629,6 +639,7 @@ ship_new(sd_event *event, struct journal *j, const struct config_central *cfg,
 	s->poll_usec = cfg->poll_interval_usec;
 	s->retry_usec = cfg->retry_interval_usec;
 	s->timeout_usec = cfg->timeout_usec;
+	s->heartbeat_usec = cfg->heartbeat_usec;
 	snprintf(s->install_id, sizeof(s->install_id), "%s", journal_install_id(j));
 	snprintf(s->terminal_id, sizeof(s->terminal_id), "%s", terminal->terminal_id);
 	snprintf(s->store_id, sizeof(s->store_id), "%s", strempty(terminal->store_id));
