@@ -166,12 +166,12 @@ static void
 ship_hint_save(struct ship *s)
 {
 	_cleanup_free_ char *tmp = NULL;
-	char text[32];
+	char text[64];
 	int fd, n;
 
 	if (!s->hint_path || asprintf(&tmp, "%s.tmp", s->hint_path) < 0)
 		return;
-	n = snprintf(text, sizeof(text), "%" PRId64 "\n", s->shipped_seq);
+	n = snprintf(text, sizeof(text), "%s %" PRId64 "\n", s->install_id, s->shipped_seq);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
@@ -187,7 +187,8 @@ ship_hint_save(struct ship *s)
 static void
 ship_hint_load(struct ship *s)
 {
-	char text[32] = "";
+	char text[64] = "";
+	size_t id_len = strlen(s->install_id);
 	char *end;
 	long long v;
 	int fd;
@@ -201,8 +202,11 @@ ship_hint_load(struct ship *s)
 	if (n <= 0)
 		return;
 	text[n] = '\0';
+	/* Another journal's hint (a new journal was started here) says nothing about this one. */
+	if (strncmp(text, s->install_id, id_len) != 0 || text[id_len] != ' ')
+		return;
 	errno = 0;
-	v = strtoll(text, &end, 10);
+	v = strtoll(text + id_len + 1, &end, 10);
 	if (errno == 0 && v >= 0 && (*end == '\n' || *end == '\0'))
 		s->shipped_seq = v;
 }
