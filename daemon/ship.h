@@ -21,8 +21,8 @@ struct json_object;
  * A shipper for journal j (borrowed; must outlive it) on the event loop. cfg->url must be set;
  * cfg and terminal are read now and not kept; journal_path names the hint file
  * "<journal_path>.central-seq" (the install id and the last sequence known shipped, for the
- * status while the database is away). Returns 0 and a new shipper, -ENOMEM, or the -errno of reading the password
- * (logged).
+ * status while the database is away). Returns 0 and a new shipper, -ENOMEM, or the -errno of
+ * reading the password (logged).
  */
 int ship_new(sd_event *event, struct journal *j, const struct config_central *cfg,
 	     const struct config_terminal *terminal, const char *app_id, const char *journal_path,
