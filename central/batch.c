@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A journal time (µs since the epoch) as a timestamptz, exactly. */
 #define TS(x) "timestamptz 'epoch' + " x " * interval '1 microsecond'"
 
+/* clang-format off: SQL reads best one clause a line */
 const char central_register_sql[] =
 	"WITH ins AS (INSERT INTO f2fpay.tills (install_id, terminal_id, store_id, app_id)"
 	" VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING shipped_seq),"
@@ -17,95 +19,109 @@ const char central_register_sql[] =
 	" SELECT t.shipped_seq, e.order_id, (extract(epoch FROM e.at) * 1000000)::bigint"
 	" FROM t LEFT JOIN f2fpay.events e ON e.install_id = $1 AND e.seq = t.shipped_seq";
 
-const char central_batch_sql[] =
-	"WITH t AS (UPDATE f2fpay.tills SET last_seen = now(), journal_seq = $2::bigint,"
-	" shipped_seq = greatest(shipped_seq, $3::bigint),"
-	" oldest_unshipped = CASE WHEN $4::bigint IS NULL THEN NULL ELSE " TS(
-		"$4::bigint") " END"
-			      " WHERE install_id = $1 RETURNING shipped_seq),"
-			      " e AS (INSERT INTO f2fpay.events"
-			      " (install_id, seq, order_id, at, what, from_state, to_state, "
-			      "request)"
-			      " SELECT $1, u.seq, u.order_id, " TS(
-				      "u.at") ", u.what, u.from_state, u.to_state, u.request"
-					      " FROM unnest($5::bigint[], $6::text[], "
-					      "$7::bigint[], $8::text[], $9::text[], $10::text[],"
-					      " $11::text[]) AS u(seq, order_id, at, what, "
-					      "from_state, to_state, request)"
-					      " ON CONFLICT DO NOTHING RETURNING 1),"
-					      " o AS (INSERT INTO f2fpay.order_rows"
-					      " (install_id, order_id, seq, terminal_id, kind, "
-					      "state, amount_fen, refunded_fen,"
-					      " pending_refund_fen, subject, pos_ref, trade_no, "
-					      "created_at)"
-					      " SELECT $1, u.order_id, u.seq, u.terminal_id, "
-					      "u.kind, u.state, u.amount, u.refunded,"
-					      " u.pending, u.subject, u.pos_ref, u.trade_no, " TS(
-						      "u.created") " FROM unnest($12::text[], "
-								   "$13::bigint[], $14::text[], "
-								   "$15::text[], $16::text[],"
-								   " $17::bigint[], $18::bigint[], "
-								   "$19::bigint[], $20::text[], "
-								   "$21::text[], $22::text[],"
-								   " $23::bigint[]) AS u(order_id, "
-								   "seq, terminal_id, kind, state, "
-								   "amount, refunded, pending,"
-								   " subject, pos_ref, trade_no, "
-								   "created)"
-								   " ON CONFLICT DO NOTHING "
-								   "RETURNING 1),"
-								   " r AS (INSERT INTO "
-								   "f2fpay.refund_rows"
-								   " (install_id, refund_id, seq, "
-								   "order_id, state, amount_fen, "
-								   "reason, created_at)"
-								   " SELECT $1, u.refund_id, "
-								   "u.seq, u.order_id, u.state, "
-								   "u.amount, u.reason, " TS(
-									   "u.created") " FROM "
-											"unnest($"
-											"24::text[]"
-											", "
-											"$25::"
-											"bigint[], "
-											"$26::text["
-											"], "
-											"$27::text["
-											"], "
-											"$28::"
-											"bigint[],"
-											" $29::"
-											"text[], "
-											"$30::"
-											"bigint[]) "
-											"AS "
-											"u(refund_"
-											"id, seq, "
-											"order_id, "
-											"state, "
-											"amount, "
-											"reason, "
-											"created)"
-											" ON "
-											"CONFLICT "
-											"DO "
-											"NOTHING "
-											"RETURNING "
-											"1)"
-											" SELECT "
-											"(SELECT "
-											"count(*) "
-											"FROM e), "
-											"(SELECT "
-											"count(*) "
-											"FROM o), "
-											"(SELECT "
-											"count(*) "
-											"FROM r),"
-											" (SELECT "
-											"shipped_"
-											"seq FROM "
-											"t)";
+const char central_batch_sql
+	[] = "WITH t AS (UPDATE f2fpay.tills SET last_seen = now(), journal_seq = $2::bigint,"
+	     " shipped_seq = greatest(shipped_seq, $3::bigint),"
+	     " oldest_unshipped = CASE WHEN $4::bigint IS NULL THEN NULL ELSE " TS(
+		     "$4::bigint") " END"
+				   " WHERE install_id = $1 RETURNING shipped_seq),"
+				   " e AS (INSERT INTO f2fpay.events"
+				   " (install_id, seq, order_id, at, what, from_state, to_state, "
+				   "request)"
+				   " SELECT $1, u.seq, u.order_id, " TS(
+					   "u.at") ", u.what, u.from_state, u.to_state,"
+						   " u.request"
+						   " FROM unnest($5::bigint[], $6::text[], "
+						   "$7::bigint[], $8::text[], $9::text[],"
+						   " $10::text[], $11::text[])"
+						   " AS u(seq, order_id, at, what, from_state, "
+						   "to_state, request)"
+						   " ON CONFLICT DO NOTHING RETURNING 1),"
+						   " o AS (INSERT INTO f2fpay.order_rows"
+						   " (install_id, order_id, seq, terminal_id, "
+						   "kind, state, amount_fen, refunded_fen,"
+						   " pending_refund_fen, subject, pos_ref, "
+						   "trade_no, created_at, state_since)"
+						   " SELECT $1, u.order_id, u.seq, u.terminal_id, "
+						   "u.kind, u.state, u.amount, u.refunded,"
+						   " u.pending, u.subject, u.pos_ref, "
+						   "u.trade_no, " TS("u.created") ", " TS(
+							   "u.since") " FROM unnest($12::text[], "
+								      "$13::bigint[], $14::text[], "
+								      "$15::text[], $16::text[],"
+								      " $17::bigint[], "
+								      "$18::bigint[], "
+								      "$19::bigint[], $20::text[], "
+								      "$21::text[], $22::text[],"
+								      " $23::bigint[], "
+								      "$24::bigint[])"
+								      " AS u(order_id, seq, "
+								      "terminal_id, kind, state, "
+								      "amount, refunded, pending, "
+								      "subject,"
+								      " pos_ref, trade_no, "
+								      "created, since)"
+								      " ON CONFLICT DO NOTHING "
+								      "RETURNING 1),"
+								      " r AS (INSERT INTO "
+								      "f2fpay.refund_rows"
+								      " (install_id, refund_id, "
+								      "seq, order_id, state, "
+								      "amount_fen, reason, "
+								      "created_at,"
+								      " state_since)"
+								      " SELECT $1, u.refund_id, "
+								      "u.seq, u.order_id, u.state, "
+								      "u.amount, u.reason,"
+								      " " TS("u.created") ", " TS(
+									      "u.since") " FROM "
+											 "unnest($"
+											 "25::text["
+											 "], "
+											 "$26::"
+											 "bigint[],"
+											 " $27::"
+											 "text[], "
+											 "$28::"
+											 "text[], "
+											 "$29::"
+											 "bigint[],"
+											 " $30::"
+											 "text[], "
+											 "$31::"
+											 "bigint[],"
+											 " $32::"
+											 "bigint[])"
+											 " AS "
+											 "u(refund_"
+											 "id, seq, "
+											 "order_id,"
+											 " state, "
+											 "amount, "
+											 "reason, "
+											 "created, "
+											 "since)"
+											 " ON "
+											 "CONFLICT "
+											 "DO "
+											 "NOTHING "
+											 "RETURNING"
+											 " 1)"
+											 " SELECT "
+											 "(SELECT "
+											 "count(*) "
+											 "FROM e), "
+											 "(SELECT "
+											 "count(*) "
+											 "FROM o), "
+											 "(SELECT "
+											 "count(*) "
+											 "FROM r),"
+											 " (SELECT "
+											 "shipped_"
+											 "seq FROM "
+											 "t)";
+/* clang-format on */
 
 void
 central_batch_init(struct central_batch *b)
@@ -259,9 +275,9 @@ central_batch_add_order(struct central_batch *b, int64_t seq, const char *order_
 			const char *terminal_id, const char *kind, const char *state,
 			int64_t amount_fen, int64_t refunded_fen, int64_t pending_refund_fen,
 			const char *subject, const char *pos_ref, const char *trade_no,
-			usec_t created_usec)
+			usec_t created_usec, usec_t state_since_usec)
 {
-	ROW_BEGIN(CENTRAL_COL_OR_ID, 12);
+	ROW_BEGIN(CENTRAL_COL_OR_ID, 13);
 
 	if (r >= 0)
 		r = central_array_add_text(&b->col[CENTRAL_COL_OR_ID], order_id);
@@ -287,7 +303,9 @@ central_batch_add_order(struct central_batch *b, int64_t seq, const char *order_
 		r = central_array_add_text(&b->col[CENTRAL_COL_OR_TRADE_NO], trade_no);
 	if (r >= 0)
 		r = array_add_int(&b->col[CENTRAL_COL_OR_CREATED], (int64_t)created_usec);
-	r = row_commit(b, CENTRAL_COL_OR_ID, 12, before, r);
+	if (r >= 0)
+		r = array_add_int(&b->col[CENTRAL_COL_OR_SINCE], (int64_t)state_since_usec);
+	r = row_commit(b, CENTRAL_COL_OR_ID, 13, before, r);
 	if (r < 0)
 		return r;
 	b->n_orders++;
@@ -297,9 +315,9 @@ central_batch_add_order(struct central_batch *b, int64_t seq, const char *order_
 int
 central_batch_add_refund(struct central_batch *b, int64_t seq, const char *refund_id,
 			 const char *order_id, const char *state, int64_t amount_fen,
-			 const char *reason, usec_t created_usec)
+			 const char *reason, usec_t created_usec, usec_t state_since_usec)
 {
-	ROW_BEGIN(CENTRAL_COL_RF_ID, 7);
+	ROW_BEGIN(CENTRAL_COL_RF_ID, 8);
 
 	if (r >= 0)
 		r = central_array_add_text(&b->col[CENTRAL_COL_RF_ID], refund_id);
@@ -315,7 +333,9 @@ central_batch_add_refund(struct central_batch *b, int64_t seq, const char *refun
 		r = central_array_add_text(&b->col[CENTRAL_COL_RF_REASON], reason);
 	if (r >= 0)
 		r = array_add_int(&b->col[CENTRAL_COL_RF_CREATED], (int64_t)created_usec);
-	r = row_commit(b, CENTRAL_COL_RF_ID, 7, before, r);
+	if (r >= 0)
+		r = array_add_int(&b->col[CENTRAL_COL_RF_SINCE], (int64_t)state_since_usec);
+	r = row_commit(b, CENTRAL_COL_RF_ID, 8, before, r);
 	if (r < 0)
 		return r;
 	b->n_refunds++;

@@ -44,6 +44,7 @@ enum {
 	CENTRAL_COL_OR_POS_REF,
 	CENTRAL_COL_OR_TRADE_NO,
 	CENTRAL_COL_OR_CREATED,
+	CENTRAL_COL_OR_SINCE,
 	CENTRAL_COL_RF_ID,
 	CENTRAL_COL_RF_SEQ,
 	CENTRAL_COL_RF_ORDER,
@@ -51,6 +52,7 @@ enum {
 	CENTRAL_COL_RF_AMOUNT,
 	CENTRAL_COL_RF_REASON,
 	CENTRAL_COL_RF_CREATED,
+	CENTRAL_COL_RF_SINCE,
 	_CENTRAL_COL_MAX,
 };
 
@@ -79,10 +81,10 @@ int central_batch_add_order(struct central_batch *b, int64_t seq, const char *or
 			    const char *terminal_id, const char *kind, const char *state,
 			    int64_t amount_fen, int64_t refunded_fen, int64_t pending_refund_fen,
 			    const char *subject, const char *pos_ref, const char *trade_no,
-			    usec_t created_usec);
+			    usec_t created_usec, usec_t state_since_usec);
 int central_batch_add_refund(struct central_batch *b, int64_t seq, const char *refund_id,
 			     const char *order_id, const char *state, int64_t amount_fen,
-			     const char *reason, usec_t created_usec);
+			     const char *reason, usec_t created_usec, usec_t state_since_usec);
 
 /*
  * Fills values[CENTRAL_BATCH_PARAMS] for central_batch_sql (borrowed from b and install_id,

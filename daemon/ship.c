@@ -388,7 +388,7 @@ batch_refund_cb(const struct journal_refund *rf, void *userdata)
 
 	return central_batch_add_refund(c->b, c->seq, rf->fsm.id, rf->order_id,
 					refund_state_to_string(rf->fsm.state), rf->amount_fen,
-					rf->reason, rf->created_usec);
+					rf->reason, rf->created_usec, rf->fsm.state_since_usec);
 }
 
 static int
@@ -409,7 +409,7 @@ batch_add_order(struct ship *s, const char *id, int64_t seq)
 	r = central_batch_add_order(&s->batch, seq, id, terminal, order_kind_to_string(o.fsm.kind),
 				    order_state_to_string(o.fsm.state), o.amount_fen,
 				    o.refunded_fen, o.pending_refund_fen, o.subject, o.pos_ref,
-				    o.trade_no, o.created_usec);
+				    o.trade_no, o.created_usec, o.fsm.state_since_usec);
 	if (r < 0)
 		return r;
 	return journal_refund_foreach_order(s->journal, id, batch_refund_cb, &rc);

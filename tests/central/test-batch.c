@@ -45,9 +45,10 @@ test_batch(void)
 		central_batch_add_event(&b, 9, "T01_x", 2000, "pay_result", "new", "paid", "query"),
 		0);
 	CHECK_INT_EQ(central_batch_add_order(&b, 9, "T01_x", "T01", "scan", "paid", 100, 0, 0,
-					     "tea", "", "2026", 1000),
+					     "tea", "", "2026", 1000, 1200),
 		     0);
-	CHECK_INT_EQ(central_batch_add_refund(&b, 9, "T01_x_r1", "T01_x", "new", 50, "", 1500), 0);
+	CHECK_INT_EQ(
+		central_batch_add_refund(&b, 9, "T01_x_r1", "T01_x", "new", 50, "", 1500, 1600), 0);
 	CHECK_INT_EQ(b.n_events, 2);
 	CHECK_INT_EQ(b.last_seq, 9);
 	central_batch_params(&b, "abcdefgh", 12, 3000, v);
@@ -58,6 +59,8 @@ test_batch(void)
 	CHECK_STR_EQ(v[CENTRAL_BATCH_SCALARS + CENTRAL_COL_EV_REQUEST], "{\"\",\"query\"}");
 	CHECK_STR_EQ(v[CENTRAL_BATCH_SCALARS + CENTRAL_COL_OR_AMOUNT], "{100}");
 	CHECK_STR_EQ(v[CENTRAL_BATCH_SCALARS + CENTRAL_COL_RF_ID], "{\"T01_x_r1\"}");
+	CHECK_STR_EQ(v[CENTRAL_BATCH_SCALARS + CENTRAL_COL_OR_SINCE], "{1200}");
+	CHECK_STR_EQ(v[CENTRAL_BATCH_SCALARS + CENTRAL_COL_RF_SINCE], "{1600}");
 	/* Closed: a second params call adds no second brace, and no row gets in. */
 	central_batch_params(&b, "abcdefgh", 12, 0, v);
 	CHECK_STR_EQ(v[CENTRAL_BATCH_SCALARS + CENTRAL_COL_EV_SEQ], "{7,9}");
@@ -77,11 +80,11 @@ test_full(void)
 	memset(big, 'a', sizeof(big) - 1);
 	central_batch_init(&b);
 	while ((r = central_batch_add_order(&b, n + 1, "T01_x", "T01", "scan", "paid", 1, 0, 0, big,
-					    "", "", 0)) == 0)
+					    "", "", 0, 0)) == 0)
 		n++;
 	CHECK_INT_EQ(r, -ENOBUFS);
 	CHECK_INT_EQ(b.n_orders, n);
-	for (size_t i = CENTRAL_COL_OR_ID; i <= CENTRAL_COL_OR_CREATED; i++) {
+	for (size_t i = CENTRAL_COL_OR_ID; i <= CENTRAL_COL_OR_SINCE; i++) {
 		unsigned commas = 0;
 		for (const char *p = b.col[i].data; *p; p++)
 			commas += *p == ',' && i != CENTRAL_COL_OR_SUBJECT;

@@ -44,9 +44,9 @@ def main():
         # One till's order stuck in ATTENTION (as the database would hold it).
         iid2 = store.sql("SELECT install_id FROM f2fpay.tills WHERE terminal_id = 'T02'")[0][0]
         store.sql("INSERT INTO f2fpay.order_rows (install_id, order_id, seq, terminal_id, kind, "
-                  "state, amount_fen, refunded_fen, pending_refund_fen, created_at, db_role) "
-                  f"VALUES ('{iid2}', 'T02_stuck', 1000000, 'T02', 'scan', 'attention', 500, 0, "
-                  "0, now(), 't02')")
+                  "state, amount_fen, refunded_fen, pending_refund_fen, created_at, state_since, "
+                  f"db_role) VALUES ('{iid2}', 'T02_stuck', 1000000, 'T02', 'scan', 'attention', "
+                  "500, 0, 0, now(), now(), 't02')")
 
         st = json.loads(office("status", "--json"))
         check([t["terminal"] for t in st] == ["T01", "T02"], f"status: {st}")
