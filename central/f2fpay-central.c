@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "central/migrate.h"
+#include "central/reconcile-run.h"
 #include "central/pg.h"
 #include "central/schema.h"
 #include "central/view.h"
@@ -19,6 +20,7 @@ enum {
 	EXIT_FAILED = 1,
 	EXIT_USAGE = 2,
 	EXIT_UNREACHABLE = 3,
+	EXIT_NOT_OK = 4,
 };
 
 struct args {
@@ -27,6 +29,8 @@ struct args {
 	const char *role_password_file;
 	enum central_format format;
 	struct central_order_filter filter;
+	char *configs[64];
+	size_t n_configs;
 	int argc;
 	char **argv;
 };
@@ -150,6 +154,24 @@ cmd_view(const struct args *a, bool orders)
 	return r < 0 ? EXIT_FAILED : EXIT_DONE;
 }
 
+static int
+cmd_reconcile(const struct args *a)
+{
+	_cleanup_(PQfinishp) PGconn *c = NULL;
+	int r;
+
+	if (a->argc != 2 || a->n_configs == 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (connect_db(a, &c) < 0)
+		return EXIT_UNREACHABLE;
+	r = central_reconcile_run(c, a->argv[1], a->configs, a->n_configs, a->format, stdout);
+	if (r == -EINVAL)
+		return EXIT_USAGE;
+	return r < 0 ? EXIT_FAILED : r > 0 ? EXIT_NOT_OK : EXIT_DONE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -162,6 +184,7 @@ main(int argc, char **argv)
 		ARG_DATE,
 		ARG_STATE,
 		ARG_TERMINAL,
+		ARG_CONFIG,
 	};
 	static const struct option options[] = {
 		{"help", no_argument, NULL, 'h'},
@@ -173,6 +196,7 @@ main(int argc, char **argv)
 		{"date", required_argument, NULL, ARG_DATE},
 		{"state", required_argument, NULL, ARG_STATE},
 		{"terminal", required_argument, NULL, ARG_TERMINAL},
+		{"config", required_argument, NULL, ARG_CONFIG},
 		{},
 	};
 	struct args a = {};
@@ -208,6 +232,13 @@ main(int argc, char **argv)
 		case ARG_TERMINAL:
 			a.filter.terminal = optarg;
 			break;
+		case ARG_CONFIG:
+			if (a.n_configs == ELEMENTSOF(a.configs)) {
+				log_error("At most %zu --config files", ELEMENTSOF(a.configs));
+				return EXIT_USAGE;
+			}
+			a.configs[a.n_configs++] = optarg;
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
@@ -229,6 +260,8 @@ main(int argc, char **argv)
 		return cmd_view(&a, false);
 	if (STR_EQ(a.argv[0], "orders"))
 		return cmd_view(&a, true);
+	if (STR_EQ(a.argv[0], "reconcile"))
+		return cmd_reconcile(&a);
 	log_error("Unknown command %s", a.argv[0]);
 	usage(stderr);
 	return EXIT_USAGE;

@@ -58,8 +58,8 @@ print_text(const PGresult *res, FILE *f)
 	return 0;
 }
 
-static void
-csv_cell(const char *s, FILE *f)
+void
+central_csv_cell(const char *s, FILE *f)
 {
 	if (!strpbrk(s, ",\"\r\n")) {
 		fputs(s, f);
@@ -82,7 +82,7 @@ print_csv(const PGresult *res, FILE *f)
 	for (int c = 0; c < cols; c++) {
 		if (c)
 			fputc(',', f);
-		csv_cell(PQfname(res, c), f);
+		central_csv_cell(PQfname(res, c), f);
 	}
 	fputc('\n', f);
 	for (int r = 0; r < rows; r++) {
@@ -90,7 +90,7 @@ print_csv(const PGresult *res, FILE *f)
 			if (c)
 				fputc(',', f);
 			if (!PQgetisnull(res, r, c))
-				csv_cell(PQgetvalue(res, r, c), f);
+				central_csv_cell(PQgetvalue(res, r, c), f);
 		}
 		fputc('\n', f);
 	}

@@ -14,3 +14,6 @@ enum central_format {
 
 /* Writes res (borrowed; a TUPLES_OK result) to f. 0, or -errno when writing fails. */
 int central_table_print(const PGresult *res, enum central_format fmt, FILE *f);
+
+/* Writes one CSV cell: quoted (with '"' doubled) when it holds a comma, a quote or a newline. */
+void central_csv_cell(const char *s, FILE *f);

@@ -2,18 +2,20 @@
 # SPDX-License-Identifier: MIT
 # Figures for the store's central database (doc/central.md): shipping throughput (a synthetic
 # journal of BENCH_SHIP_ORDERS orders, default 20000, caught up from scratch), the lag and backlog
-# while a till takes payments as fast as the sandbox answers (BENCH_LOAD_SECONDS, default 20),
-# and, when f2fpay-central has it, store-wide reconciliation of BENCH_RECONCILE_ORDERS orders
-# (default 100000) over 50 tills. Prints numbers; asserts nothing about them.
+# while three tills take payments as fast as the sandbox answers (BENCH_LOAD_SECONDS, default
+# 20), and the store-wide reconciliation of BENCH_RECONCILE_ORDERS orders
+# (default 100000) over 50 synthetic tills. Prints numbers; asserts nothing about them.
 import os
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pgcluster  # noqa: E402
 from central_harness import Store, central, pay, wait_caught_up  # noqa: E402
 
 BUILD = sys.argv[1]
@@ -116,9 +118,46 @@ def bench_lag(build, seconds):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def bench_reconcile(build, n_orders, n_tills=50, date="2026-11-26"):
+    """n_orders paid orders over n_tills synthetic tills, all in the bill: the time of
+    central_reconcile_build() (tests/central/bench-reconcile.c)."""
+    tmp = tempfile.mkdtemp(prefix="f2fpay-bench-central-")
+    store = Store(build, tmp, ())
+    try:
+        t0 = time.monotonic()
+        store.sql(
+            "INSERT INTO f2fpay.tills (install_id, terminal_id, store_id, app_id) "
+            "SELECT 'tillaa' || chr(97 + i / 26) || chr(97 + i % 26), 'T' || lpad(i::text, 2, '0'),"
+            " 'S01', '2021000000000001' "
+            f"FROM generate_series(0, {n_tills - 1}) AS i")
+        store.sql(
+            "INSERT INTO f2fpay.order_rows (install_id, order_id, seq, terminal_id, kind, state, "
+            "amount_fen, refunded_fen, pending_refund_fen, trade_no, created_at, state_since) "
+            "SELECT t.install_id, t.terminal_id || '_20261126_' || t.install_id || '_bnch_' || n,"
+            " n, t.terminal_id, 'scan', 'paid', 100 + n % 9000, 0, 0,"
+            " '2026' || lpad(n::text, 24, '0'), ts, ts "
+            "FROM (SELECT n, timestamptz '" + date + " 00:00:00+08' + n * interval '0.5 s' AS ts,"
+            f" 'tillaa' || chr(97 + (n % {n_tills}) / 26) || chr(97 + (n % {n_tills}) % 26)"
+            f" AS iid FROM generate_series(1, {n_orders}) AS n) AS g "
+            "JOIN f2fpay.tills t ON t.install_id = g.iid")
+        store.sql("ANALYZE")
+        fill = time.monotonic() - t0
+        r = subprocess.run([os.path.join(build, "tests", "central", "bench-reconcile"),
+                            store.pg.url(), "2021000000000001", date],
+                           env=dict(os.environ, PGPASSWORD=pgcluster.SUPERPASS),
+                           capture_output=True, text=True, timeout=1800)
+        print(r.stdout.strip() + f" ({n_tills} tills; filling the database took {fill:.1f} s)")
+        if r.returncode != 0:
+            print(f"bench-reconcile failed: {r.stderr}")
+    finally:
+        store.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     bench_throughput(BUILD, int(os.environ.get("BENCH_SHIP_ORDERS", "20000")))
     bench_lag(BUILD, int(os.environ.get("BENCH_LOAD_SECONDS", "20")))
+    bench_reconcile(BUILD, int(os.environ.get("BENCH_RECONCILE_ORDERS", "100000")))
 
 
 if __name__ == "__main__":
