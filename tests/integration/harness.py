@@ -448,3 +448,19 @@ def free_port():
 
 def tmpdir(prefix):
     return tempfile.mkdtemp(prefix=prefix)
+
+
+def run_scenario(tests, prefix):
+    """main() of a scenario script: argv = BUILD_DIR NAME; 0 when it passed, 1 when not."""
+    import sys
+    build, name = sys.argv[1], sys.argv[2]
+    tmp = tmpdir(f"{prefix}-{name}.")
+    try:
+        tests[name](build, tmp)
+    except TestFailure as e:
+        print(f"FAIL {name}: {e}", file=sys.stderr)
+        print(f"(files kept in {tmp})", file=sys.stderr)
+        return 1
+    subprocess.run(["rm", "-rf", tmp])
+    print(f"{name}: passed")
+    return 0
