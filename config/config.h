@@ -42,14 +42,38 @@ enum config_framing {
 	CONFIG_FRAMING_CR,
 	CONFIG_FRAMING_LF,
 	CONFIG_FRAMING_CRLF,
+	CONFIG_FRAMING_NONE, /* an idle gap ends a frame */
+};
+
+enum config_prefix {
+	CONFIG_PREFIX_NONE,
+	CONFIG_PREFIX_AIM,
+	CONFIG_PREFIX_CODE_ID,
+};
+
+enum config_report_layout {
+	CONFIG_REPORT_AUTO,
+	CONFIG_REPORT_HONEYWELL,
+	CONFIG_REPORT_NEWLAND,
+	CONFIG_REPORT_AIM_AFTER_BYTE,
+	CONFIG_REPORT_SIMPLE_COM,
 };
 
 enum config_display_backend {
 	CONFIG_DISPLAY_NONE,
-	CONFIG_DISPLAY_FB,  /* display.target = /dev/fbN */
-	CONFIG_DISPLAY_PNG, /* display.target = PATH of the PNG written on every change */
-	CONFIG_DISPLAY_TTY,
+	CONFIG_DISPLAY_FB,   /* target = /dev/fbN */
+	CONFIG_DISPLAY_PNG,  /* target = PATH of the PNG written on every change */
+	CONFIG_DISPLAY_TTY,  /* target = NULL */
+	CONFIG_DISPLAY_WEB,  /* target = ADDR:PORT (IPv6 in brackets) of the page's listener */
+	CONFIG_DISPLAY_POLE, /* target = the serial port of a pole display */
 };
+
+enum config_pole_protocol {
+	CONFIG_POLE_LED8N,
+	CONFIG_POLE_CD5220,
+};
+
+#define CONFIG_DISPLAY_MAX 8 /* displays driven at once */
 
 enum config_language {
 	CONFIG_LANG_BOTH,
@@ -118,16 +142,25 @@ struct config_scanner {
 	char *device; /* serial: /dev/ttyACM0 ... */
 	unsigned baud;
 	int framing;
-	bool aim_strip;
+	usec_t idle_gap_usec; /* serial: ends a frame (framing none), refuses a torn one */
+	int prefix;           /* evdev, serial: enum config_prefix */
 	bool honeywell_enable;
+	int report_layout; /* hidpos: enum config_report_layout */
 	unsigned max_length;
 };
 
+struct config_display_output {
+	int backend;  /* enum config_display_backend, never NONE */
+	char *target; /* as the backend says */
+};
+
 struct config_display {
-	int backend;
-	char *target; /* fb device or PNG path, NULL for tty and none */
+	unsigned n_outputs; /* 0 = no display ("none") */
+	struct config_display_output outputs[CONFIG_DISPLAY_MAX];
 	unsigned width, height;
 	int language;
+	unsigned pole_baud;
+	int pole_protocol;
 };
 
 struct config_api {
