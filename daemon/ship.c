@@ -475,7 +475,8 @@ ship_send_next(struct ship *s)
 			ship_arm(s, s->poll_usec);
 		return 0;
 	}
-	if (s->batch.last_seq < journal_seq)
+	/* What is left after this batch (none after a heartbeat): its first event's time. */
+	if (s->batch.n_events > 0 && s->batch.last_seq < journal_seq)
 		(void)journal_log_after(s->journal, s->batch.last_seq, 1, first_after_cb,
 					&oldest_left);
 	central_batch_params(&s->batch, s->install_id, journal_seq, oldest_left, values);

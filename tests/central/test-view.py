@@ -60,10 +60,11 @@ def main():
               f"status table: {text}")
         check("T02_stuck" in text, f"status table: {text}")
 
-        # A quiet till is still seen (heartbeat), a stopped one falls behind.
+        # A quiet till is still seen (heartbeat), caught up; a stopped one falls behind.
         time.sleep(3)
         st = json.loads(office("status", "--json"))
-        check(all(t["seen_seconds_ago"] <= 2 for t in st), f"no heartbeat: {st}")
+        check(all(t["seen_seconds_ago"] <= 2 and t["backlog"] == 0 and t["lag_seconds"] == 0
+                  for t in st), f"no heartbeat, or one that reports a lag: {st}")
         check(t2.stop() == 0, "f2fpayd did not exit cleanly")
         time.sleep(3)
         st = json.loads(office("status", "--json"))
