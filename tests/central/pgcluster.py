@@ -6,6 +6,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 
@@ -72,6 +73,30 @@ class Cluster:
             self._run("pg_ctl", "-D", self.data, "-w", "-t", "60", "-m", mode, "stop")
             self.running = False
 
+    def _pids(self):
+        """The postmaster and its children (the whole server)."""
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            master = int(f.readline())
+        pids = [master]
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open(f"/proc/{d}/stat") as f:
+                        if int(f.read().rsplit(")", 1)[1].split()[1]) == master:
+                            pids.append(int(d))
+                except (OSError, ValueError, IndexError):
+                    pass
+        return pids
+
+    def freeze(self):
+        """The server stops answering (SIGSTOP) while its sockets stay open: a hung database."""
+        for pid in self._pids():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self):
+        for pid in self._pids():
+            os.kill(pid, signal.SIGCONT)
+
     def url(self, role=SUPERUSER, dbname="postgres"):
         # A unix socket folder goes in the host parameter of the URI.
         return f"postgresql:///{dbname}?host={self.sock}&user={role}"
@@ -87,6 +112,10 @@ class Cluster:
         return r.returncode, r.stdout.strip(), r.stderr.strip()
 
     def close(self):
+        try:
+            self.thaw()
+        except (OSError, ValueError):
+            pass
         try:
             self.stop("immediate")
         except RuntimeError:

@@ -73,6 +73,39 @@ def test_db_restart(store):
               and mt.get("f2fpayd_central_backlog_events") == "0", f"{t}: /metrics: {mt}")
 
 
+def test_db_hung(store):
+    """A database that accepts connections but never answers (its processes stopped): payments
+    and the local API go on as before, the till gives up on each attempt after `timeout` and
+    says so, and it catches up once the database answers again."""
+    for d in store.tills.values():
+        d.start()
+    for d in store.tills.values():
+        pay(d, "1.00")
+        wait_caught_up(d)
+    store.pg.freeze()
+    try:
+        for i in range(3):
+            for d in store.tills.values():
+                t0 = time.monotonic()
+                pay(d, f"2.0{i}")
+                check(time.monotonic() - t0 < 10, "a payment waited for the hung database")
+        end = time.monotonic() + DEADLINE
+        while time.monotonic() < end:
+            cs = [central(d) for d in store.tills.values()]
+            if all("no answer within" in c.get("last_error", "") for c in cs):
+                break
+            time.sleep(0.2)
+        check(all(c["backlog"] > 0 and c["state"] != "connected" for c in cs),
+              f"the hung database is not shown: {cs}")
+        check(all("no answer within" in c.get("last_error", "") for c in cs),
+              f"no timeout said: {cs}")
+    finally:
+        store.pg.thaw()
+    for d in store.tills.values():
+        wait_caught_up(d)
+        check_same(store, d)
+
+
 def test_kill_while_shipping(store):
     """A till killed with SIGKILL halfway through a catch-up ships the rest after its restart:
     the re-sent batch changes nothing."""
@@ -160,6 +193,7 @@ def main():
     tests = {
         "three-tills": (test_three_tills, ("T01", "T02", "T03"), {}),
         "db-restart": (test_db_restart, ("T01", "T02", "T03"), {}),
+        "db-hung": (test_db_hung, ("T01", "T02"), {"timeout": "2s"}),
         "restored-journal": (test_restored_journal, ("T01",), {}),
         "kill-while-shipping": (test_kill_while_shipping, ("T01",),
                                 {"batch_size": "5", "poll_interval": "50ms"}),
