@@ -14,14 +14,16 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pgcluster  # noqa: E402
 from central_harness import (DEADLINE, Store, check, pay, post,  # noqa: E402
                              wait_caught_up)
 
 
 def reconcile(store, date, *extra, expect=0):
+    """As the back office's read-only role."""
     d = store.tills["T01"]
-    r = subprocess.run([store.tool, "--url", store.pg.url(), "--password-file", store.admin_pw,
-                        "reconcile", date, "--config", d.conf, *extra],
+    r = subprocess.run([store.tool, "--url", store.pg.url("office1"), "--password-file",
+                        store.office_pw, "reconcile", date, "--config", d.conf, *extra],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
     check(r.returncode == expect, f"reconcile {extra}: rc {r.returncode}, wanted {expect}: "
           f"{r.stderr}\n{r.stdout}")
@@ -53,6 +55,8 @@ def main():
     # Today's bill ends with its last trade: each till says it is alive every second.
     store = Store(build, tmp, ("T01", "T02", "T03"), central_extra={"heartbeat": "1s"})
     try:
+        store.office_pw = pgcluster.write_secret(store.secrets, "office1", "office1-pw")
+        store.run_tool("add-role", "office", "office1", "--role-password-file", store.office_pw)
         for d in store.tills.values():
             d.start()
         t1, t2, t3 = (store.tills[t] for t in ("T01", "T02", "T03"))
