@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/epoll.h>
 
 #include "central/batch.h"
@@ -626,6 +627,34 @@ ship_timer_cb(sd_event_source *es, uint64_t usec, void *userdata)
 
 /* ---- life ---- */
 
+/*
+ * libpq looks a host name up before its first non-blocking step, so a slow name server would
+ * stall the till's loop at every attempt: say so once, with the remedy (doc/central.md).
+ */
+static void
+ship_warn_name_lookup(const char *url)
+{
+	PQconninfoOption *opts = PQconninfoParse(url, NULL);
+	const char *host = NULL, *hostaddr = NULL;
+	unsigned char addr[16];
+
+	if (!opts)
+		return;
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (STR_EQ(o->keyword, "host"))
+			host = o->val;
+		else if (STR_EQ(o->keyword, "hostaddr"))
+			hostaddr = o->val;
+	}
+	if (!isempty(host) && isempty(hostaddr) && host[0] != '/' && !strchr(host, ',') &&
+	    inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1)
+		log_warning("central: %s is a host name: libpq looks it up before connecting, "
+			    "which a slow name server turns into a stalled till; add "
+			    "hostaddr=ADDRESS to [central] url",
+			    host);
+	PQconninfoFree(opts);
+}
+
 int
 ship_new(sd_event *event, struct journal *j, const struct config_central *cfg,
 	 const struct config_terminal *terminal, const char *app_id, const char *journal_path,
@@ -663,6 +692,7 @@ ship_new(sd_event *event, struct journal *j, const struct config_central *cfg,
 		}
 	}
 	ship_hint_load(s);
+	ship_warn_name_lookup(s->url);
 	r = sd_event_add_time_relative(event, &s->timer, CLOCK_MONOTONIC, 0, 0, ship_timer_cb, s);
 	if (r < 0) {
 		ship_free(s);
