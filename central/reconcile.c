@@ -17,29 +17,44 @@
 #define TS(x)    "timestamptz 'epoch' + " x " * interval '1 microsecond'"
 #define USEC(x)  "(extract(epoch FROM " x ") * 1000000)::bigint"
 
-/* clang-format off: SQL one clause a line */
-static const char tills_sql[] = "SELECT install_id, terminal_id, journal_seq, shipped_seq, " USEC(
-	"last_seen") " FROM f2fpay.tills WHERE app_id = $1 ORDER BY terminal_id, install_id";
+/* SQL reads best one clause a line. */
+/* clang-format off */
+static const char tills_sql[] =
+	"SELECT install_id, terminal_id, journal_seq, shipped_seq, " USEC("last_seen")
+	" FROM f2fpay.tills WHERE app_id = $1 ORDER BY terminal_id, install_id";
 
+/*
+ * An order's snapshots only move forward, and so does the time its state began: the latest
+ * snapshot of an order settled within the day is among the snapshots from the day's start on.
+ * Taking the latest of those (not of every snapshot ever) keeps a year of history out of it.
+ */
 static const char orders_sql[] =
 	"SELECT o.order_id, o.state, o.amount_fen, o.refunded_fen"
-	" FROM f2fpay.orders o JOIN f2fpay.tills t USING (install_id)"
+	" FROM (SELECT DISTINCT ON (install_id, order_id) * FROM f2fpay.order_rows"
+	"  WHERE state_since >= " TS("$2::bigint")
+	"  ORDER BY install_id, order_id, seq DESC) o"
+	" JOIN f2fpay.tills t USING (install_id)"
 	" WHERE t.app_id = $1 AND o.state IN ('paid', 'refunded_by_cancel')"
-	" AND o.state_since >= " TS("$2::bigint") " AND o.state_since < " TS(
-		"$3::bigint") " ORDER BY o.order_id";
+	" AND o.state_since < " TS("$3::bigint")
+	" ORDER BY o.order_id";
 
 static const char refunds_sql[] =
 	"SELECT r.refund_id, r.order_id, r.amount_fen"
-	" FROM f2fpay.refunds r JOIN f2fpay.tills t USING (install_id)"
+	" FROM (SELECT DISTINCT ON (install_id, refund_id) * FROM f2fpay.refund_rows"
+	"  WHERE state_since >= " TS("$2::bigint")
+	"  ORDER BY install_id, refund_id, seq DESC) r"
+	" JOIN f2fpay.tills t USING (install_id)"
 	" WHERE t.app_id = $1 AND r.state = 'refunded'"
-	" AND r.state_since >= " TS("$2::bigint") " AND r.state_since < " TS(
-		"$3::bigint") " ORDER BY r.refund_id";
+	" AND r.state_since < " TS("$3::bigint")
+	" ORDER BY r.refund_id";
 
-static const char order_sql[] = "SELECT state, amount_fen, refunded_fen, " USEC(
-	"state_since") " FROM f2fpay.orders WHERE order_id = $1 LIMIT 1";
+static const char order_sql[] =
+	"SELECT state, amount_fen, refunded_fen, " USEC("state_since")
+	" FROM f2fpay.orders WHERE order_id = $1 LIMIT 1";
 
-static const char refund_sql[] = "SELECT state, amount_fen, " USEC(
-	"state_since") " FROM f2fpay.refunds WHERE refund_id = $1 LIMIT 1";
+static const char refund_sql[] =
+	"SELECT state, amount_fen, " USEC("state_since")
+	" FROM f2fpay.refunds WHERE refund_id = $1 LIMIT 1";
 /* clang-format on */
 
 struct till {

@@ -64,6 +64,7 @@ static const char migration_1[] =
 	" PRIMARY KEY (install_id, order_id, seq));"
 	"CREATE INDEX order_rows_order ON f2fpay.order_rows (order_id);"
 	"CREATE INDEX order_rows_created ON f2fpay.order_rows (created_at);"
+	"CREATE INDEX order_rows_since ON f2fpay.order_rows (state_since);"
 	"CREATE INDEX order_rows_pos_ref ON f2fpay.order_rows (pos_ref) WHERE pos_ref <> '';"
 	"CREATE TABLE f2fpay.refund_rows ("
 	" install_id text NOT NULL REFERENCES f2fpay.tills,"
@@ -78,6 +79,7 @@ static const char migration_1[] =
 	" db_role name NOT NULL DEFAULT current_user,"
 	" PRIMARY KEY (install_id, refund_id, seq));"
 	"CREATE INDEX refund_rows_order ON f2fpay.refund_rows (order_id);"
+	"CREATE INDEX refund_rows_since ON f2fpay.refund_rows (state_since);"
 	/* security_invoker: a view reads with the reader's rights, so the policies below hold. */
 	"CREATE VIEW f2fpay.orders WITH (security_invoker = true) AS"
 	" SELECT DISTINCT ON (install_id, order_id) * FROM f2fpay.order_rows"
