@@ -204,6 +204,17 @@ struct config_metrics {
 	char *listen; /* "127.0.0.1:9464"; NULL = no metrics listener */
 };
 
+/* doc/central.md "Shipping": the store's central PostgreSQL; url NULL = no shipping. */
+struct config_central {
+	char *url; /* postgresql://… without a password */
+	char *password_file, *password_credential, *password_resolved, *password_origin;
+	unsigned batch_size; /* events per transaction */
+	usec_t poll_interval_usec;
+	usec_t retry_interval_usec;
+	usec_t timeout_usec;   /* connecting, and each batch */
+	usec_t heartbeat_usec; /* an empty batch when nothing was sent for this long */
+};
+
 struct config {
 	char *source; /* file name the config came from (the main file) */
 	char *dir; /* its folder: credentials are looked for there without $CREDENTIALS_DIRECTORY */
@@ -217,6 +228,7 @@ struct config {
 	struct config_notify notify;
 	struct config_journal journal;
 	struct config_reconcile reconcile;
+	struct config_central central;
 	struct config_metrics metrics;
 };
 

@@ -58,6 +58,7 @@ setup_keys(void)
 	CHECK(mkdir(creds, 0700) == 0);
 	write_file(creds, "app_private_key", 0400);
 	write_file(creds, "alipay_public_key", 0444);
+	write_file(creds, "central_password", 0400);
 	/* A credential holding a bearer token of 32 characters. */
 	char tok[700];
 	snprintf(tok, sizeof(tok), "%s/api_token", creds);
