@@ -1232,6 +1232,30 @@ check_private_mode(struct parse_ctx *ctx, unsigned line, const char *key, const 
  * Resolves a path-or-credential pair; checks the file unless CONFIG_SKIP_FILE_CHECKS. The pair of
  * "KEY" or "KEY_file" is "KEY_credential".
  */
+
+/* True for the stand-in that f2fpayd.service gives a key file systemd could not load. */
+static bool
+credential_not_loaded(const char *path, const struct stat *st)
+{
+	char buf[sizeof(CONFIG_CREDENTIAL_NOT_LOADED) + 1];
+	ssize_t n;
+	int fd;
+
+	if (!S_ISREG(st->st_mode) || st->st_size == 0)
+		return S_ISREG(st->st_mode);
+	if ((size_t)st->st_size > sizeof(buf))
+		return false;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	return n == (ssize_t)strlen(CONFIG_CREDENTIAL_NOT_LOADED) &&
+	       memcmp(buf, CONFIG_CREDENTIAL_NOT_LOADED, (size_t)n) == 0;
+}
+
 static void
 check_key_file(struct parse_ctx *ctx, enum cfg_section sec, const char *key, const char *path,
 	       const char *cred, bool required, bool private, char **ret_resolved,
@@ -1275,9 +1299,10 @@ check_key_file(struct parse_ctx *ctx, enum cfg_section sec, const char *key, con
 		unsigned line = where(ctx, sec, 0, cred ? cred_key : key);
 		bool copy = !STR_EQ(resolved, origin);
 
-		/* A credential that systemd could not load arrives empty (SetCredential= in
-		 * f2fpayd.service is its fallback), so that this message can say what to do. */
-		if (copy && (stat(resolved, &st) < 0 || (S_ISREG(st.st_mode) && st.st_size == 0))) {
+		/* A credential that systemd could not load arrives as CONFIG_CREDENTIAL_NOT_LOADED
+		 * (SetCredential= in f2fpayd.service is its fallback; systemd 252 refuses an empty
+		 * value there) or empty, so that this message can say what to do. */
+		if (copy && (stat(resolved, &st) < 0 || credential_not_loaded(resolved, &st))) {
 			ctx_error(ctx, line,
 				  "%s is missing: put it in %s (owner root, mode 0600); "
 				  "f2fpayd.service loads it from there as credential '%s'",

@@ -9,6 +9,9 @@
 
 #include "common/time-util.h"
 
+/* What f2fpayd.service hands over (SetCredential=) for a key file systemd could not load. */
+#define CONFIG_CREDENTIAL_NOT_LOADED "f2fpayd-key-file-not-found"
+
 #define CONFIG_DEFAULT_PATH  "/etc/f2fpay/f2fpayd.conf"
 #define CONFIG_MAX_SCANNERS  8
 #define CONFIG_MAX_LINE      199 /* bytes per line, newline excluded (libinih's line buffer) */

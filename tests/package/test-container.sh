@@ -314,6 +314,19 @@ key_mode_refused() {
 }
 check "the service refuses a private key others can read, naming the file" key_mode_refused
 
+# A missing key file: the service names the file in /etc (not systemd's "243/CREDENTIALS").
+missing_key_named() {
+	inside mv /etc/f2fpay/app_private_key /root/app_private_key.away
+	local r=0
+	restart_f2fpayd 2>/dev/null && r=1
+	inside mv /root/app_private_key.away /etc/f2fpay/app_private_key
+	inside systemctl reset-failed f2fpayd.service
+	[ $r -eq 0 ] &&
+		inside journalctl -u f2fpayd.service -o cat --no-pager |
+		grep -q 'app private key is missing: put it in /etc/f2fpay/app_private_key'
+}
+check "a missing key file is named in /etc terms" missing_key_named
+
 # A configuration error ends in "failed", not in a restart loop.
 bad_config_fails() {
 	inside cp /etc/f2fpay/f2fpayd.conf /root/f2fpayd.conf.good
