@@ -264,16 +264,19 @@ def inflate_journal(db, target):
     n, k = base, 0
     while n < target:
         k += 1
-        sfx = f"x{k}"
+        sfx = f"~{k}"  # no order number has a "~": the originals stay told apart
         with c:
             for t in tables:
                 cols, exprs = plan[t]
-                where = ("WHERE id NOT LIKE '%x%'" if t == "orders" else
-                         "WHERE order_id NOT LIKE '%x%'" if "order_id" in cols else
-                         "WHERE out_trade_no NOT LIKE '%x%'" if "out_trade_no" in cols else "")
+                where = ("WHERE id NOT LIKE '%~%'" if t == "orders" else
+                         "WHERE order_id NOT LIKE '%~%'" if "order_id" in cols else
+                         "WHERE out_trade_no NOT LIKE '%~%'" if "out_trade_no" in cols else "")
                 c.execute(f"INSERT INTO {t} ({', '.join(cols)}) SELECT {', '.join(exprs)} "
                           f"FROM {t} {where}", {"sfx": sfx})
-        n = c.execute("SELECT count(*) FROM orders").fetchone()[0]
+        grown = c.execute("SELECT count(*) FROM orders").fetchone()[0]
+        if grown == n:
+            raise RuntimeError("the journal does not grow: no order was copied")
+        n = grown
     c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     c.close()
     return n
