@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/paycode.h"
 #include "common/money.h"
 #include "payment/api.h"
 
@@ -59,23 +60,6 @@ valid_out_no(const char *s)
 		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
 			return false;
 	return true;
-}
-
-static bool
-valid_auth_code(const char *s)
-{
-	size_t n;
-
-	if (isempty(s))
-		return false;
-	n = strlen(s);
-	if (n < 16 || n > 24)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	/* Alipay payment codes start with 25–30. */
-	return (s[0] == '2' && s[1] >= '5') || (s[0] == '3' && s[1] == '0');
 }
 
 static bool
@@ -160,7 +144,7 @@ alipay_api_pay(const struct alipay_client_config *c, const struct alipay_pay_arg
 		return log_error_errno(EINVAL, "pay: invalid out_trade_no \"%.80s\"",
 				       strempty(a->out_trade_no));
 	/* Never log a payment code in full (DESIGN: customer data). */
-	if (!valid_auth_code(a->auth_code))
+	if (!paycode_is_alipay_str(a->auth_code))
 		return log_error_errno(EINVAL, "pay: the auth code is not an Alipay payment code");
 	if (!valid_text(a->subject, ALIPAY_SUBJECT_MAX))
 		return log_error_errno(EINVAL, "pay: missing or over-long subject");

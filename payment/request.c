@@ -18,6 +18,9 @@ alipay_request_done(struct alipay_request *r)
 		return;
 	free(r->method);
 	free(r->url);
+	/* The body of a pay carries the buyer's payment code. */
+	if (r->body)
+		explicit_bzero(r->body, r->body_len);
 	free(r->body);
 	free(r->content_type);
 	*r = ALIPAY_REQUEST_INIT;

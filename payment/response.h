@@ -86,12 +86,6 @@ int alipay_response_parse(const char *body, size_t len, const char *method, EVP_
 enum alipay_class alipay_response_classify(const char *code, const char *sub_code, bool is_signed,
 					   bool *ret_throttled);
 
-/*
- * Masks every run of 16–24 digits starting 25–30 (a buyer's payment code) in place, keeping the
- * first four and the last two digits, so text that may hold one can be logged.
- */
-void alipay_mask_payment_codes(char *s);
-
 /* PROTOCOL §3: "alipay.trade.pay" → "alipay_trade_pay_response" (new string in *ret). */
 int alipay_response_key(const char *method, char **ret);
 

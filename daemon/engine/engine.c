@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/paycode.h"
 #include "daemon/engine/engine.h"
 
 struct engine_order {
@@ -647,20 +648,6 @@ engine_start(struct engine *e)
 	return 0;
 }
 
-static bool
-auth_code_is_valid(const char *c)
-{
-	size_t n = c ? strlen(c) : 0;
-
-	/* PROTOCOL §5.1: digits, prefix 25–30, 16–24 long. */
-	if (n < 16 || n > 24)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (c[i] < '0' || c[i] > '9')
-			return false;
-	return (c[0] == '2' && c[1] >= '5') || (c[0] == '3' && c[1] == '0');
-}
-
 int
 engine_order_new(struct engine *e, enum order_kind kind, int64_t amount_fen, const char *subject,
 		 const char *auth_code, const char *pos_ref, char ret_id[static ORDER_ID_MAX + 1])
@@ -672,7 +659,7 @@ engine_order_new(struct engine *e, enum order_kind kind, int64_t amount_fen, con
 
 	if (!e->started)
 		return -EBUSY;
-	if (kind == ORDER_KIND_SCAN && !auth_code_is_valid(auth_code))
+	if (kind == ORDER_KIND_SCAN && !paycode_is_alipay_str(auth_code))
 		return log_error_errno(EINVAL, "Not an Alipay payment code (%zu characters)",
 				       auth_code ? strlen(auth_code) : 0);
 	r = journal_order_create(e->journal, e->terminal, kind, amount_fen, subject,

@@ -428,16 +428,6 @@ journal_injected_failure(struct journal *j, const char *what)
 	return log_error_errno(EIO, "Journal %s: %s failed (injected)", j->path, what);
 }
 
-void
-journal_mask_auth_code(const char *code, char buf[static JOURNAL_AUTH_CODE_MAX + 1])
-{
-	size_t n = code ? strnlen(code, JOURNAL_AUTH_CODE_MAX) : 0;
-
-	for (size_t i = 0; i < n; i++)
-		buf[i] = (i < 2 || i + 4 >= n) && n >= 8 ? code[i] : '*';
-	buf[n] = '\0';
-}
-
 static bool
 terminal_is_valid(const char *t)
 {
@@ -645,7 +635,7 @@ journal_order_create(struct journal *j, const char *terminal, enum order_kind ki
 		goto fail;
 	o.amount_fen = amount_fen;
 	copy_text(o.subject, sizeof(o.subject), (const unsigned char *)subject);
-	journal_mask_auth_code(auth_code, o.auth_code_masked);
+	paycode_mask(auth_code, o.auth_code_masked);
 	copy_text(o.pos_ref, sizeof(o.pos_ref), (const unsigned char *)pos_ref);
 	o.created_usec = now_usec;
 

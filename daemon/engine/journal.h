@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/paycode.h"
 #include "common/time-util.h"
 #include "payment/order/order-fsm.h"
 
@@ -22,7 +23,7 @@
 
 #define JOURNAL_TERMINAL_MAX  24  /* keeps <terminal>_<yyyymmdd>_<seq>_r<n> within 64 */
 #define JOURNAL_SUBJECT_MAX   256 /* PROTOCOL §5.1 subject, bytes */
-#define JOURNAL_AUTH_CODE_MAX 24  /* PROTOCOL §5.1: 16–24 digits */
+#define JOURNAL_AUTH_CODE_MAX PAYCODE_MAX_LEN
 #define JOURNAL_POS_REF_MAX   64
 #define JOURNAL_QR_CODE_MAX   256
 #define JOURNAL_TRADE_NO_MAX  64
@@ -151,6 +152,3 @@ int journal_counter_get(struct journal *j, const char *name, int64_t *ret);
 
 /* Tests: the next n write-ahead saves (order or refund) fail with -EIO and write nothing. */
 void journal_inject_failures(struct journal *j, unsigned n);
-
-/* Masks a payment code for storage and logs: first 2 and last 4 digits kept. */
-void journal_mask_auth_code(const char *code, char buf[static JOURNAL_AUTH_CODE_MAX + 1]);

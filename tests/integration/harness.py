@@ -110,6 +110,7 @@ class Events:
 
     def __init__(self, sock_path):
         self.q = queue.Queue()
+        self.raw = bytearray()  # every byte of the stream, for "never carries X" checks
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(sock_path)
         self.sock.sendall(b"GET /v1/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
@@ -127,6 +128,7 @@ class Events:
                 line = f.readline()
                 if not line:
                     return
+                self.raw += line
                 line = line.rstrip(b"\r\n")
                 if line.startswith(b": f2fpayd events"):
                     self.ready.set()

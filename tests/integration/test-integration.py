@@ -76,21 +76,30 @@ def test_pos_flow(build, tmp):
         d.scanner.scan("4006381333931")
         scan = ev.wait(lambda e: e["event"] == "scan", "scan event")["data"]
         check(scan["code"] == "4006381333931" and scan["class"] == "barcode", f"scan: {scan}")
-        # A payment code with no order waiting is only a scan event.
+        # A payment code with no order waiting is only a scan event, and only masked.
         d.scanner.scan(CODE_PAID)
         scan = ev.wait(lambda e: e["event"] == "scan", "scan event")["data"]
-        check(scan["class"] == "alipay", f"scan: {scan}")
+        check(scan["class"] == "alipay" and scan["code"] == "28************5430"
+              and scan["masked"] is True, f"scan: {scan}")
         st, lst = d.api("GET", "/v1/orders")
         check(st == 200 and len(lst["orders"]) == 1, f"orders: {lst}")
         # Another wallet's code: "not supported" on the display, and a scan event.
         st, o2 = d.api("POST", "/v1/orders", {"amount": "1.00"})
         check(st == 201, f"create: {st} {o2}")
         d.scanner.scan("134567890123456789")
+        scan = ev.wait(lambda e: e["event"] == "scan", "scan event")["data"]
+        check(scan["class"] == "other-wallet" and scan["code"] == "13************6789",
+              f"scan: {scan}")
         ev.wait(lambda e: e["event"] == "display" and
                 e["data"].get("reason") == "F2FPAY.CODE_NOT_SUPPORTED", "not supported")
         d.wait_screen("failed", amount="1.00", reason="F2FPAY.CODE_NOT_SUPPORTED", not_like=[
             dict(kind="failed", amount="1.00", reason="F2FPAY.QR_EXPIRED")])
         check(d.order(o2["id"])["state"] == "WAITING_FOR_CODE", "another wallet's code moved it")
+        # The event stream never carried a payment code unmasked (ours or another wallet's).
+        time.sleep(0.3)
+        for code in (CODE_PAID, "134567890123456789"):
+            check(code.encode() not in ev.raw, f"{code} went out on the event stream")
+        check(b"4006381333931" in ev.raw, "the product barcode did not go out")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
     finally:
         d.close()
