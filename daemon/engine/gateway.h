@@ -37,11 +37,19 @@ struct gateway_call {
 	usec_t qr_timeout_usec;      /* precreate: qr_code_timeout_express */
 };
 
+/*
+ * doc/engine.md: a pay or precreate that provably never left this terminal (connection refused,
+ * name lookup or TLS failure) comes back FAILED with this reason: no trade can exist.
+ */
+#define GATEWAY_REASON_UNREACHABLE "F2FPAY.GATEWAY_UNREACHABLE"
+
 /* The answer, borrowed for the duration of the done callback. */
 struct gateway_result {
 	struct order_result res;
-	const char *qr_code;  /* precreate success */
-	const char *trade_no; /* when the gateway named the trade */
+	const char *qr_code;      /* precreate success */
+	const char *trade_no;     /* when the gateway named the trade */
+	int64_t total_amount_fen; /* the trade's total_amount when named, else ≤ 0 */
+	bool throttled;           /* 40005 / *call-limited: the gateway did not look (§6) */
 };
 
 typedef void (*gateway_done_t)(const struct gateway_result *result, void *userdata);

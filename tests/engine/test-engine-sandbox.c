@@ -471,6 +471,149 @@ test_refunds(void)
 	ctx_done(&c);
 }
 
+/* Closes the engine and the journal (checkpointing it), copies path to dst. */
+static void
+journal_copy(struct ctx *c, const char *dst)
+{
+	char cmd[1400];
+
+	engine_free(c->engine);
+	c->engine = NULL;
+	journal_close(c->journal);
+	c->journal = NULL;
+	snprintf(cmd, sizeof(cmd), "cp -f '%s' '%s' && rm -f '%s-wal' '%s-shm'", path, dst, dst,
+		 dst);
+	CHECK(system(cmd) == 0);
+}
+
+/* Opens path (after copying src over it when not NULL) with a new engine. */
+static void
+journal_reopen(struct ctx *c, const char *src)
+{
+	struct gateway ops = gateway_alipay_ops(c->ga);
+	char p[1400];
+
+	if (c->engine)
+		journal_copy(c, "/dev/null");
+	if (src) {
+		snprintf(p, sizeof(p), "cp -f '%s' '%s' && rm -f '%s-wal' '%s-shm'", src, path,
+			 path, path);
+		CHECK(system(p) == 0);
+	}
+	CHECK_INT_EQ(journal_open(path, &c->journal), 0);
+	CHECK_INT_EQ(engine_new(c->event, c->journal, &c->cfg, &ops, &c->engine), 0);
+	CHECK_INT_EQ(engine_start(c->engine), 0);
+}
+
+/* Runs until the order is in ATTENTION; a final state on the way fails the test. */
+static void
+run_until_held(struct ctx *c, const char *id, struct journal_order *ret)
+{
+	for (unsigned i = 0; state_of(c, id, ret) != ORDER_ATTENTION; i++) {
+		CHECK(i < 200);
+		CHECK(!order_state_is_final(ret->fsm.state));
+		CHECK(sd_event_run(c->event, 100 * USEC_PER_MSEC) >= 0);
+	}
+	CHECK(order_is_held(&ret->fsm));
+}
+
+/*
+ * doc/engine.md "Trades that are not ours": a journal restored from a backup hands out an
+ * out_trade_no a paid trade already has at the gateway. A second customer's pay with it is
+ * never PAID and nothing is canceled (that would refund the first customer).
+ */
+static void
+test_collision(void)
+{
+	char backup[300], a[ORDER_ID_MAX + 1], b[ORDER_ID_MAX + 1], x[ORDER_ID_MAX + 1];
+	struct journal_order o;
+	struct json_object *root, *t;
+	struct ctx c;
+
+	snprintf(backup, sizeof(backup), "%s/backup.db", dir);
+	ctx_init(&c, false, 0);
+	journal_copy(&c, backup);
+	journal_reopen(&c, NULL);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 500, "first", "287654321098765410",
+				      NULL, a),
+		     0);
+	run_until_idle(&c);
+	CHECK_INT_EQ(state_of(&c, a, NULL), ORDER_PAID);
+
+	/* The backup comes back: the same number, a second customer, the same amount. */
+	journal_reopen(&c, backup);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 500, "first", "287654321098765420",
+				      NULL, b),
+		     0);
+	CHECK_STR_EQ(b, a);
+	run_until_held(&c, b, &o);
+	CHECK_STR_EQ(o.fsm.sub_code, ORDER_REASON_COLLISION);
+	CHECK(isempty(o.trade_no)); /* the stranger's trade is not recorded as ours */
+
+	/* Again, with another amount: ACQ.CONTEXT_INCONSISTENT, the same verdict. */
+	journal_reopen(&c, backup);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 600, "first", "287654321098765430",
+				      NULL, x),
+		     0);
+	CHECK_STR_EQ(x, a);
+	run_until_held(&c, x, &o);
+	CHECK_STR_EQ(o.fsm.sub_code, ORDER_REASON_COLLISION);
+
+	/* Held: time passes, a restart comes, and nothing more is sent. */
+	for (unsigned i = 0; i < 10; i++)
+		CHECK(sd_event_run(c.event, 50 * USEC_PER_MSEC) >= 0);
+	journal_reopen(&c, NULL);
+	for (unsigned i = 0; i < 10; i++)
+		CHECK(sd_event_run(c.event, 50 * USEC_PER_MSEC) >= 0);
+	CHECK_INT_EQ(state_of(&c, x, &o), ORDER_ATTENTION);
+	CHECK(order_is_held(&o.fsm));
+
+	root = sandbox_proc_trades(&c.sb);
+	t = sandbox_proc_trade(root, a);
+	/* The first customer's trade: still paid, three pays seen, never queried or canceled. */
+	CHECK_STR_EQ(sandbox_proc_str(t, "trade_status"), "TRADE_SUCCESS");
+	CHECK_STR_EQ(sandbox_proc_str(t, "total_amount"), "5.00");
+	CHECK_INT_EQ(sandbox_proc_int(t, "pay_requests"), 3);
+	CHECK_INT_EQ(sandbox_proc_int(t, "cancel_requests"), 0);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_CANCEL), 0);
+	json_object_put(root);
+	ctx_done(&c);
+	unlink(backup);
+}
+
+/*
+ * doc/engine.md: a pay or precreate that provably never left (connection refused) fails at
+ * once, "gateway unreachable, nothing was charged", with no query and no cancel after it.
+ */
+static void
+test_unreachable(void)
+{
+	char a[ORDER_ID_MAX + 1], q[ORDER_ID_MAX + 1];
+	struct journal_order o;
+	struct ctx c;
+	usec_t t0;
+
+	ctx_init(&c, false, 0);
+	/* The gateway goes away: its port now refuses connections. */
+	sandbox_proc_stop(&c.sb);
+	t0 = now_usec(CLOCK_MONOTONIC);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 100, "down", "287654321098765400",
+				      NULL, a),
+		     0);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_QR, 100, "down", NULL, NULL, q), 0);
+	run_until_idle(&c);
+	/* Well within the transport's connect timeout (10 s), on a loaded machine. */
+	CHECK(now_usec(CLOCK_MONOTONIC) - t0 < 5 * USEC_PER_SEC);
+	CHECK_INT_EQ(state_of(&c, a, &o), ORDER_FAILED);
+	CHECK_STR_EQ(o.fsm.sub_code, GATEWAY_REASON_UNREACHABLE);
+	CHECK_INT_EQ(state_of(&c, q, &o), ORDER_FAILED);
+	CHECK_STR_EQ(o.fsm.sub_code, GATEWAY_REASON_UNREACHABLE);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_PAY), 1);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_QUERY), 0);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_CANCEL), 0);
+	ctx_done(&c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -485,6 +628,8 @@ main(int argc, char **argv)
 	test_scenarios();
 	test_qr();
 	test_refunds();
+	test_collision();
+	test_unreachable();
 
 	{
 		char p[300];
