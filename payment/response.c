@@ -290,8 +290,10 @@ alipay_response_classify(const char *code, const char *sub_code, bool is_signed,
 			throttled = true;
 		goto out;
 	}
+	/* doc/engine.md "Throttling": 40005, isv.*-call-limited and aop.ACQ.*call-limited. */
 	if (STR_EQ_PTR(code, "40005") ||
-	    (str_startswith(sub_code, "isv.") && str_endswith(sub_code, "-call-limited"))) {
+	    ((str_startswith(sub_code, "isv.") || str_startswith(sub_code, "aop.ACQ.")) &&
+	     str_endswith(sub_code, "call-limited"))) {
 		throttled = true;
 		cls = ALIPAY_CLASS_UNKNOWN;
 		goto out;

@@ -85,6 +85,16 @@ fake_answer(struct fake_gateway *f, struct fake_call *c, struct gateway_result *
 	struct order_result *res = &gr->res;
 
 	*gr = (struct gateway_result){};
+	if (f->throttle_answers > 0 && c->call.kind != GATEWAY_CALL_PAY &&
+	    c->call.kind != GATEWAY_CALL_PRECREATE) {
+		/* PROTOCOL §3: 40005, the gateway did not look at the call. */
+		f->throttle_answers--;
+		f->throttled++;
+		res->cls = ALIPAY_CLASS_UNKNOWN;
+		res->sub_code = "isv.method-call-limited";
+		gr->throttled = true;
+		return;
+	}
 	switch (c->call.kind) {
 	case GATEWAY_CALL_PAY: {
 		char d = c->auth_code[strlen(c->auth_code) - 1];
@@ -156,6 +166,8 @@ fake_answer(struct fake_gateway *f, struct fake_call *c, struct gateway_result *
 		}
 		res->cls = ALIPAY_CLASS_SUCCESS;
 		res->trade_status = t->status;
+		gr->total_amount_fen =
+			f->query_amount_fen > 0 ? f->query_amount_fen : t->amount_fen;
 		return;
 	case GATEWAY_CALL_CANCEL:
 		t = trade_add(f, c->out_trade_no);
@@ -249,6 +261,10 @@ fake_submit(void *userdata, const struct gateway_call *call, gateway_done_t done
 	snprintf(c->auth_code, sizeof(c->auth_code), "%s", strempty(call->auth_code));
 	snprintf(c->out_request_no, sizeof(c->out_request_no), "%s",
 		 strempty(call->out_request_no));
+	if (f->n_log < FAKE_LOG_MAX) {
+		f->log_kind[f->n_log] = call->kind;
+		f->log_usec[f->n_log++] = now_usec(CLOCK_MONOTONIC);
+	}
 	r = sd_event_add_time_relative(f->event, &c->source, CLOCK_MONOTONIC, f->delay_usec, 1,
 				       fake_deliver, c);
 	if (r < 0) {

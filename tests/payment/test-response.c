@@ -106,6 +106,11 @@ test_classify(void)
 	check_classify("40004", "aop.invalid-app-auth-token", true, ALIPAY_CLASS_CONFIG, false);
 	check_classify("40005", "isv.app-call-limited", true, ALIPAY_CLASS_UNKNOWN, true);
 	check_classify("40004", "isv.method-call-limited", true, ALIPAY_CLASS_UNKNOWN, true);
+	/* doc/engine.md "Throttling": the ACQ call limits come as aop.ACQ.*call-limited. */
+	check_classify("40004", "aop.ACQ.TRADE_QUERY_call-limited", true, ALIPAY_CLASS_UNKNOWN,
+		       true);
+	check_classify("20000", "aop.ACQ.call-limited", true, ALIPAY_CLASS_UNKNOWN, true);
+	check_classify("40004", "aop.invalid-app-auth-token", true, ALIPAY_CLASS_CONFIG, false);
 	check_classify("40006", "isv.insufficient-isv-permissions", true, ALIPAY_CLASS_CONFIG,
 		       false);
 	check_classify("99999", NULL, true, ALIPAY_CLASS_UNKNOWN, false);
