@@ -10,7 +10,7 @@
 #include "daemon/api.h"
 
 /*
- * DESIGN.md "Data flow". The manager owns the keys, the gateway client, the journal, the order
+ * doc/design.md §2. The manager owns the keys, the gateway client, the journal, the order
  * engine, the scanners and the display built from one configuration; the local API and the
  * notify listener stay with f2fpayd's main and call into the manager through
  * manager_api_backend() and manager_notify().
@@ -43,7 +43,7 @@ const struct api_backend *manager_api_backend(void);
 void manager_set_api(struct manager *m, struct api *api);
 
 /*
- * The notify receiver (PROTOCOL §4), with the notify_handler_t signature: verifies, checks
+ * The notify receiver (doc/protocol.md §4), with the notify_handler_t signature: verifies, checks
  * app_id, seller_id, out_trade_no and total_amount against the journal, records the raw body,
  * applies it to the engine idempotently. true means "success".
  */

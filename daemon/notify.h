@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The HTTP listener for Alipay's asynchronous notifications (PROTOCOL §4): transport only. */
+/* The HTTP listener for Alipay's asynchronous notifications (doc/protocol.md §4): transport only.
+ */
 #pragma once
 
 #include <stdbool.h>
@@ -17,8 +18,8 @@ struct notify_options {
 
 /*
  * Called with the raw body of each POST to the path (`body` is NUL-terminated, `len` bytes;
- * both borrowed). The handler verifies, checks and records the notification (PROTOCOL §4) and
- * returns true when Alipay may stop resending (the answer is then exactly "success"), false
+ * both borrowed). The handler verifies, checks and records the notification (doc/protocol.md §4)
+ * and returns true when Alipay may stop resending (the answer is then exactly "success"), false
  * otherwise ("failure"). The Content-Type Alipay sends is malformed, so it is only passed on.
  */
 typedef bool (*notify_handler_t)(void *userdata, const char *content_type, const char *body,

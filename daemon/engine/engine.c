@@ -137,7 +137,7 @@ engine_check_clock(const struct gateway_result *gr, const char *what)
 			what);
 }
 
-/* DESIGN.md: the tests kill the engine at every write-ahead point in turn. */
+/* doc/design.md §6.1: the tests kill the engine at every write-ahead point in turn. */
 static void
 engine_write_ahead_point(struct engine *e)
 {
@@ -303,7 +303,7 @@ order_send(struct engine_order *eo, enum order_request req)
 	}
 	eo->call_req = req;
 	r = e->gw.submit(e->gw.userdata, &call, order_call_done, eo, &eo->call);
-	/* PROTOCOL §8: the pay is handed over once; the payment code is not kept. */
+	/* doc/protocol.md §8: the pay is handed over once; the payment code is not kept. */
 	if (req == ORDER_REQ_PAY) {
 		erase_and_free(eo->auth_code);
 		eo->auth_code = NULL;
@@ -360,8 +360,8 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 	r = order_dispatch(&eo->rec.fsm, &e->cfg.fsm, ev, gr ? &res : NULL, now, &act);
 	if (r < 0)
 		return r;
-	/* PROTOCOL §6: the same out_trade_no with other parameters is a bug on our side, unless
-	 * the number was someone else's (held as a collision, logged below). */
+	/* doc/protocol.md §6: the same out_trade_no with other parameters is a bug on our side,
+	 * unless the number was someone else's (held as a collision, logged below). */
 	if (gr && STR_EQ_PTR(gr->res.sub_code, "ACQ.CONTEXT_INCONSISTENT") &&
 	    !order_is_held(&eo->rec.fsm))
 		log_error("order %s: the gateway says ACQ.CONTEXT_INCONSISTENT: this out_trade_no "
@@ -387,7 +387,8 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 	}
 
 	if (act.changed || act.send != ORDER_REQ_NONE || extras) {
-		/* DESIGN.md write-ahead: the state and the request are on disk before it leaves. */
+		/* doc/design.md §6.1, write-ahead: the state and the request are on disk before it
+		 * leaves. */
 		eo->rec.pending = act.send;
 		engine_write_ahead_point(e);
 		r = journal_order_save(e->journal, &eo->rec, order_event_to_string(ev),
@@ -558,7 +559,7 @@ refund_send(struct engine_refund *er, enum refund_request req)
 	struct gateway_call call = {
 		.out_trade_no = er->rec.order_id,
 		.amount_fen = er->rec.amount_fen,
-		/* PROTOCOL §5.5: the same out_request_no and amount on every attempt. */
+		/* doc/protocol.md §5.5: the same out_request_no and amount on every attempt. */
 		.out_request_no = er->rec.fsm.id,
 		.refund_reason = isempty(er->rec.reason) ? NULL : er->rec.reason,
 	};
@@ -765,7 +766,7 @@ engine_start(struct engine *e)
 	if (l.n_orders + l.n_refunds > 0)
 		log_info("Resuming %zu unfinished orders and %zu refunds", l.n_orders, l.n_refunds);
 
-	/* DESIGN.md recovery: paying/unknown/waiting → query; canceling → cancel; refunds → the
+	/* doc/design.md §6.2: paying/unknown/waiting → query; canceling → cancel; refunds → the
 	 * same out_request_no again. The machine decides which from the journaled state. */
 	for (size_t i = 0; i < l.n_orders; i++) {
 		struct engine_order *eo = calloc(1, sizeof(*eo));
@@ -870,7 +871,7 @@ engine_order_notify(struct engine *e, const char *id, enum order_trade_status st
 	struct journal_order rec;
 
 	if (!eo)
-		/* Final orders take repeated notifications without change (PROTOCOL §4). */
+		/* Final orders take repeated notifications without change (doc/protocol.md §4). */
 		return journal_order_get(e->journal, id, &rec);
 	return engine_order_feed(eo, ORDER_EV_NOTIFY, &gr);
 }

@@ -9,7 +9,7 @@
 
 /*
  * The engine never touches HTTP or signatures: it asks an implementation of struct gateway to
- * make a call and gets back a struct order_result (the class of PROTOCOL §3/§6 plus the few
+ * make a call and gets back a struct order_result (the class of doc/protocol.md §3/§6 plus the few
  * fields the state machines decide on). gateway-alipay.h implements it with payment/ and
  * payment/http; the tests also use scripted fakes.
  */
@@ -49,7 +49,7 @@ struct gateway_result {
 	const char *qr_code;      /* precreate success */
 	const char *trade_no;     /* when the gateway named the trade */
 	int64_t total_amount_fen; /* the trade's total_amount when named, else ≤ 0 */
-	bool throttled;           /* 40005 / *call-limited: the gateway did not look (§6) */
+	bool throttled; /* 40005 / *call-limited: the gateway did not look (doc/protocol.md §6) */
 };
 
 typedef void (*gateway_done_t)(const struct gateway_result *result, void *userdata);

@@ -63,7 +63,8 @@ scan_code_classify(const char *text, size_t len, size_t max_len)
 	if (paycode_is_alipay(text, len))
 		return SCAN_CLASS_ALIPAY;
 	int prefix = (text[0] - '0') * 10 + (len > 1 ? text[1] - '0' : 0);
-	/* DESIGN.md: WeChat Pay codes are 18 digits starting 10–15; they are not ours to take. */
+	/* doc/design.md §9.1: WeChat Pay codes are 18 digits starting 10–15; they are not ours to
+	 * take. */
 	if (len == 18 && prefix >= 10 && prefix <= 15)
 		return SCAN_CLASS_OTHER_WALLET;
 	return SCAN_CLASS_BARCODE;

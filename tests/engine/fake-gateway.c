@@ -87,7 +87,7 @@ fake_answer(struct fake_gateway *f, struct fake_call *c, struct gateway_result *
 	*gr = (struct gateway_result){};
 	if (f->throttle_answers > 0 && c->call.kind != GATEWAY_CALL_PAY &&
 	    c->call.kind != GATEWAY_CALL_PRECREATE) {
-		/* PROTOCOL §3: 40005, the gateway did not look at the call. */
+		/* doc/protocol.md §3: 40005, the gateway did not look at the call. */
 		f->throttle_answers--;
 		f->throttled++;
 		res->cls = ALIPAY_CLASS_UNKNOWN;
