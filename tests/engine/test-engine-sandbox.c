@@ -405,7 +405,7 @@ static void
 test_refunds(void)
 {
 	char a[ORDER_ID_MAX + 1], b[ORDER_ID_MAX + 1], d[ORDER_ID_MAX + 1];
-	char code[19] = "287654321098765430";
+	char code[19];
 	char r1[REFUND_ID_MAX + 1], r2[REFUND_ID_MAX + 1], r3[REFUND_ID_MAX + 1];
 	char r4[REFUND_ID_MAX + 1];
 	struct journal_refund rf;
@@ -414,8 +414,11 @@ test_refunds(void)
 	struct ctx c;
 
 	ctx_init(&c, false, 0);
-	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 1000, "full", code, NULL, a), 0);
-	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 1000, "partial", code, NULL, b),
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 1000, "full",
+				      test_paycode(code, '0'), NULL, a),
+		     0);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 1000, "partial",
+				      test_paycode(code, '0'), NULL, b),
 		     0);
 	run_until_idle(&c);
 
@@ -445,7 +448,9 @@ test_refunds(void)
 		CHECK_INT_EQ(engine_new(c.event, c.journal, &c.cfg, &ops, &c.engine), 0);
 	}
 	CHECK_INT_EQ(engine_start(c.engine), 0);
-	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 500, "lossy", code, NULL, d), 0);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 500, "lossy",
+				      test_paycode(code, '0'), NULL, d),
+		     0);
 	run_until_idle(&c);
 	CHECK_INT_EQ(engine_refund_new(c.engine, d, 500, "lost answer", r4), 0);
 	run_until_idle(&c);

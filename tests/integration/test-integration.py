@@ -20,6 +20,12 @@ from harness import (KEYS, Daemon, Sandbox, TestFailure, check, tmpdir)  # noqa:
 CODE_PAID = "287654321098765430"
 CODE_CONFIRMS = "287654321098765431"
 CODE_NEVER = "287654321098765432"
+_codes = iter(range(1, 10**15))
+
+
+def paycode(digit):
+    """A code not used before in this run: the sandbox takes each payment code once."""
+    return f"28{next(_codes):015d}{digit}"
 
 
 def png_digest(path):
@@ -376,7 +382,7 @@ def test_crash(build, tmp):
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
         # A SIGTERM leaves an order in flight for the next start, too.
         d.start()
-        st, o = d.api("POST", "/v1/orders", {"amount": "1.11", "auth_code": CODE_CONFIRMS})
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.11", "auth_code": paycode(1)})
         d.wait_state(o["id"], "WAITING")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
         d.start()
