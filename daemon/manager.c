@@ -20,7 +20,8 @@ status_defer_cb(sd_event_source *es, void *userdata)
 	if (n == m->status_busy)
 		return 0;
 	m->status_busy = n;
-	(void)sd_notifyf(0, "STATUS=Running, %u order%s in progress", n, n == 1 ? "" : "s");
+	(void)sd_notifyf(0, "STATUS=Running, %u order%s in progress%s", n, n == 1 ? "" : "s",
+			 clock_is_synchronized() == 0 ? "; the clock is not synchronized" : "");
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/time.h>
+#include <sys/timex.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,8 @@
  * of the process (clock_shift_set_usec() moves the offset); built as a shared object and
  * preloaded, F2FPAY_TEST_CLOCK_SHIFT_FILE names a file holding the offset in whole seconds
  * (e.g. "7200" or "-7200"), read at every call so a test can step a running daemon's clock.
+ * F2FPAY_TEST_CLOCK_UNSYNC=1 (or 0) makes adjtimex() report the clock unsynchronized
+ * (STA_UNSYNC) or synchronized, whatever the machine's state.
  */
 
 static _Atomic int64_t offset_usec;
@@ -108,4 +111,21 @@ time(time_t *t)
 	if (t)
 		*t = ts.tv_sec;
 	return ts.tv_sec;
+}
+
+int
+adjtimex(struct timex *tx)
+{
+	static int (*real)(struct timex *);
+	const char *force = getenv("F2FPAY_TEST_CLOCK_UNSYNC");
+	int r;
+
+	if (!real)
+		real = (int (*)(struct timex *))dlsym(RTLD_NEXT, "adjtimex");
+	r = real(tx);
+	if (r >= 0 && force && *force == '1')
+		tx->status |= STA_UNSYNC;
+	else if (r >= 0 && force && *force == '0')
+		tx->status &= ~STA_UNSYNC;
+	return r;
 }

@@ -44,13 +44,13 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 
 class Sandbox:
-    def __init__(self, build, extra=()):
+    def __init__(self, build, extra=(), env=None):
         self.proc = subprocess.Popen(
             [os.path.join(build, "sandbox", "f2fpay-sandbox"), "--listen", "127.0.0.1:0",
              "--app-public-key", os.path.join(KEYS, "app-public.pem"),
              "--alipay-private-key", os.path.join(KEYS, "alipay-private.pem"),
              "--confirm-after", "1", *extra],
-            stdout=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, text=True, env=dict(os.environ, **(env or {})))
         line = self.proc.stdout.readline().strip()
         check(line.startswith("listening on "), f"sandbox did not start: {line!r}")
         self.url = line[len("listening on "):]
@@ -239,7 +239,7 @@ class Daemon:
         self.t_start = time.monotonic()
         self.proc = subprocess.Popen([self.f2fpayd, "--config", self.conf], env=env,
                                      stderr=stderr)
-        self.wait_notify("READY=1")
+        self.ready_msg = self.wait_notify("READY=1")
         self.t_ready = time.monotonic()
 
     def wait_notify(self, needle, timeout=DEADLINE):

@@ -470,6 +470,92 @@ def test_refusals(build, tmp):
         d.close()
 
 
+def clock_shim(build, shift_file, unsync):
+    """Environment that runs a process under tests/engine/clock-shift.c (its own clock only)."""
+    with open(shift_file, "w") as f:
+        f.write("0")
+    return {"LD_PRELOAD": os.path.join(build, "tests", "engine", "libclockshift.so"),
+            "F2FPAY_TEST_CLOCK_SHIFT_FILE": shift_file,
+            "F2FPAY_TEST_CLOCK_UNSYNC": unsync,
+            # ASan builds: the shim is preloaded ahead of the sanitizer's runtime.
+            "ASAN_OPTIONS": ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"),
+                                                   "verify_asan_link_order=0"]))}
+
+
+def test_clock(build, tmp):
+    """Wall-clock steps of ±2 h keep the query interval; a wrong or unsynchronized clock is said."""
+    d_shift, sb_shift = os.path.join(tmp, "shift-daemon"), os.path.join(tmp, "shift-sandbox")
+    sb = Sandbox(build, env=clock_shim(build, sb_shift, "0"))
+    d = Daemon(build, sb, tmp, scanner=False, extra_env=clock_shim(build, d_shift, "1"))
+    log = os.path.join(tmp, "f2fpayd.log")
+
+    def step(seconds, both=True):
+        for path in (d_shift, sb_shift) if both else (d_shift,):
+            with open(path, "w") as f:
+                f.write(str(seconds))
+
+    try:
+        with open(log, "w") as err:
+            d.start(stderr=err)
+        # adjtimex() says STA_UNSYNC: at start, in the systemd STATUS and in /v1/status.
+        check("clock is not synchronized" in d.ready_msg, f"STATUS: {d.ready_msg!r}")
+        st, s = d.api("GET", "/v1/status")
+        check(st == 200 and s["clock"] == "unsynchronized", f"status: {s}")
+        with open(log) as f:
+            check("clock is not synchronized" in f.read(), "nothing said at start")
+
+        # An order waits for the buyer (queried every 300 ms, 20 times at most). The clocks of
+        # both processes step +2 h, then -2 h: the queries keep coming at the same pace, not
+        # stalled for two hours, not all at once.
+        st, o = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": CODE_NEVER})
+        check(st == 201, f"create: {st} {o}")
+        d.wait_state(o["id"], "WAITING")
+
+        def queries_in(seconds):
+            q0 = sb.trade(o["id"])["query_requests"]
+            time.sleep(seconds)
+            return sb.trade(o["id"])["query_requests"] - q0
+
+        counts = [queries_in(1.5)]
+        step(7200)
+        counts.append(queries_in(1.5))
+        step(-7200)
+        counts.append(queries_in(1.5))
+        step(0)
+        # 1.5 s / 300 ms = 5; a loaded machine may lose one or two, a storm would take many.
+        check(all(2 <= n <= 8 for n in counts), f"queries per 1.5 s (0, +2 h, -2 h): {counts}")
+        st, _ = d.api("POST", f"/v1/orders/{o['id']}/cancel")
+        d.wait_state(o["id"], "CANCELED")
+
+        # The terminal's clock 20 minutes ahead of the gateway's: isv.invalid-timestamp is
+        # "the terminal's clock is wrong" in the log, the API and on the display.
+        ev = d.follow()
+        step(1200, both=False)
+        st, o = d.api("POST", "/v1/orders", {"amount": "3.00", "auth_code": paycode(0)})
+        check(st == 201, f"create: {st} {o}")
+        o = d.wait_state(o["id"], "FAILED")
+        step(0)
+        check(o.get("reason") == "isv.invalid-timestamp"
+              and o.get("reason_text") == "The terminal's clock is wrong", f"order: {o}")
+        ev.wait(lambda e: e["event"] == "display" and
+                e["data"].get("reason") == "isv.invalid-timestamp", "clock screen")
+        d.wait_screen("failed", amount="3.00", subject=o["subject"], reason="isv.invalid-timestamp")
+        with open(log) as f:
+            check("the terminal's clock is wrong" in f.read(), "not in the log")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+
+        # Synchronized: no warning in the STATUS, /v1/status says so.
+        d.extra_env["F2FPAY_TEST_CLOCK_UNSYNC"] = "0"
+        d.start()
+        check("not synchronized" not in d.ready_msg, f"STATUS: {d.ready_msg!r}")
+        st, s = d.api("GET", "/v1/status")
+        check(s["clock"] == "synchronized", f"status: {s}")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+    finally:
+        d.close()
+        sb.stop()
+
+
 TESTS = {
     "refusals": test_refusals,
     "pos-flow": test_pos_flow,
@@ -482,6 +568,7 @@ TESTS = {
     "notifications": test_notifications,
     "crash": test_crash,
     "reload": test_reload,
+    "clock": test_clock,
 }
 
 
