@@ -21,6 +21,7 @@ struct engine_order {
 	void *call;             /* gateway handle of the request in flight */
 	enum order_request call_req;
 	enum order_request resend; /* the timer re-sends this throttled request */
+	char buyer[33];            /* buyer_user_id the gateway named first (not journaled) */
 	unsigned throttled;        /* throttled answers in a row */
 };
 
@@ -339,6 +340,13 @@ order_answer_contradicts(const struct engine_order *eo, const struct gateway_res
 			    eo->rec.fsm.id, gr->trade_no, eo->rec.trade_no);
 		return true;
 	}
+	/* The buyer is remembered from the first answer that named one, while the engine runs. */
+	if (!isempty(gr->buyer_user_id) && !isempty(eo->buyer) &&
+	    !STR_EQ(gr->buyer_user_id, eo->buyer)) {
+		log_warning("order %s: the gateway names buyer %s, earlier %s", eo->rec.fsm.id,
+			    gr->buyer_user_id, eo->buyer);
+		return true;
+	}
 	return false;
 }
 
@@ -378,6 +386,10 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 			extras = true;
 		}
 	}
+	if (gr && !isempty(gr->buyer_user_id) && isempty(eo->buyer) && !res.contradicts &&
+	    !order_is_held(&eo->rec.fsm) && strlen(gr->buyer_user_id) < sizeof(eo->buyer) &&
+	    (gr->res.cls == ALIPAY_CLASS_SUCCESS || gr->res.cls == ALIPAY_CLASS_IN_PROGRESS))
+		snprintf(eo->buyer, sizeof(eo->buyer), "%s", gr->buyer_user_id);
 	/* Only a trade the gateway says is this order's (never a held order's stranger). */
 	if (gr && gr->trade_no && *gr->trade_no && strlen(gr->trade_no) <= JOURNAL_TRADE_NO_MAX &&
 	    isempty(eo->rec.trade_no) && !order_is_held(&eo->rec.fsm) &&

@@ -141,6 +141,7 @@ ga_http_done(struct http_request *req, struct http_response *resp, void *userdat
 	gr.qr_code = res.qr_code;
 	gr.trade_no = res.trade_no;
 	gr.total_amount_fen = res.total_amount_fen;
+	gr.buyer_user_id = res.buyer_user_id;
 	gr.throttled = res.resp.throttled;
 	ga_call_free(c);
 	done(&gr, ud);

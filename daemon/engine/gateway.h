@@ -46,9 +46,10 @@ struct gateway_call {
 /* The answer, borrowed for the duration of the done callback. */
 struct gateway_result {
 	struct order_result res;
-	const char *qr_code;      /* precreate success */
-	const char *trade_no;     /* when the gateway named the trade */
-	int64_t total_amount_fen; /* the trade's total_amount when named, else ≤ 0 */
+	const char *qr_code;       /* precreate success */
+	const char *trade_no;      /* when the gateway named the trade */
+	int64_t total_amount_fen;  /* the trade's total_amount when named, else ≤ 0 */
+	const char *buyer_user_id; /* the buyer, when the gateway named one */
 	bool throttled; /* 40005 / *call-limited: the gateway did not look (doc/protocol.md §6) */
 };
 

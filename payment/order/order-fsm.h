@@ -106,7 +106,7 @@ struct order_result {
 	bool fund_change;                     /* refund: fund_change=Y */
 	bool refund_found;                    /* refund query: refund_amount present */
 	bool resent; /* pay: the transport put it on the wire more than once (doc/protocol.md §8) */
-	bool contradicts; /* the trade named does not match the journal (amount, trade_no) */
+	bool contradicts; /* the trade named is not this order's (amount, trade_no, buyer) */
 };
 
 /* Intervals and counts; defaults from doc/design.md §5.5 (order_config_init). Tests shrink them. */

@@ -60,6 +60,8 @@ fake_gateway_scan(struct fake_gateway *f, const char *id, bool pay)
 	return 0;
 }
 
+#define FAKE_BUYER "2088000000000001" /* the one buyer of every trade */
+
 static usec_t
 fake_now(struct fake_gateway *f)
 {
@@ -118,6 +120,7 @@ fake_answer(struct fake_gateway *f, struct fake_call *c, struct gateway_result *
 		case '8':
 			t->status = ORDER_TRADE_WAIT_BUYER_PAY;
 			res->cls = ALIPAY_CLASS_IN_PROGRESS;
+			gr->buyer_user_id = FAKE_BUYER;
 			return;
 		case '3':
 			t->status = ORDER_TRADE_CLOSED;
@@ -168,6 +171,7 @@ fake_answer(struct fake_gateway *f, struct fake_call *c, struct gateway_result *
 		res->trade_status = t->status;
 		gr->total_amount_fen =
 			f->query_amount_fen > 0 ? f->query_amount_fen : t->amount_fen;
+		gr->buyer_user_id = f->query_buyer ? f->query_buyer : FAKE_BUYER;
 		return;
 	case GATEWAY_CALL_CANCEL:
 		t = trade_add(f, c->out_trade_no);

@@ -40,6 +40,7 @@ struct fake_gateway {
 	unsigned
 		throttle_answers; /* the next N queries, cancels, refunds answer 40005, untouched */
 	int64_t query_amount_fen; /* > 0: queries name a trade of this total_amount */
+	const char *query_buyer;  /* non-NULL: queries name this buyer_user_id */
 	/* Every call as it was submitted, with its CLOCK_MONOTONIC time. */
 	enum gateway_call_kind log_kind[FAKE_LOG_MAX];
 	usec_t log_usec[FAKE_LOG_MAX];

@@ -489,6 +489,21 @@ test_mismatch(void)
 	CHECK_INT_EQ(fake_gateway_trade(&c.fake, id)->cancels, 0);
 	CHECK_INT_EQ(c.fake.in_flight, 0);
 	ctx_done(&c);
+
+	/* The pay's 10003 named one buyer, the query that finds the trade paid another. */
+	ctx_init(&c, true);
+	auth_code(code, '1');
+	c.fake.query_buyer = "2088999999999999";
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 100, "other", code, NULL, id), 0);
+	for (unsigned i = 0; state_of(&c, id) != ORDER_ATTENTION; i++) {
+		CHECK(i < 1000);
+		CHECK(!order_state_is_final(state_of(&c, id)));
+		CHECK(sd_event_run(c.event, 100 * USEC_PER_MSEC) >= 0);
+	}
+	CHECK_INT_EQ(engine_order_get(c.engine, id, &o), 0);
+	CHECK_STR_EQ(o.fsm.sub_code, ORDER_REASON_MISMATCH);
+	CHECK_INT_EQ(fake_gateway_trade(&c.fake, id)->cancels, 0);
+	ctx_done(&c);
 }
 
 int
