@@ -67,7 +67,8 @@ on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 	}
 	log_info("Reloaded %s%s", d->config_path,
 		 r > 0 ? " (applied once the orders in progress are settled)" : "");
-	(void)sd_notify(0, "READY=1\nSTATUS=Running (configuration reloaded)");
+	(void)sd_notifyf(0, "READY=1\nSTATUS=Running (configuration reloaded)%s",
+			 manager_clock_note());
 	return 0;
 }
 
@@ -142,14 +143,12 @@ daemon_run(struct daemon *d)
 	log_info("f2fpayd %s running for terminal %s", F2FPAY_VERSION,
 		 d->config->terminal.terminal_id);
 	/* doc/engine.md "Time": a clock the gateway will refuse is said at once, in words. */
-	if (clock_is_synchronized() == 0) {
+	if (clock_is_synchronized() == 0)
 		log_warning("The system clock is not synchronized (adjtimex: STA_UNSYNC). The "
 			    "gateway refuses requests whose time is off by more than a few "
 			    "minutes (isv.invalid-timestamp): enable NTP (timedatectl set-ntp "
 			    "true) and check `timedatectl`.");
-		(void)sd_notify(0, "READY=1\nSTATUS=Running; the clock is not synchronized");
-	} else
-		(void)sd_notify(0, "READY=1\nSTATUS=Running");
+	(void)sd_notifyf(0, "READY=1\nSTATUS=Running%s", manager_clock_note());
 	r = sd_event_loop(d->event);
 	if (r < 0)
 		return log_error_errno(r, "Event loop failed: %m");

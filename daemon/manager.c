@@ -21,8 +21,14 @@ status_defer_cb(sd_event_source *es, void *userdata)
 		return 0;
 	m->status_busy = n;
 	(void)sd_notifyf(0, "STATUS=Running, %u order%s in progress%s", n, n == 1 ? "" : "s",
-			 clock_is_synchronized() == 0 ? "; the clock is not synchronized" : "");
+			 manager_clock_note());
 	return 0;
+}
+
+const char *
+manager_clock_note(void)
+{
+	return clock_is_synchronized() == 0 ? "; the clock is not synchronized" : "";
 }
 
 /*

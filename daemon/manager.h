@@ -62,3 +62,6 @@ unsigned manager_busy(const struct manager *m);
 
 /* f2fpayd --list-scanners: prints every device that could be a scanner. */
 int manager_list_scanners(FILE *f);
+
+/* doc/engine.md "Time": "; the clock is not synchronized" for the STATUS line, or "". */
+const char *manager_clock_note(void);
