@@ -16,8 +16,17 @@ on_scanner(struct scanner *s, const struct scanner_event *ev, void *userdata)
 	struct json_object *j;
 
 	if (ev->type == SCANNER_EVENT_STATE) {
-		log_info("Scanner %s: %s%s%s", sc->name, scanner_state_to_string(ev->state),
-			 ev->device[0] ? " " : "", ev->device);
+		if (ev->state == SCANNER_STATE_MISSING) {
+			char rule[512];
+			if (scanner_config_describe(sc, rule, sizeof(rule)) < 0)
+				snprintf(rule, sizeof(rule), "%s scanner", sc->name);
+			log_warning(
+				"Scanner %s: missing: no %s is plugged in. Plug it in, or "
+				"compare [scanner %s] with what `f2fpayd --list-scanners` shows",
+				sc->name, rule, sc->name);
+		} else
+			log_info("Scanner %s: %s%s%s", sc->name, scanner_state_to_string(ev->state),
+				 ev->device[0] ? " " : "", ev->device);
 		j = json_object_new_object();
 		if (!j)
 			return;
@@ -27,6 +36,7 @@ on_scanner(struct scanner *s, const struct scanner_event *ev, void *userdata)
 		if (ev->device[0])
 			json_add_str(j, "device", ev->device);
 		manager_broadcast(m, "device", j);
+		manager_notify_status(m);
 		return;
 	}
 	if (ev->type != SCANNER_EVENT_CODE)

@@ -13,15 +13,19 @@ static int
 status_defer_cb(sd_event_source *es, void *userdata)
 {
 	struct manager *m = userdata;
-	unsigned n;
+	struct health h = {};
+	char line[sizeof(m->status_line)];
 
 	m->status_defer = sd_event_source_disable_unref(m->status_defer);
-	n = manager_busy(m);
-	if (n == m->status_busy)
+	manager_health(m, &h);
+	(void)health_status_line(&h, manager_busy(m), line, sizeof(line));
+	/* doc/engine.md "Time": said beside the conditions, not one of them — many hosts run
+	 * without NTP and keep good time; /health stays about what stops payments. */
+	strncat(line, manager_clock_note(), sizeof(line) - strlen(line) - 1);
+	if (STR_EQ(line, m->status_line))
 		return 0;
-	m->status_busy = n;
-	(void)sd_notifyf(0, "STATUS=Running, %u order%s in progress%s", n, n == 1 ? "" : "s",
-			 manager_clock_note());
+	snprintf(m->status_line, sizeof(m->status_line), "%s", line);
+	(void)sd_notifyf(0, "STATUS=%s", line);
 	return 0;
 }
 
@@ -32,8 +36,9 @@ manager_clock_note(void)
 }
 
 /*
- * systemctl status shows how many orders are in progress, sent when that changes. Counted from
- * the loop: inside a transition the engine still holds an order that just became final.
+ * systemctl status shows how many orders are in progress and every problem condition
+ * (daemon/health.h), sent when that changes. Counted from the loop: inside a transition the
+ * engine still holds an order that just became final.
  */
 void
 manager_notify_status(struct manager *m)
@@ -69,6 +74,9 @@ on_transition(const struct engine_transition *t, void *userdata)
 		     t->from == ORDER_NEW || display_order_settled(m)))
 			show_order(m, t->order);
 	}
+	if (!t->refund && order_state_is_final(t->order->fsm.state) &&
+	    !order_state_is_final(t->from))
+		metrics_order_final(&m->metrics, t->order->fsm.state);
 	manager_notify_status(m);
 	if (m->pending_cfg)
 		apply_pending_reload(m);

@@ -106,6 +106,7 @@ ga_http_done(struct http_request *req, struct http_response *resp, void *userdat
 			  alipay_method_to_string(c->method), resp->error);
 		gr.res = (struct order_result){.cls = ALIPAY_CLASS_FAILED,
 					       .sub_code = GATEWAY_REASON_UNREACHABLE};
+		gr.not_delivered = true;
 		ga_call_free(c);
 		done(&gr, ud);
 		return;
@@ -143,6 +144,7 @@ ga_http_done(struct http_request *req, struct http_response *resp, void *userdat
 	gr.total_amount_fen = res.total_amount_fen;
 	gr.buyer_user_id = res.buyer_user_id;
 	gr.throttled = res.resp.throttled;
+	gr.not_delivered = resp->outcome == HTTP_OUTCOME_NOT_DELIVERED;
 	ga_call_free(c);
 	done(&gr, ud);
 	alipay_api_result_done(&res);
@@ -192,6 +194,7 @@ ga_build(struct gateway_alipay *g, const struct gateway_call *call, enum alipay_
 			.total_amount_fen = call->amount_fen,
 			.store_id = g->cfg.store_id,
 			.terminal_id = g->cfg.terminal_id,
+			.operator_id = g->cfg.operator_id,
 			.timeout_express = te,
 		};
 		*ret_m = ALIPAY_METHOD_TRADE_PAY;
@@ -204,6 +207,7 @@ ga_build(struct gateway_alipay *g, const struct gateway_call *call, enum alipay_
 			.total_amount_fen = call->amount_fen,
 			.store_id = g->cfg.store_id,
 			.terminal_id = g->cfg.terminal_id,
+			.operator_id = g->cfg.operator_id,
 			.timeout_express = te,
 			.qr_code_timeout_express = qte,
 		};
@@ -275,6 +279,7 @@ ga_submit(void *userdata, const struct gateway_call *call, gateway_done_t done, 
 			.body_len = req.body_len,
 			.content_type = req.content_type,
 			.timeout_usec = g->cfg.timeout_usec,
+			.connect_timeout_usec = g->cfg.connect_timeout_usec,
 			/* doc/protocol.md §8: a pay must never be re-sent by the transport. */
 			.no_reuse = call->kind == GATEWAY_CALL_PAY,
 		};

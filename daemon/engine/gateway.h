@@ -50,6 +50,7 @@ struct gateway_result {
 	const char *trade_no;      /* when the gateway named the trade */
 	int64_t total_amount_fen;  /* the trade's total_amount when named, else ≤ 0 */
 	const char *buyer_user_id; /* the buyer, when the gateway named one */
+	bool not_delivered;        /* the request never left (connection refused, DNS, TLS) */
 	bool throttled; /* 40005 / *call-limited: the gateway did not look (doc/protocol.md §6) */
 };
 

@@ -157,6 +157,19 @@ typedef void (*scanner_list_fn)(enum scanner_kind kind, const char *node, uint16
 				uint16_t pid, const char *name, void *userdata);
 int scanner_list(enum scanner_kind kind, scanner_list_fn fn, void *userdata);
 
+/*
+ * Looks for a present device that cfg (borrowed) matches, by the same rules the drivers use,
+ * without opening it (a running daemon may hold it). Returns 1 with its node in ret_node (e.g.
+ * "/dev/input/event3", "usb:001:004"), 0 when none is present, or -errno.
+ */
+int scanner_find(const struct scanner_config *cfg, char *ret_node, size_t size);
+
+/*
+ * Says in words which devices cfg matches, for messages: "serial scanner matching device
+ * /dev/ttyACM0", "evdev scanner matching name_pattern *Barcode*". -ENOBUFS when it does not fit.
+ */
+int scanner_config_describe(const struct scanner_config *cfg, char *buf, size_t size);
+
 static inline void
 scanner_freep(struct scanner **s)
 {

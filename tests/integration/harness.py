@@ -419,6 +419,15 @@ class Daemon:
             self.scanner.close()
 
 
+_codes = iter(range(1, 10**15))
+
+
+def paycode(digit):
+    """A payment code not used before in this run: the sandbox takes each code once
+    (doc/sandbox.md). 18 digits starting 28, the scenario digit last."""
+    return f"28{next(_codes):015d}{digit}"
+
+
 def money_fen(amount):
     """'88.88' (the API's amounts) as 8888; an int is already fen."""
     if isinstance(amount, int):
@@ -439,3 +448,19 @@ def free_port():
 
 def tmpdir(prefix):
     return tempfile.mkdtemp(prefix=prefix)
+
+
+def run_scenario(tests, prefix):
+    """main() of a scenario script: argv = BUILD_DIR NAME; 0 when it passed, 1 when not."""
+    import sys
+    build, name = sys.argv[1], sys.argv[2]
+    tmp = tmpdir(f"{prefix}-{name}.")
+    try:
+        tests[name](build, tmp)
+    except TestFailure as e:
+        print(f"FAIL {name}: {e}", file=sys.stderr)
+        print(f"(files kept in {tmp})", file=sys.stderr)
+        return 1
+    subprocess.run(["rm", "-rf", tmp])
+    print(f"{name}: passed")
+    return 0

@@ -15,18 +15,12 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (KEYS, Daemon, Sandbox, TestFailure, check, tmpdir)  # noqa: E402
+from harness import KEYS, Daemon, Sandbox, check, paycode, run_scenario  # noqa: E402
 
 # doc/design.md §11.1: the last digit of an 18-digit code starting 28 picks the buyer.
 CODE_PAID = "287654321098765430"
 CODE_CONFIRMS = "287654321098765431"
 CODE_NEVER = "287654321098765432"
-_codes = iter(range(1, 10**15))
-
-
-def paycode(digit):
-    """A code not used before in this run: the sandbox takes each payment code once."""
-    return f"28{next(_codes):015d}{digit}"
 
 
 def png_digest(path):
@@ -454,7 +448,7 @@ def test_refusals(build, tmp):
             f.write(good.replace("alipay-public.pem", "app-public.pem"))
         r = subprocess.run([d.f2fpayd, "--config", d.conf], capture_output=True, text=True,
                            timeout=30)
-        check(r.returncode == 1 and "app's own public key" in r.stderr,
+        check(r.returncode == 78 and "app's own public key" in r.stderr,
               f"app public key as Alipay's: {r.returncode} {r.stderr}")
         check(not os.path.exists(d.sock), "the API was served anyway")
         with open(d.conf, "w") as f:
@@ -462,7 +456,7 @@ def test_refusals(build, tmp):
         os.chmod(os.path.join(tmp, "app.key"), 0o640)
         r = subprocess.run([d.f2fpayd, "--config", d.conf], capture_output=True, text=True,
                            timeout=30)
-        check(r.returncode == 1 and "group or others" in r.stderr,
+        check(r.returncode == 78 and "group or others" in r.stderr,
               f"group-readable key: {r.returncode} {r.stderr}")
         os.chmod(os.path.join(tmp, "app.key"), 0o600)
         d.start()
@@ -648,19 +642,5 @@ TESTS = {
 }
 
 
-def main():
-    build, name = sys.argv[1], sys.argv[2]
-    tmp = tmpdir(f"f2fpay-it-{name}.")
-    try:
-        TESTS[name](build, tmp)
-    except TestFailure as e:
-        print(f"FAIL {name}: {e}", file=sys.stderr)
-        print(f"(files kept in {tmp})", file=sys.stderr)
-        return 1
-    subprocess.run(["rm", "-rf", tmp])
-    print(f"{name}: passed")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_scenario(TESTS, "f2fpay-it"))
