@@ -98,6 +98,7 @@ gateway_watch_done(const struct gateway_result *gr, void *userdata)
 		manager_notify_status(c->w->manager);
 	c->w->last = cls;
 	c->w->last_answered = answered;
+	c->w->last_clock_refused = gr && STR_EQ_PTR(gr->res.sub_code, "isv.invalid-timestamp");
 	c->w->last_usec = now_usec(CLOCK_REALTIME);
 	metrics_gateway_call(&c->w->manager->metrics, c->kind, answered, cls,
 			     now_usec(CLOCK_MONOTONIC) - c->start_usec);

@@ -610,6 +610,7 @@ def test_clock(build, tmp):
         d.wait_screen("failed", amount="3.00", subject=o["subject"], reason="isv.invalid-timestamp")
         with open(log) as f:
             check("the terminal's clock is wrong" in f.read(), "not in the log")
+        d.wait_notify("the terminal's clock is wrong")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
 
         # Synchronized: no warning in the STATUS, /v1/status says so.
