@@ -164,7 +164,15 @@ alipay_api_pay(const struct alipay_client_config *c, const struct alipay_pay_arg
 	    (r = biz_add(biz, "terminal_id", a->terminal_id)) < 0 ||
 	    (r = biz_add(biz, "timeout_express", a->timeout_express)) < 0)
 		return r;
-	return api_build(c, ALIPAY_METHOD_TRADE_PAY, biz, now, ret);
+	r = api_build(c, ALIPAY_METHOD_TRADE_PAY, biz, now, ret);
+	{
+		/* doc/engine.md "Payment codes": the object's copy of the code is wiped too. */
+		struct json_object *v;
+		if (json_object_object_get_ex(biz, "auth_code", &v))
+			explicit_bzero((char *)json_object_get_string(v),
+				       (size_t)json_object_get_string_len(v));
+	}
+	return r;
 }
 
 int
