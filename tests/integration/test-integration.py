@@ -5,6 +5,7 @@
 # BUILD_DIR NAME.
 import base64
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -38,8 +39,10 @@ def test_pos_flow(build, tmp):
     """POS: order over the API, a code on the scanner, PAID on SSE and the display, ctl agrees."""
     sb = Sandbox(build)
     d = Daemon(build, sb, tmp)
+    log = os.path.join(tmp, "f2fpayd.log")
     try:
-        d.start()
+        with open(log, "w") as err:
+            d.start(stderr=err)
         ev = d.follow()
         d.wait_screen("idle")
         idle = png_digest(d.png)
@@ -101,7 +104,15 @@ def test_pos_flow(build, tmp):
         for code in (CODE_PAID, "134567890123456789"):
             check(code.encode() not in ev.raw, f"{code} went out on the event stream")
         check(b"4006381333931" in ev.raw, "the product barcode did not go out")
+        # Nor the API's order list, nor the log (which does show the masked form).
+        st, lst = d.api("GET", "/v1/orders")
+        check(CODE_PAID not in json.dumps(lst), "a payment code in GET /v1/orders")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
+        with open(log) as f:
+            text = f.read()
+        check(CODE_PAID not in text and "134567890123456789" not in text,
+              "a payment code in the log")
+        check("28************5430" in text, "the masked code is not in the log")
     finally:
         d.close()
         sb.stop()
