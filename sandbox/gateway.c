@@ -435,6 +435,12 @@ api_query(struct ctx *c)
 
 	if (missing_ids(c))
 		return 0;
+	/* doc/sandbox.md --throttle-queries: the gateway's rate limit (doc/protocol.md §6). */
+	if (c->sb->cfg.throttle_queries > 0) {
+		c->sb->cfg.throttle_queries--;
+		node_error(c, "40005", "isv.method-call-limited", "调用频率超限");
+		return 0;
+	}
 	t = find_for_biz(c);
 	if (!t) {
 		struct sb_trade *u =

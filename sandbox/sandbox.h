@@ -93,6 +93,7 @@ struct sb_config {
 	double time_scale;
 	double slow_delay_sec;     /* scenario 9 */
 	int notify_wait_buyer_pay; /* Alipay's optional WAIT_BUYER_PAY notification */
+	unsigned throttle_queries; /* this many queries (in all) answer 40005 first */
 	int verbose;
 };
 

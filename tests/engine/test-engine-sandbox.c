@@ -184,9 +184,8 @@ notify_listen(struct ctx *c)
 }
 
 static void
-ctx_init(struct ctx *c, bool notify, usec_t qr_poll_usec)
+ctx_init_args(struct ctx *c, bool notify, usec_t qr_poll_usec, const char *const *extra)
 {
-	static const char *const extra[] = {"--confirm-after", "0.3", "--slow-delay", "3", NULL};
 	char p[512];
 	struct gateway_alipay_config gcfg = {.timeout_usec = 1 * USEC_PER_SEC, .store_id = "S1"};
 	struct gateway ops;
@@ -228,6 +227,14 @@ ctx_init(struct ctx *c, bool notify, usec_t qr_poll_usec)
 	ops = gateway_alipay_ops(c->ga);
 	CHECK_INT_EQ(engine_new(c->event, c->journal, &c->cfg, &ops, &c->engine), 0);
 	CHECK_INT_EQ(engine_start(c->engine), 0);
+}
+
+static void
+ctx_init(struct ctx *c, bool notify, usec_t qr_poll_usec)
+{
+	static const char *const extra[] = {"--confirm-after", "0.3", "--slow-delay", "3", NULL};
+
+	ctx_init_args(c, notify, qr_poll_usec, extra);
 }
 
 static void
@@ -619,6 +626,41 @@ test_unreachable(void)
 	ctx_done(&c);
 }
 
+/*
+ * doc/engine.md "Throttling", against the sandbox's rate limit: the first three queries are
+ * answered 40005. They are sent again after the throttle backoff and not counted, so the buyer
+ * who never confirms still gets every one of max_queries answered queries before the cancel.
+ */
+static void
+test_throttled(void)
+{
+	static const char *const extra[] = {"--throttle-queries", "3", NULL};
+	char id[ORDER_ID_MAX + 1], code[19];
+	struct json_object *root, *t;
+	struct ctx c;
+	usec_t t0;
+
+	ctx_init_args(&c, false, 0, extra);
+	c.cfg.throttle_initial_usec = 100 * USEC_PER_MSEC;
+	c.cfg.throttle_max_usec = 200 * USEC_PER_MSEC;
+	journal_reopen(&c, NULL);
+	t0 = now_usec(CLOCK_MONOTONIC);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 100, "busy",
+				      test_paycode(code, '2'), NULL, id),
+		     0);
+	run_until_idle(&c);
+	CHECK_INT_EQ(state_of(&c, id, NULL), ORDER_CANCELED);
+	root = sandbox_proc_trades(&c.sb);
+	t = sandbox_proc_trade(root, id);
+	CHECK_INT_EQ(sandbox_proc_int(t, "query_requests"), c.cfg.fsm.max_queries);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_QUERY), c.cfg.fsm.max_queries + 3);
+	CHECK_INT_EQ(sandbox_proc_int(t, "cancel_requests"), 1);
+	/* 100 + 200 + 200 ms of throttle backoff, at the least, before the answered queries. */
+	CHECK(now_usec(CLOCK_MONOTONIC) - t0 >= 500 * USEC_PER_MSEC);
+	json_object_put(root);
+	ctx_done(&c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -635,6 +677,7 @@ main(int argc, char **argv)
 	test_refunds();
 	test_collision();
 	test_unreachable();
+	test_throttled();
 
 	{
 		char p[300];
