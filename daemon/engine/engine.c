@@ -322,7 +322,7 @@ order_send(struct engine_order *eo, enum order_request req)
 
 /*
  * doc/engine.md "Trades that are not ours": the gateway names a trade whose amount is not the
- * order's, or another trade_no than the one it named before. Logged here, held by the machine.
+ * order's, or another trade_no or buyer than it named before. Logged here, held by the machine.
  */
 static bool
 order_answer_contradicts(const struct engine_order *eo, const struct gateway_result *gr)

@@ -807,8 +807,8 @@ order_dispatch(struct order *o, const struct order_config *cfg, enum order_event
 		res = &result_unknown;
 	if (h && (unsigned)ev < _ORDER_EV_MAX)
 		r = h(o, cfg, ev, res, now_usec, &act);
-	/* doc/engine.md: an answer about a trade that is not this order's (another amount,
-	 * another trade_no) never moves money for it: whatever the handler chose, hold it. */
+	/* doc/engine.md: an answer about a trade that is not this order's (another amount, buyer or
+	 * trade_no) never moves money for it: whatever the handler chose, hold it. */
 	if (r >= 0 && res->contradicts && !order_state_is_final(saved.state) && !order_is_held(o))
 		r = order_hold(o, ORDER_REASON_MISMATCH, now_usec, &act);
 	if (r < 0) {
