@@ -7,7 +7,6 @@ import base64
 import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -476,49 +475,6 @@ def test_refusals(build, tmp):
         d.close()
 
 
-def test_collision(build, tmp):
-    """A journal restored from a backup: a second customer's order is held, never PAID."""
-    sb = Sandbox(build)
-    d = Daemon(build, sb, tmp, scanner=False)
-    journal = os.path.join(tmp, "journal.db")
-    backup = os.path.join(tmp, "journal-backup.db")
-    try:
-        d.start()
-        check(d.stop() == 0, "f2fpayd did not exit cleanly")
-        shutil.copy(journal, backup)
-        d.start()
-        st, a = d.api("POST", "/v1/orders", {"amount": "5.00", "auth_code": paycode(0)})
-        check(st == 201, f"create: {st} {a}")
-        a = d.wait_state(a["id"], "PAID")
-        check(d.stop() == 0, "f2fpayd did not exit cleanly")
-
-        # The backup comes back (as after a disk failure): the same number again.
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(journal + suffix):
-                os.unlink(journal + suffix)
-        shutil.copy(backup, journal)
-        d.start()
-        ev = d.follow()
-        st, b = d.api("POST", "/v1/orders", {"amount": "5.00", "auth_code": paycode(0)})
-        check(st == 201 and b["id"] == a["id"], f"not a collision: {a['id']} vs {b}")
-        b = d.wait_state(b["id"], "ATTENTION")
-        check(b["reason"] == "F2FPAY.TRADE_NO_COLLISION"
-              and b["reason_text"] == "Order number clash, ask the cashier"
-              and "trade_no" not in b, f"order: {b}")
-        ev.wait(lambda e: e["event"] == "display" and
-                e["data"].get("reason") == "F2FPAY.TRADE_NO_COLLISION", "collision screen")
-        st, s = d.api("GET", "/v1/status")
-        check([x["id"] for x in s["attention"]] == [b["id"]], f"status: {s}")
-        time.sleep(1.5)  # past attention_backoff: a held order sends nothing
-        t = sb.trade(a["id"])
-        check(t["trade_status"] == "TRADE_SUCCESS" and t["pay_requests"] == 2
-              and t["query_requests"] == 0 and t["cancel_requests"] == 0, f"sandbox: {t}")
-        check(d.stop() == 0, "f2fpayd did not exit cleanly")
-    finally:
-        d.close()
-        sb.stop()
-
-
 def test_unreachable(build, tmp):
     """The gateway refuses connections: FAILED at once, nothing was charged, no query storm."""
     sb = Sandbox(build)
@@ -649,7 +605,6 @@ TESTS = {
     "crash": test_crash,
     "reload": test_reload,
     "clock": test_clock,
-    "collision": test_collision,
     "unreachable": test_unreachable,
 }
 
