@@ -871,6 +871,9 @@ conn_dispatch(struct conn *c, const char *url, const char *method)
 	if (STR_EQ(seg[0], "status") && n == 1) {
 		if (method_is(method, "GET", c, "GET") && (call = call_new(c, CALL_OTHER)))
 			b->status(api->userdata, call);
+	} else if (STR_EQ(seg[0], "version") && n == 1 && b->version) {
+		if (method_is(method, "GET", c, "GET") && (call = call_new(c, CALL_OTHER)))
+			b->version(api->userdata, call);
 	} else if (STR_EQ(seg[0], "backup") && n == 1) {
 		if (!b->backup)
 			conn_fail(c, 404, "not_found", "no such resource");

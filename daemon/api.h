@@ -35,6 +35,8 @@ struct api_backend {
 	void (*order_refund)(void *userdata, struct api_call *call, const char *order_id,
 			     const struct api_refund_request *req, const char *request_ref);
 	void (*status)(void *userdata, struct api_call *call);
+	/* GET /v1/version: {"name","version","terminal_id"}, as the metrics listener's /version. */
+	void (*version)(void *userdata, struct api_call *call);
 	void (*reconciliation)(void *userdata, struct api_call *call, const char *date);
 	/* GET /v1/backup: answer with api_call_reply_file() (a copy of the journal). */
 	void (*backup)(void *userdata, struct api_call *call);

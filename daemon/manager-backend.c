@@ -396,6 +396,17 @@ be_status(void *userdata, struct api_call *call)
 }
 
 static void
+be_version(void *userdata, struct api_call *call)
+{
+	struct json_object *j = manager_version_json(userdata);
+
+	if (!j)
+		api_call_fail(call, 500, "internal", "out of memory");
+	else
+		api_call_reply(call, 200, j);
+}
+
+static void
 be_reconciliation(void *userdata, struct api_call *call, const char *date)
 {
 	struct manager *m = userdata;
@@ -452,6 +463,7 @@ static const struct api_backend manager_backend = {
 	.order_cancel = be_order_cancel,
 	.order_refund = be_order_refund,
 	.status = be_status,
+	.version = be_version,
 	.reconciliation = be_reconciliation,
 	.backup = be_backup,
 };

@@ -122,6 +122,9 @@ void manager_health(struct manager *m, struct health *h);
 /* The conditions that hold, as [{"name","count","detail"?}…]; new object, NULL when out of
  * memory. */
 struct json_object *health_to_json(const struct health *h);
+/* {"name":"f2fpayd","version","terminal_id"}: GET /version (metrics) and GET /v1/version (API);
+ * new object, NULL when out of memory. */
+struct json_object *manager_version_json(struct manager *m);
 
 /* manager-json.c: the API's views (doc/api.md) and the event stream. */
 usec_t manager_now(struct manager *m);
