@@ -227,9 +227,15 @@ class Daemon:
         nsock = os.path.join(self.tmp, "sd-notify")
         if os.path.exists(nsock):
             os.unlink(nsock)
+        if getattr(self, "notify_sock", None):
+            self.notify_sock.close()
         self.notify_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify_sock.bind(nsock)
         self.notify_sock.settimeout(0.2)
+        # Read every message as systemd does: an unread queue blocks the daemon's sd_notify().
+        self.notify_q = queue.Queue()
+        threading.Thread(target=self._read_notify, args=(self.notify_sock, self.notify_q),
+                         daemon=True).start()
         env = dict(os.environ, NOTIFY_SOCKET=nsock, **self.extra_env)
         # ASan builds: fontconfig's lifetime allocations are not leaks of ours.
         env["LSAN_OPTIONS"] = ":".join(filter(None, [
@@ -240,12 +246,22 @@ class Daemon:
         self.wait_notify("READY=1")
         self.t_ready = time.monotonic()
 
+    @staticmethod
+    def _read_notify(sock, q):
+        while True:
+            try:
+                q.put(sock.recv(4096).decode())
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+
     def wait_notify(self, needle, timeout=DEADLINE):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             try:
-                msg = self.notify_sock.recv(4096).decode()
-            except socket.timeout:
+                msg = self.notify_q.get(timeout=0.2)
+            except queue.Empty:
                 check(self.proc.poll() is None, f"f2fpayd exited with {self.proc.returncode}")
                 continue
             if needle in msg:
