@@ -706,12 +706,6 @@ path_split(const char *url, char seg[4][API_ORDER_ID_MAX + 1], size_t *ret_n)
 	return 0;
 }
 
-static const char *
-query(struct conn *c, const char *key)
-{
-	return MHD_lookup_connection_value(c->mc, MHD_GET_ARGUMENT_KIND, key);
-}
-
 static bool
 method_is(const char *method, const char *want, struct conn *c, const char *allow)
 {
@@ -848,6 +842,98 @@ route_refund(struct conn *c, const char *id)
 	api_refund_request_done(&req);
 }
 
+struct query_walk {
+	struct api_order_query q;
+	struct api_error err;
+	bool failed;
+};
+
+static enum MHD_Result
+query_one(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct query_walk *w = cls;
+
+	if (api_order_query_add(&w->q, key, value, &w->err) < 0) {
+		w->failed = true;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/* GET /v1/orders: every query parameter is known and well formed, or 400 names it. */
+static void
+route_list(struct conn *c)
+{
+	struct api *api = c->listener->api;
+	struct query_walk w = {};
+	struct api_call *call;
+
+	api_order_query_init(&w.q);
+	(void)MHD_get_connection_values(c->mc, MHD_GET_ARGUMENT_KIND, query_one, &w);
+	if (!w.failed && api_order_query_finish(&w.q, &w.err) < 0)
+		w.failed = true;
+	if (w.failed)
+		conn_fail(c, w.err.status, w.err.code, "%s", w.err.message);
+	else if ((call = call_new(c, CALL_OTHER)))
+		api->backend->order_list(api->userdata, call, &w.q);
+}
+
+/* /v1/orders/{id}[/cancel|/refunds[/{refund_id}]]. */
+static void
+route_order(struct conn *c, const char *method, const char *id, const char *sub, const char *sub_id,
+	    size_t n)
+{
+	struct api *api = c->listener->api;
+	const struct api_backend *b = api->backend;
+	struct api_call *call;
+
+	if (!api_order_id_valid(id)) {
+		conn_fail(c, 404, "order_not_found", "no such order");
+	} else if (n == 2) {
+		if (method_is(method, "GET", c, "GET") && (call = call_new(c, CALL_OTHER)))
+			b->order_get(api->userdata, call, id);
+	} else if (n == 3 && STR_EQ(sub, "cancel")) {
+		if (method_is(method, "POST", c, "POST") && (call = call_new(c, CALL_OTHER)))
+			b->order_cancel(api->userdata, call, id);
+	} else if (n == 3 && STR_EQ(sub, "refunds")) {
+		if (STR_EQ(method, "GET") && b->refund_list) {
+			if ((call = call_new(c, CALL_OTHER)))
+				b->refund_list(api->userdata, call, id);
+		} else if (method_is(method, "POST", c, b->refund_list ? "GET, POST" : "POST"))
+			route_refund(c, id);
+	} else if (n == 4 && STR_EQ(sub, "refunds") && b->refund_get) {
+		if (!api_order_id_valid(sub_id))
+			conn_fail(c, 404, "refund_not_found", "no such refund");
+		else if (method_is(method, "GET", c, "GET") && (call = call_new(c, CALL_OTHER)))
+			b->refund_get(api->userdata, call, id, sub_id);
+	} else
+		conn_fail(c, 404, "not_found", "no such resource");
+}
+
+/* /v1/orders/by-pos-ref/{pos_ref}[/cancel]: the order the POS knows by its own reference. */
+static void
+route_by_pos_ref(struct conn *c, const char *method, const char *pos_ref, const char *sub, size_t n)
+{
+	struct api *api = c->listener->api;
+	char id[API_ORDER_ID_MAX + 1];
+	int r;
+
+	if (!api->backend->order_find || (n == 4 && !STR_EQ(sub, "cancel"))) {
+		conn_fail(c, 404, "not_found", "no such resource");
+		return;
+	}
+	/* The method first: a wrong one is 405 whether the order exists or not. */
+	if (!method_is(method, n == 3 ? "GET" : "POST", c, n == 3 ? "GET" : "POST"))
+		return;
+	r = api->backend->order_find(api->userdata, pos_ref, id);
+	if (r == -ENOENT)
+		conn_fail(c, 404, "order_not_found", "no order has pos_ref %s", pos_ref);
+	else if (r < 0)
+		conn_fail(c, 500, "internal", "the journal cannot be read: %s", strerror(-r));
+	else
+		route_order(c, method, id, sub, NULL, n - 1);
+}
+
 /* Runs the request; the answer is set now or later (then the conn is suspended). */
 static enum MHD_Result
 conn_dispatch(struct conn *c, const char *url, const char *method)
@@ -889,27 +975,12 @@ conn_dispatch(struct conn *c, const char *url, const char *method)
 	} else if (STR_EQ(seg[0], "orders") && n == 1) {
 		if (STR_EQ(method, "POST"))
 			route_create(c);
-		else if (method_is(method, "GET", c, "GET, POST")) {
-			const char *state = query(c, "state"), *date = query(c, "date");
-			if (state && !api_state_valid(state))
-				conn_fail(c, 400, "invalid_state",
-					  "state is an order state such as PAID");
-			else if (date && !api_date_valid(date))
-				conn_fail(c, 400, "invalid_date", "dates are yyyy-MM-dd");
-			else if ((call = call_new(c, CALL_OTHER)))
-				b->order_list(api->userdata, call, state, date);
-		}
-	} else if (STR_EQ(seg[0], "orders") && n >= 2 && !api_order_id_valid(seg[1])) {
-		conn_fail(c, 404, "order_not_found", "no such order");
-	} else if (STR_EQ(seg[0], "orders") && n == 2) {
-		if (method_is(method, "GET", c, "GET") && (call = call_new(c, CALL_OTHER)))
-			b->order_get(api->userdata, call, seg[1]);
-	} else if (STR_EQ(seg[0], "orders") && n == 3 && STR_EQ(seg[2], "cancel")) {
-		if (method_is(method, "POST", c, "POST") && (call = call_new(c, CALL_OTHER)))
-			b->order_cancel(api->userdata, call, seg[1]);
-	} else if (STR_EQ(seg[0], "orders") && n == 3 && STR_EQ(seg[2], "refunds")) {
-		if (method_is(method, "POST", c, "POST"))
-			route_refund(c, seg[1]);
+		else if (method_is(method, "GET", c, "GET, POST"))
+			route_list(c);
+	} else if (STR_EQ(seg[0], "orders") && n >= 3 && STR_EQ(seg[1], "by-pos-ref")) {
+		route_by_pos_ref(c, method, seg[2], n == 4 ? seg[3] : NULL, n);
+	} else if (STR_EQ(seg[0], "orders") && n >= 2) {
+		route_order(c, method, seg[1], n >= 3 ? seg[2] : NULL, n >= 4 ? seg[3] : NULL, n);
 	} else
 		conn_fail(c, 404, "not_found", "no such resource");
 

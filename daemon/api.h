@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
+#include "daemon/api-query.h"
 #include "daemon/api-request.h"
 
 struct api;
@@ -27,9 +28,19 @@ struct api_backend {
 	void (*order_create)(void *userdata, struct api_call *call,
 			     const struct api_order_request *req);
 	void (*order_get)(void *userdata, struct api_call *call, const char *order_id);
-	/* state and date (yyyy-MM-dd, Beijing time) are NULL when not filtered on. */
-	void (*order_list)(void *userdata, struct api_call *call, const char *state,
-			   const char *date);
+	/*
+	 * GET /v1/orders: one page of the orders q selects, in journal order, as
+	 * {"orders":[…],"next_cursor":…} (next_cursor only when more may follow).
+	 */
+	void (*order_list)(void *userdata, struct api_call *call, const struct api_order_query *q);
+	/* The order id of a pos_ref, synchronously: 0, -ENOENT, or another -errno. */
+	int (*order_find)(void *userdata, const char *pos_ref,
+			  char ret_id[static API_ORDER_ID_MAX + 1]);
+	/* GET /v1/orders/{id}/refunds: {"refunds":[…]} oldest first; 404 order_not_found. */
+	void (*refund_list)(void *userdata, struct api_call *call, const char *order_id);
+	/* GET /v1/orders/{id}/refunds/{refund_id}: the refund; 404 refund_not_found. */
+	void (*refund_get)(void *userdata, struct api_call *call, const char *order_id,
+			   const char *refund_id);
 	void (*order_cancel)(void *userdata, struct api_call *call, const char *order_id);
 	/* request_ref: the Idempotency-Key header or NULL; the same key must not refund twice. */
 	void (*order_refund)(void *userdata, struct api_call *call, const char *order_id,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The API backend: the local API's calls answered from the engine and the journal. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -34,6 +35,13 @@ reply_order(struct manager *m, struct api_call *call, unsigned status, const cha
 		return;
 	}
 	api_call_reply(call, status, j);
+}
+
+static int
+copy_order(const struct journal_order *o, void *userdata)
+{
+	*(struct journal_order *)userdata = *o;
+	return 0;
 }
 
 static void
@@ -140,59 +148,177 @@ be_order_get(void *userdata, struct api_call *call, const char *id)
 	api_call_reply(call, 200, order_to_json(&o));
 }
 
-struct list_ctx {
-	struct json_object *arr;
-	const char *state;
-	const char *date;
-};
-
 static int
 list_one(const struct journal_order *o, void *userdata)
 {
-	struct list_ctx *l = userdata;
-	char st[32], date[BEIJING_DATE_BUF];
+	struct json_object *arr = userdata;
 
-	if (l->state && !STR_EQ(l->state, state_upper(o->fsm.state, st)))
-		return 0;
-	if (l->date && !STR_EQ(l->date, beijing_format_date(
-						(time_t)(o->created_usec / USEC_PER_SEC), 1, date)))
-		return 0;
-	if (json_object_array_length(l->arr) >= ORDER_LIST_MAX)
-		json_object_array_del_idx(l->arr, 0, 1);
-	return json_object_array_add(l->arr, order_to_json(o)) < 0 ? -ENOMEM : 0;
+	return json_object_array_add(arr, order_to_json(o)) < 0 ? -ENOMEM : 0;
+}
+
+/* The scan order waiting for its code lives in memory only: it leads the first page. */
+static bool
+waiting_listed(struct manager *m, const struct api_order_query *q)
+{
+	return m->waiting.active && q->after == 0 &&
+	       (!q->state || STR_EQ(q->state, WAITING_STATE)) && q->mode != API_ORDER_QR &&
+	       (!q->pos_ref || STR_EQ(q->pos_ref, m->waiting.pos_ref)) &&
+	       m->waiting.created_usec >= q->from_usec &&
+	       (!q->to_usec || m->waiting.created_usec < q->to_usec);
 }
 
 static void
-be_order_list(void *userdata, struct api_call *call, const char *state, const char *date)
+be_order_list(void *userdata, struct api_call *call, const struct api_order_query *q)
 {
 	struct manager *m = userdata;
-	struct list_ctx l = {.arr = json_object_new_array(), .state = state, .date = date};
-	struct json_object *j;
-	int r;
+	struct journal_order_filter f = {
+		.pos_ref = q->pos_ref,
+		.from_usec = q->from_usec,
+		.to_usec = q->to_usec,
+		.after = q->after,
+		.limit = q->limit,
+	};
+	struct json_object *arr, *j;
+	char cursor[API_CURSOR_BUF];
+	int64_t next = 0;
+	int r = 0;
 
-	if (!l.arr) {
+	if (q->state && !STR_EQ(q->state, WAITING_STATE)) {
+		char lower[API_STATE_MAX + 1];
+		size_t i = 0;
+		for (; q->state[i] && i < API_STATE_MAX; i++)
+			lower[i] = (char)tolower((unsigned char)q->state[i]);
+		lower[i] = '\0';
+		if (order_state_from_string(lower, &f.state) < 0) {
+			api_call_fail(call, 400, "invalid_state",
+				      "'state' %s is not an order state (PAID, FAILED, CANCELED, "
+				      "ATTENTION, …)",
+				      q->state);
+			return;
+		}
+		f.by_state = true;
+	}
+	if (q->mode >= 0) {
+		f.by_kind = true;
+		f.kind = q->mode == API_ORDER_QR ? ORDER_KIND_QR : ORDER_KIND_SCAN;
+	}
+	arr = json_object_new_array();
+	j = json_object_new_object();
+	if (!arr || !j) {
+		json_object_put(arr);
+		json_object_put(j);
 		api_call_fail(call, 500, "internal", "out of memory");
 		return;
 	}
-	r = journal_order_foreach(m->journal, false, list_one, &l);
+	json_object_object_add(j, "orders", arr);
+	if (waiting_listed(m, q))
+		json_object_array_add(arr, waiting_to_json(m->waiting.id, m->waiting.amount_fen,
+							   m->waiting.subject, m->waiting.pos_ref,
+							   WAITING_STATE));
+	/* A waiting order has no journal state: filtering on its state lists nothing else. */
+	if (!q->state || !STR_EQ(q->state, WAITING_STATE))
+		r = journal_order_page(m->journal, &f, list_one, arr, &next);
 	if (r < 0) {
-		json_object_put(l.arr);
+		json_object_put(j);
 		api_call_fail(call, 500, "internal", "the journal cannot be read: %s",
 			      strerror(-r));
 		return;
 	}
-	if (m->waiting.active && (!state || STR_EQ(state, WAITING_STATE)))
-		json_object_array_add(l.arr, waiting_to_json(m->waiting.id, m->waiting.amount_fen,
-							     m->waiting.subject, m->waiting.pos_ref,
-							     WAITING_STATE));
+	if (next > 0)
+		json_add_str(j, "next_cursor", api_cursor_format(next, cursor));
+	api_call_reply(call, 200, j);
+}
+
+static int
+be_order_find(void *userdata, const char *pos_ref, char ret_id[static API_ORDER_ID_MAX + 1])
+{
+	struct manager *m = userdata;
+	struct journal_order_filter f = {.pos_ref = pos_ref, .limit = 1};
+	struct journal_order o = {};
+	int64_t next;
+	int r;
+
+	if (m->waiting.active && STR_EQ(pos_ref, m->waiting.pos_ref)) {
+		snprintf(ret_id, API_ORDER_ID_MAX + 1, "%s", m->waiting.id);
+		return 0;
+	}
+	r = journal_order_page(m->journal, &f, copy_order, &o, &next);
+	if (r < 0)
+		return r;
+	if (isempty(o.fsm.id)) {
+		/* A waiting order canceled before a code came: remembered for a while. */
+		for (unsigned i = 0; i < m->n_resolved; i++)
+			if (m->resolved[i].canceled && STR_EQ(m->resolved[i].pos_ref, pos_ref)) {
+				snprintf(ret_id, API_ORDER_ID_MAX + 1, "%s",
+					 m->resolved[i].waiting_id);
+				return 0;
+			}
+		return -ENOENT;
+	}
+	snprintf(ret_id, API_ORDER_ID_MAX + 1, "%s", o.fsm.id);
+	return 0;
+}
+
+static int
+refund_one(const struct journal_refund *rf, void *userdata)
+{
+	return json_object_array_add(userdata, refund_to_json(rf)) < 0 ? -ENOMEM : 0;
+}
+
+/* The engine's order id for an id the API was given (a waiting id leads to its order). */
+static const char *
+order_id_of(struct manager *m, const char *id)
+{
+	const struct resolved *rs = resolved_find(m, id);
+
+	return rs && !rs->canceled ? rs->order_id : id;
+}
+
+static void
+be_refund_list(void *userdata, struct api_call *call, const char *id)
+{
+	struct manager *m = userdata;
+	struct json_object *arr, *j;
+	struct journal_order o;
+	int r;
+
+	id = order_id_of(m, id);
+	if (engine_order_get(m->s->engine, id, &o) < 0) {
+		api_call_fail(call, 404, "order_not_found", "no order %s", id);
+		return;
+	}
+	arr = json_object_new_array();
 	j = json_object_new_object();
-	if (!j) {
-		json_object_put(l.arr);
+	if (!arr || !j) {
+		json_object_put(arr);
+		json_object_put(j);
 		api_call_fail(call, 500, "internal", "out of memory");
 		return;
 	}
-	json_object_object_add(j, "orders", l.arr);
+	json_object_object_add(j, "refunds", arr);
+	r = journal_refund_foreach_of(m->journal, id, refund_one, arr);
+	if (r < 0) {
+		json_object_put(j);
+		api_call_fail(call, 500, "internal", "the journal cannot be read: %s",
+			      strerror(-r));
+		return;
+	}
 	api_call_reply(call, 200, j);
+}
+
+static void
+be_refund_get(void *userdata, struct api_call *call, const char *id, const char *refund_id)
+{
+	struct manager *m = userdata;
+	struct journal_refund rf;
+
+	id = order_id_of(m, id);
+	if (journal_refund_get(m->journal, refund_id, &rf) < 0 || !STR_EQ(rf.order_id, id)) {
+		api_call_fail(call, 404, "refund_not_found", "order %s has no refund %s", id,
+			      refund_id);
+		return;
+	}
+	api_call_reply(call, 200, refund_to_json(&rf));
 }
 
 static void
@@ -461,6 +587,9 @@ static const struct api_backend manager_backend = {
 	.order_get = be_order_get,
 	.order_list = be_order_list,
 	.order_cancel = be_order_cancel,
+	.order_find = be_order_find,
+	.refund_list = be_refund_list,
+	.refund_get = be_refund_get,
 	.order_refund = be_order_refund,
 	.status = be_status,
 	.version = be_version,

@@ -25,7 +25,6 @@
 #define NOT_SUPPORTED_USEC (3 * USEC_PER_SEC) /* "not supported" before the order again */
 #define RESOLVED_MAX       64                 /* waiting ids remembered after the scan */
 #define REFUND_REFS_MAX    256                /* Idempotency-Key of refunds remembered */
-#define ORDER_LIST_MAX     1000               /* newest orders in GET /v1/orders */
 #define WAITING_STATE      "WAITING_FOR_CODE"
 #define DEFAULT_SUBJECT    "f2fpayd"
 #define WAITING_ID_MAX     ORDER_ID_MAX

@@ -795,6 +795,56 @@ journal_order_foreach(struct journal *j, bool unfinished_only, journal_order_cb 
 }
 
 int
+journal_order_page(struct journal *j, const struct journal_order_filter *f, journal_order_cb cb,
+		   void *userdata, int64_t *ret_next)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	unsigned n = 0;
+	int64_t last = 0;
+	int r, rc;
+
+	/* The rowid is the position: assigned in insertion order, and orders are never deleted. */
+	r = journal_prepare(j,
+			    "SELECT " ORDER_COLUMNS ", rowid FROM orders WHERE rowid > ?1"
+			    " AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR kind = ?3)"
+			    " AND (?4 IS NULL OR pos_ref = ?4) AND created_usec >= ?5"
+			    " AND (?6 = 0 OR created_usec < ?6) ORDER BY rowid LIMIT ?7",
+			    &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, f->after);
+	if (f->by_state)
+		sqlite3_bind_text(s, 2, order_state_to_string(f->state), -1, SQLITE_STATIC);
+	if (f->by_kind)
+		sqlite3_bind_text(s, 3, order_kind_to_string(f->kind), -1, SQLITE_STATIC);
+	if (f->pos_ref)
+		sqlite3_bind_text(s, 4, f->pos_ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, (int64_t)f->from_usec);
+	sqlite3_bind_int64(s, 6, (int64_t)f->to_usec);
+	/* One more than asked: whether another page follows. */
+	sqlite3_bind_int64(s, 7, (int64_t)f->limit + 1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct journal_order o;
+		if (n == f->limit) {
+			*ret_next = last;
+			return 0;
+		}
+		r = order_from_row(j, s, &o);
+		if (r < 0)
+			return r;
+		last = sqlite3_column_int64(s, sqlite3_column_count(s) - 1);
+		n++;
+		r = cb(&o, userdata);
+		if (r < 0)
+			return r;
+	}
+	if (rc != SQLITE_DONE)
+		return journal_fail(j, rc, "order page");
+	*ret_next = 0;
+	return 0;
+}
+
+int
 journal_event_foreach(struct journal *j, const char *order_id, journal_event_cb cb, void *userdata)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
@@ -1039,21 +1089,12 @@ journal_refund_get(struct journal *j, const char *id, struct journal_refund *ret
 	return 0;
 }
 
-int
-journal_refund_foreach(struct journal *j, bool unfinished_only, journal_refund_cb cb,
-		       void *userdata)
+/* Calls cb for each refund row of a prepared statement. */
+static int
+refund_walk(struct journal *j, sqlite3_stmt *s, journal_refund_cb cb, void *userdata)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
-	r = journal_prepare(j,
-			    unfinished_only ? "SELECT " REFUND_COLUMNS " FROM refunds WHERE state "
-					      "NOT IN " REFUND_FINAL_SQL " ORDER BY rowid"
-					    : "SELECT " REFUND_COLUMNS
-					      " FROM refunds ORDER BY rowid",
-			    &s);
-	if (r < 0)
-		return r;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct journal_refund rf;
 		r = refund_from_row(j, s, &rf);
@@ -1066,6 +1107,37 @@ journal_refund_foreach(struct journal *j, bool unfinished_only, journal_refund_c
 	if (rc != SQLITE_DONE)
 		return journal_fail(j, rc, "refund listing");
 	return 0;
+}
+
+int
+journal_refund_foreach(struct journal *j, bool unfinished_only, journal_refund_cb cb,
+		       void *userdata)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = journal_prepare(j,
+			    unfinished_only ? "SELECT " REFUND_COLUMNS " FROM refunds WHERE state "
+					      "NOT IN " REFUND_FINAL_SQL " ORDER BY rowid"
+					    : "SELECT " REFUND_COLUMNS
+					      " FROM refunds ORDER BY rowid",
+			    &s);
+	return r < 0 ? r : refund_walk(j, s, cb, userdata);
+}
+
+int
+journal_refund_foreach_of(struct journal *j, const char *order_id, journal_refund_cb cb,
+			  void *userdata)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = journal_prepare(
+		j, "SELECT " REFUND_COLUMNS " FROM refunds WHERE order_id = ?1 ORDER BY rowid", &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+	return refund_walk(j, s, cb, userdata);
 }
 
 int

@@ -117,6 +117,27 @@ typedef int (*journal_order_cb)(const struct journal_order *o, void *userdata);
 int journal_order_foreach(struct journal *j, bool unfinished_only, journal_order_cb cb,
 			  void *userdata);
 
+/* What journal_order_page() selects; zero fields do not filter. */
+struct journal_order_filter {
+	bool by_state;
+	enum order_state state;
+	bool by_kind;
+	enum order_kind kind;
+	const char *pos_ref;
+	usec_t from_usec, to_usec; /* created_usec in [from, to) */
+	int64_t after;             /* a position from a previous page; 0 for the first */
+	unsigned limit;            /* at most this many orders (> 0) */
+};
+
+/*
+ * One page of the orders f selects, in the order they were journaled (a position never
+ * changes, and new orders come after every existing one, so paging with *ret_next returns each
+ * order once while new ones arrive). cb is called for each, as journal_order_foreach() does.
+ * *ret_next is the position to continue after when more orders may follow, 0 otherwise.
+ */
+int journal_order_page(struct journal *j, const struct journal_order_filter *f, journal_order_cb cb,
+		       void *userdata, int64_t *ret_next);
+
 /* Calls cb for each event of the order in log order. */
 typedef int (*journal_event_cb)(const struct journal_event *e, void *userdata);
 int journal_event_foreach(struct journal *j, const char *order_id, journal_event_cb cb,
@@ -141,6 +162,9 @@ int journal_refund_get(struct journal *j, const char *id, struct journal_refund 
 typedef int (*journal_refund_cb)(const struct journal_refund *r, void *userdata);
 int journal_refund_foreach(struct journal *j, bool unfinished_only, journal_refund_cb cb,
 			   void *userdata);
+/* Calls cb for each refund of one order, oldest first. */
+int journal_refund_foreach_of(struct journal *j, const char *order_id, journal_refund_cb cb,
+			      void *userdata);
 
 /* Records a received notification (raw body, borrowed) and whether it verified. */
 int journal_notification_add(struct journal *j, const char *out_trade_no, const void *body,

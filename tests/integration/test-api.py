@@ -6,6 +6,8 @@ import http.client
 import json
 import os
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Daemon, Sandbox, check, free_port, run_scenario  # noqa: E402
@@ -50,8 +52,198 @@ def test_version(build, tmp):
         sb.stop()
 
 
+def beijing_today(offset_days=0):
+    t = time.time() + 8 * 3600 + offset_days * 86400
+    return time.strftime("%Y-%m-%d", time.gmtime(t))
+
+
+def ids(d, query):
+    st, j = d.api("GET", "/v1/orders" + query)
+    check(st == 200, f"GET /v1/orders{query}: {st} {j}")
+    return [o["id"] for o in j["orders"]]
+
+
+def refused(d, query, code, names):
+    st, j = d.api("GET", "/v1/orders" + query)
+    check(st == 400 and j["error"]["code"] == code and names in j["error"]["message"],
+          f"GET /v1/orders{query}: {st} {j}, expected 400 {code} naming {names!r}")
+
+
+def test_queries(build, tmp):
+    """Filters on pos_ref, state, mode and dates; bad parameters are refused by name; an
+    order's refunds; orders by pos_ref."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False, display=None)
+    try:
+        d.start()
+        st, a = d.api("POST", "/v1/orders", {"amount": "10.00", "auth_code": CODE_PAID,
+                                            "pos_ref": "R-0001"})
+        check(st == 201, f"create: {st} {a}")
+        st, b = d.api("POST", "/v1/orders", {"amount": "4.00", "auth_code": CODE_PAID,
+                                            "pos_ref": "R-0004"})
+        st, q = d.api("POST", "/v1/orders", {"amount": "3.00", "mode": "qr",
+                                            "pos_ref": "R-0005"})
+        check(st == 201, f"create qr: {st} {q}")
+        d.wait_state(a["id"], "PAID")
+        d.wait_state(b["id"], "PAID")
+        d.wait_state(q["id"], "SHOWING_QR")
+
+        check(ids(d, "?pos_ref=R-0004") == [b["id"]], "pos_ref filter")
+        check(ids(d, "?pos_ref=R-9999") == [], "unknown pos_ref lists orders")
+        check(ids(d, "?state=PAID") == [a["id"], b["id"]], "state filter")
+        check(ids(d, "?mode=qr") == [q["id"]], "mode filter")
+        check(ids(d, "?mode=scan&state=PAID&pos_ref=R-0001") == [a["id"]], "combined filters")
+        today, yesterday = beijing_today(), beijing_today(-1)
+        check(ids(d, f"?date={today}") == [a["id"], b["id"], q["id"]], "date filter")
+        check(ids(d, f"?date={yesterday}") == [], "yesterday lists today's orders")
+        check(ids(d, f"?from={yesterday}&to={today}") == [a["id"], b["id"], q["id"]],
+              "from/to")
+        check(ids(d, f"?from={beijing_today(1)}") == [], "from tomorrow")
+        check(ids(d, f"?to={yesterday}") == [], "to yesterday")
+
+        # Every parameter is known and well formed, or the answer names it.
+        refused(d, "?pos_rf=R-0004", "unknown_parameter", "'pos_rf'")
+        refused(d, "?state=paid", "invalid_state", "'state'")
+        refused(d, "?state=NOPE", "invalid_state", "'state'")
+        refused(d, "?mode=card", "invalid_parameter", "'mode'")
+        refused(d, "?date=2026-13-01", "invalid_date", "'date'")
+        refused(d, "?from=yesterday", "invalid_date", "'from'")
+        refused(d, f"?from={today}&to={yesterday}", "invalid_parameter", "'from'")
+        refused(d, f"?date={today}&from={today}", "invalid_parameter", "'date'")
+        refused(d, "?limit=0", "invalid_parameter", "'limit'")
+        refused(d, "?limit=1001", "invalid_parameter", "'limit'")
+        refused(d, "?limit=ten", "invalid_parameter", "'limit'")
+        refused(d, "?cursor=abc", "invalid_parameter", "'cursor'")
+        refused(d, "?state=PAID&state=FAILED", "invalid_parameter", "'state'")
+
+        # Pages: a limit, a cursor, no next_cursor on the last page.
+        st, p1 = d.api("GET", "/v1/orders?limit=2")
+        check(st == 200 and len(p1["orders"]) == 2 and "next_cursor" in p1, f"page 1: {p1}")
+        st, p2 = d.api("GET", "/v1/orders?limit=2&cursor=" + p1["next_cursor"])
+        check(st == 200 and [o["id"] for o in p2["orders"]] == [q["id"]] and
+              "next_cursor" not in p2, f"page 2: {p2}")
+
+        # An order's refunds, and one refund.
+        st, r1 = d.api("POST", f"/v1/orders/{a['id']}/refunds", {"amount": "1.00"})
+        check(st == 201, f"refund: {st} {r1}")
+        st, r2 = d.api("POST", f"/v1/orders/{a['id']}/refunds", {"amount": "2.00",
+                                                               "reason": "cup"})
+        st, rl = d.api("GET", f"/v1/orders/{a['id']}/refunds")
+        check(st == 200 and [r["id"] for r in rl["refunds"]] == [r1["id"], r2["id"]],
+              f"refund list: {st} {rl}")
+        st, rl = d.api("GET", f"/v1/orders/{b['id']}/refunds")
+        check(st == 200 and rl == {"refunds": []}, f"no refunds: {st} {rl}")
+        st, one = d.api("GET", f"/v1/orders/{a['id']}/refunds/{r2['id']}")
+        check(st == 200 and one["id"] == r2["id"] and one["amount"] == "2.00" and
+              one["reason"] == "cup", f"one refund: {st} {one}")
+        st, j = d.api("GET", f"/v1/orders/{b['id']}/refunds/{r2['id']}")
+        check(st == 404 and j["error"]["code"] == "refund_not_found",
+              f"another order's refund: {st} {j}")
+        st, j = d.api("GET", "/v1/orders/T01_19990101_1/refunds")
+        check(st == 404 and j["error"]["code"] == "order_not_found", f"refunds: {st} {j}")
+
+        # Orders by pos_ref: read and cancel.
+        st, j = d.api("GET", "/v1/orders/by-pos-ref/R-0004")
+        check(st == 200 and j["id"] == b["id"], f"by pos_ref: {st} {j}")
+        st, j = d.api("GET", "/v1/orders/by-pos-ref/R-9999")
+        check(st == 404 and j["error"]["code"] == "order_not_found", f"by pos_ref: {st} {j}")
+        st, j = d.api("POST", "/v1/orders/by-pos-ref/R-0004")
+        check(st == 405, f"POST by pos_ref: {st} {j}")
+        st, j = d.api("POST", "/v1/orders/by-pos-ref/R-0005/cancel")
+        check(st == 202 and j["id"] == q["id"], f"cancel by pos_ref: {st} {j}")
+        d.wait_state(q["id"], "CANCELED")
+        st, j = d.api("POST", "/v1/orders/by-pos-ref/R-0005/cancel")
+        check(st == 409 and j["error"]["code"] == "not_cancelable", f"again: {st} {j}")
+        # A scan order waiting for its code is found by its pos_ref too, and canceled.
+        st, w = d.api("POST", "/v1/orders", {"amount": "2.00", "pos_ref": "R-0006"})
+        check(st == 201 and w["state"] == "WAITING_FOR_CODE", f"waiting: {st} {w}")
+        check(ids(d, "?state=WAITING_FOR_CODE") == [w["id"]], "waiting listed")
+        st, j = d.api("GET", "/v1/orders/by-pos-ref/R-0006")
+        check(st == 200 and j["id"] == w["id"], f"waiting by pos_ref: {st} {j}")
+        st, j = d.api("POST", "/v1/orders/by-pos-ref/R-0006/cancel")
+        check(st == 202 and j["state"] == "CANCELED", f"cancel waiting: {st} {j}")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+    finally:
+        d.close()
+        sb.stop()
+
+
+def test_paging(build, tmp):
+    """Paging through 1,000 orders returns each exactly once while new orders arrive."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
+    try:
+        d.start()
+        before = set()
+        lock = threading.Lock()
+
+        def create(n, into):
+            for _ in range(n):
+                st, o = d.api("POST", "/v1/orders", {"amount": "0.01", "auth_code": CODE_PAID})
+                check(st == 201, f"create: {st} {o}")
+                with lock:
+                    into.add(o["id"])
+
+        workers = [threading.Thread(target=create, args=(250, before)) for _ in range(4)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        check(len(before) == 1000, f"{len(before)} orders made")
+
+        during, stop, errors = set(), threading.Event(), []
+
+        def arrive():
+            try:
+                while not stop.is_set():
+                    create(1, during)
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        t = threading.Thread(target=arrive)
+        t.start()
+        seen, cursor, pages = [], None, 0
+        try:
+            while True:
+                q = "?limit=37" + (f"&cursor={cursor}" if cursor else "")
+                st, j = d.api("GET", "/v1/orders" + q)
+                check(st == 200, f"page {pages}: {st} {j}")
+                seen += [o["id"] for o in j["orders"]]
+                pages += 1
+                cursor = j.get("next_cursor")
+                if not cursor:
+                    break
+                time.sleep(0.01)
+        finally:
+            stop.set()
+            t.join()
+        check(not errors, f"creating while paging: {errors}")
+        check(len(seen) == len(set(seen)), "an order came twice")
+        check(before <= set(seen), f"{len(before - set(seen))} orders never came")
+        check(set(seen) <= before | during, "an order came from nowhere")
+        check(len(during) > 0, "no order arrived while paging")
+        # The tail: what arrived after the last page comes after the last order seen.
+        tail, cursor = [], None
+        while True:
+            st, j = d.api("GET", "/v1/orders?limit=1000" + (f"&cursor={cursor}" if cursor
+                                                            else ""))
+            tail += [o["id"] for o in j["orders"]]
+            cursor = j.get("next_cursor")
+            if not cursor:
+                break
+        check(tail[:len(seen)] == seen and set(tail) == before | during,
+              "the journal order is not stable")
+        print(f"{pages} pages, {len(seen)} orders, {len(during)} arrived while paging")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+    finally:
+        d.close()
+        sb.stop()
+
+
 TESTS = {
     "version": test_version,
+    "queries": test_queries,
+    "paging": test_paging,
 }
 
 
