@@ -67,7 +67,10 @@ static const char *const sign_type_names[] = {"RSA2", "RSA", NULL};
 static const char *const charset_names[] = {"utf-8", "GBK", NULL};
 static const char *const kind_names[] = {"evdev", "serial", "hidpos", NULL};
 static const char *const suffix_names[] = {"enter", "kp-enter", "tab", "none", NULL};
-static const char *const framing_names[] = {"cr", "lf", "crlf", NULL};
+static const char *const framing_names[] = {"cr", "lf", "crlf", "none", NULL};
+static const char *const prefix_names[] = {"none", "aim", "code-id", NULL};
+static const char *const report_layout_names[] = {"auto",           "honeywell",  "newland",
+						  "aim-after-byte", "simple-com", NULL};
 static const char *const language_names[] = {"both", "zh", "en", NULL};
 
 #define K_EVDEV  (1u << CONFIG_SCANNER_EVDEV)
@@ -163,8 +166,13 @@ static const struct cfg_key keys[] = {
 	{SEC_SCANNER, "baud", T_UINT, S(baud), "9600", 1200, 115200, .kinds = K_SERIAL},
 	{SEC_SCANNER, "framing", T_ENUM, S(framing), "cr", .names = framing_names,
 	 .kinds = K_SERIAL},
-	{SEC_SCANNER, "aim_strip", T_BOOL, S(aim_strip), "no", .kinds = K_SERIAL | K_HIDPOS},
+	{SEC_SCANNER, "idle_gap", T_USEC, S(idle_gap_usec), "50ms", 5 * SEC_MS, 2 * SEC_S,
+	 .kinds = K_SERIAL},
+	{SEC_SCANNER, "prefix", T_ENUM, S(prefix), "none", .names = prefix_names,
+	 .kinds = K_EVDEV | K_SERIAL},
 	{SEC_SCANNER, "honeywell_enable", T_BOOL, S(honeywell_enable), "no", .kinds = K_HIDPOS},
+	{SEC_SCANNER, "report_layout", T_ENUM, S(report_layout), "auto",
+	 .names = report_layout_names, .kinds = K_HIDPOS},
 	{SEC_SCANNER, "max_length", T_UINT, S(max_length), "128", 16, 4096},
 
 	{SEC_DISPLAY, "backend", T_DISPLAY, 0, "none", 0, 256},

@@ -42,6 +42,21 @@ enum config_framing {
 	CONFIG_FRAMING_CR,
 	CONFIG_FRAMING_LF,
 	CONFIG_FRAMING_CRLF,
+	CONFIG_FRAMING_NONE, /* an idle gap ends a frame */
+};
+
+enum config_prefix {
+	CONFIG_PREFIX_NONE,
+	CONFIG_PREFIX_AIM,
+	CONFIG_PREFIX_CODE_ID,
+};
+
+enum config_report_layout {
+	CONFIG_REPORT_AUTO,
+	CONFIG_REPORT_HONEYWELL,
+	CONFIG_REPORT_NEWLAND,
+	CONFIG_REPORT_AIM_AFTER_BYTE,
+	CONFIG_REPORT_SIMPLE_COM,
 };
 
 enum config_display_backend {
@@ -118,8 +133,10 @@ struct config_scanner {
 	char *device; /* serial: /dev/ttyACM0 ... */
 	unsigned baud;
 	int framing;
-	bool aim_strip;
+	usec_t idle_gap_usec; /* serial: ends a frame (framing none), refuses a torn one */
+	int prefix;           /* evdev, serial: enum config_prefix */
 	bool honeywell_enable;
+	int report_layout; /* hidpos: enum config_report_layout */
 	unsigned max_length;
 };
 

@@ -121,8 +121,13 @@ scanner_config_from(const struct config_scanner *c, struct scanner_config *sc)
 		sc->baud = c->baud;
 	sc->framing = c->framing == CONFIG_FRAMING_LF     ? SCANNER_FRAMING_LF
 		      : c->framing == CONFIG_FRAMING_CRLF ? SCANNER_FRAMING_CRLF
+		      : c->framing == CONFIG_FRAMING_NONE ? SCANNER_FRAMING_NONE
 							  : SCANNER_FRAMING_CR;
-	sc->aim_strip = c->aim_strip;
+	if (c->idle_gap_usec)
+		sc->idle_gap_usec = c->idle_gap_usec;
+	/* The config enums list the same names in the same order as the scanner's. */
+	sc->prefix = (enum scanner_prefix)c->prefix;
+	sc->report_layout = (enum scanner_report_layout)c->report_layout;
 	sc->honeywell_enable = c->honeywell_enable;
 	if (c->max_length)
 		sc->max_len = c->max_length;
