@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The query string of GET /v1/orders: every parameter known, checked and named when refused. */
+/* The query strings of GET /v1/orders and GET /v1/events: every parameter known, checked and
+ * named when refused. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -168,5 +169,41 @@ api_order_query_finish(struct api_order_query *q, struct api_error *err)
 				     "'date' is one day: give it, or 'from' and 'to', not both");
 	if (q->from_usec && q->to_usec && q->from_usec >= q->to_usec)
 		return api_error_set(err, 400, "invalid_parameter", "'from' is after 'to'");
+	return 0;
+}
+
+int
+event_id_cmp(struct event_id a, struct event_id b)
+{
+	if (a.seq != b.seq)
+		return a.seq < b.seq ? -1 : 1;
+	return a.k < b.k ? -1 : a.k > b.k;
+}
+
+const char *
+event_id_format(struct event_id id, char buf[static EVENT_ID_BUF])
+{
+	if (id.k == 0)
+		snprintf(buf, EVENT_ID_BUF, "%" PRId64, id.seq);
+	else
+		snprintf(buf, EVENT_ID_BUF, "%" PRId64 ".%" PRIu64, id.seq, id.k);
+	return buf;
+}
+
+int
+event_id_parse(const char *s, struct event_id *ret)
+{
+	size_t a = strspn(s, "0123456789"), b = 0;
+
+	if (a == 0 || a > 18)
+		return -EINVAL;
+	if (s[a] == '.') {
+		b = strspn(s + a + 1, "0123456789");
+		if (b == 0 || b > 18 || s[a + 1 + b])
+			return -EINVAL;
+	} else if (s[a])
+		return -EINVAL;
+	ret->seq = strtoll(s, NULL, 10);
+	ret->k = b ? strtoull(s + a + 1, NULL, 10) : 0;
 	return 0;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The query string of GET /v1/orders: filters and the page cursor (no I/O). */
+/* The query strings of GET /v1/orders (filters, page cursor) and GET /v1/events (event ids). */
 #pragma once
 
 #include <stdbool.h>
@@ -39,6 +39,22 @@ int api_order_query_add(struct api_order_query *q, const char *key, const char *
 
 /* Checks the parameters together (date with from/to, from after to): 0 or -EINVAL. */
 int api_order_query_finish(struct api_order_query *q, struct api_error *err);
+
+/*
+ * An event stream id: the journal's event sequence number when the event was sent, and a count
+ * of the events sent since that number last grew. Shown as "17", then "17.1", "17.2"…
+ */
+struct event_id {
+	int64_t seq;
+	uint64_t k;
+};
+
+#define EVENT_ID_BUF 48
+
+int event_id_cmp(struct event_id a, struct event_id b);
+const char *event_id_format(struct event_id id, char buf[static EVENT_ID_BUF]);
+/* "17" or "17.3" (each part at most 18 digits): 0, or -EINVAL. */
+int event_id_parse(const char *s, struct event_id *ret);
 
 /* The opaque cursor for a journal position (> 0); returns buf. */
 const char *api_cursor_format(int64_t pos, char buf[static API_CURSOR_BUF]);

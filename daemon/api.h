@@ -49,6 +49,11 @@ struct api_backend {
 	/* GET /v1/version: {"name","version","terminal_id"}, as the metrics listener's /version. */
 	void (*version)(void *userdata, struct api_call *call);
 	void (*reconciliation)(void *userdata, struct api_call *call, const char *date);
+	/*
+	 * The newest event sequence number of the journal (synchronous; NULL: none). Event stream
+	 * ids follow it, so a client resumes (Last-Event-ID) across events of any kind.
+	 */
+	int64_t (*event_seq)(void *userdata);
 	/* GET /v1/backup: answer with api_call_reply_file() (a copy of the journal). */
 	void (*backup)(void *userdata, struct api_call *call);
 };
@@ -89,8 +94,10 @@ unsigned api_tcp_port(const struct api *api);
 
 /*
  * Sends an event to every event stream client: `event` is the SSE event name (e.g. "order",
- * "scan", "device", "display"), `json` one JSON value (borrowed, copied). A client whose queue
- * is full is disconnected (it reconnects and re-reads the state). Returns the number of
+ * "scan", "device", "display"), `json` one JSON value (borrowed, copied). Its id is the
+ * backend's event_seq when that grew since the last event, else the last id with a count
+ * ("17.1"); the newest events are kept for clients that resume with Last-Event-ID. A client
+ * whose queue is full is disconnected (it reconnects and resumes). Returns the number of
  * clients the event was queued for, or -errno.
  */
 int api_broadcast(struct api *api, const char *event, const char *json);

@@ -532,6 +532,17 @@ be_version(void *userdata, struct api_call *call)
 		api_call_reply(call, 200, j);
 }
 
+static int64_t
+be_event_seq(void *userdata)
+{
+	struct manager *m = userdata;
+	int64_t seq = 0;
+
+	/* On a read error the ids go on counting from the last one: still unique. */
+	(void)journal_event_seq(m->journal, &seq);
+	return seq;
+}
+
 static void
 be_reconciliation(void *userdata, struct api_call *call, const char *date)
 {
@@ -593,6 +604,7 @@ static const struct api_backend manager_backend = {
 	.order_refund = be_order_refund,
 	.status = be_status,
 	.version = be_version,
+	.event_seq = be_event_seq,
 	.reconciliation = be_reconciliation,
 	.backup = be_backup,
 };

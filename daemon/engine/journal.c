@@ -1186,6 +1186,22 @@ journal_counter_get(struct journal *j, const char *name, int64_t *ret)
 }
 
 int
+journal_event_seq(struct journal *j, int64_t *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	r = journal_prepare(j, "SELECT COALESCE(MAX(seq), 0) FROM events", &s);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		return journal_fail(j, rc, "event sequence");
+	*ret = sqlite3_column_int64(s, 0);
+	return 0;
+}
+
+int
 journal_backup(struct journal *j, const char *dest)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;

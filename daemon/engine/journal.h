@@ -173,6 +173,10 @@ int journal_notification_add(struct journal *j, const char *out_trade_no, const 
 /* Reads a counter ("out_trade_no_seq", "journal_writes"); 0 for a counter never set. */
 int journal_counter_get(struct journal *j, const char *name, int64_t *ret);
 
+/* The sequence number of the newest event row (0 for none): every order and refund transition
+ * adds one, so it only grows. */
+int journal_event_seq(struct journal *j, int64_t *ret);
+
 /*
  * Writes a consistent copy of the whole journal to dest (borrowed), which must not exist or be
  * empty. Usable while orders run: the copy is one read transaction. 0 or -errno (logged).

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzzes the GET /v1/orders query parser: bytes as key=value&key=value, and as a cursor. */
+/* Fuzzes the query parsers: bytes as key=value&key=value, as a cursor and as an event id. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +25,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* A cursor parsed is one this API could have made. */
 		if (pos <= 0 || strcmp(api_cursor_format(pos, buf), s) != 0)
 			abort();
+	}
+	{
+		struct event_id id;
+		char ibuf[EVENT_ID_BUF];
+		/* An id parsed prints back the same, up to leading zeros. */
+		if (event_id_parse(s, &id) == 0) {
+			struct event_id again;
+			if (event_id_parse(event_id_format(id, ibuf), &again) < 0 ||
+			    event_id_cmp(id, again) != 0)
+				abort();
+		}
 	}
 	api_order_query_init(&q);
 	p = s;

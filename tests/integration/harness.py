@@ -108,11 +108,12 @@ class Scanner:
 class Events:
     """Follows GET /v1/events on its own connection; events land in a queue."""
 
-    def __init__(self, sock_path):
+    def __init__(self, sock_path, path="/v1/events", headers=None):
         self.q = queue.Queue()
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(sock_path)
-        self.sock.sendall(b"GET /v1/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n{extra}\r\n".encode())
         self.ready = threading.Event()
         self.t = threading.Thread(target=self.run, daemon=True)
         self.t.start()
@@ -131,7 +132,9 @@ class Events:
                 if line.startswith(b": f2fpayd events"):
                     self.ready.set()
                 # Chunked transfer: the size lines are noise to this parser.
-                if line.startswith(b"event: "):
+                if line.startswith(b"id: "):
+                    ev["id"] = line[4:].decode()
+                elif line.startswith(b"event: "):
                     ev["event"] = line[7:].decode()
                 elif line.startswith(b"data: "):
                     ev["data"] = json.loads(line[6:].decode())

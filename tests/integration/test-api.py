@@ -5,12 +5,13 @@
 import http.client
 import json
 import os
+import queue
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, Sandbox, check, free_port, run_scenario  # noqa: E402
+from harness import Daemon, Events, Sandbox, check, free_port, run_scenario  # noqa: E402
 
 # doc/design.md §11.1: the last digit of an 18-digit code starting 28 picks the buyer.
 CODE_PAID = "287654321098765430"
@@ -240,10 +241,131 @@ def test_paging(build, tmp):
         sb.stop()
 
 
+def drain(ev, quiet=1.0):
+    """Every event that arrives until none came for `quiet` seconds."""
+    out = []
+    while True:
+        try:
+            out.append(ev.q.get(timeout=quiet))
+        except queue.Empty:
+            return out
+
+
+def id_key(i):
+    seq, _, k = i.partition(".")
+    return int(seq), int(k or 0)
+
+
+def test_events(build, tmp):
+    """Every event carries an id; a stream dropped and resumed with Last-Event-ID (header or
+    parameter) loses no event; one resumed from too far back is told to resync."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
+    try:
+        with open(d.conf) as f:
+            conf = f.read()
+        with open(d.conf, "w") as f:
+            f.write(conf.replace("[api]\n", "[api]\nsse_queue_limit = 8\n", 1))
+        d.start()
+        ctrl = Events(d.sock)  # stays connected: what every client should have seen
+        a = Events(d.sock)
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID})
+        a.wait_order(o["id"], "PAID")
+        seen = drain(a)
+        a.close()
+        # Dropped. Orders go on: one paid, one refund, a scan order waiting for its code (not
+        # journaled: its events get ids of their own) and canceled.
+        st, o2 = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": CODE_PAID})
+        d.wait_state(o2["id"], "PAID")
+        st, r = d.api("POST", f"/v1/orders/{o2['id']}/refunds", {"amount": "0.50"})
+        check(st == 201, f"refund: {st} {r}")
+        st, w = d.api("POST", "/v1/orders", {"amount": "3.00"})
+        st, j = d.api("POST", f"/v1/orders/{w['id']}/cancel")
+        check(st == 202, f"cancel waiting: {st} {j}")
+        everything = drain(ctrl)
+        check(all("id" in e for e in everything), f"an event without id: {everything}")
+        ids = [id_key(e["id"]) for e in everything]
+        check(ids == sorted(ids) and len(set(ids)) == len(ids), f"ids not increasing: {ids}")
+        check(any(e["event"] == "refund" for e in everything), "no refund event")
+        # Transitions carry the journal's event sequence itself.
+        check(all("." not in e["id"] for e in everything if e["event"] == "refund" or
+                  "event" in e["data"]), f"ids: {everything}")
+        check(any("." in e["id"] for e in everything), f"no event outside the journal: {ids}")
+        last = seen[-1]["id"]
+        missed = everything[[e["id"] for e in everything].index(last) + 1:]
+        check(len(missed) > 7, f"too few events to test: {missed}")
+        # Within the history (7 events here), a resume replays exactly what was missed.
+        cut = everything[-6]["id"]
+        for how in ("header", "parameter"):
+            b = (Events(d.sock, headers={"Last-Event-ID": cut}) if how == "header" else
+                 Events(d.sock, path=f"/v1/events?last_event_id={cut}"))
+            got = drain(b)
+            b.close()
+            check(got == everything[-5:], f"resume by {how} after {cut}: {got} != "
+                  f"{everything[-5:]}")
+        # The newest id: nothing to replay.
+        b = Events(d.sock, headers={"Last-Event-ID": everything[-1]["id"]})
+        check(drain(b) == [], "events replayed after the newest one")
+        b.close()
+        # Too far back: a resync event with the newest id, then the live stream.
+        b = Events(d.sock, headers={"Last-Event-ID": last})
+        got = drain(b)
+        check(len(got) == 1 and got[0]["event"] == "resync" and
+              got[0]["data"]["reason"] == "too_old" and got[0]["id"] == everything[-1]["id"],
+              f"too old: {got}")
+        st, o3 = d.api("POST", "/v1/orders", {"amount": "3.00", "auth_code": CODE_PAID})
+        b.wait_order(o3["id"], "PAID")
+        b.close()
+        b = Events(d.sock, headers={"Last-Event-ID": "999999"})
+        got = drain(b)
+        check(len(got) == 1 and got[0]["event"] == "resync" and
+              got[0]["data"]["reason"] == "unknown", f"future id: {got}")
+        b.close()
+        for q, code in (("?last_event_id=x", "invalid_parameter"),
+                        ("?since=1", "unknown_parameter")):
+            st, j = d.api("GET", "/v1/events" + q)
+            check(st == 400 and j["error"]["code"] == code, f"/v1/events{q}: {st} {j}")
+        st, j = d.api("GET", "/v1/events", headers={"Last-Event-ID": "1.x"})
+        check(st == 400 and "Last-Event-ID" in j["error"]["message"], f"bad header: {st} {j}")
+        ctrl.close()
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+    finally:
+        d.close()
+        sb.stop()
+
+
+def test_events_restart(build, tmp):
+    """After a restart the ids go on from the journal: a client resuming from the last id it
+    saw misses nothing and gets no resync."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
+    try:
+        d.start()
+        a = d.follow()
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID})
+        a.wait_order(o["id"], "PAID")
+        last = drain(a)[-1]["id"]
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+        d.start()
+        b = Events(d.sock, headers={"Last-Event-ID": last})
+        got = drain(b)
+        check(got == [], f"a resume across a restart replayed or resynced: {got}")
+        st, o2 = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID})
+        e = b.wait_order(o2["id"], "PAID")
+        check(id_key(e["id"]) > id_key(last), f"id {e['id']} after {last}")
+        b.close()
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+    finally:
+        d.close()
+        sb.stop()
+
+
 TESTS = {
     "version": test_version,
     "queries": test_queries,
     "paging": test_paging,
+    "events": test_events,
+    "events-restart": test_events_restart,
 }
 
 
