@@ -2,6 +2,7 @@
 /* Parsing and validation of local API request bodies and path parameters (no I/O). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,7 @@ struct api_order_request {
 	int mode;        /* enum api_order_mode */
 	char *auth_code; /* NULL: scan orders wait for the scanner; always NULL for QR */
 	char *pos_ref;   /* NULL or the POS's reference, also the idempotency key */
+	bool wait_qr;    /* ?wait=qr: answer once the QR is there (or it failed), bounded */
 };
 
 /* A validated POST /v1/orders/{id}/refunds body. */

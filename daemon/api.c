@@ -875,6 +875,41 @@ order_fingerprint(const struct api_order_request *r)
 	return s;
 }
 
+static enum MHD_Result
+create_query_one(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	const char **unknown = cls;
+
+	if (STR_EQ_PTR(key, "wait"))
+		return MHD_YES;
+	*unknown = key ? key : "";
+	return MHD_NO;
+}
+
+/* POST /v1/orders?wait=qr: the only parameter; refused by name otherwise (400 set). */
+static int
+create_query(struct conn *c, struct api_order_request *req)
+{
+	const char *unknown = NULL, *wait;
+
+	(void)MHD_get_connection_values(c->mc, MHD_GET_ARGUMENT_KIND, create_query_one, &unknown);
+	if (unknown) {
+		conn_fail(c, 400, "unknown_parameter",
+			  "unknown query parameter '%.64s': the parameter is wait", unknown);
+		return -EINVAL;
+	}
+	wait = MHD_lookup_connection_value(c->mc, MHD_GET_ARGUMENT_KIND, "wait");
+	if (!wait)
+		return 0;
+	if (!STR_EQ(wait, "qr") || req->mode != API_ORDER_QR) {
+		conn_fail(c, 400, "invalid_parameter",
+			  "'wait' is \"qr\", for orders with \"mode\":\"qr\"");
+		return -EINVAL;
+	}
+	req->wait_qr = true;
+	return 0;
+}
+
 static void
 route_create(struct conn *c)
 {
@@ -896,6 +931,9 @@ route_create(struct conn *c)
 		conn_fail(c, err.status, err.code, "%s", err.message);
 		return;
 	}
+	r = create_query(c, &req);
+	if (r < 0)
+		goto out;
 	hkey = MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, "Idempotency-Key");
 	if (hkey && (!*hkey || strlen(hkey) > API_POS_REF_MAX)) {
 		conn_fail(c, 400, "invalid_field", "Idempotency-Key must be 1-%d bytes",

@@ -115,6 +115,12 @@ be_order_create(void *userdata, struct api_call *call, const struct api_order_re
 			      strerror(-r));
 		return;
 	}
+	if (req->wait_qr) {
+		struct journal_order o;
+		if (engine_order_get(m->s->engine, id, &o) >= 0 &&
+		    qr_wait_start(m, call, &o, r == 1 ? 200 : 201))
+			return;
+	}
 	reply_order(m, call, r == 1 ? 200 : 201, id);
 }
 

@@ -28,6 +28,8 @@
 #define WAITING_STATE      "WAITING_FOR_CODE"
 #define DEFAULT_SUBJECT    "f2fpayd"
 #define WAITING_ID_MAX     ORDER_ID_MAX
+#define QR_WAITS_MAX       16                  /* ?wait=qr creates answered later */
+#define QR_WAIT_USEC       (15 * USEC_PER_SEC) /* the longest a ?wait=qr create waits */
 
 /* The gateway as the engine sees it, noting the class of each answer for GET /v1/status. */
 struct gateway_watch {
@@ -91,6 +93,15 @@ struct refund_ref {
 	char order_id[ORDER_ID_MAX + 1];
 };
 
+/* A create with ?wait=qr, answered once the order leaves precreate (or QR_WAIT_USEC passed). */
+struct qr_wait {
+	struct manager *manager;
+	struct api_call *call; /* NULL: the slot is free */
+	unsigned status;       /* 201, or 200 for a replayed pos_ref */
+	char id[ORDER_ID_MAX + 1];
+	sd_event_source *timer;
+};
+
 struct manager {
 	sd_event *event;
 	struct journal *journal;
@@ -102,6 +113,7 @@ struct manager {
 	time_t boot;
 	struct resolved resolved[RESOLVED_MAX];
 	unsigned n_resolved;
+	struct qr_wait qr_waits[QR_WAITS_MAX];
 	struct refund_ref refund_refs[REFUND_REFS_MAX];
 	unsigned n_refund_refs;
 	char display_order[ORDER_ID_MAX + 1]; /* the order the customer display follows */
@@ -158,6 +170,13 @@ const struct resolved *resolved_find(struct manager *m, const char *waiting_id);
 void waiting_end(struct manager *m, const char *order_id, const char *final_state);
 int waiting_expired_cb(sd_event_source *s, uint64_t usec, void *userdata);
 void waiting_pay(struct manager *m, const char *code);
+
+/* manager-qrwait.c: creates with ?wait=qr. qr_wait_start() takes the call when the order is
+ * still before its precreate answer (true), else the caller answers now. */
+bool qr_wait_start(struct manager *m, struct api_call *call, const struct journal_order *o,
+		   unsigned status);
+void qr_wait_transition(struct manager *m, const struct journal_order *o);
+void qr_wait_free_all(struct manager *m);
 
 /* manager-scanners.c */
 void on_scanner(struct scanner *s, const struct scanner_event *ev, void *userdata);

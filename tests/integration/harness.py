@@ -275,8 +275,8 @@ class Daemon:
         self.events = Events(self.sock)
         return self.events
 
-    def api(self, method, path, body=None, raw=None, headers=None):
-        c = UnixHTTPConnection(self.sock)
+    def api(self, method, path, body=None, raw=None, headers=None, timeout=10):
+        c = UnixHTTPConnection(self.sock, timeout=timeout)
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None
                                             else None)
         h = {"Content-Type": "application/json"} if data is not None else {}

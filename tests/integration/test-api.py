@@ -6,6 +6,8 @@ import http.client
 import json
 import os
 import queue
+import signal
+import socket
 import sys
 import threading
 import time
@@ -360,12 +362,66 @@ def test_events_restart(build, tmp):
         sb.stop()
 
 
+def test_wait_qr(build, tmp):
+    """POST /v1/orders?wait=qr answers with the QR once precreate answered, and no later than
+    its bound when the gateway is silent."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
+    silent = socket.socket()
+    try:
+        d.start()
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "mode": "qr"})
+        check(st == 201 and o["state"] == "PRECREATING" and "qr_code" not in o,
+              f"without wait: {st} {o}")
+        st, o = d.api("POST", "/v1/orders?wait=qr", {"amount": "2.00", "mode": "qr",
+                                                    "pos_ref": "Q-1"})
+        check(st == 201 and o["state"] == "SHOWING_QR" and o["qr_code"].startswith("http"),
+              f"wait=qr: {st} {o}")
+        # A retry of the same pos_ref is answered at once, with the QR.
+        st, again = d.api("POST", "/v1/orders?wait=qr", {"amount": "2.00", "mode": "qr",
+                                                        "pos_ref": "Q-1"})
+        check(st == 200 and again["qr_code"] == o["qr_code"], f"replay: {st} {again}")
+        for q, body, code in (("?wait=qr", {"amount": "1.00", "auth_code": CODE_PAID},
+                               "invalid_parameter"),
+                              ("?wait=yes", {"amount": "1.00", "mode": "qr"},
+                               "invalid_parameter"),
+                              ("?wiat=qr", {"amount": "1.00", "mode": "qr"},
+                               "unknown_parameter")):
+            st, j = d.api("POST", "/v1/orders" + q, body)
+            check(st == 400 and j["error"]["code"] == code, f"POST /v1/orders{q}: {st} {j}")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+
+        # A gateway that accepts and never answers, and a client timeout past the bound.
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        with open(d.conf) as f:
+            conf = f.read()
+        conf = conf.replace(sb.url, f"http://127.0.0.1:{silent.getsockname()[1]}")
+        conf = conf.replace("total_timeout = 3s", "total_timeout = 60s")
+        with open(d.conf, "w") as f:
+            f.write(conf)
+        d.start()
+        t0 = time.monotonic()
+        st, o = d.api("POST", "/v1/orders?wait=qr", {"amount": "3.00", "mode": "qr"},
+                      timeout=60)
+        took = time.monotonic() - t0
+        check(st == 201 and o["state"] == "PRECREATING" and "qr_code" not in o,
+              f"silent gateway: {st} {o}")
+        check(13 <= took <= 40, f"answered after {took:.1f} s, the bound is 15 s")
+        d.stop(signal.SIGKILL)
+    finally:
+        silent.close()
+        d.close()
+        sb.stop()
+
+
 TESTS = {
     "version": test_version,
     "queries": test_queries,
     "paging": test_paging,
     "events": test_events,
     "events-restart": test_events_restart,
+    "wait-qr": test_wait_qr,
 }
 
 
