@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/money.h"
 #include "common/time-util.h"
 #include "daemon/manager-private.h"
 
@@ -363,10 +364,20 @@ be_order_cancel(void *userdata, struct api_call *call, const char *id)
 	r = engine_order_abort(m->s->engine, id);
 	if (r == -EALREADY) {
 		struct journal_order o;
-		char st[32] = "final";
-		if (engine_order_get(m->s->engine, id, &o) >= 0)
-			state_upper(o.fsm.state, st);
-		api_call_fail(call, 409, "not_cancelable", "order %s is already %s", id, st);
+		char st[32], left[MONEY_BUF_SIZE];
+		bool known = engine_order_get(m->s->engine, id, &o) >= 0;
+		/* doc/protocol.md §5.3: Alipay's cancel is for unsettled payments only. */
+		if (known && o.fsm.state == ORDER_PAID)
+			api_call_fail(
+				call, 409, "not_cancelable",
+				"order %s is PAID: a paid order is reversed by refunding it, "
+				"POST /v1/orders/%s/refunds with {\"amount\":\"%s\"}",
+				id, id,
+				money_format(o.amount_fen - o.refunded_fen - o.pending_refund_fen,
+					     left));
+		else
+			api_call_fail(call, 409, "not_cancelable", "order %s is already %s", id,
+				      known ? state_upper(o.fsm.state, st) : "final");
 		return;
 	}
 	if (r == -ENOENT) {

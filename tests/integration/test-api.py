@@ -415,6 +415,41 @@ def test_wait_qr(build, tmp):
         sb.stop()
 
 
+def test_reverse_paid(build, tmp):
+    """A paid scan order is reversed by a refund of the whole amount (doc/protocol.md §5.3:
+    Alipay's cancel is for unsettled payments): cancel answers 409 and says so."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
+    try:
+        d.start()
+        st, o = d.api("POST", "/v1/orders", {"amount": "12.34", "auth_code": CODE_PAID})
+        d.wait_state(o["id"], "PAID")
+        st, j = d.api("POST", f"/v1/orders/{o['id']}/cancel")
+        msg = j["error"]["message"]
+        check(st == 409 and j["error"]["code"] == "not_cancelable" and
+              f"/v1/orders/{o['id']}/refunds" in msg and '"12.34"' in msg,
+              f"cancel of a paid order: {st} {j}")
+        t = sb.trade(o["id"])
+        check(t["cancel_requests"] == 0 and t["trade_status"] == "TRADE_SUCCESS",
+              f"the cancel reached Alipay: {t}")
+        st, r = d.api("POST", f"/v1/orders/{o['id']}/refunds", {"amount": "12.34"},
+                      headers={"Idempotency-Key": "reverse-1"})
+        check(st == 201, f"refund of the whole amount: {st} {r}")
+        end = time.monotonic() + 20
+        while d.order(o["id"]).get("refunded") != "12.34" and time.monotonic() < end:
+            time.sleep(0.1)
+        o2 = d.order(o["id"])
+        check(o2["state"] == "PAID" and o2["refunded"] == "12.34", f"after refund: {o2}")
+        t = sb.trade(o["id"])
+        check(t["refund_fee"] == "12.34", f"sandbox: {t}")
+        st, j = d.api("POST", f"/v1/orders/{o['id']}/cancel")
+        check(st == 409 and '"0.00"' in j["error"]["message"], f"cancel after: {st} {j}")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+    finally:
+        d.close()
+        sb.stop()
+
+
 TESTS = {
     "version": test_version,
     "queries": test_queries,
@@ -422,6 +457,7 @@ TESTS = {
     "events": test_events,
     "events-restart": test_events_restart,
     "wait-qr": test_wait_qr,
+    "reverse-paid": test_reverse_paid,
 }
 
 
