@@ -16,6 +16,8 @@ import threading
 import time
 import tty
 
+import openapi_check
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 KEYS = os.path.join(SRC, "tests", "sandbox", "keys")
@@ -110,6 +112,7 @@ class Events:
 
     def __init__(self, sock_path, path="/v1/events", headers=None):
         self.q = queue.Queue()
+        self.mismatch = None
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(sock_path)
         extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
@@ -139,12 +142,18 @@ class Events:
                 elif line.startswith(b"data: "):
                     ev["data"] = json.loads(line[6:].decode())
                 elif line == b"" and "event" in ev and "data" in ev:
+                    try:
+                        openapi_check.validate_event(ev)
+                    except openapi_check.Mismatch as e:
+                        self.mismatch = str(e)
+                        return
                     self.q.put(ev)
                     ev = {}
         except (OSError, ValueError):
             return
 
     def wait(self, pred, what, timeout=DEADLINE):
+        self.check()
         end = time.monotonic() + timeout
         seen = []
         while time.monotonic() < end:
@@ -152,6 +161,7 @@ class Events:
                 ev = self.q.get(timeout=max(0.05, end - time.monotonic()))
             except queue.Empty:
                 break
+            self.check()
             seen.append(ev)
             if pred(ev):
                 return ev
@@ -162,7 +172,12 @@ class Events:
                          and e["data"].get("state") == state,
                          f"order {order_id} {state}", timeout)
 
+    def check(self):
+        """Fails the test once an event did not match doc/openapi.yaml."""
+        check(self.mismatch is None, f"event stream: {self.mismatch}")
+
     def close(self):
+        self.check()
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -283,13 +298,30 @@ class Daemon:
         h.update(headers or {})
         c.request(method, path, body=data, headers=h)
         r = c.getresponse()
-        text = r.read().decode()
+        raw_body = r.read()
         c.close()
+        ctype = r.getheader("Content-Type")
+        if ctype == "application/vnd.sqlite3":
+            text = raw_body
+        else:
+            text = raw_body.decode()
+        self.check_response(method, path, r.status, ctype, text)
+        if isinstance(text, bytes):
+            return r.status, text
         try:
             j = json.loads(text) if text else None
         except ValueError:
             j = text
         return r.status, j
+
+    @staticmethod
+    def check_response(method, path, status, ctype, body):
+        """Every response a test receives must be one doc/openapi.yaml describes."""
+        try:
+            openapi_check.validate(method, path, status, ctype,
+                                   body if isinstance(body, str) else "")
+        except openapi_check.Mismatch as e:
+            raise TestFailure(f"doc/openapi.yaml: {e}")
 
     def api_raw(self, method, path, body):
         """Sends a request whose body the daemon may refuse before reading it."""
@@ -315,6 +347,13 @@ class Daemon:
         s.close()
         head, _, text = data.partition(b"\r\n\r\n")
         status = int(head.split(b" ")[1]) if head else 0
+        ctype = None
+        for hl in head.split(b"\r\n")[1:]:
+            k, _, v = hl.decode("latin-1").partition(":")
+            if k.strip().lower() == "content-type":
+                ctype = v.strip()
+        if status:
+            self.check_response(method, path, status, ctype, text.decode(errors="replace"))
         try:
             return status, json.loads(text.decode())
         except ValueError:
