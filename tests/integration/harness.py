@@ -147,6 +147,7 @@ class Events:
                     except openapi_check.Mismatch as e:
                         self.mismatch = str(e)
                         return
+                    ev["t"] = time.time()  # when it arrived, for latency figures
                     self.q.put(ev)
                     ev = {}
         except (OSError, ValueError):
@@ -227,6 +228,8 @@ class Daemon:
             lines += ["[display]", f"backend = png:{self.png}", "width = 480", "height = 320", ""]
         elif display == "tty":
             lines += ["[display]", "backend = tty", ""]
+        elif isinstance(display, list):  # the [display] section's lines as given
+            lines += ["[display]", *display, ""]
         group = grp.getgrgid(os.getgid()).gr_name
         lines += ["[api]", f"socket = {self.sock}", f"socket_group = {group}",
                   "body_limit = 4096", ""]
