@@ -28,6 +28,11 @@ struct api_order_request {
 	char *auth_code; /* NULL: scan orders wait for the scanner; always NULL for QR */
 	char *pos_ref;   /* NULL or the POS's reference, also the idempotency key */
 	bool wait_qr;    /* ?wait=qr: answer once the QR is there (or it failed), bounded */
+	/* Set by the API layer, not the parser (borrowed): the idempotency key (pos_ref or the
+	 * Idempotency-Key header, NULL for none) and what it asks for, which the backend keeps
+	 * with the order so that a retry after a restart is judged the same way. */
+	const char *idem_key;
+	const char *fingerprint;
 };
 
 /* A validated POST /v1/orders/{id}/refunds body. */

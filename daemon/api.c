@@ -323,6 +323,13 @@ api_call_reply(struct api_call *call, unsigned status, struct json_object *body)
 }
 
 void
+api_call_mark_replayed(struct api_call *call)
+{
+	if (call->conn)
+		call->conn->replayed = true;
+}
+
+void
 api_call_reply_file(struct api_call *call, int fd, uint64_t size, const char *content_type)
 {
 	struct api *api = call->api;
@@ -992,6 +999,8 @@ route_create(struct conn *c)
 			goto out;
 		}
 	}
+	req.idem_key = key;
+	req.fingerprint = fp;
 	api->backend->order_create(api->userdata, call, &req);
 out:
 	api_order_request_done(&req);

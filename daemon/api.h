@@ -22,7 +22,9 @@ struct json_object;
  * suspended). Request structs and strings are borrowed for the duration of the callback only.
  *
  * order_create answers 201 with the order object, which must have a string "id"; the API layer
- * remembers it for the idempotency key. Other answers are passed to the client unchanged.
+ * remembers it for the idempotency key while it runs, and the backend keeps the key for good
+ * (req->idem_key, req->fingerprint): a key it knows answers 200 with api_call_mark_replayed()
+ * or 409 idempotency_mismatch. Other answers are passed to the client unchanged.
  */
 struct api_backend {
 	void (*order_create)(void *userdata, struct api_call *call,
@@ -112,6 +114,9 @@ void api_call_reply(struct api_call *call, unsigned status, struct json_object *
  * failure) as `content_type` (a static string).
  */
 void api_call_reply_file(struct api_call *call, int fd, uint64_t size, const char *content_type);
+
+/* The answer to come is a replay of an earlier request: it carries Idempotent-Replayed: true. */
+void api_call_mark_replayed(struct api_call *call);
 
 /* Answers a call with {"error":{"code":code,"message":...}}. Frees the call. */
 void api_call_fail(struct api_call *call, unsigned status, const char *code, const char *fmt, ...)

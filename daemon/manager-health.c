@@ -98,7 +98,17 @@ render_metrics(struct manager *m, struct buf *out)
 			.name = display_names[i],
 			.up = display_is_up(display_set_get(m->s->display, i)),
 		};
+	struct ship_progress sp;
+	struct metrics_central mc;
+	if (m->s->ship) {
+		ship_progress(m->s->ship, &sp);
+		mc = (struct metrics_central){.connected = sp.connected,
+					      .backlog_events = sp.backlog_events,
+					      .lag_seconds = sp.lag_seconds,
+					      .events_shipped = sp.events_shipped};
+	}
 	struct metrics_gauges g = {
+		.central = m->s->ship ? &mc : NULL,
 		.health = &h,
 		.orders_in_progress = manager_busy(m),
 		.journal_bytes = journal_bytes(m->s->cfg->journal.path),

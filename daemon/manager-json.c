@@ -103,25 +103,6 @@ order_to_json(const struct journal_order *o)
 }
 
 struct json_object *
-waiting_to_json(const char *id, int64_t amount_fen, const char *subject, const char *pos_ref,
-		const char *state)
-{
-	struct json_object *j = json_object_new_object();
-
-	if (!j)
-		return NULL;
-	json_add_str(j, "id", id);
-	json_add_money(j, "amount", amount_fen);
-	json_add_str(j, "subject", subject);
-	json_add_str(j, "mode", "scan");
-	json_add_str(j, "state", state);
-	json_object_object_add(j, "final", json_object_new_boolean(!STR_EQ(state, WAITING_STATE)));
-	if (!isempty(pos_ref))
-		json_add_str(j, "pos_ref", pos_ref);
-	return j;
-}
-
-struct json_object *
 refund_to_json(const struct journal_refund *r)
 {
 	struct json_object *j = json_object_new_object();

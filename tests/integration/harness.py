@@ -289,6 +289,17 @@ class Daemon:
                 return msg
         raise TestFailure(f"no sd_notify {needle}")
 
+    def drain_notify(self):
+        """Reads the sd_notify datagrams waiting: a test that sends many orders without
+        wait_notify() must, or the full queue blocks f2fpayd's sd_notify()."""
+        self.notify_sock.setblocking(False)
+        try:
+            while self.notify_sock.recv(4096):
+                pass
+        except OSError:
+            pass
+        self.notify_sock.settimeout(0.2)
+
     def follow(self):
         self.events = Events(self.sock)
         return self.events
