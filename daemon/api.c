@@ -876,8 +876,8 @@ order_fingerprint(const struct api_order_request *r)
 {
 	char *s = NULL;
 
-	if (asprintf(&s, "%" PRId64 "|%d|%s|%s", r->amount_fen, r->mode, strempty(r->subject),
-		     r->auth_code ? "code" : "") < 0)
+	if (asprintf(&s, "%" PRId64 "|%d|%s|%s|%s", r->amount_fen, r->mode, strempty(r->subject),
+		     r->auth_code ? "code" : "", strempty(r->operator_id)) < 0)
 		return NULL;
 	return s;
 }

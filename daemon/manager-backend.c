@@ -62,6 +62,10 @@ be_order_create(void *userdata, struct api_call *call, const struct api_order_re
 		.fingerprint = req->fingerprint,
 		/* Nobody scanned in time: the order lapses like a QR leaving the screen. */
 		.code_wait_usec = m->s->cfg->timing.qr_shown_usec,
+		/* Each order names its cashier; the configured one unless the POS says otherwise.
+		 */
+		.operator_id =
+			req->operator_id ? req->operator_id : m->s->cfg->terminal.operator_id,
 	};
 	bool waits = er.kind == ORDER_KIND_SCAN && !req->auth_code;
 	struct journal_order w;

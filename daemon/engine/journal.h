@@ -17,7 +17,7 @@
  * message; it is never silently replaced by a fresh one.
  */
 
-#define JOURNAL_SCHEMA_VERSION 2
+#define JOURNAL_SCHEMA_VERSION 3
 #define JOURNAL_APPLICATION_ID 0x46325046 /* "F2PF" */
 
 /* doc/engine.md "Trade numbers": <terminal>_<yyyymmdd>_<install>_<run>_<seq>. */
@@ -32,6 +32,26 @@
 #define JOURNAL_QR_CODE_MAX     256
 #define JOURNAL_TRADE_NO_MAX    64
 #define JOURNAL_REASON_MAX      256
+#define JOURNAL_OPERATOR_MAX    28  /* doc/protocol.md §5.1 operator_id */
+#define JOURNAL_BUYER_MAX       100 /* buyer_logon_id, masked by Alipay */
+#define JOURNAL_FUND_BILL_MAX   1024
+
+/* The receipt of a paid order, from Alipay's pay or query answer; amounts -1 when absent. */
+struct journal_receipt {
+	char gmt_payment[20]; /* "yyyy-MM-dd HH:mm:ss", Beijing time; "" before payment */
+	char buyer_logon_id[JOURNAL_BUYER_MAX + 1];
+	char fund_bill_list[JOURNAL_FUND_BILL_MAX + 1]; /* compact JSON array, or "" */
+	int64_t receipt_fen, buyer_pay_fen, point_fen, invoice_fen, discount_fen, mdiscount_fen;
+};
+
+/* An empty receipt: no strings, every amount absent. */
+#define JOURNAL_RECEIPT_INIT                           \
+	((struct journal_receipt){.receipt_fen = -1,   \
+				  .buyer_pay_fen = -1, \
+				  .point_fen = -1,     \
+				  .invoice_fen = -1,   \
+				  .discount_fen = -1,  \
+				  .mdiscount_fen = -1})
 
 struct journal;
 
@@ -49,6 +69,8 @@ struct journal_order {
 	char trade_no[JOURNAL_TRADE_NO_MAX + 1];
 	enum order_request pending; /* the request committed as about to be sent */
 	usec_t created_usec;
+	char operator_id[JOURNAL_OPERATOR_MAX + 1]; /* "": the configured one */
+	struct journal_receipt receipt;
 };
 
 /* What creates an order; strings borrowed, NULL when absent. */
@@ -64,7 +86,8 @@ struct journal_order_request {
 	 * fingerprint is refused. */
 	const char *idem_key;
 	const char *fingerprint;
-	usec_t code_wait_usec; /* a scan order without auth_code waits this long for it */
+	usec_t code_wait_usec;   /* a scan order without auth_code waits this long for it */
+	const char *operator_id; /* the cashier, NULL for none (at most JOURNAL_OPERATOR_MAX) */
 };
 
 struct journal_refund {

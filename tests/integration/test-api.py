@@ -17,7 +17,17 @@ from harness import Daemon, Events, Sandbox, check, free_port, run_scenario  # n
 
 # doc/design.md §11.1: the last digit of an 18-digit code starting 28 picks the buyer.
 CODE_PAID = "287654321098765430"
+CODE_CONFIRMS = "287654321098765431"
 CODE_NEVER = "287654321098765432"
+
+
+def edit_conf(d, old, new):
+    """Replaces the first `old` in the daemon's configuration file with `new`."""
+    with open(d.conf) as f:
+        conf = f.read()
+    check(old in conf, f"{old!r} is not in the configuration")
+    with open(d.conf, "w") as f:
+        f.write(conf.replace(old, new, 1))
 
 
 def metrics_get(port, path):
@@ -35,10 +45,7 @@ def test_version(build, tmp):
     d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
     try:
         port = free_port()
-        with open(d.conf) as f:
-            conf = f.read()
-        with open(d.conf, "w") as f:
-            f.write(conf.replace("[api]", f"[metrics]\nlisten = 127.0.0.1:{port}\n\n[api]", 1))
+        edit_conf(d, "[api]", f"[metrics]\nlisten = 127.0.0.1:{port}\n\n[api]")
         d.start()
         st, v = d.api("GET", "/v1/version")
         check(st == 200, f"GET /v1/version: {st} {v}")
@@ -267,10 +274,7 @@ def test_events(build, tmp):
     sb = Sandbox(build)
     d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
     try:
-        with open(d.conf) as f:
-            conf = f.read()
-        with open(d.conf, "w") as f:
-            f.write(conf.replace("[api]\n", "[api]\nsse_queue_limit = 8\n", 1))
+        edit_conf(d, "[api]\n", "[api]\nsse_queue_limit = 8\n")
         d.start()
         ctrl = Events(d.sock)  # stays connected: what every client should have seen
         a = Events(d.sock)
@@ -453,6 +457,82 @@ def test_reverse_paid(build, tmp):
         sb.stop()
 
 
+def test_receipts(build, tmp):
+    """Paid orders carry Alipay's receipt: payment time, the masked buyer account, the funds,
+    what the buyer paid and the discount, from a pay answer and from a query answer."""
+    sb = Sandbox(build, extra=("--discount", "0.50"))
+    d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
+    try:
+        d.start()
+        st, o = d.api("POST", "/v1/orders", {"amount": "10.00", "auth_code": CODE_PAID})
+        st, q = d.api("POST", "/v1/orders", {"amount": "0.30", "auth_code": CODE_CONFIRMS})
+        st, n = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": CODE_NEVER})
+        for oid, total, paid, funds, how in (
+                (o["id"], "10.00", "9.50", [("ALIPAYACCOUNT", "9.50"), ("DISCOUNT", "0.50")],
+                 "pay"),
+                (q["id"], "0.30", "0.30", [("ALIPAYACCOUNT", "0.30")], "query")):
+            x = d.wait_state(oid, "PAID")
+            t = sb.trade(oid)
+            r = x.get("receipt")
+            check(r, f"{how}: no receipt: {x}")
+            check(r["buyer_logon_id"] == t["buyer_logon_id"] and "*" in r["buyer_logon_id"],
+                  f"{how}: buyer {r} vs {t}")
+            check(r["gmt_payment"][:4].isdigit() and len(r["gmt_payment"]) == 19,
+                  f"{how}: gmt_payment {r}")
+            check(r["receipt_amount"] == total and r["buyer_pay_amount"] == paid and
+                  r["invoice_amount"] == paid and r["point_amount"] == "0.00",
+                  f"{how}: amounts {r}")
+            check(r.get("discount_amount") == ("0.50" if paid != total else None),
+                  f"{how}: discount {r}")
+            check([(f["fund_channel"], f["amount"]) for f in r["fund_bill_list"]] == funds,
+                  f"{how}: funds {r}")
+        # An order not paid has no receipt.
+        x = d.wait_state(n["id"], "WAITING")
+        check("receipt" not in x, f"unpaid with a receipt: {x}")
+        # Journaled: the same after a restart.
+        before = d.order(o["id"])
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+        d.start()
+        check(d.order(o["id"]) == before, f"after a restart: {d.order(o['id'])} != {before}")
+        d.stop(signal.SIGKILL)
+    finally:
+        d.close()
+        sb.stop()
+
+
+def test_operator(build, tmp):
+    """Each order names its cashier (operator_id), the configured one by default, and Alipay
+    gets it with the pay and the precreate."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
+    try:
+        edit_conf(d, "store_id = S01\n", "store_id = S01\noperator_id = DESK-1\n")
+        d.start()
+        st, a = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID,
+                                            "operator_id": "C-007"})
+        check(st == 201 and a["operator_id"] == "C-007", f"create: {st} {a}")
+        st, b = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID})
+        check(st == 201 and b["operator_id"] == "DESK-1", f"default: {st} {b}")
+        st, q = d.api("POST", "/v1/orders?wait=qr", {"amount": "1.00", "mode": "qr",
+                                                    "operator_id": "C-008"})
+        check(st == 201 and q["operator_id"] == "C-008", f"qr: {st} {q}")
+        d.wait_state(a["id"], "PAID")
+        d.wait_state(b["id"], "PAID")
+        for oid, who in ((a["id"], "C-007"), (b["id"], "DESK-1"), (q["id"], "C-008")):
+            t = sb.trade(oid) or {}
+            check(t.get("operator_id") == who, f"Alipay got {t.get('operator_id')} for {oid}")
+        for bad in ("", "x" * 29, "a b"):
+            st, j = d.api("POST", "/v1/orders", {"amount": "1.00", "operator_id": bad})
+            check(st == 400 and "operator_id" in j["error"]["message"], f"{bad!r}: {st} {j}")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+        d.start()
+        check(d.order(a["id"])["operator_id"] == "C-007", "operator_id not journaled")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+    finally:
+        d.close()
+        sb.stop()
+
+
 TESTS = {
     "version": test_version,
     "queries": test_queries,
@@ -461,6 +541,8 @@ TESTS = {
     "events-restart": test_events_restart,
     "wait-qr": test_wait_qr,
     "reverse-paid": test_reverse_paid,
+    "receipts": test_receipts,
+    "operator": test_operator,
 }
 
 
