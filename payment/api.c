@@ -507,6 +507,29 @@ api_result_fill(struct alipay_api_result *res, struct json_object *node)
 }
 
 int
+alipay_api_result_from_node(const char *json, size_t len, struct alipay_api_result *ret)
+{
+	struct json_tokener *tok;
+	struct json_object *node;
+	int r;
+
+	if (len > INT32_MAX)
+		return -EBADMSG;
+	tok = json_tokener_new();
+	if (!tok)
+		return -ENOMEM;
+	node = json_tokener_parse_ex(tok, json, (int)len);
+	json_tokener_free(tok);
+	if (!node || !json_object_is_type(node, json_type_object)) {
+		json_object_put(node);
+		return -EBADMSG;
+	}
+	r = api_result_fill(ret, node);
+	json_object_put(node);
+	return r;
+}
+
+int
 alipay_api_parse(const struct alipay_client_config *c, enum alipay_method m, const char *body,
 		 size_t len, struct alipay_api_result *ret)
 {

@@ -187,3 +187,11 @@ void alipay_api_result_done(struct alipay_api_result *r);
  */
 int alipay_api_parse(const struct alipay_client_config *c, enum alipay_method m, const char *body,
 		     size_t len, struct alipay_api_result *ret);
+
+/*
+ * The field reading of alipay_api_parse() on its own, for a response node already verified
+ * (`len` bytes of JSON, one object): fills *ret (ALIPAY_API_RESULT_INIT; free with
+ * alipay_api_result_done() whatever the return). 0, -EBADMSG for a malformed amount or a node
+ * that is not an object, -ENOMEM. The fuzz target's way in.
+ */
+int alipay_api_result_from_node(const char *json, size_t len, struct alipay_api_result *ret);
