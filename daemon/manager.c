@@ -69,6 +69,7 @@ on_transition(const struct engine_transition *t, void *userdata)
 			json_add_str(j, "event", t->event);
 		manager_broadcast(m, "order", j);
 		waiting_follow(m, t->order);
+		qr_wait_transition(m, t->order);
 		/* The display follows the newest order; a waiting scan order keeps it. */
 		if ((isempty(m->waiting_id) || STR_EQ(m->waiting_id, t->order->fsm.id)) &&
 		    (isempty(m->display_order) || STR_EQ(m->display_order, t->order->fsm.id) ||
@@ -115,6 +116,8 @@ manager_free(struct manager *m)
 {
 	if (!m)
 		return NULL;
+	if (m->s)
+		qr_wait_free_all(m);
 	m->screen_timer = sd_event_source_disable_unref(m->screen_timer);
 	m->display_retry = sd_event_source_disable_unref(m->display_retry);
 	m->reload_defer = sd_event_source_disable_unref(m->reload_defer);

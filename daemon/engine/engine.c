@@ -276,6 +276,7 @@ order_send(struct engine_order *eo, enum order_request req)
 	struct engine *e = eo->engine;
 	struct gateway_call call = {
 		.out_trade_no = eo->rec.fsm.id,
+		.operator_id = isempty(eo->rec.operator_id) ? NULL : eo->rec.operator_id,
 		.subject = eo->rec.subject,
 		.amount_fen = eo->rec.amount_fen,
 		.timeout_express_usec = e->cfg.fsm.pay_timeout_usec,
@@ -350,6 +351,45 @@ order_answer_contradicts(const struct engine_order *eo, const struct gateway_res
 	return false;
 }
 
+/* Copies what an answer says of the payment into the receipt; true when anything changed.
+ * Strings that do not fit are left out (logged): a receipt detail never stops an order. */
+static bool
+receipt_take(struct journal_receipt *rc, const struct gateway_receipt *g)
+{
+	struct journal_receipt n = *rc;
+
+#define TAKE_STR(field, value)                                                           \
+	do {                                                                             \
+		if ((value) && *(value)) {                                               \
+			if (strlen(value) < sizeof(n.field))                             \
+				snprintf(n.field, sizeof(n.field), "%s", (value));       \
+			else                                                             \
+				log_warning("receipt: %s of %zu bytes left out", #field, \
+					    strlen(value));                              \
+		}                                                                        \
+	} while (0)
+#define TAKE_FEN(field, value)             \
+	do {                               \
+		if ((value) >= 0)          \
+			n.field = (value); \
+	} while (0)
+	TAKE_STR(gmt_payment, g->gmt_payment);
+	TAKE_STR(buyer_logon_id, g->buyer_logon_id);
+	TAKE_STR(fund_bill_list, g->fund_bill_list);
+	TAKE_FEN(receipt_fen, g->receipt_fen);
+	TAKE_FEN(buyer_pay_fen, g->buyer_pay_fen);
+	TAKE_FEN(point_fen, g->point_fen);
+	TAKE_FEN(invoice_fen, g->invoice_fen);
+	TAKE_FEN(discount_fen, g->discount_fen);
+	TAKE_FEN(mdiscount_fen, g->mdiscount_fen);
+#undef TAKE_STR
+#undef TAKE_FEN
+	if (memcmp(&n, rc, sizeof(n)) == 0)
+		return false;
+	*rc = n;
+	return true;
+}
+
 static int
 engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gateway_result *gr)
 {
@@ -397,6 +437,10 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 		snprintf(eo->rec.trade_no, sizeof(eo->rec.trade_no), "%s", gr->trade_no);
 		extras = true;
 	}
+
+	if (gr && gr->receipt && eo->rec.fsm.state == ORDER_PAID &&
+	    receipt_take(&eo->rec.receipt, gr->receipt))
+		extras = true;
 
 	if (act.changed || act.send != ORDER_REQ_NONE || extras) {
 		/* doc/design.md §6.1, write-ahead: the state and the request are on disk before it
@@ -841,6 +885,7 @@ engine_order_create(struct engine *e, const struct engine_order_request *req,
 		.idem_key = req->idem_key,
 		.fingerprint = req->fingerprint,
 		.code_wait_usec = req->code_wait_usec,
+		.operator_id = req->operator_id,
 	};
 	struct engine_order *eo;
 	struct journal_order rec;
@@ -849,6 +894,8 @@ engine_order_create(struct engine *e, const struct engine_order_request *req,
 
 	if (!e->started)
 		return -EBUSY;
+	if (req->operator_id && strlen(req->operator_id) > JOURNAL_OPERATOR_MAX)
+		return -E2BIG;
 	if (req->kind == ORDER_KIND_SCAN &&
 	    (req->auth_code ? !paycode_is_alipay_str(req->auth_code) : req->code_wait_usec == 0))
 		return log_error_errno(EINVAL, "Not an Alipay payment code (%zu characters)",

@@ -78,6 +78,9 @@ struct engine_order_request {
 	const char *idem_key;    /* pos_ref or the Idempotency-Key header */
 	const char *fingerprint; /* what the key asks for (journal_order_new()) */
 	usec_t code_wait_usec;   /* how long a scan order waits for its code */
+	/* The cashier (at most JOURNAL_OPERATOR_MAX), journaled with the order and sent with its
+	 * pay or precreate; NULL: the gateway's configured one. */
+	const char *operator_id;
 };
 
 /*

@@ -29,6 +29,7 @@ struct gateway_call {
 	enum gateway_call_kind kind;
 	const char *out_trade_no;
 	const char *auth_code;       /* pay only; a secret: never logged */
+	const char *operator_id;     /* pay, precreate: the cashier; NULL: the configured one */
 	const char *subject;         /* pay, precreate */
 	int64_t amount_fen;          /* pay, precreate: total; refund: this refund's amount */
 	const char *out_request_no;  /* refund, refund query */
@@ -43,6 +44,18 @@ struct gateway_call {
  */
 #define GATEWAY_REASON_UNREACHABLE "F2FPAY.GATEWAY_UNREACHABLE"
 
+/*
+ * What a pay or query answer says of a paid trade, for the receipt (doc/api.md "Receipts");
+ * strings NULL and amounts -1 when absent.
+ */
+struct gateway_receipt {
+	const char
+		*gmt_payment; /* "yyyy-MM-dd HH:mm:ss" (pay: gmt_payment, query: send_pay_date) */
+	const char *buyer_logon_id; /* as Alipay masks it */
+	const char *fund_bill_list; /* compact JSON array */
+	int64_t receipt_fen, buyer_pay_fen, point_fen, invoice_fen, discount_fen, mdiscount_fen;
+};
+
 /* The answer, borrowed for the duration of the done callback. */
 struct gateway_result {
 	struct order_result res;
@@ -52,6 +65,7 @@ struct gateway_result {
 	const char *buyer_user_id; /* the buyer, when the gateway named one */
 	bool not_delivered;        /* the request never left (connection refused, DNS, TLS) */
 	bool throttled; /* 40005 / *call-limited: the gateway did not look (doc/protocol.md §6) */
+	const struct gateway_receipt *receipt; /* pay and query answers of a paid trade, or NULL */
 };
 
 typedef void (*gateway_done_t)(const struct gateway_result *result, void *userdata);
