@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The API backend: the local API's calls answered from the engine and the journal. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -12,6 +13,7 @@
 
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/money.h"
 #include "common/time-util.h"
 #include "daemon/manager-private.h"
 
@@ -36,6 +38,13 @@ reply_order(struct manager *m, struct api_call *call, unsigned status, const cha
 	api_call_reply(call, status, j);
 }
 
+static int
+copy_order(const struct journal_order *o, void *userdata)
+{
+	*(struct journal_order *)userdata = *o;
+	return 0;
+}
+
 static void
 be_order_create(void *userdata, struct api_call *call, const struct api_order_request *req)
 {
@@ -53,6 +62,10 @@ be_order_create(void *userdata, struct api_call *call, const struct api_order_re
 		.fingerprint = req->fingerprint,
 		/* Nobody scanned in time: the order lapses like a QR leaving the screen. */
 		.code_wait_usec = m->s->cfg->timing.qr_shown_usec,
+		/* Each order names its cashier; the configured one unless the POS says otherwise.
+		 */
+		.operator_id =
+			req->operator_id ? req->operator_id : m->s->cfg->terminal.operator_id,
 	};
 	bool waits = er.kind == ORDER_KIND_SCAN && !req->auth_code;
 	struct journal_order w;
@@ -109,6 +122,10 @@ be_order_create(void *userdata, struct api_call *call, const struct api_order_re
 		}
 		manager_notify_status(m);
 	}
+	if (req->wait_qr) {
+		if (engine_order_get(m->s->engine, id, &w) >= 0 && qr_wait_start(m, call, &w, 201))
+			return;
+	}
 	reply_order(m, call, 201, id);
 }
 
@@ -125,55 +142,137 @@ be_order_get(void *userdata, struct api_call *call, const char *id)
 	api_call_reply(call, 200, order_to_json(&o));
 }
 
-struct list_ctx {
-	struct json_object *arr;
-	const char *state;
-	const char *date;
-};
-
 static int
 list_one(const struct journal_order *o, void *userdata)
 {
-	struct list_ctx *l = userdata;
-	char st[32], date[BEIJING_DATE_BUF];
+	struct json_object *arr = userdata;
 
-	if (l->state && !STR_EQ(l->state, state_upper(o->fsm.state, st)))
-		return 0;
-	if (l->date && !STR_EQ(l->date, beijing_format_date(
-						(time_t)(o->created_usec / USEC_PER_SEC), 1, date)))
-		return 0;
-	if (json_object_array_length(l->arr) >= ORDER_LIST_MAX)
-		json_object_array_del_idx(l->arr, 0, 1);
-	return json_object_array_add(l->arr, order_to_json(o)) < 0 ? -ENOMEM : 0;
+	return json_object_array_add(arr, order_to_json(o)) < 0 ? -ENOMEM : 0;
 }
 
 static void
-be_order_list(void *userdata, struct api_call *call, const char *state, const char *date)
+be_order_list(void *userdata, struct api_call *call, const struct api_order_query *q)
 {
 	struct manager *m = userdata;
-	struct list_ctx l = {.arr = json_object_new_array(), .state = state, .date = date};
-	struct json_object *j;
-	int r;
+	struct journal_order_filter f = {
+		.pos_ref = q->pos_ref,
+		.from_usec = q->from_usec,
+		.to_usec = q->to_usec,
+		.after = q->after,
+		.limit = q->limit,
+	};
+	struct json_object *arr, *j;
+	char cursor[API_CURSOR_BUF];
+	int64_t next = 0;
+	int r = 0;
 
-	if (!l.arr) {
+	if (q->state) {
+		char lower[API_STATE_MAX + 1];
+		size_t i = 0;
+		for (; q->state[i] && i < API_STATE_MAX; i++)
+			lower[i] = (char)tolower((unsigned char)q->state[i]);
+		lower[i] = '\0';
+		if (order_state_from_string(lower, &f.state) < 0) {
+			api_call_fail(call, 400, "invalid_state",
+				      "'state' %s is not an order state (PAID, FAILED, CANCELED, "
+				      "ATTENTION, …)",
+				      q->state);
+			return;
+		}
+		f.by_state = true;
+	}
+	if (q->mode >= 0) {
+		f.by_kind = true;
+		f.kind = q->mode == API_ORDER_QR ? ORDER_KIND_QR : ORDER_KIND_SCAN;
+	}
+	arr = json_object_new_array();
+	j = json_object_new_object();
+	if (!arr || !j) {
+		json_object_put(arr);
+		json_object_put(j);
 		api_call_fail(call, 500, "internal", "out of memory");
 		return;
 	}
-	r = journal_order_foreach(m->journal, false, list_one, &l);
+	json_object_object_add(j, "orders", arr);
+	r = journal_order_page(m->journal, &f, list_one, arr, &next);
 	if (r < 0) {
-		json_object_put(l.arr);
+		json_object_put(j);
 		api_call_fail(call, 500, "internal", "the journal cannot be read: %s",
 			      strerror(-r));
 		return;
 	}
+	if (next > 0)
+		json_add_str(j, "next_cursor", api_cursor_format(next, cursor));
+	api_call_reply(call, 200, j);
+}
+
+static int
+be_order_find(void *userdata, const char *pos_ref, char ret_id[static API_ORDER_ID_MAX + 1])
+{
+	struct manager *m = userdata;
+	struct journal_order_filter f = {.pos_ref = pos_ref, .limit = 1};
+	struct journal_order o = {};
+	int64_t next;
+	int r;
+
+	r = journal_order_page(m->journal, &f, copy_order, &o, &next);
+	if (r < 0)
+		return r;
+	if (isempty(o.fsm.id))
+		return -ENOENT;
+	snprintf(ret_id, API_ORDER_ID_MAX + 1, "%s", o.fsm.id);
+	return 0;
+}
+
+static int
+refund_one(const struct journal_refund *rf, void *userdata)
+{
+	return json_object_array_add(userdata, refund_to_json(rf)) < 0 ? -ENOMEM : 0;
+}
+
+static void
+be_refund_list(void *userdata, struct api_call *call, const char *id)
+{
+	struct manager *m = userdata;
+	struct json_object *arr, *j;
+	struct journal_order o;
+	int r;
+
+	if (engine_order_get(m->s->engine, id, &o) < 0) {
+		api_call_fail(call, 404, "order_not_found", "no order %s", id);
+		return;
+	}
+	arr = json_object_new_array();
 	j = json_object_new_object();
-	if (!j) {
-		json_object_put(l.arr);
+	if (!arr || !j) {
+		json_object_put(arr);
+		json_object_put(j);
 		api_call_fail(call, 500, "internal", "out of memory");
 		return;
 	}
-	json_object_object_add(j, "orders", l.arr);
+	json_object_object_add(j, "refunds", arr);
+	r = journal_refund_foreach_order(m->journal, id, refund_one, arr);
+	if (r < 0) {
+		json_object_put(j);
+		api_call_fail(call, 500, "internal", "the journal cannot be read: %s",
+			      strerror(-r));
+		return;
+	}
 	api_call_reply(call, 200, j);
+}
+
+static void
+be_refund_get(void *userdata, struct api_call *call, const char *id, const char *refund_id)
+{
+	struct manager *m = userdata;
+	struct journal_refund rf;
+
+	if (journal_refund_get(m->journal, refund_id, &rf) < 0 || !STR_EQ(rf.order_id, id)) {
+		api_call_fail(call, 404, "refund_not_found", "order %s has no refund %s", id,
+			      refund_id);
+		return;
+	}
+	api_call_reply(call, 200, refund_to_json(&rf));
 }
 
 static void
@@ -185,10 +284,20 @@ be_order_cancel(void *userdata, struct api_call *call, const char *id)
 	r = engine_order_abort(m->s->engine, id);
 	if (r == -EALREADY) {
 		struct journal_order o;
-		char st[32] = "final";
-		if (engine_order_get(m->s->engine, id, &o) >= 0)
-			state_upper(o.fsm.state, st);
-		api_call_fail(call, 409, "not_cancelable", "order %s is already %s", id, st);
+		char st[32], left[MONEY_BUF_SIZE];
+		bool known = engine_order_get(m->s->engine, id, &o) >= 0;
+		/* doc/protocol.md §5.3: Alipay's cancel is for unsettled payments only. */
+		if (known && o.fsm.state == ORDER_PAID)
+			api_call_fail(
+				call, 409, "not_cancelable",
+				"order %s is PAID: a paid order is reversed by refunding it, "
+				"POST /v1/orders/%s/refunds with {\"amount\":\"%s\"}",
+				id, id,
+				money_format(o.amount_fen - o.refunded_fen - o.pending_refund_fen,
+					     left));
+		else
+			api_call_fail(call, 409, "not_cancelable", "order %s is already %s", id,
+				      known ? state_upper(o.fsm.state, st) : "final");
 		return;
 	}
 	if (r == -ENOENT) {
@@ -282,6 +391,14 @@ be_status(void *userdata, struct api_call *call)
 			     : alipay_class_to_string(m->s->watch.last));
 	if (m->s->watch.last != _ALIPAY_CLASS_MAX)
 		json_add_time(o, "gateway_last_answer_at", m->s->watch.last_usec);
+	{
+		/* doc/api.md: "synchronized", "unsynchronized" (STA_UNSYNC) or "unknown". */
+		int k = clock_is_synchronized();
+		json_add_str(o, "clock",
+			     k > 0    ? "synchronized"
+			     : k == 0 ? "unsynchronized"
+				      : "unknown");
+	}
 	json_object_object_add(o, "active_orders",
 			       json_object_new_int((int)engine_active_count(m->s->engine)));
 	json_object_object_add(o, "waiting_for_code",
@@ -331,6 +448,28 @@ be_status(void *userdata, struct api_call *call)
 	(void)reconcile_status_add(m->s->reconcile, o);
 	(void)ship_status_add(m->s->ship, o);
 	api_call_reply(call, 200, o);
+}
+
+static void
+be_version(void *userdata, struct api_call *call)
+{
+	struct json_object *j = manager_version_json(userdata);
+
+	if (!j)
+		api_call_fail(call, 500, "internal", "out of memory");
+	else
+		api_call_reply(call, 200, j);
+}
+
+static int64_t
+be_event_seq(void *userdata)
+{
+	struct manager *m = userdata;
+	int64_t seq = 0;
+
+	/* On a read error the ids go on counting from the last one: still unique. */
+	(void)journal_event_seq(m->journal, &seq);
+	return seq;
 }
 
 static void
@@ -388,8 +527,13 @@ static const struct api_backend manager_backend = {
 	.order_get = be_order_get,
 	.order_list = be_order_list,
 	.order_cancel = be_order_cancel,
+	.order_find = be_order_find,
+	.refund_list = be_refund_list,
+	.refund_get = be_refund_get,
 	.order_refund = be_order_refund,
 	.status = be_status,
+	.version = be_version,
+	.event_seq = be_event_seq,
 	.reconciliation = be_reconciliation,
 	.backup = be_backup,
 };

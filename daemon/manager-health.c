@@ -30,8 +30,10 @@ manager_health(struct manager *m, struct health *h)
 	/* A call that got no trustworthy answer at all: network, DNS, TLS, or the gateway down. */
 	health_set(h, HEALTH_GATEWAY_UNREACHABLE,
 		   m->s->watch.last != _ALIPAY_CLASS_MAX && !m->s->watch.last_answered, NULL);
+	/* doc/engine.md "Time": a refused timestamp is the clock, and is said so. */
 	health_set(h, HEALTH_GATEWAY_CONFIG, m->s->watch.last == ALIPAY_CLASS_CONFIG,
-		   "see journalctl -u f2fpayd");
+		   m->s->watch.last_clock_refused ? "the terminal's clock is wrong"
+						  : "see journalctl -u f2fpayd");
 	n = 0;
 	for (size_t i = 0; i < m->s->n_scanners; i++) {
 		if (scanner_get_state(m->s->scanners[i]) != SCANNER_STATE_MISSING)
@@ -173,11 +175,23 @@ render_health(struct manager *m, struct buf *out)
 	return r < 0 ? r : health_ok(&h) ? 200 : 503;
 }
 
+struct json_object *
+manager_version_json(struct manager *m)
+{
+	struct json_object *j = json_object_new_object();
+
+	if (j) {
+		json_add_str(j, "name", "f2fpayd");
+		json_add_str(j, "version", F2FPAY_VERSION);
+		json_add_str(j, "terminal_id", m->s->cfg->terminal.terminal_id);
+	}
+	return j;
+}
+
 int
 manager_monitor_render(void *userdata, const char *path, struct buf *out, const char **ret_type)
 {
 	struct manager *m = userdata;
-	struct json_object *j;
 	int r;
 
 	if (STR_EQ(path, "/metrics")) {
@@ -189,13 +203,7 @@ manager_monitor_render(void *userdata, const char *path, struct buf *out, const 
 	if (STR_EQ(path, "/health"))
 		return render_health(m, out);
 	if (STR_EQ(path, "/version")) {
-		j = json_object_new_object();
-		if (j) {
-			json_add_str(j, "name", "f2fpayd");
-			json_add_str(j, "version", F2FPAY_VERSION);
-			json_add_str(j, "terminal_id", m->s->cfg->terminal.terminal_id);
-		}
-		r = render_json(j, out);
+		r = render_json(manager_version_json(m), out);
 		return r < 0 ? r : 200;
 	}
 	r = buf_puts(out, "{\"error\":\"not found: /metrics, /health and /version are served\"}\n");

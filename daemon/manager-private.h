@@ -24,8 +24,9 @@
 
 #define RESULT_SCREEN_USEC (5 * USEC_PER_SEC) /* paid/failed/canceled stay this long */
 #define NOT_SUPPORTED_USEC (3 * USEC_PER_SEC) /* "not supported" before the order again */
-#define ORDER_LIST_MAX     1000               /* newest orders in GET /v1/orders */
 #define DEFAULT_SUBJECT    "f2fpayd"
+#define QR_WAITS_MAX       16                  /* ?wait=qr creates answered later */
+#define QR_WAIT_USEC       (15 * USEC_PER_SEC) /* the longest a ?wait=qr create waits */
 
 /* The gateway as the engine sees it, noting the class of each answer for GET /v1/status. */
 struct gateway_watch {
@@ -33,6 +34,7 @@ struct gateway_watch {
 	struct manager *manager; /* counts into its metrics, refreshes its status */
 	enum alipay_class last;  /* _ALIPAY_CLASS_MAX: no answer yet */
 	bool last_answered;      /* the last call got an answer (not a transport failure) */
+	bool last_clock_refused; /* it was isv.invalid-timestamp: our clock, not our keys */
 	usec_t last_usec;
 };
 
@@ -64,6 +66,15 @@ struct stack {
 	struct display_set *display; /* NULL when there is none */
 };
 
+/* A create with ?wait=qr, answered once the order leaves precreate (or QR_WAIT_USEC passed). */
+struct qr_wait {
+	struct manager *manager;
+	struct api_call *call; /* NULL: the slot is free */
+	unsigned status;       /* 201 */
+	char id[ORDER_ID_MAX + 1];
+	sd_event_source *timer;
+};
+
 struct manager {
 	sd_event *event;
 	struct journal *journal;
@@ -73,6 +84,7 @@ struct manager {
 	/* The scan order in WAITING_FOR_CODE (one per terminal; journaled, so it survives a
 	 * restart), "" for none. */
 	char waiting_id[ORDER_ID_MAX + 1];
+	struct qr_wait qr_waits[QR_WAITS_MAX];
 	char display_order[ORDER_ID_MAX + 1]; /* the order the customer display follows */
 	enum display_screen_kind screen;
 	sd_event_source *screen_timer;  /* result screen → idle, or the QR countdown */
@@ -96,6 +108,9 @@ void manager_health(struct manager *m, struct health *h);
 /* The conditions that hold, as [{"name","count","detail"?}…]; new object, NULL when out of
  * memory. */
 struct json_object *health_to_json(const struct health *h);
+/* {"name":"f2fpayd","version","terminal_id"}: GET /version (metrics) and GET /v1/version (API);
+ * new object, NULL when out of memory. */
+struct json_object *manager_version_json(struct manager *m);
 
 /* manager-json.c: the API's views (doc/api.md) and the event stream. */
 usec_t manager_now(struct manager *m);
@@ -131,6 +146,13 @@ int waiting_get(struct manager *m, struct journal_order *ret);
 /* Follows the waiting order's transitions: once it leaves WAITING_FOR_CODE it is no more. */
 void waiting_follow(struct manager *m, const struct journal_order *o);
 void waiting_pay(struct manager *m, const char *code);
+
+/* manager-qrwait.c: creates with ?wait=qr. qr_wait_start() takes the call when the order is
+ * still before its precreate answer (true), else the caller answers now. */
+bool qr_wait_start(struct manager *m, struct api_call *call, const struct journal_order *o,
+		   unsigned status);
+void qr_wait_transition(struct manager *m, const struct journal_order *o);
+void qr_wait_free_all(struct manager *m);
 
 /* manager-scanners.c */
 void on_scanner(struct scanner *s, const struct scanner_event *ev, void *userdata);

@@ -74,6 +74,17 @@ sb_trade_find_qr(struct sandbox *sb, const char *qr_code)
 	return NULL;
 }
 
+struct sb_trade *
+sb_trade_find_auth_code(struct sandbox *sb, const char *auth_code)
+{
+	if (isempty(auth_code))
+		return NULL;
+	for (size_t i = 0; i < sb->n_trades; i++)
+		if (sb->trades[i]->auth_code && STR_EQ(sb->trades[i]->auth_code, auth_code))
+			return sb->trades[i];
+	return NULL;
+}
+
 int
 sb_trade_new(struct sandbox *sb, const char *out_trade_no, struct sb_trade **ret)
 {
@@ -125,6 +136,7 @@ sb_trade_free(struct sb_trade *t)
 	if (!t)
 		return;
 	free(t->out_trade_no);
+	free(t->auth_code);
 	free(t->qr_code);
 	free(t->subject);
 	free(t->store_id);
@@ -208,7 +220,7 @@ sb_trade_notify(struct sandbox *sb, struct sb_trade *t, const struct sb_refund *
 {
 	struct sb_params p = {};
 	struct sb_notice *v;
-	char a[MONEY_BUF_SIZE], tb[BEIJING_TIME_BUF], id[64], fund[160];
+	char a[MONEY_BUF_SIZE], tb[BEIJING_TIME_BUF], id[64];
 	int r = 0;
 
 	if (isempty(t->notify_url))
@@ -237,15 +249,14 @@ sb_trade_notify(struct sandbox *sb, struct sb_trade *t, const struct sb_refund *
 	r = r ?: add(&p, "subject", t->subject);
 	r = r ?: add(&p, "gmt_create", beijing_format_time(t->gmt_create, tb));
 	if (t->gmt_payment) {
-		r = r ?: add(&p, "receipt_amount", money_format(t->total_fen, a));
-		r = r ?: add(&p, "invoice_amount", money_format(t->total_fen, a));
-		r = r ?: add(&p, "buyer_pay_amount", money_format(t->total_fen, a));
+		struct sb_receipt rc;
+		sb_receipt(sb, t, "fundChannel", &rc);
+		r = r ?: add(&p, "receipt_amount", money_format(rc.receipt_fen, a));
+		r = r ?: add(&p, "invoice_amount", money_format(rc.buyer_pay_fen, a));
+		r = r ?: add(&p, "buyer_pay_amount", money_format(rc.buyer_pay_fen, a));
 		r = r ?: add(&p, "point_amount", "0.00");
 		r = r ?: add(&p, "gmt_payment", beijing_format_time(t->gmt_payment, tb));
-		snprintf(fund, sizeof(fund),
-			 "[{\"amount\":\"%s\",\"fundChannel\":\"ALIPAYACCOUNT\"}]",
-			 money_format(t->total_fen, a));
-		r = r ?: add(&p, "fund_bill_list", fund);
+		r = r ?: add(&p, "fund_bill_list", rc.fund_bill_list);
 	}
 	if (refund) {
 		r = r ?: add(&p, "out_biz_no", refund->out_request_no);
@@ -307,6 +318,7 @@ trade_to_json(const struct sb_trade *t)
 	jadd_str(o, "operator_id", t->operator_id);
 	jadd_str(o, "terminal_id", t->terminal_id);
 	jadd_int(o, "scenario", t->scenario);
+	jadd_str(o, "auth_code", t->auth_code);
 	jadd_int(o, "gmt_create", t->gmt_create);
 	jadd_int(o, "gmt_payment", t->gmt_payment);
 	jadd_int(o, "gmt_close", t->gmt_close);
@@ -472,6 +484,7 @@ trade_from_json(struct sandbox *sb, json_object *o)
 	t->operator_id = dup_or_null(jget_str(o, "operator_id"));
 	t->terminal_id = dup_or_null(jget_str(o, "terminal_id"));
 	t->scenario = (int)jget_int(o, "scenario");
+	t->auth_code = dup_or_null(jget_str(o, "auth_code"));
 	t->gmt_create = jget_int(o, "gmt_create");
 	t->gmt_payment = jget_int(o, "gmt_payment");
 	t->gmt_close = jget_int(o, "gmt_close");
@@ -564,4 +577,26 @@ sb_ledger_load(struct sandbox *sb)
 		return log_error_errno(r, "%s: bad state file: %m", sb->cfg.state_path);
 	log_info("Loaded %zu trades from %s", sb->n_trades, sb->cfg.state_path);
 	return 0;
+}
+
+void
+sb_receipt(const struct sandbox *sb, const struct sb_trade *t, const char *channel_key,
+	   struct sb_receipt *ret)
+{
+	char a[MONEY_BUF_SIZE], d[MONEY_BUF_SIZE];
+
+	/* A discount applies when something is left to pay. */
+	ret->discount_fen = sb->cfg.discount_fen < t->total_fen ? sb->cfg.discount_fen : 0;
+	ret->buyer_pay_fen = t->total_fen - ret->discount_fen;
+	ret->receipt_fen = t->total_fen;
+	if (ret->discount_fen > 0)
+		snprintf(ret->fund_bill_list, sizeof(ret->fund_bill_list),
+			 "[{\"%s\":\"ALIPAYACCOUNT\",\"amount\":\"%s\"},{\"%s\":\"DISCOUNT\","
+			 "\"amount\":\"%s\"}]",
+			 channel_key, money_format(ret->buyer_pay_fen, a), channel_key,
+			 money_format(ret->discount_fen, d));
+	else
+		snprintf(ret->fund_bill_list, sizeof(ret->fund_bill_list),
+			 "[{\"%s\":\"ALIPAYACCOUNT\",\"amount\":\"%s\"}]", channel_key,
+			 money_format(ret->buyer_pay_fen, a));
 }

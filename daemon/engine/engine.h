@@ -21,10 +21,16 @@
 struct engine;
 struct engine_subscription;
 
+/* doc/engine.md "Throttling": a throttled call is repeated after 10 s, 20 s, … up to 5 min. */
+#define ENGINE_THROTTLE_INITIAL_USEC (10 * USEC_PER_SEC)
+#define ENGINE_THROTTLE_MAX_USEC     (300 * USEC_PER_SEC)
+
 struct engine_config {
-	struct order_config fsm;   /* intervals and counts */
-	const char *terminal;      /* out_trade_no prefix: letters, digits, '_'; copied */
-	usec_t journal_retry_usec; /* after a failed journal write, resume after this; 0 = 1 s */
+	struct order_config fsm;      /* intervals and counts */
+	const char *terminal;         /* out_trade_no prefix: letters, digits, '_'; copied */
+	usec_t journal_retry_usec;    /* after a failed journal write, resume after this; 0 = 1 s */
+	usec_t throttle_initial_usec; /* first wait after a throttled answer; 0 = the default */
+	usec_t throttle_max_usec;     /* cap of its doubling; 0 = the default */
 };
 
 /* What observers (display, local API) are told after each committed transition. */
@@ -72,6 +78,9 @@ struct engine_order_request {
 	const char *idem_key;    /* pos_ref or the Idempotency-Key header */
 	const char *fingerprint; /* what the key asks for (journal_order_new()) */
 	usec_t code_wait_usec;   /* how long a scan order waits for its code */
+	/* The cashier (at most JOURNAL_OPERATOR_MAX), journaled with the order and sent with its
+	 * pay or precreate; NULL: the gateway's configured one. */
+	const char *operator_id;
 };
 
 /*

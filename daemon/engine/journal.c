@@ -324,6 +324,26 @@ migrate_2(struct journal *j)
 	return journal_step_done(j, s, "install id");
 }
 
+/* Schema 3: the cashier of each order and the receipt of a paid one (doc/api.md "Receipts"); an
+ * amount Alipay did not send is NULL. */
+static const char migrate_3_sql[] =
+	"ALTER TABLE orders ADD COLUMN operator_id TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE orders ADD COLUMN gmt_payment TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE orders ADD COLUMN buyer_logon_id TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE orders ADD COLUMN fund_bill_list TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE orders ADD COLUMN receipt_fen INTEGER;"
+	"ALTER TABLE orders ADD COLUMN buyer_pay_fen INTEGER;"
+	"ALTER TABLE orders ADD COLUMN point_fen INTEGER;"
+	"ALTER TABLE orders ADD COLUMN invoice_fen INTEGER;"
+	"ALTER TABLE orders ADD COLUMN discount_fen INTEGER;"
+	"ALTER TABLE orders ADD COLUMN mdiscount_fen INTEGER;";
+
+static int
+migrate_3(struct journal *j)
+{
+	return journal_exec(j, migrate_3_sql);
+}
+
 /*
  * The schema's history: migrations[i] takes a journal from version migrations[i].version - 1 to
  * migrations[i].version. A new schema appends a step here and raises JOURNAL_SCHEMA_VERSION;
@@ -335,6 +355,7 @@ static const struct migration {
 	int (*apply)(struct journal *j);
 } migrations[] = {
 	{2, "install id, idempotency keys, waiting scan orders", migrate_2},
+	{3, "cashiers and receipts", migrate_3},
 };
 
 /* Runs the steps after version `from`, inside the caller's transaction. */
@@ -590,16 +611,6 @@ journal_injected_failure(struct journal *j, const char *what)
 	return log_error_errno(EIO, "Journal %s: %s failed (injected)", j->path, what);
 }
 
-void
-journal_mask_auth_code(const char *code, char buf[static JOURNAL_AUTH_CODE_MAX + 1])
-{
-	size_t n = code ? strnlen(code, JOURNAL_AUTH_CODE_MAX) : 0;
-
-	for (size_t i = 0; i < n; i++)
-		buf[i] = (i < 2 || i + 4 >= n) && n >= 8 ? code[i] : '*';
-	buf[n] = '\0';
-}
-
 static bool
 terminal_is_valid(const char *t)
 {
@@ -721,7 +732,9 @@ refund_request_column(enum refund_request r)
 	"attention_count, abort_requested, expired, sub_code, qr_code, trade_no, "               \
 	"pending_request, created_usec, "                                                        \
 	"(SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r WHERE r.order_id = orders.id "    \
-	"AND r.state NOT IN " REFUND_FINAL_SQL "), COALESCE(idem_key, '')"
+	"AND r.state NOT IN " REFUND_FINAL_SQL "), COALESCE(idem_key, ''), "                     \
+	"operator_id, gmt_payment, buyer_logon_id, fund_bill_list, receipt_fen, buyer_pay_fen, " \
+	"point_fen, invoice_fen, discount_fen, mdiscount_fen"
 
 static int
 order_from_row(struct journal *j, sqlite3_stmt *s, struct journal_order *o)
@@ -730,7 +743,7 @@ order_from_row(struct journal *j, sqlite3_stmt *s, struct journal_order *o)
 	const char *state = (const char *)sqlite3_column_text(s, 7);
 	const char *pending = (const char *)sqlite3_column_text(s, 18);
 
-	*o = (struct journal_order){};
+	*o = (struct journal_order){.receipt = JOURNAL_RECEIPT_INIT};
 	copy_text(o->fsm.id, sizeof(o->fsm.id), sqlite3_column_text(s, 0));
 	if (order_kind_from_string(kind, &o->fsm.kind) < 0 ||
 	    order_state_from_string(state, &o->fsm.state) < 0)
@@ -758,6 +771,20 @@ order_from_row(struct journal *j, sqlite3_stmt *s, struct journal_order *o)
 	o->created_usec = (usec_t)sqlite3_column_int64(s, 19);
 	o->pending_refund_fen = sqlite3_column_int64(s, 20);
 	copy_text(o->idem_key, sizeof(o->idem_key), sqlite3_column_text(s, 21));
+	copy_text(o->operator_id, sizeof(o->operator_id), sqlite3_column_text(s, 22));
+	copy_text(o->receipt.gmt_payment, sizeof(o->receipt.gmt_payment),
+		  sqlite3_column_text(s, 23));
+	copy_text(o->receipt.buyer_logon_id, sizeof(o->receipt.buyer_logon_id),
+		  sqlite3_column_text(s, 24));
+	copy_text(o->receipt.fund_bill_list, sizeof(o->receipt.fund_bill_list),
+		  sqlite3_column_text(s, 25));
+	int64_t *fen[] = {&o->receipt.receipt_fen,  &o->receipt.buyer_pay_fen,
+			  &o->receipt.point_fen,    &o->receipt.invoice_fen,
+			  &o->receipt.discount_fen, &o->receipt.mdiscount_fen};
+	for (int i = 0; i < (int)ELEMENTSOF(fen); i++)
+		*fen[i] = sqlite3_column_type(s, 26 + i) == SQLITE_NULL
+				  ? -1
+				  : sqlite3_column_int64(s, 26 + i);
 	return 0;
 }
 
@@ -816,7 +843,7 @@ journal_order_new(struct journal *j, const struct journal_order_request *req, us
 		  struct journal_order *ret, char ret_existing_id[static ORDER_ID_MAX + 1])
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	struct journal_order o = {};
+	struct journal_order o = {.receipt = JOURNAL_RECEIPT_INIT};
 	char id[ORDER_ID_MAX + 1];
 	bool waits = req->kind == ORDER_KIND_SCAN && !req->auth_code && req->code_wait_usec > 0;
 	const char *key = !isempty(req->idem_key) ? req->idem_key : NULL;
@@ -828,7 +855,8 @@ journal_order_new(struct journal *j, const struct journal_order_request *req, us
 	    (req->auth_code && strlen(req->auth_code) > JOURNAL_AUTH_CODE_MAX) ||
 	    (req->pos_ref && strlen(req->pos_ref) > JOURNAL_POS_REF_MAX) ||
 	    (key && strlen(key) > JOURNAL_IDEM_KEY_MAX) ||
-	    (req->fingerprint && strlen(req->fingerprint) > JOURNAL_FINGERPRINT_MAX))
+	    (req->fingerprint && strlen(req->fingerprint) > JOURNAL_FINGERPRINT_MAX) ||
+	    (req->operator_id && strlen(req->operator_id) > JOURNAL_OPERATOR_MAX))
 		return -E2BIG;
 	/* The pos_ref is the key when both are given (the API refuses them different). */
 	if (!isempty(req->pos_ref) && key && !STR_EQ(key, req->pos_ref))
@@ -860,16 +888,17 @@ journal_order_new(struct journal *j, const struct journal_order_request *req, us
 	}
 	o.amount_fen = req->amount_fen;
 	copy_text(o.subject, sizeof(o.subject), (const unsigned char *)req->subject);
-	journal_mask_auth_code(req->auth_code, o.auth_code_masked);
+	paycode_mask(req->auth_code, o.auth_code_masked);
 	copy_text(o.pos_ref, sizeof(o.pos_ref), (const unsigned char *)req->pos_ref);
 	copy_text(o.idem_key, sizeof(o.idem_key), (const unsigned char *)key);
+	copy_text(o.operator_id, sizeof(o.operator_id), (const unsigned char *)req->operator_id);
 	o.created_usec = now_usec;
 
 	r = journal_prepare(j,
 			    "INSERT INTO orders(id, kind, amount_fen, subject, auth_code_masked, "
 			    "pos_ref, state, state_since_usec, created_usec, updated_usec, "
-			    "expires_usec, idem_key, request_fp) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?9, ?10, ?11)",
+			    "expires_usec, idem_key, request_fp, operator_id) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?9, ?10, ?11, ?12)",
 			    &s);
 	if (r < 0)
 		goto fail;
@@ -893,6 +922,7 @@ journal_order_new(struct journal *j, const struct journal_order_request *req, us
 		sqlite3_bind_text(s, 11, req->fingerprint, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, 11);
+	sqlite3_bind_text(s, 12, o.operator_id, -1, SQLITE_STATIC);
 	r = journal_step_done(j, s, "order insert");
 	if (r < 0)
 		goto fail;
@@ -924,13 +954,17 @@ journal_order_save(struct journal *j, const struct journal_order *o, const char 
 	r = journal_begin(j);
 	if (r < 0)
 		return r;
-	r = journal_prepare(j,
-			    "UPDATE orders SET state = ?2, state_since_usec = ?3, "
-			    "expires_usec = ?4, queries_left = ?5, cancel_attempts = ?6, "
-			    "attention_count = ?7, abort_requested = ?8, expired = ?9, "
-			    "sub_code = ?10, qr_code = ?11, trade_no = ?12, pending_request = ?13, "
-			    "updated_usec = ?14, auth_code_masked = ?15 WHERE id = ?1",
-			    &s);
+	r = journal_prepare(
+		j,
+		"UPDATE orders SET state = ?2, state_since_usec = ?3, "
+		"expires_usec = ?4, queries_left = ?5, cancel_attempts = ?6, "
+		"attention_count = ?7, abort_requested = ?8, expired = ?9, "
+		"sub_code = ?10, qr_code = ?11, trade_no = ?12, pending_request = ?13, "
+		"updated_usec = ?14, auth_code_masked = ?15, gmt_payment = ?16, "
+		"buyer_logon_id = ?17, fund_bill_list = ?18, receipt_fen = ?19, "
+		"buyer_pay_fen = ?20, point_fen = ?21, invoice_fen = ?22, "
+		"discount_fen = ?23, mdiscount_fen = ?24, operator_id = ?25 WHERE id = ?1",
+		&s);
 	if (r < 0)
 		goto fail;
 	sqlite3_bind_text(s, 1, o->fsm.id, -1, SQLITE_STATIC);
@@ -948,6 +982,18 @@ journal_order_save(struct journal *j, const struct journal_order *o, const char 
 	sqlite3_bind_text(s, 13, req, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 14, (sqlite3_int64)now_usec);
 	sqlite3_bind_text(s, 15, o->auth_code_masked, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 16, o->receipt.gmt_payment, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 17, o->receipt.buyer_logon_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 18, o->receipt.fund_bill_list, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 25, o->operator_id, -1, SQLITE_STATIC);
+	{
+		const int64_t fen[] = {o->receipt.receipt_fen,  o->receipt.buyer_pay_fen,
+				       o->receipt.point_fen,    o->receipt.invoice_fen,
+				       o->receipt.discount_fen, o->receipt.mdiscount_fen};
+		for (int i = 0; i < (int)ELEMENTSOF(fen); i++)
+			if (fen[i] >= 0)
+				sqlite3_bind_int64(s, 19 + i, fen[i]);
+	}
 	r = journal_step_done(j, s, "order update");
 	if (r < 0)
 		goto fail;
@@ -1041,6 +1087,56 @@ journal_order_foreach(struct journal *j, bool unfinished_only, journal_order_cb 
 	}
 	if (rc != SQLITE_DONE)
 		return journal_fail(j, rc, "order listing");
+	return 0;
+}
+
+int
+journal_order_page(struct journal *j, const struct journal_order_filter *f, journal_order_cb cb,
+		   void *userdata, int64_t *ret_next)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	unsigned n = 0;
+	int64_t last = 0;
+	int r, rc;
+
+	/* The rowid is the position: assigned in insertion order, and orders are never deleted. */
+	r = journal_prepare(j,
+			    "SELECT " ORDER_COLUMNS ", rowid FROM orders WHERE rowid > ?1"
+			    " AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR kind = ?3)"
+			    " AND (?4 IS NULL OR pos_ref = ?4) AND created_usec >= ?5"
+			    " AND (?6 = 0 OR created_usec < ?6) ORDER BY rowid LIMIT ?7",
+			    &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, f->after);
+	if (f->by_state)
+		sqlite3_bind_text(s, 2, order_state_to_string(f->state), -1, SQLITE_STATIC);
+	if (f->by_kind)
+		sqlite3_bind_text(s, 3, order_kind_to_string(f->kind), -1, SQLITE_STATIC);
+	if (f->pos_ref)
+		sqlite3_bind_text(s, 4, f->pos_ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, (int64_t)f->from_usec);
+	sqlite3_bind_int64(s, 6, (int64_t)f->to_usec);
+	/* One more than asked: whether another page follows. */
+	sqlite3_bind_int64(s, 7, (int64_t)f->limit + 1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct journal_order o;
+		if (n == f->limit) {
+			*ret_next = last;
+			return 0;
+		}
+		r = order_from_row(j, s, &o);
+		if (r < 0)
+			return r;
+		last = sqlite3_column_int64(s, sqlite3_column_count(s) - 1);
+		n++;
+		r = cb(&o, userdata);
+		if (r < 0)
+			return r;
+	}
+	if (rc != SQLITE_DONE)
+		return journal_fail(j, rc, "order page");
+	*ret_next = 0;
 	return 0;
 }
 
@@ -1394,21 +1490,12 @@ journal_refund_get(struct journal *j, const char *id, struct journal_refund *ret
 	return 0;
 }
 
-int
-journal_refund_foreach(struct journal *j, bool unfinished_only, journal_refund_cb cb,
-		       void *userdata)
+/* Calls cb for each refund row of a prepared statement. */
+static int
+refund_walk(struct journal *j, sqlite3_stmt *s, journal_refund_cb cb, void *userdata)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
-	r = journal_prepare(j,
-			    unfinished_only ? "SELECT " REFUND_COLUMNS " FROM refunds WHERE state "
-					      "NOT IN " REFUND_FINAL_SQL " ORDER BY rowid"
-					    : "SELECT " REFUND_COLUMNS
-					      " FROM refunds ORDER BY rowid",
-			    &s);
-	if (r < 0)
-		return r;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct journal_refund rf;
 		r = refund_from_row(j, s, &rf);
@@ -1424,29 +1511,34 @@ journal_refund_foreach(struct journal *j, bool unfinished_only, journal_refund_c
 }
 
 int
+journal_refund_foreach(struct journal *j, bool unfinished_only, journal_refund_cb cb,
+		       void *userdata)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = journal_prepare(j,
+			    unfinished_only ? "SELECT " REFUND_COLUMNS " FROM refunds WHERE state "
+					      "NOT IN " REFUND_FINAL_SQL " ORDER BY rowid"
+					    : "SELECT " REFUND_COLUMNS
+					      " FROM refunds ORDER BY rowid",
+			    &s);
+	return r < 0 ? r : refund_walk(j, s, cb, userdata);
+}
+
+int
 journal_refund_foreach_order(struct journal *j, const char *order_id, journal_refund_cb cb,
 			     void *userdata)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int r, rc;
+	int r;
 
 	r = journal_prepare(
 		j, "SELECT " REFUND_COLUMNS " FROM refunds WHERE order_id = ?1 ORDER BY rowid", &s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct journal_refund rf;
-		r = refund_from_row(j, s, &rf);
-		if (r < 0)
-			return r;
-		r = cb(&rf, userdata);
-		if (r < 0)
-			return r;
-	}
-	if (rc != SQLITE_DONE)
-		return journal_fail(j, rc, "refund listing");
-	return 0;
+	return refund_walk(j, s, cb, userdata);
 }
 
 int
@@ -1611,6 +1703,22 @@ journal_open_marked(const char *path, struct journal **ret)
 			return r;
 	}
 	*ret = TAKE_PTR(j);
+	return 0;
+}
+
+int
+journal_event_seq(struct journal *j, int64_t *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	r = journal_prepare(j, "SELECT COALESCE(MAX(seq), 0) FROM events", &s);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		return journal_fail(j, rc, "event sequence");
+	*ret = sqlite3_column_int64(s, 0);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/paycode.h"
 #include "common/time-util.h"
 #include "payment/order/order-fsm.h"
 
@@ -17,7 +18,7 @@
  * message; it is never silently replaced by a fresh one.
  */
 
-#define JOURNAL_SCHEMA_VERSION 2
+#define JOURNAL_SCHEMA_VERSION 3
 #define JOURNAL_APPLICATION_ID 0x46325046 /* "F2PF" */
 
 /* doc/engine.md "Trade numbers": <terminal>_<yyyymmdd>_<install>_<run>_<seq>. */
@@ -27,11 +28,31 @@
 #define JOURNAL_IDEM_KEY_MAX    64  /* an Idempotency-Key or pos_ref */
 #define JOURNAL_FINGERPRINT_MAX 512 /* the API's: amount, mode, a 256-byte subject, code */
 #define JOURNAL_SUBJECT_MAX     256 /* doc/protocol.md §5.1 subject, bytes */
-#define JOURNAL_AUTH_CODE_MAX   24  /* doc/protocol.md §5.1: 16–24 digits */
+#define JOURNAL_AUTH_CODE_MAX   PAYCODE_MAX_LEN
 #define JOURNAL_POS_REF_MAX     64
 #define JOURNAL_QR_CODE_MAX     256
 #define JOURNAL_TRADE_NO_MAX    64
 #define JOURNAL_REASON_MAX      256
+#define JOURNAL_OPERATOR_MAX    28  /* doc/protocol.md §5.1 operator_id */
+#define JOURNAL_BUYER_MAX       100 /* buyer_logon_id, masked by Alipay */
+#define JOURNAL_FUND_BILL_MAX   1024
+
+/* The receipt of a paid order, from Alipay's pay or query answer; amounts -1 when absent. */
+struct journal_receipt {
+	char gmt_payment[20]; /* "yyyy-MM-dd HH:mm:ss", Beijing time; "" before payment */
+	char buyer_logon_id[JOURNAL_BUYER_MAX + 1];
+	char fund_bill_list[JOURNAL_FUND_BILL_MAX + 1]; /* compact JSON array, or "" */
+	int64_t receipt_fen, buyer_pay_fen, point_fen, invoice_fen, discount_fen, mdiscount_fen;
+};
+
+/* An empty receipt: no strings, every amount absent. */
+#define JOURNAL_RECEIPT_INIT                           \
+	((struct journal_receipt){.receipt_fen = -1,   \
+				  .buyer_pay_fen = -1, \
+				  .point_fen = -1,     \
+				  .invoice_fen = -1,   \
+				  .discount_fen = -1,  \
+				  .mdiscount_fen = -1})
 
 struct journal;
 
@@ -49,6 +70,8 @@ struct journal_order {
 	char trade_no[JOURNAL_TRADE_NO_MAX + 1];
 	enum order_request pending; /* the request committed as about to be sent */
 	usec_t created_usec;
+	char operator_id[JOURNAL_OPERATOR_MAX + 1]; /* "": the configured one */
+	struct journal_receipt receipt;
 };
 
 /* What creates an order; strings borrowed, NULL when absent. */
@@ -64,7 +87,8 @@ struct journal_order_request {
 	 * fingerprint is refused. */
 	const char *idem_key;
 	const char *fingerprint;
-	usec_t code_wait_usec; /* a scan order without auth_code waits this long for it */
+	usec_t code_wait_usec;   /* a scan order without auth_code waits this long for it */
+	const char *operator_id; /* the cashier, NULL for none (at most JOURNAL_OPERATOR_MAX) */
 };
 
 struct journal_refund {
@@ -173,6 +197,27 @@ typedef int (*journal_order_cb)(const struct journal_order *o, void *userdata);
 int journal_order_foreach(struct journal *j, bool unfinished_only, journal_order_cb cb,
 			  void *userdata);
 
+/* What journal_order_page() selects; zero fields do not filter. */
+struct journal_order_filter {
+	bool by_state;
+	enum order_state state;
+	bool by_kind;
+	enum order_kind kind;
+	const char *pos_ref;
+	usec_t from_usec, to_usec; /* created_usec in [from, to) */
+	int64_t after;             /* a position from a previous page; 0 for the first */
+	unsigned limit;            /* at most this many orders (> 0) */
+};
+
+/*
+ * One page of the orders f selects, in the order they were journaled (a position never
+ * changes, and new orders come after every existing one, so paging with *ret_next returns each
+ * order once while new ones arrive). cb is called for each, as journal_order_foreach() does.
+ * *ret_next is the position to continue after when more orders may follow, 0 otherwise.
+ */
+int journal_order_page(struct journal *j, const struct journal_order_filter *f, journal_order_cb cb,
+		       void *userdata, int64_t *ret_next);
+
 /* Calls cb for each event of the order in log order. */
 typedef int (*journal_event_cb)(const struct journal_event *e, void *userdata);
 int journal_event_foreach(struct journal *j, const char *order_id, journal_event_cb cb,
@@ -236,6 +281,10 @@ int journal_notification_add(struct journal *j, const char *out_trade_no, const 
 /* Reads a counter ("out_trade_no_seq", "journal_writes"); 0 for a counter never set. */
 int journal_counter_get(struct journal *j, const char *name, int64_t *ret);
 
+/* The sequence number of the newest event row (0 for none): every order and refund transition
+ * adds one, so it only grows. */
+int journal_event_seq(struct journal *j, int64_t *ret);
+
 /*
  * Writes a consistent copy of the whole journal to dest (borrowed), which must not exist or be
  * empty. Usable while orders run: the copy is one read transaction. 0 or -errno (logged).
@@ -244,6 +293,3 @@ int journal_backup(struct journal *j, const char *dest);
 
 /* Tests: the next n write-ahead saves (order or refund) fail with -EIO and write nothing. */
 void journal_inject_failures(struct journal *j, unsigned n);
-
-/* Masks a payment code for storage and logs: first 2 and last 4 digits kept. */
-void journal_mask_auth_code(const char *code, char buf[static JOURNAL_AUTH_CODE_MAX + 1]);

@@ -22,9 +22,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import KEYS, SRC, Daemon, Relay, Sandbox, UnixHTTPConnection, tmpdir  # noqa: E402
+from harness import (KEYS, SRC, Daemon, Relay, Sandbox, UnixHTTPConnection,  # noqa: E402
+                     paycode, tmpdir)
 
-CODE_PAID = "287654321098765430"
 NODE_DIR = os.path.join(SRC, "tests", "interop")
 CERTS = os.path.join(SRC, "tests", "sandbox", "certs")
 RTT = 0.030  # the slow path: 30 ms round trip
@@ -173,7 +173,7 @@ def orders_rate(d, finals, n, conc):
                 if todo[0] == 0 or errors:
                     return
                 todo[0] -= 1
-            st, o = d.api("POST", "/v1/orders", {"amount": "0.01", "auth_code": CODE_PAID})
+            st, o = d.api("POST", "/v1/orders", {"amount": "0.01", "auth_code": paycode(0)})
             if st != 201:
                 errors.append((st, o))
                 return
@@ -204,7 +204,7 @@ def scan_to_wire(d, relay, n):
         # The order shows its amount and waits for the scan, as at a till.
         time.sleep(0.02)
         before = len(relay.pay_arrivals)
-        os.write(d.scanner.master, CODE_PAID.encode() + b"\r")
+        os.write(d.scanner.master, paycode(0).encode() + b"\r")
         t = time.monotonic()
         while len(relay.pay_arrivals) == before:
             time.sleep(0.0002)

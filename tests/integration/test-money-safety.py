@@ -442,6 +442,10 @@ def test_migration(build, tmp):
         # The buyer of FIX-CONFIRMS confirmed: PAID after recovery, with its one pay.
         check(d.order(manifest["orders"][5]["id"])["state"] == "PAID", "FIX-CONFIRMS")
         check(d.order(manifest["orders"][1]["id"])["refunded"] == "5.00", "the refund is lost")
+        # Paid before receipts were journaled: no receipt; paid by the recovery's query: one.
+        check("receipt" not in d.order(manifest["orders"][0]["id"]), "an invented receipt")
+        check(d.order(manifest["orders"][5]["id"])["receipt"]["receipt_amount"] ==
+              d.order(manifest["orders"][5]["id"])["amount"], "no receipt from the query")
         # A schema-1 pos_ref still replays; new numbers carry the install id.
         st, again, rep = post(d, "/v1/orders", {"amount": "12.34", "auth_code": code(0),
                                                 "pos_ref": "FIX-PAID"})
@@ -455,7 +459,7 @@ def test_migration(build, tmp):
         check(status.get("install_id") == install, f"status: {status}")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
         after = dump()
-        check(after["version"] == 2, f"schema {after['version']}")
+        check(after["version"] == 3, f"schema {after['version']}")
         check(after["seq"] == before["seq"] + 1, f"counter {before['seq']} → {after['seq']}")
         old_ids = {o[0] for o in before["orders"]}
         check([o for o in after["orders"] if o[0] in old_ids] == before["orders"],

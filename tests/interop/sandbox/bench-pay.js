@@ -21,9 +21,13 @@ async function main() {
     alipayPublicKey: h.read(path.join(h.keys, 'alipay-public.pem')),
     gateway: url,
   });
+  // The sandbox takes each payment code once: a fresh one per pay (25…/26…/27… behave as
+  // paid at once), apart from the daemon's 28… codes on the same sandbox.
+  let codes = 0;
+  const prefix = { 1: '25', 8: '26' }[conc] || '27';
   const pay = (o) => sdk.exec('alipay.trade.pay', { bizContent: {
-    out_trade_no: o, scene: 'bar_code', auth_code: '287654321098765430', subject: 'b',
-    total_amount: '0.01' } }, { validateSign: true });
+    out_trade_no: o, scene: 'bar_code', auth_code: `${prefix}${String(++codes).padStart(15, '0')}0`,
+    subject: 'b', total_amount: '0.01' } }, { validateSign: true });
   // Warm-up: the first pays load modules and keys.
   for (let i = 0; i < 5; i++) await pay(`bw_${process.pid}_${conc}_${i}`);
   const cpu0 = process.cpuUsage();
