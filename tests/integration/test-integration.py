@@ -264,12 +264,20 @@ def test_bad_input(build, tmp):
             (b'{"amount":1}', 400, "invalid_amount"),
             (b'{"amount":"1.00","mode":"scan"}', 409, "scan_order_waiting"),
             (b'{"amount":"1.00","auth_code":"123"}', 400, None),
+            # Strict JSON: json-c alone would pay 2.00, or take these subjects.
+            (b'{"amount":"1.00","mode":"qr","amount":"2.00"}', 400, "duplicate_key"),
+            (b'{"amount":"1.00","mode":"qr","subject":"a\xc0\xae"}', 400, "malformed_json"),
+            (b'{"amount":"1.00","mode":"qr","subject":"\\ud800"}', 400, "malformed_json"),
+            (b'{"amount":"1.00","mode":"qr","subject":"\xed\xa0\x80"}', 400,
+             "malformed_json"),
         ]
         for raw, status, code in cases:
             st, j = d.api_raw("POST", "/v1/orders", raw)
             check(st == status, f"{raw[:40]!r}: {st} {j}")
             if code:
                 check(j["error"]["code"] == code, f"{raw[:40]!r}: {j}")
+            if code == "duplicate_key":
+                check('"amount"' in j["error"]["message"], f"the key is not named: {j}")
         for path in ("/v1/orders/T01_20200101_99", "/v1/orders/nope"):
             st, j = d.api("GET", path)
             check(st == 404 and j["error"]["code"] == "order_not_found", f"{path}: {st} {j}")
