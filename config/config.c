@@ -174,14 +174,14 @@ static const struct cfg_key keys[] = {
 	{SEC_API, "token", T_SECRET, AP(token), NULL, 16, 256},
 	{SEC_API, "token_credential", T_CRED, AP(token_credential), NULL, 0, 64},
 	{SEC_API, "body_limit", T_UINT, AP(body_limit), "16384", 256, 1048576},
-	{SEC_API, "max_connections", T_UINT, AP(max_connections), "32", 1, 1024},
+	{SEC_API, "max_connections", T_UINT, AP(max_connections), "128", 1, 1024},
 	{SEC_API, "max_sse_clients", T_UINT, AP(max_sse_clients), "8", 1, 256},
 	{SEC_API, "sse_queue_limit", T_UINT, AP(sse_queue_limit), "256", 8, 65536},
 
 	{SEC_NOTIFY, "listen", T_ADDR, N(listen), NULL, 0, 64},
 	{SEC_NOTIFY, "path", T_PATH, N(path), "/alipay/notify", 0, 128},
 	{SEC_NOTIFY, "body_limit", T_UINT, N(body_limit), "16384", 1024, 1048576},
-	{SEC_NOTIFY, "max_connections", T_UINT, N(max_connections), "16", 1, 1024},
+	{SEC_NOTIFY, "max_connections", T_UINT, N(max_connections), "64", 1, 1024},
 
 	{SEC_JOURNAL, "path", T_PATH, J(path), "/var/lib/f2fpay/journal.db", 0, 512},
 

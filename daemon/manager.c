@@ -111,7 +111,7 @@ struct manager {
 	sd_event_source *screen_timer;  /* result screen → idle, or the QR countdown */
 	sd_event_source *display_retry; /* a display backend that failed */
 	sd_event_source *reload_defer;  /* applies pending_cfg from the loop */
-	uint64_t scans, notifications;
+	uint64_t scans, notifications, notifications_forged;
 	unsigned status_busy; /* the order count last sent in STATUS= */
 	sd_event_source *status_defer;
 };
@@ -1552,6 +1552,8 @@ be_status(void *userdata, struct api_call *call)
 	json_object_object_add(o, "scans", json_object_new_int64((int64_t)m->scans));
 	json_object_object_add(o, "notifications",
 			       json_object_new_int64((int64_t)m->notifications));
+	json_object_object_add(o, "notifications_forged",
+			       json_object_new_int64((int64_t)m->notifications_forged));
 	json_object_object_add(o, "config_reload_pending",
 			       json_object_new_boolean(m->pending_cfg != NULL));
 	(void)reconcile_status_add(m->s->reconcile, o);
@@ -1595,7 +1597,7 @@ notify_record(struct manager *m, const char *out_trade_no, const char *body, siz
 	return r >= 0;
 }
 
-bool
+enum notify_verdict
 manager_notify(void *userdata, const char *content_type, const char *body, size_t len)
 {
 	struct manager *m = userdata;
@@ -1609,9 +1611,9 @@ manager_notify(void *userdata, const char *content_type, const char *body, size_
 	m->notifications++;
 	r = alipay_notify_parse(body, len, alipay_keys_get_alipay_public_key(m->s->keys), &n);
 	if (r < 0) {
-		(void)notify_record(m, NULL, body, len, false, "not verified");
-		log_warning("Notification refused: it does not verify");
-		return false;
+		/* Unverified, it is a stranger's: nothing is written (the listener counts it). */
+		m->notifications_forged++;
+		return NOTIFY_FORGED;
 	}
 	/* PROTOCOL §4 business checks: ours, for this app and seller, for this amount. */
 	if (!n.app_id || !STR_EQ(n.app_id, a->app_id))
@@ -1626,7 +1628,7 @@ manager_notify(void *userdata, const char *content_type, const char *body, size_
 		(void)notify_record(m, n.out_trade_no, body, len, true, why);
 		log_warning("Notification for %s refused: %s", strna(n.out_trade_no), why);
 		alipay_notify_done(&n);
-		return false;
+		return NOTIFY_REFUSED;
 	}
 	/* The raw record first: if it cannot be kept, Alipay must send it again. */
 	if (notify_record(m, n.out_trade_no, body, len, true,
@@ -1639,7 +1641,7 @@ manager_notify(void *userdata, const char *content_type, const char *body, size_
 			log_error_errno(r, "Notification for %s not applied: %m", n.out_trade_no);
 	}
 	alipay_notify_done(&n);
-	return ok;
+	return ok ? NOTIFY_ACCEPTED : NOTIFY_REFUSED;
 }
 
 /* ---- --list-scanners ---- */

@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "daemon/api.h"
+#include "daemon/notify.h"
 
 /*
  * DESIGN.md "Data flow". The manager owns the keys, the gateway client, the journal, the order
@@ -47,7 +48,8 @@ void manager_set_api(struct manager *m, struct api *api);
  * app_id, seller_id, out_trade_no and total_amount against the journal, records the raw body,
  * applies it to the engine idempotently. true means "success".
  */
-bool manager_notify(void *userdata, const char *content_type, const char *body, size_t len);
+enum notify_verdict manager_notify(void *userdata, const char *content_type, const char *body,
+				   size_t len);
 
 /*
  * SIGHUP: applies cfg (taken on success: the manager frees it; on failure the caller keeps

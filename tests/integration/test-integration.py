@@ -348,8 +348,11 @@ def test_notifications(build, tmp):
         rows = subprocess.run(["sqlite3", os.path.join(tmp, "journal.db"),
                                "SELECT verified, outcome FROM notifications ORDER BY rowid"],
                               capture_output=True, text=True, check=True).stdout.splitlines()
-        check(len(rows) == 7 and rows[0].startswith("0|") and rows[-1] == "1|TRADE_SUCCESS",
-              f"journal notifications: {rows}")
+        # The forged and the tampered one do not verify: counted, never written.
+        check(len(rows) == 5 and all(r.startswith("1|") for r in rows) and
+              rows[-1] == "1|TRADE_SUCCESS", f"journal notifications: {rows}")
+        st, status = d.api("GET", "/v1/status")
+        check(st == 200 and status["notifications_forged"] == 2, f"status: {status}")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
     finally:
         d.close()
