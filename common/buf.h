@@ -9,8 +9,8 @@
 
 /*
  * A buffer never grows past `max` bytes of content: appends that would exceed it fail with
- * -ENOBUFS and leave the buffer unchanged (STYLE.md: every growable buffer has a hard limit).
- * `data` is NUL-terminated whenever it is non-NULL; `len` excludes the NUL.
+ * -ENOBUFS and leave the buffer unchanged (doc/style.md §5: every growable buffer has a hard
+ * limit). `data` is NUL-terminated whenever it is non-NULL; `len` excludes the NUL.
  */
 struct buf {
 	char *data;

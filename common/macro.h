@@ -68,7 +68,7 @@ fclosep(FILE **f)
 		fclose(*f);
 }
 
-/* Wipes a NUL-terminated secret before freeing it (STYLE.md: secrets are wiped). */
+/* Wipes a NUL-terminated secret before freeing it (doc/style.md §6: secrets are wiped). */
 static inline void
 erase_and_free(char *s)
 {

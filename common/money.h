@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #define MONEY_MIN_FEN  INT64_C(1)           /* 0.01 */
-#define MONEY_MAX_FEN  INT64_C(10000000000) /* 100000000.00 (PROTOCOL §5.1) */
+#define MONEY_MAX_FEN  INT64_C(10000000000) /* 100000000.00 (doc/protocol.md §5.1) */
 #define MONEY_BUF_SIZE 24
 
 enum money_flags {

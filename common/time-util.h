@@ -11,7 +11,8 @@ typedef uint64_t usec_t;
 #define USEC_PER_MSEC UINT64_C(1000)
 #define USEC_INFINITY UINT64_MAX
 
-/* Beijing is UTC+8 all year (PROTOCOL §2: timestamps are Beijing time whatever the host TZ). */
+/* Beijing is UTC+8 all year (doc/protocol.md §2: timestamps are Beijing time whatever the host TZ).
+ */
 #define BEIJING_OFFSET_SEC (8 * 3600)
 
 #define BEIJING_TIME_BUF 20 /* "yyyy-MM-dd HH:mm:ss" + NUL */

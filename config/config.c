@@ -97,7 +97,7 @@ struct cfg_key {
 
 /* The key table: every key f2fpayd.conf(5) documents, in dump order. */
 static const struct cfg_key keys[] = {
-	/* PROTOCOL §1: the production gateway by default; the sandbox is opt-in. */
+	/* doc/protocol.md §1: the production gateway by default; the sandbox is opt-in. */
 	{SEC_ALIPAY, "gateway_url", T_URL, A(gateway_url), "https://openapi.alipay.com/gateway.do",
 	 0, 512},
 	{SEC_ALIPAY, "app_id", T_DIGITS, A(app_id), NULL, 0, 32},
@@ -130,7 +130,7 @@ static const struct cfg_key keys[] = {
 	{SEC_TERMINAL, "operator_id", T_REF, TE(operator_id), NULL, 0, 28},
 	{SEC_TERMINAL, "store_name", T_STR, TE(store_name), NULL, 0, 64},
 
-	/* DESIGN.md "Orders": the official demo's timings. */
+	/* doc/design.md §5.5: the official demo's timings. */
 	{SEC_TIMING, "query_interval", T_USEC, TI(query_interval_usec), "5s", 100 * SEC_MS,
 	 60 * SEC_S},
 	{SEC_TIMING, "query_count", T_UINT, TI(query_count), "6", 1, 100},
@@ -1082,7 +1082,7 @@ check_key_file(struct parse_ctx *ctx, const char *key, const char *path, const c
 				  resolved);
 			return;
 		}
-		/* DESIGN.md "Operations": refuse a private key others could read. */
+		/* doc/design.md §12.1: refuse a private key others could read. */
 		if (private && (st.st_mode & 0077)) {
 			ctx_error(
 				ctx, line,
@@ -1113,7 +1113,7 @@ check_alipay(struct parse_ctx *ctx)
 	check_key_file(ctx, "app_private_key", a->app_private_key, a->app_private_key_credential,
 		       true, true, &a->app_private_key_resolved);
 	if (a->cert_mode) {
-		/* PROTOCOL §7: certificate mode needs all three certificates. */
+		/* doc/protocol.md §7: certificate mode needs all three certificates. */
 		if (a->alipay_public_key || a->alipay_public_key_credential)
 			ctx_error(
 				ctx,

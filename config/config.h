@@ -93,7 +93,7 @@ struct config_timing {
 	unsigned cancel_count;
 	usec_t attention_backoff_usec;
 	usec_t attention_backoff_max_usec;
-	usec_t timeout_express_usec; /* whole minutes (PROTOCOL §5.1 timeout_express "Nm") */
+	usec_t timeout_express_usec; /* whole minutes (doc/protocol.md §5.1 timeout_express "Nm") */
 	usec_t qr_shown_usec;        /* whole minutes (qr_code_timeout_express) */
 };
 

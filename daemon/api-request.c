@@ -176,7 +176,7 @@ void
 api_order_request_done(struct api_order_request *r)
 {
 	free(r->subject);
-	/* A payment code is customer data (DESIGN.md "Journal"): wipe it. */
+	/* A payment code is customer data (doc/design.md §6.3): wipe it. */
 	erase_and_free(r->auth_code);
 	free(r->pos_ref);
 	*r = (struct api_order_request){};

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #define API_JSON_MAX_DEPTH    8
-#define API_SUBJECT_MAX       256 /* bytes; PROTOCOL §5.1 subject is at most 256 characters */
+#define API_SUBJECT_MAX       256 /* bytes; doc/protocol.md §5.1 subject is at most 256 characters */
 #define API_REASON_MAX        256
 #define API_AUTH_CODE_MAX     32
 #define API_POS_REF_MAX       64

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The local API (DESIGN.md "Local API"): HTTP+JSON on a unix socket, libmicrohttpd on sd-event. */
+/* The local API (doc/design.md §7): HTTP+JSON on a unix socket, libmicrohttpd on sd-event. */
 #pragma once
 
 #include <stdbool.h>

@@ -11,7 +11,7 @@
 #include "daemon/notify.h"
 
 /*
- * DESIGN.md "Data flow". The manager owns the keys, the gateway client, the journal, the order
+ * doc/design.md §2. The manager owns the keys, the gateway client, the journal, the order
  * engine, the scanners and the display built from one configuration; the local API and the
  * notify listener stay with f2fpayd's main and call into the manager through
  * manager_api_backend() and manager_notify().
@@ -44,9 +44,10 @@ const struct api_backend *manager_api_backend(void);
 void manager_set_api(struct manager *m, struct api *api);
 
 /*
- * The notify receiver (PROTOCOL §4), with the notify_handler_t signature: verifies, checks
+ * The notify receiver (doc/protocol.md §4), with the notify_handler_t signature: verifies, checks
  * app_id, seller_id, out_trade_no and total_amount against the journal, records the raw body,
- * applies it to the engine idempotently. true means "success".
+ * applies it to the engine idempotently. A signature that does not verify is NOTIFY_FORGED and
+ * nothing is written for it.
  */
 enum notify_verdict manager_notify(void *userdata, const char *content_type, const char *body,
 				   size_t len);

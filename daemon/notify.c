@@ -133,7 +133,7 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 		return reply(mc, 413, "failure");
 	if (req->body.len == 0 || memchr(req->body.data, 0, req->body.len))
 		return reply(mc, 400, "failure");
-	/* PROTOCOL §4: exactly the 7 bytes "success" stops Alipay's resends. */
+	/* doc/protocol.md §4: exactly the 7 bytes "success" stops Alipay's resends. */
 	const char *ct =
 		MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	enum notify_verdict v = n->handler(n->userdata, ct, req->body.data, req->body.len);

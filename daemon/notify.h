@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The HTTP listener for Alipay's asynchronous notifications (PROTOCOL §4): transport only. */
+/* The HTTP listener for Alipay's asynchronous notifications (doc/protocol.md §4): transport only.
+ */
 #pragma once
 
 #include <stdbool.h>
@@ -28,7 +29,7 @@ enum notify_verdict {
 /*
  * Called with the raw body of each POST to the path (`body` is NUL-terminated, `len` bytes;
  * both borrowed). The handler verifies the signature before anything else and writes nothing
- * for a forgery (PROTOCOL §4); it checks and records a verified notification. The Content-Type
+ * for a forgery (doc/protocol.md §4); it checks and records a verified notification. The Content-Type
  * Alipay sends is malformed, so it is only passed on.
  */
 typedef enum notify_verdict (*notify_handler_t)(void *userdata, const char *content_type,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The typed face-to-face calls of PROTOCOL §5: argument checks, biz_content, typed results. */
+/* The typed face-to-face calls of doc/protocol.md §5: argument checks, biz_content, typed results.
+ */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -42,7 +43,7 @@ alipay_method_from_string(const char *s, enum alipay_method *ret)
 	return -EINVAL;
 }
 
-/* --- argument checks (PROTOCOL §5.1) --- */
+/* --- argument checks (doc/protocol.md §5.1) --- */
 
 static bool
 valid_out_no(const char *s)
@@ -159,7 +160,7 @@ alipay_api_pay(const struct alipay_client_config *c, const struct alipay_pay_arg
 	if (!valid_out_no(a->out_trade_no))
 		return log_error_errno(EINVAL, "pay: invalid out_trade_no \"%.80s\"",
 				       strempty(a->out_trade_no));
-	/* Never log a payment code in full (DESIGN: customer data). */
+	/* Never log a payment code in full (doc/design.md §6.3: customer data). */
 	if (!valid_auth_code(a->auth_code))
 		return log_error_errno(EINVAL, "pay: the auth code is not an Alipay payment code");
 	if (!valid_text(a->subject, ALIPAY_SUBJECT_MAX))
@@ -263,7 +264,8 @@ alipay_api_refund(const struct alipay_client_config *c, const struct alipay_refu
 		return -EINVAL;
 	if (!valid_amount(a->refund_amount_fen))
 		return log_error_errno(EINVAL, "refund: refund_amount out of range");
-	/* PROTOCOL §5.5: out_request_no identifies the refund; without it retries are unsafe. */
+	/* doc/protocol.md §5.5: out_request_no identifies the refund; without it retries are
+	 * unsafe. */
 	if (!valid_out_no(a->out_request_no))
 		return log_error_errno(EINVAL, "refund: invalid out_request_no \"%.80s\"",
 				       strempty(a->out_request_no));
@@ -305,7 +307,7 @@ valid_bill_date(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 
-	/* "yyyy-MM-dd" or "yyyy-MM" (PROTOCOL §5.8). */
+	/* "yyyy-MM-dd" or "yyyy-MM" (doc/protocol.md §5.8). */
 	if (n != 7 && n != 10)
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -382,7 +384,8 @@ node_dup(struct json_object *node, const char *key, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-/* PROTOCOL §3: every value is a string; an amount that does not parse is a protocol error. */
+/* doc/protocol.md §3: every value is a string; an amount that does not parse is a protocol error.
+ */
 static int
 node_amount(struct json_object *node, const char *key, int64_t *ret)
 {

@@ -10,7 +10,7 @@
 #include "payment/trade.h"
 
 /*
- * PROTOCOL §5. Pure: no I/O, no clock reads (`now` is passed in). The order engine sends the
+ * doc/protocol.md §5. Pure: no I/O, no clock reads (`now` is passed in). The order engine sends the
  * alipay_request with payment/http and hands the body it got back to alipay_api_parse().
  */
 enum alipay_method {
@@ -29,7 +29,7 @@ const char *alipay_method_to_string(enum alipay_method m);
 /* Exact match of a wire name; -EINVAL otherwise. */
 int alipay_method_from_string(const char *s, enum alipay_method *ret);
 
-/* Validation limits (PROTOCOL §5.1). */
+/* Validation limits (doc/protocol.md §5.1). */
 #define ALIPAY_OUT_TRADE_NO_MAX 64
 #define ALIPAY_SUBJECT_MAX      256
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Form encoding and single-pass decoding in the request's charset (PROTOCOL §2, §4). */
+/* Form encoding and single-pass decoding in the request's charset (doc/protocol.md §2, §4). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>

@@ -11,7 +11,8 @@
 #define ALIPAY_FORM_MAX (256u * 1024u)
 
 /*
- * PROTOCOL §2: appends `len` bytes (already in the target charset) to b, form-encoded: space →
+ * doc/protocol.md §2: appends `len` bytes (already in the target charset) to b, form-encoded: space
+ * →
  * '+', ASCII alphanumerics and "*-._" literal, every other byte "%XX" (upper-case hex).
  */
 int alipay_form_encode_bytes(struct buf *b, const char *s, size_t len);
@@ -25,8 +26,8 @@ int alipay_form_encode(const struct alipay_params *p, enum alipay_charset cs, ch
 		       size_t *ret_len);
 
 /*
- * Decodes a form body exactly once ('+' → space, "%XX" → byte; PROTOCOL §4: never twice) into
- * a new list of raw byte values (not converted; may hold GBK). Empty pieces between '&' are
+ * Decodes a form body exactly once ('+' → space, "%XX" → byte; doc/protocol.md §4: never twice)
+ * into a new list of raw byte values (not converted; may hold GBK). Empty pieces between '&' are
  * skipped; a piece without '=' is a key with an empty value. Rejects (-EBADMSG) a malformed
  * escape, a NUL byte, a duplicate key; -E2BIG beyond ALIPAY_FORM_MAX or ALIPAY_PARAMS_MAX.
  * *ret must be ALIPAY_PARAMS_INIT; written only on success.

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Key and certificate loading, certificate SNs, and the client key set (PROTOCOL §2.2, §7). */
+/* Key and certificate loading, certificate SNs, and the client key set (doc/protocol.md §2.2, §7).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -56,7 +57,7 @@ has_pem_armour(const char *text, size_t len)
 	return memmem(text, len, "-----BEGIN ", STRLEN("-----BEGIN ")) != NULL;
 }
 
-/* Bare base64 DER (PROTOCOL §2.2: keys often come without armour): whitespace ignored. */
+/* Bare base64 DER (doc/protocol.md §2.2: keys often come without armour): whitespace ignored. */
 static int
 bare_base64_decode(const char *text, size_t len, unsigned char **ret, size_t *ret_len)
 {
@@ -124,7 +125,7 @@ alipay_key_load_private(const char *text, size_t len, EVP_PKEY **ret)
 		if (r < 0)
 			return r;
 		p = der;
-		/* PROTOCOL §2.2: PKCS#8 (MIIEv…) or PKCS#1 (MIIEp…), whichever parses. */
+		/* doc/protocol.md §2.2: PKCS#8 (MIIEv…) or PKCS#1 (MIIEp…), whichever parses. */
 		k = d2i_AutoPrivateKey(NULL, &p, (long)der_len);
 		explicit_bzero(der, der_len);
 		free(der);
@@ -178,8 +179,8 @@ alipay_key_same_public(EVP_PKEY *a, EVP_PKEY *b)
 }
 
 /*
- * The short names the official SDKs print for issuer attributes (PROTOCOL §7). emailAddress is
- * "E" there; anything else falls back to OpenSSL's short name (Alipay's CAs use only these).
+ * The short names the official SDKs print for issuer attributes (doc/protocol.md §7). emailAddress
+ * is "E" there; anything else falls back to OpenSSL's short name (Alipay's CAs use only these).
  */
 static const char *
 cert_attr_short_name(const ASN1_OBJECT *obj)
@@ -315,7 +316,7 @@ alipay_root_cert_sn(const char *pem, size_t len, char **ret)
 			break;
 		}
 		count++;
-		/* PROTOCOL §7: only RSA-signed roots (1.2.840.113549.1.1.*) count. */
+		/* doc/protocol.md §7: only RSA-signed roots (1.2.840.113549.1.1.*) count. */
 		X509_get0_signature(NULL, &alg, cert);
 		if (alg)
 			X509_ALGOR_get0(&obj, NULL, NULL, alg);
@@ -424,7 +425,7 @@ alipay_keys_free(struct alipay_keys *k)
 	return NULL;
 }
 
-/* PROTOCOL §2.2 / §9.1: the most common mistake of all, named exactly. */
+/* doc/protocol.md §2.2, §9: the most common mistake of all, named exactly. */
 static int
 keys_check_not_app_key(const struct alipay_keys *k)
 {

@@ -6,7 +6,7 @@
 
 #include <openssl/evp.h>
 
-/* A certificate SN: 32 lower-case hex digits (MD5) + NUL (PROTOCOL §7). */
+/* A certificate SN: 32 lower-case hex digits (MD5) + NUL (doc/protocol.md §7). */
 #define ALIPAY_CERT_SN_SIZE 33
 /* Key and certificate files are small; a root bundle holds a handful of certificates. */
 #define ALIPAY_KEY_FILE_MAX (64u * 1024u)
@@ -17,7 +17,7 @@
  *
  * alipay_key_load_private(): PEM ("BEGIN PRIVATE KEY" = PKCS#8, "BEGIN RSA PRIVATE KEY" =
  * PKCS#1) or bare base64 of the DER (PKCS#8 `MIIEv…` or PKCS#1 `MIIEp…`, detected by parsing),
- * surrounding whitespace and line breaks ignored (PROTOCOL §2.2). Must be RSA.
+ * surrounding whitespace and line breaks ignored (doc/protocol.md §2.2). Must be RSA.
  * alipay_key_load_public(): SubjectPublicKeyInfo, PEM ("BEGIN PUBLIC KEY") or bare base64
  * (`MIIBIjAN…`). Must be RSA.
  * Both return a new EVP_PKEY in *ret (caller frees with EVP_PKEY_free), -EINVAL when the text is
@@ -30,16 +30,16 @@ int alipay_key_load_public(const char *text, size_t len, EVP_PKEY **ret);
 int alipay_key_same_public(EVP_PKEY *a, EVP_PKEY *b);
 
 /*
- * PROTOCOL §7: the SN of the first certificate in the PEM text (borrowed): lower-case hex MD5 of
- * the issuer DN (RFC 2253 order, "SHORTNAME=value" joined by ',') followed by the serial number
- * in decimal. On success writes ret_sn and, if ret_key is not NULL, a new EVP_PKEY (the
+ * doc/protocol.md §7: the SN of the first certificate in the PEM text (borrowed): lower-case hex
+ * MD5 of the issuer DN (RFC 2253 order, "SHORTNAME=value" joined by ',') followed by the serial
+ * number in decimal. On success writes ret_sn and, if ret_key is not NULL, a new EVP_PKEY (the
  * certificate's public key; caller frees). -EINVAL when the text holds no certificate.
  */
 int alipay_cert_load(const char *pem, size_t len, char ret_sn[static ALIPAY_CERT_SN_SIZE],
 		     EVP_PKEY **ret_key);
 
 /*
- * PROTOCOL §7: alipay_root_cert_sn for a root bundle (PEM text, borrowed): the SNs of the
+ * doc/protocol.md §7: alipay_root_cert_sn for a root bundle (PEM text, borrowed): the SNs of the
  * certificates whose signature algorithm is RSA (OID 1.2.840.113549.1.1.*), joined by '_' in
  * file order; ECDSA and SM2 roots are skipped. *ret is a new string (caller frees). -EINVAL when
  * the bundle holds no RSA certificate or a block does not parse.
@@ -53,7 +53,7 @@ int alipay_root_cert_sn(const char *pem, size_t len, char **ret);
 int alipay_file_read(const char *path, size_t max, char **ret, size_t *ret_len);
 
 /*
- * DESIGN "Operations": the daemon refuses a private key file readable by group or others.
+ * doc/design.md §12.1: the daemon refuses a private key file readable by group or others.
  * Returns 0 when the file's mode has no group/other bits, -EPERM (logged with the path and mode)
  * when it has, -errno when it cannot be examined. The setters below do not call it (test keys
  * in a source tree are world-readable); the daemon calls it before loading.
@@ -62,14 +62,14 @@ int alipay_key_file_check_mode(const char *path);
 
 /*
  * The client's key set. Public-key mode: app private key + Alipay public key. Certificate mode
- * (PROTOCOL §7): app private key + app certificate + Alipay certificate + root bundle; the
+ * (doc/protocol.md §7): app private key + app certificate + Alipay certificate + root bundle; the
  * Alipay public key then comes from the Alipay certificate, and the SNs are computed.
  *
  * Setters take text in memory (borrowed) or a path; each replaces what was set before. They
  * return -EINVAL (logged: which file or field and why) for text that is not the expected kind,
  * and -EKEYREJECTED (logged: "the Alipay public key is the app's own public key …") when the
  * Alipay public key, whichever is set second, equals the public half of the app private key —
- * the most common configuration mistake (PROTOCOL §2.2). Secrets are never logged.
+ * the most common configuration mistake (doc/protocol.md §2.2). Secrets are never logged.
  */
 struct alipay_keys;
 

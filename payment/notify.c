@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Asynchronous notifications: single decode, verification, typed fields; and signing (§4). */
+/* Asynchronous notifications: single decode, verification, typed fields; and signing
+ * (doc/protocol.md §4). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,8 @@ notify_sign_bytes(const struct alipay_params *p, enum alipay_charset cs, char **
 	_cleanup_free_ char *ss = NULL;
 	int r;
 
-	/* PROTOCOL §4: without sign and sign_type, empties dropped, sorted, in the charset. */
+	/* doc/protocol.md §4: without sign and sign_type, empties dropped, sorted, in the charset.
+	 */
 	r = alipay_params_sign_string(
 		p, ALIPAY_SIGN_STRING_DROP_EMPTY | ALIPAY_SIGN_STRING_DROP_SIGN_TYPE, &ss);
 	if (r < 0)
@@ -71,7 +73,7 @@ alipay_notify_parse(const char *body, size_t len, EVP_PKEY *alipay_key, struct a
 	 * Until the signature verifies, the body is anyone's: failures are logged at debug level
 	 * only, the caller counts them and logs a bounded sample (a flood must not flood the log).
 	 */
-	/* PROTOCOL §4: decode exactly once; the charset field says how to read the bytes. */
+	/* doc/protocol.md §4: decode exactly once; the charset field says how to read the bytes. */
 	r = alipay_form_decode_raw(body, len, &n.fields);
 	if (r < 0)
 		return log_debug_errno(r, "Notification is not a valid form body: %m");

@@ -48,14 +48,14 @@ struct alipay_notify {
 void alipay_notify_done(struct alipay_notify *n);
 
 /*
- * PROTOCOL §4: decodes the form `body` (borrowed, len bytes, at most ALIPAY_FORM_MAX) exactly
- * once, takes the charset from its `charset` field (utf-8 or GBK; absent → utf-8), drops sign,
- * sign_type and empty values, sorts, and verifies `sign` with `alipay_key` (borrowed) using the
- * algorithm named by `sign_type` (absent → RSA2). Then parses the typed fields.
- * Returns 0 and fills *ret (must be ALIPAY_NOTIFY_INIT) only when the signature verifies;
- * -EBADMSG for a malformed body or field (e.g. an amount that does not parse), -ENOKEY when
- * there is no sign, -EKEYREJECTED when the signature does not verify, -EILSEQ for bytes invalid
- * in the charset, -E2BIG beyond the limits. Logs once, never the whole body.
+ * doc/protocol.md §4: decodes the form `body` (borrowed, len bytes, at most ALIPAY_FORM_MAX)
+ * exactly once, takes the charset from its `charset` field (utf-8 or GBK; absent → utf-8), drops
+ * sign, sign_type and empty values, sorts, and verifies `sign` with `alipay_key` (borrowed) using
+ * the algorithm named by `sign_type` (absent → RSA2). Then parses the typed fields. Returns 0 and
+ * fills *ret (must be ALIPAY_NOTIFY_INIT) only when the signature verifies; -EBADMSG for a
+ * malformed body or field (e.g. an amount that does not parse), -ENOKEY when there is no sign,
+ * -EKEYREJECTED when the signature does not verify, -EILSEQ for bytes invalid in the charset,
+ * -E2BIG beyond the limits. Logs once, never the whole body.
  */
 int alipay_notify_parse(const char *body, size_t len, EVP_PKEY *alipay_key,
 			struct alipay_notify *ret);

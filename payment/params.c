@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Ordered parameter lists, the PROTOCOL §2.1 string to sign, and charset conversion (iconv). */
+/* Ordered parameter lists, the doc/protocol.md §2.1 string to sign, and charset conversion (iconv).
+ */
 #include <errno.h>
 #include <iconv.h>
 #include <stdlib.h>
@@ -218,7 +219,7 @@ param_ptr_cmp(const void *a, const void *b)
 {
 	const struct alipay_param *const *x = a, *const *y = b;
 
-	/* PROTOCOL §2.1 step 3: byte order (strcmp compares as unsigned char). */
+	/* doc/protocol.md §2.1 step 3: byte order (strcmp compares as unsigned char). */
 	return strcmp((*x)->key, (*y)->key);
 }
 

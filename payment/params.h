@@ -5,14 +5,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* PROTOCOL §2: the two charsets the gateway speaks. */
+/* doc/protocol.md §2: the two charsets the gateway speaks. */
 enum alipay_charset {
 	ALIPAY_CHARSET_UTF8,
 	ALIPAY_CHARSET_GBK,
 	_ALIPAY_CHARSET_MAX,
 };
 
-/* Limits (STYLE.md: input limits everywhere). */
+/* Limits (doc/style.md §5: input limits everywhere). */
 #define ALIPAY_PARAMS_MAX      128           /* parameters in one request or notification */
 #define ALIPAY_PARAM_KEY_MAX   64            /* bytes in one key */
 #define ALIPAY_PARAM_VALUE_MAX (64u * 1024u) /* bytes in one value (biz_content included) */
@@ -63,14 +63,15 @@ const char *alipay_params_get(const struct alipay_params *p, const char *key);
 void alipay_params_done(struct alipay_params *p);
 
 enum alipay_sign_string_flags {
-	/* PROTOCOL §2.1 step 2 / §4: drop empty values. A verifier of requests does NOT set it. */
+	/* doc/protocol.md §2.1 step 2 / §4: drop empty values. A verifier of requests does NOT set
+	 * it. */
 	ALIPAY_SIGN_STRING_DROP_EMPTY = 1 << 0,
-	/* PROTOCOL §4: notifications leave sign_type out; requests keep it. */
+	/* doc/protocol.md §4: notifications leave sign_type out; requests keep it. */
 	ALIPAY_SIGN_STRING_DROP_SIGN_TYPE = 1 << 1,
 };
 
 /*
- * PROTOCOL §2.1: every parameter except `sign`, sorted by key in byte order, joined as
+ * doc/protocol.md §2.1: every parameter except `sign`, sorted by key in byte order, joined as
  * "k=v&k=v" with raw values. *ret is a new NUL-terminated UTF-8 string (caller frees; convert
  * to the charset with alipay_charset_from_utf8() before signing).
  */

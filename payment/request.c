@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Signed gateway requests: common parameters, string to sign, URL query and form body (§2). */
+/* Signed gateway requests: common parameters, string to sign, URL query and form body
+ * (doc/protocol.md §2). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ alipay_json_to_string_request(struct json_object *o, char **ret)
 static int
 params_add_opt(struct alipay_params *p, const char *key, const char *value)
 {
-	/* Empty values are never sent (PROTOCOL §2.1 step 2). */
+	/* Empty values are never sent (doc/protocol.md §2.1 step 2). */
 	if (isempty(value))
 		return 0;
 	return alipay_params_add(p, key, value);
@@ -68,10 +69,11 @@ alipay_request_params(const struct alipay_client_config *c, const char *method,
 		return -EINVAL;
 	app_cert_sn = alipay_keys_get_app_cert_sn(c->keys);
 	root_cert_sn = alipay_keys_get_alipay_root_cert_sn(c->keys);
-	/* PROTOCOL §2: the timestamp is Beijing time whatever the host's time zone. */
+	/* doc/protocol.md §2: the timestamp is Beijing time whatever the host's time zone. */
 	beijing_format_time(now, ts);
 
-	/* The order the Node SDK sends them in (PROTOCOL §2: common parameters in the query). */
+	/* The order the Node SDK sends them in (doc/protocol.md §2: common parameters in the
+	 * query). */
 	if ((r = alipay_params_add(&p, "method", method)) < 0 ||
 	    (r = alipay_params_add(&p, "app_id", c->app_id)) < 0 ||
 	    (r = alipay_params_add(&p, "charset", alipay_charset_to_string(c->charset))) < 0 ||
@@ -82,7 +84,7 @@ alipay_request_params(const struct alipay_client_config *c, const char *method,
 	    (r = params_add_opt(&p, "notify_url", c->notify_url)) < 0 ||
 	    (r = params_add_opt(&p, "app_auth_token", c->app_auth_token)) < 0)
 		goto fail;
-	/* PROTOCOL §7: both SNs or neither, signed like the rest. */
+	/* doc/protocol.md §7: both SNs or neither, signed like the rest. */
 	if (app_cert_sn && root_cert_sn &&
 	    ((r = alipay_params_add(&p, "app_cert_sn", app_cert_sn)) < 0 ||
 	     (r = alipay_params_add(&p, "alipay_root_cert_sn", root_cert_sn)) < 0))
@@ -158,7 +160,7 @@ alipay_request_build(const struct alipay_client_config *c, const char *method,
 	if (r < 0)
 		return log_error_errno(r, "Failed to assemble the parameters of %s: %m",
 				       strna(method));
-	/* PROTOCOL §2.1 step 4: the string is signed as bytes of the charset. */
+	/* doc/protocol.md §2.1 step 4: the string is signed as bytes of the charset. */
 	r = alipay_charset_from_utf8(c->charset, ss, strlen(ss), &ss_cs, &ss_len);
 	if (r < 0) {
 		log_error_errno(r, "A parameter of %s cannot be written in %s: %m", method,
@@ -236,7 +238,7 @@ alipay_request_verify(const char *query, size_t query_len, const char *body, siz
 
 	if (!app_public_key || !ret || (!query && query_len > 0) || (!body && body_len > 0))
 		return -EINVAL;
-	/* PROTOCOL §2: the gateway merges query and body; decode each exactly once. */
+	/* doc/protocol.md §2: the gateway merges query and body; decode each exactly once. */
 	r = alipay_form_decode_raw(query ? query : "", query_len, &p);
 	if (r < 0)
 		return r;
@@ -263,7 +265,8 @@ alipay_request_verify(const char *query, size_t query_len, const char *body, siz
 		r = -EBADMSG;
 		goto out;
 	}
-	/* PROTOCOL §2.1: exactly what was received minus sign; sign_type and empties stay. */
+	/* doc/protocol.md §2.1: exactly what was received minus sign; sign_type and empties stay.
+	 */
 	r = alipay_params_sign_string(&p, 0, &ss);
 	if (r < 0)
 		goto out;

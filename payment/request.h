@@ -14,10 +14,11 @@
 /*
  * What every request needs. Everything is borrowed and must outlive the calls that use it.
  * `keys` supplies the app private key and, in certificate mode, app_cert_sn and
- * alipay_root_cert_sn (PROTOCOL §7). Optional strings are NULL when unused.
+ * alipay_root_cert_sn (doc/protocol.md §7). Optional strings are NULL when unused.
  */
 struct alipay_client_config {
-	const char *gateway_url; /* e.g. "https://openapi.alipay.com/gateway.do" (PROTOCOL §1) */
+	const char *
+		gateway_url; /* e.g. "https://openapi.alipay.com/gateway.do" (doc/protocol.md §1) */
 	const char *app_id;
 	enum alipay_sign_type sign_type;
 	enum alipay_charset charset;
@@ -44,8 +45,8 @@ struct alipay_request {
 void alipay_request_done(struct alipay_request *r);
 
 /*
- * PROTOCOL §2 / §2.1: builds and signs a request for `method` with `biz_content` (a UTF-8 JSON
- * text, borrowed; NULL for none) at `now` (Unix seconds; formatted as Beijing time, so tests
+ * doc/protocol.md §2 / §2.1: builds and signs a request for `method` with `biz_content` (a UTF-8
+ * JSON text, borrowed; NULL for none) at `now` (Unix seconds; formatted as Beijing time, so tests
  * inject it). Parameters are placed as the official Node SDK places them: the common ones
  * (method, app_id, charset, version, sign_type, timestamp, notify_url, app_auth_token,
  * app_cert_sn, alipay_root_cert_sn) and sign in the URL query, biz_content in the body; all
@@ -77,7 +78,7 @@ int alipay_request_params(const struct alipay_client_config *c, const char *meth
 int alipay_json_to_string_request(struct json_object *o, char **ret);
 
 /*
- * Server side (the sandbox), PROTOCOL §2 and §2.1: parses a received request — the URL query
+ * Server side (the sandbox), doc/protocol.md §2 and §2.1: parses a received request — the URL query
  * (`query`, without '?', may be NULL) and the form body (may be NULL) — merging both (a key in
  * both is -EBADMSG), reading the bytes in the charset named by the `charset` parameter (absent →
  * utf-8), and verifies `sign` with `app_public_key` (borrowed) and the algorithm of `sign_type`

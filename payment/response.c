@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Gateway responses: raw node spans, verification, classification, and signing (PROTOCOL §3). */
+/* Gateway responses: raw node spans, verification, classification, and signing (doc/protocol.md
+ * §3). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,7 @@ alipay_response_key(const char *method, char **ret)
 	return 0;
 }
 
-/* --- the string-aware scanner (PROTOCOL §3) --- */
+/* --- the string-aware scanner (doc/protocol.md §3) --- */
 
 struct scan {
 	const char *s;
@@ -251,7 +252,7 @@ alipay_response_extract(const char *body, size_t len, const char *method,
 	return 0;
 }
 
-/* --- classification (PROTOCOL §3, §6) --- */
+/* --- classification (doc/protocol.md §3, §6) --- */
 
 static bool
 str_startswith(const char *s, const char *prefix)
@@ -279,7 +280,8 @@ alipay_response_classify(const char *code, const char *sub_code, bool is_signed,
 	enum alipay_class cls;
 
 	if (!is_signed) {
-		/* PROTOCOL §3: only the gateway's "who are you" errors come unsigned for sure. */
+		/* doc/protocol.md §3: only the gateway's "who are you" errors come unsigned for
+		 * sure. */
 		if (STR_EQ_PTR(code, "40001") || STR_EQ_PTR(code, "40002") ||
 		    STR_EQ_PTR(code, "40003"))
 			cls = ALIPAY_CLASS_CONFIG;
@@ -295,7 +297,8 @@ alipay_response_classify(const char *code, const char *sub_code, bool is_signed,
 		cls = ALIPAY_CLASS_UNKNOWN;
 		goto out;
 	}
-	/* PROTOCOL §6: ACQ.TRADE_HAS_SUCCESS is "already paid, query to confirm": never FAILED. */
+	/* doc/protocol.md §6: ACQ.TRADE_HAS_SUCCESS is "already paid, query to confirm": never
+	 * FAILED. */
 	if (STR_EQ_PTR(sub_code, "ACQ.SYSTEM_ERROR") || STR_EQ_PTR(sub_code, "isp.unknow-error") ||
 	    STR_EQ_PTR(sub_code, "aop.unknow-error") ||
 	    STR_EQ_PTR(sub_code, "ACQ.TRADE_HAS_SUCCESS")) {
@@ -342,7 +345,8 @@ alipay_mask_payment_codes(char *s)
 		while (s[i] >= '0' && s[i] <= '9')
 			i++;
 		n = i - start;
-		/* A payment code: 16–24 digits starting 25–30 (PROTOCOL §5.1). Keep 4 + 2. */
+		/* A payment code: 16–24 digits starting 25–30 (doc/protocol.md §5.1). Keep 4 + 2.
+		 */
 		if (n >= 16 && n <= 24 &&
 		    ((s[start] == '2' && s[start + 1] >= '5') ||
 		     (s[start] == '3' && s[start + 1] == '0')))
@@ -436,7 +440,7 @@ sign_unescape(const char *s, size_t len, char **ret)
 	return 0;
 }
 
-/* PROTOCOL §3: verify over the raw node; retry once with "\/" → "/" (as Java and PHP do). */
+/* doc/protocol.md §3: verify over the raw node; retry once with "\/" → "/" (as Java and PHP do). */
 static int
 response_verify_node(EVP_PKEY *key, enum alipay_sign_type type, const char *node, size_t len,
 		     const char *sign)
@@ -492,7 +496,7 @@ alipay_response_parse(const char *body, size_t len, const char *method, EVP_PKEY
 		r = sign_unescape(span.sign, span.sign_len, &sign);
 		if (r == -ENOMEM)
 			return r;
-		/* PROTOCOL §7: another alipay_cert_sn than ours must not verify. */
+		/* doc/protocol.md §7: another alipay_cert_sn than ours must not verify. */
 		if (r >= 0 && expected_cert_sn &&
 		    (!span.cert_sn || span.cert_sn_len != strlen(expected_cert_sn) ||
 		     memcmp(span.cert_sn, expected_cert_sn, span.cert_sn_len) != 0)) {
@@ -534,7 +538,7 @@ alipay_response_parse(const char *body, size_t len, const char *method, EVP_PKEY
 				    alipay_class_to_string(resp.cls));
 	}
 	if (STR_EQ_PTR(resp.sub_code, "isv.invalid-signature") && resp.sub_msg) {
-		/* PROTOCOL §3: the gateway's own string to sign, the best debugging aid; the
+		/* doc/protocol.md §3: the gateway's own string to sign, the best debugging aid; the
 		 * buyer's payment code inside it is masked. */
 		_cleanup_free_ char *masked = strdup(resp.sub_msg);
 		if (masked)

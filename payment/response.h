@@ -10,16 +10,16 @@
 #include "payment/result.h"
 #include "payment/sign.h"
 
-/* Limits (STYLE.md). A real response is a few KiB. */
+/* Limits (doc/style.md §5). A real response is a few KiB. */
 #define ALIPAY_RESPONSE_MAX    (1024u * 1024u)
 #define ALIPAY_JSON_DEPTH_MAX  32
 #define ALIPAY_METHOD_NAME_MAX 128
 
 /*
- * PROTOCOL §3: where the parts of a response body are, as byte ranges into the body (borrowed).
- * node/node_len: the node's value from its '{' to the matching '}', exactly as received.
- * sign/sign_len and cert_sn/cert_sn_len: the raw contents between the quotes (sign_len 0 and
- * sign NULL when the body carries no sign; likewise cert_sn).
+ * doc/protocol.md §3: where the parts of a response body are, as byte ranges into the body
+ * (borrowed). node/node_len: the node's value from its '{' to the matching '}', exactly as
+ * received. sign/sign_len and cert_sn/cert_sn_len: the raw contents between the quotes (sign_len 0
+ * and sign NULL when the body carries no sign; likewise cert_sn).
  */
 struct alipay_response_span {
 	const char *node;
@@ -63,7 +63,7 @@ struct alipay_response {
 void alipay_response_done(struct alipay_response *r);
 
 /*
- * The whole client side of PROTOCOL §3 for one body: extract, verify the raw node with
+ * The whole client side of doc/protocol.md §3 for one body: extract, verify the raw node with
  * `alipay_key` (borrowed) and `type` (retrying once with "\/" → "/"), check alipay_cert_sn
  * against `expected_cert_sn` when that is not NULL (certificate mode: a missing or different SN
  * fails verification), parse the node with json-c (depth-limited), and classify:
@@ -92,7 +92,7 @@ enum alipay_class alipay_response_classify(const char *code, const char *sub_cod
  */
 void alipay_mask_payment_codes(char *s);
 
-/* PROTOCOL §3: "alipay.trade.pay" → "alipay_trade_pay_response" (new string in *ret). */
+/* doc/protocol.md §3: "alipay.trade.pay" → "alipay_trade_pay_response" (new string in *ret). */
 int alipay_response_key(const char *method, char **ret);
 
 /*

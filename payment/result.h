@@ -3,8 +3,8 @@
 #pragma once
 
 /*
- * PROTOCOL §3 and §6. Every caller of the gateway reasons in these five classes, never in raw
- * codes: the order engine decides whether to query, cancel, retry or give up from this alone
+ * doc/protocol.md §3 and §6. Every caller of the gateway reasons in these five classes, never in
+ * raw codes: the order engine decides whether to query, cancel, retry or give up from this alone
  * (plus the sub_code for display).
  */
 enum alipay_class {

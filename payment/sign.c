@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* RSA2/RSA signing and verification over bytes with OpenSSL 3 EVP (PROTOCOL §2.2). */
+/* RSA2/RSA signing and verification over bytes with OpenSSL 3 EVP (doc/protocol.md §2.2). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +75,7 @@ alipay_sign(EVP_PKEY *key, enum alipay_sign_type type, const void *data, size_t 
 	ctx = EVP_MD_CTX_new();
 	if (!ctx)
 		return -ENOMEM;
-	/* PKCS#1 v1.5 is the default padding of an RSA key (PROTOCOL §2.2). */
+	/* PKCS#1 v1.5 is the default padding of an RSA key (doc/protocol.md §2.2). */
 	if (EVP_DigestSignInit(ctx, NULL, md, NULL, key) != 1 ||
 	    EVP_DigestSign(ctx, NULL, &siglen, data, len) != 1)
 		return -EIO;

@@ -6,7 +6,7 @@
 
 #include <openssl/evp.h>
 
-/* PROTOCOL §2.2: both PKCS#1 v1.5, deterministic. */
+/* doc/protocol.md §2.2: both PKCS#1 v1.5, deterministic. */
 enum alipay_sign_type {
 	ALIPAY_SIGN_RSA2, /* SHA256withRSA, recommended */
 	ALIPAY_SIGN_RSA,  /* SHA1withRSA, legacy */

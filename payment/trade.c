@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Trade status names (PROTOCOL §4). */
+/* Trade status names (doc/protocol.md §4). */
 #include <string.h>
 
 #include "payment/trade.h"

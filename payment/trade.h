@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-/* PROTOCOL §4: trade_status values. */
+/* doc/protocol.md §4: trade_status values. */
 enum alipay_trade_status {
 	ALIPAY_TRADE_STATUS_NONE,           /* absent from the message */
 	ALIPAY_TRADE_STATUS_WAIT_BUYER_PAY, /* created, unpaid */
@@ -19,7 +19,7 @@ enum alipay_trade_status {
 const char *alipay_trade_status_to_string(enum alipay_trade_status s);
 /* NULL → NONE; unknown text → OTHER. Never fails. */
 enum alipay_trade_status alipay_trade_status_from_string(const char *s);
-/* 1 for TRADE_SUCCESS and TRADE_FINISHED only (PROTOCOL §4). */
+/* 1 for TRADE_SUCCESS and TRADE_FINISHED only (doc/protocol.md §4). */
 int alipay_trade_status_is_paid(enum alipay_trade_status s);
 
 /* An amount field that was absent. Real amounts are >= 0 fen. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Bill files (PROTOCOL §5.8): a zip of GBK CSVs built from the sandbox's own ledger. */
+/* Bill files (doc/protocol.md §5.8): a zip of GBK CSVs built from the sandbox's own ledger. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +48,7 @@ put_text(struct buf *b, const char *s, int tab)
 	for (const char *p = strempty(s); *p && r >= 0; p++)
 		r = buf_putc(b, (*p == ',' || *p == '\n' || *p == '\r' || *p == '\t') ? ' ' : *p);
 	if (r >= 0 && tab)
-		r = buf_putc(b, '\t'); /* PROTOCOL §5.8: the Excel guard */
+		r = buf_putc(b, '\t'); /* doc/protocol.md §5.8: the Excel guard */
 	return r < 0 ? r : buf_putc(b, ',');
 }
 
@@ -212,7 +212,7 @@ zip_add(struct archive *a, const char *name_utf8, const struct buf *csv, time_t 
 	size_t len = 0;
 	int r;
 
-	/* PROTOCOL §5.8: entry names and contents in GBK. */
+	/* doc/protocol.md §5.8: entry names and contents in GBK. */
 	r = sb_charset_from_utf8(SB_CHARSET_GBK, name_utf8, strlen(name_utf8), &name, NULL);
 	if (r >= 0)
 		r = sb_charset_from_utf8(SB_CHARSET_GBK, csv->data ?: "", csv->len, &data, &len);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The gateway's side of PROTOCOL §2.2 and §7: keys, RSA/RSA2 signatures, certificate SNs. */
+/* The gateway's side of doc/protocol.md §2.2 and §7: keys, RSA/RSA2 signatures, certificate SNs. */
 #include "sandbox/crypto.h"
 
 #include <errno.h>
@@ -233,7 +233,7 @@ sb_cert_sn(X509 *cert, char ret[static SB_CERT_SN_LEN + 1])
 	char *dec;
 	int r = 0;
 
-	/* PROTOCOL §7: most specific RDN first, `SHORT=value` joined by `,`. */
+	/* doc/protocol.md §7: most specific RDN first, `SHORT=value` joined by `,`. */
 	for (int i = X509_NAME_entry_count(issuer) - 1; i >= 0 && r >= 0; i--) {
 		const X509_NAME_ENTRY *e = X509_NAME_get_entry(issuer, i);
 		unsigned char *utf8 = NULL;
@@ -281,7 +281,8 @@ sb_root_cert_sn(const char *path, char **ret)
 		char oid[80], sn[SB_CERT_SN_LEN + 1];
 
 		OBJ_obj2txt(oid, sizeof(oid), X509_get0_tbs_sigalg(x)->algorithm, 1);
-		/* PROTOCOL §7: only RSA-signed roots count; ECDSA and SM2 ones are skipped. */
+		/* doc/protocol.md §7: only RSA-signed roots count; ECDSA and SM2 ones are skipped.
+		 */
 		if (strncmp(oid, "1.2.840.113549.1.1", 18) == 0) {
 			r = sb_cert_sn(x, sn);
 			if (r >= 0)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The gateway's side of PROTOCOL §2.2 and §7: keys, RSA/RSA2 signatures, certificate SNs. */
+/* The gateway's side of doc/protocol.md §2.2 and §7: keys, RSA/RSA2 signatures, certificate SNs. */
 #pragma once
 
 #include <stddef.h>
@@ -17,7 +17,7 @@ int sb_sign_type_from_string(const char *s, enum sb_sign_type *ret);
 const char *sb_sign_type_name(enum sb_sign_type t);
 
 /*
- * Loads a key from a file holding PEM or bare base64 DER (PROTOCOL §2.2: both occur).
+ * Loads a key from a file holding PEM or bare base64 DER (doc/protocol.md §2.2: both occur).
  * Private: PKCS#8 or PKCS#1. Public: SubjectPublicKeyInfo. Returns a new key in *ret.
  */
 int sb_key_load_private(const char *path, EVP_PKEY **ret);
@@ -32,7 +32,8 @@ int sb_verify(EVP_PKEY *key, enum sb_sign_type t, const void *data, size_t len,
 	      const char *sig_b64);
 
 #define SB_CERT_SN_LEN 32
-/* PROTOCOL §7: lowercase hex MD5 of issuer (most specific RDN first) + decimal serial. */
+/* doc/protocol.md §7: lowercase hex MD5 of issuer (most specific RDN first) + decimal serial. */
 int sb_cert_sn(X509 *cert, char ret[static SB_CERT_SN_LEN + 1]);
-/* PROTOCOL §7: SNs of the RSA-signed certificates of a root bundle joined by `_`; new string. */
+/* doc/protocol.md §7: SNs of the RSA-signed certificates of a root bundle joined by `_`; new
+ * string. */
 int sb_root_cert_sn(const char *path, char **ret);

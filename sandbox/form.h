@@ -6,7 +6,7 @@
 
 #include "common/buf.h"
 
-/* Input limits (STYLE.md): a request carries at most this many parameters in all. */
+/* Input limits (doc/style.md §5): a request carries at most this many parameters in all. */
 #define SB_PARAMS_MAX 256
 
 struct sb_param {
@@ -20,7 +20,7 @@ struct sb_params {
 };
 
 /*
- * PROTOCOL §2: decodes one application/x-www-form-urlencoded string (`+` is a space, `%XX` a
+ * doc/protocol.md §2: decodes one application/x-www-form-urlencoded string (`+` is a space, `%XX` a
  * byte, a malformed escape stays literal) and appends its pairs to p. A key already present is
  * kept with its first value (the query is merged first, so it wins over the body).
  * Returns 0; -E2BIG past SB_PARAMS_MAX parameters; -EBADMSG for a NUL byte or an empty key;
@@ -37,17 +37,17 @@ int sb_params_set(struct sb_params *p, const char *key, const char *value);
 void sb_params_free(struct sb_params *p);
 
 enum sb_sign_string_flags {
-	SB_SIGN_DROP_SIGN_TYPE = 1 << 0, /* notifications, PROTOCOL §4 */
+	SB_SIGN_DROP_SIGN_TYPE = 1 << 0, /* notifications, doc/protocol.md §4 */
 	SB_SIGN_DROP_EMPTY = 1 << 1,     /* the documented rule; requests keep what was sent */
 };
 
 /*
- * PROTOCOL §2.1/§4: every parameter except `sign` (and `sign_type` with SB_SIGN_DROP_SIGN_TYPE),
- * sorted by key bytes, `k=v` joined by `&`, values raw. Appends to out.
+ * doc/protocol.md §2.1/§4: every parameter except `sign` (and `sign_type` with
+ * SB_SIGN_DROP_SIGN_TYPE), sorted by key bytes, `k=v` joined by `&`, values raw. Appends to out.
  */
 int sb_params_sign_string(const struct sb_params *p, unsigned flags, struct buf *out);
 
-/* Appends p form-encoded (PROTOCOL §2: alphanumerics and `*-._` literal, space `+`). */
+/* Appends p form-encoded (doc/protocol.md §2: alphanumerics and `*-._` literal, space `+`). */
 int sb_params_encode(const struct sb_params *p, struct buf *out);
 
 /* Appends s form-encoded to out. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* gateway.do emulation: protocol checks (PROTOCOL §2–§3, §7) and the trade APIs (§5–§6). */
+/* gateway.do emulation: protocol checks (doc/protocol.md §2–§3, §7) and the trade APIs (§5–§6). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,7 +43,7 @@ static const char *const methods[] = {
 	"alipay.data.dataservice.bill.downloadurl.query",
 };
 
-/* PROTOCOL §3: compact JSON, non-ASCII raw, `/` escaped as `\/`. */
+/* doc/protocol.md §3: compact JSON, non-ASCII raw, `/` escaped as `\/`. */
 static int
 json_escape(struct buf *b, const char *s)
 {
@@ -126,7 +126,7 @@ node_ok(struct ctx *c)
 	node_str(c, "msg", "Success");
 }
 
-/* PROTOCOL §3: the result codes and their fixed msg texts. */
+/* doc/protocol.md §3: the result codes and their fixed msg texts. */
 static void
 node_error(struct ctx *c, const char *code, const char *sub_code, const char *sub_msg)
 {
@@ -216,7 +216,7 @@ node_fund_bill_list(struct ctx *c, const struct sb_trade *t)
 	node_raw(c, "fund_bill_list", raw);
 }
 
-/* Same out_trade_no, other parameters (PROTOCOL §6 ACQ.CONTEXT_INCONSISTENT). */
+/* Same out_trade_no, other parameters (doc/protocol.md §6 ACQ.CONTEXT_INCONSISTENT). */
 static int
 context_matches(struct ctx *c, const struct sb_trade *t, int precreate, int64_t total_fen)
 {
@@ -239,7 +239,7 @@ parse_amount(struct ctx *c, const char *key, int64_t *ret)
 	return 0;
 }
 
-/* PROTOCOL §5.1: auth codes are digits, starting 25–30, 16–24 long. */
+/* doc/protocol.md §5.1: auth codes are digits, starting 25–30, 16–24 long. */
 static int
 auth_code_scenario(const char *code)
 {
@@ -248,7 +248,8 @@ auth_code_scenario(const char *code)
 	if (n < 16 || n > 24 || strspn(code, "0123456789") != n || code[0] < '2' ||
 	    (code[0] == '2' && code[1] < '5') || (code[0] == '3' && code[1] > '0') || code[0] > '3')
 		return -1;
-	/* DESIGN.md: 18 digits starting 28 choose the buyer's behaviour by the last digit. */
+	/* doc/design.md §11.1: 18 digits starting 28 choose the buyer's behaviour by the last
+	 * digit. */
 	if (n == 18 && code[0] == '2' && code[1] == '8')
 		return code[17] - '0';
 	return 0;
@@ -517,7 +518,7 @@ api_cancel(struct ctx *c)
 		return 0;
 	}
 	t->cancel_requests++;
-	/* DESIGN.md scenario 8: the first cancel fails in a retryable way. */
+	/* doc/design.md §11.1, scenario 8: the first cancel fails in a retryable way. */
 	if (t->scenario == 8 && t->cancel_requests == 1) {
 		node_error(c, "20000", "ACQ.SYSTEM_ERROR", "系统错误");
 		node_trade_ids(c, t);
@@ -541,7 +542,7 @@ api_cancel(struct ctx *c)
 	case SB_STATUS_TRADE_SUCCESS: {
 		struct sb_refund *f = NULL;
 
-		/* PROTOCOL §5.3: a paid trade is refunded in full (what is left of it). */
+		/* doc/protocol.md §5.3: a paid trade is refunded in full (what is left of it). */
 		r = refund_add(t, "", t->total_fen - t->refunded_fen, c->now, &f);
 		if (r < 0) {
 			node_error(c, "20000", "ACQ.SYSTEM_ERROR", "系统错误");
@@ -638,7 +639,8 @@ api_refund(struct ctx *c)
 			f = &t->refunds[i];
 	if (f) {
 		f->requests++;
-		/* PROTOCOL §5.5: the same out_request_no is idempotent, another amount is not. */
+		/* doc/protocol.md §5.5: the same out_request_no is idempotent, another amount is
+		 * not. */
 		if (f->amount_fen != amount) {
 			node_error(c, "40004", "ACQ.DISCORDANT_REPEAT_REQUEST", "请求信息不一致");
 			node_trade_ids(c, t);
@@ -710,7 +712,7 @@ api_refund_query(struct ctx *c)
 	node_str(c, "out_request_no", req);
 	for (size_t i = 0; i < t->n_refunds; i++)
 		if (STR_EQ(t->refunds[i].out_request_no, req)) {
-			/* PROTOCOL §5.7: refund_amount present ⇔ the refund happened. */
+			/* doc/protocol.md §5.7: refund_amount present ⇔ the refund happened. */
 			node_money(c, "total_amount", t->total_fen);
 			node_money(c, "refund_amount", t->refunds[i].amount_fen);
 			node_str(c, "refund_status", "REFUND_SUCCESS");
@@ -772,7 +774,7 @@ api_bill(struct ctx *c)
 		     "&bizDates=%.4s%.2s%.2s&downloadFileName=%s&token=%s",
 		     sb->base_url, sb->cfg.pid, date, date + 5, date + 8, name, v->token) < 0)
 		return -ENOMEM;
-	/* PROTOCOL §5.8: the URL is valid for 30 seconds. */
+	/* doc/protocol.md §5.8: the URL is valid for 30 seconds. */
 	v->expire_usec = now_usec(CLOCK_REALTIME) + sb_scaled_usec(sb, 30);
 	v->file_name = TAKE_PTR(name);
 	v->zip = TAKE_PTR(zip);
@@ -783,7 +785,7 @@ api_bill(struct ctx *c)
 	return 0;
 }
 
-/* PROTOCOL §5.4: the trade does not exist until the buyer scans the QR. */
+/* doc/protocol.md §5.4: the trade does not exist until the buyer scans the QR. */
 static int
 api_precreate(struct ctx *c)
 {
@@ -924,7 +926,7 @@ sb_sim_scan(struct sandbox *sb, const char *body, size_t len, int *ret_status, s
 	return r;
 }
 
-/* PROTOCOL §3: Alipay HTML-escapes the string it signed when it quotes it in sub_msg. */
+/* doc/protocol.md §3: Alipay HTML-escapes the string it signed when it quotes it in sub_msg. */
 static int
 html_escape(const char *s, struct buf *out)
 {
@@ -977,7 +979,7 @@ check_common(struct ctx *c)
 		return 1;
 	}
 	if (!STR_EQ(app_id, sb->cfg.app_id)) {
-		/* PROTOCOL §3: the app is unknown, so the reply cannot be signed. */
+		/* doc/protocol.md §3: the app is unknown, so the reply cannot be signed. */
 		node_error(c, "40002", "isv.invalid-app-id", "无效的AppID参数");
 		return 1;
 	}
@@ -1030,7 +1032,7 @@ check_common(struct ctx *c)
 		node_error(c, "40001", "isv.missing-timestamp", "缺少时间戳参数");
 		return 1;
 	}
-	/* PROTOCOL §2: Beijing time, within 15 minutes of ours. */
+	/* doc/protocol.md §2: Beijing time, within 15 minutes of ours. */
 	if (beijing_parse_time(ts, &t) < 0 || t < c->now - 15 * 60 || t > c->now + 15 * 60) {
 		node_error(c, "40002", "isv.invalid-timestamp", "非法的时间戳参数");
 		return 1;
@@ -1043,7 +1045,7 @@ check_common(struct ctx *c)
 		node_error(c, "40002", "isv.invalid-version", "版本号错误");
 		return 1;
 	}
-	/* PROTOCOL §7: certificate mode names the app's and the root's certificates. */
+	/* doc/protocol.md §7: certificate mode names the app's and the root's certificates. */
 	if (sb->cert_mode) {
 		if (!STR_EQ_PTR(sb_params_get(&c->params, "app_cert_sn"), sb->app_cert_sn)) {
 			node_error(c, "40002", "isv.invalid-app-cert-sn",
@@ -1057,7 +1059,7 @@ check_common(struct ctx *c)
 			return 1;
 		}
 	}
-	/* PROTOCOL §2.1: exactly what was received, minus sign, in the request's charset. */
+	/* doc/protocol.md §2.1: exactly what was received, minus sign, in the request's charset. */
 	r = sb_params_sign_string(&c->params, 0, &s);
 	if (r >= 0) {
 		r = sb_verify(sb->app_key, c->sign_type, s.data ?: "", s.len, sign);
@@ -1150,7 +1152,7 @@ reply_finish(struct ctx *c, int signed_reply, struct sb_reply *reply)
 	if (r >= 0)
 		r = buf_append(&reply->body, node, node_len);
 	if (r >= 0 && signed_reply) {
-		/* PROTOCOL §3: the signature covers the node's exact bytes. */
+		/* doc/protocol.md §3: the signature covers the node's exact bytes. */
 		r = sb_sign(sb->alipay_key, c->sign_type, node, node_len, &sig);
 		if (r >= 0 && c->corrupt_sign)
 			sig[10] = sig[10] == 'A' ? 'B' : 'A';
@@ -1185,7 +1187,7 @@ sb_gateway_handle(struct sandbox *sb, const char *query, const char *body, size_
 	int r, done, signed_reply;
 
 	reply->content_type = "text/html;charset=utf-8";
-	/* PROTOCOL §2: query ∪ body; the charset comes from the query first. */
+	/* doc/protocol.md §2: query ∪ body; the charset comes from the query first. */
 	r = sb_params_parse(&c.params, strempty(query), strlen(strempty(query)));
 	if (r >= 0)
 		r = sb_params_parse(&qp, strempty(query), strlen(strempty(query)));
@@ -1238,7 +1240,7 @@ sb_gateway_handle(struct sandbox *sb, const char *query, const char *body, size_
 	pthread_mutex_unlock(&sb->lock);
 	if (r < 0)
 		goto out;
-	/* Unsigned only when the app could not be identified (PROTOCOL §3). */
+	/* Unsigned only when the app could not be identified (doc/protocol.md §3). */
 	signed_reply = c.can_sign;
 	r = reply_finish(&c, signed_reply, reply);
 out:

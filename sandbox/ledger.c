@@ -96,7 +96,7 @@ sb_trade_new(struct sandbox *sb, const char *out_trade_no, struct sb_trade **ret
 		free(t);
 		return -ENOMEM;
 	}
-	/* PROTOCOL §5.1: trade_no is 28 digits, the date first. */
+	/* doc/protocol.md §5.1: trade_no is 28 digits, the date first. */
 	sb->seq++;
 	snprintf(t->trade_no, sizeof(t->trade_no), "%s22%018" PRIu64,
 		 beijing_format_date(now, 0, date), sb->seq % UINT64_C(1000000000000000000));
@@ -166,7 +166,8 @@ sb_ledger_tick(struct sandbox *sb, usec_t now)
 	for (size_t i = 0; i < sb->n_trades; i++) {
 		struct sb_trade *t = sb->trades[i];
 
-		/* DESIGN.md scenario 1: the buyer confirms on the phone after --confirm-after. */
+		/* doc/design.md §11.1, scenario 1: the buyer confirms on the phone after
+		 * --confirm-after. */
 		if (t->status == SB_STATUS_WAIT_BUYER_PAY && t->confirm_usec &&
 		    now >= t->confirm_usec) {
 			t->status = SB_STATUS_TRADE_SUCCESS;
@@ -175,7 +176,7 @@ sb_ledger_tick(struct sandbox *sb, usec_t now)
 			(void)sb_trade_notify(sb, t, NULL);
 			changed = 1;
 		}
-		/* PROTOCOL §5.4: an unscanned QR dies when its lifetime ends. */
+		/* doc/protocol.md §5.4: an unscanned QR dies when its lifetime ends. */
 		if (t->precreate && t->status == SB_STATUS_NONE && !t->qr_dead &&
 		    t->qr_expire_usec && now >= t->qr_expire_usec) {
 			t->qr_dead = 1;
@@ -216,7 +217,7 @@ sb_trade_notify(struct sandbox *sb, struct sb_trade *t, const struct sb_refund *
 	 * unpaid trade only when the merchant opted in. */
 	if (t->status == SB_STATUS_WAIT_BUYER_PAY && !refund && !sb->cfg.notify_wait_buyer_pay)
 		return 0;
-	/* PROTOCOL §4: the fields of trade_status_sync. */
+	/* doc/protocol.md §4: the fields of trade_status_sync. */
 	snprintf(id, sizeof(id), "2026%s%02zu", t->trade_no + 8, t->n_notices);
 	r = r ?: add(&p, "notify_type", "trade_status_sync");
 	r = r ?: add(&p, "notify_id", id);

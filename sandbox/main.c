@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* f2fpay-sandbox: a local Alipay gateway for tests and the demo (DESIGN.md "The sandbox"). */
+/* f2fpay-sandbox: a local Alipay gateway for tests and the demo (doc/design.md §11). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -181,7 +181,7 @@ serve_bill(struct sandbox *sb, struct MHD_Connection *conn)
 		}
 	pthread_mutex_unlock(&sb->lock);
 	if (!found)
-		/* PROTOCOL §5.8: the URL stops working after 30 seconds. */
+		/* doc/protocol.md §5.8: the URL stops working after 30 seconds. */
 		ret = respond_str(conn, 404, "{\"error\":\"bill URL expired or unknown\"}");
 	return ret;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Asynchronous notifications (PROTOCOL §4): signed form POSTs with Alipay's retry schedule. */
+/* Asynchronous notifications (doc/protocol.md §4): signed form POSTs with Alipay's retry schedule.
+ */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,7 +13,7 @@
 
 #define REPLY_MAX 256
 
-/* PROTOCOL §4: 8 deliveries, at intervals 4m, 10m, 10m, 1h, 2h, 6h, 15h. */
+/* doc/protocol.md §4: 8 deliveries, at intervals 4m, 10m, 10m, 1h, 2h, 6h, 15h. */
 static const unsigned retry_interval_sec[SB_NOTIFY_ATTEMPTS - 1] = {
 	4 * 60, 10 * 60, 10 * 60, 3600, 2 * 3600, 6 * 3600, 15 * 3600,
 };
@@ -80,7 +81,7 @@ delivery_prepare(struct sandbox *sb, struct sb_trade *t, struct sb_notice *n, st
 	}
 	if (r >= 0)
 		r = sb_params_set(&p, "notify_time", beijing_format_time(time(NULL), now));
-	/* PROTOCOL §4: sign all but sign and sign_type, empties dropped, in the charset. */
+	/* doc/protocol.md §4: sign all but sign and sign_type, empties dropped, in the charset. */
 	if (r >= 0)
 		r = sb_params_sign_string(&p, SB_SIGN_DROP_SIGN_TYPE | SB_SIGN_DROP_EMPTY, &s);
 	if (r >= 0)
@@ -183,7 +184,8 @@ notify_thread(void *userdata)
 				n->attempts++;
 				free(n->last_reply);
 				n->last_reply = strdup(reply.data ?: "");
-				/* PROTOCOL §4: exactly the 7 bytes `success`, else resend later. */
+				/* doc/protocol.md §4: exactly the 7 bytes `success`, else resend
+				 * later. */
 				if (reply.len == 7 && memcmp(reply.data, "success", 7) == 0)
 					n->delivered = 1;
 				else if (n->attempts < SB_NOTIFY_ATTEMPTS)

@@ -15,7 +15,7 @@
 
 #define SB_OUT_TRADE_NO_MAX 64
 #define SB_TRADE_NO_LEN     28
-#define SB_NOTIFY_ATTEMPTS  8 /* PROTOCOL §4: 8 deliveries over about 25 h */
+#define SB_NOTIFY_ATTEMPTS  8 /* doc/protocol.md §4: 8 deliveries over about 25 h */
 #define SB_TRADES_MAX       100000
 #define SB_REFUNDS_MAX      100 /* per trade */
 #define SB_BODY_MAX         (1024 * 1024)
@@ -35,7 +35,7 @@ struct sb_refund {
 	unsigned requests; /* refund calls that named this out_request_no */
 };
 
-/* One asynchronous notification and its deliveries (PROTOCOL §4). */
+/* One asynchronous notification and its deliveries (doc/protocol.md §4). */
 struct sb_notice {
 	struct sb_params fields; /* UTF-8, without notify_time/sign (added at each delivery) */
 	unsigned attempts;
@@ -55,7 +55,7 @@ struct sb_trade {
 	char *subject, *store_id, *operator_id, *terminal_id;
 	int64_t total_fen;
 	enum sb_status status;
-	int scenario; /* last digit of the auth code (DESIGN.md), -1 for precreate */
+	int scenario; /* last digit of the auth code (doc/design.md §11.1), -1 for precreate */
 	time_t gmt_create, gmt_payment, gmt_close;
 	usec_t confirm_usec; /* scenario 1: when the buyer confirms */
 	char buyer_logon_id[64];

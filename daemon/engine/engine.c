@@ -76,7 +76,7 @@ engine_now(struct engine *e)
 	return t;
 }
 
-/* DESIGN.md: the tests kill the engine at every write-ahead point in turn. */
+/* doc/design.md §6.1: the tests kill the engine at every write-ahead point in turn. */
 static void
 engine_write_ahead_point(struct engine *e)
 {
@@ -225,7 +225,7 @@ order_send(struct engine_order *eo, enum order_request req)
 	}
 	eo->call_req = req;
 	r = e->gw.submit(e->gw.userdata, &call, order_call_done, eo, &eo->call);
-	/* PROTOCOL §8: the pay is handed over once; the payment code is not kept. */
+	/* doc/protocol.md §8: the pay is handed over once; the payment code is not kept. */
 	if (req == ORDER_REQ_PAY) {
 		erase_and_free(eo->auth_code);
 		eo->auth_code = NULL;
@@ -254,7 +254,7 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 	r = order_dispatch(&eo->rec.fsm, &e->cfg.fsm, ev, gr ? &gr->res : NULL, now, &act);
 	if (r < 0)
 		return r;
-	/* PROTOCOL §6: the same out_trade_no with other parameters is a bug on our side. */
+	/* doc/protocol.md §6: the same out_trade_no with other parameters is a bug on our side. */
 	if (gr && STR_EQ_PTR(gr->res.sub_code, "ACQ.CONTEXT_INCONSISTENT"))
 		log_error("order %s: the gateway says ACQ.CONTEXT_INCONSISTENT: this out_trade_no "
 			  "was sent before with other parameters",
@@ -277,7 +277,8 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 	}
 
 	if (act.changed || act.send != ORDER_REQ_NONE || extras) {
-		/* DESIGN.md write-ahead: the state and the request are on disk before it leaves. */
+		/* doc/design.md §6.1, write-ahead: the state and the request are on disk before it
+		 * leaves. */
 		eo->rec.pending = act.send;
 		engine_write_ahead_point(e);
 		r = journal_order_save(e->journal, &eo->rec, order_event_to_string(ev),
@@ -414,7 +415,7 @@ refund_send(struct engine_refund *er, enum refund_request req)
 	struct gateway_call call = {
 		.out_trade_no = er->rec.order_id,
 		.amount_fen = er->rec.amount_fen,
-		/* PROTOCOL §5.5: the same out_request_no and amount on every attempt. */
+		/* doc/protocol.md §5.5: the same out_request_no and amount on every attempt. */
 		.out_request_no = er->rec.fsm.id,
 		.refund_reason = isempty(er->rec.reason) ? NULL : er->rec.reason,
 	};
@@ -613,7 +614,7 @@ engine_start(struct engine *e)
 	if (l.n_orders + l.n_refunds > 0)
 		log_info("Resuming %zu unfinished orders and %zu refunds", l.n_orders, l.n_refunds);
 
-	/* DESIGN.md recovery: paying/unknown/waiting → query; canceling → cancel; refunds → the
+	/* doc/design.md §6.2: paying/unknown/waiting → query; canceling → cancel; refunds → the
 	 * same out_request_no again. The machine decides which from the journaled state. */
 	for (size_t i = 0; i < l.n_orders; i++) {
 		struct engine_order *eo = calloc(1, sizeof(*eo));
@@ -652,7 +653,7 @@ auth_code_is_valid(const char *c)
 {
 	size_t n = c ? strlen(c) : 0;
 
-	/* PROTOCOL §5.1: digits, prefix 25–30, 16–24 long. */
+	/* doc/protocol.md §5.1: digits, prefix 25–30, 16–24 long. */
 	if (n < 16 || n > 24)
 		return false;
 	for (size_t i = 0; i < n; i++)
@@ -732,7 +733,7 @@ engine_order_notify(struct engine *e, const char *id, enum order_trade_status st
 	struct journal_order rec;
 
 	if (!eo)
-		/* Final orders take repeated notifications without change (PROTOCOL §4). */
+		/* Final orders take repeated notifications without change (doc/protocol.md §4). */
 		return journal_order_get(e->journal, id, &rec);
 	return engine_order_feed(eo, ORDER_EV_NOTIFY, &gr);
 }

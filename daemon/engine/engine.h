@@ -11,7 +11,7 @@
 #include "payment/order/order-fsm.h"
 
 /*
- * DESIGN.md "Orders and the state machine" and "Journal". For every event (a gateway answer, a
+ * doc/design.md §5 and §6. For every event (a gateway answer, a
  * timer, the cashier's abort, a verified notification) the engine runs the pure machine, commits
  * the new state and the request it calls for (write-ahead), then sends the request, arms the
  * timer and tells the observers. At start, every order and refund not final is resumed before
@@ -66,7 +66,7 @@ int engine_order_new(struct engine *e, enum order_kind kind, int64_t amount_fen,
 int engine_order_abort(struct engine *e, const char *id);
 
 /*
- * A verified notification (PROTOCOL §4) for an order: applied idempotently. Returns 0, or
+ * A verified notification (doc/protocol.md §4) for an order: applied idempotently. Returns 0, or
  * -ENOENT for an order the journal does not know.
  */
 int engine_order_notify(struct engine *e, const char *id, enum order_trade_status status);

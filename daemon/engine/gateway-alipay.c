@@ -101,7 +101,8 @@ ga_http_done(struct http_request *req, struct http_response *resp, void *userdat
 	if (resp->outcome == HTTP_OUTCOME_OK)
 		r = alipay_api_parse(g->cfg.client, c->method, resp->body, resp->body_len, &res);
 	else {
-		/* PROTOCOL §8: a request that may have been processed has an unknown result. */
+		/* doc/protocol.md §8: a request that may have been processed has an unknown result.
+		 */
 		log_warning("%s: %s (%s)", alipay_method_to_string(c->method),
 			    http_outcome_to_string(resp->outcome), resp->error);
 		r = alipay_api_parse(g->cfg.client, c->method, NULL, 0, &res);
@@ -148,7 +149,7 @@ ga_defer_cb(sd_event_source *s, void *userdata)
 static void
 timeout_express(usec_t usec, char buf[static 16])
 {
-	/* PROTOCOL §5.1: "2m"; whole minutes, at least one. */
+	/* doc/protocol.md §5.1: "2m"; whole minutes, at least one. */
 	unsigned long long m = usec / (60 * USEC_PER_SEC);
 	snprintf(buf, 16, "%llum", m ? m : 1);
 }
@@ -256,7 +257,7 @@ ga_submit(void *userdata, const struct gateway_call *call, gateway_done_t done, 
 			.body_len = req.body_len,
 			.content_type = req.content_type,
 			.timeout_usec = g->cfg.timeout_usec,
-			/* PROTOCOL §8: a pay must never be re-sent by the transport. */
+			/* doc/protocol.md §8: a pay must never be re-sent by the transport. */
 			.no_reuse = call->kind == GATEWAY_CALL_PAY,
 		};
 		r = http_client_submit(g->http, &spec, ga_http_done, c, &c->req);

@@ -19,7 +19,7 @@ struct gateway_alipay_config {
 
 /*
  * Creates the adapter. event and http are borrowed and must outlive it; cfg is copied (its
- * strings stay borrowed). Pays go out with no connection reuse (PROTOCOL §8), so libcurl can
+ * strings stay borrowed). Pays go out with no connection reuse (doc/protocol.md §8), so libcurl can
  * never re-send one behind our back.
  */
 int gateway_alipay_new(sd_event *event, struct http_client *http,

@@ -9,7 +9,7 @@
 
 /*
  * The engine never touches HTTP or signatures: it asks an implementation of struct gateway to
- * make a call and gets back a struct order_result (the class of PROTOCOL §3/§6 plus the few
+ * make a call and gets back a struct order_result (the class of doc/protocol.md §3/§6 plus the few
  * fields the state machines decide on). gateway-alipay.h implements it with payment/ and
  * payment/http; the tests also use scripted fakes.
  */

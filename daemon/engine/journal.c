@@ -257,7 +257,8 @@ journal_set_pragmas(struct journal *j)
 
 	sqlite3_extended_result_codes(j->db, 1);
 	sqlite3_busy_timeout(j->db, 5000);
-	/* DESIGN.md: WAL and synchronous=FULL, so a committed transition survives a power cut. */
+	/* doc/design.md §6: WAL and synchronous=FULL, so a committed transition survives a power
+	 * cut. */
 	r = pragma_int(j, "PRAGMA journal_mode=WAL", &v);
 	if (r < 0)
 		return r;
@@ -489,7 +490,7 @@ allocate_in_txn(struct journal *j, const char *terminal, time_t now,
 	r = counter_increment(j, "out_trade_no_seq", &seq);
 	if (r < 0)
 		return r;
-	/* DESIGN.md: <terminal>_<yyyymmdd>_<seq>, the date in UTC+8. */
+	/* doc/design.md §5.6: <terminal>_<yyyymmdd>_<seq>, the date in UTC+8. */
 	beijing_format_date(now, 0, date);
 	snprintf(buf, ORDER_ID_MAX + 1, "%s_%s_%" PRId64, terminal, date, seq);
 	return 0;
@@ -617,7 +618,8 @@ journal_order_create(struct journal *j, const char *terminal, enum order_kind ki
 	if (r < 0)
 		return r;
 	if (!isempty(pos_ref)) {
-		/* DESIGN.md: the same pos_ref returns the same order, never a second charge. */
+		/* doc/design.md §7: the same pos_ref returns the same order, never a second charge.
+		 */
 		r = journal_prepare(j, "SELECT id FROM orders WHERE pos_ref = ?1", &s);
 		if (r < 0)
 			goto fail;
@@ -887,7 +889,7 @@ journal_refund_create(struct journal *j, const char *order_id, int64_t amount_fe
 		goto fail;
 	sqlite3_finalize(TAKE_PTR(s));
 
-	/* DESIGN.md: refunds only for paid orders, never more than paid minus refunded. */
+	/* doc/design.md §5.3: refunds only for paid orders, never more than paid minus refunded. */
 	if (o.fsm.state != ORDER_PAID) {
 		r = log_error_errno(EPERM, "Refund refused: order %s is %s, not paid", order_id,
 				    order_state_to_string(o.fsm.state));
@@ -908,7 +910,7 @@ journal_refund_create(struct journal *j, const char *order_id, int64_t amount_fe
 			     &count);
 	if (r < 0)
 		goto fail;
-	/* PROTOCOL §5.5: one out_request_no per refund, fixed for its whole life. */
+	/* doc/protocol.md §5.5: one out_request_no per refund, fixed for its whole life. */
 	snprintf(what, sizeof(what), "%s_r%" PRId64, order_id, count + 1);
 	r = refund_init(&rf.fsm, what, now_usec);
 	if (r < 0)

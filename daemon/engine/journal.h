@@ -10,7 +10,7 @@
 #include "payment/order/order-fsm.h"
 
 /*
- * DESIGN.md "Journal". WAL mode, synchronous=FULL, schema versioned with user_version and marked
+ * doc/design.md §6. WAL mode, synchronous=FULL, schema versioned with user_version and marked
  * with application_id. Write-ahead: journal_order_save() / journal_refund_save() commit an
  * order's new state together with the request about to be sent, before it leaves. A journal that
  * is truncated, corrupted, foreign or from a newer version is refused at open with a clear
@@ -21,8 +21,8 @@
 #define JOURNAL_APPLICATION_ID 0x46325046 /* "F2PF" */
 
 #define JOURNAL_TERMINAL_MAX  24  /* keeps <terminal>_<yyyymmdd>_<seq>_r<n> within 64 */
-#define JOURNAL_SUBJECT_MAX   256 /* PROTOCOL §5.1 subject, bytes */
-#define JOURNAL_AUTH_CODE_MAX 24  /* PROTOCOL §5.1: 16–24 digits */
+#define JOURNAL_SUBJECT_MAX   256 /* doc/protocol.md §5.1 subject, bytes */
+#define JOURNAL_AUTH_CODE_MAX 24  /* doc/protocol.md §5.1: 16–24 digits */
 #define JOURNAL_POS_REF_MAX   64
 #define JOURNAL_QR_CODE_MAX   256
 #define JOURNAL_TRADE_NO_MAX  64
@@ -123,7 +123,7 @@ int journal_event_foreach(struct journal *j, const char *order_id, journal_event
 			  void *userdata);
 
 /*
- * DESIGN.md refund rules, checked inside the creating transaction: the order must be PAID
+ * doc/design.md §5.3 refund rules, checked inside the creating transaction: the order must be PAID
  * (-EPERM otherwise) and amount_fen must not exceed paid − refunded − pending refunds
  * (-EOVERFLOW). The out_request_no is "<order id>_r<n>", fixed for the life of the refund.
  * Creates the refund in state NEW; *ret filled on success. -ENOENT for an unknown order.

@@ -45,7 +45,7 @@ expect_add(struct collect *c, const struct expect *e)
 	return 0;
 }
 
-/* Order states in the API's spelling (upper case, DESIGN.md "Local API"). */
+/* Order states in the API's spelling (upper case, doc/design.md §7). */
 static void
 state_name(char buf[static 32], enum order_state s)
 {
@@ -78,8 +78,8 @@ collect_order(const struct journal_order *o, void *userdata)
 	r = expect_add(c, &e);
 	if (r < 0 || o->fsm.state != ORDER_REFUNDED_BY_CANCEL)
 		return r;
-	/* PROTOCOL §5.3: the cancel refunded what was paid; the bill shows it as a refund row
-	 * without out_request_no. */
+	/* doc/protocol.md §5.3: the cancel refunded what was paid; the bill shows it as a refund
+	 * row without out_request_no. */
 	e.type = BILL_ROW_REFUND;
 	e.amount_fen = o->amount_fen - o->refunded_fen;
 	return expect_add(c, &e);

@@ -335,7 +335,7 @@ run_free(struct run *run)
 	return NULL;
 }
 
-/* Logs every discrepancy at warning level (DESIGN: the accountant must see them). */
+/* Logs every discrepancy at warning level (doc/design.md §5: the accountant must see them). */
 static void
 log_discrepancies(const char *date, struct json_object *report)
 {
@@ -449,7 +449,7 @@ on_zip(struct http_request *req, struct http_response *resp, void *userdata)
 				strna(http_outcome_to_string(resp->outcome)), resp->error);
 	}
 	if (resp->status != 200) {
-		/* PROTOCOL §5.8: the URL lives 30 s; an expired one is asked for again. */
+		/* doc/protocol.md §5.8: the URL lives 30 s; an expired one is asked for again. */
 		if (r->queue->url_queries < r->cfg.url_attempts) {
 			log_notice("Reconciliation of %s: the bill URL answered HTTP %ld, asking "
 				   "for a new one",
@@ -521,7 +521,8 @@ on_url(struct http_request *req, struct http_response *resp, void *userdata)
 		}
 		return download(r);
 	}
-	/* PROTOCOL §5.8: isp.bill_not_exist (the spec's BILL_NOT_EXIST) is a day without trades. */
+	/* doc/protocol.md §5.8: isp.bill_not_exist (the spec's BILL_NOT_EXIST) is a day without
+	 * trades. */
 	if (res.resp.cls == ALIPAY_CLASS_FAILED && res.resp.verified &&
 	    (STR_EQ_PTR(res.resp.sub_code, "isp.bill_not_exist") ||
 	     STR_EQ_PTR(res.resp.sub_code, "BILL_NOT_EXIST"))) {

@@ -14,8 +14,8 @@
 #include "payment/request.h"
 
 /*
- * PROTOCOL §5.8. A run for a date: alipay.data.dataservice.bill.downloadurl.query, then at once
- * a GET of the zip (the URL lives 30 s; an expired one is asked for again), size-capped; the
+ * doc/protocol.md §5.8. A run for a date: alipay.data.dataservice.bill.downloadurl.query, then at
+ * once a GET of the zip (the URL lives 30 s; an expired one is asked for again), size-capped; the
  * zip is parsed (payment/bill), compared with the journal (reconcile-report.h), and stored under
  * <state_dir>/reconciliation/: <date>.csv.zip and <date>.json, both written to temporary
  * files and fsync'd before either is renamed (the report last), so a report on disk is always

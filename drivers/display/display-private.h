@@ -43,10 +43,10 @@ char *display_countdown_format(int seconds, char buf[static DISPLAY_COUNTDOWN_BU
 
 /* ---- qr.c ---- */
 
-#define DISPLAY_QR_QUIET_MODULES 4 /* ISO/IEC 18004 quiet zone, DESIGN "Customer display" */
+#define DISPLAY_QR_QUIET_MODULES 4 /* ISO/IEC 18004 quiet zone, doc/design.md §10 */
 #define DISPLAY_QR_MIN_MODULE_PX 3
 
-/* HARDWARE.md: ECC M, 8-bit mode, case-sensitive. -E2BIG if too long, -EINVAL if empty.
+/* doc/hardware.md §4.2: ECC M, 8-bit mode, case-sensitive. -E2BIG if too long, -EINVAL if empty.
  * *ret is new (QRcode_free). Module (x, y) is dark when data[y * width + x] & 1. */
 int display_qr_encode(const char *text, QRcode **ret);
 

@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 /*
- * DESIGN "Customer display". The daemon fills a plain struct display_screen and calls
+ * doc/design.md §10. The daemon fills a plain struct display_screen and calls
  * display_show(). Rendering is synchronous, in memory and bounded (a few milliseconds at
  * 1920x1080); output never waits on a device: a framebuffer is a memcpy into an mmap, a PNG is
  * written to a temporary file and renamed, a terminal fd is written without blocking (frames that

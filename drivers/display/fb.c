@@ -53,7 +53,8 @@ display_fb_close(struct display_fb *fb)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct display_fb *, display_fb_close);
 
-/* HARDWARE.md: 32 bpp with offsets 16/8/0 is CAIRO_FORMAT_RGB24; 16 bpp 5/6/5 is RGB16_565. */
+/* doc/hardware.md §4.1: 32 bpp with offsets 16/8/0 is CAIRO_FORMAT_RGB24; 16 bpp 5/6/5 is
+ * RGB16_565. */
 static int
 fb_format(const struct fb_var_screeninfo *v, cairo_format_t *ret)
 {
@@ -127,7 +128,8 @@ display_fb_open_fd(int fd, const struct fb_var_screeninfo *var, const struct fb_
 		fb->map = NULL;
 		return log_debug_errno(errno, "display: cannot map the framebuffer: %m");
 	}
-	/* DESIGN: draw off-screen, then copy, so the customer never sees a half-drawn frame. */
+	/* doc/design.md §10: draw off-screen, then copy, so the customer never sees a half-drawn
+	 * frame. */
 	fb->shadow = cairo_image_surface_create(format, (int)fb->width, (int)fb->height);
 	if (cairo_surface_status(fb->shadow) != CAIRO_STATUS_SUCCESS)
 		return -ENOMEM;
@@ -178,7 +180,7 @@ display_fb_console_enter(struct display_fb *fb, const char *vt)
 
 	if (fb->vt_fd >= 0)
 		return 0;
-	/* HARDWARE.md: on a console the cursor and kernel messages draw over us. */
+	/* doc/hardware.md §4.1: on a console the cursor and kernel messages draw over us. */
 	fd = open(vt, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return log_warning_errno(errno, "display: cannot open console %s: %m", vt);

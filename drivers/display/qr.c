@@ -16,7 +16,8 @@ display_qr_encode(const char *text, QRcode **ret)
 		return -EINVAL;
 	if (n > DISPLAY_QR_TEXT_MAX)
 		return -E2BIG;
-	/* HARDWARE.md: 8-bit mode keeps the URL byte for byte; ECC M as DESIGN asks. */
+	/* doc/hardware.md §4.2: 8-bit mode keeps the URL byte for byte; ECC M (doc/design.md §10).
+	 */
 	qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
 	if (!qr)
 		return errno == ERANGE ? -E2BIG : errno > 0 ? -errno : -ENOMEM;

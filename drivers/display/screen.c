@@ -81,7 +81,7 @@ display_labels_get(enum display_screen_kind k, struct display_labels *ret)
 }
 
 /*
- * PROTOCOL §6: definite failures are shown in plain words. Sorted by code (strcmp order) for
+ * doc/protocol.md §6: definite failures are shown in plain words. Sorted by code (strcmp order) for
  * bsearch; a unit test checks the order. Unknown codes fall back to sub_msg.
  */
 static const struct display_reason reasons[] = {

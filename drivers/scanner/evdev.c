@@ -94,7 +94,7 @@ evdev_any_key_down(const struct libevdev *dev)
 	return false;
 }
 
-/* HARDWARE.md: grab only when every key is up, then drop what the console already got. */
+/* doc/hardware.md §1: grab only when every key is up, then drop what the console already got. */
 static void
 evdev_node_try_grab(struct scanner *s, struct evdev_node *n, usec_t now)
 {

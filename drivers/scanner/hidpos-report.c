@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* HID-POS report parsing (HARDWARE.md layout) and joining of codes that span reports. */
+/* HID-POS report parsing (doc/hardware.md §3 layout) and joining of codes that span reports. */
 #include <errno.h>
 #include <string.h>
 

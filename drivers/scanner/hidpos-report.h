@@ -9,7 +9,7 @@
 #include "drivers/scanner/scan-code.h"
 
 /*
- * HARDWARE.md "USB HID-POS scanners": a 64-byte input report — byte 0 report id 0x02, byte 1
+ * doc/hardware.md §3: a 64-byte input report — byte 0 report id 0x02, byte 1
  * data length (≤ 56), bytes 2–4 AIM id, bytes 5–60 data (zero padded), byte 61 vendor code id,
  * byte 63 bit 0 set when more reports follow.
  */

@@ -281,7 +281,7 @@ hidpos_open_device(struct scanner *s, libusb_device *dev)
 	}
 	snprintf(e->device, sizeof(e->device), "usb:%03u:%03u", libusb_get_bus_number(dev),
 		 libusb_get_device_address(dev));
-	/* HARDWARE.md: usbhid holds the interface. NOT_FOUND (nothing bound) and OTHER (what
+	/* doc/hardware.md §3: usbhid holds the interface. NOT_FOUND (nothing bound) and OTHER (what
 	 * umockdev answers) both mean there is nothing to detach. */
 	r = libusb_kernel_driver_active(e->handle, e->interface);
 	if (r == 1) {
@@ -302,8 +302,9 @@ hidpos_open_device(struct scanner *s, libusb_device *dev)
 	}
 	e->claimed = true;
 	if (s->cfg.honeywell_enable) {
-		/* HARDWARE.md: feature report 0xFE [0x01] switches Honeywell scanners to HID-POS.
-		 * HID SET_REPORT: bmRequestType 0x21, bRequest 0x09, wValue type 3 (feature). */
+		/* doc/hardware.md §3: feature report 0xFE [0x01] switches Honeywell scanners to
+		 * HID-POS. HID SET_REPORT: bmRequestType 0x21, bRequest 0x09, wValue type 3
+		 * (feature). */
 		uint8_t data[2] = {0xFE, 0x01};
 		r = libusb_control_transfer(e->handle, 0x21, 0x09, (3 << 8) | 0xFE,
 					    (uint16_t)e->interface, data, sizeof(data), 1000);

@@ -7,7 +7,7 @@
 #include "common/log.h"
 #include "drivers/scanner/scanner-private.h"
 
-/* Listing stops here whatever is plugged in (STYLE.md: number of devices is bounded). */
+/* Listing stops here whatever is plugged in (doc/style.md §5: number of devices is bounded). */
 #define SCANNER_LIST_MAX 256
 
 static int

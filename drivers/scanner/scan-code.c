@@ -60,10 +60,11 @@ scan_code_classify(const char *text, size_t len, size_t max_len)
 	if (!all_digits(text, len))
 		return SCAN_CLASS_BARCODE;
 	int prefix = (text[0] - '0') * 10 + (len > 1 ? text[1] - '0' : 0);
-	/* PROTOCOL §5.1: auth_code is digits, starting 25–30, 16–24 long. */
+	/* doc/protocol.md §5.1: auth_code is digits, starting 25–30, 16–24 long. */
 	if (len >= 16 && len <= 24 && prefix >= 25 && prefix <= 30)
 		return SCAN_CLASS_ALIPAY;
-	/* DESIGN.md: WeChat Pay codes are 18 digits starting 10–15; they are not ours to take. */
+	/* doc/design.md §9.1: WeChat Pay codes are 18 digits starting 10–15; they are not ours to
+	 * take. */
 	if (len == 18 && prefix >= 10 && prefix <= 15)
 		return SCAN_CLASS_OTHER_WALLET;
 	return SCAN_CLASS_BARCODE;

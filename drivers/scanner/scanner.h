@@ -17,7 +17,8 @@
  * returns; nothing here ends the process.
  */
 
-/* Hard limit on any code, whatever the configuration says (STYLE.md: input limits everywhere). */
+/* Hard limit on any code, whatever the configuration says (doc/style.md §5: input limits
+ * everywhere). */
 #define SCAN_CODE_MAX 512
 
 enum scanner_kind {
@@ -85,9 +86,9 @@ int scanner_framing_from_string(const char *s);
 /* Parses "VVVV:PPPP" (hex, as lsusb prints it); -EINVAL if malformed. ret_* written on success. */
 int scanner_vidpid_from_string(const char *s, uint16_t *ret_vid, uint16_t *ret_pid);
 
-/* DESIGN.md "Scanner drivers": what a code is, decided once here for every kind of scanner. */
+/* doc/design.md §9.1: what a code is, decided once here for every kind of scanner. */
 enum scan_class {
-	SCAN_CLASS_ALIPAY, /* digits, prefix 25–30, 16–24 long (PROTOCOL §5.1 auth_code) */
+	SCAN_CLASS_ALIPAY, /* digits, prefix 25–30, 16–24 long (doc/protocol.md §5.1 auth_code) */
 	SCAN_CLASS_OTHER_WALLET, /* e.g. WeChat: 18 digits, prefix 10–15 */
 	SCAN_CLASS_BARCODE,      /* anything else printable: forwarded to the POS */
 	SCAN_CLASS_REJECTED,     /* empty, too long or containing control characters */

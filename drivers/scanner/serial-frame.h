@@ -9,7 +9,7 @@
 #include "drivers/scanner/scan-code.h"
 
 /*
- * HARDWARE.md "Serial / CDC-ACM scanners": a frame ends with CR, LF or CR LF as configured;
+ * doc/hardware.md §2: a frame ends with CR, LF or CR LF as configured;
  * empty frames collapse; a frame past max_len is rejected whole (overflow set); an optional AIM
  * "]Xn" prefix is moved to code.aim. With CRLF framing a bare CR stays in the frame (and the
  * control character gets the code rejected); with CR framing an LF right after the CR is part of

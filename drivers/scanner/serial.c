@@ -58,7 +58,8 @@ serial_close(struct scanner *s)
 	serial_framer_reset(&e->framer);
 }
 
-/* HARDWARE.md: raw, CLOCAL|CREAD, 8N1, no flow control, VMIN=VTIME=0, flush what is stale. */
+/* doc/hardware.md §2: raw, CLOCAL|CREAD, 8N1, no flow control, VMIN=VTIME=0, flush what is stale.
+ */
 static int
 serial_configure(int fd, unsigned baud)
 {
@@ -110,8 +111,8 @@ serial_readable(struct scanner *s, struct scanner_watch *w, uint32_t revents, us
 		if (n == 0 && !(revents & (EPOLLHUP | EPOLLERR)))
 			return 0;
 		if (n <= 0) {
-			/* EOF or EIO: the device went away or hung up. HARDWARE.md: wait before
-			 * reopening; a udev remove event may come and make it "missing". */
+			/* EOF or EIO: the device went away or hung up. doc/hardware.md §2: wait
+			 * before reopening; a udev remove event may come and make it "missing". */
 			if (n < 0)
 				log_warning_errno(errno, "Scanner %s: %s: read failed: %m", s->name,
 						  e->devnode);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Alipay trade bills (PROTOCOL §5.8): zip unpacking, GBK decoding, detail CSV parsing. */
+/* Alipay trade bills (doc/protocol.md §5.8): zip unpacking, GBK decoding, detail CSV parsing. */
 #include <errno.h>
 #include <iconv.h>
 #include <stdarg.h>
@@ -18,7 +18,7 @@
 
 #define log_oom() log_error_errno(ENOMEM, "Out of memory")
 
-/* PROTOCOL §5.8: the detail file's fixed lines, in UTF-8 once decoded. */
+/* doc/protocol.md §5.8: the detail file's fixed lines, in UTF-8 once decoded. */
 #define TITLE        "#支付宝业务明细查询"
 #define ACCOUNT      "#账号：["
 #define LIST_START   "业务明细列表"
@@ -136,7 +136,7 @@ starts_with(const char *s, const char *prefix)
 }
 
 /* Splits `line` (modified in place) at commas into exactly BILL_COLUMNS fields, each with the
- * trailing TABs and spaces of the Excel guard removed (PROTOCOL §5.8). */
+ * trailing TABs and spaces of the Excel guard removed (doc/protocol.md §5.8). */
 static int
 split_fields(char *line, char *f[static BILL_COLUMNS])
 {
@@ -388,7 +388,7 @@ bill_csv_parse(const char *text, size_t len, struct bill **ret, struct bill_erro
 		return bill_fail(ret_error, -EBADMSG, "the footer (%s) is missing",
 				 !seen_trades ? "交易合计" : "退款合计");
 
-	/* PROTOCOL §5.8: the footer totals must be the rows' totals. */
+	/* doc/protocol.md §5.8: the footer totals must be the rows' totals. */
 	for (size_t i = 0; i < b->n_rows; i++) {
 		if (b->rows[i].type == BILL_ROW_TRADE) {
 			b->n_trades++;
@@ -569,8 +569,8 @@ bill_zip_parse(const void *zip, size_t len, size_t unpacked_max, struct bill **r
 		r = bill_fail(ret_error, -EBADMSG, "no detail entry (…%s) in the zip", DETAIL_NAME);
 		goto out;
 	}
-	/* PROTOCOL §5.8: the files are GBK. UTF-8 bytes may well decode as GBK (into nonsense),
-	 * so look for the UTF-8 title first to say what is wrong. */
+	/* doc/protocol.md §5.8: the files are GBK. UTF-8 bytes may well decode as GBK (into
+	 * nonsense), so look for the UTF-8 title first to say what is wrong. */
 	if (raw.len >= strlen(TITLE) && memcmp(raw.data, TITLE, strlen(TITLE)) == 0) {
 		r = bill_fail(ret_error, -EBADMSG, "the detail CSV is UTF-8, Alipay bills are GBK");
 		goto out;

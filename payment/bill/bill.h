@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Alipay trade bills (PROTOCOL §5.8): zip unpacking, GBK decoding, detail CSV parsing. */
+/* Alipay trade bills (doc/protocol.md §5.8): zip unpacking, GBK decoding, detail CSV parsing. */
 #pragma once
 
 #include <stddef.h>

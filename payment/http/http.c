@@ -141,7 +141,7 @@ url_policy(CURLU *u)
 		return -EINVAL;
 	if (strcasecmp(scheme, "https") == 0)
 		return 0;
-	/* DESIGN.md "Operations": plain HTTP only to a gateway on this machine (the sandbox). */
+	/* doc/design.md §12.1: plain HTTP only to a gateway on this machine (the sandbox). */
 	return http_host_is_loopback(host) ? 0 : -EPERM;
 }
 
@@ -239,8 +239,8 @@ http_outcome_classify(int curl_code, bool request_sent, bool over_cap)
 	/* On the int: libcurl's enum is foreign and long, -Wswitch-enum would want all of it. */
 	switch (curl_code) {
 	/* Errors raised before the request is written: if, nonetheless, request bytes left on an
-	 * earlier attempt (libcurl's silent re-send after a dead reused connection, PROTOCOL §8),
-	 * the server may have it. */
+	 * earlier attempt (libcurl's silent re-send after a dead reused connection, doc/protocol.md
+	 * §8), the server may have it. */
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
 	case CURLE_NOT_BUILT_IN:
@@ -357,7 +357,8 @@ on_curl_debug(CURL *easy, curl_infotype type, char *data, size_t size, void *use
 
 	switch (type) {
 	case CURLINFO_HEADER_OUT:
-		/* PROTOCOL §8: a chunk starting with the request line is one transmission. */
+		/* doc/protocol.md §8: a chunk starting with the request line is one transmission.
+		 */
 		m = method_name(req->method);
 		if (size > strlen(m) && memcmp(data, m, strlen(m)) == 0 && data[strlen(m)] == ' ')
 			req->send_count++;
@@ -488,7 +489,7 @@ request_finish(struct http_request *req, CURLcode code)
 			    resp.send_count);
 	}
 	if (resp.send_count > 1)
-		log_warning("HTTP %s %s: libcurl sent the request %u times (PROTOCOL §8)",
+		log_warning("HTTP %s %s: libcurl sent the request %u times (doc/protocol.md §8)",
 			    method_name(req->method), req->log_url, resp.send_count);
 
 	req->in_callback = true;
@@ -687,12 +688,13 @@ request_setup(struct http_request *req, const struct http_request_spec *spec)
 	ok = ok && curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)req) == CURLE_OK;
 	/* The debug callback is how we know whether request bytes left (the outcome depends on
-	 * it) and how often (PROTOCOL §8). It never prints headers or bodies. */
+	 * it) and how often (doc/protocol.md §8). It never prints headers or bodies. */
 	ok = ok && curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_curl_debug) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_DEBUGDATA, req) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_VERBOSE, 1L) == CURLE_OK;
 	if (spec->no_reuse) {
-		/* PROTOCOL §8: a fresh connection is never "reused", so libcurl never re-sends. */
+		/* doc/protocol.md §8: a fresh connection is never "reused", so libcurl never
+		 * re-sends. */
 		ok = ok && curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L) == CURLE_OK;
 		ok = ok && curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) == CURLE_OK;
 	}

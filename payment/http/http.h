@@ -47,7 +47,7 @@ enum http_method {
 	_HTTP_METHOD_MAX,
 };
 
-/* Input limits (STYLE.md: every input has one). */
+/* Input limits (doc/style.md §5: every input has one). */
 #define HTTP_URL_MAX          8192u
 #define HTTP_HEADERS_MAX      32u
 #define HTTP_HEADER_LINE_MAX  8192u
@@ -77,7 +77,7 @@ struct http_request_spec {
 	uint64_t timeout_usec;         /* whole request; 0 = default */
 	size_t response_cap; /* max body bytes kept; 0 = default; <= HTTP_RESPONSE_CAP_MAX */
 	/*
-	 * PROTOCOL §8: libcurl silently re-sends a request, POST included, when a reused
+	 * doc/protocol.md §8: libcurl silently re-sends a request, POST included, when a reused
 	 * keep-alive connection dies before the first response byte. Set this for requests
 	 * that must never reach the server twice (alipay.trade.pay): the request then goes on
 	 * a fresh connection that is closed afterwards, and a lost answer is NO_ANSWER.
@@ -101,7 +101,7 @@ struct http_response {
 	const char *error;
 	int curl_code; /* the raw CURLcode, for logs and tests */
 	/* How many times the request went on the wire. 0 for NOT_DELIVERED; more than 1 means
-	 * libcurl re-sent it on a fresh connection (PROTOCOL §8). */
+	 * libcurl re-sent it on a fresh connection (doc/protocol.md §8). */
 	unsigned send_count;
 	uint64_t elapsed_usec;
 };

@@ -182,7 +182,7 @@ order_trade_status_from_string(const char *s)
 void
 order_config_init(struct order_config *cfg)
 {
-	/* DESIGN.md defaults, after the official demo (PROTOCOL §5.1). */
+	/* doc/design.md §5.5 defaults, after the official demo (doc/protocol.md §5.1). */
 	*cfg = (struct order_config){
 		.query_interval_usec = 5 * USEC_PER_SEC,
 		.max_queries = 6,
@@ -294,7 +294,8 @@ result_is_not_exist(const struct order_result *res)
 static int
 order_start_cancel(struct order *o, usec_t now_usec, struct order_actions *act)
 {
-	/* PROTOCOL §5.1: not paid in time (or the cashier gave up) → cancel by out_trade_no. */
+	/* doc/protocol.md §5.1: not paid in time (or the cashier gave up) → cancel by out_trade_no.
+	 */
 	act->send = ORDER_REQ_CANCEL;
 	return order_set_state(o, ORDER_CANCELING, now_usec, act);
 }
@@ -336,7 +337,8 @@ order_show_qr(struct order *o, const struct order_config *cfg, usec_t now_usec,
 	return order_set_state(o, ORDER_SHOWING_QR, now_usec, act);
 }
 
-/* PROTOCOL §5.3: retry_flag=Y or no answer → retry a few times, then ATTENTION with backoff. */
+/* doc/protocol.md §5.3: retry_flag=Y or no answer → retry a few times, then ATTENTION with backoff.
+ */
 static int
 order_cancel_retry(struct order *o, const struct order_config *cfg, usec_t now_usec,
 		   struct order_actions *act)
@@ -357,8 +359,8 @@ static int
 order_apply_notify(struct order *o, const struct order_result *res, usec_t now_usec,
 		   struct order_actions *act)
 {
-	/* PROTOCOL §4: only TRADE_SUCCESS and TRADE_FINISHED mean paid; others change nothing
-	 * except TRADE_CLOSED (closed by the gateway, e.g. timeout_express). */
+	/* doc/protocol.md §4: only TRADE_SUCCESS and TRADE_FINISHED mean paid; others change
+	 * nothing except TRADE_CLOSED (closed by the gateway, e.g. timeout_express). */
 	if (result_is_paid(res))
 		return order_set_state(o, ORDER_PAID, now_usec, act);
 	if (res->trade_status == ORDER_TRADE_CLOSED)
@@ -406,17 +408,18 @@ paying_handle(struct order *o, const struct order_config *cfg, enum order_event 
 			/* Paid, even if the cashier pressed abort meanwhile: it can be refunded. */
 			return order_set_state(o, ORDER_PAID, now_usec, act);
 		case ALIPAY_CLASS_IN_PROGRESS:
-			/* PROTOCOL §5.1: 10003 → wait query_interval first, then query. */
+			/* doc/protocol.md §5.1: 10003 → wait query_interval first, then query. */
 			o->queries_left = cfg->max_queries;
 			return order_poll_or_cancel(o, cfg, now_usec, act);
 		case ALIPAY_CLASS_FAILED:
-			/* PROTOCOL §6: ACQ.TRADE_HAS_SUCCESS → query to confirm, then paid. */
+			/* doc/protocol.md §6: ACQ.TRADE_HAS_SUCCESS → query to confirm, then paid.
+			 */
 			if (!STR_EQ_PTR(res->sub_code, "ACQ.TRADE_HAS_SUCCESS"))
 				return order_set_state(o, ORDER_FAILED, now_usec, act);
 			_fallthrough_;
 		case ALIPAY_CLASS_UNKNOWN:
 		case _ALIPAY_CLASS_MAX:
-			/* PROTOCOL §5.1, §8: never a second pay; query at once. */
+			/* doc/protocol.md §5.1, §8: never a second pay; query at once. */
 			o->queries_left = MAX(cfg->max_queries, 1u);
 			return order_send_query(o, ORDER_UNKNOWN, now_usec, act);
 		case ALIPAY_CLASS_CONFIG:
@@ -510,7 +513,7 @@ precreating_handle(struct order *o, const struct order_config *cfg, enum order_e
 		order_note_sub_code(o, res);
 		switch (res->cls) {
 		case ALIPAY_CLASS_SUCCESS:
-			/* PROTOCOL §5.4: the trade exists only once scanned; show the QR. */
+			/* doc/protocol.md §5.4: the trade exists only once scanned; show the QR. */
 			o->expires_usec = now_usec + cfg->qr_timeout_usec;
 			if (o->abort_requested)
 				return order_start_cancel(o, now_usec, act);
@@ -584,7 +587,8 @@ qr_querying_handle(struct order *o, const struct order_config *cfg, enum order_e
 			return order_set_state(o, ORDER_PAID, now_usec, act);
 		if (res->cls == ALIPAY_CLASS_SUCCESS && res->trade_status == ORDER_TRADE_CLOSED)
 			return order_set_state(o, ORDER_CANCELED, now_usec, act);
-		/* PROTOCOL §6: ACQ.TRADE_NOT_EXIST while unscanned: keep polling until expiry. */
+		/* doc/protocol.md §6: ACQ.TRADE_NOT_EXIST while unscanned: keep polling until
+		 * expiry. */
 		return order_show_qr(o, cfg, now_usec, act);
 	case ORDER_EV_ABORT:
 		return order_start_cancel(o, now_usec, act);
@@ -614,7 +618,7 @@ canceling_handle(struct order *o, const struct order_config *cfg, enum order_eve
 		switch (res->cls) {
 		case ALIPAY_CLASS_SUCCESS:
 		case ALIPAY_CLASS_IN_PROGRESS:
-			/* PROTOCOL §5.3: retry_flag=Y → the cancel must be repeated. */
+			/* doc/protocol.md §5.3: retry_flag=Y → the cancel must be repeated. */
 			if (res->retry_flag)
 				return order_cancel_retry(o, cfg, now_usec, act);
 			if (res->action == ORDER_CANCEL_ACTION_REFUND)
@@ -682,7 +686,8 @@ final_handle(struct order *o, const struct order_config *cfg, enum order_event e
 {
 	switch (ev) {
 	case ORDER_EV_NOTIFY:
-		/* Notifications repeat (PROTOCOL §4); one that contradicts us is worth a warning.
+		/* Notifications repeat (doc/protocol.md §4); one that contradicts us is worth a
+		 * warning.
 		 */
 		if (result_is_paid(res) && o->state != ORDER_PAID)
 			log_warning("order %s: notification says %s but the order is %s", o->id,
@@ -822,7 +827,7 @@ refund_set_state(struct refund *r, enum refund_state s, usec_t now_usec, struct 
 static int
 refund_send(struct refund *r, usec_t now_usec, struct refund_actions *act)
 {
-	/* PROTOCOL §5.5: always the same out_request_no and amount: Alipay refunds once. */
+	/* doc/protocol.md §5.5: always the same out_request_no and amount: Alipay refunds once. */
 	act->send = REFUND_REQ_REFUND;
 	return refund_set_state(r, REFUND_REQUESTED, now_usec, act);
 }
@@ -867,7 +872,7 @@ refund_requested_handle(struct refund *r, const struct order_config *cfg, enum r
 		case ALIPAY_CLASS_IN_PROGRESS:
 			if (res->fund_change)
 				return refund_set_state(r, REFUND_DONE, now_usec, act);
-			/* PROTOCOL §5.7: fund_change=N (e.g. a repeat): confirm by query. */
+			/* doc/protocol.md §5.7: fund_change=N (e.g. a repeat): confirm by query. */
 			act->send = REFUND_REQ_QUERY;
 			return refund_set_state(r, REFUND_QUERYING, now_usec, act);
 		case ALIPAY_CLASS_FAILED:
@@ -915,7 +920,8 @@ refund_querying_handle(struct refund *r, const struct order_config *cfg, enum re
 	case REFUND_EV_QUERY_RESULT:
 		if (res->cls == ALIPAY_CLASS_SUCCESS && res->refund_found)
 			return refund_set_state(r, REFUND_DONE, now_usec, act);
-		/* PROTOCOL §5.7: 10000 without refund_amount: it did not happen, send it again. */
+		/* doc/protocol.md §5.7: 10000 without refund_amount: it did not happen, send it
+		 * again. */
 		if (res->cls == ALIPAY_CLASS_SUCCESS)
 			return refund_send(r, now_usec, act);
 		return refund_retry_later(r, cfg, now_usec, act);

@@ -10,14 +10,14 @@
 #include "payment/result.h"
 
 /*
- * DESIGN.md "Orders and the state machine", PROTOCOL §5.1 and §6. Nothing here does I/O or reads
+ * doc/design.md §5, doc/protocol.md §5.1 and §6. Nothing here does I/O or reads
  * a clock: the engine passes the current time in, executes the actions that come out (journal,
  * send one request, arm one timer, tell observers) and feeds the results back as events. Timers
  * are events. A pay request is never re-sent: an unknown pay result only ever leads to queries
  * and, if the trade is not paid, a cancel.
  */
 
-#define ORDER_ID_MAX       64 /* PROTOCOL §5.1: out_trade_no ≤ 64 characters */
+#define ORDER_ID_MAX       64 /* doc/protocol.md §5.1: out_trade_no ≤ 64 characters */
 #define ORDER_SUB_CODE_MAX 64
 
 enum order_kind {
@@ -68,7 +68,7 @@ enum order_request {
 	_ORDER_REQ_MAX,
 };
 
-/* PROTOCOL §4: trade_status of a query answer or a notification. */
+/* doc/protocol.md §4: trade_status of a query answer or a notification. */
 enum order_trade_status {
 	ORDER_TRADE_NONE,      /* no status in the answer */
 	ORDER_TRADE_NOT_EXIST, /* ACQ.TRADE_NOT_EXIST: an unscanned QR, or a pay that never arrived
@@ -80,7 +80,7 @@ enum order_trade_status {
 	_ORDER_TRADE_MAX,
 };
 
-/* PROTOCOL §5.3: what a successful cancel did. */
+/* doc/protocol.md §5.3: what a successful cancel did. */
 enum order_cancel_action {
 	ORDER_CANCEL_ACTION_NONE,
 	ORDER_CANCEL_ACTION_CLOSE,  /* closed, no money moved */
@@ -99,7 +99,7 @@ struct order_result {
 	bool refund_found;                    /* refund query: refund_amount present */
 };
 
-/* Intervals and counts; defaults from DESIGN.md (order_config_init). Tests shrink them. */
+/* Intervals and counts; defaults from doc/design.md §5.5 (order_config_init). Tests shrink them. */
 struct order_config {
 	usec_t query_interval_usec;    /* 5 s between queries after a 10003 */
 	unsigned max_queries;          /* 6 queries, then cancel */
@@ -161,7 +161,7 @@ const char *order_trade_status_to_string(enum order_trade_status t) _pure_;
 /* Maps "TRADE_SUCCESS" etc.; unknown strings give ORDER_TRADE_NONE. */
 enum order_trade_status order_trade_status_from_string(const char *s) _pure_;
 
-/* ---- Refunds (PROTOCOL §5.5, §5.7) ---- */
+/* ---- Refunds (doc/protocol.md §5.5, §5.7) ---- */
 
 #define REFUND_ID_MAX 64 /* out_request_no */
 

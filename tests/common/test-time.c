@@ -46,7 +46,7 @@ check_all(void)
 int
 main(void)
 {
-	/* The result must not depend on TZ (PROTOCOL §2, §9.10). */
+	/* The result must not depend on TZ (doc/protocol.md §2, §9). */
 	static const char *zones[] = {"UTC", "America/New_York", "Asia/Shanghai", "Pacific/Chatham",
 				      "Europe/Berlin"};
 

@@ -711,7 +711,7 @@ notify_post(unsigned port, const char *path, const char *body, const char *ctype
 static void
 test_notify(unsigned port)
 {
-	/* PROTOCOL §4: Alipay's Content-Type is malformed like this. */
+	/* doc/protocol.md §4: Alipay's Content-Type is malformed like this. */
 	static const char ct[] = "application/x-www-form-urlencoded; text/html; charset=utf-8";
 	char out[256], big[3000];
 

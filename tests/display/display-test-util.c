@@ -21,7 +21,7 @@ const char *const test_qr_texts[] = {
 	/* The shape Alipay returns today (bax + 22 characters). */
 	"https://qr.alipay.com/bax08431rqd5ryxxdb7v6045",
 	"https://qr.alipay.com/bax03744jfr6ycqdvucv00f9",
-	/* The 66-character URL HARDWARE.md measured (version 5). */
+	/* The 66-character URL of doc/hardware.md §4.2 (version 5). */
 	"https://qr.alipay.com/bax00662eafyn7tvdxbl0000f8c1cb3a7d9e5f2a4b6c",
 	/* Longer forms seen with query strings. */
 	"https://qr.alipay.com/bax08431rqd5ryxxdb7v6045?t=1732600000000&_s=web-other&scene=f2f",
@@ -89,7 +89,7 @@ test_zbar_decode_gray(const uint8_t *gray, int width, int height, char **ret_tex
 	int count = 0;
 
 	CHECK(scanner && img);
-	/* HARDWARE.md: QR only, Y800 input. */
+	/* doc/hardware.md §5: QR only, Y800 input. */
 	zbar_image_scanner_set_config(scanner, 0, ZBAR_CFG_ENABLE, 0);
 	zbar_image_scanner_set_config(scanner, ZBAR_QRCODE, ZBAR_CFG_ENABLE, 1);
 	zbar_image_set_format(img, zbar_fourcc('Y', '8', '0', '0'));

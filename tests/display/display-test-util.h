@@ -22,10 +22,10 @@ int test_pixel_gray(cairo_surface_t *s, int x, int y);
 /* 0xRRGGBB of one pixel (RGB16_565 widened). */
 uint32_t test_pixel_rgb(cairo_surface_t *s, int x, int y);
 
-/* Realistic precreate QR texts (PROTOCOL §5.4), a NULL-terminated list. */
+/* Realistic precreate QR texts (doc/protocol.md §5.4), a NULL-terminated list. */
 extern const char *const test_qr_texts[];
 
-/* The resolutions the display must support (DESIGN, the display issue). */
+/* The resolutions the display must support (doc/design.md §10). */
 struct test_resolution {
 	int width, height;
 };

@@ -19,7 +19,7 @@ static struct display_renderer *renderer;
 static int under_valgrind;
 
 /*
- * DESIGN "Customer display": ECC M, 4-module quiet zone, the largest integer module size that
+ * doc/design.md §10: ECC M, 4-module quiet zone, the largest integer module size that
  * fits (>= 3 px), centred. Checked on the pixels, not only on what the renderer reports.
  */
 static void
@@ -31,7 +31,7 @@ check_qr_geometry(cairo_surface_t *s, const struct display_render_info *info, co
 	QRcode *qr;
 
 	CHECK(info->qr_drawn);
-	/* Independent encoding with the parameters HARDWARE.md gives. */
+	/* Independent encoding with the parameters of doc/hardware.md §4.2. */
 	qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
 	CHECK(qr);
 	CHECK_INT_EQ(n, qr->width);

@@ -21,7 +21,7 @@ test_reasons(void)
 		CHECK(!isempty(table[i].zh) && !isempty(table[i].en));
 		CHECK(display_reason_lookup(table[i].code) == &table[i]);
 	}
-	/* PROTOCOL §6, the two the issue names. */
+	/* doc/protocol.md §6, the two the issue names. */
 	r = display_reason_lookup("ACQ.BUYER_BALANCE_NOT_ENOUGH");
 	CHECK(r);
 	CHECK_STR_EQ(r->zh, "余额不足");

@@ -9,7 +9,7 @@
 
 /*
  * Answers arrive from the event loop after `delay_usec`. The buyer's behaviour follows the last
- * digit of the auth code as in DESIGN.md's sandbox table (1 confirms after confirm_usec). The
+ * digit of the auth code as in doc/design.md §11.1 (1 confirms after confirm_usec). The
  * ledger counts every call per trade so tests can assert "exactly one pay".
  */
 

@@ -183,7 +183,7 @@ dump_order(struct check *c, const struct journal_order *o)
 
 /*
  * What the gateway must show as refunded for the order: the refunds the journal applied, or,
- * when the cancel found the trade paid and refunded it (PROTOCOL §5.3: action "refund", the
+ * when the cancel found the trade paid and refunded it (doc/protocol.md §5.3: action "refund", the
  * whole remainder), the whole amount. Such an order was never paid in the journal, so it has
  * no refunds of its own and refunded_fen stays 0 while the gateway shows everything refunded.
  */
@@ -218,7 +218,7 @@ check_order(const struct journal_order *o, void *userdata)
 	c->paid += o->fsm.state == ORDER_PAID;
 	c->refunded_by_cancel += o->fsm.state == ORDER_REFUNDED_BY_CANCEL;
 	CHECK(!STR_EQ(st, "WAIT_BUYER_PAY"));
-	/* PROTOCOL §8: a pay reaches the gateway at most once. */
+	/* doc/protocol.md §8: a pay reaches the gateway at most once. */
 	CHECK(sandbox_proc_int(t, "pay_requests") <= 1);
 	if (o->fsm.state == ORDER_REFUNDED_BY_CANCEL)
 		CHECK_STR_EQ(sandbox_proc_str(t, "cancel_action"), "refund");

@@ -322,7 +322,7 @@ test_scenarios(void)
 		CHECK_INT_EQ(s, expect[i].final);
 		if (expect[i].status)
 			CHECK_STR_EQ(sandbox_proc_str(t, "trade_status"), expect[i].status);
-		/* Never WAIT_BUYER_PAY at the end, and never a second pay (PROTOCOL §8). */
+		/* Never WAIT_BUYER_PAY at the end, and never a second pay (doc/protocol.md §8). */
 		CHECK(!STR_EQ(sandbox_proc_str(t, "trade_status"), "WAIT_BUYER_PAY"));
 		if (t)
 			CHECK_INT_EQ(sandbox_proc_int(t, "pay_requests"), 1);

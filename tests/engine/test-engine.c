@@ -153,7 +153,7 @@ test_scenarios(void)
 			fprintf(stderr, "digit %c: %s\n", expect[i].digit,
 				order_state_to_string(o.fsm.state));
 		CHECK_INT_EQ(o.fsm.state, expect[i].final);
-		/* PROTOCOL §8: never a second pay. */
+		/* doc/protocol.md §8: never a second pay. */
 		CHECK_INT_EQ(t->pays, 1);
 		CHECK_INT_EQ(t->queries > 0, expect[i].queried);
 		CHECK_INT_EQ(t->cancels, expect[i].cancels);

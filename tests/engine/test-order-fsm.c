@@ -163,7 +163,7 @@ static const struct row rows[] = {
 	BUG(ORDER_NEW, ORDER_EV_QUERY_RESULT), BUG(ORDER_NEW, ORDER_EV_CANCEL_RESULT),
 	BUG(ORDER_NEW, ORDER_EV_NOTIFY), BUG(ORDER_NEW, ORDER_EV_TIMER),
 
-	/* PAYING: PROTOCOL §5.1 */
+	/* PAYING: doc/protocol.md §5.1 */
 	T(ORDER_PAYING, ORDER_EV_PAY_RESULT, A_OK, ORDER_PAID, N, T_NONE),
 	TX(ORDER_PAYING, ORDER_EV_PAY_RESULT, A_OK, ORDER_PAID, N, T_NONE, 2, true, 0),
 	T(ORDER_PAYING, ORDER_EV_PAY_RESULT, A_INPROG, ORDER_WAITING, N, 100),
@@ -195,7 +195,7 @@ static const struct row rows[] = {
 	BUG(ORDER_WAITING, ORDER_EV_PRECREATE_RESULT), BUG(ORDER_WAITING, ORDER_EV_QUERY_RESULT),
 	BUG(ORDER_WAITING, ORDER_EV_CANCEL_RESULT),
 
-	/* PRECREATING: PROTOCOL §5.4 */
+	/* PRECREATING: doc/protocol.md §5.4 */
 	TQ(ORDER_PRECREATING, ORDER_EV_PRECREATE_RESULT, A_OK, ORDER_SHOWING_QR, N, 300),
 	{.s = ORDER_PRECREATING, .kind = ORDER_KIND_QR, .abort = true,
 	 .ev = ORDER_EV_PRECREATE_RESULT, .res = A_OK, .exp_s = ORDER_CANCELING, .exp_send = CAN,
@@ -227,7 +227,7 @@ static const struct row rows[] = {
 	BUG(ORDER_SHOWING_QR, ORDER_EV_PRECREATE_RESULT), BUG(ORDER_SHOWING_QR, ORDER_EV_QUERY_RESULT),
 	BUG(ORDER_SHOWING_QR, ORDER_EV_CANCEL_RESULT),
 
-	/* QR_QUERYING: PROTOCOL §6, TRADE_NOT_EXIST while unscanned */
+	/* QR_QUERYING: doc/protocol.md §6, TRADE_NOT_EXIST while unscanned */
 	TQ(ORDER_QR_QUERYING, ORDER_EV_QUERY_RESULT, A_OK_PAID, ORDER_PAID, N, T_NONE),
 	TQ(ORDER_QR_QUERYING, ORDER_EV_QUERY_RESULT, A_OK_CLOSED, ORDER_CANCELED, N, T_NONE),
 	TQ(ORDER_QR_QUERYING, ORDER_EV_QUERY_RESULT, A_FAIL_NOT_EXIST, ORDER_SHOWING_QR, N, 300),
@@ -247,7 +247,7 @@ static const struct row rows[] = {
 	BUG(ORDER_QR_QUERYING, ORDER_EV_PRECREATE_RESULT),
 	BUG(ORDER_QR_QUERYING, ORDER_EV_CANCEL_RESULT), BUG(ORDER_QR_QUERYING, ORDER_EV_TIMER),
 
-	/* CANCELING: PROTOCOL §5.3 */
+	/* CANCELING: doc/protocol.md §5.3 */
 	T(ORDER_CANCELING, ORDER_EV_CANCEL_RESULT, A_OK, ORDER_CANCELED, N, T_NONE),
 	T(ORDER_CANCELING, ORDER_EV_CANCEL_RESULT, A_CANCEL_CLOSE, ORDER_CANCELED, N, T_NONE),
 	T(ORDER_CANCELING, ORDER_EV_CANCEL_RESULT, A_CANCEL_REFUND, ORDER_REFUNDED_BY_CANCEL, N,
@@ -374,7 +374,7 @@ static const struct refund_row refund_rows[] = {
 	RBUG(REFUND_NEW, REFUND_EV_REFUND_RESULT), RBUG(REFUND_NEW, REFUND_EV_QUERY_RESULT),
 	RBUG(REFUND_NEW, REFUND_EV_TIMER),
 
-	/* PROTOCOL §5.5 */
+	/* doc/protocol.md §5.5 */
 	RT(REFUND_REQUESTED, REFUND_EV_REFUND_RESULT, A_REFUND_MOVED, REFUND_DONE, REFUND_REQ_NONE,
 	   T_NONE),
 	RT(REFUND_REQUESTED, REFUND_EV_REFUND_RESULT, A_OK, REFUND_QUERYING, REFUND_REQ_QUERY,
@@ -397,7 +397,7 @@ static const struct refund_row refund_rows[] = {
 	RBUG(REFUND_WAIT, REFUND_EV_START), RBUG(REFUND_WAIT, REFUND_EV_REFUND_RESULT),
 	RBUG(REFUND_WAIT, REFUND_EV_QUERY_RESULT),
 
-	/* PROTOCOL §5.7 */
+	/* doc/protocol.md §5.7 */
 	RT(REFUND_QUERYING, REFUND_EV_QUERY_RESULT, A_REFUND_FOUND, REFUND_DONE, REFUND_REQ_NONE,
 	   T_NONE),
 	RT(REFUND_QUERYING, REFUND_EV_QUERY_RESULT, A_OK, REFUND_REQUESTED, REFUND_REQ_REFUND,
@@ -471,7 +471,7 @@ step(struct order *o, enum order_event ev, enum res_id res, usec_t now, enum ord
 	return act;
 }
 
-/* PROTOCOL §5.1: 10003, then max_queries queries at query_interval, then the cancel. */
+/* doc/protocol.md §5.1: 10003, then max_queries queries at query_interval, then the cancel. */
 static void
 test_scan_never_confirmed(void)
 {
@@ -497,7 +497,7 @@ test_scan_never_confirmed(void)
 	CHECK_INT_EQ(queries, cfg.max_queries);
 	CHECK_INT_EQ(o.state, ORDER_CANCELING);
 	CHECK_INT_EQ(a.send, ORDER_REQ_CANCEL);
-	/* PROTOCOL §5.3 / sandbox digit 8: retry_flag=Y, then success with action=close. */
+	/* doc/protocol.md §5.3 / sandbox digit 8: retry_flag=Y, then success with action=close. */
 	a = step(&o, ORDER_EV_CANCEL_RESULT, A_CANCEL_RETRY, now, ORDER_CANCEL_WAIT);
 	a = step(&o, ORDER_EV_TIMER, A_NULL, a.timer_usec, ORDER_CANCELING);
 	CHECK_INT_EQ(a.send, ORDER_REQ_CANCEL);
@@ -597,7 +597,7 @@ int
 main(void)
 {
 	order_config_init(&cfg);
-	/* DESIGN.md defaults. */
+	/* doc/design.md §5.5 defaults. */
 	CHECK_INT_EQ(cfg.query_interval_usec, 5 * USEC_PER_SEC);
 	CHECK_INT_EQ(cfg.max_queries, 6);
 	CHECK_INT_EQ(cfg.cancel_retries, 3);

@@ -57,7 +57,7 @@ test_classify(void)
 		{C_UNSUPPORTED_PROTOCOL, false, false, HTTP_OUTCOME_NOT_DELIVERED},
 		{C_OPERATION_TIMEDOUT, false, false, HTTP_OUTCOME_NOT_DELIVERED},
 		{C_SEND_ERROR, false, false, HTTP_OUTCOME_NOT_DELIVERED},
-		/* PROTOCOL §8: sent once on a dead reused connection, then the fresh connect
+		/* doc/protocol.md §8: sent once on a dead reused connection, then the fresh connect
 		   failed. */
 		{C_COULDNT_CONNECT, true, false, HTTP_OUTCOME_NO_ANSWER},
 		{C_COULDNT_RESOLVE_HOST, true, false, HTTP_OUTCOME_NO_ANSWER},
@@ -143,7 +143,7 @@ test_url_policy(void)
 		{"http://localhost:8080/", 0},
 		{"HTTP://LOCALHOST/", 0},
 		{"https://127.0.0.1/", 0},
-		/* PROTOCOL §1 gateways, in the clear: refused. */
+		/* doc/protocol.md §1 gateways, in the clear: refused. */
 		{"http://openapi.alipay.com/gateway.do", -EPERM},
 		{"http://openapi.alipaydev.com/gateway.do", -EPERM},
 		{"http://0.0.0.0:80/", -EPERM},

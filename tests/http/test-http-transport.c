@@ -609,8 +609,8 @@ test_policy(void)
 }
 
 /*
- * PROTOCOL §8. The server answers the first request on a keep-alive connection, then reads the
- * second request on that same connection and closes it without a byte of answer (and does the
+ * doc/protocol.md §8. The server answers the first request on a keep-alive connection, then reads
+ * the second request on that same connection and closes it without a byte of answer (and does the
  * same with any later request). Observed with libcurl 7.88: when reuse is allowed, libcurl
  * retries the dead connection on a fresh one and the server receives the second request twice;
  * with `no_reuse` it receives it exactly once. Both end as NO_ANSWER.
@@ -648,9 +648,9 @@ resend_run(bool no_reuse, unsigned *ret_server_count, unsigned *ret_send_count)
 }
 
 /*
- * PROTOCOL §8, worse: the pay request goes out on a reused connection that dies, and libcurl's
- * silent retry is refused. libcurl reports CURLE_COULDNT_CONNECT, which by itself would read
- * "never delivered, safe to retry" — but the server has the request. The transport must say
+ * doc/protocol.md §8, worse: the pay request goes out on a reused connection that dies, and
+ * libcurl's silent retry is refused. libcurl reports CURLE_COULDNT_CONNECT, which by itself would
+ * read "never delivered, safe to retry" — but the server has the request. The transport must say
  * NO_ANSWER.
  */
 static void

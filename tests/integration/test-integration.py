@@ -16,7 +16,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (KEYS, Daemon, Sandbox, TestFailure, check, tmpdir)  # noqa: E402
 
-# DESIGN.md "The sandbox": the last digit of an 18-digit code starting 28 picks the buyer.
+# doc/design.md §11.1: the last digit of an 18-digit code starting 28 picks the buyer.
 CODE_PAID = "287654321098765430"
 CODE_CONFIRMS = "287654321098765431"
 CODE_NEVER = "287654321098765432"
@@ -295,7 +295,7 @@ def test_bad_input(build, tmp):
 
 
 def sign_notification(fields, tmp):
-    """PROTOCOL §4 as Alipay does it: sorted k=v without sign/sign_type, RSA2."""
+    """doc/protocol.md §4 as Alipay does it: sorted k=v without sign/sign_type, RSA2."""
     text = "&".join(f"{k}={fields[k]}" for k in sorted(fields) if fields[k] != "")
     r = subprocess.run(["openssl", "dgst", "-sha256", "-sign",
                         os.path.join(KEYS, "alipay-private.pem")],

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Fails on functions the house bans (STYLE.md, after curl): unbounded or unsafe C calls.
+# Fails on functions the house bans (doc/style.md §9): unbounded or unsafe C calls.
 set -eu
 top=$1
 cd "$top"

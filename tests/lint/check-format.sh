@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Fails when any C source differs from .clang-format (STYLE.md: the formatter from day one).
+# Fails when any C source differs from .clang-format (doc/style.md §1).
 set -eu
 top=$1
 formatter=$2

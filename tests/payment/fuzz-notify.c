@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target: notification parsing and verification (PROTOCOL §4). */
+/* Fuzz target: notification parsing and verification (doc/protocol.md §4). */
 #include <stdint.h>
 #include <stdlib.h>
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target: verification of a received request, query and body (PROTOCOL §2, §2.1). */
+/* Fuzz target: verification of a received request, query and body (doc/protocol.md §2, §2.1). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target: the response span extractor and the full response parser (PROTOCOL §3). */
+/* Fuzz target: the response span extractor and the full response parser (doc/protocol.md §3). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

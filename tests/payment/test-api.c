@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of the typed calls: argument checks, biz_content, typed results (PROTOCOL §5). */
+/* Tests of the typed calls: argument checks, biz_content, typed results (doc/protocol.md §5). */
 #include <errno.h>
 
 #include "payment-test.h"

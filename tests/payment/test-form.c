@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of form encoding and single-pass decoding (PROTOCOL §2, §4). */
+/* Tests of form encoding and single-pass decoding (doc/protocol.md §2, §4). */
 #include <errno.h>
 
 #include "payment-test.h"
@@ -32,7 +32,7 @@ test_decode_once(void)
 	const char *body = "passback_params=a%253Db%2526c&x=1+2&&flag&subject=%D6%D0%CE%C4";
 
 	CHECK(alipay_form_decode_raw(body, strlen(body), &p) == 0);
-	/* PROTOCOL §4: decoded once, so the merchant's own encoding survives. */
+	/* doc/protocol.md §4: decoded once, so the merchant's own encoding survives. */
 	CHECK_STR_EQ(alipay_params_get(&p, "passback_params"), "a%3Db%26c");
 	CHECK_STR_EQ(alipay_params_get(&p, "x"), "1 2");
 	CHECK_STR_EQ(alipay_params_get(&p, "flag"), "");

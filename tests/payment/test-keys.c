@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of key loading, the app-key-as-Alipay-key check, and certificate SNs (§2.2, §7). */
+/* Tests of key loading, the app-key-as-Alipay-key check, and certificate SNs (doc/protocol.md §2.2,
+ * §7). */
 #include <errno.h>
 #include <sys/stat.h>
 
@@ -78,7 +79,7 @@ test_app_key_as_alipay_key(void)
 	CHECK(alipay_keys_set_app_private_key(keys, priv, len) == 0);
 	free(priv);
 	pub = test_read_key("app-public.b64", &len);
-	/* PROTOCOL §2.2: the #1 mistake is refused, whichever key comes second. */
+	/* doc/protocol.md §2.2: the #1 mistake is refused, whichever key comes second. */
 	CHECK(alipay_keys_set_alipay_public_key(keys, pub, len) == -EKEYREJECTED);
 	CHECK(alipay_keys_check(keys) == -EKEYREJECTED);
 	keys = alipay_keys_free(keys);
@@ -122,7 +123,7 @@ test_cert_sn(void)
 	char *text = test_read_key("app-cert.crt", &len);
 	EVP_PKEY *k = NULL, *pub = test_load_public("app-public.pem");
 
-	/* PROTOCOL §7: MD5 of the issuer in RFC 2253 order + the serial in decimal
+	/* doc/protocol.md §7: MD5 of the issuer in RFC 2253 order + the serial in decimal
 	 * (0xE1F2A3B4C5D6E7F8 = 16281255599706400760). */
 	md5_hex("CN=F2F Test Root CA R1,OU=Certification Authority,O=F2F Test Root,C=CN"
 		"16281255599706400760",
@@ -167,8 +168,8 @@ test_production_root_bundle(void)
 	size_t len;
 	char *text = test_read_key("alipay-root-production.crt", &len), *root = NULL;
 
-	/* PROTOCOL §7: Alipay's published root bundle (SM2, RSA R1, ECDSA E1, RSA iTrusChina G3)
-	 * gives this value; the SM2 and ECDSA roots are skipped. */
+	/* doc/protocol.md §7: Alipay's published root bundle (SM2, RSA R1, ECDSA E1, RSA iTrusChina
+	 * G3) gives this value; the SM2 and ECDSA roots are skipped. */
 	CHECK(alipay_root_cert_sn(text, len, &root) == 0);
 	CHECK_STR_EQ(root, "687b59193f3f462dd5336e5abf83c5d8_02941eef3187dddf3d3b83462e1dfcf6");
 	free(root);

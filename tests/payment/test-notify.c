@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of notification verification and signing, UTF-8 and GBK (PROTOCOL §4). */
+/* Tests of notification verification and signing, UTF-8 and GBK (doc/protocol.md §4). */
 #include <errno.h>
 
 #include "payment-test.h"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of the string to sign (PROTOCOL §2.1), charsets, and GBK signing against openssl(1). */
+/* Tests of the string to sign (doc/protocol.md §2.1), charsets, and GBK signing against openssl(1).
+ */
 #include <errno.h>
 
 #include "payment-test.h"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of request building: parameter placement, Beijing timestamp, signature (PROTOCOL §2). */
+/* Tests of request building: parameter placement, Beijing timestamp, signature (doc/protocol.md
+ * §2). */
 #include <errno.h>
 
 #include "payment-test.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of response span extraction, verification and classification (PROTOCOL §3, §6). */
+/* Tests of response span extraction, verification and classification (doc/protocol.md §3, §6). */
 #include <errno.h>
 
 #include "payment-test.h"
@@ -210,7 +210,8 @@ test_unsigned_and_cert_sn(void)
 	struct alipay_response r;
 	char *body;
 
-	/* PROTOCOL §3: unsigned 40002 is a configuration problem, unsigned 10000 is unknown. */
+	/* doc/protocol.md §3: unsigned 40002 is a configuration problem, unsigned 10000 is unknown.
+	 */
 	body = build(NULL,
 		     "{\"code\":\"40002\",\"msg\":\"Invalid Arguments\",\"sub_code\":"
 		     "\"isv.invalid-app-id\",\"sub_msg\":\"无效的AppID参数\"}",

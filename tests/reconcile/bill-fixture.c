@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Test helpers: detail CSVs in the layout of PROTOCOL §5.8, GBK encoding, zips in memory. */
+/* Test helpers: detail CSVs in the layout of doc/protocol.md §5.8, GBK encoding, zips in memory. */
 #include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>

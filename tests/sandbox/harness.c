@@ -171,7 +171,7 @@ harness_verify_response(struct harness *h, const char *method, const char *body,
 	if (len < strlen(key) || memcmp(body, key, strlen(key)) != 0)
 		return 0;
 	node = body + strlen(key);
-	/* A string-aware brace matcher over the raw bytes (PROTOCOL §3). */
+	/* A string-aware brace matcher over the raw bytes (doc/protocol.md §3). */
 	for (i = 0; node + i < body + len; i++) {
 		char c = node[i];
 

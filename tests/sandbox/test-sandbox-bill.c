@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The bill file of PROTOCOL §5.8, byte for byte, from a ledger built in memory. */
+/* The bill file of doc/protocol.md §5.8, byte for byte, from a ledger built in memory. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -331,7 +331,7 @@ test_apis(struct client *c, struct harness *h)
 	CHECK_INT_EQ(pay(c, o, "287634438256644390", 1001, &res), ALIPAY_CLASS_FAILED);
 	CHECK_STR_EQ(sub_code_of(&res), "ACQ.CONTEXT_INCONSISTENT");
 	alipay_api_result_done(&res);
-	/* PROTOCOL §6: "already paid" is for the client to confirm with a query. */
+	/* doc/protocol.md §6: "already paid" is for the client to confirm with a query. */
 	CHECK_INT_EQ(pay(c, o, "287634438256644390", 1000, &res), ALIPAY_CLASS_UNKNOWN);
 	CHECK(res.resp.verified);
 	CHECK_STR_EQ(sub_code_of(&res), "ACQ.TRADE_HAS_SUCCESS");

@@ -71,13 +71,13 @@ test_sign_string(void)
 		"notify_url=&biz_content=%7B%22out_trade_no%22%3A%22a+b%2Fc%22%7D";
 
 	CHECK_INT_EQ(sb_params_parse(&p, q, strlen(q)), 0);
-	/* PROTOCOL §2.1: its example, plus the empty notify_url the Node SDK sends. */
+	/* doc/protocol.md §2.1: its example, plus the empty notify_url the Node SDK sends. */
 	CHECK_INT_EQ(sb_params_sign_string(&p, 0, &s), 0);
 	CHECK_STR_EQ(s.data, "app_id=2021000000000001&biz_content={\"out_trade_no\":\"a b/c\"}&"
 			     "charset=utf-8&method=alipay.trade.query&notify_url=&sign_type=RSA2&"
 			     "timestamp=2026-11-26 13:41:25&version=1.0");
 	buf_truncate(&s, 0);
-	/* PROTOCOL §4: notifications drop sign_type and empties. */
+	/* doc/protocol.md §4: notifications drop sign_type and empties. */
 	CHECK_INT_EQ(sb_params_sign_string(&p, SB_SIGN_DROP_SIGN_TYPE | SB_SIGN_DROP_EMPTY, &s), 0);
 	CHECK_STR_EQ(s.data, "app_id=2021000000000001&biz_content={\"out_trade_no\":\"a b/c\"}&"
 			     "charset=utf-8&method=alipay.trade.query&"
@@ -159,7 +159,7 @@ test_keys_and_signatures(void)
 	CHECK(sb_key_load_public(priv_path, &pub2) < 0); /* a private key is not a public key */
 
 	CHECK_INT_EQ(sb_sign(priv, SB_SIGN_RSA2, msg, strlen(msg), &sig), 0);
-	CHECK_INT_EQ(strlen(sig), 344); /* PROTOCOL §2.2: 2048-bit key */
+	CHECK_INT_EQ(strlen(sig), 344); /* doc/protocol.md §2.2: 2048-bit key */
 	CHECK_INT_EQ(sb_verify(pub, SB_SIGN_RSA2, msg, strlen(msg), sig), 1);
 	CHECK_INT_EQ(sb_verify(pub, SB_SIGN_RSA, msg, strlen(msg), sig), 0);
 	CHECK_INT_EQ(sb_verify(pub, SB_SIGN_RSA2, msg, strlen(msg) - 1, sig), 0);

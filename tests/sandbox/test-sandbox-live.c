@@ -345,7 +345,7 @@ test_bill(void)
 				      out.data, out.len));
 	url = harness_json_str(out.data, "bill_download_url");
 	CHECK(url);
-	/* Responses escape '/' (PROTOCOL §3): undo it for the GET. */
+	/* Responses escape '/' (doc/protocol.md §3): undo it for the GET. */
 	for (char *r = url, *w = url;; r++) {
 		if (r[0] == '\\' && r[1] == '/')
 			r++;

@@ -213,7 +213,7 @@ main(int argc, char **argv)
 		CHECK_INT_EQ(n.trade_status, ALIPAY_TRADE_STATUS_SUCCESS);
 		CHECK_INT_EQ(n.total_amount_fen, 1234);
 		alipay_notify_done(&n);
-		if (i) /* PROTOCOL §4: the bytes on the wire are GBK ("测" = B2 E2). */
+		if (i) /* doc/protocol.md §4: the bytes on the wire are GBK ("测" = B2 E2). */
 			CHECK(strstr(r.body[k], "%B2%E2"));
 
 		fprintf(stderr, "case: a tampered %s notification does not verify\n",

@@ -130,7 +130,7 @@ test_frames(void)
 	}
 }
 
-/* Builds a HID-POS report as HARDWARE.md lays it out. */
+/* Builds a HID-POS report as doc/hardware.md §3 lays it out. */
 static void
 report(uint8_t buf[64], const char *aim, const char *data, bool more)
 {

@@ -109,7 +109,7 @@ static const char keyboard_desc[] =
 	"A: name=AT Translated Set 2 keyboard\n";
 
 /*
- * umockdev grants every EVIOCGRAB (HARDWARE.md). To see what the driver does when another
+ * umockdev grants every EVIOCGRAB (doc/hardware.md §5). To see what the driver does when another
  * process holds the device, this test's own ioctl() comes first in symbol lookup (before the
  * umockdev preload and libc) and refuses the grab while refuse_grab is set.
  */
@@ -135,8 +135,8 @@ ioctl(int fd, unsigned long request, ...)
 }
 
 /*
- * umockdev answers EAGAIN where an unplugged device answers ENODEV (HARDWARE.md); reads on the
- * fds listed here fail with ENODEV, as the kernel's would.
+ * umockdev answers EAGAIN where an unplugged device answers ENODEV (doc/hardware.md §5); reads on
+ * the fds listed here fail with ENODEV, as the kernel's would.
  */
 static int enodev_fds[8];
 static size_t n_enodev_fds;
@@ -167,8 +167,8 @@ hex(FILE *f, const uint8_t *p, size_t n)
 }
 
 /*
- * Writes the ioctl record libevdev 1.13 needs (HARDWARE.md lists the calls; the data length of
- * each line is the buffer size in the request: 255 for the strings).
+ * Writes the ioctl record libevdev 1.13 needs (doc/hardware.md §5 lists the essentials; the data
+ * length of each line is the buffer size in the request: 255 for the strings).
  */
 static void
 write_ioctl(const char *path, const char *name, uint16_t vid, uint16_t pid, int held_key)
@@ -388,7 +388,8 @@ test_hotplug(UMockdevTestbed *bed)
 	for (int round = 0, n = 7; round < 2; round++, n++) {
 		char syspath[256], usb[128], dev[64];
 
-		/* HARDWARE.md: the fd sees nothing on unplug; the udev remove event tells. */
+		/* doc/hardware.md §5: the fd sees nothing on unplug; the udev remove event tells.
+		 */
 		snprintf(syspath, sizeof(syspath), SCANNER_EVENT_FMT, n - 4, n - 4, n, n, n);
 		snprintf(usb, sizeof(usb), USB_FMT, n - 4);
 		umockdev_testbed_uevent(bed, syspath, "remove");
@@ -434,9 +435,9 @@ write_events(UMockdevTestbed *bed, const char *dev, const struct input_event *ev
 }
 
 /*
- * HARDWARE.md: grab only after every key is up, then drop what was buffered. The node reports
- * Shift held at open: the scanner must wait; keys typed meanwhile went to the console too and
- * are dropped with the buffer once Shift is released and the grab is taken.
+ * doc/hardware.md §1: grab only after every key is up, then drop what was buffered. The node
+ * reports Shift held at open: the scanner must wait; keys typed meanwhile went to the console too
+ * and are dropped with the buffer once Shift is released and the grab is taken.
  */
 static void
 test_grab_after_release(UMockdevTestbed *bed)

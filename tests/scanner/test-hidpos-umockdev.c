@@ -62,7 +62,7 @@ static const char roothub_desc[] = "P: /devices/pci0000:00/0000:00:14.0/usb1\n"
 
 static char dir[] = "/tmp/f2fpay-hidpos-XXXXXX";
 
-/* One recorded interrupt-IN completion carrying a HID-POS report (HARDWARE.md layout). */
+/* One recorded interrupt-IN completion carrying a HID-POS report (doc/hardware.md §3 layout). */
 static void
 reap_line(FILE *f, const char *aim, const char *data, size_t n, bool more)
 {
@@ -108,7 +108,8 @@ add_scanner(UMockdevTestbed *bed, int port, int devnum)
 	check_gerror(error);
 }
 
-/* The record replays in order and then starts over (HARDWARE.md); the first round is exact. */
+/* The record replays in order and then starts over (doc/hardware.md §5); the first round is exact.
+ */
 static void
 expect_round(struct scanner *s)
 {

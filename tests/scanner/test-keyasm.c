@@ -31,7 +31,7 @@ struct keyasm_case {
 };
 
 static const struct keyasm_case cases[] = {
-	/* HARDWARE.md: the same key presses in three layouts. */
+	/* doc/hardware.md §1: the same key presses in three layouts. */
 	{"us", "us", SCANNER_SUFFIX_ENTER, 50, 64, "S-Z Y S-2 1 G-Q KP7 ENTER", "Zy@1q7"},
 	{"de", "de", SCANNER_SUFFIX_ENTER, 50, 64, "S-Z Y S-2 1 G-Q KP7 ENTER", "Yz\"1@7"},
 	{"fr", "fr", SCANNER_SUFFIX_ENTER, 50, 64, "S-Z Y S-2 1 G-Q KP7 ENTER", "Wy2&æ7"},

@@ -13,7 +13,7 @@ const { assert } = h;
 
 const [bin, stateDir] = process.argv.slice(2);
 const SCALE = 20000;
-// PROTOCOL §4: 4m, 10m, 10m, 1h, 2h, 6h, 15h.
+// doc/protocol.md §4: 4m, 10m, 10m, 1h, 2h, 6h, 15h.
 const INTERVALS_SEC = [240, 600, 600, 3600, 7200, 21600, 54000];
 let seq = 0;
 const otn = (tag) => `${tag}_${process.pid}_${Date.now()}_${++seq}`;
@@ -34,7 +34,7 @@ function startReceiver(answer) {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('latin1');
-      // PROTOCOL §4: decode the form exactly once.
+      // doc/protocol.md §4: decode the form exactly once.
       const fields = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
       got.push({ at: performance.now(), headers: req.headers, fields, raw, path: req.url });
       res.end(typeof answer === 'function' ? answer(fields) : answer);

@@ -2,7 +2,7 @@
 // The official Node SDK against f2fpay-sandbox: every API and every scenario digit, with
 // validateSign: true. Usage: node sdk-apis.js SANDBOX_BINARY http|https|cert
 'use strict';
-// PROTOCOL §2/§9: the SDK stamps local time; Alipay wants Beijing time.
+// doc/protocol.md §2/§9: the SDK stamps local time; Alipay wants Beijing time.
 process.env.TZ = 'Asia/Shanghai';
 const path = require('node:path');
 const { AlipaySdk } = require('alipay-sdk');
@@ -66,7 +66,7 @@ async function main() {
   };
 
   const cases = [
-    ['digit 0: paid at once, fields per PROTOCOL §5.1', async () => {
+    ['digit 0: paid at once, fields per doc/protocol.md §5.1', async () => {
       const o = otn('d0');
       const r = await pay(o, '0');
       assert.equal(r.code, '10000');
@@ -120,7 +120,7 @@ async function main() {
       const o = otn('d6');
       let threw = false, r;
       try { r = await pay(o, '6'); } catch (e) { threw = true; assert.match(e.message, /HttpClient Request error/); }
-      // A client that silently re-sends (PROTOCOL §8) sees the repeat answered TRADE_HAS_SUCCESS.
+      // A client that silently re-sends (doc/protocol.md §8) sees the repeat answered TRADE_HAS_SUCCESS.
       if (!threw) assert.equal(r.subCode, 'ACQ.TRADE_HAS_SUCCESS');
       assert.equal((await query(o)).tradeStatus, 'TRADE_SUCCESS');
       const t = await ledger(o);

@@ -2,12 +2,12 @@
 # SPDX-License-Identifier: MIT
 # Regenerates the test-only keys and certificates in this folder (never used outside tests).
 # alipay-root-production.crt is not generated: it is Alipay's public root certificate bundle
-# (alipayRootCert.crt as the open platform hands it out), kept to check PROTOCOL §7's known SN.
+# (alipayRootCert.crt as the open platform hands it out), kept to check doc/protocol.md §7's known SN.
 set -eu
 cd "$(dirname "$0")"
 umask 077
 
-# App key pair: PKCS#8 and PKCS#1, PEM and bare base64 (PROTOCOL §2.2).
+# App key pair: PKCS#8 and PKCS#1, PEM and bare base64 (doc/protocol.md §2.2).
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out app-private-pkcs8.pem
 openssl pkey -in app-private-pkcs8.pem -traditional -out app-private-pkcs1.pem
 grep -v -- '-----' app-private-pkcs8.pem | tr -d '\n' > app-private-pkcs8.b64
@@ -20,7 +20,7 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out alipay-private
 openssl pkey -in alipay-private.pem -pubout -out alipay-public.pem
 grep -v -- '-----' alipay-public.pem | tr -d '\n' > alipay-public.b64
 
-# Certificate mode (PROTOCOL §7): an RSA root, an EC root, a second RSA root in one bundle,
+# Certificate mode (doc/protocol.md §7): an RSA root, an EC root, a second RSA root in one bundle,
 # and an app and an Alipay certificate issued by the first root.
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out root-rsa.key
 openssl req -x509 -new -key root-rsa.key -sha256 -days 7300 -set_serial 0x1a2b3c4d5e6f708192a3 \

@@ -16,7 +16,7 @@ printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' 
 openssl x509 -req -in tls-server.csr -CA tls-ca.pem -CAkey tls-ca.key -CAcreateserial \
 	-out tls-server.pem -days $days -extfile ext.cnf 2>/dev/null
 
-# Certificate mode (PROTOCOL §7): a root, the gateway's certificate and the app's certificate.
+# Certificate mode (doc/protocol.md §7): a root, the gateway's certificate and the app's certificate.
 openssl req -x509 -newkey rsa:2048 -nodes -keyout root.key -out root.pem -days $days \
 	-subj "/C=CN/O=f2fpay test/OU=Certification Authority/CN=f2fpay test Root R1" 2>/dev/null
 printf 'basicConstraints=CA:FALSE\n' > ext.cnf

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/* The customer display: which screen each order state shows (doc/design.md §10). */
+#include <json-c/json.h>
+#include <stdio.h>
+
+#include "common/macro.h"
+#include "common/time-util.h"
+#include "daemon/manager-private.h"
+
+static int display_retry_cb(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void
+display_arm_retry(struct manager *m)
+{
+	uint64_t at;
+
+	if (!m->s->display || display_is_up(m->s->display))
+		return;
+	at = display_next_retry_usec(m->s->display);
+	if (at == UINT64_MAX)
+		return;
+	m->display_retry = sd_event_source_disable_unref(m->display_retry);
+	(void)sd_event_add_time(m->event, &m->display_retry, CLOCK_MONOTONIC, at,
+				100 * USEC_PER_MSEC, display_retry_cb, m);
+}
+
+static int
+display_retry_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	m->display_retry = sd_event_source_disable_unref(m->display_retry);
+	(void)display_retry(m->s->display, now_usec(CLOCK_MONOTONIC));
+	display_arm_retry(m);
+	return 0;
+}
+
+void
+manager_show(struct manager *m, const struct display_screen *scr, const char *order_id)
+{
+	struct json_object *j;
+	bool changed = scr->kind != m->screen;
+
+	m->screen = scr->kind;
+	if (m->s->display) {
+		(void)display_show(m->s->display, scr);
+		display_arm_retry(m);
+	}
+	if (!changed)
+		return;
+	j = json_object_new_object();
+	if (!j)
+		return;
+	json_add_str(j, "screen", display_screen_kind_to_string(scr->kind));
+	if (order_id)
+		json_add_str(j, "order", order_id);
+	if (scr->amount_fen > 0)
+		json_add_money(j, "amount", scr->amount_fen);
+	if (scr->reason_code)
+		json_add_str(j, "reason", scr->reason_code);
+	json_object_object_add(
+		j, "up", json_object_new_boolean(m->s->display && display_is_up(m->s->display)));
+	manager_broadcast(m, "display", j);
+}
+
+void
+show_idle(struct manager *m)
+{
+	struct display_screen scr = {
+		.kind = DISPLAY_SCREEN_IDLE,
+		.store_name = m->s->cfg->terminal.store_name,
+		.seconds_left = -1,
+	};
+
+	m->display_order[0] = '\0';
+	manager_show(m, &scr, NULL);
+}
+
+void
+show_waiting(struct manager *m)
+{
+	struct display_screen scr = {
+		.kind = DISPLAY_SCREEN_SHOW_CODE,
+		.store_name = m->s->cfg->terminal.store_name,
+		.amount_fen = m->waiting.amount_fen,
+		.subject = m->waiting.subject,
+		.seconds_left = -1,
+	};
+
+	snprintf(m->display_order, sizeof(m->display_order), "%s", m->waiting.id);
+	manager_show(m, &scr, m->waiting.id);
+}
+
+static int screen_timer_cb(sd_event_source *s, uint64_t usec, void *userdata);
+
+void
+screen_timer_arm(struct manager *m, usec_t after_usec)
+{
+	m->screen_timer = sd_event_source_disable_unref(m->screen_timer);
+	(void)sd_event_add_time_relative(m->event, &m->screen_timer, CLOCK_MONOTONIC, after_usec,
+					 50 * USEC_PER_MSEC, screen_timer_cb, m);
+}
+
+/* The screen for an order's state (doc/design.md §10). */
+void
+show_order(struct manager *m, const struct journal_order *o)
+{
+	struct display_screen scr = {
+		.store_name = m->s->cfg->terminal.store_name,
+		.amount_fen = o->amount_fen,
+		.subject = o->subject,
+		.seconds_left = -1,
+	};
+	usec_t now = manager_now(m);
+	bool result = false, countdown = false;
+
+	switch (o->fsm.state) {
+	case ORDER_NEW:
+	case ORDER_PAYING:
+	case ORDER_UNKNOWN:
+	case ORDER_QUERYING:
+	case ORDER_PRECREATING:
+	case ORDER_CANCELING:
+	case ORDER_CANCEL_WAIT:
+		scr.kind = DISPLAY_SCREEN_PROCESSING;
+		break;
+	case ORDER_WAITING:
+		scr.kind = DISPLAY_SCREEN_CONFIRM;
+		break;
+	case ORDER_SHOWING_QR:
+	case ORDER_QR_QUERYING:
+		scr.kind = DISPLAY_SCREEN_QR;
+		scr.qr_text = o->qr_code;
+		scr.seconds_left = o->fsm.expires_usec > now
+					   ? (int)((o->fsm.expires_usec - now + USEC_PER_SEC - 1) /
+						   USEC_PER_SEC)
+					   : 0;
+		countdown = true;
+		break;
+	case ORDER_ATTENTION:
+		scr.kind = DISPLAY_SCREEN_FAILED;
+		scr.reason_code = DISPLAY_REASON_TIMEOUT;
+		result = true;
+		break;
+	case ORDER_PAID:
+		scr.kind = DISPLAY_SCREEN_PAID;
+		result = true;
+		break;
+	case ORDER_FAILED:
+		scr.kind = DISPLAY_SCREEN_FAILED;
+		scr.reason_code = isempty(o->fsm.sub_code) ? NULL : o->fsm.sub_code;
+		result = true;
+		break;
+	case ORDER_CANCELED:
+		if (o->fsm.expired) {
+			scr.kind = DISPLAY_SCREEN_FAILED;
+			scr.reason_code = DISPLAY_REASON_QR_EXPIRED;
+		} else
+			scr.kind = DISPLAY_SCREEN_CANCELED;
+		result = true;
+		break;
+	case ORDER_REFUNDED_BY_CANCEL:
+		scr.kind = DISPLAY_SCREEN_CANCELED;
+		result = true;
+		break;
+	case _ORDER_STATE_MAX:
+		return;
+	}
+	snprintf(m->display_order, sizeof(m->display_order), "%s", o->fsm.id);
+	manager_show(m, &scr, o->fsm.id);
+	if (result)
+		screen_timer_arm(m, RESULT_SCREEN_USEC);
+	else if (countdown)
+		screen_timer_arm(m, USEC_PER_SEC);
+	else
+		m->screen_timer = sd_event_source_disable_unref(m->screen_timer);
+}
+
+/* What the display shows when nothing more urgent happens. */
+void
+show_current(struct manager *m)
+{
+	struct journal_order o;
+
+	if (m->waiting.active) {
+		show_waiting(m);
+		return;
+	}
+	if (!isempty(m->display_order) &&
+	    engine_order_get(m->s->engine, m->display_order, &o) >= 0 &&
+	    !order_state_is_final(o.fsm.state)) {
+		show_order(m, &o);
+		return;
+	}
+	show_idle(m);
+}
+
+static int
+screen_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	m->screen_timer = sd_event_source_disable_unref(m->screen_timer);
+	show_current(m);
+	return 0;
+}
+
+/* Whether the order on the display is final (or gone), so another one may take it. */
+bool
+display_order_settled(struct manager *m)
+{
+	struct journal_order o;
+
+	if (m->screen == DISPLAY_SCREEN_IDLE || isempty(m->display_order))
+		return true;
+	if (engine_order_get(m->s->engine, m->display_order, &o) < 0)
+		return true;
+	return order_state_is_final(o.fsm.state);
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/* The manager's parts: its state and what each file offers the others. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+
+#include "common/time-util.h"
+#include "daemon/engine/engine.h"
+#include "daemon/engine/gateway-alipay.h"
+#include "daemon/manager.h"
+#include "daemon/reconcile/reconcile.h"
+#include "drivers/display/display.h"
+#include "drivers/scanner/scanner-sd-event.h"
+#include "drivers/scanner/scanner.h"
+#include "payment/http/http-sd-event.h"
+#include "payment/request.h"
+
+#define RESULT_SCREEN_USEC (5 * USEC_PER_SEC) /* paid/failed/canceled stay this long */
+#define NOT_SUPPORTED_USEC (3 * USEC_PER_SEC) /* "not supported" before the order again */
+#define RESOLVED_MAX       64                 /* waiting ids remembered after the scan */
+#define REFUND_REFS_MAX    256                /* Idempotency-Key of refunds remembered */
+#define ORDER_LIST_MAX     1000               /* newest orders in GET /v1/orders */
+#define WAITING_STATE      "WAITING_FOR_CODE"
+#define DEFAULT_SUBJECT    "f2fpayd"
+#define WAITING_ID_MAX     ORDER_ID_MAX
+
+/* The gateway as the engine sees it, noting the class of each answer for GET /v1/status. */
+struct gateway_watch {
+	struct gateway inner;
+	enum alipay_class last; /* _ALIPAY_CLASS_MAX: no answer yet */
+	usec_t last_usec;
+};
+
+struct gateway_watch_call {
+	struct gateway_watch *w;
+	gateway_done_t done;
+	void *userdata;
+	void *inner;
+};
+
+/* Everything built from one configuration; replaced whole on a reload. */
+struct stack {
+	const struct config *cfg;
+	struct config *owned; /* cfg when it came from a reload */
+	struct alipay_keys *keys;
+	struct alipay_client_config client;
+	struct http_client *http;
+	struct gateway_alipay *ga;
+	struct gateway_watch watch;
+	struct engine *engine;
+	struct engine_subscription *sub;
+	struct reconcile *reconcile; /* the daily bill check (doc/protocol.md §5.8) */
+	struct scanner *scanners[CONFIG_MAX_SCANNERS];
+	struct scanner_sd *scanner_sd[CONFIG_MAX_SCANNERS];
+	size_t n_scanners;
+	struct display *display;
+};
+
+/* The scan order waiting for a payment code (one per terminal). */
+struct waiting {
+	bool active;
+	char id[WAITING_ID_MAX + 1];
+	int64_t amount_fen;
+	char subject[JOURNAL_SUBJECT_MAX + 1];
+	char pos_ref[JOURNAL_POS_REF_MAX + 1];
+	usec_t created_usec;
+	sd_event_source *expiry;
+};
+
+struct resolved {
+	char waiting_id[WAITING_ID_MAX + 1];
+	char order_id[ORDER_ID_MAX + 1];
+	bool canceled; /* canceled before a code arrived: no engine order */
+	int64_t amount_fen;
+	char subject[JOURNAL_SUBJECT_MAX + 1];
+	char pos_ref[JOURNAL_POS_REF_MAX + 1];
+};
+
+struct refund_ref {
+	char ref[API_POS_REF_MAX + 1];
+	char refund_id[REFUND_ID_MAX + 1];
+	char order_id[ORDER_ID_MAX + 1];
+};
+
+struct manager {
+	sd_event *event;
+	struct journal *journal;
+	struct stack *s;            /* heap: the gateway keeps pointers into it */
+	struct config *pending_cfg; /* a reload waiting for the terminal to be idle */
+	struct api *api;
+	struct waiting waiting;
+	unsigned waiting_seq;
+	time_t boot;
+	struct resolved resolved[RESOLVED_MAX];
+	unsigned n_resolved;
+	struct refund_ref refund_refs[REFUND_REFS_MAX];
+	unsigned n_refund_refs;
+	char display_order[ORDER_ID_MAX + 1]; /* the order the customer display follows */
+	enum display_screen_kind screen;
+	sd_event_source *screen_timer;  /* result screen → idle, or the QR countdown */
+	sd_event_source *display_retry; /* a display backend that failed */
+	sd_event_source *reload_defer;  /* applies pending_cfg from the loop */
+	uint64_t scans, notifications, notifications_forged;
+	unsigned status_busy; /* the order count last sent in STATUS= */
+	sd_event_source *status_defer;
+};
+struct json_object;
+
+/* manager-json.c: the API's views (doc/api.md) and the event stream. */
+usec_t manager_now(struct manager *m);
+const char *state_upper(enum order_state s, char buf[static 32]);
+const char *refund_state_upper(enum refund_state s, char buf[static 32]);
+void json_add_str(struct json_object *o, const char *key, const char *value);
+void json_add_money(struct json_object *o, const char *key, int64_t fen);
+void json_add_time(struct json_object *o, const char *key, usec_t t);
+struct json_object *order_to_json(const struct journal_order *o);
+struct json_object *waiting_to_json(const char *id, int64_t amount_fen, const char *subject,
+				    const char *pos_ref, const char *state);
+struct json_object *refund_to_json(const struct journal_refund *r);
+/* Sends j (taken) as an SSE event. */
+void manager_broadcast(struct manager *m, const char *event, struct json_object *j);
+
+/* manager-display.c: the customer display. */
+void manager_show(struct manager *m, const struct display_screen *scr, const char *order_id);
+void show_idle(struct manager *m);
+void show_waiting(struct manager *m);
+void screen_timer_arm(struct manager *m, usec_t after_usec);
+void show_order(struct manager *m, const struct journal_order *o);
+void show_current(struct manager *m);
+bool display_order_settled(struct manager *m);
+
+/* manager.c: status, reloads and the engine observer. */
+void manager_notify_status(struct manager *m);
+void apply_pending_reload(struct manager *m);
+void on_transition(const struct engine_transition *t, void *userdata);
+
+/* manager-waiting.c: the scan order waiting for a payment code. */
+const struct resolved *resolved_find(struct manager *m, const char *waiting_id);
+void waiting_end(struct manager *m, const char *order_id, const char *final_state);
+int waiting_expired_cb(sd_event_source *s, uint64_t usec, void *userdata);
+void waiting_pay(struct manager *m, const char *code);
+
+/* manager-scanners.c */
+void on_scanner(struct scanner *s, const struct scanner_event *ev, void *userdata);
+void scanner_config_from(const struct config_scanner *c, struct scanner_config *sc);
+
+/* manager-stack.c: everything built from one configuration. */
+struct stack *stack_free(struct stack *s);
+/* A new stack in *ret, or -errno (logged). */
+int stack_build(struct manager *m, const struct config *cfg, struct stack **ret);
