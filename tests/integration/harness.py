@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Runs f2fpay-sandbox and f2fpayd as real processes for the integration tests and the demo:
 # temporary keys and config, a PTY serial scanner, the API over its unix socket, SSE events.
+import base64
 import grp
 import http.client
 import json
@@ -15,6 +16,7 @@ import tempfile
 import threading
 import time
 import tty
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
@@ -230,6 +232,10 @@ class Daemon:
         self.notify_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify_sock.bind(nsock)
         self.notify_sock.settimeout(0.2)
+        # Read as systemd does, all the time: sd_notify() blocks once a few datagrams queue up.
+        self.notify_msgs = queue.Queue()
+        sock = self.notify_sock
+        threading.Thread(target=self._drain_notify, args=(sock,), daemon=True).start()
         env = dict(os.environ, NOTIFY_SOCKET=nsock, **self.extra_env)
         # ASan builds: fontconfig's lifetime allocations are not leaks of ours.
         env["LSAN_OPTIONS"] = ":".join(filter(None, [
@@ -240,12 +246,23 @@ class Daemon:
         self.wait_notify("READY=1")
         self.t_ready = time.monotonic()
 
+    def _drain_notify(self, sock):
+        while True:
+            try:
+                msg = sock.recv(4096).decode()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.notify_msgs.put(msg)
+            self.last_status = msg
+
     def wait_notify(self, needle, timeout=DEADLINE):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             try:
-                msg = self.notify_sock.recv(4096).decode()
-            except socket.timeout:
+                msg = self.notify_msgs.get(timeout=0.2)
+            except queue.Empty:
                 check(self.proc.poll() is None, f"f2fpayd exited with {self.proc.returncode}")
                 continue
             if needle in msg:
@@ -437,3 +454,16 @@ def free_port():
 
 def tmpdir(prefix):
     return tempfile.mkdtemp(prefix=prefix)
+
+
+def sign_notification(fields, tmp):
+    """doc/protocol.md §4 as Alipay does it: sorted k=v without sign/sign_type, RSA2."""
+    text = "&".join(f"{k}={fields[k]}" for k in sorted(fields) if fields[k] != "")
+    r = subprocess.run(["openssl", "dgst", "-sha256", "-sign",
+                        os.path.join(KEYS, "alipay-private.pem")],
+                       input=text.encode(), capture_output=True, check=True)
+    return dict(fields, sign_type="RSA2", sign=base64.b64encode(r.stdout).decode())
+
+
+def form(fields):
+    return urllib.parse.urlencode(fields)

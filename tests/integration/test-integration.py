@@ -11,10 +11,10 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (KEYS, Daemon, Sandbox, TestFailure, check, tmpdir)  # noqa: E402
+from harness import (KEYS, Daemon, Sandbox, TestFailure, check, form, sign_notification,  # noqa: E402
+                     tmpdir)
 
 # doc/design.md §11.1: the last digit of an 18-digit code starting 28 picks the buyer.
 CODE_PAID = "287654321098765430"
@@ -292,19 +292,6 @@ def test_bad_input(build, tmp):
     finally:
         d.close()
         sb.stop()
-
-
-def sign_notification(fields, tmp):
-    """doc/protocol.md §4 as Alipay does it: sorted k=v without sign/sign_type, RSA2."""
-    text = "&".join(f"{k}={fields[k]}" for k in sorted(fields) if fields[k] != "")
-    r = subprocess.run(["openssl", "dgst", "-sha256", "-sign",
-                        os.path.join(KEYS, "alipay-private.pem")],
-                       input=text.encode(), capture_output=True, check=True)
-    return dict(fields, sign_type="RSA2", sign=base64.b64encode(r.stdout).decode())
-
-
-def form(fields):
-    return urllib.parse.urlencode(fields)
 
 
 def test_notifications(build, tmp):
