@@ -29,8 +29,8 @@ enum notify_verdict {
 /*
  * Called with the raw body of each POST to the path (`body` is NUL-terminated, `len` bytes;
  * both borrowed). The handler verifies the signature before anything else and writes nothing
- * for a forgery (doc/protocol.md §4); it checks and records a verified notification. The Content-Type
- * Alipay sends is malformed, so it is only passed on.
+ * for a forgery (doc/protocol.md §4); it checks and records a verified notification. The
+ * Content-Type Alipay sends is malformed, so it is only passed on.
  */
 typedef enum notify_verdict (*notify_handler_t)(void *userdata, const char *content_type,
 						const char *body, size_t len);
