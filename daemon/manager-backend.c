@@ -47,6 +47,8 @@ be_order_create(void *userdata, struct api_call *call, const struct api_order_re
 			      JOURNAL_SUBJECT_MAX);
 		return;
 	}
+	if (manager_space_refuses(m, call))
+		return;
 	if (req->mode == API_ORDER_SCAN && !req->auth_code) {
 		char date[BEIJING_DATE_BUF];
 		usec_t expiry;
@@ -96,6 +98,11 @@ be_order_create(void *userdata, struct api_call *call, const struct api_order_re
 	}
 	if (r == -EBUSY) {
 		api_call_fail(call, 503, "engine_unavailable", "recovery is still running");
+		return;
+	}
+	if (r == -ENOSPC || r == -EROFS || r == -EIO) {
+		journal_space_write_failed(m->space, r);
+		(void)manager_space_refuses(m, call);
 		return;
 	}
 	if (r < 0) {
@@ -382,6 +389,7 @@ be_status(void *userdata, struct api_call *call)
 			       json_object_new_int64((int64_t)m->notifications));
 	json_object_object_add(o, "notifications_forged",
 			       json_object_new_int64((int64_t)m->notifications_forged));
+	manager_space_status(m, o);
 	json_object_object_add(o, "config_reload_pending",
 			       json_object_new_boolean(m->pending_cfg != NULL));
 	(void)reconcile_status_add(m->s->reconcile, o);

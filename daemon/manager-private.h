@@ -11,6 +11,7 @@
 #include "common/time-util.h"
 #include "daemon/engine/engine.h"
 #include "daemon/engine/gateway-alipay.h"
+#include "daemon/journal-space.h"
 #include "daemon/manager.h"
 #include "daemon/reconcile/reconcile.h"
 #include "drivers/display/display.h"
@@ -105,7 +106,9 @@ struct manager {
 	sd_event_source *display_retry; /* a display backend that failed */
 	sd_event_source *reload_defer;  /* applies pending_cfg from the loop */
 	uint64_t scans, notifications, notifications_forged;
-	unsigned status_busy; /* the order count last sent in STATUS= */
+	struct journal_space *space; /* room for the journal: new orders stop before it is full */
+	unsigned status_busy;        /* the order count last sent in STATUS= */
+	bool status_journal_full;    /* and whether it said the journal cannot be written */
 	sd_event_source *status_defer;
 };
 struct json_object;
@@ -132,6 +135,11 @@ void screen_timer_arm(struct manager *m, usec_t after_usec);
 void show_order(struct manager *m, const struct journal_order *o);
 void show_current(struct manager *m);
 bool display_order_settled(struct manager *m);
+
+/* manager-space.c: the journal's room on the status, the display and the API. */
+void manager_space_changed(void *userdata, bool writable);
+bool manager_space_refuses(struct manager *m, struct api_call *call);
+void manager_space_status(struct manager *m, struct json_object *o);
 
 /* manager.c: status, reloads and the engine observer. */
 void manager_notify_status(struct manager *m);

@@ -14,13 +14,22 @@ status_defer_cb(sd_event_source *es, void *userdata)
 {
 	struct manager *m = userdata;
 	unsigned n;
+	bool full;
 
 	m->status_defer = sd_event_source_disable_unref(m->status_defer);
 	n = manager_busy(m);
-	if (n == m->status_busy)
+	full = !journal_space_writable(m->space);
+	if (n == m->status_busy && full == m->status_journal_full)
 		return 0;
 	m->status_busy = n;
-	(void)sd_notifyf(0, "STATUS=Running, %u order%s in progress", n, n == 1 ? "" : "s");
+	m->status_journal_full = full;
+	if (full)
+		(void)sd_notifyf(0,
+				 "STATUS=Journal cannot be written (disk full or read-only): new "
+				 "orders refused, %u order%s in progress",
+				 n, n == 1 ? "" : "s");
+	else
+		(void)sd_notifyf(0, "STATUS=Running, %u order%s in progress", n, n == 1 ? "" : "s");
 	return 0;
 }
 
@@ -79,7 +88,18 @@ manager_new(sd_event *event, const struct config *cfg, struct manager **ret)
 	m->event = sd_event_ref(event);
 	m->boot = time(NULL);
 	m->screen = _DISPLAY_SCREEN_MAX;
+	r = journal_space_check_writable(cfg->journal.path);
+	if (r < 0) {
+		manager_free(m);
+		return r;
+	}
 	r = journal_open(cfg->journal.path, &m->journal);
+	if (r < 0) {
+		manager_free(m);
+		return r;
+	}
+	r = journal_space_new(&m->space, event, m->journal, cfg->journal.path,
+			      manager_space_changed, m);
 	if (r < 0) {
 		manager_free(m);
 		return r;
@@ -106,6 +126,7 @@ manager_free(struct manager *m)
 	m->status_defer = sd_event_source_disable_unref(m->status_defer);
 	m->s = stack_free(m->s);
 	config_free(m->pending_cfg);
+	m->space = journal_space_free(m->space);
 	journal_close(m->journal);
 	sd_event_unref(m->event);
 	free(m);

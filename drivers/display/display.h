@@ -31,6 +31,7 @@ enum display_screen_kind {
 #define DISPLAY_REASON_CODE_NOT_SUPPORTED "F2FPAY.CODE_NOT_SUPPORTED" /* another wallet's code */
 #define DISPLAY_REASON_QR_EXPIRED         "F2FPAY.QR_EXPIRED"
 #define DISPLAY_REASON_TIMEOUT            "F2FPAY.TIMEOUT"
+#define DISPLAY_REASON_JOURNAL            "F2FPAY.JOURNAL" /* orders cannot be recorded */
 #define DISPLAY_REASON_NETWORK            "F2FPAY.NETWORK"
 
 /* Input limits: longer strings are cut at a character boundary and end in "…" on screen. */

@@ -118,6 +118,7 @@ static const struct display_reason reasons[] = {
 	{"ACQ.TRADE_STATUS_ERROR", "交易状态异常", "Order state does not allow payment"},
 	{DISPLAY_REASON_CODE_NOT_SUPPORTED, "暂不支持此付款码，请使用支付宝",
 	 "Code not supported, please use Alipay"},
+	{DISPLAY_REASON_JOURNAL, "暂停收款，请联系收银员", "Payments paused, ask the cashier"},
 	{DISPLAY_REASON_NETWORK, "网络异常，请稍后再试", "Network problem, please try again"},
 	{DISPLAY_REASON_QR_EXPIRED, "二维码已过期", "QR code expired"},
 	{DISPLAY_REASON_TIMEOUT, "付款超时", "Payment timed out"},

@@ -222,6 +222,7 @@ class Daemon:
         with open(self.conf, "w") as f:
             f.write("\n".join(lines))
         self.extra_env = extra_env or {}
+        self.f2fpayd_wrap = []  # e.g. setpriv to run it as another user
         self.proc = None
         self.events = None
 
@@ -231,6 +232,7 @@ class Daemon:
             os.unlink(nsock)
         self.notify_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify_sock.bind(nsock)
+        os.chmod(nsock, 0o777)  # the daemon may run as another user
         self.notify_sock.settimeout(0.2)
         # Read as systemd does, all the time: sd_notify() blocks once a few datagrams queue up.
         self.notify_msgs = queue.Queue()
@@ -241,8 +243,8 @@ class Daemon:
         env["LSAN_OPTIONS"] = ":".join(filter(None, [
             os.environ.get("LSAN_OPTIONS"), f"suppressions={os.path.join(HERE, 'lsan.supp')}"]))
         self.t_start = time.monotonic()
-        self.proc = subprocess.Popen([self.f2fpayd, "--config", self.conf], env=env,
-                                     stderr=stderr)
+        self.proc = subprocess.Popen(self.f2fpayd_wrap + [self.f2fpayd, "--config", self.conf],
+                                     env=env, stderr=stderr)
         self.wait_notify("READY=1")
         self.t_ready = time.monotonic()
 

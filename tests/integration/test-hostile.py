@@ -361,9 +361,156 @@ def test_api_slowloris(build, tmp):
         sb.stop()
 
 
+def need_root(what):
+    if os.geteuid() != 0:
+        print(f"SKIP: {what} needs root (CI runs as root)", file=sys.stderr)
+        sys.exit(77)
+
+
+def journal_at(d, path):
+    with open(d.conf) as f:
+        conf = f.read().replace(f"path = {os.path.join(d.tmp, 'journal.db')}", f"path = {path}")
+    with open(d.conf, "w") as f:
+        f.write(conf)
+
+
+def fill(path, leave):
+    """Fills the filesystem of `path` with one file, then frees until `leave` bytes are free."""
+    chunk = b"\0" * 65536
+    with open(path, "wb") as f:
+        try:
+            while True:
+                f.write(chunk)
+                f.flush()
+        except OSError:
+            pass
+    st = os.statvfs(path)
+    free = st.f_bavail * st.f_frsize
+    os.truncate(path, max(0, os.path.getsize(path) - (leave - free)))
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def status_journal(d):
+    st, s = d.api("GET", "/v1/status")
+    check(st == 200, f"status: {st} {s}")
+    return s["journal"]
+
+
+def wait_for(what, cond, timeout=20):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise TestFailure(f"timed out waiting for {what}")
+
+
+def test_journal_full(build, tmp):
+    """A small filesystem filled: new orders refused with journal_full while the order in
+    progress finishes; status, STATUS= and the display say so; freed, all recovers without a
+    restart and the write-ahead file is truncated."""
+    need_root("mounting a small tmpfs")
+    mnt = os.path.join(tmp, "small")
+    os.mkdir(mnt)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs", mnt],
+                   check=True)
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False, display=None)
+    journal_at(d, os.path.join(mnt, "journal.db"))
+    try:
+        d.start()
+        pid = d.proc.pid
+        ev = d.follow()
+        st, a = d.api("POST", "/v1/orders", {"amount": "3.00", "mode": "qr"})
+        check(st == 201, f"create: {st} {a}")
+        a = d.wait_state(a["id"], "SHOWING_QR")
+        # Less room than the headroom, enough for the order in progress to finish.
+        free = fill(os.path.join(mnt, "filler"), 600 * 1024)
+        st, b = d.api("POST", "/v1/orders", {"amount": "4.00", "mode": "qr"})
+        print(f"filled: {free // 1024} KiB free; a new order got {st} {b}")
+        check(st == 503 and b["error"]["code"] == "journal_full", f"new order: {st} {b}")
+        j = status_journal(d)
+        check(not j["writable"] and j["free_bytes"] < j["headroom_bytes"], f"status: {j}")
+        d.wait_notify("STATUS=Journal cannot be written")
+        # The order in progress still finishes: the buyer pays, the journal records it.
+        st, text = sb.scan_qr(a["qr_code"], True)
+        check(st == 200, f"scan-qr: {st} {text}")
+        d.wait_state(a["id"], "PAID")
+        # Between orders the customer display says payments are paused.
+        ev.wait(lambda e: e["event"] == "display" and e["data"].get("screen") == "failed" and
+                e["data"].get("reason") == "F2FPAY.JOURNAL", "the journal screen", timeout=20)
+        # Space returns: recovery without a restart, the write-ahead file truncated.
+        os.unlink(os.path.join(mnt, "filler"))
+        t0 = time.monotonic()
+        wait_for("the journal writable again", lambda: status_journal(d)["writable"])
+        took = time.monotonic() - t0
+        d.wait_notify("STATUS=Running")
+        ev.wait(lambda e: e["event"] == "display" and e["data"].get("screen") == "idle",
+                "the idle screen")
+        wal = os.path.join(mnt, "journal.db-wal")
+        wal_size = os.path.getsize(wal) if os.path.exists(wal) else 0
+        st, c = d.api("POST", "/v1/orders", {"amount": "5.00", "mode": "qr"})
+        print(f"freed: writable again after {took:.1f} s, write-ahead file {wal_size} bytes; "
+              f"a new order got {st}")
+        check(wal_size == 0, f"the write-ahead file was not truncated: {wal_size} bytes")
+        check(st == 201, f"after recovery: {st} {c}")
+        check(d.proc.pid == pid and d.proc.poll() is None, "f2fpayd restarted")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+    finally:
+        d.close()
+        sb.stop()
+        subprocess.run(["umount", "-l", mnt])
+
+
+def test_journal_readonly(build, tmp):
+    """A journal the daemon's user cannot write (file 0444, or its folder 0555) is refused at
+    start with a message naming it, never reported READY."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False, display=None)
+    wrap = []
+    if os.geteuid() == 0:
+        # Root writes whatever the mode says: run the daemon as nobody, as a store would.
+        wrap = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+        os.chmod(tmp, 0o755)
+        for f in os.listdir(tmp):
+            os.chown(os.path.join(tmp, f), 65534, 65534)
+        os.chown(tmp, 65534, 65534)
+        with open(d.conf) as f:
+            conf = f.read().replace("socket_group = root", "socket_group = nogroup")
+        with open(d.conf, "w") as f:
+            f.write(conf)
+    jdir = os.path.join(tmp, "jdir")
+    try:
+        # A journal that works first, so the file exists.
+        os.mkdir(jdir)
+        if wrap:
+            os.chown(jdir, 65534, 65534)
+        journal_at(d, os.path.join(jdir, "journal.db"))
+        d.f2fpayd_wrap = wrap
+        d.start()
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+        for what, path, mode in (("file", os.path.join(jdir, "journal.db"), 0o444),
+                                 ("folder", jdir, 0o555)):
+            os.chmod(path, mode)
+            r = subprocess.run(wrap + [d.f2fpayd, "--config", d.conf], capture_output=True,
+                               text=True, timeout=30)
+            os.chmod(path, 0o755 if path == jdir else 0o644)
+            print(f"{what} {mode:o}: exit {r.returncode}: {r.stderr.strip().splitlines()[-2:]}")
+            check(r.returncode != 0, f"started with a read-only journal {what}")
+            check("Refusing to start" in r.stderr and "journal" in r.stderr.lower(),
+                  f"no clear message: {r.stderr}")
+    finally:
+        d.close()
+        sb.stop()
+
+
 TESTS = {
     "notify-flood": test_notify_flood,
     "api-slowloris": test_api_slowloris,
+    "journal-full": test_journal_full,
+    "journal-readonly": test_journal_readonly,
 }
 
 
