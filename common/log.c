@@ -9,6 +9,13 @@
 static int max_level = -1;
 static FILE *log_stream;
 static int log_prefix = 1;
+static log_sink_t log_sink;
+
+void
+log_set_sink(log_sink_t sink)
+{
+	log_sink = sink;
+}
 
 void
 log_set_max_level(int level)
@@ -66,6 +73,24 @@ log_internalv(int level, int error, const char *file, int line, const char *func
 	(void)func;
 	errno = saved;
 	return -error;
+}
+
+int
+log_fields(int level, const struct log_field *fields, size_t n_fields, const char *format, ...)
+{
+	int saved = errno;
+	char msg[2048];
+	va_list ap;
+
+	if (level > log_get_max_level())
+		return 0;
+	va_start(ap, format);
+	vsnprintf(msg, sizeof(msg), format, ap);
+	va_end(ap);
+	if (!log_sink || log_sink(level, msg, fields, n_fields) < 0)
+		log_internal(level, 0, NULL, 0, NULL, "%s", msg);
+	errno = saved;
+	return 0;
 }
 
 int

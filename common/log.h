@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <syslog.h>
 
@@ -32,6 +33,22 @@ int log_internalv(int level, int error, const char *file, int line, const char *
 
 #define log_full_errno(level, error, ...) \
 	log_internal((level), (error), __FILE__, __LINE__, __func__, __VA_ARGS__)
+
+/*
+ * Structured entries: a message with fields (NAME=value, NAME in upper case) that a journal can
+ * index, such as ORDER= and STATE= on order transitions. Without a sink the message goes to the
+ * stream like any other and the fields are dropped; with one (the daemon installs journald's),
+ * the sink gets it, and the stream only when the sink fails.
+ */
+struct log_field {
+	const char *name;
+	const char *value;
+};
+typedef int (*log_sink_t)(int level, const char *message, const struct log_field *fields,
+			  size_t n_fields);
+void log_set_sink(log_sink_t sink);
+int log_fields(int level, const struct log_field *fields, size_t n_fields, const char *format, ...)
+	_printf_(4, 5);
 
 #define log_debug(...)   log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
 #define log_info(...)    log_full_errno(LOG_INFO, 0, __VA_ARGS__)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The configuration parser: libinih for the syntax, a key table for names, types and defaults. */
 #include <arpa/inet.h>
+#include <assert.h>
+#include <dirent.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +30,7 @@ enum cfg_section {
 	SEC_NOTIFY,
 	SEC_JOURNAL,
 	SEC_RECONCILE,
+	SEC_METRICS,
 	_SEC_MAX,
 };
 
@@ -35,6 +38,7 @@ static const char *const section_names[_SEC_MAX] = {
 	[SEC_ALIPAY] = "alipay",   [SEC_TERMINAL] = "terminal", [SEC_TIMING] = "timing",
 	[SEC_SCANNER] = "scanner", [SEC_DISPLAY] = "display",   [SEC_API] = "api",
 	[SEC_NOTIFY] = "notify",   [SEC_JOURNAL] = "journal",   [SEC_RECONCILE] = "reconcile",
+	[SEC_METRICS] = "metrics",
 };
 
 enum cfg_type {
@@ -63,7 +67,10 @@ static const char *const sign_type_names[] = {"RSA2", "RSA", NULL};
 static const char *const charset_names[] = {"utf-8", "GBK", NULL};
 static const char *const kind_names[] = {"evdev", "serial", "hidpos", NULL};
 static const char *const suffix_names[] = {"enter", "kp-enter", "tab", "none", NULL};
-static const char *const framing_names[] = {"cr", "lf", "crlf", NULL};
+static const char *const framing_names[] = {"cr", "lf", "crlf", "none", NULL};
+static const char *const prefix_names[] = {"none", "aim", "code-id", NULL};
+static const char *const report_layout_names[] = {"auto",           "honeywell",  "newland",
+						  "aim-after-byte", "simple-com", NULL};
 static const char *const language_names[] = {"both", "zh", "en", NULL};
 
 #define K_EVDEV  (1u << CONFIG_SCANNER_EVDEV)
@@ -94,6 +101,7 @@ struct cfg_key {
 #define N(f)  offsetof(struct config_notify, f)
 #define J(f)  offsetof(struct config_journal, f)
 #define R(f)  offsetof(struct config_reconcile, f)
+#define ME(f) offsetof(struct config_metrics, f)
 
 /* The key table: every key f2fpayd.conf(5) documents, in dump order. */
 static const struct cfg_key keys[] = {
@@ -158,8 +166,13 @@ static const struct cfg_key keys[] = {
 	{SEC_SCANNER, "baud", T_UINT, S(baud), "9600", 1200, 115200, .kinds = K_SERIAL},
 	{SEC_SCANNER, "framing", T_ENUM, S(framing), "cr", .names = framing_names,
 	 .kinds = K_SERIAL},
-	{SEC_SCANNER, "aim_strip", T_BOOL, S(aim_strip), "no", .kinds = K_SERIAL | K_HIDPOS},
+	{SEC_SCANNER, "idle_gap", T_USEC, S(idle_gap_usec), "50ms", 5 * SEC_MS, 2 * SEC_S,
+	 .kinds = K_SERIAL},
+	{SEC_SCANNER, "prefix", T_ENUM, S(prefix), "none", .names = prefix_names,
+	 .kinds = K_EVDEV | K_SERIAL},
 	{SEC_SCANNER, "honeywell_enable", T_BOOL, S(honeywell_enable), "no", .kinds = K_HIDPOS},
+	{SEC_SCANNER, "report_layout", T_ENUM, S(report_layout), "auto",
+	 .names = report_layout_names, .kinds = K_HIDPOS},
 	{SEC_SCANNER, "max_length", T_UINT, S(max_length), "128", 16, 4096},
 
 	{SEC_DISPLAY, "backend", T_DISPLAY, 0, "none", 0, 256},
@@ -188,13 +201,25 @@ static const struct cfg_key keys[] = {
 	{SEC_RECONCILE, "enabled", T_BOOL, R(enabled), "yes"},
 	{SEC_RECONCILE, "time", T_HHMM, R(time_min), "10:00"},
 	{SEC_RECONCILE, "retries", T_UINT, R(retries), "3", 0, 20},
+	{SEC_RECONCILE, "keep_days", T_UINT, R(keep_days), "400", 0, 36500},
+
+	{SEC_METRICS, "listen", T_ADDR, ME(listen), NULL, 0, 64},
 };
 
 #define N_KEYS ELEMENTSOF(keys)
 
+/*
+ * A location: the file's index among the files read (the main file is 0, then its drop-ins in
+ * order) in the high bits, the line in the low ones; 0 = none.
+ */
+#define LOC_LINE_BITS 20
+#define LOC(ctx)      (((ctx)->file << LOC_LINE_BITS) | (ctx)->line)
+
 struct parse_ctx {
 	struct config *config;
-	const char *source;
+	const char *source;                    /* the file being read */
+	const char *sources[CONFIG_MAX_FILES]; /* every file read so far, by index */
+	unsigned file;                         /* index of the file being read */
 	unsigned flags;
 	/* The memory reader. */
 	const char *data;
@@ -211,8 +236,23 @@ struct parse_ctx {
 	unsigned errors;
 };
 
-static void _printf_(3, 4) ctx_error(struct parse_ctx *ctx, unsigned line, const char *fmt, ...)
+static unsigned
+loc_line(unsigned loc)
 {
+	return loc & ((1u << LOC_LINE_BITS) - 1);
+}
+
+/* Whether a recorded location is in the file being read. */
+static bool
+same_file(const struct parse_ctx *ctx, unsigned loc)
+{
+	return loc >> LOC_LINE_BITS == ctx->file;
+}
+
+static void _printf_(3, 4) ctx_error(struct parse_ctx *ctx, unsigned loc, const char *fmt, ...)
+{
+	unsigned line = loc_line(loc);
+	const char *source = ctx->sources[loc >> LOC_LINE_BITS];
 	_cleanup_buf_ struct buf b = BUF_INIT(1024);
 	va_list ap;
 	int r;
@@ -222,16 +262,16 @@ static void _printf_(3, 4) ctx_error(struct parse_ctx *ctx, unsigned line, const
 	r = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	if (r < 0 || buf_reserve(&b, (size_t)r + 1) < 0) {
-		log_error("%s: configuration error", ctx->source);
+		log_error("%s: configuration error", source);
 		return;
 	}
 	va_start(ap, fmt);
 	vsnprintf(b.data, (size_t)r + 1, fmt, ap);
 	va_end(ap);
 	if (line > 0)
-		log_error("%s:%u: %s", ctx->source, line, b.data);
+		log_error("%s:%u: %s", source, line, b.data);
 	else
-		log_error("%s: %s", ctx->source, b.data);
+		log_error("%s: %s", source, b.data);
 }
 
 static void *
@@ -256,6 +296,8 @@ section_base(struct config *c, enum cfg_section s, size_t scanner)
 		return &c->journal;
 	case SEC_RECONCILE:
 		return &c->reconcile;
+	case SEC_METRICS:
+		return &c->metrics;
 	case SEC_NONE:
 	case _SEC_MAX:
 		break;
@@ -828,49 +870,57 @@ section_open(struct parse_ctx *ctx, const char *name)
 	ctx->section = sec;
 	if (sec == SEC_NONE) {
 		if (STR_EQ(name, "scanner"))
-			ctx_error(ctx, ctx->line, "[scanner] needs a name: [scanner NAME]");
+			ctx_error(ctx, LOC(ctx), "[scanner] needs a name: [scanner NAME]");
 		else
-			ctx_error(ctx, ctx->line, "unknown section [%s]", name);
+			ctx_error(ctx, LOC(ctx), "unknown section [%s]", name);
 		return;
 	}
 	if (sec == SEC_SCANNER) {
 		if (!*arg || strlen(arg) > 32 || !str_all(arg, "_-")) {
-			ctx_error(ctx, ctx->line,
+			ctx_error(ctx, LOC(ctx),
 				  "scanner name must be 1-32 letters, digits, '_' or '-'");
 			return;
 		}
-		for (size_t i = 0; i < c->n_scanners; i++)
-			if (STR_EQ(c->scanners[i].name, arg)) {
-				ctx_error(ctx, ctx->line,
+		for (size_t i = 0; i < c->n_scanners; i++) {
+			if (!STR_EQ(c->scanners[i].name, arg))
+				continue;
+			if (same_file(ctx, ctx->scanner_line[i])) {
+				ctx_error(ctx, LOC(ctx),
 					  "duplicate section [scanner %s] (first at line %u)", arg,
-					  ctx->scanner_line[i]);
+					  loc_line(ctx->scanner_line[i]));
 				return;
 			}
+			/* A drop-in adds to or overrides a scanner of an earlier file. */
+			ctx->scanner = i;
+			ctx->section_bad = false;
+			return;
+		}
 		if (c->n_scanners >= CONFIG_MAX_SCANNERS) {
-			ctx_error(ctx, ctx->line, "more than %d scanners", CONFIG_MAX_SCANNERS);
+			ctx_error(ctx, LOC(ctx), "more than %d scanners", CONFIG_MAX_SCANNERS);
 			return;
 		}
 		struct config_scanner *s = &c->scanners[c->n_scanners];
 		s->name = strdup(arg);
 		if (!s->name) {
-			ctx_error(ctx, ctx->line, "out of memory");
+			ctx_error(ctx, LOC(ctx), "out of memory");
 			return;
 		}
 		if (section_apply_defaults(c, SEC_SCANNER, c->n_scanners) < 0) {
 			ctx->errors++;
 			return;
 		}
-		ctx->scanner_line[c->n_scanners] = ctx->line;
+		ctx->scanner_line[c->n_scanners] = LOC(ctx);
 		ctx->scanner = c->n_scanners++;
 		ctx->section_bad = false;
 		return;
 	}
-	if (ctx->section_line[sec]) {
-		ctx_error(ctx, ctx->line, "duplicate section [%s] (first at line %u)", name,
-			  ctx->section_line[sec]);
+	if (ctx->section_line[sec] && same_file(ctx, ctx->section_line[sec])) {
+		ctx_error(ctx, LOC(ctx), "duplicate section [%s] (first at line %u)", name,
+			  loc_line(ctx->section_line[sec]));
 		return;
 	}
-	ctx->section_line[sec] = ctx->line;
+	if (!ctx->section_line[sec])
+		ctx->section_line[sec] = LOC(ctx);
 	ctx->section_bad = false;
 }
 
@@ -911,11 +961,11 @@ ctx_reader(char *str, int num, void *stream)
 
 	str[0] = 0;
 	if (memchr(ctx->data + start, 0, n)) {
-		ctx_error(ctx, ctx->line, "NUL byte in line");
+		ctx_error(ctx, LOC(ctx), "NUL byte in line");
 		return str;
 	}
 	if (n > CONFIG_MAX_LINE || n + 2 > (size_t)num) {
-		ctx_error(ctx, ctx->line, "line longer than %d bytes", CONFIG_MAX_LINE);
+		ctx_error(ctx, LOC(ctx), "line longer than %d bytes", CONFIG_MAX_LINE);
 		return str;
 	}
 	memcpy(line, ctx->data + start, n);
@@ -930,7 +980,7 @@ ctx_reader(char *str, int num, void *stream)
 	if (*s == '[') {
 		char *end = strchr(s, ']');
 		if (!end || *strip(end + 1) != 0) {
-			ctx_error(ctx, ctx->line, "malformed section header");
+			ctx_error(ctx, LOC(ctx), "malformed section header");
 			return str;
 		}
 		*end = 0;
@@ -938,19 +988,19 @@ ctx_reader(char *str, int num, void *stream)
 		return str;
 	}
 	if (!strchr(s, '=')) {
-		ctx_error(ctx, ctx->line, "expected key = value");
+		ctx_error(ctx, LOC(ctx), "expected key = value");
 		return str;
 	}
 	/* Only '=' separates (libinih would also take ':'; URLs and addresses contain ':'). */
 	char *eq = strchr(s, '=');
 	char *colon = strchr(s, ':');
 	if ((colon && colon < eq) || eq == s) {
-		ctx_error(ctx, ctx->line, "expected key = value");
+		ctx_error(ctx, LOC(ctx), "expected key = value");
 		return str;
 	}
 	/* libinih would cut the value at " ;" (an inline comment) without a word: refuse it. */
 	if (strstr(eq, " ;") || strstr(eq, "\t;")) {
-		ctx_error(ctx, ctx->line, "inline comments are not allowed (\" ;\" in the value)");
+		ctx_error(ctx, LOC(ctx), "inline comments are not allowed (\" ;\" in the value)");
 		return str;
 	}
 	snprintf(str, (size_t)num, "%s\n", s);
@@ -968,7 +1018,7 @@ ctx_handler(void *user, const char *section, const char *name, const char *value
 	size_t i;
 
 	if (ctx->section == SEC_NONE && !ctx->section_bad) {
-		ctx_error(ctx, ctx->line, "key '%s' outside of any section", name);
+		ctx_error(ctx, LOC(ctx), "key '%s' outside of any section", name);
 		return 1;
 	}
 	if (ctx->section_bad)
@@ -977,26 +1027,27 @@ ctx_handler(void *user, const char *section, const char *name, const char *value
 		if (keys[i].section == ctx->section && STR_EQ(keys[i].name, name))
 			break;
 	if (i == N_KEYS) {
-		ctx_error(ctx, ctx->line, "unknown key '%s' in [%s]", name,
+		ctx_error(ctx, LOC(ctx), "unknown key '%s' in [%s]", name,
 			  section_names[ctx->section]);
 		return 1;
 	}
 	slot = ctx->section == SEC_SCANNER ? 1 + (unsigned)ctx->scanner : 0;
-	if (ctx->set_line[slot][i]) {
-		ctx_error(ctx, ctx->line, "duplicate key '%s' (first at line %u)", name,
-			  ctx->set_line[slot][i]);
+	/* Within one file a key is set once; a later drop-in overrides an earlier file. */
+	if (ctx->set_line[slot][i] && same_file(ctx, ctx->set_line[slot][i])) {
+		ctx_error(ctx, LOC(ctx), "duplicate key '%s' (first at line %u)", name,
+			  loc_line(ctx->set_line[slot][i]));
 		return 1;
 	}
-	ctx->set_line[slot][i] = ctx->line;
+	ctx->set_line[slot][i] = LOC(ctx);
 	base = section_base(c, ctx->section, ctx->scanner);
 	why[0] = 0;
 	int r = key_parse(&keys[i], base, value, why, sizeof(why));
 	if (r == -ENOMEM) {
-		ctx_error(ctx, ctx->line, "out of memory");
+		ctx_error(ctx, LOC(ctx), "out of memory");
 		return 0;
 	}
 	if (r < 0)
-		ctx_error(ctx, ctx->line, "bad value for '%s': %s", name, why);
+		ctx_error(ctx, LOC(ctx), "bad value for '%s': %s", name, why);
 	return 1;
 }
 
@@ -1028,13 +1079,52 @@ is_set(const struct parse_ctx *ctx, enum cfg_section sec, size_t scanner, const 
 	return ctx->set_line[slot][key_index(sec, name)] != 0;
 }
 
+/* "app_private_key" → "the app private key", for messages. */
+static const char *
+key_what(const char *key)
+{
+	static const struct {
+		const char *key, *what;
+	} t[] = {
+		{"app_private_key", "the app private key"},
+		{"alipay_public_key", "the Alipay public key"},
+		{"app_cert", "the app certificate"},
+		{"alipay_cert", "the Alipay certificate"},
+		{"alipay_root_cert", "the Alipay root certificate bundle"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(t); i++)
+		if (STR_EQ(t[i].key, key))
+			return t[i].what;
+	return key;
+}
+
+/*
+ * doc/design.md §12.1: refuse a private key others could read. `origin` is the file the
+ * operator manages; a credential copy is root's and 0400 whatever the original is, so the
+ * original is what counts. A file the daemon cannot even stat (a folder closed to it) is left
+ * to the check run as root (--check-config, ExecReload=).
+ */
+static void
+check_private_mode(struct parse_ctx *ctx, unsigned line, const char *key, const char *origin)
+{
+	struct stat st;
+
+	if (stat(origin, &st) < 0 || !(st.st_mode & 0077))
+		return;
+	ctx_error(ctx, line,
+		  "%s: %s is accessible by group or others (mode %04o): make it readable by "
+		  "its owner only (chmod 600 %s)",
+		  key_what(key), origin, (unsigned)(st.st_mode & 07777), origin);
+}
+
 /* Resolves a path-or-credential pair; checks the file unless CONFIG_SKIP_FILE_CHECKS. */
 static void
 check_key_file(struct parse_ctx *ctx, const char *key, const char *path, const char *cred,
-	       bool required, bool private, char **ret_resolved)
+	       bool required, bool private, char **ret_resolved, char **ret_origin)
 {
 	char cred_key[64];
-	_cleanup_free_ char *resolved = NULL;
+	_cleanup_free_ char *resolved = NULL, *origin = NULL;
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
 	struct stat st;
 
 	snprintf(cred_key, sizeof(cred_key), "%s_credential", key);
@@ -1050,48 +1140,56 @@ check_key_file(struct parse_ctx *ctx, const char *key, const char *path, const c
 		return;
 	}
 	if (cred) {
-		const char *dir = getenv("CREDENTIALS_DIRECTORY");
-		if (!dir || !*dir) {
-			if (ctx->flags & CONFIG_SKIP_FILE_CHECKS)
-				return;
-			ctx_error(ctx, where(ctx, SEC_ALIPAY, 0, cred_key),
-				  "%s is set but $CREDENTIALS_DIRECTORY is not (LoadCredential=)",
-				  cred_key);
-			return;
-		}
-		if (asprintf(&resolved, "%s/%s", dir, cred) < 0) {
+		if (asprintf(&origin, "%s/%s", ctx->config->dir, cred) < 0 ||
+		    asprintf(&resolved, "%s/%s", dir && *dir ? dir : ctx->config->dir, cred) < 0) {
 			ctx_error(ctx, 0, "out of memory");
 			return;
 		}
 	} else {
 		resolved = strdup(path);
-		if (!resolved) {
+		origin = strdup(path);
+		if (!resolved || !origin) {
 			ctx_error(ctx, 0, "out of memory");
 			return;
 		}
 	}
 	if (!(ctx->flags & CONFIG_SKIP_FILE_CHECKS)) {
 		unsigned line = where(ctx, SEC_ALIPAY, 0, cred ? cred_key : key);
-		if (stat(resolved, &st) < 0) {
-			ctx_error(ctx, line, "%s: cannot read %s: %s", cred ? cred_key : key,
-				  resolved, strerror(errno));
+		bool copy = !STR_EQ(resolved, origin);
+
+		/* A credential that systemd could not load arrives empty (SetCredential= in
+		 * f2fpayd.service is its fallback), so that this message can say what to do. */
+		if (copy && (stat(resolved, &st) < 0 || (S_ISREG(st.st_mode) && st.st_size == 0))) {
+			ctx_error(ctx, line,
+				  "%s is missing: put it in %s (owner root, mode 0600); "
+				  "f2fpayd.service loads it from there as credential '%s'",
+				  key_what(key), origin, cred);
+			return;
+		}
+		if (!copy && stat(resolved, &st) < 0) {
+			if (errno == ENOENT && cred)
+				ctx_error(ctx, line,
+					  "%s is missing: put it in %s (owner root, mode 0600)",
+					  key_what(key), origin);
+			else
+				ctx_error(ctx, line, "%s: cannot read %s: %s",
+					  cred ? cred_key : key, resolved, strerror(errno));
 			return;
 		}
 		if (!S_ISREG(st.st_mode)) {
 			ctx_error(ctx, line, "%s: %s is not a regular file", cred ? cred_key : key,
-				  resolved);
+				  origin);
 			return;
 		}
-		/* doc/design.md §12.1: refuse a private key others could read. */
-		if (private && (st.st_mode & 0077)) {
-			ctx_error(
-				ctx, line,
-				"%s: %s is accessible by group or others (mode %04o); chmod 600 it",
-				cred ? cred_key : key, resolved, (unsigned)(st.st_mode & 07777));
-			return;
+		if (private) {
+			unsigned before = ctx->errors;
+			check_private_mode(ctx, line, key, origin);
+			if (ctx->errors != before)
+				return;
 		}
 	}
 	*ret_resolved = TAKE_PTR(resolved);
+	*ret_origin = TAKE_PTR(origin);
 }
 
 static void
@@ -1111,7 +1209,7 @@ check_alipay(struct parse_ctx *ctx)
 			  "total_timeout is shorter than connect_timeout");
 
 	check_key_file(ctx, "app_private_key", a->app_private_key, a->app_private_key_credential,
-		       true, true, &a->app_private_key_resolved);
+		       true, true, &a->app_private_key_resolved, &a->app_private_key_origin);
 	if (a->cert_mode) {
 		/* doc/protocol.md §7: certificate mode needs all three certificates. */
 		if (a->alipay_public_key || a->alipay_public_key_credential)
@@ -1123,12 +1221,12 @@ check_alipay(struct parse_ctx *ctx)
 				"alipay_public_key is not used with cert_mode = yes (the key comes "
 				"from alipay_cert)");
 		check_key_file(ctx, "app_cert", a->app_cert, a->app_cert_credential, true, false,
-			       &a->app_cert_resolved);
+			       &a->app_cert_resolved, &a->app_cert_origin);
 		check_key_file(ctx, "alipay_cert", a->alipay_cert, a->alipay_cert_credential, true,
-			       false, &a->alipay_cert_resolved);
+			       false, &a->alipay_cert_resolved, &a->alipay_cert_origin);
 		check_key_file(ctx, "alipay_root_cert", a->alipay_root_cert,
 			       a->alipay_root_cert_credential, true, false,
-			       &a->alipay_root_cert_resolved);
+			       &a->alipay_root_cert_resolved, &a->alipay_root_cert_origin);
 	} else {
 		static const char *const cert_keys[] = {
 			"app_cert",         "app_cert_credential",
@@ -1140,7 +1238,7 @@ check_alipay(struct parse_ctx *ctx)
 					  "%s needs cert_mode = yes", cert_keys[i]);
 		check_key_file(ctx, "alipay_public_key", a->alipay_public_key,
 			       a->alipay_public_key_credential, true, false,
-			       &a->alipay_public_key_resolved);
+			       &a->alipay_public_key_resolved, &a->alipay_public_key_origin);
 	}
 	if (a->ca_file && !(ctx->flags & CONFIG_SKIP_FILE_CHECKS) && access(a->ca_file, R_OK) < 0)
 		ctx_error(ctx, where(ctx, SEC_ALIPAY, 0, "ca_file"), "ca_file: cannot read %s: %s",
@@ -1218,11 +1316,9 @@ check_api(struct parse_ctx *ctx)
 		char tok[258];
 		size_t n;
 
-		if (!dir || !*dir) {
-			ctx_error(ctx, line,
-				  "token_credential is set but $CREDENTIALS_DIRECTORY is not");
-			return;
-		}
+		if (!dir || !*dir)
+			dir = ctx->config
+				      ->dir; /* as for the keys: where LoadCredential= reads it */
 		if (asprintf(&path, "%s/%s", dir, a->token_credential) < 0) {
 			ctx_error(ctx, 0, "out of memory");
 			return;
@@ -1266,6 +1362,14 @@ config_check(struct parse_ctx *ctx)
 	for (size_t i = 0; i < c->n_scanners; i++)
 		check_scanner(ctx, i);
 	check_api(ctx);
+	if (c->metrics.listen) {
+		char host[64];
+		unsigned port;
+		if (parse_addr(c->metrics.listen, host, &port) == 0 && !host_is_loopback(host))
+			ctx_error(ctx, where(ctx, SEC_METRICS, 0, "listen"),
+				  "[metrics] listen must be a loopback address (127.0.0.0/8 or "
+				  "[::1]); publish it further with a proxy if you must");
+	}
 	if (c->notify.listen && !c->alipay.notify_url)
 		ctx_error(ctx, where(ctx, SEC_NOTIFY, 0, "listen"),
 			  "[notify] listen is set but [alipay] notify_url is not (Alipay would "
@@ -1312,45 +1416,67 @@ config_free(struct config *c)
 		free(c->scanners[j].name);
 	free(c->display.target);
 	free(c->alipay.app_private_key_resolved);
+	free(c->alipay.app_private_key_origin);
 	free(c->alipay.alipay_public_key_resolved);
+	free(c->alipay.alipay_public_key_origin);
 	free(c->alipay.app_cert_resolved);
+	free(c->alipay.app_cert_origin);
 	free(c->alipay.alipay_cert_resolved);
+	free(c->alipay.alipay_cert_origin);
 	free(c->alipay.alipay_root_cert_resolved);
+	free(c->alipay.alipay_root_cert_origin);
 	free(c->source);
+	free(c->dir);
 	free(c);
 }
 
-int
-config_load_string(const char *data, size_t size, const char *source, unsigned flags,
-		   struct config **ret)
+struct config_text {
+	const char *data;
+	size_t size;
+	const char *source;
+};
+
+/* Parses the texts in order into one config: the main file, then its drop-ins. */
+static int
+config_load_texts(const struct config_text *t, size_t n, const char *dir, unsigned flags,
+		  struct config **ret)
 {
 	_cleanup_config_ struct config *c = NULL;
 	_cleanup_free_ struct parse_ctx *ctx = NULL;
 	int r;
 
+	assert(n >= 1 && n <= CONFIG_MAX_FILES);
 	c = calloc(1, sizeof(*c));
 	ctx = calloc(1, sizeof(*ctx));
 	if (!c || !ctx)
 		return log_error_errno(ENOMEM, "Out of memory");
-	c->source = strdup(source);
-	if (!c->source)
+	c->source = strdup(t[0].source);
+	c->dir = strdup(dir);
+	if (!c->source || !c->dir)
 		return log_error_errno(ENOMEM, "Out of memory");
 	for (int s = 0; s < _SEC_MAX; s++)
 		if (s != SEC_SCANNER && section_apply_defaults(c, (enum cfg_section)s, 0) < 0)
 			return -EBADMSG;
 
 	ctx->config = c;
-	ctx->source = source;
 	ctx->flags = flags;
-	ctx->data = data;
-	ctx->size = size;
-	ctx->section = SEC_NONE;
+	for (size_t i = 0; i < n; i++) {
+		ctx->file = (unsigned)i;
+		ctx->sources[i] = t[i].source;
+		ctx->source = t[i].source;
+		ctx->data = t[i].data;
+		ctx->size = t[i].size;
+		ctx->pos = 0;
+		ctx->line = 0;
+		ctx->section = SEC_NONE;
+		ctx->section_bad = false;
 
-	r = ini_parse_stream(ctx_reader, ctx, ctx_handler, ctx);
-	if (r == -2)
-		return log_error_errno(ENOMEM, "%s: out of memory", source);
-	if (r > 0 && ctx->errors == 0)
-		ctx_error(ctx, (unsigned)r, "syntax error");
+		r = ini_parse_stream(ctx_reader, ctx, ctx_handler, ctx);
+		if (r == -2)
+			return log_error_errno(ENOMEM, "%s: out of memory", t[i].source);
+		if (r > 0 && ctx->errors == 0)
+			ctx_error(ctx, (ctx->file << LOC_LINE_BITS) | (unsigned)r, "syntax error");
+	}
 	if (ctx->errors == 0)
 		config_check(ctx);
 	if (ctx->errors > 0)
@@ -1359,8 +1485,34 @@ config_load_string(const char *data, size_t size, const char *source, unsigned f
 	return 0;
 }
 
+/* The folder of a file name ("." when it has none). New string, NULL when out of memory. */
+static char *
+dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
 int
-config_load_file(const char *path, unsigned flags, struct config **ret)
+config_load_string(const char *data, size_t size, const char *source, unsigned flags,
+		   struct config **ret)
+{
+	struct config_text t = {.data = data, .size = size, .source = source};
+	_cleanup_free_ char *dir = dir_of(source);
+
+	if (!dir)
+		return log_error_errno(ENOMEM, "Out of memory");
+	return config_load_texts(&t, 1, dir, flags, ret);
+}
+
+/* Reads a whole file of at most CONFIG_MAX_FILE_SIZE bytes into a new buffer. */
+static int
+file_slurp(const char *path, char **ret, size_t *ret_size)
 {
 	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *data = NULL;
@@ -1378,7 +1530,121 @@ config_load_file(const char *path, unsigned flags, struct config **ret)
 	if (n > CONFIG_MAX_FILE_SIZE)
 		return log_error_errno(EFBIG, "%s: larger than %d bytes", path,
 				       CONFIG_MAX_FILE_SIZE);
-	return config_load_string(data, n, path, flags, ret);
+	*ret = TAKE_PTR(data);
+	*ret_size = n;
+	return 0;
+}
+
+static int
+dropin_filter(const struct dirent *de)
+{
+	size_t len = strlen(de->d_name);
+
+	return de->d_name[0] != '.' && len > 5 && STR_EQ(de->d_name + len - 5, ".conf");
+}
+
+/* Byte order, whatever the locale: "10-x.conf" < "20-y.conf" < "a.conf". */
+static int
+dropin_compare(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+int
+config_dropin_paths(const char *path, char ***ret, size_t *ret_n)
+{
+	_cleanup_free_ char *dir = NULL;
+	struct dirent **list = NULL;
+	char **paths;
+	int n, r = 0;
+	size_t k = 0;
+
+	if (asprintf(&dir, "%s.d", path) < 0)
+		return -ENOMEM;
+	n = scandir(dir, &list, dropin_filter, dropin_compare);
+	if (n < 0) {
+		if (errno == ENOENT || errno == ENOTDIR) {
+			*ret = NULL;
+			*ret_n = 0;
+			return 0;
+		}
+		return log_error_errno(errno, "Failed to list %s: %m", dir);
+	}
+	paths = calloc((size_t)n + 1, sizeof(*paths));
+	if (!paths)
+		r = -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		struct stat st;
+		char *p = NULL;
+
+		if (r == 0 && asprintf(&p, "%s/%s", dir, list[i]->d_name) < 0)
+			r = -ENOMEM;
+		/* Only regular files (or links to them) count; a folder named x.conf does not. */
+		if (p && (stat(p, &st) < 0 || !S_ISREG(st.st_mode))) {
+			free(p);
+			p = NULL;
+		}
+		if (p)
+			paths[k++] = p;
+		free(list[i]);
+	}
+	free(list);
+	if (r < 0) {
+		config_dropin_paths_free(paths);
+		return log_error_errno(r, "Out of memory");
+	}
+	if (k + 1 > CONFIG_MAX_FILES) {
+		config_dropin_paths_free(paths);
+		return log_error_errno(E2BIG, "%s: more than %d drop-ins", dir,
+				       CONFIG_MAX_FILES - 1);
+	}
+	*ret = paths;
+	*ret_n = k;
+	return 0;
+}
+
+void
+config_dropin_paths_free(char **paths)
+{
+	if (!paths)
+		return;
+	for (char **p = paths; *p; p++)
+		free(*p);
+	free(paths);
+}
+
+int
+config_load_file(const char *path, unsigned flags, struct config **ret)
+{
+	struct config_text t[CONFIG_MAX_FILES] = {};
+	char *data[CONFIG_MAX_FILES] = {};
+	char **dropins = NULL;
+	_cleanup_free_ char *dir = dir_of(path);
+	size_t n = 0, nd = 0;
+	int r;
+
+	if (!dir)
+		return log_error_errno(ENOMEM, "Out of memory");
+	r = file_slurp(path, &data[0], &t[0].size);
+	if (r < 0)
+		return r;
+	t[0] = (struct config_text){.data = data[0], .size = t[0].size, .source = path};
+	n = 1;
+	r = config_dropin_paths(path, &dropins, &nd);
+	for (size_t i = 0; r == 0 && i < nd; i++) {
+		r = file_slurp(dropins[i], &data[n], &t[n].size);
+		if (r < 0)
+			break;
+		t[n].data = data[n];
+		t[n].source = dropins[i];
+		n++;
+	}
+	if (r == 0)
+		r = config_load_texts(t, n, dir, flags, ret);
+	for (size_t i = 0; i < n; i++)
+		free(data[i]);
+	config_dropin_paths_free(dropins);
+	return r;
 }
 
 int

@@ -13,6 +13,7 @@
 #define CONFIG_MAX_SCANNERS  8
 #define CONFIG_MAX_LINE      199 /* bytes per line, newline excluded (libinih's line buffer) */
 #define CONFIG_MAX_FILE_SIZE (256 * 1024)
+#define CONFIG_MAX_FILES     32 /* the main file and its drop-ins */
 
 enum config_sign_type {
 	CONFIG_SIGN_RSA2,
@@ -41,6 +42,21 @@ enum config_framing {
 	CONFIG_FRAMING_CR,
 	CONFIG_FRAMING_LF,
 	CONFIG_FRAMING_CRLF,
+	CONFIG_FRAMING_NONE, /* an idle gap ends a frame */
+};
+
+enum config_prefix {
+	CONFIG_PREFIX_NONE,
+	CONFIG_PREFIX_AIM,
+	CONFIG_PREFIX_CODE_ID,
+};
+
+enum config_report_layout {
+	CONFIG_REPORT_AUTO,
+	CONFIG_REPORT_HONEYWELL,
+	CONFIG_REPORT_NEWLAND,
+	CONFIG_REPORT_AIM_AFTER_BYTE,
+	CONFIG_REPORT_SIMPLE_COM,
 };
 
 enum config_display_backend {
@@ -58,7 +74,11 @@ enum config_language {
 
 /*
  * Key material: either a file path or a systemd credential name. After config_load() succeeds,
- * `resolved` is the path to read (the file, or $CREDENTIALS_DIRECTORY/name), NULL when unset.
+ * `resolved` is the path to read and `origin` the file to name in messages, both NULL when unset:
+ * for a path, both are the path; for a credential NAME, `origin` is NAME in the configuration's
+ * folder (where f2fpayd.service's LoadCredential= takes it from) and `resolved` is
+ * $CREDENTIALS_DIRECTORY/NAME, or the origin itself when that variable is unset (a check run by
+ * root from a shell).
  */
 struct config_alipay {
 	char *gateway_url;
@@ -66,11 +86,14 @@ struct config_alipay {
 	int sign_type;
 	int charset;
 	bool cert_mode;
-	char *app_private_key, *app_private_key_credential, *app_private_key_resolved;
-	char *alipay_public_key, *alipay_public_key_credential, *alipay_public_key_resolved;
-	char *app_cert, *app_cert_credential, *app_cert_resolved;
-	char *alipay_cert, *alipay_cert_credential, *alipay_cert_resolved;
-	char *alipay_root_cert, *alipay_root_cert_credential, *alipay_root_cert_resolved;
+	char *app_private_key, *app_private_key_credential, *app_private_key_resolved,
+		*app_private_key_origin;
+	char *alipay_public_key, *alipay_public_key_credential, *alipay_public_key_resolved,
+		*alipay_public_key_origin;
+	char *app_cert, *app_cert_credential, *app_cert_resolved, *app_cert_origin;
+	char *alipay_cert, *alipay_cert_credential, *alipay_cert_resolved, *alipay_cert_origin;
+	char *alipay_root_cert, *alipay_root_cert_credential, *alipay_root_cert_resolved,
+		*alipay_root_cert_origin;
 	char *app_auth_token; /* secret: wiped on free, redacted in dumps */
 	char *notify_url;
 	char *seller_id;
@@ -110,8 +133,10 @@ struct config_scanner {
 	char *device; /* serial: /dev/ttyACM0 ... */
 	unsigned baud;
 	int framing;
-	bool aim_strip;
+	usec_t idle_gap_usec; /* serial: ends a frame (framing none), refuses a torn one */
+	int prefix;           /* evdev, serial: enum config_prefix */
 	bool honeywell_enable;
+	int report_layout; /* hidpos: enum config_report_layout */
 	unsigned max_length;
 };
 
@@ -150,10 +175,16 @@ struct config_reconcile {
 	bool enabled;
 	unsigned time_min; /* minutes after 00:00 Beijing time */
 	unsigned retries;
+	unsigned keep_days; /* stored bills and reports; 0 = for ever */
+};
+
+struct config_metrics {
+	char *listen; /* "127.0.0.1:9464"; NULL = no metrics listener */
 };
 
 struct config {
-	char *source; /* file name the config came from */
+	char *source; /* file name the config came from (the main file) */
+	char *dir; /* its folder: credentials are looked for there without $CREDENTIALS_DIRECTORY */
 	struct config_alipay alipay;
 	struct config_terminal terminal;
 	struct config_timing timing;
@@ -164,6 +195,7 @@ struct config {
 	struct config_notify notify;
 	struct config_journal journal;
 	struct config_reconcile reconcile;
+	struct config_metrics metrics;
 };
 
 enum config_load_flags {
@@ -179,8 +211,20 @@ enum config_load_flags {
 int config_load_string(const char *data, size_t size, const char *source, unsigned flags,
 		       struct config **ret);
 
-/* Reads the file at `path` (at most CONFIG_MAX_FILE_SIZE) and calls config_load_string(). */
+/*
+ * Reads the file at `path`, then its drop-ins `path`.d/ *.conf in byte order of their names, each
+ * at most CONFIG_MAX_FILE_SIZE, and parses them as one configuration: a drop-in may open any
+ * section again (a [scanner NAME] of an earlier file included) and set keys that an earlier
+ * file set; within one file a key or section appears once. Messages name the file and line.
+ */
 int config_load_file(const char *path, unsigned flags, struct config **ret);
+
+/*
+ * The drop-ins of `path` in the order they are read: a new NULL-terminated array in *ret (free
+ * with config_dropin_paths_free) and their number; none when `path`.d does not exist.
+ */
+int config_dropin_paths(const char *path, char ***ret, size_t *ret_n);
+void config_dropin_paths_free(char **paths);
 
 /* Frees a config; secrets are wiped. NULL is fine. */
 void config_free(struct config *c);

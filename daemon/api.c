@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -90,7 +91,10 @@ struct conn {
 	struct buf body;
 	bool too_large, dispatched, suspended, ready, replayed;
 	unsigned status;
-	char *response;    /* JSON text */
+	char *response; /* JSON text */
+	int file_fd;    /* a file to send instead of JSON, or -1 */
+	uint64_t file_size;
+	const char *file_type;
 	const char *allow; /* Allow header for 405 */
 	struct api_call *call;
 	struct idem *waiting_on;
@@ -217,6 +221,19 @@ conn_queue(struct conn *c)
 	if (!c->response && c->status == 500)
 		/* Out of memory while building the answer. */
 		body = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+	if (c->file_fd >= 0) {
+		/* MHD owns the fd from here, and closes it whatever happens. */
+		resp = MHD_create_response_from_fd(c->file_size, c->file_fd);
+		if (!resp)
+			close(c->file_fd);
+		c->file_fd = -1;
+		if (!resp)
+			return MHD_NO;
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, c->file_type);
+		r = MHD_queue_response(c->mc, c->status, resp);
+		MHD_destroy_response(resp);
+		return r;
+	}
 	resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
@@ -303,6 +320,24 @@ api_call_reply(struct api_call *call, unsigned status, struct json_object *body)
 	}
 	free(json);
 	json_object_put(body);
+	free(call);
+}
+
+void
+api_call_reply_file(struct api_call *call, int fd, uint64_t size, const char *content_type)
+{
+	struct api *api = call->api;
+
+	if (api)
+		LIST_REMOVE(api->calls, call);
+	if (call->conn) {
+		call->conn->call = NULL;
+		call->conn->file_fd = fd;
+		call->conn->file_size = size;
+		call->conn->file_type = content_type;
+		conn_set_response(call->conn, 200, NULL, false);
+	} else
+		close(fd);
 	free(call);
 }
 
@@ -841,6 +876,11 @@ conn_dispatch(struct conn *c, const char *url, const char *method)
 	if (STR_EQ(seg[0], "status") && n == 1) {
 		if (method_is(method, "GET", c, "GET") && (call = call_new(c, CALL_OTHER)))
 			b->status(api->userdata, call);
+	} else if (STR_EQ(seg[0], "backup") && n == 1) {
+		if (!b->backup)
+			conn_fail(c, 404, "not_found", "no such resource");
+		else if (method_is(method, "GET", c, "GET") && (call = call_new(c, CALL_OTHER)))
+			b->backup(api->userdata, call);
 	} else if (STR_EQ(seg[0], "reconciliation") && n == 2) {
 		if (!method_is(method, "GET", c, "GET"))
 			return conn_queue(c);
@@ -899,6 +939,7 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 			return MHD_NO;
 		c->listener = l;
 		c->mc = mc;
+		c->file_fd = -1;
 		c->body = BUF_INIT(api->opts.body_limit);
 		LIST_PREPEND(api->conns, c);
 		*con_cls = c;
@@ -970,6 +1011,8 @@ conn_free(struct api *api, struct conn *c)
 	LIST_REMOVE(api->conns, c);
 	buf_free(&c->body);
 	free(c->response);
+	if (c->file_fd >= 0)
+		close(c->file_fd);
 	free(c);
 }
 

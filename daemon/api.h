@@ -2,6 +2,8 @@
 /* The local API (doc/design.md §7): HTTP+JSON on a unix socket, libmicrohttpd on sd-event. */
 #pragma once
 
+#include <stdint.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <systemd/sd-event.h>
@@ -34,6 +36,8 @@ struct api_backend {
 			     const struct api_refund_request *req, const char *request_ref);
 	void (*status)(void *userdata, struct api_call *call);
 	void (*reconciliation)(void *userdata, struct api_call *call, const char *date);
+	/* GET /v1/backup: answer with api_call_reply_file() (a copy of the journal). */
+	void (*backup)(void *userdata, struct api_call *call);
 };
 
 struct api_options {
@@ -83,6 +87,11 @@ unsigned api_sse_clients(const struct api *api);
 
 /* Answers a call with `status` and `body` (taken; NULL for no body). Frees the call. */
 void api_call_reply(struct api_call *call, unsigned status, struct json_object *body);
+/*
+ * Answers 200 with the `size` bytes of the file behind fd (taken: closed once sent or on any
+ * failure) as `content_type` (a static string).
+ */
+void api_call_reply_file(struct api_call *call, int fd, uint64_t size, const char *content_type);
 
 /* Answers a call with {"error":{"code":code,"message":...}}. Frees the call. */
 void api_call_fail(struct api_call *call, unsigned status, const char *code, const char *fmt, ...)

@@ -2,12 +2,17 @@
 /* f2fpayctl: the command-line client of f2fpayd's local API, over libcurl (unix socket or TCP). */
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -89,11 +94,82 @@ ctl_easy(const struct ctl *ctl, const char *method, const char *path, struct cur
 	return c;
 }
 
+/* The name of a group, or its number when it has none. */
+static void
+group_name(gid_t gid, char *buf, size_t size)
+{
+	struct group *g = getgrgid(gid);
+
+	if (g)
+		snprintf(buf, size, "%s", g->gr_name);
+	else
+		snprintf(buf, size, "%u", (unsigned)gid);
+}
+
+/*
+ * Why the API socket cannot be reached, in words that say what to do: curl only knows that it
+ * "couldn't connect". Tries the connection itself to learn the errno.
+ */
+static void
+report_socket(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char group[64] = "f2fpay", dir[sizeof(sa.sun_path)];
+	const char *slash;
+	struct stat st;
+	int fd, err = 0;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "f2fpayctl: %s: the socket path is too long\n", path);
+		return;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	switch (err) {
+	case EACCES:
+	case EPERM:
+		/* The group that opens the door: the socket's, else its folder's. */
+		slash = strrchr(path, '/');
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1,
+			 slash ? path : ".");
+		if (stat(path, &st) == 0 || stat(dir, &st) == 0)
+			group_name(st.st_gid, group, sizeof(group));
+		fprintf(stderr,
+			"f2fpayctl: permission denied on %s: add the user to group %s "
+			"(sudo usermod -aG %s $USER), then log in again\n",
+			path, group, group);
+		return;
+	case ENOENT:
+		fprintf(stderr,
+			"f2fpayctl: no API socket at %s: is f2fpayd installed and started? "
+			"(systemctl status f2fpayd.socket f2fpayd); another path: --socket PATH\n",
+			path);
+		return;
+	case ECONNREFUSED:
+		fprintf(stderr,
+			"f2fpayctl: nothing answers on %s: f2fpayd is not running "
+			"(systemctl start f2fpayd; journalctl -u f2fpayd says why it stopped)\n",
+			path);
+		return;
+	default:
+		fprintf(stderr, "f2fpayctl: cannot reach f2fpayd at %s: %s\n", path,
+			err ? strerror(err) : "the connection failed");
+		return;
+	}
+}
+
 static int
 report_curl(const struct ctl *ctl, CURLcode cc)
 {
-	fprintf(stderr, "f2fpayctl: cannot reach f2fpayd at %s: %s\n",
-		ctl->url ? ctl->url : ctl->socket, curl_easy_strerror(cc));
+	if (!ctl->url && cc == CURLE_COULDNT_CONNECT)
+		report_socket(ctl->socket);
+	else
+		fprintf(stderr, "f2fpayctl: cannot reach f2fpayd at %s: %s\n",
+			ctl->url ? ctl->url : ctl->socket, curl_easy_strerror(cc));
 	return EXIT_CONNECTION;
 }
 
@@ -658,6 +734,119 @@ cmd_events(const struct ctl *ctl)
 	return r;
 }
 
+struct backup_ctx {
+	int fd;
+	long status;
+	uint64_t written;
+	struct buf error_body; /* the JSON error of a refused backup */
+	int error;             /* errno of a failed write */
+};
+
+static size_t
+on_backup_data(char *p, size_t size, size_t n, void *userdata)
+{
+	struct backup_ctx *b = userdata;
+
+	if (b->status != 200) {
+		(void)buf_append(&b->error_body, p, size * n);
+		return size * n;
+	}
+	for (size_t off = 0; off < size * n;) {
+		ssize_t k = write(b->fd, p + off, size * n - off);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			b->error = errno;
+			return 0; /* curl aborts the transfer */
+		}
+		off += (size_t)k;
+	}
+	b->written += size * n;
+	return size * n;
+}
+
+static size_t
+on_backup_header(char *p, size_t size, size_t n, void *userdata)
+{
+	struct backup_ctx *b = userdata;
+	long code;
+
+	if (size * n > 9 && strncmp(p, "HTTP/1.", 7) == 0 && sscanf(p + 9, "%ld", &code) == 1)
+		b->status = code;
+	return size * n;
+}
+
+/* A file SQLite wrote starts with these 16 bytes. */
+static bool
+is_sqlite_file(int fd)
+{
+	char head[16];
+
+	return pread(fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
+	       memcmp(head, "SQLite format 3", sizeof(head)) == 0;
+}
+
+/*
+ * backup PATH: a consistent copy of the running daemon's journal, written beside PATH first
+ * (mode 0600: it holds customer data) and renamed over it only once complete and synced.
+ */
+static int
+cmd_backup(const struct ctl *ctl, const char *path)
+{
+	struct backup_ctx b = {.error_body = BUF_INIT(65536)};
+	struct curl_slist *hdrs = NULL;
+	_cleanup_free_ char *tmp = NULL;
+	CURLcode cc;
+	CURL *c;
+	int r = 0;
+
+	if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
+		return EXIT_API_ERROR;
+	b.fd = mkostemp(tmp, O_CLOEXEC);
+	if (b.fd < 0) {
+		fprintf(stderr, "f2fpayctl: cannot create %s: %s\n", tmp, strerror(errno));
+		buf_free(&b.error_body);
+		return EXIT_API_ERROR;
+	}
+	c = ctl_easy(ctl, "GET", "/v1/backup", &hdrs);
+	if (!c) {
+		r = EXIT_CONNECTION;
+		goto out;
+	}
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_backup_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_backup_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &b);
+	cc = curl_easy_perform(c);
+	if (b.error) {
+		fprintf(stderr, "f2fpayctl: cannot write %s: %s\n", tmp, strerror(b.error));
+		r = EXIT_API_ERROR;
+	} else if (cc != CURLE_OK)
+		r = report_curl(ctl, cc);
+	else if (b.status != 200) {
+		fprintf(stderr, "f2fpayctl: backup refused (HTTP %ld): %s\n", b.status,
+			b.error_body.data ? b.error_body.data : "");
+		r = EXIT_API_ERROR;
+	} else if (!is_sqlite_file(b.fd)) {
+		fprintf(stderr, "f2fpayctl: the daemon sent something that is not a journal\n");
+		r = EXIT_API_ERROR;
+	} else if (fsync(b.fd) < 0 || rename(tmp, path) < 0) {
+		fprintf(stderr, "f2fpayctl: cannot store %s: %s\n", path, strerror(errno));
+		r = EXIT_API_ERROR;
+	} else
+		printf("Backup of the journal written to %s (%llu bytes)\n", path,
+		       (unsigned long long)b.written);
+out:
+	close(b.fd);
+	if (r != 0)
+		(void)unlink(tmp);
+	buf_free(&b.error_body);
+	curl_slist_free_all(hdrs);
+	if (c)
+		curl_easy_cleanup(c);
+	return r;
+}
+
 static void
 help(void)
 {
@@ -671,7 +860,8 @@ help(void)
 	       "  refund ORDER AMOUNT [--reason R] [--request-id K]\n"
 	       "  orders [--state S] [--date yyyy-MM-dd]\n"
 	       "  events                              follow the event stream\n"
-	       "  bill DATE [--json|--csv]            reconciliation of a day\n\n"
+	       "  bill DATE [--json|--csv]            reconciliation of a day\n"
+	       "  backup PATH                         copy the journal, while running, to PATH\n\n"
 	       "Options:\n"
 	       "  --socket PATH     unix socket (default $F2FPAY_SOCKET or " DEFAULT_SOCKET ")\n"
 	       "  --url URL         TCP instead, e.g. http://127.0.0.1:8077\n"
@@ -835,6 +1025,8 @@ main(int argc, char **argv)
 		r = cmd_events(&ctl);
 	else if (STR_EQ(cmd, "bill") && nargs == 1)
 		r = cmd_bill(&ctl, argv[0]);
+	else if (STR_EQ(cmd, "backup") && nargs == 1)
+		r = cmd_backup(&ctl, argv[0]);
 	else
 		fprintf(stderr, "f2fpayctl: unknown command or wrong arguments: %s (see --help)\n",
 			cmd);

@@ -12,10 +12,16 @@
 #include <systemd/sd-event.h>
 
 #include "common/log.h"
+#include "common/macro.h"
 #include "config/config.h"
 #include "daemon/api.h"
+#include "daemon/check.h"
+#include "daemon/control.h"
+#include "daemon/journald.h"
 #include "daemon/manager.h"
+#include "daemon/metrics-server.h"
 #include "daemon/notify.h"
+#include "daemon/reload.h"
 
 struct daemon {
 	sd_event *event;
@@ -24,6 +30,9 @@ struct daemon {
 	struct api *api;
 	struct notify *notify;
 	struct manager *manager;
+	struct control *control;
+	struct metrics_server *metrics;
+	struct reload_keys keys; /* in-memory key copies the running configuration came from */
 };
 
 static int
@@ -39,36 +48,94 @@ on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 	return sd_event_exit(d->event, 0);
 }
 
-/* SIGHUP: a configuration with errors is refused and the old one kept (errors were logged). */
+/*
+ * A reload: the configuration file (and drop-ins) read again, the keys read again — from the
+ * files passed by `f2fpayd --reload` when it sent them, else from where the configuration says —
+ * and checked together before anything is applied. On any error the old configuration stays
+ * whole and msg says why.
+ */
 static int
-on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+daemon_reload(struct daemon *d, const struct control_key *keys, size_t n, char *msg,
+	      size_t msg_size)
 {
-	struct daemon *d = userdata;
+	struct reload_keys held = RELOAD_KEYS_INIT;
 	struct config *c = NULL;
 	int r;
 
 	(void)sd_notify(0, "RELOADING=1\nSTATUS=Reloading the configuration");
 	r = config_load_file(d->config_path, 0, &c);
 	if (r < 0) {
-		log_warning("Keeping the old configuration: %s has errors", d->config_path);
-		(void)sd_notifyf(0, "READY=1\nSTATUS=Configuration reload failed, running with the "
-				    "old one");
-		return 0;
+		snprintf(msg, msg_size, "%s has errors (see the log); nothing changed",
+			 d->config_path);
+		goto fail;
 	}
+	r = reload_keys_take(c, keys, n, &held);
+	if (r < 0) {
+		snprintf(msg, msg_size, "the new keys cannot be taken; nothing changed");
+		goto fail;
+	}
+	r = check_keys(c);
+	if (r < 0) {
+		snprintf(msg, msg_size, "the keys are wrong (see the log); nothing changed");
+		goto fail;
+	}
+	(void)check_devices(c, CHECK_DISPLAY);
 	/* The listeners keep their sockets; [api], [notify] and [journal] changes apply at the
 	 * next start. The rest is applied between orders. */
 	r = manager_reload(d->manager, c);
 	if (r < 0) {
-		config_free(c);
-		log_warning("Keeping the old configuration: %s cannot be used", d->config_path);
-		(void)sd_notifyf(0, "READY=1\nSTATUS=Configuration reload failed, running with the "
-				    "old one");
-		return 0;
+		snprintf(msg, msg_size, "%s cannot be used (see the log); nothing changed",
+			 d->config_path);
+		goto fail;
 	}
-	log_info("Reloaded %s%s", d->config_path,
-		 r > 0 ? " (applied once the orders in progress are settled)" : "");
+	reload_keys_close(&d->keys);
+	d->keys = held;
+	snprintf(msg, msg_size, "%s%s%s", d->config_path, n > 0 ? " and the keys" : "",
+		 r > 0 ? " reloaded; applied once the orders in progress are settled"
+		       : " reloaded");
+	log_info("Reload: %s", msg);
 	(void)sd_notify(0, "READY=1\nSTATUS=Running (configuration reloaded)");
 	return 0;
+fail:
+	config_free(c);
+	reload_keys_close(&held);
+	log_warning("Reload refused: %s", msg);
+	(void)sd_notify(0, "READY=1\nSTATUS=Configuration reload failed, running with the old one");
+	return r;
+}
+
+/*
+ * SIGHUP: like `systemctl reload`, with the keys from where the configuration says — or, once
+ * `f2fpayd --reload` has handed keys over, those (systemd's copies are older).
+ */
+static int
+on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct daemon *d = userdata;
+	struct control_key keys[CONTROL_MAX_KEYS];
+	char msg[CONTROL_REPLY_MAX];
+	size_t n = reload_keys_as_control(&d->keys, keys);
+
+	(void)daemon_reload(d, keys, n, msg, sizeof(msg));
+	return 0;
+}
+
+static int
+on_control_reload(void *userdata, const struct control_key *keys, size_t n, char *msg,
+		  size_t msg_size)
+{
+	return daemon_reload(userdata, keys, n, msg, msg_size);
+}
+
+/* The control socket beside the API socket, for `f2fpayd --reload`. */
+static int
+daemon_control_start(struct daemon *d)
+{
+	_cleanup_free_ char *path = control_path_for(d->config->api.socket);
+
+	if (!path)
+		return log_error_errno(ENOMEM, "Out of memory");
+	return control_new(d->event, path, on_control_reload, d, &d->control);
 }
 
 static int
@@ -126,6 +193,15 @@ daemon_run(struct daemon *d)
 	if (r < 0)
 		return r;
 	manager_set_api(d->manager, d->api);
+	r = daemon_control_start(d);
+	if (r < 0)
+		return r;
+	if (d->config->metrics.listen) {
+		r = metrics_server_new(d->event, d->config->metrics.listen, manager_monitor_render,
+				       d->manager, &d->metrics);
+		if (r < 0)
+			return r;
+	}
 	if (d->config->notify.listen) {
 		const struct config_notify *cn = &d->config->notify;
 		struct notify_options no = {
@@ -154,7 +230,8 @@ help(void)
 	printf("f2fpayd [OPTIONS]\n\n"
 	       "Alipay face-to-face payment daemon for Linux checkout terminals.\n\n"
 	       "  -c --config FILE   configuration file (default " CONFIG_DEFAULT_PATH ")\n"
-	       "     --check-config  check the configuration and exit\n"
+	       "     --check-config  check the configuration, keys and devices, and exit\n"
+	       "     --reload        ask the running daemon to reload (systemctl reload)\n"
 	       "     --dump-config   print the effective configuration and exit\n"
 	       "     --config-keys   print the table of configuration keys and exit\n"
 	       "     --list-scanners list the devices that could be scanners and exit\n"
@@ -170,6 +247,7 @@ main(int argc, char **argv)
 		ARG_DUMP,
 		ARG_KEYS,
 		ARG_LIST_SCANNERS,
+		ARG_RELOAD,
 		ARG_VERSION
 	};
 	static const struct option options[] = {
@@ -178,12 +256,13 @@ main(int argc, char **argv)
 		{"dump-config", no_argument, NULL, ARG_DUMP},
 		{"config-keys", no_argument, NULL, ARG_KEYS},
 		{"list-scanners", no_argument, NULL, ARG_LIST_SCANNERS},
+		{"reload", no_argument, NULL, ARG_RELOAD},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, ARG_VERSION},
 		{},
 	};
 	struct daemon d = {.config_path = CONFIG_DEFAULT_PATH};
-	bool check = false, dump = false;
+	bool check = false, dump = false, reload = false;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
@@ -199,6 +278,9 @@ main(int argc, char **argv)
 			break;
 		case ARG_KEYS:
 			return config_table_dump(stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+		case ARG_RELOAD:
+			reload = true;
+			break;
 		case ARG_LIST_SCANNERS:
 			return manager_list_scanners(stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 		case 'h':
@@ -208,29 +290,46 @@ main(int argc, char **argv)
 			printf("f2fpayd %s\n", F2FPAY_VERSION);
 			return EXIT_SUCCESS;
 		default:
-			return 2;
+			return F2FPAYD_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
 		log_error("Unexpected argument: %s", argv[optind]);
-		return 2;
+		return F2FPAYD_EXIT_USAGE;
 	}
-	if (check || dump)
+	if (check || dump || reload)
 		log_set_prefix(0);
+	if (reload)
+		return reload_request(d.config_path);
 
 	r = config_load_file(d.config_path, 0, &d.config);
+	/* The keys are checked together (pairs, swapped keys) before anything starts. */
+	if (r >= 0 && !dump)
+		r = check_keys(d.config);
 	if (r < 0) {
 		if (!check && !dump)
-			(void)sd_notifyf(0, "STATUS=Configuration errors in %s", d.config_path);
-		return EXIT_FAILURE;
+			(void)sd_notifyf(0,
+					 "STATUS=Configuration errors in %s: see the log; fix them "
+					 "and start again",
+					 d.config_path);
+		config_free(d.config);
+		return F2FPAYD_EXIT_CONFIG;
 	}
 	if (dump)
 		r = config_dump(d.config, stdout);
-	else if (check)
-		printf("%s: configuration OK\n", d.config_path);
-	else
+	else if (check) {
+		unsigned warnings = check_devices(d.config, CHECK_SCANNERS | CHECK_DISPLAY);
+		printf("%s: configuration OK%s\n", d.config_path,
+		       warnings ? " (devices: see the warnings above)" : "");
+	} else {
+		(void)journald_sink_install();
+		(void)check_devices(d.config, CHECK_DISPLAY);
 		r = daemon_run(&d);
+	}
 
+	d.metrics = metrics_server_free(d.metrics);
+	d.control = control_free(d.control);
+	reload_keys_close(&d.keys);
 	d.notify = notify_free(d.notify);
 	if (d.manager)
 		manager_set_api(d.manager, NULL);
@@ -238,5 +337,5 @@ main(int argc, char **argv)
 	d.manager = manager_free(d.manager);
 	config_free(d.config);
 	sd_event_unref(d.event);
-	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	return r < 0 ? F2FPAYD_EXIT_FAILURE : F2FPAYD_EXIT_OK;
 }

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* The API backend: the local API's calls answered from the engine and the journal. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/macro.h"
@@ -392,6 +396,11 @@ be_status(void *userdata, struct api_call *call)
 	manager_space_status(m, o);
 	json_object_object_add(o, "config_reload_pending",
 			       json_object_new_boolean(m->pending_cfg != NULL));
+	{
+		struct health h = {};
+		manager_health(m, &h);
+		json_object_object_add(o, "conditions", health_to_json(&h));
+	}
 	(void)reconcile_status_add(m->s->reconcile, o);
 	api_call_reply(call, 200, o);
 }
@@ -404,6 +413,48 @@ be_reconciliation(void *userdata, struct api_call *call, const char *date)
 	reconcile_api_get(m->s->reconcile, call, date);
 }
 
+/*
+ * GET /v1/backup: a consistent copy of the journal, made beside it (the only place the daemon
+ * may write), unlinked at once and streamed from the open file, so nothing stays behind even
+ * if the client goes away.
+ */
+static void
+be_backup(void *userdata, struct api_call *call)
+{
+	struct manager *m = userdata;
+	const char *jp = m->s->cfg->journal.path, *slash = strrchr(jp, '/');
+	_cleanup_free_ char *tmp = NULL;
+	struct stat st;
+	int fd, r;
+
+	if (asprintf(&tmp, "%.*s/.backup-XXXXXX", slash ? (int)(slash - jp) : 1, slash ? jp : ".") <
+	    0) {
+		api_call_fail(call, 500, "internal", "out of memory");
+		return;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		api_call_fail(call, 500, "backup_failed", "cannot create %s: %s", tmp,
+			      strerror(errno));
+		return;
+	}
+	close(fd);
+	r = journal_backup(m->journal, tmp);
+	fd = r < 0 ? -1 : open(tmp, O_RDONLY | O_CLOEXEC);
+	if (r >= 0 && fd < 0)
+		r = -errno;
+	(void)unlink(tmp);
+	if (r < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		api_call_fail(call, 500, "backup_failed", "the journal cannot be copied: %s",
+			      strerror(r < 0 ? -r : errno));
+		return;
+	}
+	log_info("Journal backup of %lld bytes sent", (long long)st.st_size);
+	api_call_reply_file(call, fd, (uint64_t)st.st_size, "application/vnd.sqlite3");
+}
+
 static const struct api_backend manager_backend = {
 	.order_create = be_order_create,
 	.order_get = be_order_get,
@@ -412,6 +463,7 @@ static const struct api_backend manager_backend = {
 	.order_refund = be_order_refund,
 	.status = be_status,
 	.reconciliation = be_reconciliation,
+	.backup = be_backup,
 };
 
 const struct api_backend *

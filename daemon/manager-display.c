@@ -32,6 +32,7 @@ display_retry_cb(sd_event_source *s, uint64_t usec, void *userdata)
 	m->display_retry = sd_event_source_disable_unref(m->display_retry);
 	(void)display_retry(m->s->display, now_usec(CLOCK_MONOTONIC));
 	display_arm_retry(m);
+	manager_notify_status(m);
 	return 0;
 }
 
@@ -43,8 +44,14 @@ manager_show(struct manager *m, const struct display_screen *scr, const char *or
 
 	m->screen = scr->kind;
 	if (m->s->display) {
-		(void)display_show(m->s->display, scr);
+		struct display_screen shown = *scr;
+		shown.language = m->s->cfg->display.language == CONFIG_LANG_ZH ? DISPLAY_LANGUAGE_ZH
+				 : m->s->cfg->display.language == CONFIG_LANG_EN
+					 ? DISPLAY_LANGUAGE_EN
+					 : DISPLAY_LANGUAGE_BOTH;
+		(void)display_show(m->s->display, &shown);
 		display_arm_retry(m);
+		manager_notify_status(m);
 	}
 	if (!changed)
 		return;

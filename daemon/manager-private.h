@@ -12,6 +12,8 @@
 #include "daemon/engine/engine.h"
 #include "daemon/engine/gateway-alipay.h"
 #include "daemon/journal-space.h"
+#include "daemon/health.h"
+#include "daemon/metrics.h"
 #include "daemon/manager.h"
 #include "daemon/reconcile/reconcile.h"
 #include "drivers/display/display.h"
@@ -32,12 +34,16 @@
 /* The gateway as the engine sees it, noting the class of each answer for GET /v1/status. */
 struct gateway_watch {
 	struct gateway inner;
-	enum alipay_class last; /* _ALIPAY_CLASS_MAX: no answer yet */
+	struct manager *manager; /* counts into its metrics, refreshes its status */
+	enum alipay_class last;  /* _ALIPAY_CLASS_MAX: no answer yet */
+	bool last_answered;      /* the last call got an answer (not a transport failure) */
 	usec_t last_usec;
 };
 
 struct gateway_watch_call {
 	struct gateway_watch *w;
+	enum gateway_call_kind kind;
+	usec_t start_usec; /* CLOCK_MONOTONIC */
 	gateway_done_t done;
 	void *userdata;
 	void *inner;
@@ -107,11 +113,17 @@ struct manager {
 	sd_event_source *reload_defer;  /* applies pending_cfg from the loop */
 	uint64_t scans, notifications, notifications_forged;
 	struct journal_space *space; /* room for the journal: new orders stop before it is full */
-	unsigned status_busy;        /* the order count last sent in STATUS= */
-	bool status_journal_full;    /* and whether it said the journal cannot be written */
+	char status_line[256];       /* the STATUS= last sent */
 	sd_event_source *status_defer;
+	struct metrics metrics; /* since start, across reloads */
 };
 struct json_object;
+
+/* manager-health.c: problem conditions (STATUS=, /health) and the monitoring resources. */
+void manager_health(struct manager *m, struct health *h);
+/* The conditions that hold, as [{"name","count","detail"?}…]; new object, NULL when out of
+ * memory. */
+struct json_object *health_to_json(const struct health *h);
 
 /* manager-json.c: the API's views (doc/api.md) and the event stream. */
 usec_t manager_now(struct manager *m);

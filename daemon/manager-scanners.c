@@ -15,8 +15,17 @@ on_scanner(struct scanner *s, const struct scanner_event *ev, void *userdata)
 	struct json_object *j;
 
 	if (ev->type == SCANNER_EVENT_STATE) {
-		log_info("Scanner %s: %s%s%s", sc->name, scanner_state_to_string(ev->state),
-			 ev->device[0] ? " " : "", ev->device);
+		if (ev->state == SCANNER_STATE_MISSING) {
+			char rule[512];
+			if (scanner_config_describe(sc, rule, sizeof(rule)) < 0)
+				snprintf(rule, sizeof(rule), "%s scanner", sc->name);
+			log_warning(
+				"Scanner %s: missing: no %s is plugged in. Plug it in, or "
+				"compare [scanner %s] with what `f2fpayd --list-scanners` shows",
+				sc->name, rule, sc->name);
+		} else
+			log_info("Scanner %s: %s%s%s", sc->name, scanner_state_to_string(ev->state),
+				 ev->device[0] ? " " : "", ev->device);
 		j = json_object_new_object();
 		if (!j)
 			return;
@@ -26,6 +35,7 @@ on_scanner(struct scanner *s, const struct scanner_event *ev, void *userdata)
 		if (ev->device[0])
 			json_add_str(j, "device", ev->device);
 		manager_broadcast(m, "device", j);
+		manager_notify_status(m);
 		return;
 	}
 	if (ev->type != SCANNER_EVENT_CODE)
@@ -111,8 +121,13 @@ scanner_config_from(const struct config_scanner *c, struct scanner_config *sc)
 		sc->baud = c->baud;
 	sc->framing = c->framing == CONFIG_FRAMING_LF     ? SCANNER_FRAMING_LF
 		      : c->framing == CONFIG_FRAMING_CRLF ? SCANNER_FRAMING_CRLF
+		      : c->framing == CONFIG_FRAMING_NONE ? SCANNER_FRAMING_NONE
 							  : SCANNER_FRAMING_CR;
-	sc->aim_strip = c->aim_strip;
+	if (c->idle_gap_usec)
+		sc->idle_gap_usec = c->idle_gap_usec;
+	/* The config enums list the same names in the same order as the scanner's. */
+	sc->prefix = (enum scanner_prefix)c->prefix;
+	sc->report_layout = (enum scanner_report_layout)c->report_layout;
 	sc->honeywell_enable = c->honeywell_enable;
 	if (c->max_length)
 		sc->max_len = c->max_length;

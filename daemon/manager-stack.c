@@ -89,8 +89,16 @@ gateway_watch_done(const struct gateway_result *gr, void *userdata)
 	gateway_done_t done = c->done;
 	void *ud = c->userdata;
 
-	c->w->last = gr ? gr->res.cls : ALIPAY_CLASS_UNKNOWN;
+	bool answered = gr && (gr->res.cls != ALIPAY_CLASS_UNKNOWN || gr->res.sub_code);
+	enum alipay_class cls = gr ? gr->res.cls : ALIPAY_CLASS_UNKNOWN;
+
+	if (c->w->last != cls || c->w->last_answered != answered)
+		manager_notify_status(c->w->manager);
+	c->w->last = cls;
+	c->w->last_answered = answered;
 	c->w->last_usec = now_usec(CLOCK_REALTIME);
+	metrics_gateway_call(&c->w->manager->metrics, c->kind, answered, cls,
+			     now_usec(CLOCK_MONOTONIC) - c->start_usec);
 	free(c);
 	done(gr, ud);
 }
@@ -105,7 +113,11 @@ gateway_watch_submit(void *userdata, const struct gateway_call *call, gateway_do
 
 	if (!c)
 		return -ENOMEM;
-	*c = (struct gateway_watch_call){.w = w, .done = done, .userdata = done_userdata};
+	*c = (struct gateway_watch_call){.w = w,
+					 .kind = call->kind,
+					 .start_usec = now_usec(CLOCK_MONOTONIC),
+					 .done = done,
+					 .userdata = done_userdata};
 	r = w->inner.submit(w->inner.userdata, call, gateway_watch_done, c, &c->inner);
 	if (r < 0) {
 		free(c);
@@ -167,6 +179,7 @@ stack_reconcile(struct manager *m, const struct config *cfg, struct stack *s)
 	rc.schedule = cfg->reconcile.enabled;
 	rc.schedule_minute = cfg->reconcile.time_min;
 	rc.max_attempts = cfg->reconcile.retries + 1;
+	rc.keep_days = cfg->reconcile.keep_days;
 	r = reconcile_new(m->event, s->http, m->journal, &rc, &s->reconcile);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up the reconciliation: %m");
@@ -180,8 +193,10 @@ stack_build_in(struct manager *m, const struct config *cfg, struct stack *s)
 	struct http_client_config hc = {.ca_file = a->ca_file};
 	struct gateway_alipay_config gc = {
 		.timeout_usec = a->total_timeout_usec,
+		.connect_timeout_usec = a->connect_timeout_usec,
 		.store_id = cfg->terminal.store_id,
 		.terminal_id = cfg->terminal.terminal_id,
+		.operator_id = cfg->terminal.operator_id,
 	};
 	struct engine_config ec = {.terminal = cfg->terminal.terminal_id};
 	struct gateway ops;
@@ -223,8 +238,8 @@ stack_build_in(struct manager *m, const struct config *cfg, struct stack *s)
 	ec.fsm.qr_poll_interval_usec = cfg->timing.query_interval_usec;
 	if (ec.fsm.refund_retry_usec > cfg->timing.query_interval_usec)
 		ec.fsm.refund_retry_usec = cfg->timing.query_interval_usec;
-	s->watch = (struct gateway_watch){.inner = gateway_alipay_ops(s->ga),
-					  .last = _ALIPAY_CLASS_MAX};
+	s->watch = (struct gateway_watch){
+		.inner = gateway_alipay_ops(s->ga), .manager = m, .last = _ALIPAY_CLASS_MAX};
 	ops = (struct gateway){
 		.submit = gateway_watch_submit,
 		.cancel = gateway_watch_cancel,

@@ -13,29 +13,23 @@ static int
 status_defer_cb(sd_event_source *es, void *userdata)
 {
 	struct manager *m = userdata;
-	unsigned n;
-	bool full;
+	struct health h = {};
+	char line[sizeof(m->status_line)];
 
 	m->status_defer = sd_event_source_disable_unref(m->status_defer);
-	n = manager_busy(m);
-	full = !journal_space_writable(m->space);
-	if (n == m->status_busy && full == m->status_journal_full)
+	manager_health(m, &h);
+	(void)health_status_line(&h, manager_busy(m), line, sizeof(line));
+	if (STR_EQ(line, m->status_line))
 		return 0;
-	m->status_busy = n;
-	m->status_journal_full = full;
-	if (full)
-		(void)sd_notifyf(0,
-				 "STATUS=Journal cannot be written (disk full or read-only): new "
-				 "orders refused, %u order%s in progress",
-				 n, n == 1 ? "" : "s");
-	else
-		(void)sd_notifyf(0, "STATUS=Running, %u order%s in progress", n, n == 1 ? "" : "s");
+	snprintf(m->status_line, sizeof(m->status_line), "%s", line);
+	(void)sd_notifyf(0, "STATUS=%s", line);
 	return 0;
 }
 
 /*
- * systemctl status shows how many orders are in progress, sent when that changes. Counted from
- * the loop: inside a transition the engine still holds an order that just became final.
+ * systemctl status shows how many orders are in progress and every problem condition
+ * (daemon/health.h), sent when that changes. Counted from the loop: inside a transition the
+ * engine still holds an order that just became final.
  */
 void
 manager_notify_status(struct manager *m)
@@ -71,6 +65,9 @@ on_transition(const struct engine_transition *t, void *userdata)
 		     t->from == ORDER_NEW || display_order_settled(m)))
 			show_order(m, t->order);
 	}
+	if (!t->refund && order_state_is_final(t->order->fsm.state) &&
+	    !order_state_is_final(t->from))
+		metrics_order_final(&m->metrics, t->order->fsm.state);
 	manager_notify_status(m);
 	if (m->pending_cfg)
 		apply_pending_reload(m);

@@ -65,3 +65,11 @@ unsigned manager_busy(const struct manager *m);
 
 /* f2fpayd --list-scanners: prints every device that could be a scanner. */
 int manager_list_scanners(FILE *f);
+
+/*
+ * The monitoring resources (metrics_render_fn of daemon/metrics-server.h; userdata is the
+ * manager): /metrics, /health (503 while a problem condition holds), /version.
+ */
+struct buf;
+int manager_monitor_render(void *userdata, const char *path, struct buf *out,
+			   const char **ret_type);

@@ -174,6 +174,7 @@ ga_build(struct gateway_alipay *g, const struct gateway_call *call, enum alipay_
 			.total_amount_fen = call->amount_fen,
 			.store_id = g->cfg.store_id,
 			.terminal_id = g->cfg.terminal_id,
+			.operator_id = g->cfg.operator_id,
 			.timeout_express = te,
 		};
 		*ret_m = ALIPAY_METHOD_TRADE_PAY;
@@ -186,6 +187,7 @@ ga_build(struct gateway_alipay *g, const struct gateway_call *call, enum alipay_
 			.total_amount_fen = call->amount_fen,
 			.store_id = g->cfg.store_id,
 			.terminal_id = g->cfg.terminal_id,
+			.operator_id = g->cfg.operator_id,
 			.timeout_express = te,
 			.qr_code_timeout_express = qte,
 		};
@@ -257,6 +259,7 @@ ga_submit(void *userdata, const struct gateway_call *call, gateway_done_t done, 
 			.body_len = req.body_len,
 			.content_type = req.content_type,
 			.timeout_usec = g->cfg.timeout_usec,
+			.connect_timeout_usec = g->cfg.connect_timeout_usec,
 			/* doc/protocol.md §8: a pay must never be re-sent by the transport. */
 			.no_reuse = call->kind == GATEWAY_CALL_PAY,
 		};

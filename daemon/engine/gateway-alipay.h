@@ -12,9 +12,11 @@ struct gateway_alipay;
 
 struct gateway_alipay_config {
 	const struct alipay_client_config *client; /* borrowed, must outlive the gateway */
-	usec_t timeout_usec;     /* whole request; 0 = the transport's default (30 s) */
-	const char *store_id;    /* optional, borrowed */
-	const char *terminal_id; /* optional, borrowed */
+	usec_t timeout_usec;         /* whole request; 0 = the transport's default (30 s) */
+	usec_t connect_timeout_usec; /* DNS + TCP + TLS; 0 = the transport's default */
+	const char *store_id;        /* optional, borrowed */
+	const char *terminal_id;     /* optional, borrowed */
+	const char *operator_id;     /* optional, borrowed: sent with every pay and precreate */
 };
 
 /*

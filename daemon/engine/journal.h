@@ -156,6 +156,12 @@ int journal_notification_add(struct journal *j, const char *out_trade_no, const 
 /* Reads a counter ("out_trade_no_seq", "journal_writes"); 0 for a counter never set. */
 int journal_counter_get(struct journal *j, const char *name, int64_t *ret);
 
+/*
+ * Writes a consistent copy of the whole journal to dest (borrowed), which must not exist or be
+ * empty. Usable while orders run: the copy is one read transaction. 0 or -errno (logged).
+ */
+int journal_backup(struct journal *j, const char *dest);
+
 /* Tests: the next n write-ahead saves (order or refund) fail with -EIO and write nothing. */
 void journal_inject_failures(struct journal *j, unsigned n);
 

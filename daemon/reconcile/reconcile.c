@@ -13,6 +13,7 @@
 #include "daemon/api.h"
 #include "daemon/reconcile/reconcile-report.h"
 #include "daemon/reconcile/reconcile.h"
+#include "daemon/reconcile/retention.h"
 #include "payment/api.h"
 #include "payment/bill/bill.h"
 
@@ -422,6 +423,7 @@ run_complete(struct reconcile *r, const struct bill *bill, const void *zip, size
 		log_discrepancies(run->date, report);
 	} else
 		log_info("Reconciliation of %s: every row matches", run->date);
+	(void)reconcile_prune(r->dir, time(NULL), r->cfg.keep_days);
 	run_finish(r, 0, "", report);
 	json_object_put(report);
 }
@@ -788,6 +790,7 @@ reconcile_new(sd_event *event, struct http_client *http, struct journal *journal
 		return log_error_errno(errno, "Failed to create %s: %m", r->dir);
 	if (stat(r->dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return log_error_errno(ENOTDIR, "%s is not a directory", r->dir);
+	(void)reconcile_prune(r->dir, time(NULL), r->cfg.keep_days);
 	k = state_load(r);
 	if (k < 0)
 		return k;

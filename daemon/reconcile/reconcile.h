@@ -44,6 +44,7 @@ struct reconcile_config {
 	size_t zip_max;            /* download cap: BILL_ZIP_MAX */
 	size_t unpacked_max;       /* unpacked detail cap: BILL_UNPACKED_MAX */
 	usec_t timeout_usec;       /* per HTTP request: 60 s */
+	unsigned keep_days;        /* stored bills and reports kept this long; 0 = for ever */
 	bool allow_today;          /* tests: the sandbox serves today's bill so far */
 	usec_t fetch_delay_usec;   /* tests: wait this long between the URL and its download */
 };

@@ -20,6 +20,12 @@ struct display_labels {
 	const char *sub_en;
 };
 void display_labels_get(enum display_screen_kind k, struct display_labels *ret);
+/*
+ * Keeps the texts of one language: for Chinese only the English ones become NULL; for English
+ * only the English ones move into the first place and the second becomes NULL. *first and
+ * *second are a Chinese/English pair (a title, a subtitle, a reason).
+ */
+void display_language_pick(enum display_language lang, const char **first, const char **second);
 
 /*
  * Copies untrusted text into a displayable string: invalid UTF-8 becomes U+FFFD, control

@@ -39,8 +39,16 @@ enum display_screen_kind {
 #define DISPLAY_QR_TEXT_MAX 1024 /* bytes of qr_text; longer is -E2BIG, never a partial QR */
 
 /* Everything is borrowed for the duration of the call; display_show() keeps its own copy. */
+/* Which languages a screen shows ([display] language); Chinese above English when both. */
+enum display_language {
+	DISPLAY_LANGUAGE_BOTH = 0,
+	DISPLAY_LANGUAGE_ZH,
+	DISPLAY_LANGUAGE_EN,
+};
+
 struct display_screen {
 	enum display_screen_kind kind;
+	enum display_language language;
 	int64_t amount_fen;  /* shown as ¥88.88 when > 0 */
 	const char *qr_text; /* DISPLAY_SCREEN_QR: the precreate qr_code, encoded byte for byte */
 	const char *store_name;  /* header line on every screen; NULL = none */

@@ -431,6 +431,27 @@ texts_prepare(const struct display_screen *s, struct texts *t, unsigned *truncat
 	return 0;
 }
 
+/* Drops the text blocks left without text by the language choice; returns the new count. */
+static size_t
+blocks_compact(struct block *b, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i].text || b[i].icon != ICON_NONE)
+			b[k++] = b[i];
+	return k;
+}
+
+/* The labels of a screen in the languages it shows. */
+static void
+labels_for(const struct display_screen *s, struct display_labels *l)
+{
+	display_labels_get(s->kind, l);
+	display_language_pick(s->language, &l->title_zh, &l->title_en);
+	display_language_pick(s->language, &l->sub_zh, &l->sub_en);
+}
+
 /* The blocks of a status screen (everything but the QR), in order; returns the count. */
 static size_t
 status_blocks(const struct display_screen *s, const struct texts *t, double u, int with_icon,
@@ -442,7 +463,7 @@ status_blocks(const struct display_screen *s, const struct texts *t, double u, i
 	uint32_t rgb;
 	size_t n = 0;
 
-	display_labels_get(s->kind, &l);
+	labels_for(s, &l);
 	screen_style(s->kind, &icon, &rgb);
 	if (with_icon && icon != ICON_NONE)
 		b[n++] = (struct block){NULL, 22 * u, rgb, 0, 1, icon};
@@ -455,8 +476,10 @@ status_blocks(const struct display_screen *s, const struct texts *t, double u, i
 	if (s->kind == DISPLAY_SCREEN_FAILED) {
 		reason = display_reason_lookup(s->reason_code);
 		if (reason) {
-			b[n++] = (struct block){reason->zh, 5 * u, COLOR_RED, 1, 2, ICON_NONE};
-			b[n++] = (struct block){reason->en, 3.6 * u, COLOR_TEXT2, 0, 2, ICON_NONE};
+			const char *first = reason->zh, *second = reason->en;
+			display_language_pick(s->language, &first, &second);
+			b[n++] = (struct block){first, 5 * u, COLOR_RED, 1, 2, ICON_NONE};
+			b[n++] = (struct block){second, 3.6 * u, COLOR_TEXT2, 0, 2, ICON_NONE};
 		} else if (!isempty(t->reason_text))
 			b[n++] =
 				(struct block){t->reason_text, 4.4 * u, COLOR_RED, 0, 2, ICON_NONE};
@@ -469,7 +492,7 @@ status_blocks(const struct display_screen *s, const struct texts *t, double u, i
 	}
 	if (!isempty(t->subject) && s->kind != DISPLAY_SCREEN_IDLE)
 		b[n++] = (struct block){t->subject, 3.2 * u, COLOR_GREY, 0, 2, ICON_NONE};
-	return n;
+	return blocks_compact(b, n);
 }
 
 int
@@ -519,7 +542,7 @@ display_render(struct display_renderer *r, cairo_surface_t *surface, const struc
 		int ax, ay, side, tx, ty, tw, th, top_h = 0;
 		size_t top = 0;
 
-		display_labels_get(s->kind, &l);
+		labels_for(s, &l);
 		if (landscape) {
 			int col = w / 2;
 			side = MIN(col - 2 * m, h - hh - 2 * m);
@@ -541,7 +564,8 @@ display_render(struct display_renderer *r, cairo_surface_t *surface, const struc
 		}
 		n = 0;
 		b[n++] = (struct block){l.title_zh, 6 * u, COLOR_BLUE, 1, 2, ICON_NONE};
-		b[n++] = (struct block){l.title_en, 3.8 * u, COLOR_TEXT2, 0, 2, ICON_NONE};
+		if (l.title_en)
+			b[n++] = (struct block){l.title_en, 3.8 * u, COLOR_TEXT2, 0, 2, ICON_NONE};
 		top = n;
 		if (t.amount[0])
 			b[n++] = (struct block){t.amount, 10 * u, COLOR_TEXT, 1, 1, ICON_NONE};

@@ -37,6 +37,22 @@ display_screen_kind_to_string(enum display_screen_kind k)
 }
 
 void
+display_language_pick(enum display_language lang, const char **first, const char **second)
+{
+	switch (lang) {
+	case DISPLAY_LANGUAGE_ZH:
+		*second = NULL;
+		break;
+	case DISPLAY_LANGUAGE_EN:
+		*first = *second;
+		*second = NULL;
+		break;
+	case DISPLAY_LANGUAGE_BOTH:
+		break;
+	}
+}
+
+void
 display_labels_get(enum display_screen_kind k, struct display_labels *ret)
 {
 	struct display_labels l = {0};

@@ -29,6 +29,14 @@ put_line(struct buf *out, const char *prefix, const char *text)
 	return buf_printf(out, "%s%s\n", prefix, clean);
 }
 
+/* "中文 / English", or one of them when the screen shows one language. */
+static int
+put_pair(struct buf *out, const char *first, const char *second)
+{
+	return second ? buf_printf(out, "%s / %s\n", first, second)
+		      : buf_printf(out, "%s\n", first);
+}
+
 /*
  * Two module rows per text row: "▀" upper dark, "▄" lower dark, "█" both, " " neither, in black
  * on white whatever the terminal's own colours. Quiet zone of 4 modules on every side.
@@ -75,26 +83,30 @@ display_tty_format(const struct display_screen *s, int clear, struct buf *out)
 			qr_error = -E2BIG;
 	}
 	display_labels_get(s->kind, &l);
+	display_language_pick(s->language, &l.title_zh, &l.title_en);
+	display_language_pick(s->language, &l.sub_zh, &l.sub_en);
 	/* Reset attributes first: a frame cut short before could have left colours on. */
 	r = buf_puts(out, clear ? "\x1b[0m\x1b[H\x1b[2J" : "\x1b[0m\n");
 	if (r >= 0)
 		r = put_line(out, "== ", s->store_name);
 	if (r >= 0)
-		r = buf_printf(out, "%s / %s\n", l.title_zh, l.title_en);
+		r = put_pair(out, l.title_zh, l.title_en);
 	if (r >= 0 && s->kind != DISPLAY_SCREEN_IDLE && s->amount_fen > 0)
 		r = buf_printf(out, "%s\n", display_amount_format(s->amount_fen, amount));
 	if (r >= 0 && s->kind != DISPLAY_SCREEN_IDLE)
 		r = put_line(out, "", s->subject);
 	if (r >= 0 && s->kind == DISPLAY_SCREEN_FAILED) {
 		reason = display_reason_lookup(s->reason_code);
-		if (reason)
-			r = buf_printf(out, "%s / %s\n", reason->zh, reason->en);
-		else
+		if (reason) {
+			const char *first = reason->zh, *second = reason->en;
+			display_language_pick(s->language, &first, &second);
+			r = put_pair(out, first, second);
+		} else
 			r = put_line(out, "", s->reason_text);
 		if (r >= 0)
 			r = put_line(out, "code: ", s->reason_code);
 	} else if (r >= 0 && l.sub_zh)
-		r = buf_printf(out, "%s / %s\n", l.sub_zh, l.sub_en);
+		r = put_pair(out, l.sub_zh, l.sub_en);
 	if (r >= 0 && s->kind == DISPLAY_SCREEN_QR && s->seconds_left >= 0) {
 		display_countdown_format(s->seconds_left, cd);
 		snprintf(line, sizeof(line), "剩余 %s · Expires in %s", cd, cd);

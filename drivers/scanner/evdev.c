@@ -30,6 +30,10 @@ struct evdev_node {
 	bool grabbed;
 	bool grab_refused; /* another process holds the grab: state "error", retried */
 	bool event_clock;  /* timestamps are CLOCK_MONOTONIC (EVIOCSCLOCKID worked) */
+	/* Otherwise: CLOCK_MONOTONIC minus the event clock, the smallest seen (the event read
+	 * with the least delay), so gaps are measured between the device's own timestamps. */
+	int64_t clock_offset;
+	bool have_offset;
 };
 
 struct evdev_impl {
@@ -94,6 +98,40 @@ evdev_any_key_down(const struct libevdev *dev)
 	return false;
 }
 
+/*
+ * The lock state the scanner sees on its LEDs is the one it types for: a scanner that presses
+ * Num Lock itself does so because its LED said off. EVIOCGLED (read by libevdev) gives it.
+ */
+static void
+evdev_read_leds(struct scanner *s, struct evdev_node *n)
+{
+	struct evdev_impl *e = s->impl;
+	int num = -1, caps = -1;
+
+	if (libevdev_has_event_code(n->dev, EV_LED, LED_NUML))
+		num = libevdev_get_event_value(n->dev, EV_LED, LED_NUML);
+	if (libevdev_has_event_code(n->dev, EV_LED, LED_CAPSL))
+		caps = libevdev_get_event_value(n->dev, EV_LED, LED_CAPSL);
+	if (num < 0 && caps < 0)
+		return; /* a node without LEDs (consumer control) tells nothing */
+	keyasm_set_leds(e->ka, num, caps);
+	scanner_raw(s, &(struct scanner_raw){.kind = SCANNER_RAW_EVENT,
+					     .type = EV_LED,
+					     .code = LED_NUML,
+					     .value = num});
+	scanner_raw(s, &(struct scanner_raw){.kind = SCANNER_RAW_EVENT,
+					     .type = EV_LED,
+					     .code = LED_CAPSL,
+					     .value = caps});
+	log_debug("Scanner %s: %s: Num Lock %s, Caps Lock %s", s->name, n->devnode,
+		  num < 0 ? "unknown"
+		  : num   ? "on"
+			  : "off",
+		  caps < 0 ? "unknown"
+		  : caps   ? "on"
+			   : "off");
+}
+
 /* doc/hardware.md §1: grab only when every key is up, then drop what the console already got. */
 static void
 evdev_node_try_grab(struct scanner *s, struct evdev_node *n, usec_t now)
@@ -137,6 +175,7 @@ evdev_node_try_grab(struct scanner *s, struct evdev_node *n, usec_t now)
 			other = true;
 	if (!other)
 		keyasm_reset(e->ka);
+	evdev_read_leds(s, n);
 	log_debug("Scanner %s: grabbed %s", s->name, n->devnode);
 }
 
@@ -146,21 +185,79 @@ timeval_to_usec(const struct timeval *tv)
 	return (usec_t)tv->tv_sec * USEC_PER_SEC + (usec_t)tv->tv_usec;
 }
 
+/* When no larger than this, a change of the estimated offset is a delay, not a clock step. */
+#define EVDEV_CLOCK_STEP_USEC ((int64_t)2 * (int64_t)USEC_PER_SEC)
+
+/*
+ * Kernel timestamps tell the real gaps between keys whatever delays the loop. Without
+ * EVIOCSCLOCKID they are on another clock: they are mapped onto CLOCK_MONOTONIC with the
+ * smallest (read time - event time) seen, including every event of this batch (the last one read
+ * waited least). A jump of the event clock (a realtime step) restarts the estimate. Times never
+ * pass now.
+ */
+static void
+evdev_map_times(struct evdev_node *n, const struct input_event *evs, size_t k, usec_t now,
+		usec_t *ret)
+{
+	int64_t best = INT64_MAX;
+
+	for (size_t i = 0; i < k; i++) {
+		int64_t off = (int64_t)now - (int64_t)timeval_to_usec(&evs[i].time);
+		best = MIN(best, off);
+	}
+	if (!n->event_clock && k > 0) {
+		if (!n->have_offset || best < n->clock_offset - EVDEV_CLOCK_STEP_USEC ||
+		    best > n->clock_offset + EVDEV_CLOCK_STEP_USEC) {
+			n->clock_offset = best;
+			n->have_offset = true;
+		} else
+			n->clock_offset = MIN(n->clock_offset, best);
+	}
+	for (size_t i = 0; i < k; i++) {
+		int64_t t = (int64_t)timeval_to_usec(&evs[i].time);
+		if (!n->event_clock)
+			t += n->clock_offset;
+		ret[i] = t < 0 ? 0 : MIN((usec_t)t, now);
+	}
+}
+
 static void
 evdev_feed(struct scanner *s, const struct input_event *ev, usec_t t)
 {
 	struct evdev_impl *e = s->impl;
 	struct scan_code code;
 
+	scanner_raw(s, &(struct scanner_raw){.kind = SCANNER_RAW_EVENT,
+					     .t = t,
+					     .type = ev->type,
+					     .code = ev->code,
+					     .value = ev->value});
+
 	if (keyasm_feed(e->ka, ev->type, ev->code, ev->value, t, &code) > 0)
 		scanner_emit_code(s, &code);
+}
+
+/* Events of one read, fed once their times are known. */
+#define EVDEV_BATCH 64
+
+static void
+evdev_flush(struct scanner *s, struct evdev_node *n, struct input_event *batch, size_t *k,
+	    usec_t now)
+{
+	usec_t times[EVDEV_BATCH];
+
+	evdev_map_times(n, batch, *k, now, times);
+	for (size_t i = 0; i < *k; i++)
+		evdev_feed(s, &batch[i], times[i]);
+	*k = 0;
 }
 
 static int
 evdev_node_readable(struct scanner *s, struct scanner_watch *w, uint32_t revents, usec_t now)
 {
 	struct evdev_node *n = w->userdata;
-	struct input_event ev;
+	struct input_event ev, batch[EVDEV_BATCH];
+	size_t k = 0;
 	int r = 0;
 
 	for (int i = 0; i < EVDEV_READ_BURST; i++) {
@@ -169,6 +266,7 @@ evdev_node_readable(struct scanner *s, struct scanner_watch *w, uint32_t revents
 			/* SYN_DROPPED: the assembler drops the partial code; libevdev's resync
 			 * events then bring the modifiers back in step. */
 			struct input_event drop = {.type = EV_SYN, .code = SYN_DROPPED};
+			evdev_flush(s, n, batch, &k, now);
 			if (n->grabbed)
 				evdev_feed(s, &drop, now);
 			while (libevdev_next_event(n->dev, LIBEVDEV_READ_FLAG_SYNC, &ev) ==
@@ -184,11 +282,14 @@ evdev_node_readable(struct scanner *s, struct scanner_watch *w, uint32_t revents
 		}
 		if (r != LIBEVDEV_READ_STATUS_SUCCESS)
 			break;
-		if (n->grabbed)
-			evdev_feed(s, &ev, n->event_clock ? timeval_to_usec(&ev.time) : now);
-		else if (ev.type == EV_SYN && ev.code == SYN_REPORT)
+		if (n->grabbed) {
+			batch[k++] = ev;
+			if (k == EVDEV_BATCH)
+				evdev_flush(s, n, batch, &k, now);
+		} else if (ev.type == EV_SYN && ev.code == SYN_REPORT)
 			evdev_node_try_grab(s, n, now);
 	}
+	evdev_flush(s, n, batch, &k, now);
 	if (r == -EAGAIN || r >= 0)
 		return 0;
 	/* ENODEV after an unplug on real hardware; anything else is just as fatal for the fd. */

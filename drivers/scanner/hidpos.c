@@ -31,6 +31,8 @@ struct hidpos_impl {
 	usec_t next_poll;   /* when poll_fallback: the next poll */
 	uint8_t buf[HIDPOS_REPORT_SIZE];
 	struct hidpos_joiner joiner;
+	struct hidpos_layout desc_layout; /* from the report descriptor, when it says */
+	bool have_desc_layout;
 	char device[32];
 	/* Set from libusb callbacks, acted on once libusb_handle_events() has returned. */
 	bool arrived, left, failed;
@@ -151,12 +153,15 @@ hidpos_transfer_done(struct libusb_transfer *t)
 	e->transfer_busy = false;
 	switch (t->status) {
 	case LIBUSB_TRANSFER_COMPLETED:
+		/* A report that does not fit the layout comes out as a refused code, which
+		 * scanner_emit_code() logs with its reason. */
+		scanner_raw(s, &(struct scanner_raw){.kind = SCANNER_RAW_REPORT,
+						     .t = now_usec(CLOCK_MONOTONIC),
+						     .data = t->buffer,
+						     .len = (size_t)t->actual_length});
 		r = hidpos_joiner_feed(&e->joiner, t->buffer, (size_t)t->actual_length, &code);
 		if (r > 0)
 			scanner_emit_code(s, &code);
-		else if (r < 0)
-			log_notice("Scanner %s: malformed HID-POS report (%d bytes) ignored",
-				   s->name, t->actual_length);
 		explicit_bzero(t->buffer, HIDPOS_REPORT_SIZE);
 		break;
 	case LIBUSB_TRANSFER_TIMED_OUT:
@@ -202,9 +207,13 @@ interrupt_in(const struct libusb_interface_descriptor *d)
 	return 0;
 }
 
-/* Reads the interface's HID report descriptor: 1 = usage page 0x8C, 0 = not, <0 unknown. */
+/*
+ * Reads the interface's HID report descriptor: 1 = usage page 0x8C, 0 = not, <0 unknown. When
+ * it describes the decoded data, *ret_layout is filled and *ret_have set.
+ */
 static int
-hidpos_interface_is_pos(libusb_device_handle *h, int itf)
+hidpos_interface_is_pos(libusb_device_handle *h, int itf, struct hidpos_layout *ret_layout,
+			bool *ret_have)
 {
 	uint8_t buf[1024];
 	int r;
@@ -215,7 +224,10 @@ hidpos_interface_is_pos(libusb_device_handle *h, int itf)
 				    sizeof(buf), 1000);
 	if (r < 0)
 		return -EIO;
-	return hid_descriptor_has_usage_page(buf, (size_t)r, HID_USAGE_PAGE_BARCODE_SCANNER);
+	if (!hid_descriptor_has_usage_page(buf, (size_t)r, HID_USAGE_PAGE_BARCODE_SCANNER))
+		return 0;
+	*ret_have = hid_descriptor_find_pos_layout(buf, (size_t)r, ret_layout) == 0;
+	return 1;
 }
 
 /*
@@ -224,7 +236,8 @@ hidpos_interface_is_pos(libusb_device_handle *h, int itf)
  * interrupt-IN endpoint that is not a boot keyboard or mouse (those are the wedge side).
  */
 static int
-hidpos_find_interface(libusb_device *dev, libusb_device_handle *h, int *ret_if, uint8_t *ret_ep)
+hidpos_find_interface(libusb_device *dev, libusb_device_handle *h, int *ret_if, uint8_t *ret_ep,
+		      struct hidpos_layout *ret_layout, bool *ret_have)
 {
 	struct libusb_config_descriptor *cfg;
 	int fallback_if = -1, r = -ENOENT;
@@ -241,7 +254,7 @@ hidpos_find_interface(libusb_device *dev, libusb_device_handle *h, int *ret_if, 
 		uint8_t ep = interrupt_in(d);
 		if (d->bInterfaceClass != LIBUSB_CLASS_HID || ep == 0)
 			continue;
-		int pos = hidpos_interface_is_pos(h, d->bInterfaceNumber);
+		int pos = hidpos_interface_is_pos(h, d->bInterfaceNumber, ret_layout, ret_have);
 		if (pos > 0) {
 			*ret_if = d->bInterfaceNumber;
 			*ret_ep = ep;
@@ -260,6 +273,32 @@ hidpos_find_interface(libusb_device *dev, libusb_device_handle *h, int *ret_if, 
 	return r;
 }
 
+/* The configured layout, else what the descriptor says, else the known scanner's, else
+ * Honeywell's. Logged, as --diagnose and support need to know which one decodes. */
+static const struct hidpos_layout *
+hidpos_pick_layout(struct scanner *s)
+{
+	struct hidpos_impl *e = s->impl;
+	const struct hidpos_layout *l = hidpos_layout_get(s->cfg.report_layout);
+	const char *why = "configured";
+
+	if (!l && e->have_desc_layout) {
+		l = &e->desc_layout;
+		why = "from the report descriptor";
+	}
+	if (!l) {
+		l = hidpos_layout_quirk(s->cfg.vid, s->cfg.pid);
+		why = "known for this VID:PID";
+	}
+	if (!l) {
+		l = hidpos_layout_get(SCANNER_REPORT_HONEYWELL);
+		why = "the default";
+	}
+	log_info("Scanner %s: report layout %s (%s): data at byte %u, %u bytes", s->name, l->name,
+		 why, l->data_off, l->data_max);
+	return l;
+}
+
 static int
 hidpos_open_device(struct scanner *s, libusb_device *dev)
 {
@@ -272,7 +311,9 @@ hidpos_open_device(struct scanner *s, libusb_device *dev)
 		return log_warning_errno(usb_to_errno(r), "Scanner %s: cannot open USB device: %m",
 					 s->name);
 	}
-	r = hidpos_find_interface(dev, e->handle, &e->interface, &e->endpoint);
+	e->have_desc_layout = false;
+	r = hidpos_find_interface(dev, e->handle, &e->interface, &e->endpoint, &e->desc_layout,
+				  &e->have_desc_layout);
 	if (r < 0) {
 		r = log_warning_errno(r, "Scanner %s: no HID-POS interface (usage page 0x8C): %m",
 				      s->name);
@@ -331,7 +372,7 @@ hidpos_open_device(struct scanner *s, libusb_device *dev)
 	}
 	e->transfer_busy = true;
 	e->paused = false;
-	hidpos_joiner_reset(&e->joiner);
+	hidpos_joiner_init(&e->joiner, hidpos_pick_layout(s), s->cfg.max_len);
 	e->backoff = 0;
 	e->retry_at = USEC_INFINITY;
 	log_info("Scanner %s: reading HID-POS %04x:%04x at %s, interface %d", s->name, s->cfg.vid,
@@ -474,7 +515,7 @@ hidpos_start(struct scanner *s, usec_t now)
 	e->retry_at = USEC_INFINITY;
 	for (size_t i = 0; i < HIDPOS_POLLFDS_MAX; i++)
 		e->fds[i].fd = -1;
-	hidpos_joiner_init(&e->joiner, s->cfg.max_len);
+	hidpos_joiner_init(&e->joiner, NULL, s->cfg.max_len);
 	r = libusb_init(&e->ctx);
 	if (r < 0) {
 		e->ctx = NULL;

@@ -9,12 +9,20 @@
 
 /*
  * Decodes key events with libxkbcommon in the layout the scanner emits (not the host's), with
- * Shift, Caps Lock, Num Lock (on at start, as on a PC after boot), AltGr and the keypad. A code
- * ends on the configured suffix key, or when no key came for interkey_timeout_usec. Key repeats
- * are ignored. SYN_DROPPED discards the partial code and every event up to the next SYN_REPORT
- * (only modifier state is kept in step), and then the rest of the scan in progress, up to its
- * suffix or an inter-key gap: its first keys may be what was lost. Times are passed in, never
- * read here.
+ * Shift, AltGr and the keypad. Num Lock and Caps Lock start as the device's LEDs say
+ * (keyasm_set_leds(), EV_LED events) and lock keys toggle them as a host would; a device that
+ * reports no Num Lock LED is taken to have Num Lock on. Alt held over keypad digits types the
+ * character of that decimal code (altcode.h), whatever the lock state; Ctrl with a letter or one
+ * of @ [ \ ] ^ _ types the control character. A control character equal to the suffix (CR for
+ * enter and kp-enter, HT for tab), typed either way, ends the code like the suffix key.
+ *
+ * With a suffix configured a code ends on it; a gap of interkey_timeout_usec before it leaves
+ * the code torn: it is refused, and so is the next one (the rest of the torn scan). Without a
+ * suffix the gap ends the code; codes shorter than KEYASM_MIN_TIMEOUT_LEN are dropped as stray
+ * presses. A key that types nothing and is no modifier (an arrow, a keypad key with Num Lock
+ * off, Alt with a letter) makes the code refused rather than shortened. Key repeats are ignored.
+ * SYN_DROPPED refuses the code in progress, up to its suffix or a gap, and every event up to
+ * the next SYN_REPORT only keeps modifiers in step. Times are passed in, never read here.
  */
 struct keyasm_config {
 	const char *layout;  /* borrowed; NULL = "us" */
@@ -46,6 +54,11 @@ int keyasm_timeout(struct keyasm *ka, usec_t now, struct scan_code *ret);
 usec_t keyasm_deadline(const struct keyasm *ka);
 /* Drops the partial code and resets the keyboard state (after a grab or a reopen). */
 void keyasm_reset(struct keyasm *ka);
+/*
+ * The lock LEDs of the device (EVIOCGLED): 1 on, 0 off, -1 unknown (Num Lock is then taken to
+ * be on, Caps Lock off). Kept across keyasm_reset().
+ */
+void keyasm_set_leds(struct keyasm *ka, int num, int caps);
 
 static inline void
 keyasm_freep(struct keyasm **ka)

@@ -36,6 +36,60 @@ scan_code_strip_aim(struct scan_code *c)
 }
 
 static bool
+is_alnum(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z');
+}
+
+static bool
+has_aim(const struct scan_code *c)
+{
+	/* AIM ISO/IEC 15424: ']', a symbology letter, a modifier character. */
+	return c->len >= 3 && c->text[0] == ']' &&
+	       ((c->text[1] >= 'A' && c->text[1] <= 'Z') ||
+		(c->text[1] >= 'a' && c->text[1] <= 'z')) &&
+	       is_alnum(c->text[2]);
+}
+
+bool
+scan_code_is_code_id(char ch)
+{
+	/* Honeywell's symbology charts: one printable character per symbology, never a digit
+	 * (so a code made of digits can never lose its first one to this). */
+	static const char ids[] = "abcdefghijlmqrstwxyz<>{}DEHIJLMNPQRTVXY";
+	return ch != 0 && strchr(ids, ch) != NULL;
+}
+
+void
+scan_code_strip_prefix(struct scan_code *c, enum scanner_prefix prefix)
+{
+	if (c->reject || c->overflow || c->len == 0)
+		return;
+	switch (prefix) {
+	case SCANNER_PREFIX_AIM:
+		if (!has_aim(c)) {
+			scan_code_refuse(c, "no AIM symbology identifier where one was configured");
+			return;
+		}
+		scan_code_strip_aim(c);
+		return;
+	case SCANNER_PREFIX_CODE_ID:
+		if (c->len < 2 || !scan_code_is_code_id(c->text[0])) {
+			scan_code_refuse(c, "no Honeywell Code ID where one was configured");
+			return;
+		}
+		c->aim[0] = c->text[0];
+		c->aim[1] = 0;
+		memmove(c->text, c->text + 1, c->len);
+		c->len--;
+		return;
+	case SCANNER_PREFIX_NONE:
+	case _SCANNER_PREFIX_MAX:
+		return;
+	}
+}
+
+static bool
 all_digits(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -80,6 +134,7 @@ scanner_config_init(struct scanner_config *c)
 		.interkey_timeout_usec = 50 * USEC_PER_MSEC,
 		.baud = 9600,
 		.framing = SCANNER_FRAMING_CR,
+		.idle_gap_usec = 50 * USEC_PER_MSEC,
 		.max_len = 256,
 	};
 }
@@ -99,6 +154,19 @@ static const char *const framing_names[_SCANNER_FRAMING_MAX] = {
 	[SCANNER_FRAMING_CR] = "cr",
 	[SCANNER_FRAMING_LF] = "lf",
 	[SCANNER_FRAMING_CRLF] = "crlf",
+	[SCANNER_FRAMING_NONE] = "none",
+};
+static const char *const prefix_names[_SCANNER_PREFIX_MAX] = {
+	[SCANNER_PREFIX_NONE] = "none",
+	[SCANNER_PREFIX_AIM] = "aim",
+	[SCANNER_PREFIX_CODE_ID] = "code-id",
+};
+static const char *const report_layout_names[_SCANNER_REPORT_MAX] = {
+	[SCANNER_REPORT_AUTO] = "auto",
+	[SCANNER_REPORT_HONEYWELL] = "honeywell",
+	[SCANNER_REPORT_NEWLAND] = "newland",
+	[SCANNER_REPORT_AIM_AFTER_BYTE] = "aim-after-byte",
+	[SCANNER_REPORT_SIMPLE_COM] = "simple-com",
 };
 static const char *const class_names[_SCAN_CLASS_MAX] = {
 	[SCAN_CLASS_ALIPAY] = "alipay",
@@ -159,6 +227,30 @@ int
 scanner_framing_from_string(const char *s)
 {
 	return lookup(framing_names, ELEMENTSOF(framing_names), s);
+}
+
+const char *
+scanner_prefix_to_string(enum scanner_prefix p)
+{
+	return NAME_OR_NULL(prefix_names, p);
+}
+
+int
+scanner_prefix_from_string(const char *s)
+{
+	return lookup(prefix_names, ELEMENTSOF(prefix_names), s);
+}
+
+const char *
+scanner_report_layout_to_string(enum scanner_report_layout l)
+{
+	return NAME_OR_NULL(report_layout_names, l);
+}
+
+int
+scanner_report_layout_from_string(const char *s)
+{
+	return lookup(report_layout_names, ELEMENTSOF(report_layout_names), s);
 }
 
 const char *

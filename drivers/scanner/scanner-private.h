@@ -50,7 +50,16 @@ struct scanner {
 	size_t queue_head, queue_len;
 	const struct scanner_driver *driver;
 	void *impl;
+	scanner_raw_fn raw_fn;
+	void *raw_userdata;
 };
+
+static inline void
+scanner_raw(struct scanner *s, const struct scanner_raw *raw)
+{
+	if (s->raw_fn)
+		s->raw_fn(raw, s->raw_userdata);
+}
 
 extern const struct scanner_driver scanner_driver_evdev;
 extern const struct scanner_driver scanner_driver_serial;

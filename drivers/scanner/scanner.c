@@ -28,8 +28,11 @@ scanner_config_validate(const struct scanner_config *c)
 	const char *n = strempty(c->name);
 
 	if ((unsigned)c->kind >= _SCANNER_KIND_MAX || (unsigned)c->suffix >= _SCANNER_SUFFIX_MAX ||
-	    (unsigned)c->framing >= _SCANNER_FRAMING_MAX)
-		return log_error_errno(EINVAL, "Scanner %s: invalid kind, suffix or framing", n);
+	    (unsigned)c->framing >= _SCANNER_FRAMING_MAX ||
+	    (unsigned)c->prefix >= _SCANNER_PREFIX_MAX ||
+	    (unsigned)c->report_layout >= _SCANNER_REPORT_MAX)
+		return log_error_errno(EINVAL,
+				       "Scanner %s: invalid kind, suffix, framing or prefix", n);
 	if (isempty(c->match_path) && !c->match_vidpid && isempty(c->match_name))
 		return log_error_errno(EINVAL, "Scanner %s: no match rule (path, vidpid or name)",
 				       n);
@@ -41,6 +44,11 @@ scanner_config_validate(const struct scanner_config *c)
 				       SCAN_CODE_MAX);
 	if (c->interkey_timeout_usec > 10 * USEC_PER_SEC)
 		return log_error_errno(EINVAL, "Scanner %s: inter-key timeout above 10 s", n);
+	if (c->idle_gap_usec > 10 * USEC_PER_SEC)
+		return log_error_errno(EINVAL, "Scanner %s: idle gap above 10 s", n);
+	if (c->kind == SCANNER_KIND_SERIAL && c->framing == SCANNER_FRAMING_NONE &&
+	    c->idle_gap_usec == 0)
+		return log_error_errno(EINVAL, "Scanner %s: framing none needs an idle gap", n);
 	return 0;
 }
 
@@ -165,6 +173,13 @@ scanner_next_event(struct scanner *s, struct scanner_event *ret)
 	return 1;
 }
 
+void
+scanner_set_raw_tap(struct scanner *s, scanner_raw_fn fn, void *userdata)
+{
+	s->raw_fn = fn;
+	s->raw_userdata = userdata;
+}
+
 enum scanner_state
 scanner_get_state(const struct scanner *s)
 {
@@ -216,29 +231,38 @@ scanner_queue_push(struct scanner *s, size_t limit)
 }
 
 void
-scanner_emit_code(struct scanner *s, const struct scan_code *c)
+scanner_emit_code(struct scanner *s, const struct scan_code *in)
 {
 	struct scanner_event *e;
+	struct scan_code c = *in;
 	enum scan_class cls;
+	const char *why;
 
-	cls = c->overflow ? SCAN_CLASS_REJECTED
-			  : scan_code_classify(c->text, c->len, s->cfg.max_len);
+	scan_code_strip_prefix(&c, s->cfg.prefix);
+	why = c.overflow ? "too long" : c.reject ? c.reject : NULL;
+	cls = why ? SCAN_CLASS_REJECTED : scan_code_classify(c.text, c.len, s->cfg.max_len);
+	if (cls == SCAN_CLASS_REJECTED && !why)
+		why = "control characters or empty";
 	if (cls == SCAN_CLASS_REJECTED)
 		/* Never the text: it may be most of a payment code. */
-		log_notice("Scanner %s: rejected a code (%s)", s->name,
-			   c->overflow ? "too long" : "control characters or empty");
+		log_notice("Scanner %s: refused a code: %s", s->name, why);
 	e = scanner_queue_push(s, SCANNER_QUEUE_CODES_MAX);
-	if (!e)
+	if (!e) {
+		explicit_bzero(&c, sizeof(c));
 		return;
+	}
 	e->type = SCANNER_EVENT_CODE;
 	e->cls = cls;
+	if (why)
+		snprintf(e->reason, sizeof(e->reason), "%s", why);
 	if (cls != SCAN_CLASS_REJECTED) {
-		memcpy(e->text, c->text, c->len);
-		e->text[c->len] = 0;
-		e->len = c->len;
-		memcpy(e->aim, c->aim, sizeof(e->aim));
+		memcpy(e->text, c.text, c.len);
+		e->text[c.len] = 0;
+		e->len = c.len;
+		memcpy(e->aim, c.aim, sizeof(e->aim));
 		e->aim[sizeof(e->aim) - 1] = 0;
 	}
+	explicit_bzero(&c, sizeof(c));
 }
 
 void

@@ -42,7 +42,26 @@ enum scanner_framing {
 	SCANNER_FRAMING_CR,
 	SCANNER_FRAMING_LF,
 	SCANNER_FRAMING_CRLF,
+	SCANNER_FRAMING_NONE, /* no terminator: an idle gap of idle_gap_usec ends a frame */
 	_SCANNER_FRAMING_MAX,
+};
+
+/* What a keyboard-wedge or serial scanner puts before the code. */
+enum scanner_prefix {
+	SCANNER_PREFIX_NONE,    /* nothing is stripped */
+	SCANNER_PREFIX_AIM,     /* AIM "]Xm" symbology identifier, required */
+	SCANNER_PREFIX_CODE_ID, /* Honeywell one-letter Code ID, required */
+	_SCANNER_PREFIX_MAX,
+};
+
+/* Where a HID-POS scanner puts the decoded data in its reports (hidpos-report.h). */
+enum scanner_report_layout {
+	SCANNER_REPORT_AUTO, /* the report descriptor, then a table of known scanners, Honeywell */
+	SCANNER_REPORT_HONEYWELL,
+	SCANNER_REPORT_NEWLAND,        /* data from byte 2, no AIM id */
+	SCANNER_REPORT_AIM_AFTER_BYTE, /* one byte before the AIM id */
+	SCANNER_REPORT_SIMPLE_COM,     /* [length][data], no report id (Symbol) */
+	_SCANNER_REPORT_MAX,
 };
 
 /*
@@ -66,15 +85,18 @@ struct scanner_config {
 	/* serial */
 	unsigned baud; /* default 9600 */
 	enum scanner_framing framing;
-	/* serial and hidpos */
-	bool aim_strip; /* strip a leading AIM "]Xn" symbology identifier */
+	usec_t idle_gap_usec; /* default 50 ms: ends a frame (none), refuses a torn one (others) */
+	/* evdev and serial */
+	enum scanner_prefix prefix; /* default none */
 	/* hidpos */
-	bool honeywell_enable; /* send feature report 0xFE [0x01] on open */
+	bool honeywell_enable;                    /* send feature report 0xFE [0x01] on open */
+	enum scanner_report_layout report_layout; /* default auto */
 	/* all */
 	size_t max_len; /* longest accepted code, default 256, at most SCAN_CODE_MAX */
 };
 
-/* Fills in the defaults: evdev, "us", Enter, 50 ms, 9600 baud, CR, max_len 256. */
+/* Fills in the defaults: evdev, "us", Enter, 50 ms, 9600 baud, CR, 50 ms idle gap, no prefix,
+ * max_len 256. */
 void scanner_config_init(struct scanner_config *c);
 
 const char *scanner_kind_to_string(enum scanner_kind k);
@@ -83,6 +105,10 @@ const char *scanner_suffix_to_string(enum scanner_suffix s);
 int scanner_suffix_from_string(const char *s);
 const char *scanner_framing_to_string(enum scanner_framing f);
 int scanner_framing_from_string(const char *s);
+const char *scanner_prefix_to_string(enum scanner_prefix p);
+int scanner_prefix_from_string(const char *s);
+const char *scanner_report_layout_to_string(enum scanner_report_layout l);
+int scanner_report_layout_from_string(const char *s);
 /* Parses "VVVV:PPPP" (hex, as lsusb prints it); -EINVAL if malformed. ret_* written on success. */
 int scanner_vidpid_from_string(const char *s, uint16_t *ret_vid, uint16_t *ret_pid);
 
@@ -119,7 +145,8 @@ struct scanner_event {
 	enum scan_class cls;          /* CODE */
 	size_t len;                   /* CODE: bytes in text; 0 for SCAN_CLASS_REJECTED */
 	char text[SCAN_CODE_MAX + 1]; /* CODE: NUL-terminated; empty when rejected */
-	char aim[4]; /* CODE: AIM symbology id ("]E0") when the scanner sent one, else "" */
+	char aim[4];     /* CODE: AIM symbology id ("]E0") or Code ID ("j") when sent, else "" */
+	char reason[80]; /* CODE, SCAN_CLASS_REJECTED: why, for logs and diagnostics */
 	enum scanner_state state; /* STATE */
 	char device[128];         /* STATE: devnode or bus:address, "" when missing */
 };
@@ -156,6 +183,40 @@ const struct scanner_config *scanner_get_config(const struct scanner *s);
 typedef void (*scanner_list_fn)(enum scanner_kind kind, const char *node, uint16_t vid,
 				uint16_t pid, const char *name, void *userdata);
 int scanner_list(enum scanner_kind kind, scanner_list_fn fn, void *userdata);
+
+/*
+ * Looks for a present device that cfg (borrowed) matches, by the same rules the drivers use,
+ * without opening it (a running daemon may hold it). Returns 1 with its node in ret_node (e.g.
+ * "/dev/input/event3", "usb:001:004"), 0 when none is present, or -errno.
+ */
+int scanner_find(const struct scanner_config *cfg, char *ret_node, size_t size);
+
+/*
+ * Says in words which devices cfg matches, for messages: "serial scanner matching device
+ * /dev/ttyACM0", "evdev scanner matching name_pattern *Barcode*". -ENOBUFS when it does not fit.
+ */
+int scanner_config_describe(const struct scanner_config *cfg, char *buf, size_t size);
+
+/* For diagnostics: what a scanner sent, before any decoding. */
+enum scanner_raw_kind {
+	SCANNER_RAW_EVENT,  /* evdev: type, code, value (EV_LED also for the state read on open) */
+	SCANNER_RAW_BYTES,  /* serial: data, len as read */
+	SCANNER_RAW_REPORT, /* hidpos: one input report */
+};
+
+struct scanner_raw {
+	enum scanner_raw_kind kind;
+	usec_t t; /* CLOCK_MONOTONIC; for evdev the event's own time */
+	uint16_t type, code;
+	int32_t value;
+	const uint8_t *data; /* borrowed for the call */
+	size_t len;
+};
+
+typedef void (*scanner_raw_fn)(const struct scanner_raw *raw, void *userdata);
+/* Calls fn with every raw input from now on (NULL to stop). Never used by the daemon: the raw
+ * input of a payment code is the payment code. */
+void scanner_set_raw_tap(struct scanner *s, scanner_raw_fn fn, void *userdata);
 
 static inline void
 scanner_freep(struct scanner **s)

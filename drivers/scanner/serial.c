@@ -19,6 +19,7 @@ struct serial_impl {
 	char *devnode; /* what is open, NULL when closed */
 	char *syspath; /* its udev syspath when known, for remove events */
 	struct serial_framer framer;
+	usec_t last_rx; /* when the last byte came */
 	usec_t retry_at;
 	usec_t backoff;
 };
@@ -95,6 +96,8 @@ serial_schedule_retry(struct scanner *s, usec_t now, enum scanner_state st)
 	scanner_set_state(s, st, NULL);
 }
 
+static usec_t serial_gap_deadline(const struct scanner *s);
+
 static int
 serial_readable(struct scanner *s, struct scanner_watch *w, uint32_t revents, usec_t now)
 {
@@ -122,6 +125,18 @@ serial_readable(struct scanner *s, struct scanner_watch *w, uint32_t revents, us
 			serial_schedule_retry(s, now, SCANNER_STATE_ERROR);
 			return 0;
 		}
+		/* Bytes read after the gap passed start a new frame even when the timer has not
+		 * run yet: the gap is what ends the old one. */
+		if (now >= serial_gap_deadline(s)) {
+			struct scan_code code;
+			if (serial_framer_gap(&e->framer, &code) > 0)
+				scanner_emit_code(s, &code);
+		}
+		e->last_rx = now;
+		scanner_raw(s, &(struct scanner_raw){.kind = SCANNER_RAW_BYTES,
+						     .t = now,
+						     .data = buf,
+						     .len = (size_t)n});
 		for (size_t off = 0; off < (size_t)n;) {
 			struct scan_code code;
 			size_t used;
@@ -266,7 +281,7 @@ serial_start(struct scanner *s, usec_t now)
 	s->impl = e;
 	e->tty_w.fd = e->mon_w.fd = -1;
 	e->retry_at = USEC_INFINITY;
-	serial_framer_init(&e->framer, s->cfg.framing, s->cfg.aim_strip, s->cfg.max_len);
+	serial_framer_init(&e->framer, s->cfg.framing, s->cfg.max_len);
 	e->udev = udev_new();
 	if (!e->udev)
 		return log_error_errno(ENOMEM, "Scanner %s: udev_new failed", s->name);
@@ -303,17 +318,32 @@ serial_free(struct scanner *s)
 	s->impl = NULL;
 }
 
+/* When the idle gap after the last byte ends an unfinished frame, or USEC_INFINITY. */
+static usec_t
+serial_gap_deadline(const struct scanner *s)
+{
+	const struct serial_impl *e = s->impl;
+
+	if (!e->devnode || s->cfg.idle_gap_usec == 0 || !serial_framer_pending(&e->framer))
+		return USEC_INFINITY;
+	return e->last_rx + s->cfg.idle_gap_usec;
+}
+
 static usec_t
 serial_deadline(const struct scanner *s)
 {
 	const struct serial_impl *e = s->impl;
-	return e->retry_at;
+	return MIN(e->retry_at, serial_gap_deadline(s));
 }
 
 static int
 serial_timeout(struct scanner *s, usec_t now)
 {
 	struct serial_impl *e = s->impl;
+	struct scan_code code;
+
+	if (now >= serial_gap_deadline(s) && serial_framer_gap(&e->framer, &code) > 0)
+		scanner_emit_code(s, &code);
 
 	if (now >= e->retry_at) {
 		e->retry_at = USEC_INFINITY;

@@ -769,12 +769,20 @@ order_dispatch(struct order *o, const struct order_config *cfg, enum order_event
 		return log_bug("order %s: event %s impossible in state %s", o->id,
 			       order_event_to_string(ev), order_state_to_string(o->state));
 	}
-	if (act.changed || act.send != ORDER_REQ_NONE)
-		log_info("order %s: %s → %s → %s%s%s", o->id, order_state_to_string(saved.state),
-			 order_event_to_string(ev), order_state_to_string(o->state),
-			 act.send != ORDER_REQ_NONE ? ", send " : "",
-			 act.send != ORDER_REQ_NONE ? order_request_to_string(act.send) : "");
-	else
+	if (act.changed || act.send != ORDER_REQ_NONE) {
+		/* doc/design.md §12: transitions are structured journal entries. */
+		const struct log_field f[] = {
+			{"ORDER", o->id},
+			{"STATE", order_state_to_string(o->state)},
+			{"PREVIOUS_STATE", order_state_to_string(saved.state)},
+			{"EVENT", order_event_to_string(ev)},
+		};
+		log_fields(LOG_INFO, f, ELEMENTSOF(f), "order %s: %s → %s → %s%s%s", o->id,
+			   order_state_to_string(saved.state), order_event_to_string(ev),
+			   order_state_to_string(o->state),
+			   act.send != ORDER_REQ_NONE ? ", send " : "",
+			   act.send != ORDER_REQ_NONE ? order_request_to_string(act.send) : "");
+	} else
 		log_debug("order %s: %s → %s → (unchanged)", o->id, order_state_to_string(o->state),
 			  order_event_to_string(ev));
 	*ret_act = act;
@@ -998,11 +1006,19 @@ refund_dispatch(struct refund *r, const struct order_config *cfg, enum refund_ev
 		return log_bug("refund %s: event %s impossible in state %s", r->id,
 			       refund_event_to_string(ev), refund_state_to_string(r->state));
 	}
-	if (act.changed || act.send != REFUND_REQ_NONE)
-		log_info("refund %s: %s → %s → %s%s%s", r->id, refund_state_to_string(saved.state),
-			 refund_event_to_string(ev), refund_state_to_string(r->state),
-			 act.send != REFUND_REQ_NONE ? ", send " : "",
-			 act.send != REFUND_REQ_NONE ? refund_request_to_string(act.send) : "");
+	if (act.changed || act.send != REFUND_REQ_NONE) {
+		const struct log_field f[] = {
+			{"REFUND", r->id},
+			{"STATE", refund_state_to_string(r->state)},
+			{"PREVIOUS_STATE", refund_state_to_string(saved.state)},
+			{"EVENT", refund_event_to_string(ev)},
+		};
+		log_fields(LOG_INFO, f, ELEMENTSOF(f), "refund %s: %s → %s → %s%s%s", r->id,
+			   refund_state_to_string(saved.state), refund_event_to_string(ev),
+			   refund_state_to_string(r->state),
+			   act.send != REFUND_REQ_NONE ? ", send " : "",
+			   act.send != REFUND_REQ_NONE ? refund_request_to_string(act.send) : "");
+	}
 	*ret_act = act;
 	return 0;
 }

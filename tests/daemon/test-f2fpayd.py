@@ -72,11 +72,11 @@ if r.returncode != 0 or f"socket = {tmp}/api.sock\n" not in r.stdout:
 bad = f"{tmp}/bad.conf"
 write(bad, config("colour = blue\n"))
 r = subprocess.run([f2fpayd, "-c", bad, "--check-config"], capture_output=True, text=True)
-if r.returncode != 1 or r.stderr.strip() != f"{bad}:9: unknown key 'colour' in [terminal]":
+if r.returncode != 78 or r.stderr.strip() != f"{bad}:9: unknown key 'colour' in [terminal]":
     fail(f"bad config: {r.returncode} {r.stderr!r}")
 os.chmod(f"{tmp}/app.key", 0o640)
 r = subprocess.run([f2fpayd, "-c", conf, "--check-config"], capture_output=True, text=True)
-if r.returncode != 1 or "accessible by group or others" not in r.stderr:
+if r.returncode != 78 or "accessible by group or others" not in r.stderr:
     fail(f"group-readable key accepted: {r.stderr!r}")
 os.chmod(f"{tmp}/app.key", 0o600)
 

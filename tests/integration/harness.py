@@ -469,3 +469,19 @@ def sign_notification(fields, tmp):
 
 def form(fields):
     return urllib.parse.urlencode(fields)
+
+
+def run_scenario(tests, prefix):
+    """main() of a scenario script: argv = BUILD_DIR NAME; 0 when it passed, 1 when not."""
+    import sys
+    build, name = sys.argv[1], sys.argv[2]
+    tmp = tmpdir(f"{prefix}-{name}.")
+    try:
+        tests[name](build, tmp)
+    except TestFailure as e:
+        print(f"FAIL {name}: {e}", file=sys.stderr)
+        print(f"(files kept in {tmp})", file=sys.stderr)
+        return 1
+    subprocess.run(["rm", "-rf", tmp])
+    print(f"{name}: passed")
+    return 0

@@ -433,7 +433,9 @@ def test_journal_full(build, tmp):
         check(st == 503 and b["error"]["code"] == "journal_full", f"new order: {st} {b}")
         j = status_journal(d)
         check(not j["writable"] and j["free_bytes"] < j["headroom_bytes"], f"status: {j}")
-        d.wait_notify("STATUS=Journal cannot be written")
+        d.wait_notify("journal cannot be written")
+        st, s = d.api("GET", "/v1/status")
+        check("journal_unwritable" in [c["name"] for c in s["conditions"]], f"status: {s}")
         # The order in progress still finishes: the buyer pays, the journal records it.
         st, text = sb.scan_qr(a["qr_code"], True)
         check(st == 200, f"scan-qr: {st} {text}")
@@ -446,7 +448,8 @@ def test_journal_full(build, tmp):
         t0 = time.monotonic()
         wait_for("the journal writable again", lambda: status_journal(d)["writable"])
         took = time.monotonic() - t0
-        d.wait_notify("STATUS=Running")
+        wait_for("STATUS= without the journal", lambda: "journal cannot" not in
+                 d.wait_notify("STATUS=Running"))
         ev.wait(lambda e: e["event"] == "display" and e["data"].get("screen") == "idle",
                 "the idle screen")
         wal = os.path.join(mnt, "journal.db-wal")

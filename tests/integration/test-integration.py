@@ -13,8 +13,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (KEYS, Daemon, Sandbox, TestFailure, check, form, sign_notification,  # noqa: E402
-                     tmpdir)
+from harness import (KEYS, Daemon, Sandbox, check, form, run_scenario,  # noqa: E402
+                     sign_notification)
 
 # doc/design.md §11.1: the last digit of an 18-digit code starting 28 picks the buyer.
 CODE_PAID = "287654321098765430"
@@ -436,7 +436,7 @@ def test_refusals(build, tmp):
             f.write(good.replace("alipay-public.pem", "app-public.pem"))
         r = subprocess.run([d.f2fpayd, "--config", d.conf], capture_output=True, text=True,
                            timeout=30)
-        check(r.returncode == 1 and "app's own public key" in r.stderr,
+        check(r.returncode == 78 and "app's own public key" in r.stderr,
               f"app public key as Alipay's: {r.returncode} {r.stderr}")
         check(not os.path.exists(d.sock), "the API was served anyway")
         with open(d.conf, "w") as f:
@@ -444,7 +444,7 @@ def test_refusals(build, tmp):
         os.chmod(os.path.join(tmp, "app.key"), 0o640)
         r = subprocess.run([d.f2fpayd, "--config", d.conf], capture_output=True, text=True,
                            timeout=30)
-        check(r.returncode == 1 and "group or others" in r.stderr,
+        check(r.returncode == 78 and "group or others" in r.stderr,
               f"group-readable key: {r.returncode} {r.stderr}")
         os.chmod(os.path.join(tmp, "app.key"), 0o600)
         d.start()
@@ -468,19 +468,5 @@ TESTS = {
 }
 
 
-def main():
-    build, name = sys.argv[1], sys.argv[2]
-    tmp = tmpdir(f"f2fpay-it-{name}.")
-    try:
-        TESTS[name](build, tmp)
-    except TestFailure as e:
-        print(f"FAIL {name}: {e}", file=sys.stderr)
-        print(f"(files kept in {tmp})", file=sys.stderr)
-        return 1
-    subprocess.run(["rm", "-rf", tmp])
-    print(f"{name}: passed")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_scenario(TESTS, "f2fpay-it"))

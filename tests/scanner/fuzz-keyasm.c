@@ -11,7 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /*
  * Input: 6-byte records — type selector, code (2 bytes LE), value (signed byte), gap in ms
- * (2 bytes LE). The first byte picks the suffix and the layout (us/de/fr); max_len is 32.
+ * (2 bytes LE). The first byte picks the suffix, the layout (us/de/fr) and the lock LEDs;
+ * max_len is 32.
  */
 static const char *const layouts[] = {"us", "de", "fr"};
 static struct keyasm *kas[3][_SCANNER_SUFFIX_MAX];
@@ -20,6 +21,9 @@ static void
 check(const struct scan_code *c)
 {
 	if (c->len > 32 || c->text[c->len] != 0)
+		abort();
+	/* Every code the assembler hands over is text, over-long, or refused with a reason. */
+	if (c->len == 0 && !c->overflow && !c->reject)
 		abort();
 	/* Ctrl+@ decodes to NUL: such a code exists but must never be accepted. */
 	if (strlen(c->text) != c->len &&
@@ -51,6 +55,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	ka = kas[li][si];
+	/* The top bits pick the lock LEDs the device reports: unknown, or Num/Caps on or off. */
+	unsigned leds = sel >> 6;
+	keyasm_set_leds(ka, leds == 0 ? -1 : (int)(leds & 1), leds == 0 ? -1 : (int)(leds >> 1));
 	keyasm_reset(ka);
 	data++;
 	size--;

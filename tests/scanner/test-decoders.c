@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Table tests of code classification, serial framing and HID-POS report parsing. */
+/* Table tests of code classification, serial framing and prefixes. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "drivers/scanner/hidpos-report.h"
 #include "drivers/scanner/serial-frame.h"
 #include "test.h"
 
@@ -56,36 +55,83 @@ test_classify(void)
 struct frame_case {
 	const char *name;
 	enum scanner_framing framing;
-	bool aim;
+	enum scanner_prefix prefix;
 	size_t max_len;
-	const char *in;
-	const char *want; /* '|'-separated frames; "<long>" for an over-long one; aim as "{]E0}" */
+	const char *in;   /* '~' = the line goes idle for the gap */
+	const char *want; /* '|'-separated frames; "<long>", "<refused>"; aim as "{]E0}" */
 };
 
+#define CR   SCANNER_FRAMING_CR
+#define LF   SCANNER_FRAMING_LF
+#define CRLF SCANNER_FRAMING_CRLF
+#define NONE SCANNER_FRAMING_NONE
+#define P_NO SCANNER_PREFIX_NONE
+#define AIM  SCANNER_PREFIX_AIM
+#define CID  SCANNER_PREFIX_CODE_ID
+
 static const struct frame_case frame_cases[] = {
-	{"cr", SCANNER_FRAMING_CR, false, 64, "123\r456\r", "123|456"},
-	{"lf", SCANNER_FRAMING_LF, false, 64, "123\n456\n", "123|456"},
-	{"crlf", SCANNER_FRAMING_CRLF, false, 64, "123\r\n456\r\n", "123|456"},
-	{"crlf: a bare cr stays in the frame", SCANNER_FRAMING_CRLF, false, 64, "12\r3\r\n",
-	 "12\r3"},
-	{"cr framing fed crlf: lf starts the next frame", SCANNER_FRAMING_CR, false, 64,
-	 "123\r\n456\r", "123|\n456"},
-	{"empty frames collapse", SCANNER_FRAMING_CR, false, 64, "\r\r123\r\r\r", "123"},
-	{"partial frame waits", SCANNER_FRAMING_LF, false, 64, "123\n45", "123"},
-	{"aim stripped", SCANNER_FRAMING_CR, true, 64, "]E06901234567892\r]Q1hello\r",
+	{"cr", CR, P_NO, 64, "123\r456\r", "123|456"},
+	{"lf", LF, P_NO, 64, "123\n456\n", "123|456"},
+	{"crlf", CRLF, P_NO, 64, "123\r\n456\r\n", "123|456"},
+	{"crlf: a bare cr inside stays, and is refused", CRLF, P_NO, 64, "12\r3\r\n", "<refused>"},
+	/* A CR LF scanner on CR framing: the LF is the rest of the terminator. */
+	{"cr framing fed crlf", CR, P_NO, 64, "123\r\n456\r\n789\r\n", "123|456|789"},
+	{"lf framing fed crlf", LF, P_NO, 64, "123\r\n456\r\n", "123|456"},
+	{"cr framing fed lf cr", CR, P_NO, 64, "123\n\r456\n\r", "123|456"},
+	{"lf inside a cr frame is refused", CR, P_NO, 64, "12\n34\r", "<refused>"},
+	{"empty frames collapse", CR, P_NO, 64, "\r\r123\r\r\r", "123"},
+	{"partial frame waits", LF, P_NO, 64, "123\n45", "123"},
+	/* Honeywell's factory default: no suffix at all. */
+	{"none: the gap ends frames", NONE, P_NO, 64, "287654321098765430~6901234567892~",
+	 "287654321098765430|6901234567892"},
+	{"none: stray cr lf stripped", NONE, P_NO, 64, "\r\n123\r\n~456~", "123|456"},
+	{"none: a cr inside stays", NONE, P_NO, 64, "12\r34~", "<refused>"},
+	{"none: nothing before the gap", NONE, P_NO, 64, "~~", ""},
+	/* A scanner with no suffix on CR framing: nothing joins, every scan is refused. */
+	{"cr framing, no terminator sent", CR, P_NO, 64, "123~456~", "<refused>|<refused>"},
+	{"a torn frame and its rest are refused", CR, P_NO, 64, "2876543~21098765430\r123\r",
+	 "<refused>|<refused>|123"},
+	{"a torn frame ended by its terminator alone", CR, P_NO, 64, "2876~\r123\r",
+	 "<refused>|123"},
+	{"aim stripped", CR, AIM, 64, "]E06901234567892\r]Q1hello\r",
 	 "6901234567892{]E0}|hello{]Q1}"},
-	{"aim kept when not configured", SCANNER_FRAMING_CR, false, 64, "]E0690\r", "]E0690"},
-	{"a frame of only an aim id is empty", SCANNER_FRAMING_LF, true, 64, "]E1\n123\n", "123"},
-	{"no aim prefix present", SCANNER_FRAMING_CR, true, 64, "287654321098765430\r",
-	 "287654321098765430"},
-	{"over-long rejected, next fine", SCANNER_FRAMING_CR, false, 4, "12345\r1234\r",
-	 "<long>|1234"},
+	{"aim kept when not configured", CR, P_NO, 64, "]E0690\r", "]E0690"},
+	{"aim configured, none sent: refused", CR, AIM, 64, "287654321098765430\r", "<refused>"},
+	{"a frame of only an aim id is refused", LF, AIM, 64, "]E1\n123\n", "<refused>|<refused>"},
+	{"code id stripped", CR, CID, 64, "j12345\rs287654321098765430\r",
+	 "12345{j}|287654321098765430{s}"},
+	/* A digit is never a Code ID: a payment code is never shortened into another one. */
+	{"code id configured, none sent", CR, CID, 64, "287654321098765430\r", "<refused>"},
+	{"code id kept when not configured", CR, P_NO, 64, "j12345\r", "j12345"},
+	{"over-long rejected, next fine", CR, P_NO, 4, "12345\r1234\r", "<long>|1234"},
 };
 
 static void
 append(char *out, size_t size, const char *s)
 {
 	strncat(out, s, size - strlen(out) - 1);
+}
+
+static void
+frame_out(char *out, size_t size, struct scan_code *c, enum scanner_prefix prefix)
+{
+	/* As the scanner core does it before classifying. */
+	scan_code_strip_prefix(c, prefix);
+	if (out[0])
+		append(out, size, "|");
+	if (c->overflow)
+		append(out, size, "<long>");
+	else if (c->reject ||
+		 scan_code_classify(c->text, c->len, SCAN_CODE_MAX) == SCAN_CLASS_REJECTED) {
+		append(out, size, "<refused>");
+		return;
+	} else
+		append(out, size, c->text);
+	if (c->aim[0]) {
+		append(out, size, "{");
+		append(out, size, c->aim);
+		append(out, size, "}");
+	}
 }
 
 static void
@@ -99,159 +145,63 @@ test_frames(void)
 			char out[512] = "";
 			const uint8_t *p = (const uint8_t *)tc->in;
 			size_t n = strlen(tc->in), off = 0;
+			struct scan_code c;
 
-			serial_framer_init(&f, tc->framing, tc->aim, tc->max_len);
+			serial_framer_init(&f, tc->framing, tc->max_len);
 			while (off < n) {
-				struct scan_code c;
-				size_t used, avail = bytewise ? 1 : n - off;
+				size_t used, avail;
+				if (p[off] == '~') {
+					if (serial_framer_gap(&f, &c) > 0)
+						frame_out(out, sizeof(out), &c, tc->prefix);
+					CHECK(!serial_framer_pending(&f));
+					off++;
+					continue;
+				}
+				const uint8_t *tilde = memchr(p + off, '~', n - off);
+				avail = bytewise ? 1 : (tilde ? (size_t)(tilde - p) : n) - off;
 				int r = serial_framer_feed(&f, p + off, avail, &used, &c);
 				CHECK(r >= 0);
 				CHECK(used <= avail);
 				off += used;
-				if (r == 0)
-					continue;
-				if (out[0])
-					append(out, sizeof(out), "|");
-				if (c.overflow)
-					append(out, sizeof(out), "<long>");
-				else
-					append(out, sizeof(out), c.text);
-				if (c.aim[0]) {
-					append(out, sizeof(out), "{");
-					append(out, sizeof(out), c.aim);
-					append(out, sizeof(out), "}");
-				}
+				if (r > 0)
+					frame_out(out, sizeof(out), &c, tc->prefix);
 			}
 			if (strcmp(out, tc->want) != 0)
-				fprintf(stderr, "frame case \"%s\" (bytewise %d)\n", tc->name,
-					bytewise);
+				fprintf(stderr, "frame case \"%s\" (bytewise %d): \"%s\"\n",
+					tc->name, bytewise, out);
 			CHECK_STR_EQ(out, tc->want);
 		}
 	}
 }
 
-/* Builds a HID-POS report as doc/hardware.md §3 lays it out. */
 static void
-report(uint8_t buf[64], const char *aim, const char *data, bool more)
+test_prefix(void)
 {
-	size_t n = strlen(data);
-
-	memset(buf, 0, 64);
-	buf[0] = 0x02;
-	buf[1] = (uint8_t)n;
-	if (aim)
-		memcpy(buf + 2, aim, 3);
-	memcpy(buf + 5, data, n);
-	buf[61] = 0x0b; /* vendor code id: ignored */
-	buf[63] = more ? 0x01 : 0x00;
-}
-
-static void
-test_hidpos(void)
-{
-	struct hidpos_joiner j;
-	struct hidpos_report rep;
+	static const char ids[] = "abcdefghijlmqrstwxyz<>{}DEHIJLMNPQRTVXY";
 	struct scan_code c;
-	uint8_t buf[64];
-	char long_code[200];
 
-	/* One report. */
-	hidpos_joiner_init(&j, 256);
-	report(buf, "]E0", "6901234567892", false);
-	CHECK_INT_EQ(hidpos_report_parse(buf, 64, &rep), 0);
-	CHECK_INT_EQ(rep.len, 13);
-	CHECK_STR_EQ(rep.aim, "]E0");
-	CHECK(!rep.more);
-	CHECK_INT_EQ(hidpos_joiner_feed(&j, buf, 64, &c), 1);
-	CHECK_STR_EQ(c.text, "6901234567892");
-	CHECK_STR_EQ(c.aim, "]E0");
-
-	/* A payment code without an AIM id. */
-	report(buf, NULL, "287654321098765430", false);
-	CHECK_INT_EQ(hidpos_joiner_feed(&j, buf, 64, &c), 1);
-	CHECK_STR_EQ(c.text, "287654321098765430");
-	CHECK_STR_EQ(c.aim, "");
-
-	/* 150 bytes over three reports (56 + 56 + 38). */
-	for (size_t i = 0; i < 150; i++)
-		long_code[i] = (char)('A' + i % 26);
-	long_code[150] = 0;
-	char part[57];
-	for (size_t off = 0; off < 150; off += 56) {
-		size_t n = 150 - off < 56 ? 150 - off : 56;
-		memcpy(part, long_code + off, n);
-		part[n] = 0;
-		report(buf, "]Q1", part, off + n < 150);
-		CHECK_INT_EQ(hidpos_joiner_feed(&j, buf, 64, &c), off + n < 150 ? 0 : 1);
-	}
-	CHECK_STR_EQ(c.text, long_code);
-	CHECK_STR_EQ(c.aim, "]Q1");
-
-	/* Over max_len across reports: rejected whole. */
-	hidpos_joiner_init(&j, 100);
-	report(buf, "]Q1", long_code + 100, true); /* 50 bytes */
-	CHECK_INT_EQ(hidpos_joiner_feed(&j, buf, 64, &c), 0);
-	report(buf, "]Q1", long_code + 100, false);
-	CHECK_INT_EQ(hidpos_joiner_feed(&j, buf, 64, &c), 1);
-	CHECK_INT_EQ(c.len, 100);
-	CHECK(!c.overflow);
-	report(buf, "]Q1", long_code + 100, true);
-	CHECK_INT_EQ(hidpos_joiner_feed(&j, buf, 64, &c), 0);
-	report(buf, "]Q1", long_code + 99, false); /* 51 bytes: 101 in all */
-	CHECK_INT_EQ(hidpos_joiner_feed(&j, buf, 64, &c), 1);
-	CHECK(c.overflow);
-
-	/* Malformed reports: short, wrong id, length over 56, broken AIM; partial code dropped. */
-	hidpos_joiner_init(&j, 256);
-	report(buf, NULL, "ABC", true);
-	CHECK_INT_EQ(hidpos_joiner_feed(&j, buf, 64, &c), 0);
-	CHECK_INT_EQ(hidpos_joiner_feed(&j, buf, 63, &c), -EBADMSG);
-	report(buf, NULL, "DEF", false);
-	CHECK_INT_EQ(hidpos_joiner_feed(&j, buf, 64, &c), 1);
-	CHECK_STR_EQ(c.text, "DEF");
-	buf[0] = 0x01;
-	CHECK_INT_EQ(hidpos_report_parse(buf, 64, &rep), -EBADMSG);
-	report(buf, NULL, "DEF", false);
-	buf[1] = 57;
-	CHECK_INT_EQ(hidpos_report_parse(buf, 64, &rep), -EBADMSG);
-	report(buf, "]\0\0", "DEF", false);
-	CHECK_INT_EQ(hidpos_report_parse(buf, 64, &rep), -EBADMSG);
-	/* Zero-length final report ends the code; an empty code is nothing. */
-	report(buf, NULL, "", false);
-	CHECK_INT_EQ(hidpos_joiner_feed(&j, buf, 64, &c), 0);
-}
-
-static void
-test_hid_descriptor(void)
-{
-	static const struct {
-		const char *name;
-		uint8_t d[16];
-		size_t n;
-		bool want;
-	} cases[] = {
-		/* Usage Page (0x8C, two bytes), Usage (Bar Code Scanner), Collection */
-		{"pos, 2-byte page", {0x06, 0x8C, 0x00, 0x09, 0x02, 0xA1, 0x01}, 7, true},
-		{"pos, 1-byte page", {0x05, 0x8C, 0x09, 0x02, 0xA1, 0x01, 0xC0}, 7, true},
-		{"pos, 4-byte page", {0x07, 0x8C, 0x00, 0x00, 0x00}, 5, true},
-		{"4-byte page 0x1008C", {0x07, 0x8C, 0x00, 0x01, 0x00}, 5, false},
-		/* Generic Desktop, Keyboard, Collection, Usage Page (Keyboard) */
-		{"keyboard", {0x05, 0x01, 0x09, 0x06, 0xA1, 0x01, 0x05, 0x07}, 8, false},
-		/* Usage 0x8C is not a usage page */
-		{"usage, not page", {0x09, 0x8C, 0x05, 0x01}, 4, false},
-		{"after a long item", {0xFE, 0x02, 0x10, 0x05, 0x8C, 0x05, 0x8C}, 7, true},
-		{"long item hides it", {0xFE, 0x02, 0x10, 0x05, 0x8C}, 5, false},
-		{"truncated", {0x06, 0x8C}, 2, false},
-		{"empty", {0}, 0, false},
-	};
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		bool got = hid_descriptor_has_usage_page(cases[i].d, cases[i].n,
-							 HID_USAGE_PAGE_BARCODE_SCANNER);
-		if (got != cases[i].want)
-			fprintf(stderr, "descriptor case \"%s\"\n", cases[i].name);
-		CHECK_INT_EQ(got, cases[i].want);
-	}
+	for (char d = '0'; d <= '9'; d++)
+		CHECK(!scan_code_is_code_id(d));
+	for (size_t i = 0; ids[i]; i++)
+		CHECK(scan_code_is_code_id(ids[i]));
+	CHECK(!scan_code_is_code_id(']'));
+	CHECK(!scan_code_is_code_id(0));
+	/* A code that is only a Code ID has nothing left: refused, not empty. */
+	scan_code_clear(&c);
+	scan_code_append(&c, "j", 1, 64);
+	scan_code_strip_prefix(&c, SCANNER_PREFIX_CODE_ID);
+	CHECK(c.reject != NULL);
+	/* An AIM id needs a symbology letter: "]12" is data. */
+	scan_code_clear(&c);
+	scan_code_append(&c, "]1234", 5, 64);
+	scan_code_strip_prefix(&c, SCANNER_PREFIX_AIM);
+	CHECK(c.reject != NULL);
+	/* Prefix none leaves everything. */
+	scan_code_clear(&c);
+	scan_code_append(&c, "]E0123", 6, 64);
+	scan_code_strip_prefix(&c, SCANNER_PREFIX_NONE);
+	CHECK_STR_EQ(c.text, "]E0123");
+	CHECK(c.reject == NULL);
 }
 
 static void
@@ -276,6 +226,11 @@ test_names(void)
 	CHECK_INT_EQ(scanner_kind_from_string("usb"), -EINVAL);
 	CHECK_INT_EQ(scanner_suffix_from_string("kp-enter"), SCANNER_SUFFIX_KP_ENTER);
 	CHECK_INT_EQ(scanner_framing_from_string("CRLF"), SCANNER_FRAMING_CRLF);
+	CHECK_INT_EQ(scanner_framing_from_string("none"), SCANNER_FRAMING_NONE);
+	CHECK_INT_EQ(scanner_prefix_from_string("code-id"), SCANNER_PREFIX_CODE_ID);
+	CHECK_INT_EQ(scanner_prefix_from_string("aim"), SCANNER_PREFIX_AIM);
+	CHECK_INT_EQ(scanner_report_layout_from_string("simple-com"), SCANNER_REPORT_SIMPLE_COM);
+	CHECK_STR_EQ(scanner_report_layout_to_string(SCANNER_REPORT_NEWLAND), "newland");
 	CHECK_STR_EQ(scanner_suffix_to_string(SCANNER_SUFFIX_TAB), "tab");
 	CHECK(scanner_state_to_string(_SCANNER_STATE_MAX) == NULL);
 }
@@ -285,8 +240,7 @@ main(void)
 {
 	test_classify();
 	test_frames();
-	test_hidpos();
-	test_hid_descriptor();
+	test_prefix();
 	test_names();
 	printf("decoder tables passed\n");
 	return 0;

@@ -170,6 +170,9 @@ hex(FILE *f, const uint8_t *p, size_t n)
  * Writes the ioctl record libevdev 1.13 needs (doc/hardware.md §5 lists the essentials; the data
  * length of each line is the buffer size in the request: 255 for the strings).
  */
+/* The lock LEDs the next recorded device reports (EVIOCGLED): bit 0 Num Lock, 1 Caps Lock. */
+static uint8_t ioctl_leds;
+
 static void
 write_ioctl(const char *path, const char *name, uint16_t vid, uint16_t pid, int held_key)
 {
@@ -228,7 +231,9 @@ write_ioctl(const char *path, const char *name, uint16_t vid, uint16_t pid, int 
 		key[held_key / 8] = (uint8_t)(1u << (held_key % 8));
 	hex(f, key, 96); /* the keys held when the device is opened */
 	fprintf(f, "EVIOCGLED(0) 8 ");
+	buf[0] = ioctl_leds;
 	hex(f, buf, 8);
+	buf[0] = 0;
 	fprintf(f, "EVIOCGSW(0) 8 ");
 	hex(f, buf, 8);
 	uint8_t rep[8] = {0xfa, 0, 0, 0, 0x21, 0, 0, 0};
@@ -308,6 +313,76 @@ type(UMockdevTestbed *bed, const char *dev, const char *text)
 		t += 1000;
 	}
 	CHECK_INT_EQ(write(fd, evs, n * sizeof(evs[0])), (ssize_t)(n * sizeof(evs[0])));
+}
+
+/* A scan as a real wedge scanner sends it: events 1 ms apart, pauses where the script says. */
+struct evscript {
+	struct input_event evs[1024];
+	size_t n;
+	usec_t t;
+};
+
+static void
+ev_add(struct evscript *e, uint16_t type, uint16_t code, int32_t value)
+{
+	CHECK(e->n < sizeof(e->evs) / sizeof(e->evs[0]));
+	e->evs[e->n++] =
+		(struct input_event){.time = {.tv_sec = (time_t)(e->t / USEC_PER_SEC),
+					      .tv_usec = (suseconds_t)(e->t % USEC_PER_SEC)},
+				     .type = type,
+				     .code = code,
+				     .value = value};
+}
+
+static void
+ev_key(struct evscript *e, uint16_t code, int32_t value)
+{
+	e->t += USEC_PER_MSEC;
+	ev_add(e, EV_KEY, code, value);
+	ev_add(e, EV_SYN, SYN_REPORT, 0);
+}
+
+static void
+ev_tap(struct evscript *e, uint16_t code)
+{
+	ev_key(e, code, 1);
+	ev_key(e, code, 0);
+}
+
+/* Alt held over the keypad digits of `number` ("Alt mode"). */
+static void
+ev_alt(struct evscript *e, const char *number)
+{
+	static const uint16_t kp[10] = {KEY_KP0, KEY_KP1, KEY_KP2, KEY_KP3, KEY_KP4,
+					KEY_KP5, KEY_KP6, KEY_KP7, KEY_KP8, KEY_KP9};
+	ev_key(e, KEY_LEFTALT, 1);
+	for (const char *d = number; *d; d++)
+		ev_tap(e, kp[*d - '0']);
+	ev_key(e, KEY_LEFTALT, 0);
+}
+
+/*
+ * The script in writes of 64 events (the mocked node is a PTY, whose buffer would split a
+ * larger write inside an event). The driver measures gaps from the events' own timestamps, so
+ * the scan decodes the same however late the loop reads it (the machine is shared).
+ */
+static void
+ev_send(UMockdevTestbed *bed, const char *dev, struct scanner *s, struct evscript *e)
+{
+	int fd = umockdev_testbed_get_dev_fd(bed, dev);
+
+	CHECK(fd >= 0);
+	for (size_t off = 0; off < e->n; off += 64) {
+		size_t k = e->n - off < 64 ? e->n - off : 64;
+		CHECK_INT_EQ(write(fd, e->evs + off, k * sizeof(e->evs[0])),
+			     (ssize_t)(k * sizeof(e->evs[0])));
+		/* Let the driver read it before the next write; what it decodes stays queued. */
+		struct pollfd p = {.fd = scanner_get_fd(s), .events = POLLIN};
+		(void)poll(&p, 1, 100);
+		CHECK_INT_EQ(scanner_process(s, now_usec(CLOCK_MONOTONIC)), 0);
+	}
+	e->n = 0;
+	e->t += USEC_PER_SEC; /* the next scan, a second later */
 }
 
 static void
@@ -551,15 +626,26 @@ test_syn_dropped(UMockdevTestbed *bed)
 	 * so a scan typed right after may be lost whole, never in part: scan until one comes
 	 * through, and that one must be exact ("12" and "3" never prefix it).
 	 */
-	do {
+	bool refused = false;
+	for (;;) {
 		CHECK(++rounds < 100);
 		type(bed, "/dev/input/event9", "2812345678901234");
-	} while (wait_event_rounds(s, &ev, 50) == 0);
-	CHECK_INT_EQ(ev.type, SCANNER_EVENT_CODE);
+		if (wait_event_rounds(s, &ev, 50) == 0)
+			continue;
+		CHECK_INT_EQ(ev.type, SCANNER_EVENT_CODE);
+		if (ev.cls != SCAN_CLASS_REJECTED)
+			break;
+		/* The torn scan comes out refused, with its reason and no text. */
+		CHECK_STR_EQ(ev.text, "");
+		CHECK(strstr(ev.reason, "SYN_DROPPED") || strstr(ev.reason, "torn"));
+		refused = true;
+	}
+	CHECK(refused);
 	CHECK_STR_EQ(ev.text, "2812345678901234");
 	/* Later scans may still be in flight; each is exact too. */
 	while (wait_event_rounds(s, &ev, 50) > 0)
-		CHECK_STR_EQ(ev.text, "2812345678901234");
+		if (ev.cls != SCAN_CLASS_REJECTED)
+			CHECK_STR_EQ(ev.text, "2812345678901234");
 	scanner_free(s);
 }
 
@@ -628,6 +714,113 @@ test_enodev(UMockdevTestbed *bed)
 	scanner_free(s);
 }
 
+/*
+ * The output modes of wedge scanners in the field, on a device whose Num Lock LED is off (read
+ * with EVIOCGLED): a scanner that presses Num Lock itself around keypad digits, Alt mode with
+ * and without a leading 0, Ctrl+M as the suffix, a Caps Lock LED event, pauses of tens of ms
+ * inside a code, and a scan torn by a longer pause.
+ */
+static void
+test_wedge_modes(UMockdevTestbed *bed)
+{
+	static const uint16_t kp[10] = {KEY_KP0, KEY_KP1, KEY_KP2, KEY_KP3, KEY_KP4,
+					KEY_KP5, KEY_KP6, KEY_KP7, KEY_KP8, KEY_KP9};
+	static const uint16_t row[10] = {KEY_0, KEY_1, KEY_2, KEY_3, KEY_4,
+					 KEY_5, KEY_6, KEY_7, KEY_8, KEY_9};
+	const char *pay = "287654321098765430";
+	struct evscript e = {.t = now_usec(CLOCK_MONOTONIC)};
+	char desc[4096];
+
+	ioctl_leds = 0x00; /* Num Lock and Caps Lock off */
+	snprintf(desc, sizeof(desc), SCANNER_DESC_FMT, 14, 64 + 14, 10);
+	add_device(bed, desc);
+	load_ioctl(bed, "/dev/input/event14", "Datalogic Scanner", 0x05f9, 0x2214);
+	/* The default inter-key timeout of 50 ms: gaps come from the events' timestamps, which
+	 * a loaded machine does not stretch. */
+	struct scanner_config cfg;
+	struct scanner *s = NULL;
+	scanner_config_init(&cfg);
+	cfg.name = "modes";
+	cfg.match_path = "/dev/input/event14";
+	CHECK_INT_EQ(scanner_new(&cfg, &s), 0);
+	expect_state(s, SCANNER_STATE_PRESENT);
+
+	/* Keypad digits: with the LED off the scanner presses Num Lock first and after. */
+	ev_tap(&e, KEY_NUMLOCK);
+	for (const char *c = pay; *c; c++)
+		ev_tap(&e, kp[*c - '0']);
+	ev_tap(&e, KEY_NUMLOCK);
+	ev_tap(&e, KEY_ENTER);
+	ev_send(bed, "/dev/input/event14", s, &e);
+	expect_code(s, pay, SCAN_CLASS_ALIPAY);
+
+	/* The same keypad digits without the Num Lock press: refused, not "" or a shorter code. */
+	for (const char *c = pay; *c; c++)
+		ev_tap(&e, kp[*c - '0']);
+	ev_tap(&e, KEY_ENTER);
+	ev_send(bed, "/dev/input/event14", s, &e);
+	expect_refused(s, "Num Lock off");
+
+	/* Alt mode, OEM (no leading 0) and ANSI (leading 0) numbers, a 35 ms pause inside. */
+	for (const char *c = pay; *c; c++) {
+		char num[8];
+		snprintf(num, sizeof(num), (c - pay) % 2 ? "0%d" : "%d", *c);
+		ev_alt(&e, num);
+		if (c - pay == 8)
+			e.t += 35 * USEC_PER_MSEC;
+	}
+	ev_tap(&e, KEY_ENTER);
+	ev_send(bed, "/dev/input/event14", s, &e);
+	expect_code(s, pay, SCAN_CLASS_ALIPAY);
+
+	/* Row digits with pauses of 30 and 40 ms, ended by Ctrl+M. */
+	for (const char *c = pay; *c; c++) {
+		ev_tap(&e, row[*c - '0']);
+		if (c - pay == 5)
+			e.t += 30 * USEC_PER_MSEC;
+		if (c - pay == 11)
+			e.t += 40 * USEC_PER_MSEC;
+	}
+	ev_key(&e, KEY_LEFTCTRL, 1);
+	ev_tap(&e, KEY_M);
+	ev_key(&e, KEY_LEFTCTRL, 0);
+	ev_send(bed, "/dev/input/event14", s, &e);
+	expect_code(s, pay, SCAN_CLASS_ALIPAY);
+
+	/* Caps Lock turned on (the LED event the host sends): the same key gives upper case. */
+	e.t += USEC_PER_MSEC;
+	ev_add(&e, EV_LED, LED_CAPSL, 1);
+	ev_add(&e, EV_SYN, SYN_REPORT, 0);
+	ev_tap(&e, KEY_A);
+	ev_tap(&e, KEY_B);
+	ev_tap(&e, KEY_1);
+	ev_tap(&e, KEY_ENTER);
+	e.t += USEC_PER_MSEC;
+	ev_add(&e, EV_LED, LED_CAPSL, 0);
+	ev_add(&e, EV_SYN, SYN_REPORT, 0);
+	ev_send(bed, "/dev/input/event14", s, &e);
+	expect_code(s, "AB1", SCAN_CLASS_BARCODE);
+
+	/* An 80 ms pause before the suffix: the scan is torn. Neither half is a code. */
+	for (const char *c = pay; *c; c++) {
+		ev_tap(&e, row[*c - '0']);
+		if (c - pay == 6)
+			e.t += 80 * USEC_PER_MSEC;
+	}
+	ev_tap(&e, KEY_ENTER);
+	ev_send(bed, "/dev/input/event14", s, &e);
+	expect_refused(s, "torn");
+	expect_refused(s, "torn");
+	/* The next scan is whole again. */
+	for (const char *c = pay; *c; c++)
+		ev_tap(&e, row[*c - '0']);
+	ev_tap(&e, KEY_ENTER);
+	ev_send(bed, "/dev/input/event14", s, &e);
+	expect_code(s, pay, SCAN_CLASS_ALIPAY);
+	expect_quiet(s);
+	scanner_free(s);
+}
+
 int
 main(void)
 {
@@ -656,6 +849,7 @@ main(void)
 	test_grab_after_release(bed);
 	test_grab_refused(bed);
 	test_enodev(bed);
+	test_wedge_modes(bed);
 
 	g_object_unref(bed);
 	char cmd[64];

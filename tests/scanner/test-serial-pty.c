@@ -8,25 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "drivers/scanner/scanner-sd-event.h"
 #include "drivers/scanner/scanner.h"
+#include "scanner-wait.h"
 #include "test.h"
-
-static int
-wait_event(struct scanner *s, struct scanner_event *ev)
-{
-	/* Up to 20 s: the reopen backoff is 1 s and the machine is shared. */
-	for (int i = 0; i < 2000; i++) {
-		if (scanner_next_event(s, ev) > 0)
-			return 1;
-		struct pollfd p = {.fd = scanner_get_fd(s), .events = POLLIN};
-		(void)poll(&p, 1, 10);
-		CHECK_INT_EQ(scanner_process(s, now_usec(CLOCK_MONOTONIC)), 0);
-	}
-	return 0;
-}
 
 static void
 expect_state(struct scanner *s, enum scanner_state st)
@@ -71,7 +59,8 @@ pty_open(struct pty *p)
 }
 
 static struct scanner *
-open_scanner(const char *path, enum scanner_framing framing, bool aim, unsigned baud)
+open_scanner_gap(const char *path, enum scanner_framing framing, enum scanner_prefix prefix,
+		 unsigned baud, usec_t gap)
 {
 	struct scanner_config cfg;
 	struct scanner *s = NULL;
@@ -81,10 +70,147 @@ open_scanner(const char *path, enum scanner_framing framing, bool aim, unsigned 
 	cfg.name = "pty";
 	cfg.match_path = path;
 	cfg.framing = framing;
-	cfg.aim_strip = aim;
+	cfg.prefix = prefix;
 	cfg.baud = baud;
+	cfg.idle_gap_usec = gap;
 	CHECK_INT_EQ(scanner_new(&cfg, &s), 0);
 	return s;
+}
+
+static struct scanner *
+open_scanner(const char *path, enum scanner_framing framing, bool aim, unsigned baud)
+{
+	return open_scanner_gap(path, framing, aim ? SCANNER_PREFIX_AIM : SCANNER_PREFIX_NONE, baud,
+				50 * USEC_PER_MSEC);
+}
+
+/*
+ * A scanner on the line, in a child process: `script` is bytes to send one by one, about a
+ * millisecond apart as at 9600 baud, with "@N" (a token of its own, space-separated from the
+ * bytes around it) pausing N ms. "\r" and "\n" are sent as written in the C string.
+ */
+static pid_t
+device_send(int master, const char *script)
+{
+	pid_t pid = fork();
+
+	CHECK(pid >= 0);
+	if (pid > 0)
+		return pid;
+	for (const char *p = script; *p;) {
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		if (p[0] == '@' && p[1] >= '0' && p[1] <= '9') {
+			char *end;
+			unsigned long ms = strtoul(p + 1, &end, 10);
+			usleep((useconds_t)(ms * 1000));
+			p = *end == ' ' ? end + 1 : end;
+			continue;
+		}
+		if (write(master, p, 1) != 1)
+			_exit(1);
+		usleep(1000);
+		p++;
+	}
+	_exit(0);
+}
+
+static void
+device_wait(pid_t pid)
+{
+	int status = 0;
+	CHECK_INT_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* A scanner on a PTY with a device process sending `script` (see device_send()). */
+struct session {
+	struct pty p;
+	struct scanner *s;
+	pid_t pid;
+};
+
+static void
+session_start(struct session *x, enum scanner_framing framing, enum scanner_prefix prefix,
+	      usec_t gap, const char *script)
+{
+	pty_open(&x->p);
+	x->s = open_scanner_gap(x->p.path, framing, prefix, 9600, gap);
+	expect_state(x->s, SCANNER_STATE_PRESENT);
+	x->pid = device_send(x->p.master, script);
+}
+
+static void
+session_end(struct session *x)
+{
+	device_wait(x->pid);
+	scanner_free(x->s);
+	close(x->p.master);
+}
+
+/*
+ * Honeywell's factory default: no suffix, frames end when the line goes idle. Bytes a
+ * millisecond apart, a pause of 30 ms inside the first code (the margin to the gap is wide:
+ * the machine is shared), then 1.5 s between scans.
+ */
+static void
+test_framing_none(void)
+{
+	struct session x;
+
+	session_start(&x, SCANNER_FRAMING_NONE, SCANNER_PREFIX_NONE, 400 * USEC_PER_MSEC,
+		      "287654321 @30 098765430 @1500 6901234567892 @1500 \r\n2812345678901234\r\n");
+	expect_code(x.s, "287654321098765430", "", SCAN_CLASS_ALIPAY);
+	expect_code(x.s, "6901234567892", "", SCAN_CLASS_BARCODE);
+	/* A stray CR LF around a frame is not part of it. */
+	expect_code(x.s, "2812345678901234", "", SCAN_CLASS_ALIPAY);
+	session_end(&x);
+}
+
+/* A CR LF scanner on the default CR framing: every code, not just the first. */
+static void
+test_crlf_on_cr(void)
+{
+	struct session x;
+
+	session_start(&x, SCANNER_FRAMING_CR, SCANNER_PREFIX_NONE, 50 * USEC_PER_MSEC,
+		      "287654321098765430\r\n @200 6901234567892\r\n @200 2812345678901234\r\n");
+	expect_code(x.s, "287654321098765430", "", SCAN_CLASS_ALIPAY);
+	expect_code(x.s, "6901234567892", "", SCAN_CLASS_BARCODE);
+	expect_code(x.s, "2812345678901234", "", SCAN_CLASS_ALIPAY);
+	session_end(&x);
+}
+
+/* Honeywell Code ID prefix: "j" Code 128, "s" QR Code, "d" EAN-13; a missing one is refused. */
+static void
+test_code_id(void)
+{
+	struct session x;
+
+	session_start(&x, SCANNER_FRAMING_CR, SCANNER_PREFIX_CODE_ID, 400 * USEC_PER_MSEC,
+		      "s287654321098765430\r @100 d6901234567892\r @100 jABC-123\r @100 "
+		      "287654321098765430\r");
+	expect_code(x.s, "287654321098765430", "s", SCAN_CLASS_ALIPAY);
+	expect_code(x.s, "6901234567892", "d", SCAN_CLASS_BARCODE);
+	expect_code(x.s, "ABC-123", "j", SCAN_CLASS_BARCODE);
+	/* Without its Code ID, a payment code is refused, never shortened to "87654...". */
+	expect_refused(x.s, "Code ID");
+	session_end(&x);
+}
+
+/* A scanner sending no terminator on CR framing: each scan is refused, none joined. */
+static void
+test_missing_terminator(void)
+{
+	struct session x;
+
+	session_start(&x, SCANNER_FRAMING_CR, SCANNER_PREFIX_NONE, 400 * USEC_PER_MSEC,
+		      "287654321098765430 @1500 6901234567892 @1500 ");
+	expect_refused(x.s, "idle");
+	expect_refused(x.s, "torn");
+	session_end(&x);
 }
 
 static void
@@ -293,6 +419,10 @@ main(void)
 	test_framing(SCANNER_FRAMING_CRLF, "\r\n");
 	test_termios();
 	test_aim();
+	test_framing_none();
+	test_crlf_on_cr();
+	test_code_id();
+	test_missing_terminator();
 	test_flush_on_open();
 	test_reopen();
 	test_bad_config();

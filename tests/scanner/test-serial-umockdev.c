@@ -71,7 +71,7 @@ open_scanner(const char *path, bool vidpid)
 	cfg.pid = 0x0b6a;
 	cfg.baud = 115200;
 	cfg.framing = SCANNER_FRAMING_CRLF;
-	cfg.aim_strip = true;
+	cfg.prefix = SCANNER_PREFIX_AIM;
 	CHECK_INT_EQ(scanner_new(&cfg, &s), 0);
 	return s;
 }
@@ -102,7 +102,7 @@ test_script(UMockdevTestbed *bed, const char *dir)
 	 * dropped: the burst (one write, whole or not at all) repeats, the first one seen counts.
 	 */
 	for (int i = 0; i < 20; i++)
-		fputs("r 200 ]E06901234567892^M^J287654321098765430^M^J\n", f);
+		fputs("r 200 ]E06901234567892^M^J]Q1287654321098765430^M^J\n", f);
 	CHECK(fclose(f) == 0);
 	CHECK(umockdev_testbed_load_script(bed, "/dev/ttyACM0", path, &error));
 	check_gerror(error);
@@ -136,9 +136,35 @@ test_hotplug(UMockdevTestbed *bed)
 		add_acm(bed, port + 1);
 		expect_state(s, SCANNER_STATE_PRESENT);
 		snprintf(dev, sizeof(dev), "/dev/ttyACM%d", port);
-		put(bed, dev, "2812345678901234\r\n");
+		put(bed, dev, "]Q12812345678901234\r\n");
 		expect_code(s, "2812345678901234", SCAN_CLASS_ALIPAY);
 	}
+	expect_quiet(s);
+	scanner_free(s);
+}
+
+/*
+ * An RS-232 scanner on the built-in port /dev/ttyS0 (no USB parent: matched by path), with
+ * Honeywell's factory setting of no suffix: each code ends when the line goes idle.
+ */
+static void
+test_rs232(UMockdevTestbed *bed)
+{
+	struct scanner_config cfg;
+	struct scanner *s = NULL;
+
+	scanner_config_init(&cfg);
+	cfg.kind = SCANNER_KIND_SERIAL;
+	cfg.name = "rs232";
+	cfg.match_path = "/dev/ttyS0";
+	cfg.framing = SCANNER_FRAMING_NONE;
+	cfg.idle_gap_usec = 200 * USEC_PER_MSEC;
+	CHECK_INT_EQ(scanner_new(&cfg, &s), 0);
+	expect_state(s, SCANNER_STATE_PRESENT);
+	put(bed, "/dev/ttyS0", "287654321098765430");
+	expect_code(s, "287654321098765430", SCAN_CLASS_ALIPAY);
+	put(bed, "/dev/ttyS0", "6901234567892\r\n");
+	expect_code(s, "6901234567892", SCAN_CLASS_BARCODE);
 	expect_quiet(s);
 	scanner_free(s);
 }
@@ -162,6 +188,7 @@ main(void)
 
 	test_script(bed, dir);
 	test_hotplug(bed);
+	test_rs232(bed);
 
 	g_object_unref(bed);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -2,37 +2,9 @@
 /* Shared helpers of the umockdev scanner tests: fake evdev records, waiting for events. */
 #pragma once
 
-#include <poll.h>
 #include <umockdev.h>
 
-#include "drivers/scanner/scanner.h"
-#include "test.h"
-
-/* Waits up to rounds × 10 ms for the next scanner event. */
-static inline int
-wait_event_rounds(struct scanner *s, struct scanner_event *ev, int rounds)
-{
-	for (int i = 0; i < rounds; i++) {
-		if (scanner_next_event(s, ev) > 0)
-			return 1;
-		struct pollfd p = {.fd = scanner_get_fd(s), .events = POLLIN};
-		usec_t now = now_usec(CLOCK_MONOTONIC), d = scanner_get_deadline(s);
-		int ms = 10;
-		if (d != USEC_INFINITY && d > now && (d - now) / 1000 < 10)
-			ms = (int)((d - now) / 1000) + 1;
-		(void)poll(&p, 1, ms);
-		/* glib's main context carries nothing here; the testbed works synchronously. */
-		CHECK_INT_EQ(scanner_process(s, now_usec(CLOCK_MONOTONIC)), 0);
-	}
-	return scanner_next_event(s, ev);
-}
-
-/* Waits up to 10 s (generous: the machine is shared) for the next scanner event. */
-static inline int
-wait_event(struct scanner *s, struct scanner_event *ev)
-{
-	return wait_event_rounds(s, ev, 1000);
-}
+#include "scanner-wait.h"
 
 /* Waits for the next state event, skipping nothing: a code in between fails the test. */
 static inline void
