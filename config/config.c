@@ -702,7 +702,20 @@ bad_mode:
 			backend = CONFIG_DISPLAY_NONE;
 		else if (STR_EQ(value, "tty"))
 			backend = CONFIG_DISPLAY_TTY;
-		else if (strncmp(value, "fb:", 3) == 0) {
+		else if (strncmp(value, "tty:", 4) == 0) {
+			/* doc/operations.md, "A terminal as the customer display". */
+			snprintf(why, why_size,
+				 "the tty display writes to f2fpayd's standard output: for a "
+				 "serial port or a console, write \"tty\" and give the device to "
+				 "the service as TTYPath= with StandardOutput=tty");
+			return -EINVAL;
+		} else if (strncmp(value, "fb:", 3) == 0 && strstr(value, ",vt=")) {
+			snprintf(why, why_size,
+				 "vt= is not supported: the service may not switch virtual "
+				 "terminals; keep the console off the framebuffer instead "
+				 "(fbcon=map:9 on the kernel command line)");
+			return -EINVAL;
+		} else if (strncmp(value, "fb:", 3) == 0) {
 			backend = CONFIG_DISPLAY_FB;
 			target = value + 3;
 			if (strncmp(target, "/dev/fb", 7) != 0 || !target[7] ||
