@@ -20,7 +20,7 @@ struct key {
 struct parser {
 	const unsigned char *s;
 	size_t len, pos;
-	unsigned max_depth;
+	unsigned max_depth, flags;
 	struct json_strict_error *err;
 	struct buf keys;   /* unescaped keys of the objects open on the current path */
 	struct key *index; /* their spans, a stack shared by the nested objects */
@@ -223,7 +223,9 @@ parse_string(struct parser *p, struct buf *out)
 			p->pos += 6;
 			continue;
 		}
-		size_t k = utf8_seq(p->s + p->pos, p->len - p->pos);
+		size_t k = (p->flags & JSON_STRICT_RAW_BYTES)
+				   ? 1
+				   : utf8_seq(p->s + p->pos, p->len - p->pos);
 		if (k == 0)
 			return fail(p, p->pos, "invalid UTF-8 in a string");
 		if (out && buf_append(out, p->s + p->pos, k) < 0)
@@ -431,12 +433,14 @@ parse_value(struct parser *p, unsigned depth)
 }
 
 int
-json_strict_check(const char *s, size_t len, unsigned max_depth, struct json_strict_error *err)
+json_strict_check(const char *s, size_t len, unsigned max_depth, unsigned flags,
+		  struct json_strict_error *err)
 {
 	struct parser p = {
 		.s = (const unsigned char *)s,
 		.len = len,
 		.max_depth = max_depth,
+		.flags = flags,
 		.err = err,
 		/* Keys are never longer than the text they come from. */
 		.keys = BUF_INIT(len + 64),

@@ -15,6 +15,10 @@ struct json_strict_error {
 	char message[JSON_STRICT_MESSAGE_MAX];
 };
 
+/* JSON_STRICT_RAW_BYTES: bytes above 0x7F in strings are not checked (text in another charset,
+ * such as GBK); escapes, keys and syntax still are. */
+#define JSON_STRICT_RAW_BYTES (1u << 0)
+
 /*
  * Checks that `len` bytes (borrowed, not necessarily NUL-terminated) are exactly one JSON value
  * with optional whitespace around it, nested at most `max_depth` deep, where:
@@ -26,7 +30,12 @@ struct json_strict_error {
  * json-c accepts duplicate keys (the last one wins) and escaped lone surrogates, hence this.
  * Returns 0, -EBADMSG with *err filled, or -ENOMEM.
  */
-int json_strict_check(const char *s, size_t len, unsigned max_depth, struct json_strict_error *err);
+int json_strict_check(const char *s, size_t len, unsigned max_depth, unsigned flags,
+		      struct json_strict_error *err);
+
+/* JSON_STRICT_RAW_BYTES: bytes above 0x7F in strings are not checked (text in another charset,
+ * such as GBK); escapes, keys and syntax still are. */
+#define JSON_STRICT_RAW_BYTES (1u << 0)
 
 /*
  * Checks that `len` bytes are valid UTF-8 by the same rules (no overlongs, no surrogates, at

@@ -56,7 +56,7 @@ parse_object(const char *body, size_t len, struct json_object **ret, struct api_
 		return api_error_set(err, 400, "malformed_json", "NUL byte at byte %zu",
 				     (size_t)((const char *)memchr(body, 0, len) - body));
 	/* json-c lets the last of duplicate keys win and passes lone surrogates: refuse first. */
-	r = json_strict_check(body, len, API_JSON_MAX_DEPTH, &jerr_strict);
+	r = json_strict_check(body, len, API_JSON_MAX_DEPTH, 0, &jerr_strict);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0 && jerr_strict.duplicate_key)

@@ -22,7 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 65536 || memchr(data, 0, size))
 		return 0;
-	r = json_strict_check((const char *)data, size, DEPTH, &e);
+	r = json_strict_check((const char *)data, size, DEPTH, 0, &e);
 	if (r == -EBADMSG) {
 		if (e.offset > size || !e.message[0])
 			abort();

@@ -61,19 +61,28 @@ main(void)
 	struct json_strict_error e;
 
 	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
-		int r = json_strict_check(good[i], strlen(good[i]), 4, &e);
+		int r = json_strict_check(good[i], strlen(good[i]), 4, 0, &e);
 		if (r != 0)
 			fprintf(stderr, "good[%zu]: %s at %zu\n", i, e.message, e.offset);
 		CHECK_INT_EQ(r, 0);
 	}
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-		CHECK_INT_EQ(json_strict_check(bad[i].text, strlen(bad[i].text), 4, &e), -EBADMSG);
+		CHECK_INT_EQ(json_strict_check(bad[i].text, strlen(bad[i].text), 4, 0, &e),
+			     -EBADMSG);
 		CHECK_STR_EQ(e.message, bad[i].message);
 		CHECK_INT_EQ(e.offset, bad[i].offset);
 		CHECK_INT_EQ(e.duplicate_key, bad[i].key != NULL);
 		if (bad[i].key)
 			CHECK_STR_EQ(e.key, bad[i].key);
 	}
+	/* Text in another charset (GBK "中"): raw bytes pass with the flag, escapes are still
+	 * checked and keys still compared. */
+	CHECK_INT_EQ(json_strict_check("{\"s\":\"\xd6\xd0\"}", 10, 4, JSON_STRICT_RAW_BYTES, &e),
+		     0);
+	CHECK_INT_EQ(json_strict_check("{\"s\":\"\xd6\xd0\"}", 10, 4, 0, &e), -EBADMSG);
+	CHECK_INT_EQ(json_strict_check("\"\\ud800\"", 8, 4, JSON_STRICT_RAW_BYTES, &e), -EBADMSG);
+	CHECK_INT_EQ(json_strict_check("{\"a\":1,\"a\":2}", 13, 4, JSON_STRICT_RAW_BYTES, &e),
+		     -EBADMSG);
 	/* The raw UTF-8 rule on its own. */
 	CHECK_INT_EQ(utf8_valid_prefix("ab\xc3\xa9", 4), 4);
 	CHECK_INT_EQ(utf8_valid_prefix("ab\xc0\xae", 4), 2);

@@ -25,7 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		/* Accepted: no key twice, strict UTF-8 (else json-c's last value could have won).
 		 */
-		if (json_strict_check((const char *)data, size, API_JSON_MAX_DEPTH, &je) != 0)
+		if (json_strict_check((const char *)data, size, API_JSON_MAX_DEPTH, 0, &je) != 0)
 			abort();
 		if (o.subject &&
 		    utf8_valid_prefix(o.subject, strlen(o.subject)) != strlen(o.subject))
