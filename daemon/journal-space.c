@@ -91,8 +91,15 @@ space_measure(struct journal_space *s)
 		return;
 	}
 	s->free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
-	if (s->writable && !s->write_failed && s->free_bytes >= JOURNAL_SPACE_HEADROOM_BYTES)
+	if (s->writable && !s->write_failed && s->free_bytes >= 2 * JOURNAL_SPACE_HEADROOM_BYTES)
 		return;
+	if (s->writable && !s->write_failed) {
+		/* Getting short: give back what the write-ahead file holds before it is needed. */
+		if (journal_checkpoint(s->journal) == 0 && statvfs(s->dir, &sv) == 0)
+			s->free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+		if (s->free_bytes >= JOURNAL_SPACE_HEADROOM_BYTES)
+			return;
+	}
 	if (s->writable) {
 		space_set(s, false);
 		return;
