@@ -57,7 +57,8 @@ enum cfg_type {
 	T_MINUTES, /* like T_USEC, whole minutes only */
 	T_ENUM,    /* one of names[] */
 	T_USBID,   /* vvvv:pppp hexadecimal */
-	T_DISPLAY, /* none | tty | fb:/dev/fbN | png:PATH */
+	T_DISPLAY, /* none, or a list of tty | fb:/dev/fbN | png:PATH | web[:ADDR:PORT] | pole:DEV
+		    */
 	T_ADDR,    /* IPv4:PORT or [IPv6]:PORT */
 	T_HHMM,    /* HH:MM */
 	T_LAYOUT,  /* xkb layout name, optionally layout(variant) */
@@ -72,6 +73,7 @@ static const char *const prefix_names[] = {"none", "aim", "code-id", NULL};
 static const char *const report_layout_names[] = {"auto",           "honeywell",  "newland",
 						  "aim-after-byte", "simple-com", NULL};
 static const char *const language_names[] = {"both", "zh", "en", NULL};
+static const char *const pole_protocol_names[] = {"led8n", "cd5220", NULL};
 
 #define K_EVDEV  (1u << CONFIG_SCANNER_EVDEV)
 #define K_SERIAL (1u << CONFIG_SCANNER_SERIAL)
@@ -175,10 +177,13 @@ static const struct cfg_key keys[] = {
 	 .names = report_layout_names, .kinds = K_HIDPOS},
 	{SEC_SCANNER, "max_length", T_UINT, S(max_length), "128", 16, 4096},
 
-	{SEC_DISPLAY, "backend", T_DISPLAY, 0, "none", 0, 256},
+	{SEC_DISPLAY, "backend", T_DISPLAY, 0, "none", 0, 1024},
 	{SEC_DISPLAY, "width", T_UINT, D(width), "800", 64, 4096},
 	{SEC_DISPLAY, "height", T_UINT, D(height), "480", 64, 4096},
 	{SEC_DISPLAY, "language", T_ENUM, D(language), "both", .names = language_names},
+	{SEC_DISPLAY, "pole_baud", T_UINT, D(pole_baud), "2400", 1200, 115200},
+	{SEC_DISPLAY, "pole_protocol", T_ENUM, D(pole_protocol), "led8n",
+	 .names = pole_protocol_names},
 
 	{SEC_API, "socket", T_PATH, AP(socket), "/run/f2fpay/api.sock", 0, 107},
 	{SEC_API, "socket_mode", T_MODE, AP(socket_mode), "0660"},
@@ -464,6 +469,147 @@ parse_addr(const char *s, char host[static 64], unsigned *ret_port)
 	return 0;
 }
 
+/* One item of [display] backend: fills o, or says why not. */
+static int
+parse_display_one(const char *item, struct config_display_output *o, char *why, size_t why_size)
+{
+	const char *target = NULL;
+	char web[80], host[64];
+	unsigned port;
+
+	*o = (struct config_display_output){0};
+	if (STR_EQ(item, "tty"))
+		o->backend = CONFIG_DISPLAY_TTY;
+	else if (strncmp(item, "tty:", 4) == 0) {
+		/* doc/operations.md, "Devices under the service". */
+		snprintf(
+			why, why_size,
+			"the tty display writes to f2fpayd's standard output: for a serial port or "
+			"a console, write \"tty\" and give the device to the service as TTYPath= "
+			"with StandardOutput=tty");
+		return -EINVAL;
+	} else if (strncmp(item, "fb:", 3) == 0 && strstr(item, ",vt=")) {
+		snprintf(why, why_size,
+			 "vt= is not supported: the service may not switch virtual terminals; keep "
+			 "the console off the framebuffer instead (fbcon=map:9 on the kernel "
+			 "command "
+			 "line)");
+		return -EINVAL;
+	} else if (strncmp(item, "fb:", 3) == 0) {
+		o->backend = CONFIG_DISPLAY_FB;
+		target = item + 3;
+		if (strncmp(target, "/dev/fb", 7) != 0 || !target[7] ||
+		    !str_all(target + 7, NULL)) {
+			snprintf(why, why_size, "expected fb:/dev/fbN, not \"%s\"", item);
+			return -EINVAL;
+		}
+	} else if (strncmp(item, "png:", 4) == 0 || strncmp(item, "pole:", 5) == 0) {
+		o->backend = item[1] == 'n' ? CONFIG_DISPLAY_PNG : CONFIG_DISPLAY_POLE;
+		target = strchr(item, ':') + 1;
+		/* ',' separates the driver's options: not part of a path here. */
+		if (target[0] != '/' || !str_printable(target) || strchr(target, ',')) {
+			snprintf(why, why_size, "expected %.4s:/absolute/path, not \"%s\"", item,
+				 item);
+			return -EINVAL;
+		}
+	} else if (STR_EQ(item, "web") || strncmp(item, "web:", 4) == 0) {
+		/* web, web:PORT or web:ADDR:PORT; the page listens on loopback unless told. */
+		const char *rest = item[3] ? item + 4 : "8090";
+		o->backend = CONFIG_DISPLAY_WEB;
+		if (strchr(rest, ':'))
+			snprintf(web, sizeof(web), "%s", rest);
+		else
+			snprintf(web, sizeof(web), "127.0.0.1:%s", rest);
+		if (strlen(rest) >= 64 || parse_addr(web, host, &port) < 0) {
+			snprintf(why, why_size,
+				 "expected web, web:PORT or web:ADDR:PORT with a numeric address, "
+				 "not \"%s\"",
+				 item);
+			return -EINVAL;
+		}
+		target = web;
+	} else {
+		snprintf(why, why_size,
+			 "expected none, or tty, fb:/dev/fbN, png:PATH, web[:ADDR:PORT] or "
+			 "pole:DEVICE separated by spaces, not \"%s\"",
+			 item);
+		return -EINVAL;
+	}
+	if (target) {
+		o->target = strdup(target);
+		if (!o->target)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* [display] backend: "none" or up to CONFIG_DISPLAY_MAX displays separated by spaces. */
+static int
+parse_display_list(struct config_display *d, const char *value, char *why, size_t why_size)
+{
+	struct config_display_output outs[CONFIG_DISPLAY_MAX];
+	_cleanup_free_ char *copy = strdup(value);
+	char *item, *save = NULL;
+	unsigned n = 0;
+	int r = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (item = strtok_r(copy, " \t", &save); item; item = strtok_r(NULL, " \t", &save)) {
+		if (STR_EQ(item, "none") && n == 0 && !strtok_r(NULL, " \t", &save))
+			break;
+		if (n == CONFIG_DISPLAY_MAX) {
+			snprintf(why, why_size, "at most %d displays", CONFIG_DISPLAY_MAX);
+			r = -EINVAL;
+			break;
+		}
+		r = parse_display_one(item, &outs[n], why, why_size);
+		if (r < 0)
+			break;
+		for (unsigned i = 0; i < n; i++)
+			if (outs[i].backend == outs[n].backend &&
+			    (outs[i].target == outs[n].target ||
+			     STR_EQ_PTR(outs[i].target, outs[n].target))) {
+				snprintf(why, why_size, "\"%s\" is listed twice", item);
+				r = -EINVAL;
+			}
+		n++;
+		if (r < 0)
+			break;
+	}
+	if (r < 0) {
+		for (unsigned i = 0; i < n; i++)
+			free(outs[i].target);
+		return r;
+	}
+	for (unsigned i = 0; i < d->n_outputs; i++)
+		free(d->outputs[i].target);
+	memcpy(d->outputs, outs, n * sizeof(outs[0]));
+	d->n_outputs = n;
+	return 0;
+}
+
+static void
+display_list_format(const struct config_display *d, char *buf, size_t size)
+{
+	static const char *const prefix[] = {
+		[CONFIG_DISPLAY_FB] = "fb:",     [CONFIG_DISPLAY_PNG] = "png:",
+		[CONFIG_DISPLAY_TTY] = "tty",    [CONFIG_DISPLAY_WEB] = "web:",
+		[CONFIG_DISPLAY_POLE] = "pole:",
+	};
+	size_t o = 0;
+
+	snprintf(buf, size, "none");
+	for (unsigned i = 0; i < d->n_outputs && o < size; i++) {
+		const struct config_display_output *out = &d->outputs[i];
+		int k = snprintf(buf + o, size - o, "%s%s%s", i ? " " : "", prefix[out->backend],
+				 out->target ? out->target : "");
+		if (k < 0)
+			break;
+		o += (size_t)k;
+	}
+}
+
 static bool
 host_is_loopback(const char *host)
 {
@@ -694,57 +840,8 @@ bad_mode:
 		s->usb_pid = pid;
 		return 0;
 	}
-	case T_DISPLAY: {
-		struct config_display *d = base;
-		int backend;
-		const char *target = NULL;
-		if (STR_EQ(value, "none"))
-			backend = CONFIG_DISPLAY_NONE;
-		else if (STR_EQ(value, "tty"))
-			backend = CONFIG_DISPLAY_TTY;
-		else if (strncmp(value, "tty:", 4) == 0) {
-			/* doc/operations.md, "A terminal as the customer display". */
-			snprintf(why, why_size,
-				 "the tty display writes to f2fpayd's standard output: for a "
-				 "serial port or a console, write \"tty\" and give the device to "
-				 "the service as TTYPath= with StandardOutput=tty");
-			return -EINVAL;
-		} else if (strncmp(value, "fb:", 3) == 0 && strstr(value, ",vt=")) {
-			snprintf(why, why_size,
-				 "vt= is not supported: the service may not switch virtual "
-				 "terminals; keep the console off the framebuffer instead "
-				 "(fbcon=map:9 on the kernel command line)");
-			return -EINVAL;
-		} else if (strncmp(value, "fb:", 3) == 0) {
-			backend = CONFIG_DISPLAY_FB;
-			target = value + 3;
-			if (strncmp(target, "/dev/fb", 7) != 0 || !target[7] ||
-			    !str_all(target + 7, NULL)) {
-				snprintf(why, why_size, "expected fb:/dev/fbN");
-				return -EINVAL;
-			}
-		} else if (strncmp(value, "png:", 4) == 0) {
-			backend = CONFIG_DISPLAY_PNG;
-			target = value + 4;
-			if (target[0] != '/' || len > k->max || !str_printable(target)) {
-				snprintf(why, why_size, "expected png:/absolute/path.png");
-				return -EINVAL;
-			}
-		} else {
-			snprintf(why, why_size, "expected none, tty, fb:/dev/fbN or png:PATH");
-			return -EINVAL;
-		}
-		char *copy = NULL;
-		if (target) {
-			copy = strdup(target);
-			if (!copy)
-				return -ENOMEM;
-		}
-		free(d->target);
-		d->target = copy;
-		d->backend = backend;
-		return 0;
-	}
+	case T_DISPLAY:
+		return parse_display_list(base, value, why, why_size);
 	case T_HHMM: {
 		unsigned h, m;
 		if (len != 5 || !isdigit((unsigned char)value[0]) ||
@@ -811,23 +908,9 @@ key_format(const struct cfg_key *k, const void *base, char *buf, size_t size)
 			buf[0] = 0;
 		return 0;
 	}
-	case T_DISPLAY: {
-		const struct config_display *d = base;
-		switch (d->backend) {
-		case CONFIG_DISPLAY_FB:
-			snprintf(buf, size, "fb:%s", d->target);
-			return 0;
-		case CONFIG_DISPLAY_PNG:
-			snprintf(buf, size, "png:%s", d->target);
-			return 0;
-		case CONFIG_DISPLAY_TTY:
-			snprintf(buf, size, "tty");
-			return 0;
-		default:
-			snprintf(buf, size, "none");
-			return 0;
-		}
-	}
+	case T_DISPLAY:
+		display_list_format(base, buf, size);
+		return 0;
 	case T_HHMM: {
 		unsigned v = *(const unsigned *)field;
 		snprintf(buf, size, "%02u:%02u", v / 60, v % 60);
@@ -1258,12 +1341,32 @@ check_alipay(struct parse_ctx *ctx)
 			  a->ca_file, strerror(errno));
 }
 
+/* The serial speeds scanners and pole displays may use. */
+static bool
+baud_is_standard(unsigned baud)
+{
+	static const unsigned bauds[] = {1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200};
+
+	for (size_t b = 0; b < ELEMENTSOF(bauds); b++)
+		if (bauds[b] == baud)
+			return true;
+	return false;
+}
+
+static void
+check_display(struct parse_ctx *ctx)
+{
+	const struct config_display *d = &ctx->config->display;
+
+	if (!baud_is_standard(d->pole_baud))
+		ctx_error(ctx, where(ctx, SEC_DISPLAY, 0, "pole_baud"),
+			  "pole_baud %u is not a standard rate (1200 ... 115200)", d->pole_baud);
+}
+
 static void
 check_scanner(struct parse_ctx *ctx, size_t i)
 {
 	struct config_scanner *s = &ctx->config->scanners[i];
-	static const unsigned bauds[] = {1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200};
-	bool baud_ok = false;
 
 	if (!is_set(ctx, SEC_SCANNER, i, "kind")) {
 		ctx_error(ctx, ctx->scanner_line[i], "[scanner %s] kind is required", s->name);
@@ -1290,9 +1393,7 @@ check_scanner(struct parse_ctx *ctx, size_t i)
 		if (!s->device)
 			ctx_error(ctx, ctx->scanner_line[i],
 				  "[scanner %s] a serial scanner needs device", s->name);
-		for (size_t b = 0; b < ELEMENTSOF(bauds); b++)
-			baud_ok = baud_ok || bauds[b] == s->baud;
-		if (!baud_ok)
+		if (!baud_is_standard(s->baud))
 			ctx_error(ctx, where(ctx, SEC_SCANNER, i, "baud"),
 				  "baud %u is not a standard rate (1200 ... 115200)", s->baud);
 		break;
@@ -1375,6 +1476,7 @@ config_check(struct parse_ctx *ctx)
 	for (size_t i = 0; i < c->n_scanners; i++)
 		check_scanner(ctx, i);
 	check_api(ctx);
+	check_display(ctx);
 	if (c->metrics.listen) {
 		char host[64];
 		unsigned port;
@@ -1427,7 +1529,8 @@ config_free(struct config *c)
 	}
 	for (size_t j = 0; j < CONFIG_MAX_SCANNERS; j++)
 		free(c->scanners[j].name);
-	free(c->display.target);
+	for (size_t j = 0; j < c->display.n_outputs; j++)
+		free(c->display.outputs[j].target);
 	free(c->alipay.app_private_key_resolved);
 	free(c->alipay.app_private_key_origin);
 	free(c->alipay.alipay_public_key_resolved);

@@ -61,10 +61,19 @@ enum config_report_layout {
 
 enum config_display_backend {
 	CONFIG_DISPLAY_NONE,
-	CONFIG_DISPLAY_FB,  /* display.target = /dev/fbN */
-	CONFIG_DISPLAY_PNG, /* display.target = PATH of the PNG written on every change */
-	CONFIG_DISPLAY_TTY,
+	CONFIG_DISPLAY_FB,   /* target = /dev/fbN */
+	CONFIG_DISPLAY_PNG,  /* target = PATH of the PNG written on every change */
+	CONFIG_DISPLAY_TTY,  /* target = NULL */
+	CONFIG_DISPLAY_WEB,  /* target = ADDR:PORT (IPv6 in brackets) of the page's listener */
+	CONFIG_DISPLAY_POLE, /* target = the serial port of a pole display */
 };
+
+enum config_pole_protocol {
+	CONFIG_POLE_LED8N,
+	CONFIG_POLE_CD5220,
+};
+
+#define CONFIG_DISPLAY_MAX 8 /* displays driven at once */
 
 enum config_language {
 	CONFIG_LANG_BOTH,
@@ -140,11 +149,18 @@ struct config_scanner {
 	unsigned max_length;
 };
 
+struct config_display_output {
+	int backend;  /* enum config_display_backend, never NONE */
+	char *target; /* as the backend says */
+};
+
 struct config_display {
-	int backend;
-	char *target; /* fb device or PNG path, NULL for tty and none */
+	unsigned n_outputs; /* 0 = no display ("none") */
+	struct config_display_output outputs[CONFIG_DISPLAY_MAX];
 	unsigned width, height;
 	int language;
+	unsigned pole_baud;
+	int pole_protocol;
 };
 
 struct config_api {

@@ -106,6 +106,62 @@ check_png_folder(const char *path)
 	return 0;
 }
 
+/* One configured display: can the daemon's user reach it? Returns the problems found. */
+static unsigned
+check_display(const struct config_display_output *o)
+{
+	unsigned problems = 0;
+	int r;
+
+	switch (o->backend) {
+	case CONFIG_DISPLAY_PNG:
+		r = check_png_folder(o->target);
+		if (r == -EROFS) {
+			problems++;
+			log_warning(
+				"Display png:%s: cannot write there: read-only file system. "
+				"f2fpayd.service writes only to its own folders (/var/lib/f2fpay, "
+				"/run/f2fpay): put the PNG under /run/f2fpay, or allow its folder "
+				"with `systemctl edit f2fpayd` and [Service] ReadWritePaths=",
+				o->target);
+		} else if (r < 0) {
+			problems++;
+			log_warning_errno(
+				r,
+				"Display png:%s: cannot create files in its folder: %m. The "
+				"folder must exist and be writable by the daemon's user",
+				o->target);
+		}
+		break;
+	case CONFIG_DISPLAY_FB:
+		if (access(o->target, W_OK) < 0) {
+			problems++;
+			log_warning_errno(
+				errno,
+				"Display fb:%s: cannot be opened for writing: %m. Is it "
+				"the right framebuffer, and is the daemon's user in group "
+				"video?",
+				o->target);
+		}
+		break;
+	case CONFIG_DISPLAY_POLE:
+		if (access(o->target, R_OK | W_OK) < 0) {
+			problems++;
+			log_warning_errno(errno,
+					  "Display pole:%s: cannot be opened: %m. Is it the right "
+					  "serial port, and is it tagged F2FPAY_DISPLAY for udev "
+					  "(doc/display.md §3)?",
+					  o->target);
+		}
+		break;
+	case CONFIG_DISPLAY_NONE:
+	case CONFIG_DISPLAY_TTY:
+	case CONFIG_DISPLAY_WEB:
+		break;
+	}
+	return problems;
+}
+
 unsigned
 check_devices(const struct config *c, unsigned flags)
 {
@@ -134,40 +190,7 @@ check_devices(const struct config *c, unsigned flags)
 				sc.name, rule, sc.name);
 	}
 
-	switch ((flags & CHECK_DISPLAY) ? c->display.backend : CONFIG_DISPLAY_NONE) {
-	case CONFIG_DISPLAY_PNG:
-		r = check_png_folder(c->display.target);
-		if (r == -EROFS) {
-			problems++;
-			log_warning(
-				"Display png:%s: cannot write there: read-only file system. "
-				"f2fpayd.service writes only to its own folders (/var/lib/f2fpay, "
-				"/run/f2fpay): put the PNG under /run/f2fpay, or allow its folder "
-				"with `systemctl edit f2fpayd` and [Service] ReadWritePaths=",
-				c->display.target);
-		} else if (r < 0) {
-			problems++;
-			log_warning_errno(
-				r,
-				"Display png:%s: cannot create files in its folder: %m. The "
-				"folder must exist and be writable by the daemon's user",
-				c->display.target);
-		}
-		break;
-	case CONFIG_DISPLAY_FB:
-		if (access(c->display.target, W_OK) < 0) {
-			problems++;
-			log_warning_errno(
-				errno,
-				"Display fb:%s: cannot be opened for writing: %m. Is it "
-				"the right framebuffer, and is the daemon's user in group "
-				"video?",
-				c->display.target);
-		}
-		break;
-	case CONFIG_DISPLAY_NONE:
-	case CONFIG_DISPLAY_TTY:
-		break;
-	}
+	for (unsigned i = 0; (flags & CHECK_DISPLAY) && i < c->display.n_outputs; i++)
+		problems += check_display(&c->display.outputs[i]);
 	return problems;
 }

@@ -377,7 +377,8 @@ be_status(void *userdata, struct api_call *call)
 				       json_object_new_boolean(m->s->display != NULL));
 		json_object_object_add(
 			disp, "up",
-			json_object_new_boolean(m->s->display && display_is_up(m->s->display)));
+			json_object_new_boolean(m->s->display && display_set_is_up(m->s->display)));
+		json_object_object_add(disp, "outputs", display_outputs_json(m));
 		if (m->screen < _DISPLAY_SCREEN_MAX)
 			json_add_str(disp, "screen", display_screen_kind_to_string(m->screen));
 		json_object_object_add(o, "display", disp);

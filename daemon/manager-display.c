@@ -14,9 +14,9 @@ display_arm_retry(struct manager *m)
 {
 	uint64_t at;
 
-	if (!m->s->display || display_is_up(m->s->display))
+	if (!m->s->display || display_set_is_up(m->s->display))
 		return;
-	at = display_next_retry_usec(m->s->display);
+	at = display_set_next_retry_usec(m->s->display);
 	if (at == UINT64_MAX)
 		return;
 	m->display_retry = sd_event_source_disable_unref(m->display_retry);
@@ -30,10 +30,28 @@ display_retry_cb(sd_event_source *s, uint64_t usec, void *userdata)
 	struct manager *m = userdata;
 
 	m->display_retry = sd_event_source_disable_unref(m->display_retry);
-	(void)display_retry(m->s->display, now_usec(CLOCK_MONOTONIC));
+	(void)display_set_retry(m->s->display, now_usec(CLOCK_MONOTONIC));
 	display_arm_retry(m);
 	manager_notify_status(m);
 	return 0;
+}
+
+/* Each configured display and whether it works, for GET /v1/status. */
+struct json_object *
+display_outputs_json(struct manager *m)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; arr && i < display_set_size(m->s->display); i++) {
+		const struct display *d = display_set_get(m->s->display, i);
+		struct json_object *o = json_object_new_object();
+		if (!o)
+			break;
+		json_add_str(o, "display", display_spec(d));
+		json_object_object_add(o, "up", json_object_new_boolean(display_is_up(d)));
+		json_object_array_add(arr, o);
+	}
+	return arr;
 }
 
 void
@@ -49,7 +67,7 @@ manager_show(struct manager *m, const struct display_screen *scr, const char *or
 				 : m->s->cfg->display.language == CONFIG_LANG_EN
 					 ? DISPLAY_LANGUAGE_EN
 					 : DISPLAY_LANGUAGE_BOTH;
-		(void)display_show(m->s->display, &shown);
+		(void)display_set_show(m->s->display, &shown);
 		display_arm_retry(m);
 		manager_notify_status(m);
 	}
@@ -66,7 +84,8 @@ manager_show(struct manager *m, const struct display_screen *scr, const char *or
 	if (scr->reason_code)
 		json_add_str(j, "reason", scr->reason_code);
 	json_object_object_add(
-		j, "up", json_object_new_boolean(m->s->display && display_is_up(m->s->display)));
+		j, "up",
+		json_object_new_boolean(m->s->display && display_set_is_up(m->s->display)));
 	manager_broadcast(m, "display", j);
 }
 

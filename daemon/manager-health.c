@@ -42,7 +42,17 @@ manager_health(struct manager *m, struct health *h)
 		n++;
 	}
 	health_set(h, HEALTH_SCANNER_MISSING, n, names);
-	health_set(h, HEALTH_DISPLAY_DOWN, m->s->display && !display_is_up(m->s->display), NULL);
+	names[0] = 0;
+	n = 0;
+	for (size_t i = 0; i < display_set_size(m->s->display); i++) {
+		const struct display *d = display_set_get(m->s->display, i);
+		size_t len = strlen(names);
+		if (display_is_up(d))
+			continue;
+		snprintf(names + len, sizeof(names) - len, "%s%s", n ? ", " : "", display_spec(d));
+		n++;
+	}
+	health_set(h, HEALTH_DISPLAY_DOWN, n, n ? names : NULL);
 	health_set(h, HEALTH_JOURNAL_UNWRITABLE, !journal_space_writable(m->space),
 		   "free space on the journal's filesystem");
 }
@@ -78,11 +88,17 @@ render_metrics(struct manager *m, struct buf *out)
 			.name = scanner_get_config(m->s->scanners[i])->name,
 			.up = scanner_get_state(m->s->scanners[i]) == SCANNER_STATE_PRESENT,
 		};
-	if (m->s->display)
+	/* "customer", then "customer-2"...: names that stay put when a display's path changes. */
+	static const char *const display_names[] = {"customer",   "customer-2", "customer-3",
+						    "customer-4", "customer-5", "customer-6",
+						    "customer-7", "customer-8"};
+	for (size_t i = 0; i < display_set_size(m->s->display) && i < ELEMENTSOF(display_names) &&
+			   n < METRICS_DEVICES_MAX;
+	     i++)
 		dev[n++] = (struct metrics_device){
 			.kind = "display",
-			.name = "customer",
-			.up = display_is_up(m->s->display),
+			.name = display_names[i],
+			.up = display_is_up(display_set_get(m->s->display, i)),
 		};
 	struct metrics_gauges g = {
 		.health = &h,

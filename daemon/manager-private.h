@@ -64,7 +64,7 @@ struct stack {
 	struct scanner *scanners[CONFIG_MAX_SCANNERS];
 	struct scanner_sd *scanner_sd[CONFIG_MAX_SCANNERS];
 	size_t n_scanners;
-	struct display *display;
+	struct display_set *display; /* NULL when there is none */
 };
 
 /* The scan order waiting for a payment code (one per terminal). */
@@ -141,6 +141,7 @@ void manager_broadcast(struct manager *m, const char *event, struct json_object 
 
 /* manager-display.c: the customer display. */
 void manager_show(struct manager *m, const struct display_screen *scr, const char *order_id);
+struct json_object *display_outputs_json(struct manager *m);
 void show_idle(struct manager *m);
 void show_waiting(struct manager *m);
 void screen_timer_arm(struct manager *m, usec_t after_usec);

@@ -19,7 +19,7 @@ stack_done(struct stack *s)
 		s->scanners[i] = scanner_free(s->scanners[i]);
 	}
 	s->n_scanners = 0;
-	s->display = display_free(s->display);
+	s->display = display_set_free(s->display);
 	reconcile_free(s->reconcile);
 	s->reconcile = NULL;
 	engine_unsubscribe(s->sub);
@@ -137,28 +137,55 @@ gateway_watch_cancel(void *userdata, void *handle)
 	free(c);
 }
 
+/* The drivers' spec of one configured display. */
 static int
-stack_display(struct stack *s)
+display_spec_of(const struct config_display *d, const struct config_display_output *o, char *spec,
+		size_t size)
+{
+	switch (o->backend) {
+	case CONFIG_DISPLAY_TTY:
+		snprintf(spec, size, "tty");
+		return 0;
+	case CONFIG_DISPLAY_FB:
+		snprintf(spec, size, "fb:%s", o->target);
+		return 0;
+	case CONFIG_DISPLAY_PNG:
+		snprintf(spec, size, "png:%s,size=%ux%u", o->target, d->width, d->height);
+		return 0;
+	case CONFIG_DISPLAY_WEB:
+		snprintf(spec, size, "web:%s", o->target);
+		return 0;
+	case CONFIG_DISPLAY_POLE:
+		snprintf(spec, size, "pole:%s,baud=%u,protocol=%s", o->target, d->pole_baud,
+			 d->pole_protocol == CONFIG_POLE_CD5220 ? "cd5220" : "led8n");
+		return 0;
+	case CONFIG_DISPLAY_NONE:
+		break;
+	}
+	return -EINVAL;
+}
+
+static int
+stack_display(struct stack *s, sd_event *event)
 {
 	const struct config_display *d = &s->cfg->display;
-	char spec[1024];
+	char specs[CONFIG_DISPLAY_MAX][1024];
+	const char *p[CONFIG_DISPLAY_MAX];
+	int r;
 
-	switch (d->backend) {
-	case CONFIG_DISPLAY_NONE:
+	if (d->n_outputs == 0)
 		return 0;
-	case CONFIG_DISPLAY_TTY:
-		snprintf(spec, sizeof(spec), "tty");
-		break;
-	case CONFIG_DISPLAY_FB:
-		snprintf(spec, sizeof(spec), "fb:%s", d->target);
-		break;
-	case CONFIG_DISPLAY_PNG:
-		snprintf(spec, sizeof(spec), "png:%s,size=%ux%u", d->target, d->width, d->height);
-		break;
-	default:
-		return -EINVAL;
+	for (unsigned i = 0; i < d->n_outputs && i < CONFIG_DISPLAY_MAX; i++) {
+		r = display_spec_of(d, &d->outputs[i], specs[i], sizeof(specs[i]));
+		if (r < 0)
+			return r;
+		p[i] = specs[i];
 	}
-	return display_new(spec, &s->display);
+	r = display_set_new(p, d->n_outputs, &s->display);
+	if (r < 0)
+		return r;
+	/* The web page's listener serves its viewers from the daemon's loop. */
+	return display_set_attach_event(s->display, event);
 }
 
 /* Reports go beside the journal (the state directory); the schedule comes from [reconcile]. */
@@ -271,7 +298,7 @@ stack_build_in(struct manager *m, const struct config *cfg, struct stack *s)
 		if (r < 0)
 			return log_error_errno(r, "Scanner %s: cannot be watched: %m", sc.name);
 	}
-	r = stack_display(s);
+	r = stack_display(s, m->event);
 	if (r < 0)
 		return log_error_errno(r, "The display cannot be set up: %m");
 	return 0;

@@ -6,6 +6,8 @@
 #include <linux/fb.h>
 #include <qrencode.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
 
 #include "common/buf.h"
 #include "drivers/display/display.h"
@@ -124,3 +126,63 @@ int display_tty_format(const struct display_screen *s, int clear, struct buf *ou
 
 /* Writes the surface to path atomically (temporary file in the same directory, then rename). */
 int display_png_write(cairo_surface_t *surface, const char *path);
+
+/* ---- web-state.c: what the web display's page receives ---- */
+
+/* The QR for text as an SVG document (4-module quiet zone, one unit per module, single quotes
+ * only). -E2BIG / -EINVAL as display_qr_encode(); -ENOBUFS when out is full. */
+int display_qr_svg(const char *text, struct buf *out);
+
+/* One screen as a JSON object: what the page shows and nothing more (texts sanitized as on
+ * the pixel screens, the QR as SVG, never a payment code or an order id). */
+int display_web_state(const struct display_screen *s, uint64_t seq, struct buf *out);
+
+/* ---- web-request.c ---- */
+
+struct display_web_request {
+	int head;         /* HEAD rather than GET */
+	const char *path; /* inside the parsed buffer */
+};
+
+/* Parses a request head (NUL-terminated, ending in an empty line; modified in place). Returns
+ * NULL, or the HTTP status to refuse it with ("400 Bad Request", "405 Method Not Allowed"). */
+const char *display_web_request_parse(char *req, struct display_web_request *ret);
+
+/* ---- web.c: the web display's listener ---- */
+
+struct display_web;
+
+struct display_web_stats {
+	unsigned clients, streams;                         /* now */
+	unsigned long served, refused, timed_out, dropped; /* so far */
+};
+
+/* Listens on addr:port (port 0 = any, see display_web_port()); attaches to event now if it is
+ * not NULL, else on display_web_attach(). *ret is new. */
+int display_web_open(const char *addr, int port, sd_event *event, struct display_web **ret);
+int display_web_attach(struct display_web *w, sd_event *event);
+int display_web_port(const struct display_web *w);
+/* Makes s the current screen and sends it to every viewer without blocking (a viewer too far
+ * behind is dropped; its browser reconnects and gets the current screen). */
+int display_web_show(struct display_web *w, const struct display_screen *s);
+void display_web_get_stats(const struct display_web *w, struct display_web_stats *ret);
+/* Closes the listener and every viewer. NULL-safe; returns NULL. */
+struct display_web *display_web_close(struct display_web *w);
+
+/* ---- pole.c: serial pole displays ---- */
+
+enum display_pole_protocol {
+	DISPLAY_POLE_LED8N,  /* 8-digit LED: ESC s n lamps, ESC Q A amount CR, CLR */
+	DISPLAY_POLE_CD5220, /* 2x20 VFD: ESC Q A / ESC Q B line CR */
+};
+
+const char *display_pole_protocol_to_string(enum display_pole_protocol p);
+int display_pole_protocol_from_string(const char *s, enum display_pole_protocol *ret);
+/* The bytes that put s on the pole (appended to out). */
+int display_pole_format(enum display_pole_protocol p, const struct display_screen *s,
+			struct buf *out);
+/* The bytes sent once after opening the port (ESC @: power-on state, cleared). */
+int display_pole_init_bytes(enum display_pole_protocol p, struct buf *out);
+int display_pole_baud_valid(unsigned baud);
+/* Opens the serial port raw, 8N1, no flow control, non-blocking. Returns the fd or -errno. */
+int display_pole_open(const char *path, unsigned baud);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The display object: configuration, backend life cycle, and retry with backoff on failure. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -14,20 +15,26 @@
 #include "common/time-util.h"
 #include "drivers/display/display-private.h"
 
-#define SPEC_MAX         4096
-#define PNG_DEFAULT_W    1024
-#define PNG_DEFAULT_H    600
-#define SIDE_MIN         64
-#define SIDE_MAX         8192
-#define BACKOFF_MIN_USEC (1 * USEC_PER_SEC)
-#define BACKOFF_MAX_USEC (30 * USEC_PER_SEC)
-#define TTY_FRAME_MAX    (256 * 1024)
-#define COPY_TEXT_MAX    (DISPLAY_TEXT_MAX + 8) /* enough to know the text was longer */
+#define SPEC_MAX          4096
+#define PNG_DEFAULT_W     1024
+#define PNG_DEFAULT_H     600
+#define SIDE_MIN          64
+#define SIDE_MAX          8192
+#define BACKOFF_MIN_USEC  (1 * USEC_PER_SEC)
+#define BACKOFF_MAX_USEC  (30 * USEC_PER_SEC)
+#define TTY_FRAME_MAX     (256 * 1024)
+#define COPY_TEXT_MAX     (DISPLAY_TEXT_MAX + 8) /* enough to know the text was longer */
+#define WEB_DEFAULT_ADDR  "127.0.0.1"
+#define WEB_DEFAULT_PORT  8090
+#define POLE_DEFAULT_BAUD 2400 /* the LED8N manual's power-on speed */
+#define POLE_FRAME_MAX    256
 
 enum backend {
 	BACKEND_FB,
 	BACKEND_PNG,
 	BACKEND_TTY,
+	BACKEND_WEB,
+	BACKEND_POLE,
 };
 
 struct display {
@@ -48,6 +55,16 @@ struct display {
 	cairo_surface_t *png;
 	int tty_fd;
 	int tty_fd_owned;
+
+	char *addr; /* web: listen address and port */
+	int port;
+	sd_event *event; /* web: the loop its listener runs in */
+	struct display_web *web;
+
+	enum display_pole_protocol pole_protocol;
+	unsigned baud;
+	int pole_fd;
+	struct buf pole_last; /* the last frame the pole took: the countdown does not resend it */
 
 	struct display_screen last; /* strings owned */
 	int have_last;
@@ -112,7 +129,49 @@ backend_close(struct display *d)
 		close(d->tty_fd);
 	d->tty_fd = -1;
 	d->tty_fd_owned = 0;
+	d->web = display_web_close(d->web);
+	if (d->pole_fd >= 0)
+		close(d->pole_fd);
+	d->pole_fd = -1;
+	buf_truncate(&d->pole_last, 0);
 	d->up = 0;
+}
+
+static int tty_write(int fd, const char *data, size_t len);
+
+static int
+pole_open(struct display *d)
+{
+	_cleanup_buf_ struct buf b = BUF_INIT(POLE_FRAME_MAX);
+	int fd, r;
+
+	fd = display_pole_open(d->path, d->baud);
+	if (fd < 0)
+		return fd;
+	d->pole_fd = fd;
+	r = display_pole_init_bytes(d->pole_protocol, &b);
+	if (r >= 0)
+		r = tty_write(fd, b.data, b.len);
+	return r == -EAGAIN ? 0 : r;
+}
+
+static int
+pole_output(struct display *d, const struct display_screen *s)
+{
+	_cleanup_buf_ struct buf b = BUF_INIT(POLE_FRAME_MAX);
+	int r;
+
+	r = display_pole_format(d->pole_protocol, s, &b);
+	if (r < 0)
+		return r;
+	if (b.len == d->pole_last.len && memcmp(b.data, d->pole_last.data, b.len) == 0)
+		return 0;
+	buf_truncate(&d->pole_last, 0);
+	r = tty_write(d->pole_fd, b.data, b.len);
+	if (r < 0)
+		return r; /* -EAGAIN: the pole is behind; the next show sends it again */
+	(void)buf_append(&d->pole_last, b.data, b.len); /* at worst it is sent again */
+	return 0;
 }
 
 static int
@@ -141,6 +200,10 @@ backend_open(struct display *d)
 		d->tty_fd = fd;
 		d->tty_fd_owned = 1;
 		return 0;
+	case BACKEND_WEB:
+		return display_web_open(d->addr, d->port, d->event, &d->web);
+	case BACKEND_POLE:
+		return pole_open(d);
 	}
 	return -EINVAL;
 }
@@ -220,6 +283,10 @@ backend_output(struct display *d, const struct display_screen *s)
 		return r < 0 ? r : shown;
 	case BACKEND_TTY:
 		return tty_output(d, s);
+	case BACKEND_WEB:
+		return display_web_show(d->web, s);
+	case BACKEND_POLE:
+		return pole_output(d, s);
 	}
 	return -EINVAL;
 }
@@ -351,8 +418,12 @@ display_free(struct display *d)
 		cairo_surface_destroy(d->png);
 	display_renderer_free(d->renderer);
 	screen_clear(&d->last);
+	buf_free(&d->pole_last);
+	if (d->event)
+		sd_event_unref(d->event);
 	free(d->spec);
 	free(d->path);
+	free(d->addr);
 	free(d->vt);
 	free(d);
 	return NULL;
@@ -379,6 +450,43 @@ parse_size(const char *v, int *ret_w, int *ret_h)
 	return 0;
 }
 
+/* "web", "web:PORT", "web:ADDR:PORT" or "web:[IPv6]:PORT". */
+static int
+parse_web(struct display *d, const char *spec, char *rest)
+{
+	const char *addr = WEB_DEFAULT_ADDR;
+	char *port = rest, *end;
+	long p = WEB_DEFAULT_PORT;
+	unsigned char probe[16];
+
+	d->type = BACKEND_WEB;
+	if (rest && rest[0] == '[') {
+		char *close = strchr(rest, ']');
+		if (!close || close[1] != ':')
+			return log_error_errno(EINVAL, "display: bad address in \"%s\"", spec);
+		*close = 0;
+		addr = rest + 1;
+		port = close + 2;
+	} else if (rest && strchr(rest, ':')) {
+		port = strrchr(rest, ':');
+		*port++ = 0;
+		addr = rest;
+	}
+	if (port) {
+		errno = 0;
+		p = strtol(port, &end, 10);
+		if (errno || end == port || *end || p < 0 || p > 65535)
+			return log_error_errno(EINVAL, "display: bad port in \"%s\"", spec);
+	}
+	if (inet_pton(AF_INET, addr, probe) != 1 && inet_pton(AF_INET6, addr, probe) != 1)
+		return log_error_errno(EINVAL, "display: \"%s\": expected an IP address", spec);
+	d->addr = strdup(addr);
+	if (!d->addr)
+		return -ENOMEM;
+	d->port = (int)p;
+	return 0;
+}
+
 /* "kind:path[,key=value]...": fills d or returns -EINVAL (logged: it is a config error). */
 static int
 parse_spec(struct display *d, const char *spec)
@@ -398,10 +506,14 @@ parse_spec(struct display *d, const char *spec)
 		d->type = BACKEND_PNG;
 	else if (STR_EQ(kind, "tty"))
 		d->type = BACKEND_TTY;
+	else if (STR_EQ(kind, "web"))
+		return parse_web(d, spec, rest);
+	else if (STR_EQ(kind, "pole"))
+		d->type = BACKEND_POLE;
 	else
 		return log_error_errno(EINVAL,
 				       "display: unknown backend in \"%s\" "
-				       "(expected fb:, png: or tty)",
+				       "(expected fb:, png:, tty, web or pole:)",
 				       spec);
 	path = rest ? strtok_r(rest, ",", &save) : NULL;
 	if (d->type == BACKEND_TTY && path && STR_EQ(path, "-"))
@@ -421,6 +533,18 @@ parse_spec(struct display *d, const char *spec)
 			d->vt = strdup(opt + 3);
 			if (!d->vt)
 				return -ENOMEM;
+		} else if (d->type == BACKEND_POLE && strncmp(opt, "baud=", 5) == 0) {
+			char *end;
+			unsigned long b = strtoul(opt + 5, &end, 10);
+			if (*end || !display_pole_baud_valid((unsigned)b))
+				return log_error_errno(EINVAL, "display: bad baud in \"%s\"", spec);
+			d->baud = (unsigned)b;
+		} else if (d->type == BACKEND_POLE && strncmp(opt, "protocol=", 9) == 0) {
+			if (display_pole_protocol_from_string(opt + 9, &d->pole_protocol) < 0)
+				return log_error_errno(EINVAL,
+						       "display: unknown protocol in \"%s\" "
+						       "(expected led8n or cd5220)",
+						       spec);
 		} else if (d->type == BACKEND_PNG && strncmp(opt, "size=", 5) == 0) {
 			if (parse_size(opt + 5, &d->width, &d->height) < 0)
 				return log_error_errno(EINVAL, "display: bad size in \"%s\"", spec);
@@ -439,6 +563,9 @@ display_alloc(const char *spec, struct display **ret)
 	if (!d)
 		return -ENOMEM;
 	d->tty_fd = -1;
+	d->pole_fd = -1;
+	d->baud = POLE_DEFAULT_BAUD;
+	d->pole_last = BUF_INIT(POLE_FRAME_MAX);
 	d->width = PNG_DEFAULT_W;
 	d->height = PNG_DEFAULT_H;
 	d->next_retry_usec = 0; /* the first show opens */
@@ -456,7 +583,7 @@ display_init(struct display *d)
 {
 	int r;
 
-	if (d->type != BACKEND_TTY) {
+	if (d->type == BACKEND_FB || d->type == BACKEND_PNG) {
 		r = display_renderer_new(&d->renderer);
 		if (r < 0)
 			return r;
@@ -514,4 +641,20 @@ display_new_stream(FILE *f, struct display **ret)
 		return r;
 	*ret = TAKE_PTR(d);
 	return 0;
+}
+
+int
+display_attach_event(struct display *d, sd_event *event)
+{
+	if (!d || !event)
+		return -EINVAL;
+	if (!d->event)
+		d->event = sd_event_ref(event);
+	return d->web ? display_web_attach(d->web, event) : 0;
+}
+
+const char *
+display_spec(const struct display *d)
+{
+	return d ? d->spec : NULL;
 }

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <systemd/sd-event.h>
 
 /*
  * doc/design.md §10. The daemon fills a plain struct display_screen and calls
@@ -79,6 +80,11 @@ struct display;
  *   "png:/path.png,size=480x800"   ... at another resolution
  *   "tty" or "tty:-"               UTF-8 half-block text on stdout
  *   "tty:/dev/ttyS1"               ... on that terminal (opened non-blocking)
+ *   "web", "web:PORT", "web:ADDR:PORT", "web:[::1]:PORT"
+ *                                  a page for a browser, served on its own listener (default
+ *                                  127.0.0.1:8090); needs display_attach_event()
+ *   "pole:/dev/ttyS0[,baud=2400][,protocol=led8n|cd5220]"
+ *                                  a serial pole display (8-digit LED or 2x20 VFD)
  * The backend is opened at once; if that fails the display is still returned (and the failure
  * logged): it is retried on the next show. Returns -EINVAL for a malformed string. *ret is new.
  */
@@ -108,6 +114,13 @@ uint64_t display_next_retry_usec(const struct display *d);
 /* 1 when the backend is up, 0 when it is down (for GET /v1/status and the events stream). */
 int display_is_up(const struct display *d);
 
+/* Gives the display the event loop a backend that serves clients (web) runs in; event is
+ * referenced. Other backends ignore it. */
+int display_attach_event(struct display *d, sd_event *event);
+
+/* The configuration string the display was made from (for messages and status). */
+const char *display_spec(const struct display *d);
+
 /* Closes the backend (leaving a console in text mode) and frees. NULL-safe; returns NULL. */
 struct display *display_free(struct display *d);
 
@@ -115,4 +128,33 @@ static inline void
 display_freep(struct display **d)
 {
 	display_free(*d);
+}
+
+/*
+ * Several displays at once (e.g. a framebuffer, the web page and a pole display). Each gets
+ * every screen; each fails, backs off and recovers on its own, so one broken display never
+ * keeps another from showing nor delays the caller.
+ */
+#define DISPLAY_SET_MAX 8
+
+struct display_set;
+
+/* One display per spec (display_new()); -EINVAL if any spec is malformed. *ret is new. */
+int display_set_new(const char *const *specs, size_t n, struct display_set **ret);
+int display_set_attach_event(struct display_set *set, sd_event *event);
+size_t display_set_size(const struct display_set *set);
+struct display *display_set_get(const struct display_set *set, size_t i);
+/* Shows s on every display; returns the first error (each display logs its own). */
+int display_set_show(struct display_set *set, const struct display_screen *s);
+int display_set_retry(struct display_set *set, uint64_t now_usec);
+/* The earliest retry any display needs; UINT64_MAX when all are up. */
+uint64_t display_set_next_retry_usec(const struct display_set *set);
+/* 1 when every display is up. */
+int display_set_is_up(const struct display_set *set);
+struct display_set *display_set_free(struct display_set *set);
+
+static inline void
+display_set_freep(struct display_set **s)
+{
+	display_set_free(*s);
 }

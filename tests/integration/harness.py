@@ -138,6 +138,7 @@ class Events:
                 elif line.startswith(b"data: "):
                     ev["data"] = json.loads(line[6:].decode())
                 elif line == b"" and "event" in ev and "data" in ev:
+                    ev["t"] = time.time()  # when it arrived, for latency figures
                     self.q.put(ev)
                     ev = {}
         except (OSError, ValueError):
@@ -211,6 +212,8 @@ class Daemon:
             lines += ["[display]", f"backend = png:{self.png}", "width = 480", "height = 320", ""]
         elif display == "tty":
             lines += ["[display]", "backend = tty", ""]
+        elif isinstance(display, list):  # the [display] section's lines as given
+            lines += ["[display]", *display, ""]
         group = grp.getgrgid(os.getgid()).gr_name
         lines += ["[api]", f"socket = {self.sock}", f"socket_group = {group}",
                   "body_limit = 4096", ""]

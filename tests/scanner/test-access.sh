@@ -38,13 +38,19 @@ for d in char-input char-ttyACM char-ttyUSB char-ttyS char-usb_device; do
 done
 echo "unit: SupplementaryGroups=$groups, serial ports allowed"
 
-# The rules: scanners go to f2fpay-scanner, only when tagged; the display stays with f2fpay.
+# The rules: scanners go to f2fpay-scanner, only when tagged; the display (a framebuffer, or a
+# serial port tagged as a pole display) stays with f2fpay.
 while IFS= read -r line; do
 	case $line in
 	'#'* | '') continue ;;
 	esac
 	if [[ $line == *GROUP=* ]]; then
 		if [[ $line == *'SUBSYSTEM=="graphics"'* ]]; then
+			[[ $line == *'GROUP="f2fpay"'* ]] || fail "display rule: $line"
+			continue
+		fi
+		# A pole display's serial port: only when tagged as one, to the display's group.
+		if [[ $line == *'ENV{F2FPAY_DISPLAY}=="1"'* ]]; then
 			[[ $line == *'GROUP="f2fpay"'* ]] || fail "display rule: $line"
 			continue
 		fi
