@@ -144,6 +144,10 @@ put_utf8(struct parser *p, struct buf *out, unsigned cp)
 		p->oom = -ENOMEM;
 }
 
+/* The one-letter escapes of RFC 8259 §7 and what each stands for, position by position. */
+#define SIMPLE_ESCAPES "\"\\/bfnrt"
+#define SIMPLE_VALUES  "\"\\/\b\f\n\r\t"
+
 /* A string at p->pos (the opening quote); its unescaped bytes go to `out` unless NULL. */
 static int
 parse_string(struct parser *p, struct buf *out)
@@ -169,38 +173,14 @@ parse_string(struct parser *p, struct buf *out)
 			if (p->pos + 1 >= p->len)
 				return fail(p, p->pos, "truncated escape");
 			c = p->s[p->pos + 1];
-			switch (c) {
-			case '"':
-			case '\\':
-			case '/':
-				put_utf8(p, out, c);
+			if (c != 'u') {
+				const char *e = c ? strchr(SIMPLE_ESCAPES, c) : NULL;
+				if (!e)
+					return fail(p, p->pos, "bad escape \\%c",
+						    c >= 0x21 && c < 0x7f ? c : '?');
+				put_utf8(p, out, (unsigned char)SIMPLE_VALUES[e - SIMPLE_ESCAPES]);
 				p->pos += 2;
 				continue;
-			case 'b':
-				put_utf8(p, out, '\b');
-				p->pos += 2;
-				continue;
-			case 'f':
-				put_utf8(p, out, '\f');
-				p->pos += 2;
-				continue;
-			case 'n':
-				put_utf8(p, out, '\n');
-				p->pos += 2;
-				continue;
-			case 'r':
-				put_utf8(p, out, '\r');
-				p->pos += 2;
-				continue;
-			case 't':
-				put_utf8(p, out, '\t');
-				p->pos += 2;
-				continue;
-			case 'u':
-				break;
-			default:
-				return fail(p, p->pos, "bad escape \\%c",
-					    c >= 0x21 && c < 0x7f ? c : '?');
 			}
 			r = hex4(p, p->pos + 2, &cp);
 			if (r < 0)
