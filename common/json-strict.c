@@ -144,7 +144,7 @@ put_utf8(struct parser *p, struct buf *out, unsigned cp)
 		p->oom = -ENOMEM;
 }
 
-/* The one-letter escapes of RFC 8259 §7 and what each stands for, position by position. */
+/* The one-letter escapes of RFC 8259 (section 7) and what each stands for, position by position. */
 #define SIMPLE_ESCAPES "\"\\/bfnrt"
 #define SIMPLE_VALUES  "\"\\/\b\f\n\r\t"
 
