@@ -71,13 +71,17 @@ forgery_note(struct notify *n, struct MHD_Connection *mc, const struct buf *body
 		return;
 	}
 	if (ci && ci->client_addr) {
+		/* Copied out: MHD's pointer is only as aligned as a struct sockaddr. */
 		const struct sockaddr *sa = ci->client_addr;
-		if (sa->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, peer,
-				  sizeof(peer));
-		else if (sa->sa_family == AF_INET6)
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, peer,
-				  sizeof(peer));
+		struct sockaddr_in s4;
+		struct sockaddr_in6 s6;
+		if (sa->sa_family == AF_INET) {
+			memcpy(&s4, sa, sizeof(s4));
+			inet_ntop(AF_INET, &s4.sin_addr, peer, sizeof(peer));
+		} else if (sa->sa_family == AF_INET6) {
+			memcpy(&s6, sa, sizeof(s6));
+			inet_ntop(AF_INET6, &s6.sin6_addr, peer, sizeof(peer));
+		}
 	}
 	/* Printable ASCII only: the sample is whatever a stranger sent. */
 	for (i = 0; i < body->len && i < NOTIFY_FORGERY_SAMPLE; i++) {
