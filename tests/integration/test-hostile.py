@@ -249,7 +249,7 @@ class SlowClients:
         self.sel = selectors.DefaultSelector()
         self.lifetimes, self.closed_idle = [], []
         self.stop_ev = threading.Event()
-        self.conns = {}
+        self.conns, self.refused = {}, 0
         for i in range(slow + idle):
             self.open(i < slow)
         self.t = threading.Thread(target=self.run, daemon=True)
@@ -269,7 +269,10 @@ class SlowClients:
         life = time.monotonic() - c["since"]
         (self.lifetimes if c["slow"] else self.closed_idle).append(life)
         if not self.stop_ev.is_set():
-            self.open(c["slow"])
+            try:
+                self.open(c["slow"])
+            except OSError:
+                self.refused += 1  # the listen backlog is full: that client gives up
 
     def run(self):
         next_byte = time.monotonic()
