@@ -30,6 +30,7 @@ enum cfg_section {
 	SEC_NOTIFY,
 	SEC_JOURNAL,
 	SEC_RECONCILE,
+	SEC_CENTRAL,
 	SEC_METRICS,
 	_SEC_MAX,
 };
@@ -38,7 +39,7 @@ static const char *const section_names[_SEC_MAX] = {
 	[SEC_ALIPAY] = "alipay",   [SEC_TERMINAL] = "terminal", [SEC_TIMING] = "timing",
 	[SEC_SCANNER] = "scanner", [SEC_DISPLAY] = "display",   [SEC_API] = "api",
 	[SEC_NOTIFY] = "notify",   [SEC_JOURNAL] = "journal",   [SEC_RECONCILE] = "reconcile",
-	[SEC_METRICS] = "metrics",
+	[SEC_CENTRAL] = "central", [SEC_METRICS] = "metrics",
 };
 
 enum cfg_type {
@@ -103,6 +104,7 @@ struct cfg_key {
 #define N(f)  offsetof(struct config_notify, f)
 #define J(f)  offsetof(struct config_journal, f)
 #define R(f)  offsetof(struct config_reconcile, f)
+#define C(f)  offsetof(struct config_central, f)
 #define ME(f) offsetof(struct config_metrics, f)
 
 /* The key table: every key f2fpayd.conf(5) documents, in dump order. */
@@ -187,7 +189,7 @@ static const struct cfg_key keys[] = {
 
 	{SEC_API, "socket", T_PATH, AP(socket), "/run/f2fpay/api.sock", 0, 107},
 	{SEC_API, "socket_mode", T_MODE, AP(socket_mode), "0660"},
-	{SEC_API, "socket_group", T_REF, AP(socket_group), "f2fpay", 0, 32},
+	{SEC_API, "socket_group", T_REF, AP(socket_group), "f2fpay-pos", 0, 32},
 	{SEC_API, "tcp_listen", T_ADDR, AP(tcp_listen), NULL, 0, 64},
 	{SEC_API, "token", T_SECRET, AP(token), NULL, 16, 256},
 	{SEC_API, "token_credential", T_CRED, AP(token_credential), NULL, 0, 64},
@@ -209,6 +211,18 @@ static const struct cfg_key keys[] = {
 	{SEC_RECONCILE, "keep_days", T_UINT, R(keep_days), "400", 0, 36500},
 
 	{SEC_METRICS, "listen", T_ADDR, ME(listen), NULL, 0, 64},
+
+	/* doc/central.md "Shipping". */
+	{SEC_CENTRAL, "url", T_STR, C(url), NULL, 0, 512},
+	{SEC_CENTRAL, "password_file", T_PATH, C(password_file), NULL, 0, 512},
+	{SEC_CENTRAL, "password_credential", T_CRED, C(password_credential), NULL, 0, 64},
+	{SEC_CENTRAL, "batch_size", T_UINT, C(batch_size), "500", 1, 5000},
+	{SEC_CENTRAL, "poll_interval", T_USEC, C(poll_interval_usec), "1s", 50 * SEC_MS,
+	 60 * SEC_S},
+	{SEC_CENTRAL, "retry_interval", T_USEC, C(retry_interval_usec), "10s", 100 * SEC_MS,
+	 3600 * SEC_S},
+	{SEC_CENTRAL, "timeout", T_USEC, C(timeout_usec), "30s", 1 * SEC_S, 600 * SEC_S},
+	{SEC_CENTRAL, "heartbeat", T_USEC, C(heartbeat_usec), "1m", 1 * SEC_S, 3600 * SEC_S},
 };
 
 #define N_KEYS ELEMENTSOF(keys)
@@ -236,6 +250,8 @@ struct parse_ctx {
 	bool section_bad; /* unknown or refused section: its keys are skipped (one error said) */
 	/* Where each key was set (0 = not set); slot 0 for plain sections, 1 + i for scanners. */
 	unsigned set_line[1 + CONFIG_MAX_SCANNERS][N_KEYS];
+	/* The value of each key whose last setting is an EDIT-ME placeholder (owned), else NULL. */
+	char *placeholder[1 + CONFIG_MAX_SCANNERS][N_KEYS];
 	unsigned section_line[_SEC_MAX];
 	unsigned scanner_line[CONFIG_MAX_SCANNERS];
 	unsigned errors;
@@ -301,6 +317,8 @@ section_base(struct config *c, enum cfg_section s, size_t scanner)
 		return &c->journal;
 	case SEC_RECONCILE:
 		return &c->reconcile;
+	case SEC_CENTRAL:
+		return &c->central;
 	case SEC_METRICS:
 		return &c->metrics;
 	case SEC_NONE:
@@ -1135,6 +1153,17 @@ ctx_handler(void *user, const char *section, const char *name, const char *value
 		return 1;
 	}
 	ctx->set_line[slot][i] = LOC(ctx);
+	/* A placeholder is refused unless a later drop-in sets the key (placeholders_check). */
+	free(ctx->placeholder[slot][i]);
+	ctx->placeholder[slot][i] = NULL;
+	if (strncmp(value, CONFIG_PLACEHOLDER, STRLEN(CONFIG_PLACEHOLDER)) == 0) {
+		ctx->placeholder[slot][i] = strdup(value);
+		if (!ctx->placeholder[slot][i]) {
+			ctx_error(ctx, LOC(ctx), "out of memory");
+			return 0;
+		}
+		return 1;
+	}
 	base = section_base(c, ctx->section, ctx->scanner);
 	why[0] = 0;
 	int r = key_parse(&keys[i], base, value, why, sizeof(why));
@@ -1187,6 +1216,7 @@ key_what(const char *key)
 		{"app_cert", "the app certificate"},
 		{"alipay_cert", "the Alipay certificate"},
 		{"alipay_root_cert", "the Alipay root certificate bundle"},
+		{"password_file", "the central database password"},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(t); i++)
 		if (STR_EQ(t[i].key, key))
@@ -1213,26 +1243,57 @@ check_private_mode(struct parse_ctx *ctx, unsigned line, const char *key, const 
 		  key_what(key), origin, (unsigned)(st.st_mode & 07777), origin);
 }
 
-/* Resolves a path-or-credential pair; checks the file unless CONFIG_SKIP_FILE_CHECKS. */
+/*
+ * Resolves a path-or-credential pair; checks the file unless CONFIG_SKIP_FILE_CHECKS. The pair of
+ * "KEY" or "KEY_file" is "KEY_credential".
+ */
+
+/* True for the stand-in that f2fpayd.service gives a key file systemd could not load. */
+static bool
+credential_not_loaded(const char *path, const struct stat *st)
+{
+	char buf[sizeof(CONFIG_CREDENTIAL_NOT_LOADED) + 1];
+	ssize_t n;
+	int fd;
+
+	if (!S_ISREG(st->st_mode) || st->st_size == 0)
+		return S_ISREG(st->st_mode);
+	if ((size_t)st->st_size > sizeof(buf))
+		return false;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	return n == (ssize_t)strlen(CONFIG_CREDENTIAL_NOT_LOADED) &&
+	       memcmp(buf, CONFIG_CREDENTIAL_NOT_LOADED, (size_t)n) == 0;
+}
+
 static void
-check_key_file(struct parse_ctx *ctx, const char *key, const char *path, const char *cred,
-	       bool required, bool private, char **ret_resolved, char **ret_origin)
+check_key_file(struct parse_ctx *ctx, enum cfg_section sec, const char *key, const char *path,
+	       const char *cred, bool required, bool private, char **ret_resolved,
+	       char **ret_origin)
 {
 	char cred_key[64];
 	_cleanup_free_ char *resolved = NULL, *origin = NULL;
 	const char *dir = getenv("CREDENTIALS_DIRECTORY");
 	struct stat st;
+	size_t stem = strlen(key);
 
-	snprintf(cred_key, sizeof(cred_key), "%s_credential", key);
+	if (stem > STRLEN("_file") && STR_EQ(key + stem - STRLEN("_file"), "_file"))
+		stem -= STRLEN("_file");
+	snprintf(cred_key, sizeof(cred_key), "%.*s_credential", (int)stem, key);
 	if (path && cred) {
-		ctx_error(ctx, where(ctx, SEC_ALIPAY, 0, cred_key), "set either %s or %s, not both",
-			  key, cred_key);
+		ctx_error(ctx, where(ctx, sec, 0, cred_key), "set either %s or %s, not both", key,
+			  cred_key);
 		return;
 	}
 	if (!path && !cred) {
 		if (required)
-			ctx_error(ctx, ctx->section_line[SEC_ALIPAY],
-				  "[alipay] %s or %s is required", key, cred_key);
+			ctx_error(ctx, ctx->section_line[sec], "[%s] %s or %s is required",
+				  section_names[sec], key, cred_key);
 		return;
 	}
 	if (cred) {
@@ -1250,12 +1311,13 @@ check_key_file(struct parse_ctx *ctx, const char *key, const char *path, const c
 		}
 	}
 	if (!(ctx->flags & CONFIG_SKIP_FILE_CHECKS)) {
-		unsigned line = where(ctx, SEC_ALIPAY, 0, cred ? cred_key : key);
+		unsigned line = where(ctx, sec, 0, cred ? cred_key : key);
 		bool copy = !STR_EQ(resolved, origin);
 
-		/* A credential that systemd could not load arrives empty (SetCredential= in
-		 * f2fpayd.service is its fallback), so that this message can say what to do. */
-		if (copy && (stat(resolved, &st) < 0 || (S_ISREG(st.st_mode) && st.st_size == 0))) {
+		/* A credential that systemd could not load arrives as CONFIG_CREDENTIAL_NOT_LOADED
+		 * (SetCredential= in f2fpayd.service is its fallback; systemd 252 refuses an empty
+		 * value there) or empty, so that this message can say what to do. */
+		if (copy && (stat(resolved, &st) < 0 || credential_not_loaded(resolved, &st))) {
 			ctx_error(ctx, line,
 				  "%s is missing: put it in %s (owner root, mode 0600); "
 				  "f2fpayd.service loads it from there as credential '%s'",
@@ -1304,8 +1366,9 @@ check_alipay(struct parse_ctx *ctx)
 		ctx_error(ctx, where(ctx, SEC_ALIPAY, 0, "total_timeout"),
 			  "total_timeout is shorter than connect_timeout");
 
-	check_key_file(ctx, "app_private_key", a->app_private_key, a->app_private_key_credential,
-		       true, true, &a->app_private_key_resolved, &a->app_private_key_origin);
+	check_key_file(ctx, SEC_ALIPAY, "app_private_key", a->app_private_key,
+		       a->app_private_key_credential, true, true, &a->app_private_key_resolved,
+		       &a->app_private_key_origin);
 	if (a->cert_mode) {
 		/* doc/protocol.md §7: certificate mode needs all three certificates. */
 		if (a->alipay_public_key || a->alipay_public_key_credential)
@@ -1316,11 +1379,12 @@ check_alipay(struct parse_ctx *ctx)
 							   : "alipay_public_key_credential"),
 				"alipay_public_key is not used with cert_mode = yes (the key comes "
 				"from alipay_cert)");
-		check_key_file(ctx, "app_cert", a->app_cert, a->app_cert_credential, true, false,
-			       &a->app_cert_resolved, &a->app_cert_origin);
-		check_key_file(ctx, "alipay_cert", a->alipay_cert, a->alipay_cert_credential, true,
-			       false, &a->alipay_cert_resolved, &a->alipay_cert_origin);
-		check_key_file(ctx, "alipay_root_cert", a->alipay_root_cert,
+		check_key_file(ctx, SEC_ALIPAY, "app_cert", a->app_cert, a->app_cert_credential,
+			       true, false, &a->app_cert_resolved, &a->app_cert_origin);
+		check_key_file(ctx, SEC_ALIPAY, "alipay_cert", a->alipay_cert,
+			       a->alipay_cert_credential, true, false, &a->alipay_cert_resolved,
+			       &a->alipay_cert_origin);
+		check_key_file(ctx, SEC_ALIPAY, "alipay_root_cert", a->alipay_root_cert,
 			       a->alipay_root_cert_credential, true, false,
 			       &a->alipay_root_cert_resolved, &a->alipay_root_cert_origin);
 	} else {
@@ -1332,7 +1396,7 @@ check_alipay(struct parse_ctx *ctx)
 			if (is_set(ctx, SEC_ALIPAY, 0, cert_keys[i]))
 				ctx_error(ctx, where(ctx, SEC_ALIPAY, 0, cert_keys[i]),
 					  "%s needs cert_mode = yes", cert_keys[i]);
-		check_key_file(ctx, "alipay_public_key", a->alipay_public_key,
+		check_key_file(ctx, SEC_ALIPAY, "alipay_public_key", a->alipay_public_key,
 			       a->alipay_public_key_credential, true, false,
 			       &a->alipay_public_key_resolved, &a->alipay_public_key_origin);
 	}
@@ -1461,6 +1525,44 @@ check_api(struct parse_ctx *ctx)
 	}
 }
 
+/* doc/central.md "Shipping": a libpq URI whose password comes from a file, never the config. */
+static void
+check_central(struct parse_ctx *ctx)
+{
+	struct config_central *c = &ctx->config->central;
+	unsigned line = where(ctx, SEC_CENTRAL, 0, "url");
+	const char *rest, *auth_end, *at;
+
+	if (!c->url) {
+		static const char *const needs_url[] = {"password_file", "password_credential"};
+		for (size_t i = 0; i < ELEMENTSOF(needs_url); i++)
+			if (is_set(ctx, SEC_CENTRAL, 0, needs_url[i]))
+				ctx_error(ctx, where(ctx, SEC_CENTRAL, 0, needs_url[i]),
+					  "%s is set but [central] url is not", needs_url[i]);
+		return;
+	}
+	if (strncmp(c->url, "postgresql://", STRLEN("postgresql://")) == 0)
+		rest = c->url + STRLEN("postgresql://");
+	else if (strncmp(c->url, "postgres://", STRLEN("postgres://")) == 0)
+		rest = c->url + STRLEN("postgres://");
+	else {
+		ctx_error(ctx, line, "url must start with postgresql:// or postgres://");
+		return;
+	}
+	auth_end = rest + strcspn(rest, "/?");
+	at = memchr(rest, '@', (size_t)(auth_end - rest));
+	if ((at && memchr(rest, ':', (size_t)(at - rest))) || strstr(c->url, "password=")) {
+		ctx_error(ctx, line,
+			  "url must not carry a password: use password_credential or "
+			  "password_file");
+		return;
+	}
+	if (c->password_file || c->password_credential)
+		check_key_file(ctx, SEC_CENTRAL, "password_file", c->password_file,
+			       c->password_credential, false, true, &c->password_resolved,
+			       &c->password_origin);
+}
+
 static void
 config_check(struct parse_ctx *ctx)
 {
@@ -1489,6 +1591,7 @@ config_check(struct parse_ctx *ctx)
 		ctx_error(ctx, where(ctx, SEC_NOTIFY, 0, "listen"),
 			  "[notify] listen is set but [alipay] notify_url is not (Alipay would "
 			  "never call it)");
+	check_central(ctx);
 }
 
 void
@@ -1540,6 +1643,8 @@ config_free(struct config *c)
 	free(c->alipay.alipay_cert_resolved);
 	free(c->alipay.alipay_cert_origin);
 	free(c->alipay.alipay_root_cert_resolved);
+	free(c->central.password_resolved);
+	free(c->central.password_origin);
 	free(c->alipay.alipay_root_cert_origin);
 	free(c->source);
 	free(c->dir);
@@ -1551,6 +1656,31 @@ struct config_text {
 	size_t size;
 	const char *source;
 };
+
+/*
+ * The packaged file ships placeholders for what only the operator knows: each key still set to
+ * one once every file is read is refused, naming the file to edit. Frees the placeholders.
+ */
+static void
+placeholders_check(struct parse_ctx *ctx, bool report)
+{
+	for (size_t slot = 0; slot < 1 + CONFIG_MAX_SCANNERS; slot++)
+		for (size_t i = 0; i < N_KEYS; i++) {
+			char *value = ctx->placeholder[slot][i];
+			unsigned loc = ctx->set_line[slot][i];
+
+			if (!value)
+				continue;
+			if (report) {
+				ctx->errors++;
+				log_error("edit %s: line %u: [%s] %s is not set yet (%s)",
+					  ctx->sources[loc >> LOC_LINE_BITS], loc_line(loc),
+					  section_names[keys[i].section], keys[i].name, value);
+			}
+			free(value);
+			ctx->placeholder[slot][i] = NULL;
+		}
+}
 
 /* Parses the texts in order into one config: the main file, then its drop-ins. */
 static int
@@ -1588,11 +1718,14 @@ config_load_texts(const struct config_text *t, size_t n, const char *dir, unsign
 		ctx->section_bad = false;
 
 		r = ini_parse_stream(ctx_reader, ctx, ctx_handler, ctx);
-		if (r == -2)
+		if (r == -2) {
+			placeholders_check(ctx, false);
 			return log_error_errno(ENOMEM, "%s: out of memory", t[i].source);
+		}
 		if (r > 0 && ctx->errors == 0)
 			ctx_error(ctx, (ctx->file << LOC_LINE_BITS) | (unsigned)r, "syntax error");
 	}
+	placeholders_check(ctx, true);
 	if (ctx->errors == 0)
 		config_check(ctx);
 	if (ctx->errors > 0)

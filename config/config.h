@@ -9,11 +9,20 @@
 
 #include "common/time-util.h"
 
+/* What f2fpayd.service hands over (SetCredential=) for a key file systemd could not load. */
+#define CONFIG_CREDENTIAL_NOT_LOADED "f2fpayd-key-file-not-found"
+
 #define CONFIG_DEFAULT_PATH  "/etc/f2fpay/f2fpayd.conf"
 #define CONFIG_MAX_SCANNERS  8
 #define CONFIG_MAX_LINE      199 /* bytes per line, newline excluded (libinih's line buffer) */
 #define CONFIG_MAX_FILE_SIZE (256 * 1024)
 #define CONFIG_MAX_FILES     32 /* the main file and its drop-ins */
+/*
+ * A value starting with this marks a setting the operator still has to fill in (the packaged
+ * f2fpayd.conf ships them): loading refuses it with "edit FILE: line N: [section] key is not
+ * set yet (VALUE)", VALUE being the marker followed by a hint.
+ */
+#define CONFIG_PLACEHOLDER   "EDIT-ME"
 
 enum config_sign_type {
 	CONFIG_SIGN_RSA2,
@@ -198,6 +207,17 @@ struct config_metrics {
 	char *listen; /* "127.0.0.1:9464"; NULL = no metrics listener */
 };
 
+/* doc/central.md "Shipping": the store's central PostgreSQL; url NULL = no shipping. */
+struct config_central {
+	char *url; /* postgresql://… without a password */
+	char *password_file, *password_credential, *password_resolved, *password_origin;
+	unsigned batch_size; /* events per transaction */
+	usec_t poll_interval_usec;
+	usec_t retry_interval_usec;
+	usec_t timeout_usec;   /* connecting, and each batch */
+	usec_t heartbeat_usec; /* an empty batch when nothing was sent for this long */
+};
+
 struct config {
 	char *source; /* file name the config came from (the main file) */
 	char *dir; /* its folder: credentials are looked for there without $CREDENTIALS_DIRECTORY */
@@ -211,6 +231,7 @@ struct config {
 	struct config_notify notify;
 	struct config_journal journal;
 	struct config_reconcile reconcile;
+	struct config_central central;
 	struct config_metrics metrics;
 };
 

@@ -179,6 +179,7 @@ api_order_request_done(struct api_order_request *r)
 	/* A payment code is customer data (doc/design.md §6.3): wipe it. */
 	erase_and_free(r->auth_code);
 	free(r->pos_ref);
+	free(r->operator_id);
 	*r = (struct api_order_request){};
 }
 
@@ -186,8 +187,8 @@ int
 api_order_request_parse(const char *body, size_t len, struct api_order_request *ret,
 			struct api_error *err)
 {
-	static const char *const allowed[] = {"amount",    "subject", "mode",
-					      "auth_code", "pos_ref", NULL};
+	static const char *const allowed[] = {"amount",  "subject",     "mode", "auth_code",
+					      "pos_ref", "operator_id", NULL};
 	_cleanup_(json_object_putp) struct json_object *o = NULL;
 	struct api_order_request r = {};
 	_cleanup_free_ char *mode = NULL;
@@ -231,6 +232,17 @@ api_order_request_parse(const char *body, size_t len, struct api_order_request *
 	}
 	if ((e = get_string(o, "pos_ref", API_POS_REF_MAX, &r.pos_ref, err)) < 0)
 		goto fail;
+	if ((e = get_string(o, "operator_id", API_OPERATOR_MAX, &r.operator_id, err)) < 0)
+		goto fail;
+	if (r.operator_id &&
+	    (!*r.operator_id ||
+	     strspn(r.operator_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+				   "qrstuvwxyz0123456789_-") != strlen(r.operator_id))) {
+		e = api_error_set(err, 400, "invalid_field",
+				  "'operator_id' is 1-%d letters, digits, '_' or '-'",
+				  API_OPERATOR_MAX);
+		goto fail;
+	}
 	*ret = r;
 	return 0;
 fail:

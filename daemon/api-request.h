@@ -2,6 +2,7 @@
 /* Parsing and validation of local API request bodies and path parameters (no I/O). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +13,7 @@
 #define API_POS_REF_MAX       64
 #define API_ORDER_ID_MAX      64
 #define API_STATE_MAX         32
+#define API_OPERATOR_MAX      28 /* doc/protocol.md §5.1 operator_id */
 #define API_ERROR_MESSAGE_MAX 200
 
 enum api_order_mode {
@@ -22,10 +24,17 @@ enum api_order_mode {
 /* A validated POST /v1/orders body. Strings are owned by the struct (api_order_request_done). */
 struct api_order_request {
 	int64_t amount_fen;
-	char *subject;   /* NULL: the backend chooses (store name) */
-	int mode;        /* enum api_order_mode */
-	char *auth_code; /* NULL: scan orders wait for the scanner; always NULL for QR */
-	char *pos_ref;   /* NULL or the POS's reference, also the idempotency key */
+	char *subject;     /* NULL: the backend chooses (store name) */
+	int mode;          /* enum api_order_mode */
+	char *auth_code;   /* NULL: scan orders wait for the scanner; always NULL for QR */
+	char *pos_ref;     /* NULL or the POS's reference, also the idempotency key */
+	char *operator_id; /* NULL: the configured [terminal] operator_id */
+	bool wait_qr;      /* ?wait=qr: answer once the QR is there (or it failed), bounded */
+	/* Set by the API layer, not the parser (borrowed): the idempotency key (pos_ref or the
+	 * Idempotency-Key header, NULL for none) and what it asks for, which the backend keeps
+	 * with the order so that a retry after a restart is judged the same way. */
+	const char *idem_key;
+	const char *fingerprint;
 };
 
 /* A validated POST /v1/orders/{id}/refunds body. */

@@ -43,9 +43,10 @@ struct listener {
 	unsigned port;
 };
 
-/* A queued SSE event, shared between clients. */
+/* A queued SSE event, shared between clients (and the replay history). */
 struct sse_event {
 	unsigned ref;
+	struct event_id id; /* {0, 0} for comments */
 	size_t len;
 	char data[];
 };
@@ -118,7 +119,10 @@ struct api {
 	uint64_t idem_clock;
 	struct sse_client *sse_clients;
 	unsigned n_sse;
-	uint64_t event_seq;
+	struct event_id last_id;    /* of the newest event sent */
+	struct event_id complete;   /* the history holds every event after this id */
+	struct sse_event **history; /* the newest events, for Last-Event-ID; a ring */
+	size_t history_size, history_head, history_count;
 	sd_event_source *keepalive;
 };
 
@@ -324,6 +328,13 @@ api_call_reply(struct api_call *call, unsigned status, struct json_object *body)
 }
 
 void
+api_call_mark_replayed(struct api_call *call)
+{
+	if (call->conn)
+		call->conn->replayed = true;
+}
+
+void
 api_call_reply_file(struct api_call *call, int fd, uint64_t size, const char *content_type)
 {
 	struct api *api = call->api;
@@ -468,6 +479,7 @@ sse_event_new(const char *text, size_t len)
 	if (!e)
 		return NULL;
 	e->ref = 1;
+	e->id = (struct event_id){};
 	e->len = len;
 	memcpy(e->data, text, len);
 	e->data[len] = 0;
@@ -488,34 +500,85 @@ api_broadcast_raw(struct api *api, const char *text, size_t len)
 	return n;
 }
 
-int
-api_broadcast(struct api *api, const char *event, const char *json)
+/* The next event id: the journal's sequence number once it grew, else one more after it. */
+static struct event_id
+event_id_next(struct api *api)
 {
-	_cleanup_buf_ struct buf b = BUF_INIT(1 << 20);
+	int64_t seq = api->backend->event_seq ? api->backend->event_seq(api->userdata) : 0;
+
+	if (seq > api->last_id.seq)
+		api->last_id = (struct event_id){seq, 0};
+	else
+		api->last_id.k++;
+	return api->last_id;
+}
+
+static void
+history_add(struct api *api, struct sse_event *e)
+{
+	size_t i;
+
+	if (api->history_count == api->history_size) {
+		api->complete = api->history[api->history_head]->id;
+		sse_event_unref(api->history[api->history_head]);
+		api->history_head = (api->history_head + 1) % api->history_size;
+		api->history_count--;
+	}
+	i = (api->history_head + api->history_count) % api->history_size;
+	e->ref++;
+	api->history[i] = e;
+	api->history_count++;
+}
+
+/* "id: …\nevent: …\ndata: …\n\n" into b. */
+static int
+sse_format(struct buf *b, struct event_id id, const char *event, const char *json)
+{
+	char ids[EVENT_ID_BUF];
 	int r;
 
-	if (!event || !*event || strpbrk(event, "\r\n:") || !json)
-		return -EINVAL;
-	api->event_seq++;
-	r = buf_printf(&b, "id: %" PRIu64 "\nevent: %s\n", api->event_seq, event);
+	r = buf_printf(b, "id: %s\nevent: %s\n", event_id_format(id, ids), event);
 	/* SSE: a newline inside the data starts another data: line. */
 	for (const char *p = json; r >= 0;) {
 		size_t n = strcspn(p, "\r\n");
-		r = buf_puts(&b, "data: ");
+		r = buf_puts(b, "data: ");
 		if (r >= 0)
-			r = buf_append(&b, p, n);
+			r = buf_append(b, p, n);
 		if (r >= 0)
-			r = buf_putc(&b, '\n');
+			r = buf_putc(b, '\n');
 		p += n;
 		if (!*p)
 			break;
 		p += (p[0] == '\r' && p[1] == '\n') ? 2 : 1;
 	}
 	if (r >= 0)
-		r = buf_putc(&b, '\n');
+		r = buf_putc(b, '\n');
+	return r;
+}
+
+int
+api_broadcast(struct api *api, const char *event, const char *json)
+{
+	_cleanup_buf_ struct buf b = BUF_INIT(1 << 20);
+	struct sse_event *e;
+	struct event_id id;
+	int n = 0, r;
+
+	if (!event || !*event || strpbrk(event, "\r\n:") || !json)
+		return -EINVAL;
+	id = event_id_next(api);
+	r = sse_format(&b, id, event, json);
 	if (r < 0)
 		return log_error_errno(r, "Failed to format event %s: %m", event);
-	return api_broadcast_raw(api, b.data, b.len);
+	e = sse_event_new(b.data, b.len);
+	if (!e)
+		return log_error_errno(ENOMEM, "Failed to queue event %s: %m", event);
+	e->id = id;
+	history_add(api, e);
+	for (struct sse_client *s = api->sse_clients; s; s = s->next)
+		n += sse_client_push(s, e);
+	sse_event_unref(e);
+	return n;
 }
 
 unsigned
@@ -602,6 +665,71 @@ sse_on_hup(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
+struct events_query {
+	const char *last_event_id;
+	const char *unknown;
+	bool twice;
+};
+
+static enum MHD_Result
+events_query_one(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct events_query *q = cls;
+
+	if (!STR_EQ_PTR(key, "last_event_id")) {
+		q->unknown = key ? key : "";
+		return MHD_NO;
+	}
+	q->twice = q->last_event_id != NULL;
+	q->last_event_id = value ? value : "";
+	return q->twice ? MHD_NO : MHD_YES;
+}
+
+/* Sends one event to this client only (a resync notice). */
+static void
+sse_push_one(struct sse_client *s, struct event_id id, const char *event, const char *json)
+{
+	_cleanup_buf_ struct buf b = BUF_INIT(1 << 16);
+	struct sse_event *e;
+
+	if (sse_format(&b, id, event, json) < 0 || !(e = sse_event_new(b.data, b.len)))
+		return;
+	e->id = id;
+	sse_client_push(s, e);
+	sse_event_unref(e);
+}
+
+/*
+ * What a client that saw `from` missed: the events after it while the history has them all,
+ * else a resync event (the client re-reads what it follows). Ids only grow, so "after" is
+ * well defined even for an id of an earlier run of the daemon.
+ */
+static void
+sse_replay(struct api *api, struct sse_client *s, struct event_id from, const char *text)
+{
+	_cleanup_free_ char *json = NULL;
+	const char *reason;
+
+	if (event_id_cmp(from, api->last_id) == 0)
+		return; /* nothing missed */
+	if (event_id_cmp(from, api->last_id) < 0 && event_id_cmp(from, api->complete) >= 0) {
+		for (size_t i = 0; i < api->history_count; i++) {
+			struct sse_event *e =
+				api->history[(api->history_head + i) % api->history_size];
+			if (event_id_cmp(e->id, from) > 0)
+				sse_client_push(s, e);
+		}
+		return;
+	}
+	reason = event_id_cmp(from, api->last_id) > 0 ? "unknown" : "too_old";
+	if (asprintf(&json,
+		     "{\"last_event_id\":\"%s\",\"reason\":\"%s\",\"message\":\"events after "
+		     "%s cannot be replayed: re-read the orders (GET /v1/orders)\"}",
+		     text, reason, text) < 0)
+		return;
+	sse_push_one(s, api->last_id, "resync", json);
+}
+
 static enum MHD_Result
 sse_start(struct conn *c)
 {
@@ -609,9 +737,33 @@ sse_start(struct conn *c)
 	struct sse_client *s;
 	struct MHD_Response *resp;
 	static const char hello[] = ": f2fpayd events\n\n";
+	struct events_query q = {};
+	struct event_id from = {};
+	const char *last;
 	struct sse_event *e;
 	enum MHD_Result r;
 
+	(void)MHD_get_connection_values(c->mc, MHD_GET_ARGUMENT_KIND, events_query_one, &q);
+	if (q.unknown) {
+		conn_fail(c, 400, "unknown_parameter",
+			  "unknown query parameter '%.64s': the parameter is last_event_id",
+			  q.unknown);
+		return conn_queue(c);
+	}
+	if (q.twice) {
+		conn_fail(c, 400, "invalid_parameter", "'last_event_id' is given twice");
+		return conn_queue(c);
+	}
+	/* The header (an EventSource reconnecting) wins over the parameter (a first connect). */
+	last = MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, "Last-Event-ID");
+	if (!last)
+		last = q.last_event_id;
+	if (last && event_id_parse(last, &from) < 0) {
+		conn_fail(c, 400, "invalid_parameter",
+			  "'%s' is an event id this API sent, such as 17 or 17.2",
+			  last == q.last_event_id ? "last_event_id" : "Last-Event-ID");
+		return conn_queue(c);
+	}
 	if (api->n_sse >= api->opts.max_sse_clients) {
 		conn_fail(c, 503, "too_many_clients", "at most %u event stream clients",
 			  api->opts.max_sse_clients);
@@ -644,6 +796,8 @@ sse_start(struct conn *c)
 		sse_client_push(s, e);
 		sse_event_unref(e);
 	}
+	if (last)
+		sse_replay(api, s, from, last);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
 	r = MHD_queue_response(c->mc, 200, resp);
@@ -711,12 +865,6 @@ path_split(const char *url, char seg[4][API_ORDER_ID_MAX + 1], size_t *ret_n)
 	return 0;
 }
 
-static const char *
-query(struct conn *c, const char *key)
-{
-	return MHD_lookup_connection_value(c->mc, MHD_GET_ARGUMENT_KIND, key);
-}
-
 static bool
 method_is(const char *method, const char *want, struct conn *c, const char *allow)
 {
@@ -733,10 +881,45 @@ order_fingerprint(const struct api_order_request *r)
 {
 	char *s = NULL;
 
-	if (asprintf(&s, "%" PRId64 "|%d|%s|%s", r->amount_fen, r->mode, strempty(r->subject),
-		     r->auth_code ? "code" : "") < 0)
+	if (asprintf(&s, "%" PRId64 "|%d|%s|%s|%s", r->amount_fen, r->mode, strempty(r->subject),
+		     r->auth_code ? "code" : "", strempty(r->operator_id)) < 0)
 		return NULL;
 	return s;
+}
+
+static enum MHD_Result
+create_query_one(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	const char **unknown = cls;
+
+	if (STR_EQ_PTR(key, "wait"))
+		return MHD_YES;
+	*unknown = key ? key : "";
+	return MHD_NO;
+}
+
+/* POST /v1/orders?wait=qr: the only parameter; refused by name otherwise (400 set). */
+static int
+create_query(struct conn *c, struct api_order_request *req)
+{
+	const char *unknown = NULL, *wait;
+
+	(void)MHD_get_connection_values(c->mc, MHD_GET_ARGUMENT_KIND, create_query_one, &unknown);
+	if (unknown) {
+		conn_fail(c, 400, "unknown_parameter",
+			  "unknown query parameter '%.64s': the parameter is wait", unknown);
+		return -EINVAL;
+	}
+	wait = MHD_lookup_connection_value(c->mc, MHD_GET_ARGUMENT_KIND, "wait");
+	if (!wait)
+		return 0;
+	if (!STR_EQ(wait, "qr") || req->mode != API_ORDER_QR) {
+		conn_fail(c, 400, "invalid_parameter",
+			  "'wait' is \"qr\", for orders with \"mode\":\"qr\"");
+		return -EINVAL;
+	}
+	req->wait_qr = true;
+	return 0;
 }
 
 static void
@@ -760,6 +943,9 @@ route_create(struct conn *c)
 		conn_fail(c, err.status, err.code, "%s", err.message);
 		return;
 	}
+	r = create_query(c, &req);
+	if (r < 0)
+		goto out;
 	hkey = MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, "Idempotency-Key");
 	if (hkey && (!*hkey || strlen(hkey) > API_POS_REF_MAX)) {
 		conn_fail(c, 400, "invalid_field", "Idempotency-Key must be 1-%d bytes",
@@ -818,6 +1004,8 @@ route_create(struct conn *c)
 			goto out;
 		}
 	}
+	req.idem_key = key;
+	req.fingerprint = fp;
 	api->backend->order_create(api->userdata, call, &req);
 out:
 	api_order_request_done(&req);
@@ -853,6 +1041,98 @@ route_refund(struct conn *c, const char *id)
 	api_refund_request_done(&req);
 }
 
+struct query_walk {
+	struct api_order_query q;
+	struct api_error err;
+	bool failed;
+};
+
+static enum MHD_Result
+query_one(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct query_walk *w = cls;
+
+	if (api_order_query_add(&w->q, key, value, &w->err) < 0) {
+		w->failed = true;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/* GET /v1/orders: every query parameter is known and well formed, or 400 names it. */
+static void
+route_list(struct conn *c)
+{
+	struct api *api = c->listener->api;
+	struct query_walk w = {};
+	struct api_call *call;
+
+	api_order_query_init(&w.q);
+	(void)MHD_get_connection_values(c->mc, MHD_GET_ARGUMENT_KIND, query_one, &w);
+	if (!w.failed && api_order_query_finish(&w.q, &w.err) < 0)
+		w.failed = true;
+	if (w.failed)
+		conn_fail(c, w.err.status, w.err.code, "%s", w.err.message);
+	else if ((call = call_new(c, CALL_OTHER)))
+		api->backend->order_list(api->userdata, call, &w.q);
+}
+
+/* /v1/orders/{id}[/cancel|/refunds[/{refund_id}]]. */
+static void
+route_order(struct conn *c, const char *method, const char *id, const char *sub, const char *sub_id,
+	    size_t n)
+{
+	struct api *api = c->listener->api;
+	const struct api_backend *b = api->backend;
+	struct api_call *call;
+
+	if (!api_order_id_valid(id)) {
+		conn_fail(c, 404, "order_not_found", "no such order");
+	} else if (n == 2) {
+		if (method_is(method, "GET", c, "GET") && (call = call_new(c, CALL_OTHER)))
+			b->order_get(api->userdata, call, id);
+	} else if (n == 3 && STR_EQ(sub, "cancel")) {
+		if (method_is(method, "POST", c, "POST") && (call = call_new(c, CALL_OTHER)))
+			b->order_cancel(api->userdata, call, id);
+	} else if (n == 3 && STR_EQ(sub, "refunds")) {
+		if (STR_EQ(method, "GET") && b->refund_list) {
+			if ((call = call_new(c, CALL_OTHER)))
+				b->refund_list(api->userdata, call, id);
+		} else if (method_is(method, "POST", c, b->refund_list ? "GET, POST" : "POST"))
+			route_refund(c, id);
+	} else if (n == 4 && STR_EQ(sub, "refunds") && b->refund_get) {
+		if (!api_order_id_valid(sub_id))
+			conn_fail(c, 404, "refund_not_found", "no such refund");
+		else if (method_is(method, "GET", c, "GET") && (call = call_new(c, CALL_OTHER)))
+			b->refund_get(api->userdata, call, id, sub_id);
+	} else
+		conn_fail(c, 404, "not_found", "no such resource");
+}
+
+/* /v1/orders/by-pos-ref/{pos_ref}[/cancel]: the order the POS knows by its own reference. */
+static void
+route_by_pos_ref(struct conn *c, const char *method, const char *pos_ref, const char *sub, size_t n)
+{
+	struct api *api = c->listener->api;
+	char id[API_ORDER_ID_MAX + 1];
+	int r;
+
+	if (!api->backend->order_find || (n == 4 && !STR_EQ(sub, "cancel"))) {
+		conn_fail(c, 404, "not_found", "no such resource");
+		return;
+	}
+	/* The method first: a wrong one is 405 whether the order exists or not. */
+	if (!method_is(method, n == 3 ? "GET" : "POST", c, n == 3 ? "GET" : "POST"))
+		return;
+	r = api->backend->order_find(api->userdata, pos_ref, id);
+	if (r == -ENOENT)
+		conn_fail(c, 404, "order_not_found", "no order has pos_ref %s", pos_ref);
+	else if (r < 0)
+		conn_fail(c, 500, "internal", "the journal cannot be read: %s", strerror(-r));
+	else
+		route_order(c, method, id, sub, NULL, n - 1);
+}
+
 /* Runs the request; the answer is set now or later (then the conn is suspended). */
 static enum MHD_Result
 conn_dispatch(struct conn *c, const char *url, const char *method)
@@ -876,6 +1156,9 @@ conn_dispatch(struct conn *c, const char *url, const char *method)
 	if (STR_EQ(seg[0], "status") && n == 1) {
 		if (method_is(method, "GET", c, "GET") && (call = call_new(c, CALL_OTHER)))
 			b->status(api->userdata, call);
+	} else if (STR_EQ(seg[0], "version") && n == 1 && b->version) {
+		if (method_is(method, "GET", c, "GET") && (call = call_new(c, CALL_OTHER)))
+			b->version(api->userdata, call);
 	} else if (STR_EQ(seg[0], "backup") && n == 1) {
 		if (!b->backup)
 			conn_fail(c, 404, "not_found", "no such resource");
@@ -891,27 +1174,12 @@ conn_dispatch(struct conn *c, const char *url, const char *method)
 	} else if (STR_EQ(seg[0], "orders") && n == 1) {
 		if (STR_EQ(method, "POST"))
 			route_create(c);
-		else if (method_is(method, "GET", c, "GET, POST")) {
-			const char *state = query(c, "state"), *date = query(c, "date");
-			if (state && !api_state_valid(state))
-				conn_fail(c, 400, "invalid_state",
-					  "state is an order state such as PAID");
-			else if (date && !api_date_valid(date))
-				conn_fail(c, 400, "invalid_date", "dates are yyyy-MM-dd");
-			else if ((call = call_new(c, CALL_OTHER)))
-				b->order_list(api->userdata, call, state, date);
-		}
-	} else if (STR_EQ(seg[0], "orders") && n >= 2 && !api_order_id_valid(seg[1])) {
-		conn_fail(c, 404, "order_not_found", "no such order");
-	} else if (STR_EQ(seg[0], "orders") && n == 2) {
-		if (method_is(method, "GET", c, "GET") && (call = call_new(c, CALL_OTHER)))
-			b->order_get(api->userdata, call, seg[1]);
-	} else if (STR_EQ(seg[0], "orders") && n == 3 && STR_EQ(seg[2], "cancel")) {
-		if (method_is(method, "POST", c, "POST") && (call = call_new(c, CALL_OTHER)))
-			b->order_cancel(api->userdata, call, seg[1]);
-	} else if (STR_EQ(seg[0], "orders") && n == 3 && STR_EQ(seg[2], "refunds")) {
-		if (method_is(method, "POST", c, "POST"))
-			route_refund(c, seg[1]);
+		else if (method_is(method, "GET", c, "GET, POST"))
+			route_list(c);
+	} else if (STR_EQ(seg[0], "orders") && n >= 3 && STR_EQ(seg[1], "by-pos-ref")) {
+		route_by_pos_ref(c, method, seg[2], n == 4 ? seg[3] : NULL, n);
+	} else if (STR_EQ(seg[0], "orders") && n >= 2) {
+		route_order(c, method, seg[1], n >= 3 ? seg[2] : NULL, n >= 4 ? seg[3] : NULL, n);
 	} else
 		conn_fail(c, 404, "not_found", "no such resource");
 
@@ -1087,6 +1355,22 @@ api_new(struct api **ret, sd_event *event, const struct api_options *opts,
 	api->opts.token = NULL;
 	api->backend = backend;
 	api->userdata = userdata;
+	/* One slot of the client's queue stays for the opening comment. */
+	api->history_size = MAX(opts->sse_queue_limit, 2u) - 1;
+	api->history = calloc(api->history_size, sizeof(*api->history));
+	if (!api->history) {
+		r = log_error_errno(ENOMEM, "Out of memory");
+		goto fail;
+	}
+	/*
+	 * Every event of the journal up to seq is settled state a client re-reads; events of an
+	 * earlier run after it cannot be replayed, but they must not share an id with this run's:
+	 * this run counts on from its start time in milliseconds.
+	 */
+	if (backend->event_seq)
+		api->last_id.seq = backend->event_seq(userdata);
+	api->complete = api->last_id;
+	api->last_id.k = now_usec(CLOCK_REALTIME) / 1000;
 	if (opts->token && !(api->token = strdup(opts->token))) {
 		r = log_error_errno(ENOMEM, "Out of memory");
 		goto fail;
@@ -1174,6 +1458,12 @@ api_free(struct api *api)
 		sse_client_free(s);
 	}
 	api->keepalive = sd_event_source_disable_unref(api->keepalive);
+	while (api->history && api->history_count > 0) {
+		sse_event_unref(api->history[api->history_head]);
+		api->history_head = (api->history_head + 1) % api->history_size;
+		api->history_count--;
+	}
+	free(api->history);
 	if (api->socket_path)
 		(void)unlink(api->socket_path);
 	free(api->socket_path);

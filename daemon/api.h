@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
+#include "daemon/api-query.h"
 #include "daemon/api-request.h"
 
 struct api;
@@ -21,21 +22,40 @@ struct json_object;
  * suspended). Request structs and strings are borrowed for the duration of the callback only.
  *
  * order_create answers 201 with the order object, which must have a string "id"; the API layer
- * remembers it for the idempotency key. Other answers are passed to the client unchanged.
+ * remembers it for the idempotency key while it runs, and the backend keeps the key for good
+ * (req->idem_key, req->fingerprint): a key it knows answers 200 with api_call_mark_replayed()
+ * or 409 idempotency_mismatch. Other answers are passed to the client unchanged.
  */
 struct api_backend {
 	void (*order_create)(void *userdata, struct api_call *call,
 			     const struct api_order_request *req);
 	void (*order_get)(void *userdata, struct api_call *call, const char *order_id);
-	/* state and date (yyyy-MM-dd, Beijing time) are NULL when not filtered on. */
-	void (*order_list)(void *userdata, struct api_call *call, const char *state,
-			   const char *date);
+	/*
+	 * GET /v1/orders: one page of the orders q selects, in journal order, as
+	 * {"orders":[…],"next_cursor":…} (next_cursor only when more may follow).
+	 */
+	void (*order_list)(void *userdata, struct api_call *call, const struct api_order_query *q);
+	/* The order id of a pos_ref, synchronously: 0, -ENOENT, or another -errno. */
+	int (*order_find)(void *userdata, const char *pos_ref,
+			  char ret_id[static API_ORDER_ID_MAX + 1]);
+	/* GET /v1/orders/{id}/refunds: {"refunds":[…]} oldest first; 404 order_not_found. */
+	void (*refund_list)(void *userdata, struct api_call *call, const char *order_id);
+	/* GET /v1/orders/{id}/refunds/{refund_id}: the refund; 404 refund_not_found. */
+	void (*refund_get)(void *userdata, struct api_call *call, const char *order_id,
+			   const char *refund_id);
 	void (*order_cancel)(void *userdata, struct api_call *call, const char *order_id);
 	/* request_ref: the Idempotency-Key header or NULL; the same key must not refund twice. */
 	void (*order_refund)(void *userdata, struct api_call *call, const char *order_id,
 			     const struct api_refund_request *req, const char *request_ref);
 	void (*status)(void *userdata, struct api_call *call);
+	/* GET /v1/version: {"name","version","terminal_id"}, as the metrics listener's /version. */
+	void (*version)(void *userdata, struct api_call *call);
 	void (*reconciliation)(void *userdata, struct api_call *call, const char *date);
+	/*
+	 * The newest event sequence number of the journal (synchronous; NULL: none). Event stream
+	 * ids follow it, so a client resumes (Last-Event-ID) across events of any kind.
+	 */
+	int64_t (*event_seq)(void *userdata);
 	/* GET /v1/backup: answer with api_call_reply_file() (a copy of the journal). */
 	void (*backup)(void *userdata, struct api_call *call);
 };
@@ -76,8 +96,10 @@ unsigned api_tcp_port(const struct api *api);
 
 /*
  * Sends an event to every event stream client: `event` is the SSE event name (e.g. "order",
- * "scan", "device", "display"), `json` one JSON value (borrowed, copied). A client whose queue
- * is full is disconnected (it reconnects and re-reads the state). Returns the number of
+ * "scan", "device", "display"), `json` one JSON value (borrowed, copied). Its id is the
+ * backend's event_seq when that grew since the last event, else the last id with a count
+ * ("17.1"); the newest events are kept for clients that resume with Last-Event-ID. A client
+ * whose queue is full is disconnected (it reconnects and resumes). Returns the number of
  * clients the event was queued for, or -errno.
  */
 int api_broadcast(struct api *api, const char *event, const char *json);
@@ -92,6 +114,9 @@ void api_call_reply(struct api_call *call, unsigned status, struct json_object *
  * failure) as `content_type` (a static string).
  */
 void api_call_reply_file(struct api_call *call, int fd, uint64_t size, const char *content_type);
+
+/* The answer to come is a replay of an earlier request: it carries Idempotent-Replayed: true. */
+void api_call_mark_replayed(struct api_call *call);
 
 /* Answers a call with {"error":{"code":code,"message":...}}. Frees the call. */
 void api_call_fail(struct api_call *call, unsigned status, const char *code, const char *fmt, ...)

@@ -586,28 +586,55 @@ query_ok(const char *s)
 static int
 cmd_orders(const struct ctl *ctl)
 {
-	struct json_object *o = NULL, *list;
-	char path[256];
-	int r;
+	struct json_object *all = NULL, *acc = NULL;
+	char path[256], query[128];
+	_cleanup_free_ char *cursor = NULL;
+	int r = 0;
 
 	if ((ctl->state && !query_ok(ctl->state)) || (ctl->date && !query_ok(ctl->date))) {
 		fprintf(stderr, "f2fpayctl: --state and --date take words like PAID, 2026-11-26\n");
 		return EXIT_USAGE;
 	}
-	snprintf(path, sizeof(path), "/v1/orders%s%s%s%s%s", ctl->state || ctl->date ? "?" : "",
-		 ctl->state ? "state=" : "", strempty(ctl->state),
-		 ctl->state && ctl->date ? "&" : "", ctl->date ? "date=" : "");
-	if (ctl->date)
-		snprintf(path + strlen(path), sizeof(path) - strlen(path), "%s", ctl->date);
-	r = ctl_request(ctl, "GET", path, NULL, NULL, &o);
-	if (r == 0) {
-		if (ctl->format == FORMAT_HUMAN && json_object_object_get_ex(o, "orders", &list) &&
-		    json_object_is_type(list, json_type_array))
-			print_orders(list);
-		else
-			r = output(ctl, o);
+	snprintf(query, sizeof(query), "limit=1000%s%s%s%s", ctl->state ? "&state=" : "",
+		 strempty(ctl->state), ctl->date ? "&date=" : "", strempty(ctl->date));
+	all = json_object_new_object();
+	acc = json_object_new_array();
+	if (!all || !acc) {
+		json_object_put(all);
+		json_object_put(acc);
+		fprintf(stderr, "f2fpayctl: out of memory\n");
+		return EXIT_FAILURE;
 	}
-	json_object_put(o);
+	json_object_object_add(all, "orders", acc);
+	/* Every page, following next_cursor: the list is whole. */
+	do {
+		struct json_object *o = NULL, *list, *next;
+		snprintf(path, sizeof(path), "/v1/orders?%s%s%s", query, cursor ? "&cursor=" : "",
+			 strempty(cursor));
+		r = ctl_request(ctl, "GET", path, NULL, NULL, &o);
+		if (r != 0) {
+			json_object_put(o);
+			break;
+		}
+		if (json_object_object_get_ex(o, "orders", &list) &&
+		    json_object_is_type(list, json_type_array))
+			for (size_t i = 0; i < json_object_array_length(list); i++)
+				json_object_array_add(
+					acc, json_object_get(json_object_array_get_idx(list, i)));
+		free(cursor);
+		cursor = NULL;
+		if (json_object_object_get_ex(o, "next_cursor", &next) &&
+		    json_object_is_type(next, json_type_string))
+			cursor = strdup(json_object_get_string(next));
+		json_object_put(o);
+	} while (cursor);
+	if (r == 0) {
+		if (ctl->format == FORMAT_HUMAN)
+			print_orders(acc);
+		else
+			r = output(ctl, all);
+	}
+	json_object_put(all);
 	return r;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/macro.h"
@@ -17,6 +18,7 @@
 #include "daemon/api.h"
 #include "daemon/check.h"
 #include "daemon/control.h"
+#include "daemon/engine/journal.h"
 #include "daemon/journald.h"
 #include "daemon/manager.h"
 #include "daemon/metrics-server.h"
@@ -30,6 +32,7 @@ struct daemon {
 	struct api *api;
 	struct notify *notify;
 	struct manager *manager;
+	int journal_lock; /* held for the daemon's life */
 	struct control *control;
 	struct metrics_server *metrics;
 	struct reload_keys keys; /* in-memory key copies the running configuration came from */
@@ -146,6 +149,15 @@ daemon_run(struct daemon *d)
 	sigset_t mask;
 	int n, r;
 
+	/* One daemon per journal, decided before anything else: a second one touches neither
+	 * the journal, nor the orders, nor the first one's API socket. */
+	r = journal_lock(d->config->journal.path, &d->journal_lock);
+	if (r == -EBUSY)
+		(void)sd_notifyf(0, "STATUS=Journal %s is in use by another f2fpayd",
+				 d->config->journal.path);
+	if (r < 0)
+		return r;
+
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -261,7 +273,7 @@ main(int argc, char **argv)
 		{"version", no_argument, NULL, ARG_VERSION},
 		{},
 	};
-	struct daemon d = {.config_path = CONFIG_DEFAULT_PATH};
+	struct daemon d = {.config_path = CONFIG_DEFAULT_PATH, .journal_lock = -1};
 	bool check = false, dump = false, reload = false;
 	int c, r;
 
@@ -335,6 +347,8 @@ main(int argc, char **argv)
 		manager_set_api(d.manager, NULL);
 	d.api = api_free(d.api);
 	d.manager = manager_free(d.manager);
+	if (d.journal_lock >= 0)
+		close(d.journal_lock);
 	config_free(d.config);
 	sd_event_unref(d.event);
 	return r < 0 ? F2FPAYD_EXIT_FAILURE : F2FPAYD_EXIT_OK;

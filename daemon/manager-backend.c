@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The API backend: the local API's calls answered from the engine and the journal. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -12,6 +13,7 @@
 
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/money.h"
 #include "common/time-util.h"
 #include "daemon/manager-private.h"
 
@@ -36,6 +38,13 @@ reply_order(struct manager *m, struct api_call *call, unsigned status, const cha
 	api_call_reply(call, status, j);
 }
 
+static int
+copy_order(const struct journal_order *o, void *userdata)
+{
+	*(struct journal_order *)userdata = *o;
+	return 0;
+}
+
 static void
 be_order_create(void *userdata, struct api_call *call, const struct api_order_request *req)
 {
@@ -43,6 +52,23 @@ be_order_create(void *userdata, struct api_call *call, const struct api_order_re
 	const char *subject = req->subject                     ? req->subject
 			      : m->s->cfg->terminal.store_name ? m->s->cfg->terminal.store_name
 							       : DEFAULT_SUBJECT;
+	struct engine_order_request er = {
+		.kind = req->mode == API_ORDER_QR ? ORDER_KIND_QR : ORDER_KIND_SCAN,
+		.amount_fen = req->amount_fen,
+		.subject = subject,
+		.auth_code = req->auth_code,
+		.pos_ref = req->pos_ref,
+		.idem_key = req->idem_key,
+		.fingerprint = req->fingerprint,
+		/* Nobody scanned in time: the order lapses like a QR leaving the screen. */
+		.code_wait_usec = m->s->cfg->timing.qr_shown_usec,
+		/* Each order names its cashier; the configured one unless the POS says otherwise.
+		 */
+		.operator_id =
+			req->operator_id ? req->operator_id : m->s->cfg->terminal.operator_id,
+	};
+	bool waits = er.kind == ORDER_KIND_SCAN && !req->auth_code;
+	struct journal_order w;
 	char id[ORDER_ID_MAX + 1];
 	int r;
 
@@ -53,47 +79,20 @@ be_order_create(void *userdata, struct api_call *call, const struct api_order_re
 	}
 	if (manager_space_refuses(m, call))
 		return;
-	if (req->mode == API_ORDER_SCAN && !req->auth_code) {
-		char date[BEIJING_DATE_BUF];
-		usec_t expiry;
-
-		if (m->waiting.active) {
-			api_call_fail(call, 409, "scan_order_waiting",
-				      "order %s is already waiting for the scanner: cancel it or "
-				      "send an auth_code",
-				      m->waiting.id);
-			return;
-		}
-		m->waiting = (struct waiting){.active = true, .amount_fen = req->amount_fen};
-		snprintf(m->waiting.id, sizeof(m->waiting.id), "%s_%sw%" PRIu64 "_%u",
-			 m->s->cfg->terminal.terminal_id, beijing_format_date(m->boot, 0, date),
-			 (uint64_t)(m->boot % 100000), ++m->waiting_seq);
-		snprintf(m->waiting.subject, sizeof(m->waiting.subject), "%s", subject);
-		if (req->pos_ref)
-			snprintf(m->waiting.pos_ref, sizeof(m->waiting.pos_ref), "%s",
-				 req->pos_ref);
-		m->waiting.created_usec = manager_now(m);
-		/* Nobody scanned in time: the order lapses like a QR leaving the screen. */
-		expiry = m->s->cfg->timing.qr_shown_usec;
-		(void)sd_event_add_time_relative(m->event, &m->waiting.expiry, CLOCK_MONOTONIC,
-						 expiry, USEC_PER_SEC, waiting_expired_cb, m);
-		log_info("Scan order %s for %" PRId64 " fen waits for a payment code",
-			 m->waiting.id, req->amount_fen);
-		manager_broadcast(m, "order",
-				  waiting_to_json(m->waiting.id, m->waiting.amount_fen,
-						  m->waiting.subject, m->waiting.pos_ref,
-						  WAITING_STATE));
-		show_waiting(m);
-		manager_notify_status(m);
-		api_call_reply(call, 201,
-			       waiting_to_json(m->waiting.id, m->waiting.amount_fen,
-					       m->waiting.subject, m->waiting.pos_ref,
-					       WAITING_STATE));
+	if (waits && waiting_get(m, &w) >= 0 &&
+	    !(req->idem_key && STR_EQ(w.idem_key, req->idem_key))) {
+		api_call_fail(call, 409, "scan_order_waiting",
+			      "order %s is already waiting for the scanner: cancel it or send an "
+			      "auth_code",
+			      w.fsm.id);
 		return;
 	}
-	r = engine_order_new(m->s->engine,
-			     req->mode == API_ORDER_QR ? ORDER_KIND_QR : ORDER_KIND_SCAN,
-			     req->amount_fen, subject, req->auth_code, req->pos_ref, id);
+	r = engine_order_create(m->s->engine, &er, id);
+	if (r == -EKEYREJECTED) {
+		api_call_fail(call, 409, "idempotency_mismatch",
+			      "this key was used for a different order (%s)", id);
+		return;
+	}
 	if (r == -EINVAL) {
 		api_call_fail(call, 400, "invalid_field",
 			      "'auth_code' is not an Alipay payment code (digits, 25-30 first, "
@@ -114,32 +113,35 @@ be_order_create(void *userdata, struct api_call *call, const struct api_order_re
 			      strerror(-r));
 		return;
 	}
-	reply_order(m, call, r == 1 ? 200 : 201, id);
+	if (r == 1) {
+		/* The key was used before, maybe before a restart: that order, never another. */
+		api_call_mark_replayed(call);
+		reply_order(m, call, 200, id);
+		return;
+	}
+	if (waits) {
+		snprintf(m->waiting_id, sizeof(m->waiting_id), "%s", id);
+		log_info("Scan order %s for %" PRId64 " fen waits for a payment code", id,
+			 req->amount_fen);
+		if (engine_order_get(m->s->engine, id, &w) >= 0) {
+			manager_broadcast(m, "order", order_to_json(&w));
+			show_order(m, &w);
+		}
+		manager_notify_status(m);
+	}
+	if (req->wait_qr) {
+		if (engine_order_get(m->s->engine, id, &w) >= 0 && qr_wait_start(m, call, &w, 201))
+			return;
+	}
+	reply_order(m, call, 201, id);
 }
 
 static void
 be_order_get(void *userdata, struct api_call *call, const char *id)
 {
 	struct manager *m = userdata;
-	const struct resolved *rs;
 	struct journal_order o;
 
-	if (m->waiting.active && STR_EQ(id, m->waiting.id)) {
-		api_call_reply(call, 200,
-			       waiting_to_json(m->waiting.id, m->waiting.amount_fen,
-					       m->waiting.subject, m->waiting.pos_ref,
-					       WAITING_STATE));
-		return;
-	}
-	rs = resolved_find(m, id);
-	if (rs && rs->canceled) {
-		api_call_reply(call, 200,
-			       waiting_to_json(rs->waiting_id, rs->amount_fen, rs->subject,
-					       rs->pos_ref, "CANCELED"));
-		return;
-	}
-	if (rs)
-		id = rs->order_id;
 	if (engine_order_get(m->s->engine, id, &o) < 0) {
 		api_call_fail(call, 404, "order_not_found", "no order %s", id);
 		return;
@@ -147,101 +149,162 @@ be_order_get(void *userdata, struct api_call *call, const char *id)
 	api_call_reply(call, 200, order_to_json(&o));
 }
 
-struct list_ctx {
-	struct json_object *arr;
-	const char *state;
-	const char *date;
-};
-
 static int
 list_one(const struct journal_order *o, void *userdata)
 {
-	struct list_ctx *l = userdata;
-	char st[32], date[BEIJING_DATE_BUF];
+	struct json_object *arr = userdata;
 
-	if (l->state && !STR_EQ(l->state, state_upper(o->fsm.state, st)))
-		return 0;
-	if (l->date && !STR_EQ(l->date, beijing_format_date(
-						(time_t)(o->created_usec / USEC_PER_SEC), 1, date)))
-		return 0;
-	if (json_object_array_length(l->arr) >= ORDER_LIST_MAX)
-		json_object_array_del_idx(l->arr, 0, 1);
-	return json_object_array_add(l->arr, order_to_json(o)) < 0 ? -ENOMEM : 0;
+	return json_object_array_add(arr, order_to_json(o)) < 0 ? -ENOMEM : 0;
 }
 
 static void
-be_order_list(void *userdata, struct api_call *call, const char *state, const char *date)
+be_order_list(void *userdata, struct api_call *call, const struct api_order_query *q)
 {
 	struct manager *m = userdata;
-	struct list_ctx l = {.arr = json_object_new_array(), .state = state, .date = date};
-	struct json_object *j;
-	int r;
+	struct journal_order_filter f = {
+		.pos_ref = q->pos_ref,
+		.from_usec = q->from_usec,
+		.to_usec = q->to_usec,
+		.after = q->after,
+		.limit = q->limit,
+	};
+	struct json_object *arr, *j;
+	char cursor[API_CURSOR_BUF];
+	int64_t next = 0;
+	int r = 0;
 
-	if (!l.arr) {
+	if (q->state) {
+		char lower[API_STATE_MAX + 1];
+		size_t i = 0;
+		for (; q->state[i] && i < API_STATE_MAX; i++)
+			lower[i] = (char)tolower((unsigned char)q->state[i]);
+		lower[i] = '\0';
+		if (order_state_from_string(lower, &f.state) < 0) {
+			api_call_fail(call, 400, "invalid_state",
+				      "'state' %s is not an order state (PAID, FAILED, CANCELED, "
+				      "ATTENTION, …)",
+				      q->state);
+			return;
+		}
+		f.by_state = true;
+	}
+	if (q->mode >= 0) {
+		f.by_kind = true;
+		f.kind = q->mode == API_ORDER_QR ? ORDER_KIND_QR : ORDER_KIND_SCAN;
+	}
+	arr = json_object_new_array();
+	j = json_object_new_object();
+	if (!arr || !j) {
+		json_object_put(arr);
+		json_object_put(j);
 		api_call_fail(call, 500, "internal", "out of memory");
 		return;
 	}
-	r = journal_order_foreach(m->journal, false, list_one, &l);
+	json_object_object_add(j, "orders", arr);
+	r = journal_order_page(m->journal, &f, list_one, arr, &next);
 	if (r < 0) {
-		json_object_put(l.arr);
+		json_object_put(j);
 		api_call_fail(call, 500, "internal", "the journal cannot be read: %s",
 			      strerror(-r));
 		return;
 	}
-	if (m->waiting.active && (!state || STR_EQ(state, WAITING_STATE)))
-		json_object_array_add(l.arr, waiting_to_json(m->waiting.id, m->waiting.amount_fen,
-							     m->waiting.subject, m->waiting.pos_ref,
-							     WAITING_STATE));
+	if (next > 0)
+		json_add_str(j, "next_cursor", api_cursor_format(next, cursor));
+	api_call_reply(call, 200, j);
+}
+
+static int
+be_order_find(void *userdata, const char *pos_ref, char ret_id[static API_ORDER_ID_MAX + 1])
+{
+	struct manager *m = userdata;
+	struct journal_order_filter f = {.pos_ref = pos_ref, .limit = 1};
+	struct journal_order o = {};
+	int64_t next;
+	int r;
+
+	r = journal_order_page(m->journal, &f, copy_order, &o, &next);
+	if (r < 0)
+		return r;
+	if (isempty(o.fsm.id))
+		return -ENOENT;
+	snprintf(ret_id, API_ORDER_ID_MAX + 1, "%s", o.fsm.id);
+	return 0;
+}
+
+static int
+refund_one(const struct journal_refund *rf, void *userdata)
+{
+	return json_object_array_add(userdata, refund_to_json(rf)) < 0 ? -ENOMEM : 0;
+}
+
+static void
+be_refund_list(void *userdata, struct api_call *call, const char *id)
+{
+	struct manager *m = userdata;
+	struct json_object *arr, *j;
+	struct journal_order o;
+	int r;
+
+	if (engine_order_get(m->s->engine, id, &o) < 0) {
+		api_call_fail(call, 404, "order_not_found", "no order %s", id);
+		return;
+	}
+	arr = json_object_new_array();
 	j = json_object_new_object();
-	if (!j) {
-		json_object_put(l.arr);
+	if (!arr || !j) {
+		json_object_put(arr);
+		json_object_put(j);
 		api_call_fail(call, 500, "internal", "out of memory");
 		return;
 	}
-	json_object_object_add(j, "orders", l.arr);
+	json_object_object_add(j, "refunds", arr);
+	r = journal_refund_foreach_order(m->journal, id, refund_one, arr);
+	if (r < 0) {
+		json_object_put(j);
+		api_call_fail(call, 500, "internal", "the journal cannot be read: %s",
+			      strerror(-r));
+		return;
+	}
 	api_call_reply(call, 200, j);
+}
+
+static void
+be_refund_get(void *userdata, struct api_call *call, const char *id, const char *refund_id)
+{
+	struct manager *m = userdata;
+	struct journal_refund rf;
+
+	if (journal_refund_get(m->journal, refund_id, &rf) < 0 || !STR_EQ(rf.order_id, id)) {
+		api_call_fail(call, 404, "refund_not_found", "order %s has no refund %s", id,
+			      refund_id);
+		return;
+	}
+	api_call_reply(call, 200, refund_to_json(&rf));
 }
 
 static void
 be_order_cancel(void *userdata, struct api_call *call, const char *id)
 {
 	struct manager *m = userdata;
-	const struct resolved *rs;
 	int r;
 
-	if (m->waiting.active && STR_EQ(id, m->waiting.id)) {
-		struct display_screen scr = {
-			.kind = DISPLAY_SCREEN_CANCELED,
-			.store_name = m->s->cfg->terminal.store_name,
-			.amount_fen = m->waiting.amount_fen,
-			.seconds_left = -1,
-		};
-		struct json_object *j =
-			waiting_to_json(m->waiting.id, m->waiting.amount_fen, m->waiting.subject,
-					m->waiting.pos_ref, "CANCELED");
-		log_info("Scan order %s canceled before a code arrived", m->waiting.id);
-		waiting_end(m, NULL, "CANCELED");
-		manager_show(m, &scr, NULL);
-		screen_timer_arm(m, RESULT_SCREEN_USEC);
-		api_call_reply(call, 202, j);
-		if (m->pending_cfg)
-			apply_pending_reload(m);
-		return;
-	}
-	rs = resolved_find(m, id);
-	if (rs && rs->canceled) {
-		api_call_fail(call, 409, "not_cancelable", "order %s is already CANCELED", id);
-		return;
-	}
-	if (rs)
-		id = rs->order_id;
 	r = engine_order_abort(m->s->engine, id);
 	if (r == -EALREADY) {
 		struct journal_order o;
-		char st[32] = "final";
-		if (engine_order_get(m->s->engine, id, &o) >= 0)
-			state_upper(o.fsm.state, st);
-		api_call_fail(call, 409, "not_cancelable", "order %s is already %s", id, st);
+		char st[32], left[MONEY_BUF_SIZE];
+		bool known = engine_order_get(m->s->engine, id, &o) >= 0;
+		/* doc/protocol.md §5.3: Alipay's cancel is for unsettled payments only. */
+		if (known && o.fsm.state == ORDER_PAID)
+			api_call_fail(
+				call, 409, "not_cancelable",
+				"order %s is PAID: a paid order is reversed by refunding it, "
+				"POST /v1/orders/%s/refunds with {\"amount\":\"%s\"}",
+				id, id,
+				money_format(o.amount_fen - o.refunded_fen - o.pending_refund_fen,
+					     left));
+		else
+			api_call_fail(call, 409, "not_cancelable", "order %s is already %s", id,
+				      known ? state_upper(o.fsm.state, st) : "final");
 		return;
 	}
 	if (r == -ENOENT) {
@@ -262,32 +325,21 @@ be_order_refund(void *userdata, struct api_call *call, const char *id,
 {
 	struct manager *m = userdata;
 	char refund_id[REFUND_ID_MAX + 1];
-	const struct resolved *rs = resolved_find(m, id);
 	struct journal_refund rf;
 	int r;
 
-	if (rs && !rs->canceled)
-		id = rs->order_id;
-	/* The same Idempotency-Key never refunds twice (while remembered). */
-	for (unsigned i = 0; ref && i < m->n_refund_refs; i++)
-		if (STR_EQ(m->refund_refs[i].ref, ref)) {
-			if (!STR_EQ(m->refund_refs[i].order_id, id)) {
-				api_call_fail(call, 409, "idempotency_mismatch",
-					      "Idempotency-Key was used for order %s",
-					      m->refund_refs[i].order_id);
-				return;
-			}
-			if (journal_refund_get(m->journal, m->refund_refs[i].refund_id, &rf) < 0) {
-				api_call_fail(call, 500, "internal", "the refund cannot be read");
-				return;
-			}
-			api_call_reply(call, 200, refund_to_json(&rf));
-			return;
-		}
-	r = engine_refund_new(m->s->engine, id, req->amount_fen, req->reason, refund_id);
+	/* The same Idempotency-Key on the same order never refunds twice: it is journaled with
+	 * the refund, so a retry after a restart finds it too. */
+	r = engine_refund_new_keyed(m->s->engine, id, req->amount_fen, req->reason, ref, refund_id);
 	switch (r) {
 	case 0:
+	case 1:
 		break;
+	case -EKEYREJECTED:
+		api_call_fail(call, 409, "idempotency_mismatch",
+			      "Idempotency-Key was used for refund %s of another amount",
+			      refund_id);
+		return;
 	case -ENOENT:
 		api_call_fail(call, 404, "order_not_found", "no order %s", id);
 		return;
@@ -303,22 +355,13 @@ be_order_refund(void *userdata, struct api_call *call, const char *id,
 			      strerror(-r));
 		return;
 	}
-	if (ref && strlen(ref) <= API_POS_REF_MAX) {
-		if (m->n_refund_refs == REFUND_REFS_MAX) {
-			memmove(&m->refund_refs[0], &m->refund_refs[1],
-				sizeof(m->refund_refs[0]) * (REFUND_REFS_MAX - 1));
-			m->n_refund_refs--;
-		}
-		struct refund_ref *rr = &m->refund_refs[m->n_refund_refs++];
-		snprintf(rr->ref, sizeof(rr->ref), "%s", ref);
-		snprintf(rr->refund_id, sizeof(rr->refund_id), "%s", refund_id);
-		snprintf(rr->order_id, sizeof(rr->order_id), "%s", id);
-	}
 	if (journal_refund_get(m->journal, refund_id, &rf) < 0) {
 		api_call_fail(call, 500, "internal", "the refund cannot be read");
 		return;
 	}
-	api_call_reply(call, 201, refund_to_json(&rf));
+	if (r == 1)
+		api_call_mark_replayed(call);
+	api_call_reply(call, r == 1 ? 200 : 201, refund_to_json(&rf));
 }
 
 static int
@@ -344,6 +387,7 @@ be_status(void *userdata, struct api_call *call)
 	json_add_str(o, "version", F2FPAY_VERSION);
 	json_add_str(o, "engine", "running");
 	json_add_str(o, "terminal_id", m->s->cfg->terminal.terminal_id);
+	json_add_str(o, "install_id", journal_install_id(m->journal));
 	if (m->s->cfg->terminal.store_name)
 		json_add_str(o, "store_name", m->s->cfg->terminal.store_name);
 	json_add_str(o, "gateway", m->s->cfg->alipay.gateway_url);
@@ -357,7 +401,8 @@ be_status(void *userdata, struct api_call *call)
 	json_object_object_add(o, "active_orders",
 			       json_object_new_int((int)engine_active_count(m->s->engine)));
 	json_object_object_add(o, "waiting_for_code",
-			       m->waiting.active ? json_object_new_string(m->waiting.id) : NULL);
+			       !isempty(m->waiting_id) ? json_object_new_string(m->waiting_id)
+						       : NULL);
 	scanners = json_object_new_array();
 	for (size_t i = 0; scanners && i < m->s->n_scanners; i++) {
 		struct json_object *s = json_object_new_object();
@@ -403,7 +448,30 @@ be_status(void *userdata, struct api_call *call)
 		json_object_object_add(o, "conditions", health_to_json(&h));
 	}
 	(void)reconcile_status_add(m->s->reconcile, o);
+	(void)ship_status_add(m->s->ship, o);
 	api_call_reply(call, 200, o);
+}
+
+static void
+be_version(void *userdata, struct api_call *call)
+{
+	struct json_object *j = manager_version_json(userdata);
+
+	if (!j)
+		api_call_fail(call, 500, "internal", "out of memory");
+	else
+		api_call_reply(call, 200, j);
+}
+
+static int64_t
+be_event_seq(void *userdata)
+{
+	struct manager *m = userdata;
+	int64_t seq = 0;
+
+	/* On a read error the ids go on counting from the last one: still unique. */
+	(void)journal_event_seq(m->journal, &seq);
+	return seq;
 }
 
 static void
@@ -461,8 +529,13 @@ static const struct api_backend manager_backend = {
 	.order_get = be_order_get,
 	.order_list = be_order_list,
 	.order_cancel = be_order_cancel,
+	.order_find = be_order_find,
+	.refund_list = be_refund_list,
+	.refund_get = be_refund_get,
 	.order_refund = be_order_refund,
 	.status = be_status,
+	.version = be_version,
+	.event_seq = be_event_seq,
 	.reconciliation = be_reconciliation,
 	.backup = be_backup,
 };

@@ -107,21 +107,6 @@ show_idle(struct manager *m)
 	manager_show(m, &scr, NULL);
 }
 
-void
-show_waiting(struct manager *m)
-{
-	struct display_screen scr = {
-		.kind = DISPLAY_SCREEN_SHOW_CODE,
-		.store_name = m->s->cfg->terminal.store_name,
-		.amount_fen = m->waiting.amount_fen,
-		.subject = m->waiting.subject,
-		.seconds_left = -1,
-	};
-
-	snprintf(m->display_order, sizeof(m->display_order), "%s", m->waiting.id);
-	manager_show(m, &scr, m->waiting.id);
-}
-
 static int screen_timer_cb(sd_event_source *s, uint64_t usec, void *userdata);
 
 void
@@ -146,6 +131,9 @@ show_order(struct manager *m, const struct journal_order *o)
 	bool result = false, countdown = false;
 
 	switch (o->fsm.state) {
+	case ORDER_WAITING_CODE:
+		scr.kind = DISPLAY_SCREEN_SHOW_CODE;
+		break;
 	case ORDER_NEW:
 	case ORDER_PAYING:
 	case ORDER_UNKNOWN:
@@ -188,6 +176,9 @@ show_order(struct manager *m, const struct journal_order *o)
 			scr.reason_code = DISPLAY_REASON_QR_EXPIRED;
 		} else
 			scr.kind = DISPLAY_SCREEN_CANCELED;
+		/* Ended while waiting for its code: nothing was sent, no subject. */
+		if (o->fsm.kind == ORDER_KIND_SCAN && isempty(o->auth_code_masked))
+			scr.subject = NULL;
 		result = true;
 		break;
 	case ORDER_REFUNDED_BY_CANCEL:
@@ -213,8 +204,8 @@ show_current(struct manager *m)
 {
 	struct journal_order o;
 
-	if (m->waiting.active) {
-		show_waiting(m);
+	if (waiting_get(m, &o) >= 0) {
+		show_order(m, &o);
 		return;
 	}
 	if (!isempty(m->display_order) &&

@@ -100,7 +100,17 @@ render_metrics(struct manager *m, struct buf *out)
 			.name = display_names[i],
 			.up = display_is_up(display_set_get(m->s->display, i)),
 		};
+	struct ship_progress sp;
+	struct metrics_central mc;
+	if (m->s->ship) {
+		ship_progress(m->s->ship, &sp);
+		mc = (struct metrics_central){.connected = sp.connected,
+					      .backlog_events = sp.backlog_events,
+					      .lag_seconds = sp.lag_seconds,
+					      .events_shipped = sp.events_shipped};
+	}
 	struct metrics_gauges g = {
+		.central = m->s->ship ? &mc : NULL,
 		.health = &h,
 		.orders_in_progress = manager_busy(m),
 		.journal_bytes = journal_bytes(m->s->cfg->journal.path),
@@ -165,11 +175,23 @@ render_health(struct manager *m, struct buf *out)
 	return r < 0 ? r : health_ok(&h) ? 200 : 503;
 }
 
+struct json_object *
+manager_version_json(struct manager *m)
+{
+	struct json_object *j = json_object_new_object();
+
+	if (j) {
+		json_add_str(j, "name", "f2fpayd");
+		json_add_str(j, "version", F2FPAY_VERSION);
+		json_add_str(j, "terminal_id", m->s->cfg->terminal.terminal_id);
+	}
+	return j;
+}
+
 int
 manager_monitor_render(void *userdata, const char *path, struct buf *out, const char **ret_type)
 {
 	struct manager *m = userdata;
-	struct json_object *j;
 	int r;
 
 	if (STR_EQ(path, "/metrics")) {
@@ -181,13 +203,7 @@ manager_monitor_render(void *userdata, const char *path, struct buf *out, const 
 	if (STR_EQ(path, "/health"))
 		return render_health(m, out);
 	if (STR_EQ(path, "/version")) {
-		j = json_object_new_object();
-		if (j) {
-			json_add_str(j, "name", "f2fpayd");
-			json_add_str(j, "version", F2FPAY_VERSION);
-			json_add_str(j, "terminal_id", m->s->cfg->terminal.terminal_id);
-		}
-		r = render_json(j, out);
+		r = render_json(manager_version_json(m), out);
 		return r < 0 ? r : 200;
 	}
 	r = buf_puts(out, "{\"error\":\"not found: /metrics, /health and /version are served\"}\n");

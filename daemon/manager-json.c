@@ -65,6 +65,38 @@ json_add_time(struct json_object *o, const char *key, usec_t t)
 	json_add_str(o, key, beijing_format_time((time_t)(t / USEC_PER_SEC), buf));
 }
 
+/* A paid order's receipt (doc/api.md "Receipts"): what Alipay said, absent fields left out. */
+static struct json_object *
+receipt_to_json(const struct journal_receipt *r)
+{
+	struct json_object *j = json_object_new_object(), *funds;
+
+	if (!j)
+		return NULL;
+	json_add_str(j, "gmt_payment", r->gmt_payment);
+	if (!isempty(r->buyer_logon_id))
+		json_add_str(j, "buyer_logon_id", r->buyer_logon_id);
+	if (r->receipt_fen >= 0)
+		json_add_money(j, "receipt_amount", r->receipt_fen);
+	if (r->buyer_pay_fen >= 0)
+		json_add_money(j, "buyer_pay_amount", r->buyer_pay_fen);
+	if (r->point_fen >= 0)
+		json_add_money(j, "point_amount", r->point_fen);
+	if (r->invoice_fen >= 0)
+		json_add_money(j, "invoice_amount", r->invoice_fen);
+	if (r->discount_fen >= 0)
+		json_add_money(j, "discount_amount", r->discount_fen);
+	if (r->mdiscount_fen >= 0)
+		json_add_money(j, "mdiscount_amount", r->mdiscount_fen);
+	/* Journaled as the payment layer checked it: an array of {fund_channel, amount, …}. */
+	funds = isempty(r->fund_bill_list) ? NULL : json_tokener_parse(r->fund_bill_list);
+	if (funds && json_object_is_type(funds, json_type_array))
+		json_object_object_add(j, "fund_bill_list", funds);
+	else
+		json_object_put(funds);
+	return j;
+}
+
 /* The API's view of an order (doc/api.md). New object or NULL. */
 struct json_object *
 order_to_json(const struct journal_order *o)
@@ -98,26 +130,11 @@ order_to_json(const struct journal_order *o)
 		if (o->pending_refund_fen > 0)
 			json_add_money(j, "refund_pending", o->pending_refund_fen);
 	}
+	if (!isempty(o->operator_id))
+		json_add_str(j, "operator_id", o->operator_id);
+	if (!isempty(o->receipt.gmt_payment))
+		json_object_object_add(j, "receipt", receipt_to_json(&o->receipt));
 	json_add_time(j, "created_at", o->created_usec);
-	return j;
-}
-
-struct json_object *
-waiting_to_json(const char *id, int64_t amount_fen, const char *subject, const char *pos_ref,
-		const char *state)
-{
-	struct json_object *j = json_object_new_object();
-
-	if (!j)
-		return NULL;
-	json_add_str(j, "id", id);
-	json_add_money(j, "amount", amount_fen);
-	json_add_str(j, "subject", subject);
-	json_add_str(j, "mode", "scan");
-	json_add_str(j, "state", state);
-	json_object_object_add(j, "final", json_object_new_boolean(!STR_EQ(state, WAITING_STATE)));
-	if (!isempty(pos_ref))
-		json_add_str(j, "pos_ref", pos_ref);
 	return j;
 }
 

@@ -16,6 +16,7 @@
 #include "daemon/metrics.h"
 #include "daemon/manager.h"
 #include "daemon/reconcile/reconcile.h"
+#include "daemon/ship.h"
 #include "drivers/display/display.h"
 #include "drivers/scanner/scanner-sd-event.h"
 #include "drivers/scanner/scanner.h"
@@ -24,12 +25,9 @@
 
 #define RESULT_SCREEN_USEC (5 * USEC_PER_SEC) /* paid/failed/canceled stay this long */
 #define NOT_SUPPORTED_USEC (3 * USEC_PER_SEC) /* "not supported" before the order again */
-#define RESOLVED_MAX       64                 /* waiting ids remembered after the scan */
-#define REFUND_REFS_MAX    256                /* Idempotency-Key of refunds remembered */
-#define ORDER_LIST_MAX     1000               /* newest orders in GET /v1/orders */
-#define WAITING_STATE      "WAITING_FOR_CODE"
 #define DEFAULT_SUBJECT    "f2fpayd"
-#define WAITING_ID_MAX     ORDER_ID_MAX
+#define QR_WAITS_MAX       16                  /* ?wait=qr creates answered later */
+#define QR_WAIT_USEC       (15 * USEC_PER_SEC) /* the longest a ?wait=qr create waits */
 
 /* The gateway as the engine sees it, noting the class of each answer for GET /v1/status. */
 struct gateway_watch {
@@ -61,36 +59,20 @@ struct stack {
 	struct engine *engine;
 	struct engine_subscription *sub;
 	struct reconcile *reconcile; /* the daily bill check (doc/protocol.md §5.8) */
+	struct ship *ship;           /* copies the journal to the store's database, or NULL */
 	struct scanner *scanners[CONFIG_MAX_SCANNERS];
 	struct scanner_sd *scanner_sd[CONFIG_MAX_SCANNERS];
 	size_t n_scanners;
 	struct display_set *display; /* NULL when there is none */
 };
 
-/* The scan order waiting for a payment code (one per terminal). */
-struct waiting {
-	bool active;
-	char id[WAITING_ID_MAX + 1];
-	int64_t amount_fen;
-	char subject[JOURNAL_SUBJECT_MAX + 1];
-	char pos_ref[JOURNAL_POS_REF_MAX + 1];
-	usec_t created_usec;
-	sd_event_source *expiry;
-};
-
-struct resolved {
-	char waiting_id[WAITING_ID_MAX + 1];
-	char order_id[ORDER_ID_MAX + 1];
-	bool canceled; /* canceled before a code arrived: no engine order */
-	int64_t amount_fen;
-	char subject[JOURNAL_SUBJECT_MAX + 1];
-	char pos_ref[JOURNAL_POS_REF_MAX + 1];
-};
-
-struct refund_ref {
-	char ref[API_POS_REF_MAX + 1];
-	char refund_id[REFUND_ID_MAX + 1];
-	char order_id[ORDER_ID_MAX + 1];
+/* A create with ?wait=qr, answered once the order leaves precreate (or QR_WAIT_USEC passed). */
+struct qr_wait {
+	struct manager *manager;
+	struct api_call *call; /* NULL: the slot is free */
+	unsigned status;       /* 201 */
+	char id[ORDER_ID_MAX + 1];
+	sd_event_source *timer;
 };
 
 struct manager {
@@ -99,13 +81,10 @@ struct manager {
 	struct stack *s;            /* heap: the gateway keeps pointers into it */
 	struct config *pending_cfg; /* a reload waiting for the terminal to be idle */
 	struct api *api;
-	struct waiting waiting;
-	unsigned waiting_seq;
-	time_t boot;
-	struct resolved resolved[RESOLVED_MAX];
-	unsigned n_resolved;
-	struct refund_ref refund_refs[REFUND_REFS_MAX];
-	unsigned n_refund_refs;
+	/* The scan order in WAITING_FOR_CODE (one per terminal; journaled, so it survives a
+	 * restart), "" for none. */
+	char waiting_id[ORDER_ID_MAX + 1];
+	struct qr_wait qr_waits[QR_WAITS_MAX];
 	char display_order[ORDER_ID_MAX + 1]; /* the order the customer display follows */
 	enum display_screen_kind screen;
 	sd_event_source *screen_timer;  /* result screen → idle, or the QR countdown */
@@ -124,6 +103,9 @@ void manager_health(struct manager *m, struct health *h);
 /* The conditions that hold, as [{"name","count","detail"?}…]; new object, NULL when out of
  * memory. */
 struct json_object *health_to_json(const struct health *h);
+/* {"name":"f2fpayd","version","terminal_id"}: GET /version (metrics) and GET /v1/version (API);
+ * new object, NULL when out of memory. */
+struct json_object *manager_version_json(struct manager *m);
 
 /* manager-json.c: the API's views (doc/api.md) and the event stream. */
 usec_t manager_now(struct manager *m);
@@ -133,8 +115,6 @@ void json_add_str(struct json_object *o, const char *key, const char *value);
 void json_add_money(struct json_object *o, const char *key, int64_t fen);
 void json_add_time(struct json_object *o, const char *key, usec_t t);
 struct json_object *order_to_json(const struct journal_order *o);
-struct json_object *waiting_to_json(const char *id, int64_t amount_fen, const char *subject,
-				    const char *pos_ref, const char *state);
 struct json_object *refund_to_json(const struct journal_refund *r);
 /* Sends j (taken) as an SSE event. */
 void manager_broadcast(struct manager *m, const char *event, struct json_object *j);
@@ -143,7 +123,6 @@ void manager_broadcast(struct manager *m, const char *event, struct json_object 
 void manager_show(struct manager *m, const struct display_screen *scr, const char *order_id);
 struct json_object *display_outputs_json(struct manager *m);
 void show_idle(struct manager *m);
-void show_waiting(struct manager *m);
 void screen_timer_arm(struct manager *m, usec_t after_usec);
 void show_order(struct manager *m, const struct journal_order *o);
 void show_current(struct manager *m);
@@ -160,10 +139,20 @@ void apply_pending_reload(struct manager *m);
 void on_transition(const struct engine_transition *t, void *userdata);
 
 /* manager-waiting.c: the scan order waiting for a payment code. */
-const struct resolved *resolved_find(struct manager *m, const char *waiting_id);
-void waiting_end(struct manager *m, const char *order_id, const char *final_state);
-int waiting_expired_cb(sd_event_source *s, uint64_t usec, void *userdata);
+/* Finds the order in WAITING_FOR_CODE after a start or a reload (recovery ran). */
+void waiting_find(struct manager *m);
+/* Loads the waiting order: 0, or -ENOENT when there is none. */
+int waiting_get(struct manager *m, struct journal_order *ret);
+/* Follows the waiting order's transitions: once it leaves WAITING_FOR_CODE it is no more. */
+void waiting_follow(struct manager *m, const struct journal_order *o);
 void waiting_pay(struct manager *m, const char *code);
+
+/* manager-qrwait.c: creates with ?wait=qr. qr_wait_start() takes the call when the order is
+ * still before its precreate answer (true), else the caller answers now. */
+bool qr_wait_start(struct manager *m, struct api_call *call, const struct journal_order *o,
+		   unsigned status);
+void qr_wait_transition(struct manager *m, const struct journal_order *o);
+void qr_wait_free_all(struct manager *m);
 
 /* manager-scanners.c */
 void on_scanner(struct scanner *s, const struct scanner_event *ev, void *userdata);

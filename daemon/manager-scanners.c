@@ -42,10 +42,10 @@ on_scanner(struct scanner *s, const struct scanner_event *ev, void *userdata)
 		return;
 	m->scans++;
 	/* doc/design.md §9.1: classification decides where a code goes. */
-	if (ev->cls == SCAN_CLASS_ALIPAY && m->waiting.active) {
+	if (ev->cls == SCAN_CLASS_ALIPAY && !isempty(m->waiting_id)) {
 		char masked[JOURNAL_AUTH_CODE_MAX + 1];
 		journal_mask_auth_code(ev->text, masked);
-		log_info("Scanner %s: payment code %s for %s", sc->name, masked, m->waiting.id);
+		log_info("Scanner %s: payment code %s for %s", sc->name, masked, m->waiting_id);
 		waiting_pay(m, ev->text);
 		return;
 	}
@@ -64,15 +64,17 @@ on_scanner(struct scanner *s, const struct scanner_event *ev, void *userdata)
 		json_add_str(j, "aim", ev->aim);
 	manager_broadcast(m, "scan", j);
 	if (ev->cls == SCAN_CLASS_OTHER_WALLET) {
+		struct journal_order w;
+		bool waiting = waiting_get(m, &w) >= 0;
 		struct display_screen scr = {
 			.kind = DISPLAY_SCREEN_FAILED,
 			.store_name = m->s->cfg->terminal.store_name,
 			.reason_code = DISPLAY_REASON_CODE_NOT_SUPPORTED,
-			.amount_fen = m->waiting.active ? m->waiting.amount_fen : 0,
+			.amount_fen = waiting ? w.amount_fen : 0,
 			.seconds_left = -1,
 		};
 		log_info("Scanner %s: another wallet's payment code: not supported", sc->name);
-		manager_show(m, &scr, m->waiting.active ? m->waiting.id : NULL);
+		manager_show(m, &scr, waiting ? w.fsm.id : NULL);
 		screen_timer_arm(m, NOT_SUPPORTED_USEC);
 	}
 }

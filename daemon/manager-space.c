@@ -13,7 +13,7 @@ manager_space_changed(void *userdata, bool writable)
 
 	manager_notify_status(m);
 	/* The display says it between orders; an order in progress keeps its screen. */
-	if (m->s && !m->waiting.active && isempty(m->display_order))
+	if (m->s && isempty(m->waiting_id) && isempty(m->display_order))
 		show_idle(m);
 }
 

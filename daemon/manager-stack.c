@@ -20,6 +20,7 @@ stack_done(struct stack *s)
 	}
 	s->n_scanners = 0;
 	s->display = display_set_free(s->display);
+	s->ship = ship_free(s->ship);
 	reconcile_free(s->reconcile);
 	s->reconcile = NULL;
 	engine_unsubscribe(s->sub);
@@ -285,6 +286,14 @@ stack_build_in(struct manager *m, const struct config *cfg, struct stack *s)
 	r = stack_reconcile(m, cfg, s);
 	if (r < 0)
 		return r;
+	/* doc/central.md "Shipping": the store's database, when there is one. */
+	if (cfg->central.url) {
+		r = ship_new(m->event, m->journal, &cfg->central, &cfg->terminal, a->app_id,
+			     cfg->journal.path, &s->ship);
+		if (r < 0)
+			return log_error_errno(
+				r, "Failed to set up shipping to the central database: %m");
+	}
 
 	for (size_t i = 0; i < cfg->n_scanners; i++) {
 		struct scanner_config sc;

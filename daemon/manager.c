@@ -59,8 +59,10 @@ on_transition(const struct engine_transition *t, void *userdata)
 		if (j)
 			json_add_str(j, "event", t->event);
 		manager_broadcast(m, "order", j);
+		waiting_follow(m, t->order);
+		qr_wait_transition(m, t->order);
 		/* The display follows the newest order; a waiting scan order keeps it. */
-		if (!m->waiting.active &&
+		if ((isempty(m->waiting_id) || STR_EQ(m->waiting_id, t->order->fsm.id)) &&
 		    (isempty(m->display_order) || STR_EQ(m->display_order, t->order->fsm.id) ||
 		     t->from == ORDER_NEW || display_order_settled(m)))
 			show_order(m, t->order);
@@ -83,14 +85,13 @@ manager_new(sd_event *event, const struct config *cfg, struct manager **ret)
 	if (!m)
 		return -ENOMEM;
 	m->event = sd_event_ref(event);
-	m->boot = time(NULL);
 	m->screen = _DISPLAY_SCREEN_MAX;
 	r = journal_space_check_writable(cfg->journal.path);
 	if (r < 0) {
 		manager_free(m);
 		return r;
 	}
-	r = journal_open(cfg->journal.path, &m->journal);
+	r = journal_open_marked(cfg->journal.path, &m->journal);
 	if (r < 0) {
 		manager_free(m);
 		return r;
@@ -106,7 +107,8 @@ manager_new(sd_event *event, const struct config *cfg, struct manager **ret)
 		manager_free(m);
 		return r;
 	}
-	show_idle(m);
+	waiting_find(m);
+	show_current(m);
 	*ret = m;
 	return 0;
 }
@@ -116,7 +118,8 @@ manager_free(struct manager *m)
 {
 	if (!m)
 		return NULL;
-	m->waiting.expiry = sd_event_source_disable_unref(m->waiting.expiry);
+	if (m->s)
+		qr_wait_free_all(m);
 	m->screen_timer = sd_event_source_disable_unref(m->screen_timer);
 	m->display_retry = sd_event_source_disable_unref(m->display_retry);
 	m->reload_defer = sd_event_source_disable_unref(m->reload_defer);
@@ -139,7 +142,8 @@ manager_set_api(struct manager *m, struct api *api)
 unsigned
 manager_busy(const struct manager *m)
 {
-	return (m->waiting.active ? 1 : 0) + (m->s->engine ? engine_active_count(m->s->engine) : 0);
+	/* The scan order waiting for its code is one of the engine's. */
+	return m->s->engine ? engine_active_count(m->s->engine) : 0;
 }
 
 static int
@@ -196,14 +200,13 @@ count_refund(const struct journal_refund *r, void *userdata)
 	return 0;
 }
 
-/* "Between orders": no scan order waiting, nothing in flight but orders in ATTENTION. */
+/* "Between orders": nothing in flight (a scan order waiting for its code included) but orders
+ * in ATTENTION. */
 static bool
 reload_blocked(struct manager *m)
 {
 	unsigned n = 0;
 
-	if (m->waiting.active)
-		return true;
 	if (journal_order_foreach(m->journal, true, count_blocking_order, &n) < 0 ||
 	    journal_refund_foreach(m->journal, true, count_refund, &n) < 0)
 		return true;

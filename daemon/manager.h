@@ -16,10 +16,9 @@
  * notify listener stay with f2fpayd's main and call into the manager through
  * manager_api_backend() and manager_notify().
  *
- * Scan orders created without an auth_code wait for the scanner, one at a time per terminal;
- * they live in memory only (nothing was sent, no money can move) until a payment code arrives
- * and the engine takes them. Their id ("<terminal>_w<boot>_<n>") keeps answering GET with the
- * engine's order once it exists.
+ * Scan orders created without an auth_code wait for the scanner, one at a time per terminal,
+ * as journaled orders in WAITING_FOR_CODE (nothing sent, no money can move): they survive a
+ * restart, and the scanner's code starts the pay of the same order.
  */
 
 struct manager;
@@ -27,9 +26,10 @@ struct manager;
 /*
  * Builds everything from cfg (borrowed; must stay valid until manager_reload() replaces it or
  * the manager is freed): loads and checks the keys (a private key readable by group or others
- * and the app public key configured as Alipay's are refused), opens the journal, resumes every
- * unfinished order (recovery) before returning, opens the scanners and the display.
- * event is borrowed. Returns 0 and a new manager, or -errno (logged).
+ * and the app public key configured as Alipay's are refused), opens the journal
+ * (journal_open_marked(): migrated if older, never silently replaced), resumes every unfinished
+ * order (recovery) before returning, opens the scanners and the display. event is borrowed. Returns
+ * 0 and a new manager, or -errno (logged).
  */
 int manager_new(sd_event *event, const struct config *cfg, struct manager **ret);
 

@@ -115,6 +115,35 @@ format_gateway(const struct metrics *m, struct buf *out)
 }
 
 static int
+format_central(const struct metrics_central *c, struct buf *out)
+{
+	int r = put_help(out, "f2fpayd_central_connected", "gauge",
+			 "1 when connected to the store's central database, else 0.");
+
+	if (r >= 0)
+		r = buf_printf(out, "f2fpayd_central_connected %d\n", c->connected ? 1 : 0);
+	if (r >= 0)
+		r = put_help(out, "f2fpayd_central_backlog_events", "gauge",
+			     "Journal events not in the central database yet.");
+	if (r >= 0)
+		r = buf_printf(out, "f2fpayd_central_backlog_events %" PRId64 "\n",
+			       c->backlog_events);
+	if (r >= 0)
+		r = put_help(out, "f2fpayd_central_lag_seconds", "gauge",
+			     "Age of the oldest journal event not in the central database, 0 when "
+			     "none.");
+	if (r >= 0)
+		r = buf_printf(out, "f2fpayd_central_lag_seconds %" PRId64 "\n", c->lag_seconds);
+	if (r >= 0)
+		r = put_help(out, "f2fpayd_central_events_shipped_total", "counter",
+			     "Journal events sent to the central database since start.");
+	if (r >= 0)
+		r = buf_printf(out, "f2fpayd_central_events_shipped_total %" PRIu64 "\n",
+			       c->events_shipped);
+	return r;
+}
+
+static int
 format_gauges(const struct metrics_gauges *g, struct buf *out)
 {
 	int r = put_help(out, "f2fpayd_device_up", "gauge",
@@ -147,6 +176,8 @@ format_gauges(const struct metrics_gauges *g, struct buf *out)
 		r = buf_printf(out, "f2fpayd_condition{name=\"%s\"} %u\n",
 			       health_condition_name((enum health_condition)c),
 			       g->health ? g->health->count[c] : 0);
+	if (r >= 0 && g->central)
+		r = format_central(g->central, out);
 	if (r >= 0)
 		r = put_help(out, "f2fpayd_build_info", "gauge", "The running version.");
 	if (r >= 0) {

@@ -41,6 +41,14 @@ struct metrics_device {
 	bool up;
 };
 
+/* The copy in the store's central database (doc/central.md "Shipping"). */
+struct metrics_central {
+	bool connected;
+	int64_t backlog_events; /* journal events not in the database yet */
+	int64_t lag_seconds;    /* the age of the oldest of them, 0 when none */
+	uint64_t events_shipped;
+};
+
 /* What is measured at the moment of formatting (all borrowed). */
 struct metrics_gauges {
 	const struct health *health;
@@ -49,6 +57,7 @@ struct metrics_gauges {
 	const struct metrics_device *devices;
 	size_t n_devices;
 	const char *version;
+	const struct metrics_central *central; /* NULL: no [central] url */
 };
 
 /* Appends the Prometheus text exposition (version 0.0.4) to out. 0 or -ENOBUFS/-ENOMEM. */

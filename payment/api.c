@@ -360,6 +360,7 @@ alipay_api_result_done(struct alipay_api_result *r)
 	free(r->gmt_refund_pay);
 	free(r->out_request_no);
 	free(r->bill_download_url);
+	free(r->fund_bill_list);
 	*r = ALIPAY_API_RESULT_INIT;
 }
 
@@ -410,6 +411,57 @@ node_flag(struct json_object *node, const char *key)
 	return STR_EQ(v, "Y") ? ALIPAY_FLAG_Y : ALIPAY_FLAG_N;
 }
 
+/*
+ * fund_bill_list: an array of {"fund_channel","amount","real_amount"?} (a JSON string holding
+ * one in some answers). Kept as compact JSON of those fields only; absent or of another shape
+ * is NULL: a receipt detail, never a reason to doubt the payment.
+ */
+static int
+node_fund_bill_list(struct json_object *node, char **ret)
+{
+	struct json_object *v, *parsed = NULL, *out = NULL;
+	int r = 0;
+
+	if (!json_object_object_get_ex(node, "fund_bill_list", &v))
+		return 0;
+	if (json_object_is_type(v, json_type_string))
+		v = parsed = json_tokener_parse(json_object_get_string(v));
+	if (!v || !json_object_is_type(v, json_type_array) || json_object_array_length(v) > 16)
+		goto out;
+	out = json_object_new_array();
+	if (!out) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < json_object_array_length(v); i++) {
+		struct json_object *b = json_object_array_get_idx(v, i), *o;
+		const char *ch = node_get(b, "fund_channel"), *amt = node_get(b, "amount"),
+			   *real = node_get(b, "real_amount");
+		int64_t fen;
+		if (!ch || strlen(ch) > 32 || !amt ||
+		    money_parse_flags(amt, MONEY_ALLOW_ZERO, &fen) < 0 ||
+		    (real && money_parse_flags(real, MONEY_ALLOW_ZERO, &fen) < 0))
+			goto out;
+		o = json_object_new_object();
+		if (!o || json_object_array_add(out, o) < 0) {
+			json_object_put(o);
+			r = -ENOMEM;
+			goto out;
+		}
+		json_object_object_add(o, "fund_channel", json_object_new_string(ch));
+		json_object_object_add(o, "amount", json_object_new_string(amt));
+		if (real)
+			json_object_object_add(o, "real_amount", json_object_new_string(real));
+	}
+	*ret = strdup(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
+	if (!*ret)
+		r = -ENOMEM;
+out:
+	json_object_put(out);
+	json_object_put(parsed);
+	return r;
+}
+
 static int
 api_result_fill(struct alipay_api_result *res, struct json_object *node)
 {
@@ -430,9 +482,15 @@ api_result_fill(struct alipay_api_result *res, struct json_object *node)
 	if ((r = node_amount(node, "total_amount", &res->total_amount_fen)) < 0 ||
 	    (r = node_amount(node, "receipt_amount", &res->receipt_amount_fen)) < 0 ||
 	    (r = node_amount(node, "buyer_pay_amount", &res->buyer_pay_amount_fen)) < 0 ||
+	    (r = node_fund_bill_list(node, &res->fund_bill_list)) < 0 ||
 	    (r = node_amount(node, "refund_fee", &res->refund_fee_fen)) < 0 ||
 	    (r = node_amount(node, "refund_amount", &res->refund_amount_fen)) < 0)
 		return r;
+	/* Receipt details: one that does not parse is left out, the payment stands. */
+	(void)node_amount(node, "point_amount", &res->point_amount_fen);
+	(void)node_amount(node, "invoice_amount", &res->invoice_amount_fen);
+	(void)node_amount(node, "discount_amount", &res->discount_amount_fen);
+	(void)node_amount(node, "mdiscount_amount", &res->mdiscount_amount_fen);
 	res->trade_status = alipay_trade_status_from_string(node_get(node, "trade_status"));
 	res->retry_flag = node_flag(node, "retry_flag");
 	res->fund_change = node_flag(node, "fund_change");
@@ -446,6 +504,29 @@ api_result_fill(struct alipay_api_result *res, struct json_object *node)
 	else
 		res->action = ALIPAY_CANCEL_ACTION_OTHER;
 	return 0;
+}
+
+int
+alipay_api_result_from_node(const char *json, size_t len, struct alipay_api_result *ret)
+{
+	struct json_tokener *tok;
+	struct json_object *node;
+	int r;
+
+	if (len > INT32_MAX)
+		return -EBADMSG;
+	tok = json_tokener_new();
+	if (!tok)
+		return -ENOMEM;
+	node = json_tokener_parse_ex(tok, json, (int)len);
+	json_tokener_free(tok);
+	if (!node || !json_object_is_type(node, json_type_object)) {
+		json_object_put(node);
+		return -EBADMSG;
+	}
+	r = api_result_fill(ret, node);
+	json_object_put(node);
+	return r;
 }
 
 int

@@ -150,6 +150,13 @@ struct alipay_api_result {
 	int64_t total_amount_fen;
 	int64_t receipt_amount_fen;
 	int64_t buyer_pay_amount_fen;
+	int64_t point_amount_fen;     /* paid with points (集分宝) */
+	int64_t invoice_amount_fen;   /* what may be invoiced */
+	int64_t discount_amount_fen;  /* the platform's discount (平台优惠) */
+	int64_t mdiscount_amount_fen; /* the merchant's discount (商家优惠) */
+	/* The funds the buyer paid with, as compact JSON: [{"fund_channel","amount",
+	 * "real_amount"?}…] (pay, query); NULL when absent or not of that shape. */
+	char *fund_bill_list;
 	int64_t refund_fee_fen;    /* refund: cumulative */
 	int64_t refund_amount_fen; /* refund query: present ⇒ the refund happened (§5.7) */
 	enum alipay_flag retry_flag;
@@ -162,6 +169,10 @@ struct alipay_api_result {
 				    .total_amount_fen = ALIPAY_AMOUNT_NONE,     \
 				    .receipt_amount_fen = ALIPAY_AMOUNT_NONE,   \
 				    .buyer_pay_amount_fen = ALIPAY_AMOUNT_NONE, \
+				    .point_amount_fen = ALIPAY_AMOUNT_NONE,     \
+				    .invoice_amount_fen = ALIPAY_AMOUNT_NONE,   \
+				    .discount_amount_fen = ALIPAY_AMOUNT_NONE,  \
+				    .mdiscount_amount_fen = ALIPAY_AMOUNT_NONE, \
 				    .refund_fee_fen = ALIPAY_AMOUNT_NONE,       \
 				    .refund_amount_fen = ALIPAY_AMOUNT_NONE})
 
@@ -176,3 +187,11 @@ void alipay_api_result_done(struct alipay_api_result *r);
  */
 int alipay_api_parse(const struct alipay_client_config *c, enum alipay_method m, const char *body,
 		     size_t len, struct alipay_api_result *ret);
+
+/*
+ * The field reading of alipay_api_parse() on its own, for a response node already verified
+ * (`len` bytes of JSON, one object): fills *ret (ALIPAY_API_RESULT_INIT; free with
+ * alipay_api_result_done() whatever the return). 0, -EBADMSG for a malformed amount or a node
+ * that is not an object, -ENOMEM. The fuzz target's way in.
+ */
+int alipay_api_result_from_node(const char *json, size_t len, struct alipay_api_result *ret);

@@ -206,14 +206,20 @@ node_trade_ids(struct ctx *c, const struct sb_trade *t)
 	node_str(c, "out_trade_no", t->out_trade_no);
 }
 
+/* The receipt of a paid trade, as pay and query answer it. */
 static void
-node_fund_bill_list(struct ctx *c, const struct sb_trade *t)
+node_receipt(struct ctx *c, const struct sb_trade *t)
 {
-	char a[MONEY_BUF_SIZE], raw[128];
+	struct sb_receipt rc;
 
-	snprintf(raw, sizeof(raw), "[{\"fund_channel\":\"ALIPAYACCOUNT\",\"amount\":\"%s\"}]",
-		 money_format(t->total_fen, a));
-	node_raw(c, "fund_bill_list", raw);
+	sb_receipt(c->sb, t, "fund_channel", &rc);
+	node_money(c, "receipt_amount", rc.receipt_fen);
+	node_money(c, "buyer_pay_amount", rc.buyer_pay_fen);
+	node_money(c, "point_amount", 0);
+	node_money(c, "invoice_amount", rc.buyer_pay_fen);
+	if (rc.discount_fen > 0)
+		node_money(c, "discount_amount", rc.discount_fen);
+	node_raw(c, "fund_bill_list", rc.fund_bill_list);
 }
 
 /* Same out_trade_no, other parameters (doc/protocol.md §6 ACQ.CONTEXT_INCONSISTENT). */
@@ -262,12 +268,8 @@ node_pay_result(struct ctx *c, const struct sb_trade *t)
 	node_str(c, "buyer_logon_id", t->buyer_logon_id);
 	node_money(c, "total_amount", t->total_fen);
 	if (t->status == SB_STATUS_TRADE_SUCCESS) {
-		node_money(c, "receipt_amount", t->total_fen);
-		node_money(c, "buyer_pay_amount", t->total_fen);
-		node_money(c, "point_amount", 0);
-		node_money(c, "invoice_amount", t->total_fen);
+		node_receipt(c, t);
 		node_time(c, "gmt_payment", t->gmt_payment);
-		node_fund_bill_list(c, t);
 	}
 	node_str(c, "buyer_user_id", t->buyer_user_id);
 }
@@ -440,12 +442,8 @@ api_query(struct ctx *c)
 	node_str(c, "trade_status", sb_status_name(t->status));
 	node_money(c, "total_amount", t->total_fen);
 	if (t->gmt_payment) {
-		node_money(c, "receipt_amount", t->total_fen);
-		node_money(c, "buyer_pay_amount", t->total_fen);
-		node_money(c, "point_amount", 0);
-		node_money(c, "invoice_amount", t->total_fen);
+		node_receipt(c, t);
 		node_time(c, "send_pay_date", t->gmt_payment);
-		node_fund_bill_list(c, t);
 	} else {
 		node_money(c, "buyer_pay_amount", 0);
 	}

@@ -208,7 +208,7 @@ sb_trade_notify(struct sandbox *sb, struct sb_trade *t, const struct sb_refund *
 {
 	struct sb_params p = {};
 	struct sb_notice *v;
-	char a[MONEY_BUF_SIZE], tb[BEIJING_TIME_BUF], id[64], fund[160];
+	char a[MONEY_BUF_SIZE], tb[BEIJING_TIME_BUF], id[64];
 	int r = 0;
 
 	if (isempty(t->notify_url))
@@ -237,15 +237,14 @@ sb_trade_notify(struct sandbox *sb, struct sb_trade *t, const struct sb_refund *
 	r = r ?: add(&p, "subject", t->subject);
 	r = r ?: add(&p, "gmt_create", beijing_format_time(t->gmt_create, tb));
 	if (t->gmt_payment) {
-		r = r ?: add(&p, "receipt_amount", money_format(t->total_fen, a));
-		r = r ?: add(&p, "invoice_amount", money_format(t->total_fen, a));
-		r = r ?: add(&p, "buyer_pay_amount", money_format(t->total_fen, a));
+		struct sb_receipt rc;
+		sb_receipt(sb, t, "fundChannel", &rc);
+		r = r ?: add(&p, "receipt_amount", money_format(rc.receipt_fen, a));
+		r = r ?: add(&p, "invoice_amount", money_format(rc.buyer_pay_fen, a));
+		r = r ?: add(&p, "buyer_pay_amount", money_format(rc.buyer_pay_fen, a));
 		r = r ?: add(&p, "point_amount", "0.00");
 		r = r ?: add(&p, "gmt_payment", beijing_format_time(t->gmt_payment, tb));
-		snprintf(fund, sizeof(fund),
-			 "[{\"amount\":\"%s\",\"fundChannel\":\"ALIPAYACCOUNT\"}]",
-			 money_format(t->total_fen, a));
-		r = r ?: add(&p, "fund_bill_list", fund);
+		r = r ?: add(&p, "fund_bill_list", rc.fund_bill_list);
 	}
 	if (refund) {
 		r = r ?: add(&p, "out_biz_no", refund->out_request_no);
@@ -564,4 +563,26 @@ sb_ledger_load(struct sandbox *sb)
 		return log_error_errno(r, "%s: bad state file: %m", sb->cfg.state_path);
 	log_info("Loaded %zu trades from %s", sb->n_trades, sb->cfg.state_path);
 	return 0;
+}
+
+void
+sb_receipt(const struct sandbox *sb, const struct sb_trade *t, const char *channel_key,
+	   struct sb_receipt *ret)
+{
+	char a[MONEY_BUF_SIZE], d[MONEY_BUF_SIZE];
+
+	/* A discount applies when something is left to pay. */
+	ret->discount_fen = sb->cfg.discount_fen < t->total_fen ? sb->cfg.discount_fen : 0;
+	ret->buyer_pay_fen = t->total_fen - ret->discount_fen;
+	ret->receipt_fen = t->total_fen;
+	if (ret->discount_fen > 0)
+		snprintf(ret->fund_bill_list, sizeof(ret->fund_bill_list),
+			 "[{\"%s\":\"ALIPAYACCOUNT\",\"amount\":\"%s\"},{\"%s\":\"DISCOUNT\","
+			 "\"amount\":\"%s\"}]",
+			 channel_key, money_format(ret->buyer_pay_fen, a), channel_key,
+			 money_format(ret->discount_fen, d));
+	else
+		snprintf(ret->fund_bill_list, sizeof(ret->fund_bill_list),
+			 "[{\"%s\":\"ALIPAYACCOUNT\",\"amount\":\"%s\"}]", channel_key,
+			 money_format(ret->buyer_pay_fen, a));
 }

@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/money.h"
 #include "sandbox/sandbox.h"
 
 #define URI_MAX (64 * 1024)
@@ -52,6 +53,8 @@ static const char help_text[] =
 	"                             every change) so it survives restarts\n"
 	"  --confirm-after SECONDS    scenario 1: the buyer confirms after this long (default 5)\n"
 	"  --slow-delay SECONDS       scenario 9: how long the reply is held (default 35)\n"
+	"  --discount YUAN            the platform's discount on every payment larger than it\n"
+	"                             (discount_amount; the buyer pays the rest; default 0)\n"
 	"  --time-scale N             divide notification retry intervals, QR lifetimes and\n"
 	"                             bill URL lifetimes by N (default 1)\n"
 	"  --notify-wait-buyer-pay    also notify trades created unpaid (WAIT_BUYER_PAY), an\n"
@@ -411,6 +414,7 @@ main(int argc, char **argv)
 		ARG_CONFIRM_AFTER,
 		ARG_SLOW_DELAY,
 		ARG_TIME_SCALE,
+		ARG_DISCOUNT,
 		ARG_NOTIFY_WAIT_BUYER_PAY,
 	};
 	static const struct option options[] = {
@@ -428,6 +432,7 @@ main(int argc, char **argv)
 		{"confirm-after", required_argument, NULL, ARG_CONFIRM_AFTER},
 		{"slow-delay", required_argument, NULL, ARG_SLOW_DELAY},
 		{"time-scale", required_argument, NULL, ARG_TIME_SCALE},
+		{"discount", required_argument, NULL, ARG_DISCOUNT},
 		{"notify-wait-buyer-pay", no_argument, NULL, ARG_NOTIFY_WAIT_BUYER_PAY},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -494,6 +499,11 @@ main(int argc, char **argv)
 			break;
 		case ARG_SLOW_DELAY:
 			r = parse_double("--slow-delay", optarg, 0, &sb.cfg.slow_delay_sec);
+			break;
+		case ARG_DISCOUNT:
+			if (money_parse_flags(optarg, MONEY_ALLOW_ZERO, &sb.cfg.discount_fen) < 0)
+				r = log_error_errno(EINVAL, "--discount: \"%s\" is not yuan",
+						    optarg);
 			break;
 		case ARG_TIME_SCALE:
 			r = parse_double("--time-scale", optarg, 1e-9, &sb.cfg.time_scale);

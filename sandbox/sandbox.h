@@ -91,6 +91,7 @@ struct sb_config {
 	double confirm_after_sec;
 	double time_scale;
 	double slow_delay_sec;     /* scenario 9 */
+	int64_t discount_fen;      /* --discount: the platform's discount on every payment */
 	int notify_wait_buyer_pay; /* Alipay's optional WAIT_BUYER_PAY notification */
 	int verbose;
 };
@@ -120,6 +121,17 @@ struct sb_trade *sb_trade_find_qr(struct sandbox *sb, const char *qr_code);
 int sb_trade_new(struct sandbox *sb, const char *out_trade_no, struct sb_trade **ret);
 void sb_trade_free(struct sb_trade *t);
 const char *sb_status_name(enum sb_status s);
+
+/* What a paid trade's receipt says (--discount): the platform's discount, what the buyer paid
+ * (buyer_pay_amount, invoice_amount), what the merchant receives (receipt_amount: the platform
+ * pays its discount), and fund_bill_list as JSON with the given name of the channel key
+ * ("fund_channel" in answers, "fundChannel" in notifications, as Alipay writes them). */
+struct sb_receipt {
+	int64_t discount_fen, buyer_pay_fen, receipt_fen;
+	char fund_bill_list[160];
+};
+void sb_receipt(const struct sandbox *sb, const struct sb_trade *t, const char *channel_key,
+		struct sb_receipt *ret);
 /* Applies what time does: scenario-1 confirmations, QR expiry. */
 void sb_ledger_tick(struct sandbox *sb, usec_t now);
 /* Queues a notification of t's current state (no-op without notify_url). */

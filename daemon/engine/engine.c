@@ -197,6 +197,7 @@ order_send(struct engine_order *eo, enum order_request req)
 	struct engine *e = eo->engine;
 	struct gateway_call call = {
 		.out_trade_no = eo->rec.fsm.id,
+		.operator_id = isempty(eo->rec.operator_id) ? NULL : eo->rec.operator_id,
 		.subject = eo->rec.subject,
 		.amount_fen = eo->rec.amount_fen,
 		.timeout_express_usec = e->cfg.fsm.pay_timeout_usec,
@@ -241,6 +242,45 @@ order_send(struct engine_order *eo, enum order_request req)
 	return 0;
 }
 
+/* Copies what an answer says of the payment into the receipt; true when anything changed.
+ * Strings that do not fit are left out (logged): a receipt detail never stops an order. */
+static bool
+receipt_take(struct journal_receipt *rc, const struct gateway_receipt *g)
+{
+	struct journal_receipt n = *rc;
+
+#define TAKE_STR(field, value)                                                           \
+	do {                                                                             \
+		if ((value) && *(value)) {                                               \
+			if (strlen(value) < sizeof(n.field))                             \
+				snprintf(n.field, sizeof(n.field), "%s", (value));       \
+			else                                                             \
+				log_warning("receipt: %s of %zu bytes left out", #field, \
+					    strlen(value));                              \
+		}                                                                        \
+	} while (0)
+#define TAKE_FEN(field, value)             \
+	do {                               \
+		if ((value) >= 0)          \
+			n.field = (value); \
+	} while (0)
+	TAKE_STR(gmt_payment, g->gmt_payment);
+	TAKE_STR(buyer_logon_id, g->buyer_logon_id);
+	TAKE_STR(fund_bill_list, g->fund_bill_list);
+	TAKE_FEN(receipt_fen, g->receipt_fen);
+	TAKE_FEN(buyer_pay_fen, g->buyer_pay_fen);
+	TAKE_FEN(point_fen, g->point_fen);
+	TAKE_FEN(invoice_fen, g->invoice_fen);
+	TAKE_FEN(discount_fen, g->discount_fen);
+	TAKE_FEN(mdiscount_fen, g->mdiscount_fen);
+#undef TAKE_STR
+#undef TAKE_FEN
+	if (memcmp(&n, rc, sizeof(n)) == 0)
+		return false;
+	*rc = n;
+	return true;
+}
+
 static int
 engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gateway_result *gr)
 {
@@ -275,6 +315,10 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 		snprintf(eo->rec.trade_no, sizeof(eo->rec.trade_no), "%s", gr->trade_no);
 		extras = true;
 	}
+
+	if (gr && gr->receipt && eo->rec.fsm.state == ORDER_PAID &&
+	    receipt_take(&eo->rec.receipt, gr->receipt))
+		extras = true;
 
 	if (act.changed || act.send != ORDER_REQ_NONE || extras) {
 		/* doc/design.md §6.1, write-ahead: the state and the request are on disk before it
@@ -666,6 +710,33 @@ int
 engine_order_new(struct engine *e, enum order_kind kind, int64_t amount_fen, const char *subject,
 		 const char *auth_code, const char *pos_ref, char ret_id[static ORDER_ID_MAX + 1])
 {
+	struct engine_order_request req = {
+		.kind = kind,
+		.amount_fen = amount_fen,
+		.subject = subject,
+		.auth_code = auth_code,
+		.pos_ref = pos_ref,
+	};
+
+	return engine_order_create(e, &req, ret_id);
+}
+
+int
+engine_order_create(struct engine *e, const struct engine_order_request *req,
+		    char ret_id[static ORDER_ID_MAX + 1])
+{
+	struct journal_order_request jr = {
+		.terminal = e->terminal,
+		.kind = req->kind,
+		.amount_fen = req->amount_fen,
+		.subject = req->subject,
+		.auth_code = req->kind == ORDER_KIND_SCAN ? req->auth_code : NULL,
+		.pos_ref = req->pos_ref,
+		.idem_key = req->idem_key,
+		.fingerprint = req->fingerprint,
+		.code_wait_usec = req->code_wait_usec,
+		.operator_id = req->operator_id,
+	};
 	struct engine_order *eo;
 	struct journal_order rec;
 	char existing[ORDER_ID_MAX + 1] = "";
@@ -673,15 +744,16 @@ engine_order_new(struct engine *e, enum order_kind kind, int64_t amount_fen, con
 
 	if (!e->started)
 		return -EBUSY;
-	if (kind == ORDER_KIND_SCAN && !auth_code_is_valid(auth_code))
+	if (req->operator_id && strlen(req->operator_id) > JOURNAL_OPERATOR_MAX)
+		return -E2BIG;
+	if (req->kind == ORDER_KIND_SCAN &&
+	    (req->auth_code ? !auth_code_is_valid(req->auth_code) : req->code_wait_usec == 0))
 		return log_error_errno(EINVAL, "Not an Alipay payment code (%zu characters)",
-				       auth_code ? strlen(auth_code) : 0);
-	r = journal_order_create(e->journal, e->terminal, kind, amount_fen, subject,
-				 kind == ORDER_KIND_SCAN ? auth_code : NULL, pos_ref, engine_now(e),
-				 &rec, existing);
-	if (r == -EEXIST) {
+				       req->auth_code ? strlen(req->auth_code) : 0);
+	r = journal_order_new(e->journal, &jr, engine_now(e), &rec, existing);
+	if (r == -EEXIST || r == -EKEYREJECTED) {
 		memcpy(ret_id, existing, sizeof(existing));
-		return 1;
+		return r == -EEXIST ? 1 : r;
 	}
 	if (r < 0)
 		return r;
@@ -691,8 +763,8 @@ engine_order_new(struct engine *e, enum order_kind kind, int64_t amount_fen, con
 		return -ENOMEM;
 	eo->engine = e;
 	eo->rec = rec;
-	if (kind == ORDER_KIND_SCAN) {
-		eo->auth_code = strdup(auth_code);
+	if (jr.auth_code) {
+		eo->auth_code = strdup(jr.auth_code);
 		if (!eo->auth_code) {
 			free(eo);
 			return -ENOMEM;
@@ -701,8 +773,27 @@ engine_order_new(struct engine *e, enum order_kind kind, int64_t amount_fen, con
 	eo->next = e->orders;
 	e->orders = eo;
 	memcpy(ret_id, rec.fsm.id, sizeof(rec.fsm.id));
-	(void)engine_order_feed(eo, ORDER_EV_START, NULL);
+	/* A scan order without its code only arms the end of its wait. */
+	(void)engine_order_feed(
+		eo, rec.fsm.state == ORDER_WAITING_CODE ? ORDER_EV_RESUME : ORDER_EV_START, NULL);
 	return 0;
+}
+
+int
+engine_order_code(struct engine *e, const char *id, const char *auth_code)
+{
+	struct engine_order *eo = engine_order_find(e, id);
+
+	if (!eo || eo->rec.fsm.state != ORDER_WAITING_CODE)
+		return -ESTALE;
+	if (!auth_code_is_valid(auth_code))
+		return -EINVAL;
+	erase_and_free(eo->auth_code);
+	eo->auth_code = strdup(auth_code);
+	if (!eo->auth_code)
+		return -ENOMEM;
+	journal_mask_auth_code(auth_code, eo->rec.auth_code_masked);
+	return engine_order_feed(eo, ORDER_EV_START, NULL);
 }
 
 int
@@ -742,13 +833,26 @@ int
 engine_refund_new(struct engine *e, const char *order_id, int64_t amount_fen, const char *reason,
 		  char ret_refund_id[static REFUND_ID_MAX + 1])
 {
+	return engine_refund_new_keyed(e, order_id, amount_fen, reason, NULL, ret_refund_id);
+}
+
+int
+engine_refund_new_keyed(struct engine *e, const char *order_id, int64_t amount_fen,
+			const char *reason, const char *idem_key,
+			char ret_refund_id[static REFUND_ID_MAX + 1])
+{
 	struct engine_refund *er;
 	struct journal_refund rec;
 	int r;
 
 	if (!e->started)
 		return -EBUSY;
-	r = journal_refund_create(e->journal, order_id, amount_fen, reason, engine_now(e), &rec);
+	r = journal_refund_create_keyed(e->journal, order_id, amount_fen, reason, idem_key,
+					engine_now(e), &rec);
+	if (r == -EEXIST || r == -EKEYREJECTED) {
+		memcpy(ret_refund_id, rec.fsm.id, sizeof(rec.fsm.id));
+		return r == -EEXIST ? 1 : r;
+	}
 	if (r < 0)
 		return r;
 	er = calloc(1, sizeof(*er));

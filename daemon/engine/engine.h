@@ -62,6 +62,37 @@ int engine_order_new(struct engine *e, enum order_kind kind, int64_t amount_fen,
 		     const char *subject, const char *auth_code, const char *pos_ref,
 		     char ret_id[static ORDER_ID_MAX + 1]);
 
+/* A new order as the daemon makes it; strings borrowed, NULL when absent. */
+struct engine_order_request {
+	enum order_kind kind;
+	int64_t amount_fen;
+	const char *subject;
+	const char *auth_code; /* scan: NULL waits for engine_order_code() (WAITING_FOR_CODE) */
+	const char *pos_ref;
+	const char *idem_key;    /* pos_ref or the Idempotency-Key header */
+	const char *fingerprint; /* what the key asks for (journal_order_new()) */
+	usec_t code_wait_usec;   /* how long a scan order waits for its code */
+	/* The cashier (at most JOURNAL_OPERATOR_MAX), journaled with the order and sent with its
+	 * pay or precreate; NULL: the gateway's configured one. */
+	const char *operator_id;
+};
+
+/*
+ * Journals and starts the order. Returns 0 and the new id, 1 and the existing order's id when
+ * the key was used before for the same request (never a second charge), -EKEYREJECTED (and
+ * that id) when it was used for another request, -EBUSY before engine_start(), -EINVAL for a
+ * bad argument, or a journal error.
+ */
+int engine_order_create(struct engine *e, const struct engine_order_request *req,
+			char ret_id[static ORDER_ID_MAX + 1]);
+
+/*
+ * The scanner read a payment code for order id (in WAITING_FOR_CODE): the pay starts.
+ * -ESTALE when the order is not waiting for a code (any more), -EINVAL for a code that is not
+ * Alipay's. The code is not kept once the pay is handed over.
+ */
+int engine_order_code(struct engine *e, const char *id, const char *auth_code);
+
 /* The cashier gives up. -ENOENT unknown order, -EALREADY if it is already final. */
 int engine_order_abort(struct engine *e, const char *id);
 
@@ -78,6 +109,14 @@ int engine_order_notify(struct engine *e, const char *id, enum order_trade_statu
  */
 int engine_refund_new(struct engine *e, const char *order_id, int64_t amount_fen,
 		      const char *reason, char ret_refund_id[static REFUND_ID_MAX + 1]);
+/*
+ * With an idempotency key (unique per order, may be NULL): 1 and the existing refund's id when
+ * the order has a refund with that key and amount, -EKEYREJECTED (and its id) for another
+ * amount.
+ */
+int engine_refund_new_keyed(struct engine *e, const char *order_id, int64_t amount_fen,
+			    const char *reason, const char *idem_key,
+			    char ret_refund_id[static REFUND_ID_MAX + 1]);
 
 /* The current record of an order (live or from the journal). */
 int engine_order_get(struct engine *e, const char *id, struct journal_order *ret);

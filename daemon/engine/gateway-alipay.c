@@ -127,6 +127,24 @@ ga_http_done(struct http_request *req, struct http_response *resp, void *userdat
 	};
 	gr.qr_code = res.qr_code;
 	gr.trade_no = res.trade_no;
+	struct gateway_receipt receipt = {
+		.gmt_payment = res.gmt_payment ? res.gmt_payment : res.send_pay_date,
+		.buyer_logon_id = res.buyer_logon_id,
+		.fund_bill_list = res.fund_bill_list,
+		.receipt_fen = res.receipt_amount_fen,
+		.buyer_pay_fen = res.buyer_pay_amount_fen,
+		.point_fen = res.point_amount_fen,
+		.invoice_fen = res.invoice_amount_fen,
+		.discount_fen = res.discount_amount_fen,
+		.mdiscount_fen = res.mdiscount_amount_fen,
+	};
+	/* Only a paid trade has a receipt: pay answered 10000, or a query TRADE_SUCCESS/FINISHED.
+	 */
+	if (res.resp.cls == ALIPAY_CLASS_SUCCESS &&
+	    (c->method == ALIPAY_METHOD_TRADE_PAY ||
+	     (c->method == ALIPAY_METHOD_TRADE_QUERY &&
+	      alipay_trade_status_is_paid(res.trade_status))))
+		gr.receipt = &receipt;
 	ga_call_free(c);
 	done(&gr, ud);
 	alipay_api_result_done(&res);
@@ -174,7 +192,7 @@ ga_build(struct gateway_alipay *g, const struct gateway_call *call, enum alipay_
 			.total_amount_fen = call->amount_fen,
 			.store_id = g->cfg.store_id,
 			.terminal_id = g->cfg.terminal_id,
-			.operator_id = g->cfg.operator_id,
+			.operator_id = call->operator_id ? call->operator_id : g->cfg.operator_id,
 			.timeout_express = te,
 		};
 		*ret_m = ALIPAY_METHOD_TRADE_PAY;
@@ -187,7 +205,7 @@ ga_build(struct gateway_alipay *g, const struct gateway_call *call, enum alipay_
 			.total_amount_fen = call->amount_fen,
 			.store_id = g->cfg.store_id,
 			.terminal_id = g->cfg.terminal_id,
-			.operator_id = g->cfg.operator_id,
+			.operator_id = call->operator_id ? call->operator_id : g->cfg.operator_id,
 			.timeout_express = te,
 			.qr_code_timeout_express = qte,
 		};

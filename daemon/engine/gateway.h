@@ -29,6 +29,7 @@ struct gateway_call {
 	enum gateway_call_kind kind;
 	const char *out_trade_no;
 	const char *auth_code;       /* pay only; a secret: never logged */
+	const char *operator_id;     /* pay, precreate: the cashier; NULL: the configured one */
 	const char *subject;         /* pay, precreate */
 	int64_t amount_fen;          /* pay, precreate: total; refund: this refund's amount */
 	const char *out_request_no;  /* refund, refund query */
@@ -37,11 +38,24 @@ struct gateway_call {
 	usec_t qr_timeout_usec;      /* precreate: qr_code_timeout_express */
 };
 
+/*
+ * What a pay or query answer says of a paid trade, for the receipt (doc/api.md "Receipts");
+ * strings NULL and amounts -1 when absent.
+ */
+struct gateway_receipt {
+	const char
+		*gmt_payment; /* "yyyy-MM-dd HH:mm:ss" (pay: gmt_payment, query: send_pay_date) */
+	const char *buyer_logon_id; /* as Alipay masks it */
+	const char *fund_bill_list; /* compact JSON array */
+	int64_t receipt_fen, buyer_pay_fen, point_fen, invoice_fen, discount_fen, mdiscount_fen;
+};
+
 /* The answer, borrowed for the duration of the done callback. */
 struct gateway_result {
 	struct order_result res;
-	const char *qr_code;  /* precreate success */
-	const char *trade_no; /* when the gateway named the trade */
+	const char *qr_code;                   /* precreate success */
+	const char *trade_no;                  /* when the gateway named the trade */
+	const struct gateway_receipt *receipt; /* pay and query answers of a paid trade, or NULL */
 };
 
 typedef void (*gateway_done_t)(const struct gateway_result *result, void *userdata);

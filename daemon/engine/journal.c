@@ -7,6 +7,8 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,12 +20,15 @@ struct journal {
 	sqlite3 *db;
 	char *path;
 	unsigned fail_next; /* tests: saves to refuse */
+	char install_id[JOURNAL_INSTALL_ID_LEN + 1];
+	char run_id[JOURNAL_RUN_ID_LEN + 1];
 };
 
 /* The states an order or a refund cannot leave; kept in step with order_state_is_final(). */
 #define ORDER_FINAL_SQL  "('paid','failed','canceled','refunded_by_cancel')"
 #define REFUND_FINAL_SQL "('refunded','failed')"
 
+/* Schema 1, as the first f2fpayd wrote it: every journal starts here, then the migrations. */
 static const char schema_sql[] =
 	"CREATE TABLE counters ("
 	" name TEXT PRIMARY KEY,"
@@ -235,17 +240,18 @@ journal_quick_check(struct journal *j)
 	if (rc != SQLITE_OK)
 		return log_error_errno(EUCLEAN,
 				       "Journal %s is damaged (%s). Refusing to start: restore it "
-				       "from a backup or move it away to start an empty journal.",
-				       j->path, sqlite3_errmsg(j->db));
+				       "from a backup, or move it away and remove %s.install-id to "
+				       "start a new journal.",
+				       j->path, sqlite3_errmsg(j->db), j->path);
 	rc = sqlite3_step(s);
 	first = rc == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
 	if (rc != SQLITE_ROW || !first || strcmp((const char *)first, "ok") != 0)
 		return log_error_errno(
 			EUCLEAN,
 			"Journal %s is damaged (integrity check: %s). Refusing to "
-			"start: restore it from a backup or move it away to start an "
-			"empty journal.",
-			j->path, first ? (const char *)first : sqlite3_errmsg(j->db));
+			"start: restore it from a backup, or move it away and remove "
+			"%s.install-id to start a new journal.",
+			j->path, first ? (const char *)first : sqlite3_errmsg(j->db), j->path);
 	return 0;
 }
 
@@ -266,6 +272,176 @@ journal_set_pragmas(struct journal *j)
 	if (r < 0)
 		return r;
 	return journal_exec(j, "PRAGMA foreign_keys=ON");
+}
+
+/* A random identifier of n characters from a-z and 2-7 (5 bits each). */
+static int
+random_id(char *buf, size_t n)
+{
+	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+	uint8_t raw[16];
+
+	if (n >= sizeof(raw))
+		return -EINVAL;
+	if (getrandom(raw, n, 0) != (ssize_t)n)
+		return -errno ?: -EIO;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = alphabet[raw[i] & 31];
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Schema 2: install id, idempotency keys of orders and refunds, waiting scan orders. */
+static const char migrate_2_sql[] =
+	"CREATE TABLE meta ("
+	" name TEXT PRIMARY KEY,"
+	" value TEXT NOT NULL);"
+	"ALTER TABLE orders ADD COLUMN idem_key TEXT;"
+	"ALTER TABLE orders ADD COLUMN request_fp TEXT;"
+	"UPDATE orders SET idem_key = pos_ref WHERE pos_ref IS NOT NULL;"
+	"CREATE UNIQUE INDEX orders_idem_key ON orders(idem_key);"
+	"ALTER TABLE refunds ADD COLUMN idem_key TEXT;"
+	"CREATE UNIQUE INDEX refunds_idem_key ON refunds(order_id, idem_key);";
+
+static int
+migrate_2(struct journal *j)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	char id[JOURNAL_INSTALL_ID_LEN + 1];
+	int r;
+
+	r = journal_exec(j, migrate_2_sql);
+	if (r < 0)
+		return r;
+	/* doc/engine.md "Trade numbers": a journal made before install ids gets one now. */
+	r = random_id(id, JOURNAL_INSTALL_ID_LEN);
+	if (r < 0)
+		return log_error_errno(r, "Journal %s: no random install id: %m", j->path);
+	r = journal_prepare(j, "INSERT INTO meta(name, value) VALUES ('install_id', ?1)", &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	return journal_step_done(j, s, "install id");
+}
+
+/* Schema 3: the cashier of each order and the receipt of a paid one (doc/api.md "Receipts"); an
+ * amount Alipay did not send is NULL. */
+static const char migrate_3_sql[] =
+	"ALTER TABLE orders ADD COLUMN operator_id TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE orders ADD COLUMN gmt_payment TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE orders ADD COLUMN buyer_logon_id TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE orders ADD COLUMN fund_bill_list TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE orders ADD COLUMN receipt_fen INTEGER;"
+	"ALTER TABLE orders ADD COLUMN buyer_pay_fen INTEGER;"
+	"ALTER TABLE orders ADD COLUMN point_fen INTEGER;"
+	"ALTER TABLE orders ADD COLUMN invoice_fen INTEGER;"
+	"ALTER TABLE orders ADD COLUMN discount_fen INTEGER;"
+	"ALTER TABLE orders ADD COLUMN mdiscount_fen INTEGER;";
+
+static int
+migrate_3(struct journal *j)
+{
+	return journal_exec(j, migrate_3_sql);
+}
+
+/*
+ * The schema's history: migrations[i] takes a journal from version migrations[i].version - 1 to
+ * migrations[i].version. A new schema appends a step here and raises JOURNAL_SCHEMA_VERSION;
+ * steps are never edited once released (journals in the field ran them).
+ */
+static const struct migration {
+	int version;
+	const char *what;
+	int (*apply)(struct journal *j);
+} migrations[] = {
+	{2, "install id, idempotency keys, waiting scan orders", migrate_2},
+	{3, "cashiers and receipts", migrate_3},
+};
+
+/* Runs the steps after version `from`, inside the caller's transaction. */
+static int
+journal_migrate_in_txn(struct journal *j, int64_t from)
+{
+	char sql[64];
+	int r;
+
+	_Static_assert(ELEMENTSOF(migrations) == JOURNAL_SCHEMA_VERSION - 1,
+		       "one migration per schema version");
+	for (size_t i = 0; i < ELEMENTSOF(migrations); i++) {
+		if (migrations[i].version <= from)
+			continue;
+		r = migrations[i].apply(j);
+		if (r < 0)
+			return log_error_errno(r, "Journal %s: migration to schema %d (%s) failed",
+					       j->path, migrations[i].version, migrations[i].what);
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", JOURNAL_SCHEMA_VERSION);
+	return journal_exec(j, sql);
+}
+
+/* Migrates an older journal in place, all steps in one transaction (all or nothing). */
+static int
+journal_migrate(struct journal *j, int64_t from)
+{
+	int r;
+
+	log_notice("Journal %s has schema %" PRId64 ": migrating it in place to schema %d", j->path,
+		   from, JOURNAL_SCHEMA_VERSION);
+	r = journal_begin(j);
+	if (r < 0)
+		return r;
+	r = journal_migrate_in_txn(j, from);
+	if (r >= 0)
+		r = journal_commit(j);
+	if (r < 0) {
+		journal_rollback(j);
+		return log_error_errno(r,
+				       "Journal %s was left as it was (schema %" PRId64
+				       "): the migration did not complete.",
+				       j->path, from);
+	}
+	log_notice("Journal %s migrated to schema %d", j->path, JOURNAL_SCHEMA_VERSION);
+	return 0;
+}
+
+static int
+journal_load_ids(struct journal *j)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	r = journal_prepare(j, "SELECT value FROM meta WHERE name = 'install_id'", &s);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		return log_error_errno(EUCLEAN, "Journal %s has no install id. Refusing to start.",
+				       j->path);
+	copy_text(j->install_id, sizeof(j->install_id), sqlite3_column_text(s, 0));
+	if (strlen(j->install_id) != JOURNAL_INSTALL_ID_LEN)
+		return log_error_errno(EUCLEAN,
+				       "Journal %s has a damaged install id. Refusing to "
+				       "start.",
+				       j->path);
+	/* A restored backup, a cloned disk or a lost write-ahead file may bring back an older
+	 * counter: the numbers of this run are new ones anyway. */
+	r = random_id(j->run_id, JOURNAL_RUN_ID_LEN);
+	if (r < 0)
+		return log_error_errno(r, "Journal %s: no random run id: %m", j->path);
+	log_info("Journal %s: install id %s, run %s", j->path, j->install_id, j->run_id);
+	return 0;
+}
+
+const char *
+journal_install_id(const struct journal *j)
+{
+	return j->install_id;
+}
+
+const char *
+journal_run_id(const struct journal *j)
+{
+	return j->run_id;
 }
 
 static int
@@ -296,10 +472,8 @@ journal_create_file(struct journal *j, const char *path)
 	if (r < 0)
 		return r;
 	r = journal_exec(j, schema_sql);
-	if (r >= 0) {
-		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", JOURNAL_SCHEMA_VERSION);
-		r = journal_exec(j, sql);
-	}
+	if (r >= 0)
+		r = journal_migrate_in_txn(j, 1);
 	if (r >= 0)
 		r = journal_commit(j);
 	if (r < 0) {
@@ -397,6 +571,14 @@ journal_open(const char *path, struct journal **ret)
 				       "). Refusing to start.",
 				       path, v);
 	r = journal_set_pragmas(j);
+	if (r < 0)
+		return r;
+	if (v < JOURNAL_SCHEMA_VERSION) {
+		r = journal_migrate(j, v);
+		if (r < 0)
+			return r;
+	}
+	r = journal_load_ids(j);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(j);
@@ -497,9 +679,12 @@ allocate_in_txn(struct journal *j, const char *terminal, time_t now,
 	r = counter_increment(j, "out_trade_no_seq", &seq);
 	if (r < 0)
 		return r;
-	/* doc/design.md §5.6: <terminal>_<yyyymmdd>_<seq>, the date in UTC+8. */
+	/* doc/engine.md "Trade numbers": the date in UTC+8; the install and run ids keep the
+	 * numbers of cloned, restored and replaced journals apart. Room stays for "_r<n>". */
 	beijing_format_date(now, 0, date);
-	snprintf(buf, ORDER_ID_MAX + 1, "%s_%s_%" PRId64, terminal, date, seq);
+	if (snprintf(buf, ORDER_ID_MAX + 1, "%s_%s_%s_%s_%" PRId64, terminal, date, j->install_id,
+		     j->run_id, seq) > ORDER_ID_MAX - 5)
+		return log_error_errno(E2BIG, "out_trade_no %s is too long", buf);
 	return 0;
 }
 
@@ -564,7 +749,9 @@ refund_request_column(enum refund_request r)
 	"attention_count, abort_requested, expired, sub_code, qr_code, trade_no, "               \
 	"pending_request, created_usec, "                                                        \
 	"(SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r WHERE r.order_id = orders.id "    \
-	"AND r.state NOT IN " REFUND_FINAL_SQL ")"
+	"AND r.state NOT IN " REFUND_FINAL_SQL "), COALESCE(idem_key, ''), "                     \
+	"operator_id, gmt_payment, buyer_logon_id, fund_bill_list, receipt_fen, buyer_pay_fen, " \
+	"point_fen, invoice_fen, discount_fen, mdiscount_fen"
 
 static int
 order_from_row(struct journal *j, sqlite3_stmt *s, struct journal_order *o)
@@ -573,7 +760,7 @@ order_from_row(struct journal *j, sqlite3_stmt *s, struct journal_order *o)
 	const char *state = (const char *)sqlite3_column_text(s, 7);
 	const char *pending = (const char *)sqlite3_column_text(s, 18);
 
-	*o = (struct journal_order){};
+	*o = (struct journal_order){.receipt = JOURNAL_RECEIPT_INIT};
 	copy_text(o->fsm.id, sizeof(o->fsm.id), sqlite3_column_text(s, 0));
 	if (order_kind_from_string(kind, &o->fsm.kind) < 0 ||
 	    order_state_from_string(state, &o->fsm.state) < 0)
@@ -600,6 +787,21 @@ order_from_row(struct journal *j, sqlite3_stmt *s, struct journal_order *o)
 			o->pending = i;
 	o->created_usec = (usec_t)sqlite3_column_int64(s, 19);
 	o->pending_refund_fen = sqlite3_column_int64(s, 20);
+	copy_text(o->idem_key, sizeof(o->idem_key), sqlite3_column_text(s, 21));
+	copy_text(o->operator_id, sizeof(o->operator_id), sqlite3_column_text(s, 22));
+	copy_text(o->receipt.gmt_payment, sizeof(o->receipt.gmt_payment),
+		  sqlite3_column_text(s, 23));
+	copy_text(o->receipt.buyer_logon_id, sizeof(o->receipt.buyer_logon_id),
+		  sqlite3_column_text(s, 24));
+	copy_text(o->receipt.fund_bill_list, sizeof(o->receipt.fund_bill_list),
+		  sqlite3_column_text(s, 25));
+	int64_t *fen[] = {&o->receipt.receipt_fen,  &o->receipt.buyer_pay_fen,
+			  &o->receipt.point_fen,    &o->receipt.invoice_fen,
+			  &o->receipt.discount_fen, &o->receipt.mdiscount_fen};
+	for (int i = 0; i < (int)ELEMENTSOF(fen); i++)
+		*fen[i] = sqlite3_column_type(s, 26 + i) == SQLITE_NULL
+				  ? -1
+				  : sqlite3_column_int64(s, 26 + i);
 	return 0;
 }
 
@@ -609,77 +811,139 @@ journal_order_create(struct journal *j, const char *terminal, enum order_kind ki
 		     const char *pos_ref, usec_t now_usec, struct journal_order *ret,
 		     char ret_existing_id[static ORDER_ID_MAX + 1])
 {
+	struct journal_order_request req = {
+		.terminal = terminal,
+		.kind = kind,
+		.amount_fen = amount_fen,
+		.subject = subject,
+		.auth_code = auth_code,
+		.pos_ref = pos_ref,
+		.idem_key = pos_ref,
+	};
+	char existing[ORDER_ID_MAX + 1];
+	int r;
+
+	r = journal_order_new(j, &req, now_usec, ret, existing);
+	if ((r == -EEXIST || r == -EKEYREJECTED) && ret_existing_id)
+		memcpy(ret_existing_id, existing, sizeof(existing));
+	return r == -EKEYREJECTED ? -EEXIST : r;
+}
+
+/* Inside a transaction: 0 when the key is new, -EEXIST / -EKEYREJECTED (see the header). */
+static int
+idem_key_lookup(struct journal *j, const struct journal_order_request *req,
+		char existing[static ORDER_ID_MAX + 1])
+{
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	struct journal_order o = {};
-	char id[ORDER_ID_MAX + 1];
+	const char *fp;
 	int r, rc;
 
-	if (amount_fen <= 0 || isempty(subject) || (unsigned)kind >= _ORDER_KIND_MAX)
+	r = journal_prepare(j, "SELECT id, request_fp FROM orders WHERE idem_key = ?1", &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, req->idem_key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return journal_fail(j, rc, "idempotency key lookup");
+	copy_text(existing, ORDER_ID_MAX + 1, sqlite3_column_text(s, 0));
+	fp = (const char *)sqlite3_column_text(s, 1);
+	/* Orders of schema 1 have no fingerprint: their key replays, as it did then. */
+	if (fp && req->fingerprint && !STR_EQ(fp, req->fingerprint))
+		return -EKEYREJECTED;
+	return -EEXIST;
+}
+
+int
+journal_order_new(struct journal *j, const struct journal_order_request *req, usec_t now_usec,
+		  struct journal_order *ret, char ret_existing_id[static ORDER_ID_MAX + 1])
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	struct journal_order o = {.receipt = JOURNAL_RECEIPT_INIT};
+	char id[ORDER_ID_MAX + 1];
+	bool waits = req->kind == ORDER_KIND_SCAN && !req->auth_code && req->code_wait_usec > 0;
+	const char *key = !isempty(req->idem_key) ? req->idem_key : NULL;
+	int r;
+
+	if (req->amount_fen <= 0 || isempty(req->subject) || (unsigned)req->kind >= _ORDER_KIND_MAX)
 		return -EINVAL;
-	if (strlen(subject) > JOURNAL_SUBJECT_MAX ||
-	    (auth_code && strlen(auth_code) > JOURNAL_AUTH_CODE_MAX) ||
-	    (pos_ref && strlen(pos_ref) > JOURNAL_POS_REF_MAX))
+	if (strlen(req->subject) > JOURNAL_SUBJECT_MAX ||
+	    (req->auth_code && strlen(req->auth_code) > JOURNAL_AUTH_CODE_MAX) ||
+	    (req->pos_ref && strlen(req->pos_ref) > JOURNAL_POS_REF_MAX) ||
+	    (key && strlen(key) > JOURNAL_IDEM_KEY_MAX) ||
+	    (req->fingerprint && strlen(req->fingerprint) > JOURNAL_FINGERPRINT_MAX) ||
+	    (req->operator_id && strlen(req->operator_id) > JOURNAL_OPERATOR_MAX))
 		return -E2BIG;
+	/* The pos_ref is the key when both are given (the API refuses them different). */
+	if (!isempty(req->pos_ref) && key && !STR_EQ(key, req->pos_ref))
+		return -EINVAL;
+	if (!isempty(req->pos_ref))
+		key = req->pos_ref;
 
 	r = journal_begin(j);
 	if (r < 0)
 		return r;
-	if (!isempty(pos_ref)) {
-		/* doc/design.md §7: the same pos_ref returns the same order, never a second charge.
-		 */
-		r = journal_prepare(j, "SELECT id FROM orders WHERE pos_ref = ?1", &s);
+	if (key) {
+		/* doc/design.md §7: the same key returns the same order, never a second charge. */
+		struct journal_order_request k = *req;
+		k.idem_key = key;
+		r = idem_key_lookup(j, &k, ret_existing_id);
 		if (r < 0)
 			goto fail;
-		sqlite3_bind_text(s, 1, pos_ref, -1, SQLITE_STATIC);
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_ROW) {
-			if (ret_existing_id)
-				copy_text(ret_existing_id, ORDER_ID_MAX + 1,
-					  sqlite3_column_text(s, 0));
-			r = -EEXIST;
-			goto fail;
-		}
-		if (rc != SQLITE_DONE) {
-			r = journal_fail(j, rc, "pos_ref lookup");
-			goto fail;
-		}
-		sqlite3_finalize(TAKE_PTR(s));
 	}
 
-	r = allocate_in_txn(j, terminal, (time_t)(now_usec / USEC_PER_SEC), id);
+	r = allocate_in_txn(j, req->terminal, (time_t)(now_usec / USEC_PER_SEC), id);
 	if (r < 0)
 		goto fail;
-	r = order_init(&o.fsm, id, kind, now_usec);
+	r = order_init(&o.fsm, id, req->kind, now_usec);
 	if (r < 0)
 		goto fail;
-	o.amount_fen = amount_fen;
-	copy_text(o.subject, sizeof(o.subject), (const unsigned char *)subject);
-	journal_mask_auth_code(auth_code, o.auth_code_masked);
-	copy_text(o.pos_ref, sizeof(o.pos_ref), (const unsigned char *)pos_ref);
+	if (waits) {
+		o.fsm.state = ORDER_WAITING_CODE;
+		o.fsm.expires_usec = now_usec + req->code_wait_usec;
+	}
+	o.amount_fen = req->amount_fen;
+	copy_text(o.subject, sizeof(o.subject), (const unsigned char *)req->subject);
+	journal_mask_auth_code(req->auth_code, o.auth_code_masked);
+	copy_text(o.pos_ref, sizeof(o.pos_ref), (const unsigned char *)req->pos_ref);
+	copy_text(o.idem_key, sizeof(o.idem_key), (const unsigned char *)key);
+	copy_text(o.operator_id, sizeof(o.operator_id), (const unsigned char *)req->operator_id);
 	o.created_usec = now_usec;
 
 	r = journal_prepare(j,
 			    "INSERT INTO orders(id, kind, amount_fen, subject, auth_code_masked, "
-			    "pos_ref, state, state_since_usec, created_usec, updated_usec) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8)",
+			    "pos_ref, state, state_since_usec, created_usec, updated_usec, "
+			    "expires_usec, idem_key, request_fp, operator_id) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?9, ?10, ?11, ?12)",
 			    &s);
 	if (r < 0)
 		goto fail;
 	sqlite3_bind_text(s, 1, o.fsm.id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, order_kind_to_string(kind), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, amount_fen);
+	sqlite3_bind_text(s, 2, order_kind_to_string(req->kind), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, req->amount_fen);
 	sqlite3_bind_text(s, 4, o.subject, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 5, o.auth_code_masked, -1, SQLITE_STATIC);
-	if (isempty(pos_ref))
+	if (isempty(req->pos_ref))
 		sqlite3_bind_null(s, 6);
 	else
 		sqlite3_bind_text(s, 6, o.pos_ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 7, order_state_to_string(ORDER_NEW), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, order_state_to_string(o.fsm.state), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 8, (sqlite3_int64)now_usec);
+	sqlite3_bind_int64(s, 9, (sqlite3_int64)o.fsm.expires_usec);
+	if (key)
+		sqlite3_bind_text(s, 10, key, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 10);
+	if (key && req->fingerprint)
+		sqlite3_bind_text(s, 11, req->fingerprint, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 11);
+	sqlite3_bind_text(s, 12, o.operator_id, -1, SQLITE_STATIC);
 	r = journal_step_done(j, s, "order insert");
 	if (r < 0)
 		goto fail;
-	r = event_append(j, o.fsm.id, now_usec, "created", "", order_state_to_string(ORDER_NEW),
+	r = event_append(j, o.fsm.id, now_usec, "created", "", order_state_to_string(o.fsm.state),
 			 "");
 	if (r < 0)
 		goto fail;
@@ -707,13 +971,17 @@ journal_order_save(struct journal *j, const struct journal_order *o, const char 
 	r = journal_begin(j);
 	if (r < 0)
 		return r;
-	r = journal_prepare(j,
-			    "UPDATE orders SET state = ?2, state_since_usec = ?3, "
-			    "expires_usec = ?4, queries_left = ?5, cancel_attempts = ?6, "
-			    "attention_count = ?7, abort_requested = ?8, expired = ?9, "
-			    "sub_code = ?10, qr_code = ?11, trade_no = ?12, pending_request = ?13, "
-			    "updated_usec = ?14 WHERE id = ?1",
-			    &s);
+	r = journal_prepare(
+		j,
+		"UPDATE orders SET state = ?2, state_since_usec = ?3, "
+		"expires_usec = ?4, queries_left = ?5, cancel_attempts = ?6, "
+		"attention_count = ?7, abort_requested = ?8, expired = ?9, "
+		"sub_code = ?10, qr_code = ?11, trade_no = ?12, pending_request = ?13, "
+		"updated_usec = ?14, auth_code_masked = ?15, gmt_payment = ?16, "
+		"buyer_logon_id = ?17, fund_bill_list = ?18, receipt_fen = ?19, "
+		"buyer_pay_fen = ?20, point_fen = ?21, invoice_fen = ?22, "
+		"discount_fen = ?23, mdiscount_fen = ?24, operator_id = ?25 WHERE id = ?1",
+		&s);
 	if (r < 0)
 		goto fail;
 	sqlite3_bind_text(s, 1, o->fsm.id, -1, SQLITE_STATIC);
@@ -730,6 +998,19 @@ journal_order_save(struct journal *j, const struct journal_order *o, const char 
 	sqlite3_bind_text(s, 12, o->trade_no, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 13, req, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 14, (sqlite3_int64)now_usec);
+	sqlite3_bind_text(s, 15, o->auth_code_masked, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 16, o->receipt.gmt_payment, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 17, o->receipt.buyer_logon_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 18, o->receipt.fund_bill_list, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 25, o->operator_id, -1, SQLITE_STATIC);
+	{
+		const int64_t fen[] = {o->receipt.receipt_fen,  o->receipt.buyer_pay_fen,
+				       o->receipt.point_fen,    o->receipt.invoice_fen,
+				       o->receipt.discount_fen, o->receipt.mdiscount_fen};
+		for (int i = 0; i < (int)ELEMENTSOF(fen); i++)
+			if (fen[i] >= 0)
+				sqlite3_bind_int64(s, 19 + i, fen[i]);
+	}
 	r = journal_step_done(j, s, "order update");
 	if (r < 0)
 		goto fail;
@@ -802,6 +1083,56 @@ journal_order_foreach(struct journal *j, bool unfinished_only, journal_order_cb 
 }
 
 int
+journal_order_page(struct journal *j, const struct journal_order_filter *f, journal_order_cb cb,
+		   void *userdata, int64_t *ret_next)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	unsigned n = 0;
+	int64_t last = 0;
+	int r, rc;
+
+	/* The rowid is the position: assigned in insertion order, and orders are never deleted. */
+	r = journal_prepare(j,
+			    "SELECT " ORDER_COLUMNS ", rowid FROM orders WHERE rowid > ?1"
+			    " AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR kind = ?3)"
+			    " AND (?4 IS NULL OR pos_ref = ?4) AND created_usec >= ?5"
+			    " AND (?6 = 0 OR created_usec < ?6) ORDER BY rowid LIMIT ?7",
+			    &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, f->after);
+	if (f->by_state)
+		sqlite3_bind_text(s, 2, order_state_to_string(f->state), -1, SQLITE_STATIC);
+	if (f->by_kind)
+		sqlite3_bind_text(s, 3, order_kind_to_string(f->kind), -1, SQLITE_STATIC);
+	if (f->pos_ref)
+		sqlite3_bind_text(s, 4, f->pos_ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, (int64_t)f->from_usec);
+	sqlite3_bind_int64(s, 6, (int64_t)f->to_usec);
+	/* One more than asked: whether another page follows. */
+	sqlite3_bind_int64(s, 7, (int64_t)f->limit + 1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct journal_order o;
+		if (n == f->limit) {
+			*ret_next = last;
+			return 0;
+		}
+		r = order_from_row(j, s, &o);
+		if (r < 0)
+			return r;
+		last = sqlite3_column_int64(s, sqlite3_column_count(s) - 1);
+		n++;
+		r = cb(&o, userdata);
+		if (r < 0)
+			return r;
+	}
+	if (rc != SQLITE_DONE)
+		return journal_fail(j, rc, "order page");
+	*ret_next = 0;
+	return 0;
+}
+
+int
 journal_event_foreach(struct journal *j, const char *order_id, journal_event_cb cb, void *userdata)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
@@ -829,6 +1160,65 @@ journal_event_foreach(struct journal *j, const char *order_id, journal_event_cb 
 	}
 	if (rc != SQLITE_DONE)
 		return journal_fail(j, rc, "event listing");
+	return 0;
+}
+
+/* The log in sequence order, for copying it elsewhere (doc/central.md "Shipping"). */
+int
+journal_log_after(struct journal *j, int64_t after_seq, unsigned max, journal_log_cb cb,
+		  void *userdata)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	r = journal_prepare(j,
+			    "SELECT seq, at_usec, what, from_state, to_state, request, order_id "
+			    "FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+			    &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, after_seq);
+	sqlite3_bind_int64(s, 2, max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct journal_log_entry e = {
+			.ev.seq = sqlite3_column_int64(s, 0),
+			.ev.at_usec = (usec_t)sqlite3_column_int64(s, 1),
+		};
+		copy_text(e.ev.what, sizeof(e.ev.what), sqlite3_column_text(s, 2));
+		copy_text(e.ev.from_state, sizeof(e.ev.from_state), sqlite3_column_text(s, 3));
+		copy_text(e.ev.to_state, sizeof(e.ev.to_state), sqlite3_column_text(s, 4));
+		copy_text(e.ev.request, sizeof(e.ev.request), sqlite3_column_text(s, 5));
+		copy_text(e.order_id, sizeof(e.order_id), sqlite3_column_text(s, 6));
+		r = cb(&e, userdata);
+		if (r < 0)
+			return r;
+	}
+	if (rc != SQLITE_DONE)
+		return journal_fail(j, rc, "event log listing");
+	return 0;
+}
+
+int
+journal_log_last(struct journal *j, int64_t *ret_seq, usec_t *ret_at_usec)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	r = journal_prepare(j, "SELECT seq, at_usec FROM events ORDER BY seq DESC LIMIT 1", &s);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		*ret_seq = 0;
+		if (ret_at_usec)
+			*ret_at_usec = 0;
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return journal_fail(j, rc, "last event");
+	*ret_seq = sqlite3_column_int64(s, 0);
+	if (ret_at_usec)
+		*ret_at_usec = (usec_t)sqlite3_column_int64(s, 1);
 	return 0;
 }
 
@@ -865,6 +1255,41 @@ int
 journal_refund_create(struct journal *j, const char *order_id, int64_t amount_fen,
 		      const char *reason, usec_t now_usec, struct journal_refund *ret)
 {
+	return journal_refund_create_keyed(j, order_id, amount_fen, reason, NULL, now_usec, ret);
+}
+
+/* Inside a transaction: 0 when the order has no refund with that key. */
+static int
+refund_key_lookup(struct journal *j, const char *order_id, const char *key, int64_t amount_fen,
+		  struct journal_refund *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	r = journal_prepare(j,
+			    "SELECT " REFUND_COLUMNS " FROM refunds WHERE order_id = ?1 AND "
+			    "idem_key = ?2",
+			    &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return journal_fail(j, rc, "refund key lookup");
+	r = refund_from_row(j, s, ret);
+	if (r < 0)
+		return r;
+	return ret->amount_fen == amount_fen ? -EEXIST : -EKEYREJECTED;
+}
+
+int
+journal_refund_create_keyed(struct journal *j, const char *order_id, int64_t amount_fen,
+			    const char *reason, const char *idem_key, usec_t now_usec,
+			    struct journal_refund *ret)
+{
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	struct journal_refund rf = {};
 	struct journal_order o;
@@ -874,12 +1299,19 @@ journal_refund_create(struct journal *j, const char *order_id, int64_t amount_fe
 
 	if (amount_fen <= 0 || isempty(order_id))
 		return -EINVAL;
-	if (reason && strlen(reason) > JOURNAL_REASON_MAX)
+	if ((reason && strlen(reason) > JOURNAL_REASON_MAX) ||
+	    (idem_key && strlen(idem_key) > JOURNAL_IDEM_KEY_MAX))
 		return -E2BIG;
 
 	r = journal_begin(j);
 	if (r < 0)
 		return r;
+	if (!isempty(idem_key)) {
+		/* The same key on the same order never refunds twice, across restarts too. */
+		r = refund_key_lookup(j, order_id, idem_key, amount_fen, ret);
+		if (r < 0)
+			goto fail;
+	}
 	r = journal_prepare(j, "SELECT " ORDER_COLUMNS " FROM orders WHERE id = ?1", &s);
 	if (r < 0)
 		goto fail;
@@ -929,8 +1361,8 @@ journal_refund_create(struct journal *j, const char *order_id, int64_t amount_fe
 
 	r = journal_prepare(j,
 			    "INSERT INTO refunds(id, order_id, amount_fen, reason, state, "
-			    "state_since_usec, created_usec, updated_usec) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)",
+			    "state_since_usec, created_usec, updated_usec, idem_key) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, ?7)",
 			    &s);
 	if (r < 0)
 		goto fail;
@@ -940,6 +1372,10 @@ journal_refund_create(struct journal *j, const char *order_id, int64_t amount_fe
 	sqlite3_bind_text(s, 4, rf.reason, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 5, refund_state_to_string(REFUND_NEW), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)now_usec);
+	if (isempty(idem_key))
+		sqlite3_bind_null(s, 7);
+	else
+		sqlite3_bind_text(s, 7, idem_key, -1, SQLITE_STATIC);
 	r = journal_step_done(j, s, "refund insert");
 	if (r < 0)
 		goto fail;
@@ -1046,21 +1482,12 @@ journal_refund_get(struct journal *j, const char *id, struct journal_refund *ret
 	return 0;
 }
 
-int
-journal_refund_foreach(struct journal *j, bool unfinished_only, journal_refund_cb cb,
-		       void *userdata)
+/* Calls cb for each refund row of a prepared statement. */
+static int
+refund_walk(struct journal *j, sqlite3_stmt *s, journal_refund_cb cb, void *userdata)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
-	r = journal_prepare(j,
-			    unfinished_only ? "SELECT " REFUND_COLUMNS " FROM refunds WHERE state "
-					      "NOT IN " REFUND_FINAL_SQL " ORDER BY rowid"
-					    : "SELECT " REFUND_COLUMNS
-					      " FROM refunds ORDER BY rowid",
-			    &s);
-	if (r < 0)
-		return r;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct journal_refund rf;
 		r = refund_from_row(j, s, &rf);
@@ -1073,6 +1500,37 @@ journal_refund_foreach(struct journal *j, bool unfinished_only, journal_refund_c
 	if (rc != SQLITE_DONE)
 		return journal_fail(j, rc, "refund listing");
 	return 0;
+}
+
+int
+journal_refund_foreach(struct journal *j, bool unfinished_only, journal_refund_cb cb,
+		       void *userdata)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = journal_prepare(j,
+			    unfinished_only ? "SELECT " REFUND_COLUMNS " FROM refunds WHERE state "
+					      "NOT IN " REFUND_FINAL_SQL " ORDER BY rowid"
+					    : "SELECT " REFUND_COLUMNS
+					      " FROM refunds ORDER BY rowid",
+			    &s);
+	return r < 0 ? r : refund_walk(j, s, cb, userdata);
+}
+
+int
+journal_refund_foreach_order(struct journal *j, const char *order_id, journal_refund_cb cb,
+			     void *userdata)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = journal_prepare(
+		j, "SELECT " REFUND_COLUMNS " FROM refunds WHERE order_id = ?1 ORDER BY rowid", &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+	return refund_walk(j, s, cb, userdata);
 }
 
 int
@@ -1116,6 +1574,142 @@ journal_counter_get(struct journal *j, const char *name, int64_t *ret)
 	}
 	if (rc != SQLITE_ROW)
 		return journal_fail(j, rc, "counter lookup");
+	*ret = sqlite3_column_int64(s, 0);
+	return 0;
+}
+
+/* ---- the daemon's guards: one process per journal, no silent replacement ---- */
+
+int
+journal_lock(const char *path, int *ret_fd)
+{
+	_cleanup_free_ char *lp = NULL;
+	_cleanup_close_ int fd = -1;
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	char pid[32];
+	int n;
+
+	if (asprintf(&lp, "%s.lock", path) < 0)
+		return log_error_errno(ENOMEM, "Out of memory");
+	fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return log_error_errno(errno, "Cannot open the journal lock %s: %m", lp);
+	if (fcntl(fd, F_SETLK, &fl) < 0) {
+		struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+
+		if (errno != EACCES && errno != EAGAIN)
+			return log_error_errno(errno, "Cannot lock %s: %m", lp);
+		if (fcntl(fd, F_GETLK, &q) < 0 || q.l_type == F_UNLCK)
+			q.l_pid = 0;
+		return log_error_errno(
+			EBUSY,
+			"Journal %s is in use by another f2fpayd (pid %ld holds %s). "
+			"Refusing to start a second one on the same journal; the "
+			"running one keeps its socket.",
+			path, (long)q.l_pid, lp);
+	}
+	/* For people reading the directory; the lock itself is what counts. */
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || write(fd, pid, (size_t)n) != n)
+		log_warning_errno(errno, "Cannot write the pid into %s: %m", lp);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+static int
+marker_read(const char *marker, char buf[static JOURNAL_INSTALL_ID_LEN + 1])
+{
+	_cleanup_close_ int fd = open(marker, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char raw[JOURNAL_INSTALL_ID_LEN + 2] = "";
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, raw, sizeof(raw) - 1);
+	if (n < 0)
+		return -errno;
+	raw[strcspn(raw, "\n")] = '\0';
+	snprintf(buf, JOURNAL_INSTALL_ID_LEN + 1, "%s", raw);
+	return 0;
+}
+
+/* Replaces the marker whole (write, fsync, rename, fsync the directory). */
+static int
+marker_write(const char *marker, const char *install_id)
+{
+	_cleanup_free_ char *tmp = NULL, *dir = NULL;
+	_cleanup_close_ int fd = -1, dfd = -1;
+	char line[JOURNAL_INSTALL_ID_LEN + 2];
+	int n;
+
+	if (asprintf(&tmp, "%s.new", marker) < 0 || !(dir = strdup(marker)))
+		return log_error_errno(ENOMEM, "Out of memory");
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return log_error_errno(errno, "Cannot write %s: %m", tmp);
+	n = snprintf(line, sizeof(line), "%s\n", install_id);
+	if (write(fd, line, (size_t)n) != n || fsync(fd) < 0)
+		return log_error_errno(errno ?: EIO, "Cannot write %s: %m", tmp);
+	if (rename(tmp, marker) < 0)
+		return log_error_errno(errno, "Cannot move %s to %s: %m", tmp, marker);
+	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0)
+		(void)fsync(dfd);
+	return 0;
+}
+
+int
+journal_open_marked(const char *path, struct journal **ret)
+{
+	_cleanup_(journal_closep) struct journal *j = NULL;
+	_cleanup_free_ char *marker = NULL;
+	char seen[JOURNAL_INSTALL_ID_LEN + 1] = "";
+	struct stat st;
+	int r;
+
+	if (isempty(path))
+		return -EINVAL;
+	if (asprintf(&marker, "%s.install-id", path) < 0)
+		return log_error_errno(ENOMEM, "Out of memory");
+	r = marker_read(marker, seen);
+	if (r < 0 && r != -ENOENT)
+		return log_error_errno(r, "Cannot read %s: %m", marker);
+	if (r >= 0 && stat(path, &st) < 0 && errno == ENOENT)
+		return log_error_errno(
+			ENOENT,
+			"Journal %s is missing, but %s says journal %s was created "
+			"here. Refusing to start with an empty journal. Restore the "
+			"journal (with its -wal file) from a backup; or, to start a new "
+			"journal on purpose, remove %s.",
+			path, marker, seen, marker);
+	r = journal_open(path, &j);
+	if (r < 0)
+		return r;
+	if (!STR_EQ(seen, j->install_id)) {
+		if (*seen)
+			log_warning("%s named journal %s, but %s is journal %s (replaced or copied "
+				    "from elsewhere): %s now names it",
+				    marker, seen, path, j->install_id, marker);
+		r = marker_write(marker, j->install_id);
+		if (r < 0)
+			return r;
+	}
+	*ret = TAKE_PTR(j);
+	return 0;
+}
+
+int
+journal_event_seq(struct journal *j, int64_t *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	r = journal_prepare(j, "SELECT COALESCE(MAX(seq), 0) FROM events", &s);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		return journal_fail(j, rc, "event sequence");
 	*ret = sqlite3_column_int64(s, 0);
 	return 0;
 }

@@ -17,16 +17,41 @@
  * message; it is never silently replaced by a fresh one.
  */
 
-#define JOURNAL_SCHEMA_VERSION 1
+#define JOURNAL_SCHEMA_VERSION 3
 #define JOURNAL_APPLICATION_ID 0x46325046 /* "F2PF" */
 
-#define JOURNAL_TERMINAL_MAX  24  /* keeps <terminal>_<yyyymmdd>_<seq>_r<n> within 64 */
-#define JOURNAL_SUBJECT_MAX   256 /* doc/protocol.md §5.1 subject, bytes */
-#define JOURNAL_AUTH_CODE_MAX 24  /* doc/protocol.md §5.1: 16–24 digits */
-#define JOURNAL_POS_REF_MAX   64
-#define JOURNAL_QR_CODE_MAX   256
-#define JOURNAL_TRADE_NO_MAX  64
-#define JOURNAL_REASON_MAX    256
+/* doc/engine.md "Trade numbers": <terminal>_<yyyymmdd>_<install>_<run>_<seq>. */
+#define JOURNAL_INSTALL_ID_LEN  8   /* random at creation: a-z and 2-7 */
+#define JOURNAL_RUN_ID_LEN      4   /* random at every open, same alphabet */
+#define JOURNAL_TERMINAL_MAX    24  /* keeps the out_trade_no and its _r<n> refunds within 64 */
+#define JOURNAL_IDEM_KEY_MAX    64  /* an Idempotency-Key or pos_ref */
+#define JOURNAL_FINGERPRINT_MAX 512 /* the API's: amount, mode, a 256-byte subject, code */
+#define JOURNAL_SUBJECT_MAX     256 /* doc/protocol.md §5.1 subject, bytes */
+#define JOURNAL_AUTH_CODE_MAX   24  /* doc/protocol.md §5.1: 16–24 digits */
+#define JOURNAL_POS_REF_MAX     64
+#define JOURNAL_QR_CODE_MAX     256
+#define JOURNAL_TRADE_NO_MAX    64
+#define JOURNAL_REASON_MAX      256
+#define JOURNAL_OPERATOR_MAX    28  /* doc/protocol.md §5.1 operator_id */
+#define JOURNAL_BUYER_MAX       100 /* buyer_logon_id, masked by Alipay */
+#define JOURNAL_FUND_BILL_MAX   1024
+
+/* The receipt of a paid order, from Alipay's pay or query answer; amounts -1 when absent. */
+struct journal_receipt {
+	char gmt_payment[20]; /* "yyyy-MM-dd HH:mm:ss", Beijing time; "" before payment */
+	char buyer_logon_id[JOURNAL_BUYER_MAX + 1];
+	char fund_bill_list[JOURNAL_FUND_BILL_MAX + 1]; /* compact JSON array, or "" */
+	int64_t receipt_fen, buyer_pay_fen, point_fen, invoice_fen, discount_fen, mdiscount_fen;
+};
+
+/* An empty receipt: no strings, every amount absent. */
+#define JOURNAL_RECEIPT_INIT                           \
+	((struct journal_receipt){.receipt_fen = -1,   \
+				  .buyer_pay_fen = -1, \
+				  .point_fen = -1,     \
+				  .invoice_fen = -1,   \
+				  .discount_fen = -1,  \
+				  .mdiscount_fen = -1})
 
 struct journal;
 
@@ -39,10 +64,30 @@ struct journal_order {
 	char subject[JOURNAL_SUBJECT_MAX + 1];
 	char auth_code_masked[JOURNAL_AUTH_CODE_MAX + 1]; /* never the full payment code */
 	char pos_ref[JOURNAL_POS_REF_MAX + 1];
+	char idem_key[JOURNAL_IDEM_KEY_MAX + 1]; /* the pos_ref or the Idempotency-Key, "" none */
 	char qr_code[JOURNAL_QR_CODE_MAX + 1];
 	char trade_no[JOURNAL_TRADE_NO_MAX + 1];
 	enum order_request pending; /* the request committed as about to be sent */
 	usec_t created_usec;
+	char operator_id[JOURNAL_OPERATOR_MAX + 1]; /* "": the configured one */
+	struct journal_receipt receipt;
+};
+
+/* What creates an order; strings borrowed, NULL when absent. */
+struct journal_order_request {
+	const char *terminal;
+	enum order_kind kind;
+	int64_t amount_fen;
+	const char *subject;
+	const char *auth_code; /* stored masked; a scan order without one waits for it */
+	const char *pos_ref;
+	/* The idempotency key (the pos_ref, or the API's Idempotency-Key header): unique among
+	 * orders. The fingerprint says what the key was used for: the same key with another
+	 * fingerprint is refused. */
+	const char *idem_key;
+	const char *fingerprint;
+	usec_t code_wait_usec;   /* a scan order without auth_code waits this long for it */
+	const char *operator_id; /* the cashier, NULL for none (at most JOURNAL_OPERATOR_MAX) */
 };
 
 struct journal_refund {
@@ -65,12 +110,15 @@ struct journal_event {
 };
 
 /*
- * Opens (or creates, if path does not exist) the journal. A new journal is built in a temporary
- * file and renamed into place once its schema is committed, so any file found at path must be a
- * complete journal. Returns 0 and a new handle, or:
- * -EUCLEAN when the file is empty, not SQLite, fails PRAGMA quick_check, or is not a journal;
- * -EPROTONOSUPPORT when it was written by a newer schema; another -errno on I/O errors.
- * Every failure is logged once, with the path and what to do.
+ * Opens (or creates, if path does not exist) the journal. A journal of an older schema is
+ * migrated in place, in one transaction, by the numbered steps of journal.c (doc/operations.md
+ * "Upgrades"). Every open draws a new run id: the numbers it hands out are new ones even when
+ * the journal was restored from a backup, copied to another till or lost its write-ahead file. A
+ * new journal is built in a temporary file and renamed into place once its schema is committed, so
+ * any file found at path must be a complete journal. Returns 0 and a new handle, or: -EUCLEAN when
+ * the file is empty, not SQLite, fails PRAGMA quick_check, or is not a journal; -EPROTONOSUPPORT
+ * when it was written by a newer schema; another -errno on I/O errors. Every failure is logged
+ * once, with the path and what to do.
  */
 int journal_open(const char *path, struct journal **ret);
 /* Closes the handle (NULL-safe). */
@@ -85,7 +133,28 @@ int journal_checkpoint(struct journal *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct journal *, journal_close);
 
 /*
- * Allocates the next out_trade_no "<terminal>_<yyyymmdd>_<seq>" (yyyymmdd in UTC+8 of now) and
+ * The daemon's open: like journal_open(), and the state directory remembers the journal in
+ * "<path>.install-id" (its install id). When that file exists but the journal does not, the
+ * journal is not replaced by an empty one: -ENOENT, logged with how to start a new journal on
+ * purpose (remove the .install-id file).
+ */
+int journal_open_marked(const char *path, struct journal **ret);
+
+/*
+ * One daemon per journal: an exclusive lock on "<path>.lock" (never on the SQLite files, whose
+ * own locks must stay SQLite's), held until *ret_fd is closed. -EBUSY when another process holds
+ * it, logged with its pid; another -errno when the lock file cannot be made.
+ */
+int journal_lock(const char *path, int *ret_fd);
+
+/* The journal's random install id (JOURNAL_INSTALL_ID_LEN characters), fixed for its life. */
+const char *journal_install_id(const struct journal *j);
+/* This open's run id (JOURNAL_RUN_ID_LEN characters). */
+const char *journal_run_id(const struct journal *j);
+
+/*
+ * Allocates the next out_trade_no "<terminal>_<yyyymmdd>_<install>_<run>_<seq>" (yyyymmdd in
+ * UTC+8 of now) and
  * commits the counter: a number is never handed out twice, even if the order is then lost.
  * buf must hold ORDER_ID_MAX + 1 bytes. -EINVAL for a terminal that is empty, too long, or not
  * letters, digits and underscores.
@@ -105,7 +174,17 @@ int journal_order_create(struct journal *j, const char *terminal, enum order_kin
 			 char ret_existing_id[static ORDER_ID_MAX + 1]);
 
 /*
- * The write-ahead point: stores o (state, counters, pending request, qr_code, trade_no) and
+ * Creates an order from req in one transaction: state NEW, or WAITING_FOR_CODE (expiring after
+ * req->code_wait_usec, when not 0) for a scan order without auth_code. When req->idem_key was used
+ * before: -EEXIST and *ret_existing_id filled if the fingerprints agree (or the order predates
+ * them), -EKEYREJECTED (and the id) if not. Over-long strings give -E2BIG.
+ */
+int journal_order_new(struct journal *j, const struct journal_order_request *req, usec_t now_usec,
+		      struct journal_order *ret, char ret_existing_id[static ORDER_ID_MAX + 1]);
+
+/*
+ * The write-ahead point: stores o (state, counters, pending request, qr_code, trade_no,
+ * auth_code_masked) and
  * appends one event row (ev taken from_state → o->fsm.state, with the pending request), in one
  * transaction committed with synchronous=FULL. Returns once it is on disk.
  */
@@ -124,10 +203,49 @@ typedef int (*journal_order_cb)(const struct journal_order *o, void *userdata);
 int journal_order_foreach(struct journal *j, bool unfinished_only, journal_order_cb cb,
 			  void *userdata);
 
+/* What journal_order_page() selects; zero fields do not filter. */
+struct journal_order_filter {
+	bool by_state;
+	enum order_state state;
+	bool by_kind;
+	enum order_kind kind;
+	const char *pos_ref;
+	usec_t from_usec, to_usec; /* created_usec in [from, to) */
+	int64_t after;             /* a position from a previous page; 0 for the first */
+	unsigned limit;            /* at most this many orders (> 0) */
+};
+
+/*
+ * One page of the orders f selects, in the order they were journaled (a position never
+ * changes, and new orders come after every existing one, so paging with *ret_next returns each
+ * order once while new ones arrive). cb is called for each, as journal_order_foreach() does.
+ * *ret_next is the position to continue after when more orders may follow, 0 otherwise.
+ */
+int journal_order_page(struct journal *j, const struct journal_order_filter *f, journal_order_cb cb,
+		       void *userdata, int64_t *ret_next);
+
 /* Calls cb for each event of the order in log order. */
 typedef int (*journal_event_cb)(const struct journal_event *e, void *userdata);
 int journal_event_foreach(struct journal *j, const char *order_id, journal_event_cb cb,
 			  void *userdata);
+
+/* One row of the whole journal's event log: the event and the order it belongs to. */
+struct journal_log_entry {
+	struct journal_event ev;
+	char order_id[ORDER_ID_MAX + 1];
+};
+
+/*
+ * Calls cb for at most max events with a sequence above after_seq, in sequence order (the order
+ * they were committed in). The entry is borrowed for the call; a negative return from cb stops
+ * the walk and is returned.
+ */
+typedef int (*journal_log_cb)(const struct journal_log_entry *e, void *userdata);
+int journal_log_after(struct journal *j, int64_t after_seq, unsigned max, journal_log_cb cb,
+		      void *userdata);
+
+/* The sequence and time of the last event: 0 and 0 for an empty log. ret_at_usec may be NULL. */
+int journal_log_last(struct journal *j, int64_t *ret_seq, usec_t *ret_at_usec);
 
 /*
  * doc/design.md §5.3 refund rules, checked inside the creating transaction: the order must be PAID
@@ -137,6 +255,15 @@ int journal_event_foreach(struct journal *j, const char *order_id, journal_event
  */
 int journal_refund_create(struct journal *j, const char *order_id, int64_t amount_fen,
 			  const char *reason, usec_t now_usec, struct journal_refund *ret);
+
+/*
+ * Like journal_refund_create() with an idempotency key (may be NULL), unique per order: when the
+ * order already has a refund with that key, -EEXIST and *ret is that refund if the amounts
+ * agree, -EKEYREJECTED (and *ret) if not.
+ */
+int journal_refund_create_keyed(struct journal *j, const char *order_id, int64_t amount_fen,
+				const char *reason, const char *idem_key, usec_t now_usec,
+				struct journal_refund *ret);
 
 /* The refund write-ahead point; when the refund becomes DONE, the order's refunded_fen grows
  * in the same transaction. */
@@ -149,12 +276,20 @@ typedef int (*journal_refund_cb)(const struct journal_refund *r, void *userdata)
 int journal_refund_foreach(struct journal *j, bool unfinished_only, journal_refund_cb cb,
 			   void *userdata);
 
+/* Calls cb for each refund of one order, oldest first; like journal_refund_foreach(). */
+int journal_refund_foreach_order(struct journal *j, const char *order_id, journal_refund_cb cb,
+				 void *userdata);
+
 /* Records a received notification (raw body, borrowed) and whether it verified. */
 int journal_notification_add(struct journal *j, const char *out_trade_no, const void *body,
 			     size_t size, bool verified, const char *outcome, usec_t now_usec);
 
 /* Reads a counter ("out_trade_no_seq", "journal_writes"); 0 for a counter never set. */
 int journal_counter_get(struct journal *j, const char *name, int64_t *ret);
+
+/* The sequence number of the newest event row (0 for none): every order and refund transition
+ * adds one, so it only grows. */
+int journal_event_seq(struct journal *j, int64_t *ret);
 
 /*
  * Writes a consistent copy of the whole journal to dest (borrowed), which must not exist or be

@@ -6,6 +6,7 @@
 
 #include "common/time-util.h"
 #include "daemon/engine/journal.h"
+#include "payment/bill/bill-match.h"
 #include "payment/bill/bill.h"
 
 /*
@@ -16,11 +17,11 @@
  *   amount_mismatch  in both, with different amounts
  * Rows of other terminals (out_trade_no without "<terminal>_") go to "other_terminals".
  */
-#define RECONCILE_MATCHED         "matched"
-#define RECONCILE_BILL_ONLY       "bill_only"
-#define RECONCILE_JOURNAL_ONLY    "journal_only"
-#define RECONCILE_AMOUNT_MISMATCH "amount_mismatch"
-#define RECONCILE_OTHER_TERMINAL  "other_terminal"
+#define RECONCILE_MATCHED         BILL_MATCH_MATCHED
+#define RECONCILE_BILL_ONLY       BILL_MATCH_BILL_ONLY
+#define RECONCILE_JOURNAL_ONLY    BILL_MATCH_JOURNAL_ONLY
+#define RECONCILE_AMOUNT_MISMATCH BILL_MATCH_AMOUNT_MISMATCH
+#define RECONCILE_OTHER_TERMINAL  BILL_MATCH_OTHER_TERMINAL
 
 /*
  * Compares `bill` (borrowed; an empty bill for isp.bill_not_exist) with the journal (borrowed,

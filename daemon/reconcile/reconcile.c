@@ -15,13 +15,13 @@
 #include "daemon/reconcile/reconcile.h"
 #include "daemon/reconcile/retention.h"
 #include "payment/api.h"
+#include "payment/bill/bill-fetch.h"
 #include "payment/bill/bill.h"
 
 #define DISCREPANCY_DATES_MAX 64
 #define REPORT_FILE_MAX       (64u * 1024u * 1024u)
 #define LOGGED_ROWS_MAX       50
 #define DAY_USEC              (86400 * USEC_PER_SEC)
-#define PUBLISHED_USEC        (10 * 3600 * USEC_PER_SEC) /* bills are out by 10:00 the next day */
 
 struct waiter {
 	reconcile_done_t done;
@@ -34,11 +34,9 @@ struct run {
 	char date[BEIJING_DATE_BUF];
 	struct waiter *waiters;
 	size_t n_waiters;
-	unsigned url_queries;
-	struct http_request *req;
-	sd_event_source *delay; /* between the URL and its download (tests) */
-	sd_event_source *kick;  /* starts the run from the loop */
-	char *url;
+	struct bill_fetch *fetch;
+	bool started;
+	sd_event_source *kick; /* starts the run from the loop */
 };
 
 struct reconcile {
@@ -327,11 +325,9 @@ run_free(struct run *run)
 {
 	if (!run)
 		return NULL;
-	http_request_cancel(run->req);
-	sd_event_source_disable_unref(run->delay);
+	bill_fetch_free(run->fetch);
 	sd_event_source_disable_unref(run->kick);
 	free(run->waiters);
-	free(run->url);
 	free(run);
 	return NULL;
 }
@@ -397,16 +393,14 @@ run_complete(struct reconcile *r, const struct bill *bill, const void *zip, size
 	struct json_object *report = NULL;
 	unsigned discrepancies = 0;
 	const char *text;
-	time_t day;
 	int k;
 
 	k = reconcile_report_build(r->journal, bill, run->date, r->cfg.terminal,
 				   now_usec(CLOCK_REALTIME), &report, &discrepancies);
 	if (k < 0)
 		return run_fail(r, k, "the journal could not be read");
-	(void)beijing_parse_date(run->date, &day);
 	if (!zip && discrepancies > 0 &&
-	    now_usec(CLOCK_REALTIME) < ((usec_t)day * USEC_PER_SEC) + 3 * DAY_USEC) {
+	    !bill_fetch_empty_is_final(run->date, now_usec(CLOCK_REALTIME))) {
 		json_object_put(report);
 		return run_fail(r, -ENOENT,
 				"Alipay has no bill yet, but the journal has money on that day");
@@ -428,154 +422,16 @@ run_complete(struct reconcile *r, const struct bill *bill, const void *zip, size
 	json_object_put(report);
 }
 
-static void query_url(struct reconcile *r);
-
+/* doc/protocol.md §5.8: the bill, fetched by payment/bill (bill-fetch.h). */
 static void
-on_zip(struct http_request *req, struct http_response *resp, void *userdata)
-{
-	struct reconcile *r = userdata;
-	_cleanup_(bill_freep) struct bill *bill = NULL;
-	struct bill_error e = {};
-	int k;
-
-	r->queue->req = NULL;
-	switch (resp->outcome) {
-	case HTTP_OUTCOME_OK:
-		break;
-	case HTTP_OUTCOME_TOO_LARGE:
-		return run_fail(r, -EFBIG, "the bill is larger than %zu bytes", r->cfg.zip_max);
-	case HTTP_OUTCOME_NOT_DELIVERED:
-	case HTTP_OUTCOME_NO_ANSWER:
-	case _HTTP_OUTCOME_MAX:
-		return run_fail(r, -EIO, "the bill download failed (%s: %s)",
-				strna(http_outcome_to_string(resp->outcome)), resp->error);
-	}
-	if (resp->status != 200) {
-		/* doc/protocol.md §5.8: the URL lives 30 s; an expired one is asked for again. */
-		if (r->queue->url_queries < r->cfg.url_attempts) {
-			log_notice("Reconciliation of %s: the bill URL answered HTTP %ld, asking "
-				   "for a new one",
-				   r->queue->date, resp->status);
-			return query_url(r);
-		}
-		return run_fail(r, -ETIMEDOUT,
-				"the bill URL expired or was refused (HTTP %ld) %u times",
-				resp->status, r->queue->url_queries);
-	}
-	k = bill_zip_parse(resp->body, resp->body_len, r->cfg.unpacked_max, &bill, &e);
-	if (k < 0)
-		return run_fail(r, k, "the bill is refused: %s", e.message);
-	run_complete(r, bill, resp->body, resp->body_len);
-}
-
-static void
-download(struct reconcile *r)
-{
-	struct run *run = r->queue;
-	struct http_request_spec spec = {
-		.method = HTTP_METHOD_GET,
-		.url = run->url,
-		.timeout_usec = r->cfg.timeout_usec,
-		.response_cap = r->cfg.zip_max,
-	};
-	int k = http_client_submit(r->http, &spec, on_zip, r, &run->req);
-
-	if (k < 0)
-		run_fail(r, k, "the download could not be started");
-}
-
-static int
-on_delay(sd_event_source *s, uint64_t usec, void *userdata)
+on_fetched(int err, const char *message, const struct bill *bill, const void *zip, size_t zip_len,
+	   void *userdata)
 {
 	struct reconcile *r = userdata;
 
-	r->queue->delay = sd_event_source_disable_unref(r->queue->delay);
-	download(r);
-	return 0;
-}
-
-static void
-on_url(struct http_request *req, struct http_response *resp, void *userdata)
-{
-	struct reconcile *r = userdata;
-	struct run *run = r->queue;
-	struct alipay_api_result res = ALIPAY_API_RESULT_INIT;
-	int k;
-
-	run->req = NULL;
-	if (resp->outcome != HTTP_OUTCOME_OK)
-		return run_fail(r, -EIO, "the bill URL query failed (%s: %s)",
-				strna(http_outcome_to_string(resp->outcome)), resp->error);
-	k = alipay_api_parse(r->cfg.client, ALIPAY_METHOD_BILL_DOWNLOADURL, resp->body,
-			     resp->body_len, &res);
-	if (k < 0)
-		return run_fail(r, k, "the bill URL answer could not be parsed");
-	if (res.resp.cls == ALIPAY_CLASS_SUCCESS && res.bill_download_url) {
-		free(run->url);
-		run->url = TAKE_PTR(res.bill_download_url);
-		alipay_api_result_done(&res);
-		if (r->cfg.fetch_delay_usec > 0) {
-			k = sd_event_add_time_relative(r->event, &run->delay, CLOCK_MONOTONIC,
-						       r->cfg.fetch_delay_usec, 0, on_delay, r);
-			if (k < 0)
-				return run_fail(r, k, "no timer");
-			return;
-		}
-		return download(r);
-	}
-	/* doc/protocol.md §5.8: isp.bill_not_exist (the spec's BILL_NOT_EXIST) is a day without
-	 * trades. */
-	if (res.resp.cls == ALIPAY_CLASS_FAILED && res.resp.verified &&
-	    (STR_EQ_PTR(res.resp.sub_code, "isp.bill_not_exist") ||
-	     STR_EQ_PTR(res.resp.sub_code, "BILL_NOT_EXIST"))) {
-		_cleanup_(bill_freep) struct bill *empty = NULL;
-		time_t day;
-
-		alipay_api_result_done(&res);
-		/* Before 10:00 the next day the bill may just not be out yet: an empty report
-		 * stored now would hide the trades it will show. */
-		(void)beijing_parse_date(run->date, &day);
-		if (now_usec(CLOCK_REALTIME) <
-		    (usec_t)day * USEC_PER_SEC + DAY_USEC + PUBLISHED_USEC)
-			return run_fail(r, -ENOENT, "Alipay has not published the bill yet");
-		empty = bill_new_empty();
-		if (!empty)
-			return run_fail(r, -ENOMEM, "out of memory");
-		return run_complete(r, empty, NULL, 0);
-	}
-	{
-		char msg[BILL_ERROR_MAX];
-		snprintf(msg, sizeof(msg), "%s %s %s", strna(res.resp.code),
-			 strna(res.resp.sub_code), strna(res.resp.sub_msg));
-		k = res.resp.cls == ALIPAY_CLASS_UNKNOWN ? -EIO : -EPROTO;
-		alipay_api_result_done(&res);
-		run_fail(r, k, "the gateway did not give a bill URL: %.200s", msg);
-	}
-}
-
-static void
-query_url(struct reconcile *r)
-{
-	struct run *run = r->queue;
-	struct alipay_bill_args args = {.bill_type = "trade", .bill_date = run->date};
-	struct alipay_request req = ALIPAY_REQUEST_INIT;
-	struct http_request_spec spec = {.method = HTTP_METHOD_POST};
-	int k;
-
-	run->url_queries++;
-	k = alipay_api_bill_url(r->cfg.client, &args,
-				(time_t)(now_usec(CLOCK_REALTIME) / USEC_PER_SEC), &req);
-	if (k < 0)
-		return run_fail(r, k, "the bill URL query could not be built");
-	spec.url = req.url;
-	spec.body = req.body;
-	spec.body_len = req.body_len;
-	spec.content_type = req.content_type;
-	spec.timeout_usec = r->cfg.timeout_usec;
-	k = http_client_submit(r->http, &spec, on_url, r, &run->req);
-	alipay_request_done(&req);
-	if (k < 0)
-		run_fail(r, k, "the bill URL query could not be sent");
+	if (err < 0)
+		return run_fail(r, err, "%s", message);
+	run_complete(r, bill, zip, zip_len);
 }
 
 static int
@@ -583,9 +439,23 @@ on_kick(sd_event_source *s, void *userdata)
 {
 	struct reconcile *r = userdata;
 
+	struct bill_fetch_config fc;
+	int k;
+
 	r->queue->kick = sd_event_source_disable_unref(r->queue->kick);
+	r->queue->started = true;
 	log_info("Reconciliation of %s: fetching the bill", r->queue->date);
-	query_url(r);
+	bill_fetch_config_init(&fc);
+	fc.client = r->cfg.client;
+	fc.url_attempts = r->cfg.url_attempts;
+	fc.zip_max = r->cfg.zip_max;
+	fc.unpacked_max = r->cfg.unpacked_max;
+	fc.timeout_usec = r->cfg.timeout_usec;
+	fc.fetch_delay_usec = r->cfg.fetch_delay_usec;
+	k = bill_fetch_start(r->event, r->http, &fc, r->queue->date, on_fetched, r,
+			     &r->queue->fetch);
+	if (k < 0)
+		run_fail(r, k, "the bill fetch could not be started");
 	return 0;
 }
 
@@ -595,7 +465,7 @@ run_start(struct reconcile *r)
 {
 	int k;
 
-	if (!r->queue || r->queue->kick || r->queue->url_queries > 0)
+	if (!r->queue || r->queue->kick || r->queue->started)
 		return;
 	k = sd_event_add_defer(r->event, &r->queue->kick, on_kick, r);
 	if (k < 0)
@@ -820,8 +690,7 @@ reconcile_free(struct reconcile *r)
 	while (r->queue) {
 		struct run *run = r->queue;
 		r->queue = run->next;
-		http_request_cancel(run->req);
-		run->req = NULL;
+		run->fetch = bill_fetch_free(run->fetch);
 		for (size_t i = 0; i < run->n_waiters; i++)
 			run->waiters[i].done(-ECANCELED, "shutting down", NULL,
 					     run->waiters[i].userdata);

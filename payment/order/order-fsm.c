@@ -10,6 +10,7 @@
 
 static const char *const order_state_names[_ORDER_STATE_MAX] = {
 	[ORDER_NEW] = "new",
+	[ORDER_WAITING_CODE] = "waiting_for_code",
 	[ORDER_PAYING] = "paying",
 	[ORDER_UNKNOWN] = "unknown",
 	[ORDER_WAITING] = "waiting",
@@ -240,6 +241,7 @@ order_state_is_final(enum order_state s)
 	case ORDER_REFUNDED_BY_CANCEL:
 		return true;
 	case ORDER_NEW:
+	case ORDER_WAITING_CODE:
 	case ORDER_PAYING:
 	case ORDER_UNKNOWN:
 	case ORDER_WAITING:
@@ -390,6 +392,35 @@ new_handle(struct order *o, const struct order_config *cfg, enum order_event ev,
 	case ORDER_EV_CANCEL_RESULT:
 	case ORDER_EV_NOTIFY:
 	case ORDER_EV_TIMER:
+	case _ORDER_EV_MAX:
+		break;
+	}
+	return -EBADMSG;
+}
+
+/* Nothing was sent: the code starts the pay; the end of the wait or the cashier ends it. */
+static int
+waiting_code_handle(struct order *o, const struct order_config *cfg, enum order_event ev,
+		    const struct order_result *res, usec_t now_usec, struct order_actions *act)
+{
+	switch (ev) {
+	case ORDER_EV_START:
+		act->send = ORDER_REQ_PAY;
+		return order_set_state(o, ORDER_PAYING, now_usec, act);
+	case ORDER_EV_ABORT:
+		return order_set_state(o, ORDER_CANCELED, now_usec, act);
+	case ORDER_EV_TIMER:
+	case ORDER_EV_RESUME:
+		if (now_usec >= o->expires_usec)
+			return order_set_state(o, ORDER_CANCELED, now_usec, act);
+		act->timer_usec = o->expires_usec;
+		return 0;
+	case ORDER_EV_NOTIFY:
+		return 0;
+	case ORDER_EV_PAY_RESULT:
+	case ORDER_EV_PRECREATE_RESULT:
+	case ORDER_EV_QUERY_RESULT:
+	case ORDER_EV_CANCEL_RESULT:
 	case _ORDER_EV_MAX:
 		break;
 	}
@@ -719,6 +750,8 @@ order_handler_for(enum order_state s)
 	switch (s) {
 	case ORDER_NEW:
 		return new_handle;
+	case ORDER_WAITING_CODE:
+		return waiting_code_handle;
 	case ORDER_PAYING:
 		return paying_handle;
 	case ORDER_UNKNOWN:

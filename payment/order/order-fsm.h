@@ -27,8 +27,10 @@ enum order_kind {
 };
 
 enum order_state {
-	ORDER_NEW,         /* journaled, nothing sent */
-	ORDER_PAYING,      /* alipay.trade.pay in flight */
+	ORDER_NEW,          /* journaled, nothing sent */
+	ORDER_WAITING_CODE, /* a scan order waiting for the scanner's payment code (nothing sent);
+			     * START brings the code, expires_usec ends the wait */
+	ORDER_PAYING,       /* alipay.trade.pay in flight */
 	ORDER_UNKNOWN,     /* the pay result is unknown: a query is in flight, never a second pay */
 	ORDER_WAITING,     /* not paid yet (10003, WAIT_BUYER_PAY): the next query is on a timer */
 	ORDER_QUERYING,    /* alipay.trade.query in flight */
@@ -122,7 +124,7 @@ struct order {
 	enum order_kind kind;
 	enum order_state state;
 	usec_t state_since_usec;
-	usec_t expires_usec;   /* QR: when the QR leaves the screen */
+	usec_t expires_usec; /* QR: when the QR leaves the screen; WAITING_CODE: end of the wait */
 	unsigned queries_left; /* queries still allowed before the cancel */
 	unsigned cancel_attempts;
 	unsigned attention_count;

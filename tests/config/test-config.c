@@ -15,6 +15,8 @@
  *   test-config golden DIR      each DIR/x.conf must load and dump as DIR/x.dump, or fail
  *                               with the log lines of DIR/x.err
  *   test-config example FILE    FILE (the shipped example) must pass every check
+ *   test-config shipped FILE    FILE (the packaged config) must be refused with one "edit FILE:"
+ *                               line per EDIT-ME placeholder, and load once they are filled in
  *   test-config manpage FILE    every key of the table is documented in FILE with its default,
  *                               and FILE documents no key the table lacks
  * "@DIR@" in configs and expectations stands for a temporary directory holding key files
@@ -56,6 +58,7 @@ setup_keys(void)
 	CHECK(mkdir(creds, 0700) == 0);
 	write_file(creds, "app_private_key", 0400);
 	write_file(creds, "alipay_public_key", 0444);
+	write_file(creds, "central_password", 0400);
 	/* A credential holding a bearer token of 32 characters. */
 	char tok[700];
 	snprintf(tok, sizeof(tok), "%s/api_token", creds);
@@ -235,6 +238,91 @@ run_example(const char *path)
 	return 0;
 }
 
+/* The packaged config: refused, naming the file to edit, until its placeholders are replaced. */
+static int
+run_shipped(const char *path)
+{
+	static const struct {
+		const char *key, *value;
+	} fill[] = {
+		{"app_id", "2021000000000001"},
+		{"store_id", "store-001"},
+		{"terminal_id", "T01"},
+	};
+	_cleanup_free_ char *out = NULL, *prefix = NULL;
+	char *text, *line, *save = NULL;
+	struct config *c = NULL;
+	size_t out_len = 0, len;
+	unsigned placeholders = 0, refusals = 0;
+	FILE *log;
+
+	text = read_all(path, &len);
+	CHECK(text);
+	for (const char *p = text; (p = strstr(p, "= " CONFIG_PLACEHOLDER)); p++)
+		placeholders++;
+	CHECK(placeholders == ELEMENTSOF(fill));
+
+	log = open_memstream(&out, &out_len);
+	CHECK(log);
+	log_set_stream(log);
+	log_set_prefix(0);
+	CHECK_INT_EQ(config_load_file(path, 0, &c), -EINVAL);
+	fclose(log);
+	log_set_stream(NULL);
+	CHECK(asprintf(&prefix, "edit %s: line ", path) > 0);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, prefix, strlen(prefix)) != 0 || !strstr(line, "is not set yet")) {
+			fprintf(stderr, "unexpected message: %s\n", line);
+			return 1;
+		}
+		refusals++;
+	}
+	CHECK(refusals == placeholders);
+
+	/* The file untouched, the values in a drop-in instead: the drop-in wins. */
+	{
+		char dir[256], conf[300], dropin_dir[320], dropin[360];
+		FILE *f;
+
+		snprintf(dir, sizeof(dir), "%s/shipped", tmpdir);
+		snprintf(conf, sizeof(conf), "%s/f2fpayd.conf", dir);
+		snprintf(dropin_dir, sizeof(dropin_dir), "%s.d", conf);
+		snprintf(dropin, sizeof(dropin), "%s/local.conf", dropin_dir);
+		CHECK(mkdir(dir, 0700) == 0 && mkdir(dropin_dir, 0700) == 0);
+		f = fopen(conf, "we");
+		CHECK(f);
+		fputs(text, f);
+		fclose(f);
+		f = fopen(dropin, "we");
+		CHECK(f);
+		fputs("[alipay]\napp_id = 2021000000000001\n[terminal]\nstore_id = store-001\n"
+		      "terminal_id = T01\n",
+		      f);
+		fclose(f);
+		CHECK_INT_EQ(config_load_file(conf, 0, &c), 0);
+		config_free(c);
+		c = NULL;
+	}
+
+	/* Each placeholder line replaced by a real value: the rest of the file must be valid. */
+	for (size_t i = 0; i < ELEMENTSOF(fill); i++) {
+		char *at = strstr(text, fill[i].key), *eol, *next;
+		CHECK(at && strstr(at, "= " CONFIG_PLACEHOLDER) == at + strlen(fill[i].key) + 1);
+		eol = strchr(at, '\n');
+		CHECK(eol);
+		CHECK(asprintf(&next, "%.*s%s = %s%s", (int)(at - text), text, fill[i].key,
+			       fill[i].value, eol) > 0);
+		free(text);
+		text = next;
+	}
+	CHECK_INT_EQ(config_load_string(text, strlen(text), path, 0, &c), 0);
+	config_free(c);
+	free(text);
+	printf("%u placeholders refused; the file loads once filled in, or with a drop-in\n",
+	       placeholders);
+	return 0;
+}
+
 /* The entry of `key` inside the "[section]" part of the man page, up to the next .TP/.SS. */
 static const char *
 man_entry(const char *man, const char *section, const char *key, size_t *ret_len)
@@ -321,7 +409,7 @@ main(int argc, char **argv)
 	int r;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s golden|example|manpage PATH\n", argv[0]);
+		fprintf(stderr, "usage: %s golden|example|shipped|manpage PATH\n", argv[0]);
 		return 2;
 	}
 	setup_keys();
@@ -329,6 +417,8 @@ main(int argc, char **argv)
 		r = run_golden(argv[2]);
 	else if (STR_EQ(argv[1], "example"))
 		r = run_example(argv[2]);
+	else if (STR_EQ(argv[1], "shipped"))
+		r = run_shipped(argv[2]);
 	else if (STR_EQ(argv[1], "manpage"))
 		r = run_manpage(argv[2]);
 	else

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/money.h"
+#include "common/time-util.h"
 #include "daemon/api.h"
 #include "daemon/notify.h"
 
@@ -196,15 +197,18 @@ fake_order_get(void *userdata, struct api_call *call, const char *id)
 }
 
 static void
-fake_order_list(void *userdata, struct api_call *call, const char *state, const char *date)
+fake_order_list(void *userdata, struct api_call *call, const struct api_order_query *q)
 {
 	struct fake *f = userdata;
 	struct json_object *arr = json_object_new_array(), *o = json_object_new_object();
+	time_t day = 0;
 
+	/* Every fake order was made on 2026-11-26 (Beijing time). */
+	(void)beijing_parse_date("2026-11-26", &day);
 	for (unsigned i = 0; i < f->n_orders; i++) {
-		if (state && !STR_EQ(state, f->orders[i].state))
+		if (q->state && !STR_EQ(q->state, f->orders[i].state))
 			continue;
-		if (date && !STR_EQ(date, "2026-11-26"))
+		if (q->from_usec && q->from_usec != (uint64_t)day * USEC_PER_SEC)
 			continue;
 		json_object_array_add(arr, order_json(&f->orders[i]));
 	}

@@ -106,6 +106,23 @@ test_metrics_text(void)
 	/* Non-final states are not order outcomes. */
 	CHECK(strstr(out.data, "state=\"paying\"") == NULL);
 
+	/* No [central]: no central lines. With it: the copy's progress. */
+	CHECK(strstr(out.data, "f2fpayd_central_") == NULL);
+	struct metrics_central mc = {
+		.connected = false, .backlog_events = 42, .lag_seconds = 3600, .events_shipped = 7};
+	g.central = &mc;
+	buf_truncate(&out, 0);
+	CHECK_INT_EQ(metrics_format(&m, &g, &out), 0);
+	static const char *const want_central[] = {
+		"f2fpayd_central_connected 0\n",
+		"f2fpayd_central_backlog_events 42\n",
+		"f2fpayd_central_lag_seconds 3600\n",
+		"# TYPE f2fpayd_central_events_shipped_total counter\n",
+		"f2fpayd_central_events_shipped_total 7\n",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(want_central); i++)
+		CHECK(strstr(out.data, want_central[i]) != NULL);
+
 	/* The body limit is respected, not overrun. */
 	struct buf small = BUF_INIT(64);
 	CHECK_INT_EQ(metrics_format(&m, &g, &small), -ENOBUFS);

@@ -365,6 +365,67 @@ test_recovery(void)
 	ctx_done(&c);
 }
 
+/* A scan order waiting for its code: journaled, resumed after a crash, paid by the code;
+ * another one lapses at the end of its wait; keys replay and refuse as the journal says. */
+static void
+test_waiting_for_code(void)
+{
+	char w[ORDER_ID_MAX + 1], x[ORDER_ID_MAX + 1], id[ORDER_ID_MAX + 1], code[19];
+	struct engine_order_request req = {
+		.kind = ORDER_KIND_SCAN,
+		.amount_fen = 321,
+		.subject = "waits",
+		.idem_key = "K-9",
+		.fingerprint = "321|scan",
+		.code_wait_usec = 3600 * USEC_PER_SEC,
+	};
+	struct ctx c;
+
+	ctx_init(&c, true);
+	CHECK_INT_EQ(engine_order_create(c.engine, &req, w), 0);
+	CHECK_INT_EQ(state_of(&c, w), ORDER_WAITING_CODE);
+	CHECK_INT_EQ(engine_active_count(c.engine), 1);
+	CHECK(fake_gateway_trade(&c.fake, w) == NULL);
+
+	/* Crash and restart: still waiting, same id; the key replays, another request is refused.
+	 */
+	engine_free(c.engine);
+	journal_close(c.journal);
+	CHECK_INT_EQ(journal_open(path, &c.journal), 0);
+	ctx_engine_up(&c);
+	CHECK_INT_EQ(engine_active_count(c.engine), 1);
+	CHECK_INT_EQ(state_of(&c, w), ORDER_WAITING_CODE);
+	CHECK_INT_EQ(engine_order_create(c.engine, &req, id), 1);
+	CHECK_STR_EQ(id, w);
+	req.fingerprint = "322|scan";
+	CHECK_INT_EQ(engine_order_create(c.engine, &req, id), -EKEYREJECTED);
+	CHECK_STR_EQ(id, w);
+
+	CHECK_INT_EQ(engine_order_code(c.engine, w, "1234"), -EINVAL);
+	auth_code(code, '0');
+	CHECK_INT_EQ(engine_order_code(c.engine, w, code), 0);
+	run_until_idle(&c);
+	CHECK_INT_EQ(state_of(&c, w), ORDER_PAID);
+	CHECK_INT_EQ(fake_gateway_trade(&c.fake, w)->pays, 1);
+	/* A second code for a paid order starts nothing. */
+	CHECK_INT_EQ(engine_order_code(c.engine, w, code), -ESTALE);
+	CHECK_INT_EQ(fake_gateway_trade(&c.fake, w)->pays, 1);
+
+	/* Nobody scans: canceled at the end of the wait, nothing ever sent. */
+	req = (struct engine_order_request){.kind = ORDER_KIND_SCAN,
+					    .amount_fen = 100,
+					    .subject = "lapses",
+					    .code_wait_usec = 20 * USEC_PER_MSEC};
+	CHECK_INT_EQ(engine_order_create(c.engine, &req, x), 0);
+	run_until_idle(&c);
+	CHECK_INT_EQ(state_of(&c, x), ORDER_CANCELED);
+	CHECK(fake_gateway_trade(&c.fake, x) == NULL);
+	/* Without a wait a scan order needs its code. */
+	req.code_wait_usec = 0;
+	CHECK_INT_EQ(engine_order_create(c.engine, &req, x), -EINVAL);
+	ctx_done(&c);
+}
+
 /* A failed journal write sends nothing; the order is resumed from what is on disk. */
 static void
 test_journal_failure(void)
@@ -416,6 +477,7 @@ main(void)
 	test_refunds();
 	test_recovery();
 	test_journal_failure();
+	test_waiting_for_code();
 
 	{
 		char p[300];

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -29,6 +30,17 @@ remove_journal(void)
 	unlink(p);
 }
 
+/* The out_trade_no of this open of j for seq: <terminal>_<date>_<install>_<run>_<seq>. */
+static const char *
+expect_id(struct journal *j, const char *terminal, unsigned seq)
+{
+	static char buf[ORDER_ID_MAX + 1];
+
+	snprintf(buf, sizeof(buf), "%s_20261127_%s_%s_%u", terminal, journal_install_id(j),
+		 journal_run_id(j), seq);
+	return buf;
+}
+
 static int
 count_cb(const struct journal_order *o, void *userdata)
 {
@@ -41,14 +53,18 @@ test_allocator(void)
 {
 	_cleanup_(journal_closep) struct journal *j = NULL;
 	char id[ORDER_ID_MAX + 1], prev[ORDER_ID_MAX + 1];
+	char install[JOURNAL_INSTALL_ID_LEN + 1];
 	int64_t v;
 
 	remove_journal();
 	CHECK_INT_EQ(journal_open(path, &j), 0);
 	CHECK_INT_EQ(journal_allocate_out_trade_no(j, "POS01", T0 / USEC_PER_SEC, id), 0);
-	CHECK_STR_EQ(id, "POS01_20261127_1");
+	CHECK_STR_EQ(id, expect_id(j, "POS01", 1));
+	CHECK_INT_EQ(strlen(journal_install_id(j)), JOURNAL_INSTALL_ID_LEN);
+	CHECK_INT_EQ(strlen(journal_run_id(j)), JOURNAL_RUN_ID_LEN);
+	snprintf(install, sizeof(install), "%s", journal_install_id(j));
 	CHECK_INT_EQ(journal_allocate_out_trade_no(j, "POS01", T0 / USEC_PER_SEC, id), 0);
-	CHECK_STR_EQ(id, "POS01_20261127_2");
+	CHECK_STR_EQ(id, expect_id(j, "POS01", 2));
 	CHECK_INT_EQ(journal_allocate_out_trade_no(j, "bad-id", T0 / USEC_PER_SEC, id), -EINVAL);
 	CHECK_INT_EQ(journal_allocate_out_trade_no(j, "", T0 / USEC_PER_SEC, id), -EINVAL);
 	CHECK_INT_EQ(journal_allocate_out_trade_no(j, "A234567890123456789012345",
@@ -60,12 +76,18 @@ test_allocator(void)
 	/* Never reused across a restart, even for numbers whose order never existed. */
 	CHECK_INT_EQ(journal_open(path, &j), 0);
 	CHECK_INT_EQ(journal_allocate_out_trade_no(j, "POS01", T0 / USEC_PER_SEC, id), 0);
-	CHECK_STR_EQ(id, "POS01_20261127_3");
+	CHECK_STR_EQ(id, expect_id(j, "POS01", 3));
 	CHECK(!STR_EQ(id, prev));
 	CHECK_INT_EQ(journal_counter_get(j, "out_trade_no_seq", &v), 0);
 	CHECK_INT_EQ(v, 3);
 	CHECK_INT_EQ(journal_counter_get(j, "nothing", &v), 0);
 	CHECK_INT_EQ(v, 0);
+	/* The install id is the journal's for good; the 24-character terminal still fits. */
+	CHECK_STR_EQ(journal_install_id(j), install);
+	CHECK_INT_EQ(
+		journal_allocate_out_trade_no(j, "A23456789012345678901234", T0 / USEC_PER_SEC, id),
+		0);
+	CHECK(strlen(id) + STRLEN("_r100") <= ORDER_ID_MAX);
 }
 
 struct ev_list {
@@ -120,7 +142,7 @@ test_write_ahead_and_recovery(void)
 	CHECK_INT_EQ(journal_order_create(j, "POS01", ORDER_KIND_SCAN, 8888, "coffee",
 					  "286543210987654321", "pos-1", T0, &a, existing),
 		     0);
-	CHECK_STR_EQ(a.fsm.id, "POS01_20261127_1");
+	CHECK_STR_EQ(a.fsm.id, expect_id(j, "POS01", 1));
 	CHECK_INT_EQ(a.fsm.state, ORDER_NEW);
 	/* The payment code is stored masked. */
 	CHECK_STR_EQ(a.auth_code_masked, "28************4321");
@@ -132,7 +154,7 @@ test_write_ahead_and_recovery(void)
 	CHECK_INT_EQ(journal_order_create(j, "POS01", ORDER_KIND_QR, 100, "tea", NULL, NULL, T0, &b,
 					  existing),
 		     0);
-	CHECK_STR_EQ(b.fsm.id, "POS01_20261127_2");
+	CHECK_STR_EQ(b.fsm.id, expect_id(j, "POS01", 2));
 	CHECK_INT_EQ(journal_order_create(j, "POS01", ORDER_KIND_SCAN, 0, "x", NULL, NULL, T0, &c,
 					  existing),
 		     -EINVAL);
@@ -227,10 +249,11 @@ test_refunds(void)
 
 	/* Two partials, then an over-refund refused locally. */
 	CHECK_INT_EQ(journal_refund_create(j, o.fsm.id, 300, "first", T0, &r1), 0);
-	CHECK_STR_EQ(r1.fsm.id, "POS02_20261127_1_r1");
+	CHECK(strncmp(r1.fsm.id, o.fsm.id, strlen(o.fsm.id)) == 0);
+	CHECK_STR_EQ(r1.fsm.id + strlen(o.fsm.id), "_r1");
 	CHECK_INT_EQ(r1.fsm.state, REFUND_NEW);
 	CHECK_INT_EQ(journal_refund_create(j, o.fsm.id, 600, "second", T0, &r2), 0);
-	CHECK_STR_EQ(r2.fsm.id, "POS02_20261127_1_r2");
+	CHECK_STR_EQ(r2.fsm.id + strlen(o.fsm.id), "_r2");
 	/* Pending refunds count: 1000 - 300 - 600 = 100 left. */
 	CHECK_INT_EQ(journal_refund_create(j, o.fsm.id, 101, "too much", T0, &r3), -EOVERFLOW);
 	CHECK_INT_EQ(journal_order_get(j, o.fsm.id, &got), 0);
@@ -254,7 +277,7 @@ test_refunds(void)
 	CHECK_INT_EQ(journal_refund_save(j, &r2, "refund_result", REFUND_REQUESTED, T0), 0);
 	CHECK_INT_EQ(journal_refund_create(j, o.fsm.id, 701, "too much", T0, &r3), -EOVERFLOW);
 	CHECK_INT_EQ(journal_refund_create(j, o.fsm.id, 700, "rest", T0, &r3), 0);
-	CHECK_STR_EQ(r3.fsm.id, "POS02_20261127_1_r3");
+	CHECK_STR_EQ(r3.fsm.id + strlen(o.fsm.id), "_r3");
 	CHECK_INT_EQ(journal_refund_create(j, o.fsm.id, 1, "none left", T0, &rg), -EOVERFLOW);
 
 	/* Recovery lists the unfinished refund with its fixed out_request_no. */
@@ -269,6 +292,91 @@ test_refunds(void)
 	CHECK_INT_EQ(rg.amount_fen, 700);
 	CHECK_STR_EQ(rg.order_id, o.fsm.id);
 	CHECK_STR_EQ(rg.reason, "rest");
+}
+
+struct log_seen {
+	int64_t seq[16];
+	char order[16][ORDER_ID_MAX + 1];
+	char what[16][32];
+	unsigned n;
+};
+
+static int
+log_cb(const struct journal_log_entry *e, void *userdata)
+{
+	struct log_seen *seen = userdata;
+
+	CHECK(seen->n < ELEMENTSOF(seen->seq));
+	seen->seq[seen->n] = e->ev.seq;
+	snprintf(seen->order[seen->n], sizeof(seen->order[0]), "%s", e->order_id);
+	snprintf(seen->what[seen->n], sizeof(seen->what[0]), "%s", e->ev.what);
+	seen->n++;
+	return 0;
+}
+
+static int
+refund_count_cb(const struct journal_refund *r, void *userdata)
+{
+	(*(unsigned *)userdata)++;
+	return 0;
+}
+
+/* The whole log after a sequence, in commit order, across orders; the refunds of one order. */
+static void
+test_log_after(void)
+{
+	_cleanup_(journal_closep) struct journal *j = NULL;
+	struct journal_order a, b;
+	struct journal_refund r;
+	struct log_seen seen = {};
+	char existing[ORDER_ID_MAX + 1];
+	int64_t last;
+	usec_t at;
+	unsigned n = 0;
+
+	remove_journal();
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK_INT_EQ(journal_log_last(j, &last, &at), 0);
+	CHECK_INT_EQ(last, 0);
+	CHECK_INT_EQ(journal_order_create(j, "POS05", ORDER_KIND_SCAN, 500, "a", NULL, NULL, T0, &a,
+					  existing),
+		     0);
+	CHECK_INT_EQ(journal_order_create(j, "POS05", ORDER_KIND_SCAN, 700, "b", NULL, NULL, T0 + 1,
+					  &b, existing),
+		     0);
+	a.fsm.state = ORDER_PAID;
+	CHECK_INT_EQ(journal_order_save(j, &a, "pay_result", ORDER_NEW, T0 + 2), 0);
+	CHECK_INT_EQ(journal_refund_create(j, a.fsm.id, 100, "r", T0 + 3, &r), 0);
+	journal_inject_failures(j, 1);
+	b.fsm.state = ORDER_FAILED;
+	CHECK(journal_order_save(j, &b, "pay_result", ORDER_NEW, T0 + 4) < 0);
+
+	CHECK_INT_EQ(journal_log_after(j, 0, 100, log_cb, &seen), 0);
+	CHECK_INT_EQ(seen.n, 4); /* created a, created b, a paid, a's refund; not the failed save */
+	CHECK_STR_EQ(seen.order[0], a.fsm.id);
+	CHECK_STR_EQ(seen.order[1], b.fsm.id);
+	CHECK_STR_EQ(seen.what[2], "pay_result");
+	CHECK_STR_EQ(seen.order[3], a.fsm.id);
+	for (unsigned i = 1; i < seen.n; i++)
+		CHECK(seen.seq[i] > seen.seq[i - 1]);
+	CHECK_INT_EQ(journal_log_last(j, &last, &at), 0);
+	CHECK_INT_EQ(last, seen.seq[3]);
+	CHECK_INT_EQ(at, T0 + 3);
+
+	/* After a sequence, and at most max. */
+	memset(&seen, 0, sizeof(seen));
+	CHECK_INT_EQ(journal_log_after(j, last - 3, 2, log_cb, &seen), 0);
+	CHECK_INT_EQ(seen.n, 2);
+	CHECK_INT_EQ(seen.seq[0], last - 2);
+	memset(&seen, 0, sizeof(seen));
+	CHECK_INT_EQ(journal_log_after(j, last, 10, log_cb, &seen), 0);
+	CHECK_INT_EQ(seen.n, 0);
+
+	CHECK_INT_EQ(journal_refund_foreach_order(j, a.fsm.id, refund_count_cb, &n), 0);
+	CHECK_INT_EQ(n, 1);
+	n = 0;
+	CHECK_INT_EQ(journal_refund_foreach_order(j, b.fsm.id, refund_count_cb, &n), 0);
+	CHECK_INT_EQ(n, 0);
 }
 
 static void
@@ -400,8 +508,297 @@ test_corruption(void)
 	}
 }
 
+/* Item: the order key (pos_ref or Idempotency-Key) with what it asked for, for good. */
+static void
+test_idempotency_keys(void)
+{
+	_cleanup_(journal_closep) struct journal *j = NULL;
+	struct journal_order a, b;
+	char existing[ORDER_ID_MAX + 1] = "";
+	struct journal_order_request req = {
+		.terminal = "POS04",
+		.kind = ORDER_KIND_SCAN,
+		.amount_fen = 500,
+		.subject = "tea",
+		.auth_code = "286543210987654321",
+		.idem_key = "hdr-1",
+		.fingerprint = "500|0|tea|code",
+	};
+
+	remove_journal();
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK_INT_EQ(journal_order_new(j, &req, T0, &a, existing), 0);
+	CHECK_STR_EQ(a.idem_key, "hdr-1");
+	CHECK_STR_EQ(a.pos_ref, "");
+	journal_close(TAKE_PTR(j));
+
+	/* After a restart: the same key and request is the same order... */
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK_INT_EQ(journal_order_new(j, &req, T0, &b, existing), -EEXIST);
+	CHECK_STR_EQ(existing, a.fsm.id);
+	/* ...another request under it is refused, naming the order. */
+	existing[0] = '\0';
+	req.fingerprint = "600|0|tea|code";
+	req.amount_fen = 600;
+	CHECK_INT_EQ(journal_order_new(j, &req, T0, &b, existing), -EKEYREJECTED);
+	CHECK_STR_EQ(existing, a.fsm.id);
+	/* A pos_ref shares the keys' space: the header key of another order is taken. */
+	req.idem_key = NULL;
+	req.pos_ref = "hdr-1";
+	CHECK_INT_EQ(journal_order_new(j, &req, T0, &b, existing), -EKEYREJECTED);
+	/* Without a key nothing is compared. */
+	req.pos_ref = NULL;
+	CHECK_INT_EQ(journal_order_new(j, &req, T0, &b, existing), 0);
+	CHECK(!STR_EQ(b.fsm.id, a.fsm.id));
+	/* The API's fingerprint holds a subject of the longest kind. */
+	{
+		char fp[JOURNAL_FINGERPRINT_MAX + 2];
+		struct journal_order_request big = req;
+		memset(fp, 'x', sizeof(fp) - 1);
+		fp[sizeof(fp) - 1] = '\0';
+		big.pos_ref = NULL;
+		big.idem_key = "long-subject";
+		fp[JOURNAL_SUBJECT_MAX + 40] = '\0';
+		big.fingerprint = fp;
+		CHECK_INT_EQ(journal_order_new(j, &big, T0, &b, existing), 0);
+		memset(fp, 'x', sizeof(fp) - 1);
+		big.idem_key = "too-long";
+		CHECK_INT_EQ(journal_order_new(j, &big, T0, &b, existing), -E2BIG);
+	}
+	/* A pos_ref and a different header key together are a caller's bug. */
+	req.pos_ref = "p";
+	req.idem_key = "q";
+	CHECK_INT_EQ(journal_order_new(j, &req, T0, &b, existing), -EINVAL);
+}
+
+static void
+test_refund_keys(void)
+{
+	_cleanup_(journal_closep) struct journal *j = NULL;
+	struct journal_order o, o2;
+	struct journal_refund r1, r2;
+	char existing[ORDER_ID_MAX + 1];
+
+	remove_journal();
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK_INT_EQ(journal_order_create(j, "POS05", ORDER_KIND_SCAN, 1000, "book",
+					  "286543210987654321", NULL, T0, &o, existing),
+		     0);
+	CHECK_INT_EQ(journal_order_create(j, "POS05", ORDER_KIND_SCAN, 1000, "book",
+					  "286543210987654321", NULL, T0, &o2, existing),
+		     0);
+	o.fsm.state = o2.fsm.state = ORDER_PAID;
+	CHECK_INT_EQ(journal_order_save(j, &o, "pay_result", ORDER_PAYING, T0), 0);
+	CHECK_INT_EQ(journal_order_save(j, &o2, "pay_result", ORDER_PAYING, T0), 0);
+	CHECK_INT_EQ(journal_refund_create_keyed(j, o.fsm.id, 300, "r", "K1", T0, &r1), 0);
+	journal_close(TAKE_PTR(j));
+
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	/* The same key and amount after a restart: that refund, not a second one. */
+	CHECK_INT_EQ(journal_refund_create_keyed(j, o.fsm.id, 300, "r", "K1", T0, &r2), -EEXIST);
+	CHECK_STR_EQ(r2.fsm.id, r1.fsm.id);
+	/* Another amount under the key is refused. */
+	CHECK_INT_EQ(journal_refund_create_keyed(j, o.fsm.id, 200, "r", "K1", T0, &r2),
+		     -EKEYREJECTED);
+	CHECK_STR_EQ(r2.fsm.id, r1.fsm.id);
+	/* Keys are per order. */
+	CHECK_INT_EQ(journal_refund_create_keyed(j, o2.fsm.id, 200, "r", "K1", T0, &r2), 0);
+	CHECK(!STR_EQ(r2.fsm.id, r1.fsm.id));
+	CHECK_INT_EQ(journal_order_get(j, o.fsm.id, &o), 0);
+	CHECK_INT_EQ(o.pending_refund_fen, 300);
+}
+
+/* A scan order waiting for its code is journaled; the code arrives masked. */
+static void
+test_waiting_for_code(void)
+{
+	_cleanup_(journal_closep) struct journal *j = NULL;
+	struct journal_order o, got;
+	char existing[ORDER_ID_MAX + 1];
+	struct journal_order_request req = {
+		.terminal = "POS06",
+		.kind = ORDER_KIND_SCAN,
+		.amount_fen = 700,
+		.subject = "cake",
+		.code_wait_usec = 60 * USEC_PER_SEC,
+	};
+	unsigned n = 0;
+
+	remove_journal();
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK_INT_EQ(journal_order_new(j, &req, T0, &o, existing), 0);
+	CHECK_INT_EQ(o.fsm.state, ORDER_WAITING_CODE);
+	CHECK_INT_EQ(o.fsm.expires_usec, T0 + 60 * USEC_PER_SEC);
+	journal_close(TAKE_PTR(j));
+
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK_INT_EQ(journal_order_foreach(j, true, count_cb, &n), 0);
+	CHECK_INT_EQ(n, 1);
+	CHECK_INT_EQ(journal_order_get(j, o.fsm.id, &got), 0);
+	CHECK_INT_EQ(got.fsm.state, ORDER_WAITING_CODE);
+	CHECK_INT_EQ(got.fsm.expires_usec, T0 + 60 * USEC_PER_SEC);
+	journal_mask_auth_code("286543210987654321", got.auth_code_masked);
+	got.fsm.state = ORDER_PAYING;
+	CHECK_INT_EQ(journal_order_save(j, &got, "start", ORDER_WAITING_CODE, T0), 0);
+	CHECK_INT_EQ(journal_order_get(j, o.fsm.id, &got), 0);
+	CHECK_STR_EQ(got.auth_code_masked, "28************4321");
+}
+
+static int
+sql_int(const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int v = -1;
+
+	CHECK_INT_EQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	CHECK_INT_EQ(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+copy_file(const char *from, const char *to)
+{
+	char buf[1 << 16];
+	FILE *in = fopen(from, "re"), *out = fopen(to, "we");
+	size_t n;
+
+	CHECK(in && out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		CHECK(fwrite(buf, 1, n, out) == n);
+	fclose(in);
+	CHECK(fclose(out) == 0);
+}
+
+/*
+ * Schema 1 → 2 on the journal written by the schema-1 f2fpayd
+ * (tests/integration/fixtures/journal-v1, made by tests/integration/make-v1-journal.py): every
+ * order, event and refund is kept, in one transaction; a failed step leaves schema 1 whole.
+ */
+static void
+test_migration(const char *fixture)
+{
+	_cleanup_(journal_closep) struct journal *j = NULL;
+	struct journal_order o;
+	char existing[ORDER_ID_MAX + 1];
+	int orders, events, refunds, sum;
+	sqlite3 *db = NULL;
+
+	remove_journal();
+	copy_file(fixture, path);
+	CHECK_INT_EQ(sql_int("PRAGMA user_version"), 1);
+	orders = sql_int("SELECT COUNT(*) FROM orders");
+	events = sql_int("SELECT COUNT(*) FROM events");
+	refunds = sql_int("SELECT COUNT(*) FROM refunds");
+	sum = sql_int("SELECT SUM(amount_fen + refunded_fen) FROM orders");
+	CHECK(orders >= 7 && events > orders && refunds >= 1);
+
+	/* A step that fails (a table of that name is in the way) rolls the whole back. */
+	CHECK_INT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT_EQ(sqlite3_exec(db, "CREATE TABLE meta (x)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	CHECK(journal_open(path, &j) < 0);
+	CHECK_INT_EQ(sql_int("PRAGMA user_version"), 1);
+	CHECK_INT_EQ(sql_int("SELECT COUNT(*) FROM pragma_table_info('orders') WHERE "
+			     "name = 'idem_key'"),
+		     0);
+	CHECK_INT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT_EQ(sqlite3_exec(db, "DROP TABLE meta", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK_INT_EQ(strlen(journal_install_id(j)), JOURNAL_INSTALL_ID_LEN);
+	journal_close(TAKE_PTR(j));
+	CHECK_INT_EQ(sql_int("PRAGMA user_version"), JOURNAL_SCHEMA_VERSION);
+	CHECK_INT_EQ(sql_int("SELECT COUNT(*) FROM orders"), orders);
+	CHECK_INT_EQ(sql_int("SELECT COUNT(*) FROM events"), events);
+	CHECK_INT_EQ(sql_int("SELECT COUNT(*) FROM refunds"), refunds);
+	CHECK_INT_EQ(sql_int("SELECT SUM(amount_fen + refunded_fen) FROM orders"), sum);
+	/* pos_refs became the orders' keys; schema-1 orders have no fingerprint. */
+	CHECK_INT_EQ(sql_int("SELECT COUNT(*) FROM orders WHERE pos_ref IS NOT NULL AND "
+			     "idem_key IS NOT pos_ref"),
+		     0);
+	CHECK(sql_int("SELECT COUNT(*) FROM orders WHERE idem_key IS NOT NULL") >= 1);
+
+	/* The migrated journal works: a pos_ref of schema 1 replays, numbers go on. */
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK_INT_EQ(journal_order_create(j, "T01", ORDER_KIND_SCAN, 1234, "x",
+					  "286543210987654321", "FIX-PAID", T0, &o, existing),
+		     -EEXIST);
+	CHECK_INT_EQ(journal_order_create(j, "T01", ORDER_KIND_SCAN, 1234, "x",
+					  "286543210987654321", NULL, T0, &o, existing),
+		     0);
+	CHECK(strstr(o.fsm.id, journal_install_id(j)));
+}
+
+/* The daemon's open: a journal the state directory knows is never silently replaced. */
+static void
+test_marker(void)
+{
+	_cleanup_(journal_closep) struct journal *j = NULL;
+	char marker[300], first[JOURNAL_INSTALL_ID_LEN + 1];
+
+	remove_journal();
+	snprintf(marker, sizeof(marker), "%s.install-id", path);
+	unlink(marker);
+	CHECK_INT_EQ(journal_open_marked(path, &j), 0);
+	snprintf(first, sizeof(first), "%s", journal_install_id(j));
+	CHECK(file_contains(marker, first));
+	journal_close(TAKE_PTR(j));
+	CHECK_INT_EQ(journal_open_marked(path, &j), 0);
+	CHECK_STR_EQ(journal_install_id(j), first);
+	journal_close(TAKE_PTR(j));
+
+	/* Gone (moved aside, lost): refused, nothing created. */
+	remove_journal();
+	CHECK_INT_EQ(journal_open_marked(path, &j), -ENOENT);
+	CHECK(access(path, F_OK) < 0);
+	/* On purpose: without the marker a new journal starts, with a new install id. */
+	CHECK(unlink(marker) == 0);
+	CHECK_INT_EQ(journal_open_marked(path, &j), 0);
+	CHECK(!STR_EQ(journal_install_id(j), first));
+	CHECK(file_contains(marker, journal_install_id(j)));
+	journal_close(TAKE_PTR(j));
+	unlink(marker);
+}
+
+/* One process per journal: the lock is exclusive between processes. */
+static void
+test_lock(void)
+{
+	char lock[300];
+	int fd = -1, status;
+	pid_t pid;
+
+	CHECK_INT_EQ(journal_lock(path, &fd), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		int fd2 = -1;
+		_exit(journal_lock(path, &fd2) == -EBUSY ? 0 : 1);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(fd);
+	/* Released with the descriptor (a crash releases it too). */
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		int fd2 = -1;
+		_exit(journal_lock(path, &fd2) == 0 ? 0 : 1);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	unlink(lock);
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	char mask[JOURNAL_AUTH_CODE_MAX + 1];
 
@@ -420,6 +817,14 @@ main(void)
 	test_write_ahead_and_recovery();
 	test_refunds();
 	test_corruption();
+	test_idempotency_keys();
+	test_refund_keys();
+	test_waiting_for_code();
+	test_log_after();
+	CHECK(argc == 2);
+	test_migration(argv[1]);
+	test_marker();
+	test_lock();
 
 	remove_journal();
 	rmdir(dir);

@@ -163,6 +163,21 @@ static const struct row rows[] = {
 	BUG(ORDER_NEW, ORDER_EV_QUERY_RESULT), BUG(ORDER_NEW, ORDER_EV_CANCEL_RESULT),
 	BUG(ORDER_NEW, ORDER_EV_NOTIFY), BUG(ORDER_NEW, ORDER_EV_TIMER),
 
+	/* WAITING_FOR_CODE: nothing was sent; the scanner's code starts the pay */
+	T(ORDER_WAITING_CODE, ORDER_EV_START, A_NULL, ORDER_PAYING, PAY, T_NONE),
+	T(ORDER_WAITING_CODE, ORDER_EV_ABORT, A_NULL, ORDER_CANCELED, N, T_NONE),
+	T(ORDER_WAITING_CODE, ORDER_EV_TIMER, A_NULL, SAME, N, 1000),
+	T(ORDER_WAITING_CODE, ORDER_EV_RESUME, A_NULL, SAME, N, 1000),
+	{.s = ORDER_WAITING_CODE, .kind = ORDER_KIND_SCAN, .qr = QR_NOW, .ev = ORDER_EV_TIMER,
+	 .res = A_NULL, .exp_s = ORDER_CANCELED, .exp_send = N, .exp_timer = T_NONE},
+	{.s = ORDER_WAITING_CODE, .kind = ORDER_KIND_SCAN, .qr = QR_NOW, .ev = ORDER_EV_RESUME,
+	 .res = A_NULL, .exp_s = ORDER_CANCELED, .exp_send = N, .exp_timer = T_NONE},
+	T(ORDER_WAITING_CODE, ORDER_EV_NOTIFY, A_OK_PAID, SAME, N, T_NONE),
+	BUG(ORDER_WAITING_CODE, ORDER_EV_PAY_RESULT),
+	BUG(ORDER_WAITING_CODE, ORDER_EV_PRECREATE_RESULT),
+	BUG(ORDER_WAITING_CODE, ORDER_EV_QUERY_RESULT),
+	BUG(ORDER_WAITING_CODE, ORDER_EV_CANCEL_RESULT),
+
 	/* PAYING: doc/protocol.md §5.1 */
 	T(ORDER_PAYING, ORDER_EV_PAY_RESULT, A_OK, ORDER_PAID, N, T_NONE),
 	TX(ORDER_PAYING, ORDER_EV_PAY_RESULT, A_OK, ORDER_PAID, N, T_NONE, 2, true, 0),
@@ -505,13 +520,17 @@ test_scan_never_confirmed(void)
 	CHECK(order_state_is_final(o.state));
 }
 
-/* A pay is never re-sent: no transition anywhere asks for a second one. */
+/* A pay is never re-sent: no transition anywhere asks for a second one. It leaves once, from
+ * NEW (the code came with the order) or WAITING_FOR_CODE (the scanner brought it), both of
+ * which are left at once for PAYING. */
 static void
 test_pay_sent_once(void)
 {
 	for (size_t i = 0; i < ELEMENTSOF(rows); i++)
-		if (rows[i].exp_send == ORDER_REQ_PAY)
-			CHECK(rows[i].s == ORDER_NEW && rows[i].ev == ORDER_EV_START);
+		if (rows[i].exp_send == ORDER_REQ_PAY) {
+			CHECK(rows[i].s == ORDER_NEW || rows[i].s == ORDER_WAITING_CODE);
+			CHECK(rows[i].ev == ORDER_EV_START && rows[i].exp_s == ORDER_PAYING);
+		}
 }
 
 /* ATTENTION never gives up, and its backoff doubles up to the cap. */

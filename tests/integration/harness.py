@@ -18,6 +18,8 @@ import time
 import tty
 import urllib.parse
 
+import openapi_check
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 KEYS = os.path.join(SRC, "tests", "sandbox", "keys")
@@ -110,11 +112,13 @@ class Scanner:
 class Events:
     """Follows GET /v1/events on its own connection; events land in a queue."""
 
-    def __init__(self, sock_path):
+    def __init__(self, sock_path, path="/v1/events", headers=None):
         self.q = queue.Queue()
+        self.mismatch = None
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(sock_path)
-        self.sock.sendall(b"GET /v1/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n{extra}\r\n".encode())
         self.ready = threading.Event()
         self.t = threading.Thread(target=self.run, daemon=True)
         self.t.start()
@@ -133,11 +137,18 @@ class Events:
                 if line.startswith(b": f2fpayd events"):
                     self.ready.set()
                 # Chunked transfer: the size lines are noise to this parser.
-                if line.startswith(b"event: "):
+                if line.startswith(b"id: "):
+                    ev["id"] = line[4:].decode()
+                elif line.startswith(b"event: "):
                     ev["event"] = line[7:].decode()
                 elif line.startswith(b"data: "):
                     ev["data"] = json.loads(line[6:].decode())
                 elif line == b"" and "event" in ev and "data" in ev:
+                    try:
+                        openapi_check.validate_event(ev)
+                    except openapi_check.Mismatch as e:
+                        self.mismatch = str(e)
+                        return
                     ev["t"] = time.time()  # when it arrived, for latency figures
                     self.q.put(ev)
                     ev = {}
@@ -145,6 +156,7 @@ class Events:
             return
 
     def wait(self, pred, what, timeout=DEADLINE):
+        self.check()
         end = time.monotonic() + timeout
         seen = []
         while time.monotonic() < end:
@@ -152,6 +164,7 @@ class Events:
                 ev = self.q.get(timeout=max(0.05, end - time.monotonic()))
             except queue.Empty:
                 break
+            self.check()
             seen.append(ev)
             if pred(ev):
                 return ev
@@ -162,7 +175,12 @@ class Events:
                          and e["data"].get("state") == state,
                          f"order {order_id} {state}", timeout)
 
+    def check(self):
+        """Fails the test once an event did not match doc/openapi.yaml."""
+        check(self.mismatch is None, f"event stream: {self.mismatch}")
+
     def close(self):
+        self.check()
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -233,14 +251,16 @@ class Daemon:
         nsock = os.path.join(self.tmp, "sd-notify")
         if os.path.exists(nsock):
             os.unlink(nsock)
+        if getattr(self, "notify_sock", None):
+            self.notify_sock.close()
         self.notify_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify_sock.bind(nsock)
         os.chmod(nsock, 0o777)  # the daemon may run as another user
         self.notify_sock.settimeout(0.2)
-        # Read as systemd does, all the time: sd_notify() blocks once a few datagrams queue up.
-        self.notify_msgs = queue.Queue()
-        sock = self.notify_sock
-        threading.Thread(target=self._drain_notify, args=(sock,), daemon=True).start()
+        # Read every message as systemd does: an unread queue blocks the daemon's sd_notify().
+        self.notify_q = queue.Queue()
+        threading.Thread(target=self._read_notify, args=(self.notify_sock, self.notify_q),
+                         daemon=True).start()
         env = dict(os.environ, NOTIFY_SOCKET=nsock, **self.extra_env)
         # ASan builds: fontconfig's lifetime allocations are not leaks of ours.
         env["LSAN_OPTIONS"] = ":".join(filter(None, [
@@ -251,22 +271,21 @@ class Daemon:
         self.wait_notify("READY=1")
         self.t_ready = time.monotonic()
 
-    def _drain_notify(self, sock):
+    @staticmethod
+    def _read_notify(sock, q):
         while True:
             try:
-                msg = sock.recv(4096).decode()
+                q.put(sock.recv(4096).decode())
             except socket.timeout:
                 continue
             except OSError:
                 return
-            self.notify_msgs.put(msg)
-            self.last_status = msg
 
     def wait_notify(self, needle, timeout=DEADLINE):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             try:
-                msg = self.notify_msgs.get(timeout=0.2)
+                msg = self.notify_q.get(timeout=0.2)
             except queue.Empty:
                 check(self.proc.poll() is None, f"f2fpayd exited with {self.proc.returncode}")
                 continue
@@ -274,25 +293,53 @@ class Daemon:
                 return msg
         raise TestFailure(f"no sd_notify {needle}")
 
+    def drain_notify(self):
+        """Reads the sd_notify datagrams waiting: a test that sends many orders without
+        wait_notify() must, or the full queue blocks f2fpayd's sd_notify()."""
+        self.notify_sock.setblocking(False)
+        try:
+            while self.notify_sock.recv(4096):
+                pass
+        except OSError:
+            pass
+        self.notify_sock.settimeout(0.2)
+
     def follow(self):
         self.events = Events(self.sock)
         return self.events
 
-    def api(self, method, path, body=None, raw=None, headers=None):
-        c = UnixHTTPConnection(self.sock)
+    def api(self, method, path, body=None, raw=None, headers=None, timeout=10):
+        c = UnixHTTPConnection(self.sock, timeout=timeout)
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None
                                             else None)
         h = {"Content-Type": "application/json"} if data is not None else {}
         h.update(headers or {})
         c.request(method, path, body=data, headers=h)
         r = c.getresponse()
-        text = r.read().decode()
+        raw_body = r.read()
         c.close()
+        ctype = r.getheader("Content-Type")
+        if ctype == "application/vnd.sqlite3":
+            text = raw_body
+        else:
+            text = raw_body.decode()
+        self.check_response(method, path, r.status, ctype, text)
+        if isinstance(text, bytes):
+            return r.status, text
         try:
             j = json.loads(text) if text else None
         except ValueError:
             j = text
         return r.status, j
+
+    @staticmethod
+    def check_response(method, path, status, ctype, body):
+        """Every response a test receives must be one doc/openapi.yaml describes."""
+        try:
+            openapi_check.validate(method, path, status, ctype,
+                                   body if isinstance(body, str) else "")
+        except openapi_check.Mismatch as e:
+            raise TestFailure(f"doc/openapi.yaml: {e}")
 
     def api_raw(self, method, path, body):
         """Sends a request whose body the daemon may refuse before reading it."""
@@ -318,6 +365,13 @@ class Daemon:
         s.close()
         head, _, text = data.partition(b"\r\n\r\n")
         status = int(head.split(b" ")[1]) if head else 0
+        ctype = None
+        for hl in head.split(b"\r\n")[1:]:
+            k, _, v = hl.decode("latin-1").partition(":")
+            if k.strip().lower() == "content-type":
+                ctype = v.strip()
+        if status:
+            self.check_response(method, path, status, ctype, text.decode(errors="replace"))
         try:
             return status, json.loads(text.decode())
         except ValueError:

@@ -383,13 +383,15 @@ def journal_at(d, path):
 def fill(path, leave):
     """Fills the filesystem of `path` with one file, then frees until `leave` bytes are free."""
     chunk = b"\0" * 65536
-    with open(path, "wb") as f:
-        try:
-            while True:
-                f.write(chunk)
-                f.flush()
-        except OSError:
-            pass
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        while True:
+            # Unbuffered: nothing is left to flush (and fail) at close.
+            if os.write(fd, chunk) < len(chunk):
+                break
+    except OSError:
+        pass
+    os.close(fd)
     st = os.statvfs(path)
     free = st.f_bavail * st.f_frsize
     os.truncate(path, max(0, os.path.getsize(path) - (leave - free)))

@@ -9,6 +9,7 @@ import grp
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -25,6 +26,10 @@ CODE_PAID = "287654321098765430"
 CODE_BALANCE = "287654321098765433"
 CODE_NEVER = "287654321098765432"
 EXIT_CONFIG = 78
+# The stand-in f2fpayd.service gives a key file systemd could not load (config/config.h).
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "config",
+                       "config.h"), encoding="utf-8") as _h:
+    NOT_LOADED = re.search(r'#define CONFIG_CREDENTIAL_NOT_LOADED "([^"]+)"', _h.read()).group(1)
 
 
 def run(*args, env=None, timeout=60):
@@ -201,9 +206,10 @@ def test_keys(build, tmp):
               f"chmod 600 {origin_priv}" in err, f"0644 key: {rc} {err!r}")
         os.chmod(origin_priv, 0o600)
 
-        # A missing key: systemd hands over an empty credential (SetCredential= fallback).
+        # A missing key: systemd hands over the unit's stand-in (SetCredential= fallback).
         os.rename(origin_priv, origin_priv + ".away")
-        creds = credentials_dir(tmp, app_private_key="", alipay_public_key=read(origin_pub))
+        creds = credentials_dir(tmp, app_private_key=NOT_LOADED,
+                                alipay_public_key=read(origin_pub))
         rc, err = start_and_exit(d, env={"CREDENTIALS_DIRECTORY": creds})
         check(rc == EXIT_CONFIG and
               f"the app private key is missing: put it in {origin_priv} (owner root, mode "
@@ -212,8 +218,8 @@ def test_keys(build, tmp):
         check(r.returncode == EXIT_CONFIG and f"the app private key is missing: put it in "
               f"{origin_priv}" in r.stderr, f"missing key, check-config: {r.stderr!r}")
         unit = read(os.path.join(build, "systemd", "f2fpayd.service"))
-        check("SetCredential=app_private_key:\n" in unit and
-              "SetCredential=alipay_public_key:\n" in unit,
+        check(f"SetCredential=app_private_key:{NOT_LOADED}\n" in unit and
+              f"SetCredential=alipay_public_key:{NOT_LOADED}\n" in unit,
               "f2fpayd.service fails a missing key with 243/CREDENTIALS")
     finally:
         sb.stop()

@@ -5,7 +5,7 @@ set -eu
 top=$1
 formatter=$2
 cd "$top"
-files=$(find common config payment drivers daemon sandbox tests -name node_modules -prune -o \
+files=$(find common config payment drivers central daemon sandbox tests -name node_modules -prune -o \
 	\( -name '*.c' -o -name '*.h' \) -print | sort)
 [ -n "$files" ] || { echo "no sources found"; exit 1; }
 # shellcheck disable=SC2086

@@ -159,6 +159,50 @@ test_results(void)
 	CHECK_INT_EQ(r.refund_fee_fen, ALIPAY_AMOUNT_NONE);
 	alipay_api_result_done(&r);
 
+	/* A receipt with discounts: what the buyer paid, what the merchant receives, the funds. */
+	parse_signed(
+		ALIPAY_METHOD_TRADE_PAY,
+		"{\"code\":\"10000\",\"msg\":\"Success\",\"buyer_logon_id\":\"159****5620\","
+		"\"out_trade_no\":\"T1\",\"trade_no\":\"2026112622001412341234567890\","
+		"\"total_amount\":\"100.00\",\"receipt_amount\":\"95.00\","
+		"\"buyer_pay_amount\":\"90.00\",\"point_amount\":\"0.00\","
+		"\"invoice_amount\":\"90.00\",\"discount_amount\":\"5.00\","
+		"\"mdiscount_amount\":\"5.00\",\"gmt_payment\":\"2026-11-26 13:41:29\","
+		"\"fund_bill_list\":[{\"fund_channel\":\"ALIPAYACCOUNT\",\"amount\":\"90.00\"},"
+		"{\"fund_channel\":\"DISCOUNT\",\"amount\":\"5.00\",\"real_amount\":\"5.00\","
+		"\"extra\":1}]}",
+		&r);
+	CHECK(r.resp.cls == ALIPAY_CLASS_SUCCESS);
+	CHECK_INT_EQ(r.receipt_amount_fen, 9500);
+	CHECK_INT_EQ(r.buyer_pay_amount_fen, 9000);
+	CHECK_INT_EQ(r.point_amount_fen, 0);
+	CHECK_INT_EQ(r.invoice_amount_fen, 9000);
+	CHECK_INT_EQ(r.discount_amount_fen, 500);
+	CHECK_INT_EQ(r.mdiscount_amount_fen, 500);
+	CHECK_STR_EQ(r.gmt_payment, "2026-11-26 13:41:29");
+	CHECK_STR_EQ(r.fund_bill_list,
+		     "[{\"fund_channel\":\"ALIPAYACCOUNT\",\"amount\":\"90.00\"},{\"fund_channel\":"
+		     "\"DISCOUNT\",\"amount\":\"5.00\",\"real_amount\":\"5.00\"}]");
+	alipay_api_result_done(&r);
+
+	/* A receipt detail that does not parse is left out; the payment stands. */
+	parse_signed(
+		ALIPAY_METHOD_TRADE_QUERY,
+		"{\"code\":\"10000\",\"trade_status\":\"TRADE_SUCCESS\",\"total_amount\":"
+		"\"1.00\",\"discount_amount\":\"1e3\",\"fund_bill_list\":\"[{\\\"fund_channel\\\":"
+		"\\\"PCREDIT\\\",\\\"amount\\\":\\\"1.00\\\"}]\"}",
+		&r);
+	CHECK(r.resp.cls == ALIPAY_CLASS_SUCCESS);
+	CHECK_INT_EQ(r.discount_amount_fen, ALIPAY_AMOUNT_NONE);
+	CHECK_STR_EQ(r.fund_bill_list, "[{\"fund_channel\":\"PCREDIT\",\"amount\":\"1.00\"}]");
+	alipay_api_result_done(&r);
+	parse_signed(ALIPAY_METHOD_TRADE_QUERY,
+		     "{\"code\":\"10000\",\"trade_status\":\"TRADE_SUCCESS\",\"total_amount\":"
+		     "\"1.00\",\"fund_bill_list\":[{\"fund_channel\":\"X\"}]}",
+		     &r);
+	CHECK(r.resp.cls == ALIPAY_CLASS_SUCCESS && !r.fund_bill_list);
+	alipay_api_result_done(&r);
+
 	parse_signed(ALIPAY_METHOD_TRADE_PAY,
 		     "{\"code\":\"10003\",\"msg\":\" order success pay inprocess\"}", &r);
 	CHECK(r.resp.cls == ALIPAY_CLASS_IN_PROGRESS);

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* The back office's view of the store (doc/central.md "Back office"). */
+#include "central/view.h"
+
+#include <errno.h>
+
+#include "central/pg.h"
+#include "common/log.h"
+#include "common/macro.h"
+
+/* Times as the daemon shows them: UTC+8, "yyyy-MM-dd HH:mm:ss". */
+#define BEIJING(x) \
+	"to_char((" x ") AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM-DD HH24:MI:SS')"
+#define YUAN(x) "to_char((" x ")::numeric / 100, 'FM999999999990.00')"
+
+/* SQL reads best one clause a line. */
+/* clang-format off */
+static const char status_sql[] =
+	"SELECT t.terminal_id AS terminal, t.install_id, t.store_id AS store, t.db_role AS role,"
+	" " BEIJING("t.last_seen") " AS last_seen,"
+	" extract(epoch FROM now() - t.last_seen)::bigint AS seen_seconds_ago,"
+	" greatest(t.journal_seq - t.shipped_seq, 0) AS backlog,"
+	" CASE WHEN t.oldest_unshipped IS NULL THEN 0"
+	" ELSE extract(epoch FROM now() - t.oldest_unshipped)::bigint END AS lag_seconds,"
+	" (SELECT count(*) FROM f2fpay.orders o WHERE o.install_id = t.install_id"
+	"  AND o.state = 'attention') AS attention,"
+	" (SELECT string_agg(o.order_id, ' ' ORDER BY o.order_id) FROM f2fpay.orders o"
+	"  WHERE o.install_id = t.install_id AND o.state = 'attention') AS attention_orders"
+	" FROM f2fpay.tills t ORDER BY t.terminal_id, t.install_id";
+
+static const char orders_sql[] =
+	"SELECT terminal_id AS terminal, order_id AS id, upper(state) AS state,"
+	" " YUAN("amount_fen") " AS amount, " YUAN("refunded_fen") " AS refunded,"
+	" nullif(pos_ref, '') AS pos_ref, nullif(trade_no, '') AS trade_no,"
+	" " BEIJING("created_at") " AS created_at, install_id"
+	" FROM f2fpay.orders"
+	" WHERE ($1 = '' OR (created_at AT TIME ZONE 'UTC' + interval '8 hours')::date"
+	" = nullif($1, '')::date)"
+	" AND ($2 = '' OR state = lower($2)) AND ($3 = '' OR terminal_id = $3)"
+	" ORDER BY created_at, order_id";
+/* clang-format on */
+
+static int
+print_result(PGconn *c, PGresult *res, const char *what, enum central_format fmt, FILE *f)
+{
+	char err[512];
+
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
+		return log_error_errno(EIO, "%s failed: %s", what,
+				       central_error_line(c, err, sizeof(err)));
+	return central_table_print(res, fmt, f);
+}
+
+int
+central_view_status(PGconn *c, enum central_format fmt, FILE *f)
+{
+	_cleanup_(PQclearp) PGresult *res = PQexec(c, status_sql);
+
+	return print_result(c, res, "Reading the tills", fmt, f);
+}
+
+int
+central_view_orders(PGconn *c, const struct central_order_filter *flt, enum central_format fmt,
+		    FILE *f)
+{
+	const char *params[3] = {strempty(flt->date), strempty(flt->state),
+				 strempty(flt->terminal)};
+	_cleanup_(PQclearp) PGresult *res = NULL;
+
+	if (!isempty(flt->date) &&
+	    !(strlen(flt->date) == 10 && flt->date[4] == '-' && flt->date[7] == '-'))
+		return log_error_errno(EINVAL, "A date is yyyy-MM-dd, not %s", flt->date);
+	res = PQexecParams(c, orders_sql, 3, NULL, params, NULL, NULL, 0);
+	return print_result(c, res, "Reading the orders", fmt, f);
+}
