@@ -173,13 +173,15 @@ installed_layout() {
 		grep -qx /usr/bin/f2fpayctl <<<"$files" &&
 		grep -qx /usr/bin/f2fpay-scantest <<<"$files" &&
 		! grep -q f2fpay-sandbox <<<"$files" &&
+		! grep -q f2fpay-central <<<"$files" &&
 		inside dpkg -L f2fpay-sandbox | grep -qx /usr/bin/f2fpay-sandbox &&
+		inside f2fpay-central --help >/dev/null &&
 		inside test -f /lib/systemd/system/f2fpayd.service &&
 		inside test -f /lib/udev/rules.d/70-f2fpay.rules &&
 		inside test -f /usr/share/man/man8/f2fpayd.8.gz &&
 		inside grep -qx /etc/f2fpay/f2fpayd.conf /var/lib/dpkg/info/f2fpayd.conffiles
 }
-check "layout: daemon package without the sandbox, conffile in /etc/f2fpay" installed_layout
+check "layout: daemon package without the sandbox or the back-office tool, conffile in /etc/f2fpay" installed_layout
 
 users_and_modes() {
 	[ "$(inside stat -c '%a %U %G' /etc/f2fpay)" = "750 root f2fpay" ] &&
@@ -356,7 +358,7 @@ check "the metrics endpoint counts the paid orders" metrics
 
 # --- purge -----------------------------------------------------------------------------------
 inside systemctl stop f2fpay-sandbox-test 2>/dev/null
-if inside dpkg --purge f2fpayd f2fpay-sandbox >"$work/purge.log" 2>&1; then
+if inside dpkg --purge f2fpayd f2fpay-sandbox f2fpay-central >"$work/purge.log" 2>&1; then
 	ok "the packages purge"
 else
 	cat "$work/purge.log"
