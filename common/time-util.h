@@ -20,6 +20,13 @@ typedef uint64_t usec_t;
 
 usec_t now_usec(clockid_t clock);
 
+/*
+ * doc/engine.md "Time": 1 when the kernel calls the system clock synchronized, 0 when
+ * adjtimex() reports STA_UNSYNC (no NTP, or NTP has not set it yet: what `timedatectl` shows as
+ * "System clock synchronized: no"), -errno when it cannot be read.
+ */
+int clock_is_synchronized(void);
+
 /* Formats a Unix time as "yyyy-MM-dd HH:mm:ss" in UTC+8. Returns buf. */
 char *beijing_format_time(time_t t, char buf[static BEIJING_TIME_BUF]);
 /* Formats the UTC+8 date of t as "yyyy-MM-dd" (dash=1) or "yyyyMMdd" (dash=0). */

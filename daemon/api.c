@@ -1277,7 +1277,8 @@ conn_free(struct api *api, struct conn *c)
 		c->sse->conn = NULL;
 	}
 	LIST_REMOVE(api->conns, c);
-	buf_free(&c->body);
+	/* A POST /v1/orders body may carry a payment code (doc/engine.md "Payment codes"). */
+	buf_free_erase(&c->body);
 	free(c->response);
 	if (c->file_fd >= 0)
 		close(c->file_fd);

@@ -229,7 +229,13 @@ daemon_run(struct daemon *d)
 
 	log_info("f2fpayd %s running for terminal %s", F2FPAY_VERSION,
 		 d->config->terminal.terminal_id);
-	(void)sd_notify(0, "READY=1\nSTATUS=Running");
+	/* doc/engine.md "Time": a clock the gateway will refuse is said at once, in words. */
+	if (clock_is_synchronized() == 0)
+		log_warning("The system clock is not synchronized (adjtimex: STA_UNSYNC). The "
+			    "gateway refuses requests whose time is off by more than a few "
+			    "minutes (isv.invalid-timestamp): enable NTP (timedatectl set-ntp "
+			    "true) and check `timedatectl`.");
+	(void)sd_notifyf(0, "READY=1\nSTATUS=Running%s", manager_clock_note());
 	r = sd_event_loop(d->event);
 	if (r < 0)
 		return log_error_errno(r, "Event loop failed: %m");

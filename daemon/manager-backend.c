@@ -398,6 +398,14 @@ be_status(void *userdata, struct api_call *call)
 			     : alipay_class_to_string(m->s->watch.last));
 	if (m->s->watch.last != _ALIPAY_CLASS_MAX)
 		json_add_time(o, "gateway_last_answer_at", m->s->watch.last_usec);
+	{
+		/* doc/api.md: "synchronized", "unsynchronized" (STA_UNSYNC) or "unknown". */
+		int k = clock_is_synchronized();
+		json_add_str(o, "clock",
+			     k > 0    ? "synchronized"
+			     : k == 0 ? "unsynchronized"
+				      : "unknown");
+	}
 	json_object_object_add(o, "active_orders",
 			       json_object_new_int((int)engine_active_count(m->s->engine)));
 	json_object_object_add(o, "waiting_for_code",

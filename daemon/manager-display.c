@@ -158,7 +158,8 @@ show_order(struct manager *m, const struct journal_order *o)
 		break;
 	case ORDER_ATTENTION:
 		scr.kind = DISPLAY_SCREEN_FAILED;
-		scr.reason_code = DISPLAY_REASON_TIMEOUT;
+		/* A held order (a trade that is not ours) says why; see doc/engine.md. */
+		scr.reason_code = order_is_held(&o->fsm) ? o->fsm.sub_code : DISPLAY_REASON_TIMEOUT;
 		result = true;
 		break;
 	case ORDER_PAID:

@@ -30,8 +30,10 @@ manager_health(struct manager *m, struct health *h)
 	/* A call that got no trustworthy answer at all: network, DNS, TLS, or the gateway down. */
 	health_set(h, HEALTH_GATEWAY_UNREACHABLE,
 		   m->s->watch.last != _ALIPAY_CLASS_MAX && !m->s->watch.last_answered, NULL);
+	/* doc/engine.md "Time": a refused timestamp is the clock, and is said so. */
 	health_set(h, HEALTH_GATEWAY_CONFIG, m->s->watch.last == ALIPAY_CLASS_CONFIG,
-		   "see journalctl -u f2fpayd");
+		   m->s->watch.last_clock_refused ? "the terminal's clock is wrong"
+						  : "see journalctl -u f2fpayd");
 	n = 0;
 	for (size_t i = 0; i < m->s->n_scanners; i++) {
 		if (scanner_get_state(m->s->scanners[i]) != SCANNER_STATE_MISSING)

@@ -121,8 +121,14 @@ order_to_json(const struct journal_order *o)
 		json_add_str(j, "trade_no", o->trade_no);
 	if (!isempty(o->auth_code_masked))
 		json_add_str(j, "auth_code", o->auth_code_masked);
-	if (!isempty(o->fsm.sub_code))
+	if (!isempty(o->fsm.sub_code)) {
+		/* doc/api.md: the code, and the words the customer display shows for it. */
+		const struct display_reason *dr = display_reason_lookup(o->fsm.sub_code);
+
 		json_add_str(j, "reason", o->fsm.sub_code);
+		if (dr)
+			json_add_str(j, "reason_text", dr->en);
+	}
 	if (o->fsm.kind == ORDER_KIND_QR && o->fsm.expires_usec)
 		json_add_time(j, "expires_at", o->fsm.expires_usec);
 	if (o->refunded_fen > 0 || o->pending_refund_fen > 0) {

@@ -35,6 +35,7 @@ struct gateway_watch {
 	struct manager *manager; /* counts into its metrics, refreshes its status */
 	enum alipay_class last;  /* _ALIPAY_CLASS_MAX: no answer yet */
 	bool last_answered;      /* the last call got an answer (not a transport failure) */
+	bool last_clock_refused; /* it was isv.invalid-timestamp: our clock, not our keys */
 	usec_t last_usec;
 };
 

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/paycode.h"
 #include "daemon/manager-private.h"
 
 void
@@ -43,8 +44,8 @@ on_scanner(struct scanner *s, const struct scanner_event *ev, void *userdata)
 	m->scans++;
 	/* doc/design.md §9.1: classification decides where a code goes. */
 	if (ev->cls == SCAN_CLASS_ALIPAY && !isempty(m->waiting_id)) {
-		char masked[JOURNAL_AUTH_CODE_MAX + 1];
-		journal_mask_auth_code(ev->text, masked);
+		char masked[PAYCODE_MAX_LEN + 1];
+		paycode_mask(ev->text, masked);
 		log_info("Scanner %s: payment code %s for %s", sc->name, masked, m->waiting_id);
 		waiting_pay(m, ev->text);
 		return;
@@ -59,7 +60,17 @@ on_scanner(struct scanner *s, const struct scanner_event *ev, void *userdata)
 		return;
 	json_add_str(j, "scanner", sc->name);
 	json_add_str(j, "class", scan_class_to_string(ev->cls));
-	json_add_str(j, "code", ev->text);
+	/* doc/api.md "scan": a product barcode goes out whole, a wallet's payment code (ours with
+	 * no order waiting, or another wallet's) only masked: the POS learns a code was shown,
+	 * never the code. */
+	if (ev->cls == SCAN_CLASS_BARCODE)
+		json_add_str(j, "code", ev->text);
+	else {
+		char masked[PAYCODE_MAX_LEN + 1];
+		paycode_mask(ev->text, masked);
+		json_add_str(j, "code", masked);
+		json_object_object_add(j, "masked", json_object_new_boolean(true));
+	}
 	if (ev->aim[0])
 		json_add_str(j, "aim", ev->aim);
 	manager_broadcast(m, "scan", j);

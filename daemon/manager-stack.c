@@ -90,13 +90,16 @@ gateway_watch_done(const struct gateway_result *gr, void *userdata)
 	gateway_done_t done = c->done;
 	void *ud = c->userdata;
 
-	bool answered = gr && (gr->res.cls != ALIPAY_CLASS_UNKNOWN || gr->res.sub_code);
+	/* A pay that never left fails with a reason of ours: still no answer from the gateway. */
+	bool answered = gr && !gr->not_delivered &&
+			(gr->res.cls != ALIPAY_CLASS_UNKNOWN || gr->res.sub_code);
 	enum alipay_class cls = gr ? gr->res.cls : ALIPAY_CLASS_UNKNOWN;
 
 	if (c->w->last != cls || c->w->last_answered != answered)
 		manager_notify_status(c->w->manager);
 	c->w->last = cls;
 	c->w->last_answered = answered;
+	c->w->last_clock_refused = gr && STR_EQ_PTR(gr->res.sub_code, "isv.invalid-timestamp");
 	c->w->last_usec = now_usec(CLOCK_REALTIME);
 	metrics_gateway_call(&c->w->manager->metrics, c->kind, answered, cls,
 			     now_usec(CLOCK_MONOTONIC) - c->start_usec);

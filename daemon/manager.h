@@ -73,3 +73,6 @@ int manager_list_scanners(FILE *f);
 struct buf;
 int manager_monitor_render(void *userdata, const char *path, struct buf *out,
 			   const char **ret_type);
+
+/* doc/engine.md "Time": "; the clock is not synchronized" for the STATUS line, or "". */
+const char *manager_clock_note(void);

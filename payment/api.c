@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/paycode.h"
 #include "common/money.h"
 #include "payment/api.h"
 
@@ -60,23 +61,6 @@ valid_out_no(const char *s)
 		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
 			return false;
 	return true;
-}
-
-static bool
-valid_auth_code(const char *s)
-{
-	size_t n;
-
-	if (isempty(s))
-		return false;
-	n = strlen(s);
-	if (n < 16 || n > 24)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	/* Alipay payment codes start with 25–30. */
-	return (s[0] == '2' && s[1] >= '5') || (s[0] == '3' && s[1] == '0');
 }
 
 static bool
@@ -161,7 +145,7 @@ alipay_api_pay(const struct alipay_client_config *c, const struct alipay_pay_arg
 		return log_error_errno(EINVAL, "pay: invalid out_trade_no \"%.80s\"",
 				       strempty(a->out_trade_no));
 	/* Never log a payment code in full (doc/design.md §6.3: customer data). */
-	if (!valid_auth_code(a->auth_code))
+	if (!paycode_is_alipay_str(a->auth_code))
 		return log_error_errno(EINVAL, "pay: the auth code is not an Alipay payment code");
 	if (!valid_text(a->subject, ALIPAY_SUBJECT_MAX))
 		return log_error_errno(EINVAL, "pay: missing or over-long subject");
@@ -180,7 +164,15 @@ alipay_api_pay(const struct alipay_client_config *c, const struct alipay_pay_arg
 	    (r = biz_add(biz, "terminal_id", a->terminal_id)) < 0 ||
 	    (r = biz_add(biz, "timeout_express", a->timeout_express)) < 0)
 		return r;
-	return api_build(c, ALIPAY_METHOD_TRADE_PAY, biz, now, ret);
+	r = api_build(c, ALIPAY_METHOD_TRADE_PAY, biz, now, ret);
+	{
+		/* doc/engine.md "Payment codes": the object's copy of the code is wiped too. */
+		struct json_object *v;
+		if (json_object_object_get_ex(biz, "auth_code", &v))
+			explicit_bzero((char *)json_object_get_string(v),
+				       (size_t)json_object_get_string_len(v));
+	}
+	return r;
 }
 
 int

@@ -19,6 +19,9 @@ alipay_request_done(struct alipay_request *r)
 		return;
 	free(r->method);
 	free(r->url);
+	/* The body of a pay carries the buyer's payment code. */
+	if (r->body)
+		explicit_bzero(r->body, r->body_len);
 	free(r->body);
 	free(r->content_type);
 	*r = ALIPAY_REQUEST_INIT;
@@ -38,6 +41,9 @@ alipay_json_to_string_request(struct json_object *o, char **ret)
 	if (!s)
 		return -ENOMEM;
 	copy = strdup(s);
+	/* The object's own text may hold a payment code (doc/engine.md "Payment codes"); the
+	 * object is freed by its owner, its text is wiped here. */
+	explicit_bzero((char *)s, strlen(s));
 	if (!copy)
 		return -ENOMEM;
 	*ret = copy;
@@ -144,7 +150,9 @@ alipay_request_build(const struct alipay_client_config *c, const char *method,
 		     const char *biz_content, time_t now, struct alipay_request *ret)
 {
 	struct alipay_params p = ALIPAY_PARAMS_INIT;
-	_cleanup_free_ char *ss = NULL, *ss_cs = NULL, *sign = NULL;
+	/* The string to sign carries biz_content, hence a pay's payment code: wiped. */
+	_cleanup_erase_ char *ss = NULL, *ss_cs = NULL;
+	_cleanup_free_ char *sign = NULL;
 	_cleanup_buf_ struct buf body = BUF_INIT(ALIPAY_FORM_MAX);
 	struct alipay_request req = ALIPAY_REQUEST_INIT;
 	EVP_PKEY *key;
@@ -180,7 +188,7 @@ alipay_request_build(const struct alipay_client_config *c, const char *method,
 		goto out;
 	biz_content = alipay_params_get(&p, "biz_content");
 	if (biz_content) {
-		_cleanup_free_ char *conv = NULL;
+		_cleanup_erase_ char *conv = NULL;
 		size_t conv_len;
 
 		r = alipay_charset_from_utf8(c->charset, biz_content, strlen(biz_content), &conv,
@@ -212,7 +220,7 @@ int
 alipay_request_build_json(const struct alipay_client_config *c, const char *method,
 			  struct json_object *biz, time_t now, struct alipay_request *ret)
 {
-	_cleanup_free_ char *s = NULL;
+	_cleanup_erase_ char *s = NULL;
 	int r;
 
 	if (biz) {

@@ -9,6 +9,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/paycode.h"
 #include "payment/response.h"
 
 int
@@ -292,8 +293,10 @@ alipay_response_classify(const char *code, const char *sub_code, bool is_signed,
 			throttled = true;
 		goto out;
 	}
+	/* doc/engine.md "Throttling": 40005, isv.*-call-limited and aop.ACQ.*call-limited. */
 	if (STR_EQ_PTR(code, "40005") ||
-	    (str_startswith(sub_code, "isv.") && str_endswith(sub_code, "-call-limited"))) {
+	    ((str_startswith(sub_code, "isv.") || str_startswith(sub_code, "aop.ACQ.")) &&
+	     str_endswith(sub_code, "call-limited"))) {
 		throttled = true;
 		cls = ALIPAY_CLASS_UNKNOWN;
 		goto out;
@@ -328,32 +331,6 @@ out:
 }
 
 /* --- the client side --- */
-
-void
-alipay_mask_payment_codes(char *s)
-{
-	size_t i = 0;
-
-	if (!s)
-		return;
-	while (s[i]) {
-		size_t start = i, n;
-
-		if (s[i] < '0' || s[i] > '9') {
-			i++;
-			continue;
-		}
-		while (s[i] >= '0' && s[i] <= '9')
-			i++;
-		n = i - start;
-		/* A payment code: 16–24 digits starting 25–30 (doc/protocol.md §5.1). Keep 4 + 2.
-		 */
-		if (n >= 16 && n <= 24 &&
-		    ((s[start] == '2' && s[start + 1] >= '5') ||
-		     (s[start] == '3' && s[start + 1] == '0')))
-			memset(s + start + 4, '*', n - 6);
-	}
-}
 
 void
 alipay_response_done(struct alipay_response *r)
@@ -552,7 +529,7 @@ alipay_response_parse(const char *body, size_t len, const char *method, EVP_PKEY
 		 * buyer's payment code inside it is masked. */
 		_cleanup_free_ char *masked = strdup(resp.sub_msg);
 		if (masked)
-			alipay_mask_payment_codes(masked);
+			paycode_mask_in_text(masked);
 		log_error(
 			"The gateway rejected the signature of %s; its string to sign was: %.2048s",
 			method, strna(masked));

@@ -50,7 +50,7 @@ int alipay_response_extract(const char *body, size_t len, const char *method,
 struct alipay_response {
 	enum alipay_class cls;
 	bool verified;  /* signed and the signature checked out over the raw node */
-	bool throttled; /* 40005 or isv.*-call-limited: back off before the next call (§6) */
+	bool throttled; /* 40005, *call-limited: back off before the next call (§6) */
 	char *code;     /* "10000" … */
 	char *msg;
 	char *sub_code;
@@ -69,9 +69,10 @@ void alipay_response_done(struct alipay_response *r);
  * fails verification), parse the node with json-c (depth-limited), and classify:
  *   verified:   10000 SUCCESS; 10003 IN_PROGRESS; 20000 or sub_code ACQ.SYSTEM_ERROR,
  *               isp.unknow-error, aop.unknow-error UNKNOWN; ACQ.TRADE_HAS_SUCCESS UNKNOWN
- *               (already paid: the caller queries to confirm, §6); 20001, 40001–40003, 40006, aop.*
- *               and isv.* CONFIG; 40004 FAILED; 40005 and isv.*-call-limited UNKNOWN +
- *               throttled; anything else UNKNOWN.
+ *               (already paid: whose trade it is the engine decides, doc/engine.md); 20001,
+ *               40001–40003, 40006, aop.* and isv.* CONFIG; 40004 FAILED; 40005,
+ *               isv.*-call-limited and aop.ACQ.*call-limited UNKNOWN + throttled; anything
+ *               else UNKNOWN.
  *   unsigned:   40001/40002/40003 CONFIG (the gateway could not identify us), else UNKNOWN.
  *   bad sign:   UNKNOWN, never SUCCESS.
  * Returns 0 whenever a classification was made — including UNKNOWN for an empty, garbled or
@@ -85,12 +86,6 @@ int alipay_response_parse(const char *body, size_t len, const char *method, EVP_
 /* The classification rule above, exposed for tables and the sandbox's own checks. */
 enum alipay_class alipay_response_classify(const char *code, const char *sub_code, bool is_signed,
 					   bool *ret_throttled);
-
-/*
- * Masks every run of 16–24 digits starting 25–30 (a buyer's payment code) in place, keeping the
- * first four and the last two digits, so text that may hold one can be logged.
- */
-void alipay_mask_payment_codes(char *s);
 
 /* doc/protocol.md §3: "alipay.trade.pay" → "alipay_trade_pay_response" (new string in *ret). */
 int alipay_response_key(const char *method, char **ret);

@@ -245,6 +245,11 @@ parse_amount(struct ctx *c, const char *key, int64_t *ret)
 	return 0;
 }
 
+/* The gateway's words for an expired, invalid or used payment code. */
+#define AUTH_CODE_INVALID_MSG                                                                                                                  \
+	"支付失败，获取顾客账户信息失败，请顾客刷新付款码后重新收款，如再次收款失败，请联系管理员" \
+	"处理。[SOUNDWAVE_PARSER_FAIL]"
+
 /* doc/protocol.md §5.1: auth codes are digits, starting 25–30, 16–24 long. */
 static int
 auth_code_scenario(const char *code)
@@ -325,11 +330,16 @@ api_pay(struct ctx *c, struct sb_reply *reply)
 		return 0;
 	}
 	scenario = auth_code_scenario(code);
+	/* doc/sandbox.md "Payment codes are single-use": a code that paid (or tried to pay)
+	 * another trade is refused as the gateway refuses a used code (doc/protocol.md §6). */
+	if (scenario >= 0 && sb_trade_find_auth_code(sb, code)) {
+		node_error(c, "40004", "ACQ.PAYMENT_AUTH_CODE_INVALID", AUTH_CODE_INVALID_MSG);
+		node_str(c, "out_trade_no", otn);
+		return 0;
+	}
 	if (scenario < 0 || scenario == 4) {
 		/* The code never reached a buyer: no trade is created. */
-		node_error(c, "40004", "ACQ.PAYMENT_AUTH_CODE_INVALID",
-			   "支付失败，获取顾客账户信息失败，请顾客刷新付款码后重新收款，如再次收款"
-			   "失败，请联系管理员处理。[SOUNDWAVE_PARSER_FAIL]");
+		node_error(c, "40004", "ACQ.PAYMENT_AUTH_CODE_INVALID", AUTH_CODE_INVALID_MSG);
 		node_str(c, "out_trade_no", otn);
 		return 0;
 	}
@@ -341,7 +351,8 @@ api_pay(struct ctx *c, struct sb_reply *reply)
 	t->pay_requests = 1;
 	t->total_fen = total;
 	t->scenario = scenario;
-	if (dup_field(&t->subject, biz_str(c, "subject")) < 0 ||
+	if (dup_field(&t->auth_code, code) < 0 ||
+	    dup_field(&t->subject, biz_str(c, "subject")) < 0 ||
 	    dup_field(&t->store_id, biz_str(c, "store_id")) < 0 ||
 	    dup_field(&t->operator_id, biz_str(c, "operator_id")) < 0 ||
 	    dup_field(&t->terminal_id, biz_str(c, "terminal_id")) < 0)
@@ -426,6 +437,12 @@ api_query(struct ctx *c)
 
 	if (missing_ids(c))
 		return 0;
+	/* doc/sandbox.md --throttle-queries: the gateway's rate limit (doc/protocol.md §6). */
+	if (c->sb->cfg.throttle_queries > 0) {
+		c->sb->cfg.throttle_queries--;
+		node_error(c, "40005", "isv.method-call-limited", "调用频率超限");
+		return 0;
+	}
 	t = find_for_biz(c);
 	if (!t) {
 		struct sb_trade *u =

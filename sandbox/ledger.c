@@ -74,6 +74,17 @@ sb_trade_find_qr(struct sandbox *sb, const char *qr_code)
 	return NULL;
 }
 
+struct sb_trade *
+sb_trade_find_auth_code(struct sandbox *sb, const char *auth_code)
+{
+	if (isempty(auth_code))
+		return NULL;
+	for (size_t i = 0; i < sb->n_trades; i++)
+		if (sb->trades[i]->auth_code && STR_EQ(sb->trades[i]->auth_code, auth_code))
+			return sb->trades[i];
+	return NULL;
+}
+
 int
 sb_trade_new(struct sandbox *sb, const char *out_trade_no, struct sb_trade **ret)
 {
@@ -125,6 +136,7 @@ sb_trade_free(struct sb_trade *t)
 	if (!t)
 		return;
 	free(t->out_trade_no);
+	free(t->auth_code);
 	free(t->qr_code);
 	free(t->subject);
 	free(t->store_id);
@@ -306,6 +318,7 @@ trade_to_json(const struct sb_trade *t)
 	jadd_str(o, "operator_id", t->operator_id);
 	jadd_str(o, "terminal_id", t->terminal_id);
 	jadd_int(o, "scenario", t->scenario);
+	jadd_str(o, "auth_code", t->auth_code);
 	jadd_int(o, "gmt_create", t->gmt_create);
 	jadd_int(o, "gmt_payment", t->gmt_payment);
 	jadd_int(o, "gmt_close", t->gmt_close);
@@ -471,6 +484,7 @@ trade_from_json(struct sandbox *sb, json_object *o)
 	t->operator_id = dup_or_null(jget_str(o, "operator_id"));
 	t->terminal_id = dup_or_null(jget_str(o, "terminal_id"));
 	t->scenario = (int)jget_int(o, "scenario");
+	t->auth_code = dup_or_null(jget_str(o, "auth_code"));
 	t->gmt_create = jget_int(o, "gmt_create");
 	t->gmt_payment = jget_int(o, "gmt_payment");
 	t->gmt_close = jget_int(o, "gmt_close");

@@ -57,6 +57,8 @@ static const char help_text[] =
 	"                             (discount_amount; the buyer pays the rest; default 0)\n"
 	"  --time-scale N             divide notification retry intervals, QR lifetimes and\n"
 	"                             bill URL lifetimes by N (default 1)\n"
+	"  --throttle-queries N       answer the next N alipay.trade.query calls 40005\n"
+	"                             isv.method-call-limited, as a busy gateway does (default 0)\n"
 	"  --notify-wait-buyer-pay    also notify trades created unpaid (WAIT_BUYER_PAY), an\n"
 	"                             option merchants can enable at Alipay (default off)\n"
 	"  -v, --verbose              log every request and notification\n"
@@ -416,6 +418,7 @@ main(int argc, char **argv)
 		ARG_TIME_SCALE,
 		ARG_DISCOUNT,
 		ARG_NOTIFY_WAIT_BUYER_PAY,
+		ARG_THROTTLE_QUERIES,
 	};
 	static const struct option options[] = {
 		{"listen", required_argument, NULL, ARG_LISTEN},
@@ -434,6 +437,7 @@ main(int argc, char **argv)
 		{"time-scale", required_argument, NULL, ARG_TIME_SCALE},
 		{"discount", required_argument, NULL, ARG_DISCOUNT},
 		{"notify-wait-buyer-pay", no_argument, NULL, ARG_NOTIFY_WAIT_BUYER_PAY},
+		{"throttle-queries", required_argument, NULL, ARG_THROTTLE_QUERIES},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{},
@@ -508,6 +512,12 @@ main(int argc, char **argv)
 		case ARG_TIME_SCALE:
 			r = parse_double("--time-scale", optarg, 1e-9, &sb.cfg.time_scale);
 			break;
+		case ARG_THROTTLE_QUERIES: {
+			double n;
+			r = parse_double("--throttle-queries", optarg, 0, &n);
+			sb.cfg.throttle_queries = (unsigned)n;
+			break;
+		}
 		case ARG_NOTIFY_WAIT_BUYER_PAY:
 			sb.cfg.notify_wait_buyer_pay = 1;
 			break;

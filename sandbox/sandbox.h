@@ -55,7 +55,8 @@ struct sb_trade {
 	char *subject, *store_id, *operator_id, *terminal_id;
 	int64_t total_fen;
 	enum sb_status status;
-	int scenario; /* last digit of the auth code (doc/design.md §11.1), -1 for precreate */
+	int scenario;    /* last digit of the auth code (doc/design.md §11.1), -1 for precreate */
+	char *auth_code; /* the payment code it was paid with: single-use; NULL for a QR */
 	time_t gmt_create, gmt_payment, gmt_close;
 	usec_t confirm_usec; /* scenario 1: when the buyer confirms */
 	char buyer_logon_id[64];
@@ -93,6 +94,7 @@ struct sb_config {
 	double slow_delay_sec;     /* scenario 9 */
 	int64_t discount_fen;      /* --discount: the platform's discount on every payment */
 	int notify_wait_buyer_pay; /* Alipay's optional WAIT_BUYER_PAY notification */
+	unsigned throttle_queries; /* this many queries (in all) answer 40005 first */
 	int verbose;
 };
 
@@ -118,6 +120,8 @@ struct sandbox {
 /* ledger.c — all called with the lock held. */
 struct sb_trade *sb_trade_find(struct sandbox *sb, const char *out_trade_no, const char *trade_no);
 struct sb_trade *sb_trade_find_qr(struct sandbox *sb, const char *qr_code);
+/* The trade a payment code was used for, or NULL (doc/sandbox.md: codes are single-use). */
+struct sb_trade *sb_trade_find_auth_code(struct sandbox *sb, const char *auth_code);
 int sb_trade_new(struct sandbox *sb, const char *out_trade_no, struct sb_trade **ret);
 void sb_trade_free(struct sb_trade *t);
 const char *sb_status_name(enum sb_status s);

@@ -47,3 +47,16 @@
 
 /* Exit code meson reads as "skipped". */
 #define TEST_SKIP 77
+
+/*
+ * A sandbox payment code never used before in this process (doc/sandbox.md: codes are
+ * single-use): 18 digits, "28", a counter, and the scenario digit last.
+ */
+static inline const char *
+test_paycode(char buf[static 19], char digit)
+{
+	static unsigned long n;
+
+	snprintf(buf, 19, "28%015lu%c", ++n, digit);
+	return buf;
+}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/paycode.h"
 #include "daemon/engine/engine.h"
 
 struct engine_order {
@@ -19,6 +20,9 @@ struct engine_order {
 	bool resume;            /* the timer resumes the order after a failed journal write */
 	void *call;             /* gateway handle of the request in flight */
 	enum order_request call_req;
+	enum order_request resend; /* the timer re-sends this throttled request */
+	char buyer[33];            /* buyer_user_id the gateway named first (not journaled) */
+	unsigned throttled;        /* throttled answers in a row */
 };
 
 struct engine_refund {
@@ -30,6 +34,8 @@ struct engine_refund {
 	bool resume;
 	void *call;
 	enum refund_request call_req;
+	enum refund_request resend;
+	unsigned throttled;
 };
 
 struct engine_subscription {
@@ -74,6 +80,62 @@ engine_now(struct engine *e)
 	if (sd_event_now(e->event, CLOCK_REALTIME, &t) < 0)
 		t = now_usec(CLOCK_REALTIME);
 	return t;
+}
+
+/*
+ * doc/engine.md "Time": deadlines are journaled in wall time, but every timer runs on
+ * CLOCK_BOOTTIME, armed with the delay the machine asked for, so an NTP step of the wall clock
+ * neither stalls nor fires the pending queries and cancels (and a suspend counts as time).
+ */
+static int
+engine_arm(struct engine *e, sd_event_source **s, usec_t delay_usec, sd_event_time_handler_t cb,
+	   void *userdata)
+{
+	*s = sd_event_source_disable_unref(*s);
+	return sd_event_add_time_relative(e->event, s, CLOCK_BOOTTIME, delay_usec, USEC_PER_MSEC,
+					  cb, userdata);
+}
+
+/* The delay until the wall-clock time at_usec, as seen at now_usec (both from one feed). */
+static usec_t
+delay_until(usec_t at_usec, usec_t now_usec)
+{
+	return at_usec > now_usec ? at_usec - now_usec : 0;
+}
+
+/* doc/engine.md "Throttling": its own backoff, doubling from throttle_initial to throttle_max. */
+static usec_t
+throttle_delay(const struct engine *e, unsigned n)
+{
+	usec_t t = e->cfg.throttle_initial_usec;
+
+	while (n-- > 1 && t < e->cfg.throttle_max_usec)
+		t = t > e->cfg.throttle_max_usec / 2 ? e->cfg.throttle_max_usec : t * 2;
+	return MIN(t, e->cfg.throttle_max_usec);
+}
+
+/* Counts one more throttled answer in a row, logs it, returns the wait before the repeat. */
+static usec_t
+throttle_note(const struct engine *e, unsigned *count, const char *what, const char *id,
+	      const char *request, const struct gateway_result *gr)
+{
+	usec_t d = throttle_delay(e, ++*count);
+
+	log_warning("%s %s: %s throttled by the gateway (%s), again in %" PRIu64 " ms", what, id,
+		    request, strna(gr->res.sub_code), d / USEC_PER_MSEC);
+	return d;
+}
+
+/* doc/engine.md "Time": the gateway judged our timestamp; say so in words. */
+static void
+engine_check_clock(const struct gateway_result *gr, const char *what)
+{
+	if (gr && STR_EQ_PTR(gr->res.sub_code, "isv.invalid-timestamp"))
+		log_error(
+			"%s: the gateway refused the request's timestamp (isv.invalid-timestamp): "
+			"the terminal's clock is wrong. Set the time (NTP) and check "
+			"`timedatectl`: the gateway allows a few minutes either way.",
+			what);
 }
 
 /* doc/design.md §6.1: the tests kill the engine at every write-ahead point in turn. */
@@ -131,6 +193,7 @@ engine_order_find(struct engine *e, const char *id)
 
 static int engine_order_feed(struct engine_order *eo, enum order_event ev,
 			     const struct gateway_result *gr);
+static int order_arm_timer(struct engine_order *eo, usec_t delay_usec);
 
 static void
 order_call_done(const struct gateway_result *gr, void *userdata)
@@ -139,6 +202,19 @@ order_call_done(const struct gateway_result *gr, void *userdata)
 	enum order_event ev = ORDER_EV_QUERY_RESULT;
 
 	eo->call = NULL;
+	engine_check_clock(gr, eo->rec.fsm.id);
+	/* doc/engine.md "Throttling": a throttled query or cancel was not looked at; the same
+	 * request goes again after a backoff of its own, and the machine does not count it. A pay
+	 * is never repeated: its throttled answer is an unknown one. */
+	if (gr && gr->throttled &&
+	    (eo->call_req == ORDER_REQ_QUERY || eo->call_req == ORDER_REQ_CANCEL)) {
+		eo->resend = eo->call_req;
+		(void)order_arm_timer(eo, throttle_note(eo->engine, &eo->throttled, "order",
+							eo->rec.fsm.id,
+							order_request_to_string(eo->call_req), gr));
+		return;
+	}
+	eo->throttled = 0;
 	switch (eo->call_req) {
 	case ORDER_REQ_PAY:
 		ev = ORDER_EV_PAY_RESULT;
@@ -160,15 +236,22 @@ order_call_done(const struct gateway_result *gr, void *userdata)
 	(void)engine_order_feed(eo, ev, gr);
 }
 
+static int order_send(struct engine_order *eo, enum order_request req);
+
 static int
 order_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct engine_order *eo = userdata;
 	bool unknown = eo->deliver_unknown, resume = eo->resume;
+	enum order_request resend = eo->resend;
 
 	eo->timer = sd_event_source_disable_unref(eo->timer);
 	eo->deliver_unknown = eo->resume = false;
-	if (resume)
+	eo->resend = ORDER_REQ_NONE;
+	if (resend != ORDER_REQ_NONE)
+		/* The same request, still the one journaled as pending: the state is unchanged. */
+		(void)order_send(eo, resend);
+	else if (resume)
 		(void)engine_order_feed(eo, ORDER_EV_RESUME, NULL);
 	else if (unknown)
 		order_call_done(NULL, eo);
@@ -178,14 +261,10 @@ order_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 }
 
 static int
-order_arm_timer(struct engine_order *eo, usec_t at_usec)
+order_arm_timer(struct engine_order *eo, usec_t delay_usec)
 {
-	struct engine *e = eo->engine;
-	int r;
+	int r = engine_arm(eo->engine, &eo->timer, delay_usec, order_timer_cb, eo);
 
-	eo->timer = sd_event_source_disable_unref(eo->timer);
-	r = sd_event_add_time(e->event, &eo->timer, CLOCK_REALTIME, at_usec, USEC_PER_MSEC,
-			      order_timer_cb, eo);
 	if (r < 0)
 		return log_error_errno(r, "order %s: failed to arm a timer: %m", eo->rec.fsm.id);
 	return 0;
@@ -237,9 +316,39 @@ order_send(struct engine_order *eo, enum order_request req)
 				order_request_to_string(req));
 		eo->call = NULL;
 		eo->deliver_unknown = true;
-		return order_arm_timer(eo, engine_now(e));
+		return order_arm_timer(eo, 0);
 	}
 	return 0;
+}
+
+/*
+ * doc/engine.md "Trades that are not ours": the gateway names a trade whose amount is not the
+ * order's, or another trade_no or buyer than it named before. Logged here, held by the machine.
+ */
+static bool
+order_answer_contradicts(const struct engine_order *eo, const struct gateway_result *gr)
+{
+	if (gr->total_amount_fen > 0 && gr->total_amount_fen != eo->rec.amount_fen &&
+	    gr->res.cls != ALIPAY_CLASS_FAILED) {
+		log_warning("order %s: the gateway's trade is for %" PRId64 " fen, the journal's "
+			    "order for %" PRId64 " fen",
+			    eo->rec.fsm.id, gr->total_amount_fen, eo->rec.amount_fen);
+		return true;
+	}
+	if (!isempty(gr->trade_no) && !isempty(eo->rec.trade_no) &&
+	    !STR_EQ(gr->trade_no, eo->rec.trade_no)) {
+		log_warning("order %s: the gateway names trade_no %s, the journal has %s",
+			    eo->rec.fsm.id, gr->trade_no, eo->rec.trade_no);
+		return true;
+	}
+	/* The buyer is remembered from the first answer that named one, while the engine runs. */
+	if (!isempty(gr->buyer_user_id) && !isempty(eo->buyer) &&
+	    !STR_EQ(gr->buyer_user_id, eo->buyer)) {
+		log_warning("order %s: the gateway names buyer %s, earlier %s", eo->rec.fsm.id,
+			    gr->buyer_user_id, eo->buyer);
+		return true;
+	}
+	return false;
 }
 
 /* Copies what an answer says of the payment into the receipt; true when anything changed.
@@ -287,15 +396,22 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 	struct engine *e = eo->engine;
 	struct journal_order saved = eo->rec;
 	struct order_actions act;
+	struct order_result res;
 	bool extras = false;
 	usec_t now = engine_now(e);
 	int r;
 
-	r = order_dispatch(&eo->rec.fsm, &e->cfg.fsm, ev, gr ? &gr->res : NULL, now, &act);
+	if (gr) {
+		res = gr->res;
+		res.contradicts = order_answer_contradicts(eo, gr);
+	}
+	r = order_dispatch(&eo->rec.fsm, &e->cfg.fsm, ev, gr ? &res : NULL, now, &act);
 	if (r < 0)
 		return r;
-	/* doc/protocol.md §6: the same out_trade_no with other parameters is a bug on our side. */
-	if (gr && STR_EQ_PTR(gr->res.sub_code, "ACQ.CONTEXT_INCONSISTENT"))
+	/* doc/protocol.md §6: the same out_trade_no with other parameters is a bug on our side,
+	 * unless the number was someone else's (held as a collision, logged below). */
+	if (gr && STR_EQ_PTR(gr->res.sub_code, "ACQ.CONTEXT_INCONSISTENT") &&
+	    !order_is_held(&eo->rec.fsm))
 		log_error("order %s: the gateway says ACQ.CONTEXT_INCONSISTENT: this out_trade_no "
 			  "was sent before with other parameters",
 			  eo->rec.fsm.id);
@@ -310,8 +426,14 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 			extras = true;
 		}
 	}
+	if (gr && !isempty(gr->buyer_user_id) && isempty(eo->buyer) && !res.contradicts &&
+	    !order_is_held(&eo->rec.fsm) && strlen(gr->buyer_user_id) < sizeof(eo->buyer) &&
+	    (gr->res.cls == ALIPAY_CLASS_SUCCESS || gr->res.cls == ALIPAY_CLASS_IN_PROGRESS))
+		snprintf(eo->buyer, sizeof(eo->buyer), "%s", gr->buyer_user_id);
+	/* Only a trade the gateway says is this order's (never a held order's stranger). */
 	if (gr && gr->trade_no && *gr->trade_no && strlen(gr->trade_no) <= JOURNAL_TRADE_NO_MAX &&
-	    !STR_EQ(gr->trade_no, eo->rec.trade_no)) {
+	    isempty(eo->rec.trade_no) && !order_is_held(&eo->rec.fsm) &&
+	    (gr->res.cls == ALIPAY_CLASS_SUCCESS || gr->res.cls == ALIPAY_CLASS_IN_PROGRESS)) {
 		snprintf(eo->rec.trade_no, sizeof(eo->rec.trade_no), "%s", gr->trade_no);
 		extras = true;
 	}
@@ -336,8 +458,9 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 				eo->call = NULL;
 			}
 			eo->deliver_unknown = false;
+			eo->resend = ORDER_REQ_NONE;
 			eo->resume = true;
-			(void)order_arm_timer(eo, now + e->cfg.journal_retry_usec);
+			(void)order_arm_timer(eo, e->cfg.journal_retry_usec);
 			return log_error_errno(r, "order %s: not journaled, nothing sent: %m",
 					       eo->rec.fsm.id);
 		}
@@ -349,10 +472,12 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 		e->gw.cancel(e->gw.userdata, eo->call);
 		eo->call = NULL;
 	}
-	if (act.changed || act.timer_usec != 0)
+	if (act.changed || act.timer_usec != 0) {
 		eo->timer = sd_event_source_disable_unref(eo->timer);
+		eo->resend = ORDER_REQ_NONE;
+	}
 	if (act.timer_usec != 0)
-		(void)order_arm_timer(eo, act.timer_usec);
+		(void)order_arm_timer(eo, delay_until(act.timer_usec, now));
 	if (act.send != ORDER_REQ_NONE)
 		(void)order_send(eo, act.send);
 
@@ -362,7 +487,24 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 			.order = &eo->rec,
 			.from = saved.fsm.state,
 		};
-		if (eo->rec.fsm.state == ORDER_ATTENTION)
+		if (STR_EQ(eo->rec.fsm.sub_code, ORDER_REASON_COLLISION))
+			log_error(
+				"order %s needs attention: trade-number collision: the gateway "
+				"already holds a trade under this out_trade_no%s%s%s (%s) that "
+				"this terminal did not pay. It is not reported paid and nothing "
+				"more is sent for it (a cancel would close or refund that trade); "
+				"check the customer's phone and take the payment again as a new "
+				"order.",
+				eo->rec.fsm.id, gr && gr->trade_no ? ", trade_no " : "",
+				gr && gr->trade_no ? gr->trade_no : "",
+				gr && gr->trade_no ? "," : "",
+				gr ? strna(gr->res.sub_code) : "n/a");
+		else if (STR_EQ(eo->rec.fsm.sub_code, ORDER_REASON_MISMATCH))
+			log_error("order %s needs attention: the gateway's trade contradicts the "
+				  "journal (see the warning above); it is not reported paid and "
+				  "nothing more is sent for it.",
+				  eo->rec.fsm.id);
+		else if (eo->rec.fsm.state == ORDER_ATTENTION)
 			log_warning("order %s needs attention: %s", eo->rec.fsm.id,
 				    isempty(eo->rec.fsm.sub_code) ? "the cancel keeps failing"
 								  : eo->rec.fsm.sub_code);
@@ -401,6 +543,7 @@ engine_refund_unlink(struct engine_refund *er)
 
 static int engine_refund_feed(struct engine_refund *er, enum refund_event ev,
 			      const struct gateway_result *gr);
+static int refund_arm_timer(struct engine_refund *er, usec_t delay_usec);
 
 static void
 refund_call_done(const struct gateway_result *gr, void *userdata)
@@ -408,6 +551,16 @@ refund_call_done(const struct gateway_result *gr, void *userdata)
 	struct engine_refund *er = userdata;
 
 	er->call = NULL;
+	engine_check_clock(gr, er->rec.fsm.id);
+	/* doc/engine.md "Throttling": the same out_request_no again, after the throttle backoff. */
+	if (gr && gr->throttled && er->call_req != REFUND_REQ_NONE) {
+		er->resend = er->call_req;
+		(void)refund_arm_timer(
+			er, throttle_note(er->engine, &er->throttled, "refund", er->rec.fsm.id,
+					  refund_request_to_string(er->call_req), gr));
+		return;
+	}
+	er->throttled = 0;
 	switch (er->call_req) {
 	case REFUND_REQ_REFUND:
 		(void)engine_refund_feed(er, REFUND_EV_REFUND_RESULT, gr);
@@ -422,15 +575,21 @@ refund_call_done(const struct gateway_result *gr, void *userdata)
 	log_bug("refund %s: an answer without a request", er->rec.fsm.id);
 }
 
+static int refund_send(struct engine_refund *er, enum refund_request req);
+
 static int
 refund_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct engine_refund *er = userdata;
 	bool unknown = er->deliver_unknown, resume = er->resume;
+	enum refund_request resend = er->resend;
 
 	er->timer = sd_event_source_disable_unref(er->timer);
 	er->deliver_unknown = er->resume = false;
-	if (resume)
+	er->resend = REFUND_REQ_NONE;
+	if (resend != REFUND_REQ_NONE)
+		(void)refund_send(er, resend);
+	else if (resume)
 		(void)engine_refund_feed(er, REFUND_EV_RESUME, NULL);
 	else if (unknown)
 		refund_call_done(NULL, er);
@@ -440,13 +599,10 @@ refund_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 }
 
 static int
-refund_arm_timer(struct engine_refund *er, usec_t at_usec)
+refund_arm_timer(struct engine_refund *er, usec_t delay_usec)
 {
-	int r;
+	int r = engine_arm(er->engine, &er->timer, delay_usec, refund_timer_cb, er);
 
-	er->timer = sd_event_source_disable_unref(er->timer);
-	r = sd_event_add_time(er->engine->event, &er->timer, CLOCK_REALTIME, at_usec, USEC_PER_MSEC,
-			      refund_timer_cb, er);
 	if (r < 0)
 		return log_error_errno(r, "refund %s: failed to arm a timer: %m", er->rec.fsm.id);
 	return 0;
@@ -483,7 +639,7 @@ refund_send(struct engine_refund *er, enum refund_request req)
 				refund_request_to_string(req));
 		er->call = NULL;
 		er->deliver_unknown = true;
-		return refund_arm_timer(er, engine_now(e));
+		return refund_arm_timer(er, 0);
 	}
 	return 0;
 }
@@ -512,17 +668,20 @@ engine_refund_feed(struct engine_refund *er, enum refund_event ev, const struct 
 				er->call = NULL;
 			}
 			er->deliver_unknown = false;
+			er->resend = REFUND_REQ_NONE;
 			er->resume = true;
-			(void)refund_arm_timer(er, now + e->cfg.journal_retry_usec);
+			(void)refund_arm_timer(er, e->cfg.journal_retry_usec);
 			return log_error_errno(r, "refund %s: not journaled, nothing sent: %m",
 					       er->rec.fsm.id);
 		}
 		engine_write_ahead_point(e);
 	}
-	if (act.changed || act.timer_usec != 0)
+	if (act.changed || act.timer_usec != 0) {
 		er->timer = sd_event_source_disable_unref(er->timer);
+		er->resend = REFUND_REQ_NONE;
+	}
 	if (act.timer_usec != 0)
-		(void)refund_arm_timer(er, act.timer_usec);
+		(void)refund_arm_timer(er, delay_until(act.timer_usec, now));
 	if (act.send != REFUND_REQ_NONE)
 		(void)refund_send(er, act.send);
 
@@ -568,6 +727,11 @@ engine_new(sd_event *event, struct journal *journal, const struct engine_config 
 	e->cfg.terminal = e->terminal;
 	if (e->cfg.journal_retry_usec == 0)
 		e->cfg.journal_retry_usec = USEC_PER_SEC;
+	if (e->cfg.throttle_initial_usec == 0)
+		e->cfg.throttle_initial_usec = ENGINE_THROTTLE_INITIAL_USEC;
+	if (e->cfg.throttle_max_usec == 0)
+		e->cfg.throttle_max_usec = ENGINE_THROTTLE_MAX_USEC;
+	e->cfg.throttle_max_usec = MAX(e->cfg.throttle_max_usec, e->cfg.throttle_initial_usec);
 	e->gw = *gw;
 	crash = getenv("F2FPAY_CRASH_AT");
 	if (!isempty(crash)) {
@@ -692,20 +856,6 @@ engine_start(struct engine *e)
 	return 0;
 }
 
-static bool
-auth_code_is_valid(const char *c)
-{
-	size_t n = c ? strlen(c) : 0;
-
-	/* doc/protocol.md §5.1: digits, prefix 25–30, 16–24 long. */
-	if (n < 16 || n > 24)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (c[i] < '0' || c[i] > '9')
-			return false;
-	return (c[0] == '2' && c[1] >= '5') || (c[0] == '3' && c[1] == '0');
-}
-
 int
 engine_order_new(struct engine *e, enum order_kind kind, int64_t amount_fen, const char *subject,
 		 const char *auth_code, const char *pos_ref, char ret_id[static ORDER_ID_MAX + 1])
@@ -747,7 +897,7 @@ engine_order_create(struct engine *e, const struct engine_order_request *req,
 	if (req->operator_id && strlen(req->operator_id) > JOURNAL_OPERATOR_MAX)
 		return -E2BIG;
 	if (req->kind == ORDER_KIND_SCAN &&
-	    (req->auth_code ? !auth_code_is_valid(req->auth_code) : req->code_wait_usec == 0))
+	    (req->auth_code ? !paycode_is_alipay_str(req->auth_code) : req->code_wait_usec == 0))
 		return log_error_errno(EINVAL, "Not an Alipay payment code (%zu characters)",
 				       req->auth_code ? strlen(req->auth_code) : 0);
 	r = journal_order_new(e->journal, &jr, engine_now(e), &rec, existing);
@@ -786,13 +936,13 @@ engine_order_code(struct engine *e, const char *id, const char *auth_code)
 
 	if (!eo || eo->rec.fsm.state != ORDER_WAITING_CODE)
 		return -ESTALE;
-	if (!auth_code_is_valid(auth_code))
+	if (!paycode_is_alipay_str(auth_code))
 		return -EINVAL;
 	erase_and_free(eo->auth_code);
 	eo->auth_code = strdup(auth_code);
 	if (!eo->auth_code)
 		return -ENOMEM;
-	journal_mask_auth_code(auth_code, eo->rec.auth_code_masked);
+	paycode_mask(auth_code, eo->rec.auth_code_masked);
 	return engine_order_feed(eo, ORDER_EV_START, NULL);
 }
 

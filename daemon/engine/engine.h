@@ -21,10 +21,16 @@
 struct engine;
 struct engine_subscription;
 
+/* doc/engine.md "Throttling": a throttled call is repeated after 10 s, 20 s, … up to 5 min. */
+#define ENGINE_THROTTLE_INITIAL_USEC (10 * USEC_PER_SEC)
+#define ENGINE_THROTTLE_MAX_USEC     (300 * USEC_PER_SEC)
+
 struct engine_config {
-	struct order_config fsm;   /* intervals and counts */
-	const char *terminal;      /* out_trade_no prefix: letters, digits, '_'; copied */
-	usec_t journal_retry_usec; /* after a failed journal write, resume after this; 0 = 1 s */
+	struct order_config fsm;      /* intervals and counts */
+	const char *terminal;         /* out_trade_no prefix: letters, digits, '_'; copied */
+	usec_t journal_retry_usec;    /* after a failed journal write, resume after this; 0 = 1 s */
+	usec_t throttle_initial_usec; /* first wait after a throttled answer; 0 = the default */
+	usec_t throttle_max_usec;     /* cap of its doubling; 0 = the default */
 };
 
 /* What observers (display, local API) are told after each committed transition. */

@@ -98,6 +98,19 @@ ga_http_done(struct http_request *req, struct http_response *resp, void *userdat
 	int r;
 
 	c->req = NULL;
+	if (resp->outcome == HTTP_OUTCOME_NOT_DELIVERED &&
+	    (c->kind == GATEWAY_CALL_PAY || c->kind == GATEWAY_CALL_PRECREATE)) {
+		/* doc/engine.md: not one byte left, so no trade exists and nothing was charged:
+		 * a definite failure at once, no query or cancel to find out. */
+		log_error("%s: gateway unreachable (%s), nothing was charged",
+			  alipay_method_to_string(c->method), resp->error);
+		gr.res = (struct order_result){.cls = ALIPAY_CLASS_FAILED,
+					       .sub_code = GATEWAY_REASON_UNREACHABLE};
+		gr.not_delivered = true;
+		ga_call_free(c);
+		done(&gr, ud);
+		return;
+	}
 	if (resp->outcome == HTTP_OUTCOME_OK)
 		r = alipay_api_parse(g->cfg.client, c->method, resp->body, resp->body_len, &res);
 	else {
@@ -124,9 +137,14 @@ ga_http_done(struct http_request *req, struct http_response *resp, void *userdat
 		.action = cancel_action_reduce(res.action),
 		.fund_change = res.fund_change == ALIPAY_FLAG_Y,
 		.refund_found = res.refund_amount_fen != ALIPAY_AMOUNT_NONE,
+		.resent = resp->send_count > 1,
 	};
 	gr.qr_code = res.qr_code;
 	gr.trade_no = res.trade_no;
+	gr.total_amount_fen = res.total_amount_fen;
+	gr.buyer_user_id = res.buyer_user_id;
+	gr.throttled = res.resp.throttled;
+	gr.not_delivered = resp->outcome == HTTP_OUTCOME_NOT_DELIVERED;
 	struct gateway_receipt receipt = {
 		.gmt_payment = res.gmt_payment ? res.gmt_payment : res.send_pay_date,
 		.buyer_logon_id = res.buyer_logon_id,
@@ -155,7 +173,9 @@ ga_defer_cb(sd_event_source *s, void *userdata)
 {
 	struct ga_call *c = userdata;
 	struct gateway_result gr = {
-		.res = {.cls = c->build_cls, .sub_code = "f2fpayd.BAD_REQUEST"}};
+		.res = {.cls = c->build_cls, .sub_code = "f2fpayd.BAD_REQUEST"},
+		.total_amount_fen = -1,
+	};
 	gateway_done_t done = c->done;
 	void *ud = c->userdata;
 

@@ -39,6 +39,12 @@ struct gateway_call {
 };
 
 /*
+ * doc/engine.md: a pay or precreate that provably never left this terminal (connection refused,
+ * name lookup or TLS failure) comes back FAILED with this reason: no trade can exist.
+ */
+#define GATEWAY_REASON_UNREACHABLE "F2FPAY.GATEWAY_UNREACHABLE"
+
+/*
  * What a pay or query answer says of a paid trade, for the receipt (doc/api.md "Receipts");
  * strings NULL and amounts -1 when absent.
  */
@@ -53,8 +59,12 @@ struct gateway_receipt {
 /* The answer, borrowed for the duration of the done callback. */
 struct gateway_result {
 	struct order_result res;
-	const char *qr_code;                   /* precreate success */
-	const char *trade_no;                  /* when the gateway named the trade */
+	const char *qr_code;       /* precreate success */
+	const char *trade_no;      /* when the gateway named the trade */
+	int64_t total_amount_fen;  /* the trade's total_amount when named, else ≤ 0 */
+	const char *buyer_user_id; /* the buyer, when the gateway named one */
+	bool not_delivered;        /* the request never left (connection refused, DNS, TLS) */
+	bool throttled; /* 40005 / *call-limited: the gateway did not look (doc/protocol.md §6) */
 	const struct gateway_receipt *receipt; /* pay and query answers of a paid trade, or NULL */
 };
 

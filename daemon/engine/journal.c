@@ -618,16 +618,6 @@ journal_injected_failure(struct journal *j, const char *what)
 	return log_error_errno(EIO, "Journal %s: %s failed (injected)", j->path, what);
 }
 
-void
-journal_mask_auth_code(const char *code, char buf[static JOURNAL_AUTH_CODE_MAX + 1])
-{
-	size_t n = code ? strnlen(code, JOURNAL_AUTH_CODE_MAX) : 0;
-
-	for (size_t i = 0; i < n; i++)
-		buf[i] = (i < 2 || i + 4 >= n) && n >= 8 ? code[i] : '*';
-	buf[n] = '\0';
-}
-
 static bool
 terminal_is_valid(const char *t)
 {
@@ -905,7 +895,7 @@ journal_order_new(struct journal *j, const struct journal_order_request *req, us
 	}
 	o.amount_fen = req->amount_fen;
 	copy_text(o.subject, sizeof(o.subject), (const unsigned char *)req->subject);
-	journal_mask_auth_code(req->auth_code, o.auth_code_masked);
+	paycode_mask(req->auth_code, o.auth_code_masked);
 	copy_text(o.pos_ref, sizeof(o.pos_ref), (const unsigned char *)req->pos_ref);
 	copy_text(o.idem_key, sizeof(o.idem_key), (const unsigned char *)key);
 	copy_text(o.operator_id, sizeof(o.operator_id), (const unsigned char *)req->operator_id);

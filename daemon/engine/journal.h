@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/paycode.h"
 #include "common/time-util.h"
 #include "payment/order/order-fsm.h"
 
@@ -27,7 +28,7 @@
 #define JOURNAL_IDEM_KEY_MAX    64  /* an Idempotency-Key or pos_ref */
 #define JOURNAL_FINGERPRINT_MAX 512 /* the API's: amount, mode, a 256-byte subject, code */
 #define JOURNAL_SUBJECT_MAX     256 /* doc/protocol.md §5.1 subject, bytes */
-#define JOURNAL_AUTH_CODE_MAX   24  /* doc/protocol.md §5.1: 16–24 digits */
+#define JOURNAL_AUTH_CODE_MAX   PAYCODE_MAX_LEN
 #define JOURNAL_POS_REF_MAX     64
 #define JOURNAL_QR_CODE_MAX     256
 #define JOURNAL_TRADE_NO_MAX    64
@@ -299,6 +300,3 @@ int journal_backup(struct journal *j, const char *dest);
 
 /* Tests: the next n write-ahead saves (order or refund) fail with -EIO and write nothing. */
 void journal_inject_failures(struct journal *j, unsigned n);
-
-/* Masks a payment code for storage and logs: first 2 and last 4 digits kept. */
-void journal_mask_auth_code(const char *code, char buf[static JOURNAL_AUTH_CODE_MAX + 1]);

@@ -29,11 +29,15 @@ enum display_screen_kind {
 };
 
 /* Reasons f2fpayd itself produces, shown like Alipay sub_codes (display_reason_lookup()). */
-#define DISPLAY_REASON_CODE_NOT_SUPPORTED "F2FPAY.CODE_NOT_SUPPORTED" /* another wallet's code */
-#define DISPLAY_REASON_QR_EXPIRED         "F2FPAY.QR_EXPIRED"
-#define DISPLAY_REASON_TIMEOUT            "F2FPAY.TIMEOUT"
-#define DISPLAY_REASON_JOURNAL            "F2FPAY.JOURNAL" /* orders cannot be recorded */
-#define DISPLAY_REASON_NETWORK            "F2FPAY.NETWORK"
+#define DISPLAY_REASON_CODE_NOT_SUPPORTED  "F2FPAY.CODE_NOT_SUPPORTED" /* another wallet's code */
+#define DISPLAY_REASON_QR_EXPIRED          "F2FPAY.QR_EXPIRED"
+#define DISPLAY_REASON_TIMEOUT             "F2FPAY.TIMEOUT"
+#define DISPLAY_REASON_NETWORK             "F2FPAY.NETWORK"
+#define DISPLAY_REASON_JOURNAL             "F2FPAY.JOURNAL" /* orders cannot be recorded */
+/* The engine's own reasons (daemon/engine/gateway.h, payment/order/order-fsm.h). */
+#define DISPLAY_REASON_GATEWAY_MISMATCH    "F2FPAY.GATEWAY_MISMATCH"
+#define DISPLAY_REASON_GATEWAY_UNREACHABLE "F2FPAY.GATEWAY_UNREACHABLE"
+#define DISPLAY_REASON_TRADE_NO_COLLISION  "F2FPAY.TRADE_NO_COLLISION"
 
 /* Input limits: longer strings are cut at a character boundary and end in "…" on screen. */
 #define DISPLAY_TEXT_MAX    256  /* bytes of store_name, subject, reason_text */

@@ -134,10 +134,17 @@ static const struct display_reason reasons[] = {
 	{"ACQ.TRADE_STATUS_ERROR", "交易状态异常", "Order state does not allow payment"},
 	{DISPLAY_REASON_CODE_NOT_SUPPORTED, "暂不支持此付款码，请使用支付宝",
 	 "Code not supported, please use Alipay"},
+	{DISPLAY_REASON_GATEWAY_MISMATCH, "交易信息不符，请联系收银员",
+	 "Payment details do not match, ask the cashier"},
+	{DISPLAY_REASON_GATEWAY_UNREACHABLE, "无法连接支付宝，未扣款",
+	 "Gateway unreachable, nothing was charged"},
 	{DISPLAY_REASON_JOURNAL, "暂停收款，请联系收银员", "Payments paused, ask the cashier"},
 	{DISPLAY_REASON_NETWORK, "网络异常，请稍后再试", "Network problem, please try again"},
 	{DISPLAY_REASON_QR_EXPIRED, "二维码已过期", "QR code expired"},
 	{DISPLAY_REASON_TIMEOUT, "付款超时", "Payment timed out"},
+	{DISPLAY_REASON_TRADE_NO_COLLISION, "订单号冲突，请联系收银员",
+	 "Order number clash, ask the cashier"},
+	{"isv.invalid-timestamp", "终端时钟不准，请联系收银员", "The terminal's clock is wrong"},
 };
 
 static int

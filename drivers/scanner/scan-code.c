@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "common/macro.h"
+#include "common/paycode.h"
 #include "drivers/scanner/scan-code.h"
 
 void
@@ -113,10 +114,9 @@ scan_code_classify(const char *text, size_t len, size_t max_len)
 	}
 	if (!all_digits(text, len))
 		return SCAN_CLASS_BARCODE;
-	int prefix = (text[0] - '0') * 10 + (len > 1 ? text[1] - '0' : 0);
-	/* doc/protocol.md §5.1: auth_code is digits, starting 25–30, 16–24 long. */
-	if (len >= 16 && len <= 24 && prefix >= 25 && prefix <= 30)
+	if (paycode_is_alipay(text, len))
 		return SCAN_CLASS_ALIPAY;
+	int prefix = (text[0] - '0') * 10 + (len > 1 ? text[1] - '0' : 0);
 	/* doc/design.md §9.1: WeChat Pay codes are 18 digits starting 10–15; they are not ours to
 	 * take. */
 	if (len == 18 && prefix >= 10 && prefix <= 15)

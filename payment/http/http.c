@@ -26,6 +26,8 @@ struct http_request {
 	char *log_url; /* scheme://host[:port]/path: no query, no user info */
 	enum http_method method;
 	struct buf body;
+	char *post; /* our copy of the request body: it may hold a payment code, wiped */
+	size_t post_len;
 	http_done_t done;
 	void *userdata;
 	uint64_t bytes_sent;
@@ -408,6 +410,10 @@ request_free(struct http_request *req)
 	if (req->url)
 		curl_url_cleanup(req->url);
 	buf_free(&req->body);
+	if (req->post) {
+		explicit_bzero(req->post, req->post_len);
+		free(req->post);
+	}
 	free(req->log_url);
 	free(req);
 }
@@ -701,8 +707,16 @@ request_setup(struct http_request *req, const struct http_request_spec *spec)
 	if (spec->method == HTTP_METHOD_POST) {
 		ok = ok && curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
 					    (curl_off_t)spec->body_len) == CURLE_OK;
-		ok = ok && curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS,
-					    spec->body_len ? spec->body : "") == CURLE_OK;
+		/* Not COPYPOSTFIELDS: libcurl's copy could not be wiped (doc/engine.md "Payment
+		 * codes"); ours lives as long as the transfer and is wiped with the request. */
+		req->post = malloc(spec->body_len + 1);
+		if (!req->post)
+			return -ENOMEM;
+		if (spec->body_len > 0)
+			memcpy(req->post, spec->body, spec->body_len);
+		req->post[spec->body_len] = '\0';
+		req->post_len = spec->body_len;
+		ok = ok && curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->post) == CURLE_OK;
 	} else
 		ok = ok && curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) == CURLE_OK;
 	if (!ok)

@@ -258,6 +258,13 @@ order_state_is_final(enum order_state s)
 	return false;
 }
 
+bool
+order_is_held(const struct order *o)
+{
+	return o->state == ORDER_ATTENTION && (STR_EQ(o->sub_code, ORDER_REASON_COLLISION) ||
+					       STR_EQ(o->sub_code, ORDER_REASON_MISMATCH));
+}
+
 /* ---- order transitions ---- */
 
 static int
@@ -291,6 +298,35 @@ result_is_not_exist(const struct order_result *res)
 	return res->trade_status == ORDER_TRADE_NOT_EXIST ||
 	       (res->cls == ALIPAY_CLASS_FAILED &&
 		STR_EQ_PTR(res->sub_code, "ACQ.TRADE_NOT_EXIST"));
+}
+
+/*
+ * doc/engine.md "Trades that are not ours": the gateway's trade is not this order's. Neither
+ * PAID (it would report a stranger's payment as ours) nor a cancel (it would close or refund
+ * the stranger's trade): ATTENTION, nothing sent, no timer, until a person looks.
+ */
+static int
+order_hold(struct order *o, const char *reason, usec_t now_usec, struct order_actions *act)
+{
+	act->send = ORDER_REQ_NONE;
+	act->timer_usec = 0;
+	if (o->state == ORDER_ATTENTION && STR_EQ(o->sub_code, reason))
+		return 0;
+	copy_id(o->sub_code, sizeof(o->sub_code), reason);
+	act->changed = true; /* the reason is new even when the state is not */
+	return order_set_state(o, ORDER_ATTENTION, now_usec, act);
+}
+
+/*
+ * doc/protocol.md §8: out_trade_no is unique at the gateway forever. Our own pay reaches it once,
+ * so a first answer saying the number is already paid, or was used with other parameters, means the
+ * trade was there before our pay: someone else's.
+ */
+static bool
+result_is_collision(const struct order_result *res)
+{
+	return (STR_EQ_PTR(res->sub_code, "ACQ.TRADE_HAS_SUCCESS") && !res->resent) ||
+	       STR_EQ_PTR(res->sub_code, "ACQ.CONTEXT_INCONSISTENT");
 }
 
 static int
@@ -433,6 +469,8 @@ paying_handle(struct order *o, const struct order_config *cfg, enum order_event 
 {
 	switch (ev) {
 	case ORDER_EV_PAY_RESULT:
+		if (result_is_collision(res))
+			return order_hold(o, ORDER_REASON_COLLISION, now_usec, act);
 		order_note_sub_code(o, res);
 		switch (res->cls) {
 		case ALIPAY_CLASS_SUCCESS:
@@ -541,6 +579,10 @@ precreating_handle(struct order *o, const struct order_config *cfg, enum order_e
 {
 	switch (ev) {
 	case ORDER_EV_PRECREATE_RESULT:
+		/* A precreate answered "paid" or "other parameters": the number was taken. */
+		if (STR_EQ_PTR(res->sub_code, "ACQ.TRADE_HAS_SUCCESS") ||
+		    STR_EQ_PTR(res->sub_code, "ACQ.CONTEXT_INCONSISTENT"))
+			return order_hold(o, ORDER_REASON_COLLISION, now_usec, act);
 		order_note_sub_code(o, res);
 		switch (res->cls) {
 		case ALIPAY_CLASS_SUCCESS:
@@ -688,7 +730,7 @@ canceling_handle(struct order *o, const struct order_config *cfg, enum order_eve
 	return -EBADMSG;
 }
 
-/* CANCEL_WAIT and ATTENTION: the next cancel is on a timer. */
+/* CANCEL_WAIT and ATTENTION: the next cancel is on a timer (never for a held order). */
 static int
 cancel_wait_handle(struct order *o, const struct order_config *cfg, enum order_event ev,
 		   const struct order_result *res, usec_t now_usec, struct order_actions *act)
@@ -696,6 +738,8 @@ cancel_wait_handle(struct order *o, const struct order_config *cfg, enum order_e
 	switch (ev) {
 	case ORDER_EV_TIMER:
 	case ORDER_EV_RESUME:
+		if (order_is_held(o))
+			return 0;
 		return order_start_cancel(o, now_usec, act);
 	case ORDER_EV_ABORT:
 	case ORDER_EV_NOTIFY:
@@ -796,6 +840,10 @@ order_dispatch(struct order *o, const struct order_config *cfg, enum order_event
 		res = &result_unknown;
 	if (h && (unsigned)ev < _ORDER_EV_MAX)
 		r = h(o, cfg, ev, res, now_usec, &act);
+	/* doc/engine.md: an answer about a trade that is not this order's (another amount, buyer or
+	 * trade_no) never moves money for it: whatever the handler chose, hold it. */
+	if (r >= 0 && res->contradicts && !order_state_is_final(saved.state) && !order_is_held(o))
+		r = order_hold(o, ORDER_REASON_MISMATCH, now_usec, &act);
 	if (r < 0) {
 		*o = saved;
 		*ret_act = (struct order_actions){};

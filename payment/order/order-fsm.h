@@ -20,6 +20,14 @@
 #define ORDER_ID_MAX       64 /* doc/protocol.md §5.1: out_trade_no ≤ 64 characters */
 #define ORDER_SUB_CODE_MAX 64
 
+/*
+ * doc/engine.md "Trades that are not ours". Reasons the machine gives itself, journaled and shown
+ * like sub_codes. An order held for one of them is in ATTENTION and sends nothing more: a cancel
+ * by this out_trade_no would close or refund a trade that belongs to someone else.
+ */
+#define ORDER_REASON_COLLISION "F2FPAY.TRADE_NO_COLLISION" /* the number was someone else's */
+#define ORDER_REASON_MISMATCH  "F2FPAY.GATEWAY_MISMATCH"   /* amount or trade_no contradicts */
+
 enum order_kind {
 	ORDER_KIND_SCAN, /* the merchant scans the buyer's payment code: alipay.trade.pay */
 	ORDER_KIND_QR,   /* the buyer scans our QR: alipay.trade.precreate */
@@ -99,6 +107,8 @@ struct order_result {
 	enum order_cancel_action action;      /* cancel */
 	bool fund_change;                     /* refund: fund_change=Y */
 	bool refund_found;                    /* refund query: refund_amount present */
+	bool resent; /* pay: the transport put it on the wire more than once (doc/protocol.md §8) */
+	bool contradicts; /* the trade named is not this order's (amount, trade_no, buyer) */
 };
 
 /* Intervals and counts; defaults from doc/design.md §5.5 (order_config_init). Tests shrink them. */
@@ -153,6 +163,8 @@ int order_dispatch(struct order *o, const struct order_config *cfg, enum order_e
 		   const struct order_result *res, usec_t now_usec, struct order_actions *ret_act);
 
 bool order_state_is_final(enum order_state s) _pure_;
+/* The order waits for a person in ATTENTION for ORDER_REASON_COLLISION or _MISMATCH. */
+bool order_is_held(const struct order *o) _pure_;
 const char *order_state_to_string(enum order_state s) _pure_;
 int order_state_from_string(const char *s, enum order_state *ret);
 const char *order_event_to_string(enum order_event e) _pure_;

@@ -123,9 +123,9 @@ bench_scan_order(const char *sandbox_bin, const char *keys_dir, unsigned n)
 
 	t0 = now_usec(CLOCK_MONOTONIC);
 	for (unsigned i = 0; i < n; i++) {
-		char id[ORDER_ID_MAX + 1];
+		char id[ORDER_ID_MAX + 1], code[19];
 		CHECK_INT_EQ(engine_order_new(e, ORDER_KIND_SCAN, 100, "bench",
-					      "281234567890123450", NULL, id),
+					      test_paycode(code, '0'), NULL, id),
 			     0);
 		while (engine_active_count(e) > 0)
 			CHECK(sd_event_run(ev, USEC_PER_SEC) >= 0);

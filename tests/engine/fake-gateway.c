@@ -60,6 +60,8 @@ fake_gateway_scan(struct fake_gateway *f, const char *id, bool pay)
 	return 0;
 }
 
+#define FAKE_BUYER "2088000000000001" /* the one buyer of every trade */
+
 static usec_t
 fake_now(struct fake_gateway *f)
 {
@@ -85,6 +87,16 @@ fake_answer(struct fake_gateway *f, struct fake_call *c, struct gateway_result *
 	struct order_result *res = &gr->res;
 
 	*gr = (struct gateway_result){};
+	if (f->throttle_answers > 0 && c->call.kind != GATEWAY_CALL_PAY &&
+	    c->call.kind != GATEWAY_CALL_PRECREATE) {
+		/* doc/protocol.md §3: 40005, the gateway did not look at the call. */
+		f->throttle_answers--;
+		f->throttled++;
+		res->cls = ALIPAY_CLASS_UNKNOWN;
+		res->sub_code = "isv.method-call-limited";
+		gr->throttled = true;
+		return;
+	}
 	switch (c->call.kind) {
 	case GATEWAY_CALL_PAY: {
 		char d = c->auth_code[strlen(c->auth_code) - 1];
@@ -108,6 +120,7 @@ fake_answer(struct fake_gateway *f, struct fake_call *c, struct gateway_result *
 		case '8':
 			t->status = ORDER_TRADE_WAIT_BUYER_PAY;
 			res->cls = ALIPAY_CLASS_IN_PROGRESS;
+			gr->buyer_user_id = FAKE_BUYER;
 			return;
 		case '3':
 			t->status = ORDER_TRADE_CLOSED;
@@ -156,6 +169,9 @@ fake_answer(struct fake_gateway *f, struct fake_call *c, struct gateway_result *
 		}
 		res->cls = ALIPAY_CLASS_SUCCESS;
 		res->trade_status = t->status;
+		gr->total_amount_fen =
+			f->query_amount_fen > 0 ? f->query_amount_fen : t->amount_fen;
+		gr->buyer_user_id = f->query_buyer ? f->query_buyer : FAKE_BUYER;
 		return;
 	case GATEWAY_CALL_CANCEL:
 		t = trade_add(f, c->out_trade_no);
@@ -249,6 +265,10 @@ fake_submit(void *userdata, const struct gateway_call *call, gateway_done_t done
 	snprintf(c->auth_code, sizeof(c->auth_code), "%s", strempty(call->auth_code));
 	snprintf(c->out_request_no, sizeof(c->out_request_no), "%s",
 		 strempty(call->out_request_no));
+	if (f->n_log < FAKE_LOG_MAX) {
+		f->log_kind[f->n_log] = call->kind;
+		f->log_usec[f->n_log++] = now_usec(CLOCK_MONOTONIC);
+	}
 	r = sd_event_add_time_relative(f->event, &c->source, CLOCK_MONOTONIC, f->delay_usec, 1,
 				       fake_deliver, c);
 	if (r < 0) {

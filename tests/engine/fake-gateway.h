@@ -15,6 +15,7 @@
 
 #define FAKE_TRADES_MAX  64
 #define FAKE_REFUNDS_MAX 8
+#define FAKE_LOG_MAX     256
 
 struct fake_trade {
 	char out_trade_no[ORDER_ID_MAX + 1];
@@ -36,6 +37,15 @@ struct fake_gateway {
 	usec_t delay_usec;
 	usec_t confirm_usec;
 	unsigned unknown_refund_answers; /* the next N refunds are applied but answered UNKNOWN */
+	unsigned
+		throttle_answers; /* the next N queries, cancels, refunds answer 40005, untouched */
+	int64_t query_amount_fen; /* > 0: queries name a trade of this total_amount */
+	const char *query_buyer;  /* non-NULL: queries name this buyer_user_id */
+	/* Every call as it was submitted, with its CLOCK_MONOTONIC time. */
+	enum gateway_call_kind log_kind[FAKE_LOG_MAX];
+	usec_t log_usec[FAKE_LOG_MAX];
+	unsigned n_log;
+	unsigned throttled; /* throttled answers given */
 	struct fake_trade trades[FAKE_TRADES_MAX];
 	unsigned n_trades;
 	unsigned in_flight;

@@ -184,9 +184,8 @@ notify_listen(struct ctx *c)
 }
 
 static void
-ctx_init(struct ctx *c, bool notify, usec_t qr_poll_usec)
+ctx_init_args(struct ctx *c, bool notify, usec_t qr_poll_usec, const char *const *extra)
 {
-	static const char *const extra[] = {"--confirm-after", "0.3", "--slow-delay", "3", NULL};
 	char p[512];
 	struct gateway_alipay_config gcfg = {.timeout_usec = 1 * USEC_PER_SEC, .store_id = "S1"};
 	struct gateway ops;
@@ -228,6 +227,14 @@ ctx_init(struct ctx *c, bool notify, usec_t qr_poll_usec)
 	ops = gateway_alipay_ops(c->ga);
 	CHECK_INT_EQ(engine_new(c->event, c->journal, &c->cfg, &ops, &c->engine), 0);
 	CHECK_INT_EQ(engine_start(c->engine), 0);
+}
+
+static void
+ctx_init(struct ctx *c, bool notify, usec_t qr_poll_usec)
+{
+	static const char *const extra[] = {"--confirm-after", "0.3", "--slow-delay", "3", NULL};
+
+	ctx_init_args(c, notify, qr_poll_usec, extra);
 }
 
 static void
@@ -405,7 +412,7 @@ static void
 test_refunds(void)
 {
 	char a[ORDER_ID_MAX + 1], b[ORDER_ID_MAX + 1], d[ORDER_ID_MAX + 1];
-	char code[19] = "287654321098765430";
+	char code[19];
 	char r1[REFUND_ID_MAX + 1], r2[REFUND_ID_MAX + 1], r3[REFUND_ID_MAX + 1];
 	char r4[REFUND_ID_MAX + 1];
 	struct journal_refund rf;
@@ -414,8 +421,11 @@ test_refunds(void)
 	struct ctx c;
 
 	ctx_init(&c, false, 0);
-	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 1000, "full", code, NULL, a), 0);
-	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 1000, "partial", code, NULL, b),
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 1000, "full",
+				      test_paycode(code, '0'), NULL, a),
+		     0);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 1000, "partial",
+				      test_paycode(code, '0'), NULL, b),
 		     0);
 	run_until_idle(&c);
 
@@ -445,7 +455,9 @@ test_refunds(void)
 		CHECK_INT_EQ(engine_new(c.event, c.journal, &c.cfg, &ops, &c.engine), 0);
 	}
 	CHECK_INT_EQ(engine_start(c.engine), 0);
-	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 500, "lossy", code, NULL, d), 0);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 500, "lossy",
+				      test_paycode(code, '0'), NULL, d),
+		     0);
 	run_until_idle(&c);
 	CHECK_INT_EQ(engine_refund_new(c.engine, d, 500, "lost answer", r4), 0);
 	run_until_idle(&c);
@@ -471,6 +483,191 @@ test_refunds(void)
 	ctx_done(&c);
 }
 
+/*
+ * A gateway decorator that sends every call under one out_trade_no: trade numbers cannot
+ * collide by themselves any more (install and run ids), so the test forces the collision.
+ */
+struct rename {
+	struct gateway inner;
+	const char *out_trade_no;
+};
+
+static int
+rename_submit(void *userdata, const struct gateway_call *call, gateway_done_t done,
+	      void *done_userdata, void **ret_handle)
+{
+	struct rename *n = userdata;
+	struct gateway_call renamed = *call;
+
+	renamed.out_trade_no = n->out_trade_no;
+	return n->inner.submit(n->inner.userdata, &renamed, done, done_userdata, ret_handle);
+}
+
+static void
+rename_cancel(void *userdata, void *handle)
+{
+	struct rename *n = userdata;
+
+	n->inner.cancel(n->inner.userdata, handle);
+}
+
+/* A new engine on the same journal, its calls renamed by n (NULL: the plain gateway). */
+static void
+engine_restart(struct ctx *c, struct rename *n)
+{
+	struct gateway ops = gateway_alipay_ops(c->ga);
+
+	engine_free(c->engine);
+	if (n) {
+		n->inner = ops;
+		ops = (struct gateway){
+			.submit = rename_submit, .cancel = rename_cancel, .userdata = n};
+	}
+	CHECK_INT_EQ(engine_new(c->event, c->journal, &c->cfg, &ops, &c->engine), 0);
+	CHECK_INT_EQ(engine_start(c->engine), 0);
+}
+
+/* Runs until the order is in ATTENTION; a final state on the way fails the test. */
+static void
+run_until_held(struct ctx *c, const char *id, struct journal_order *ret)
+{
+	for (unsigned i = 0; state_of(c, id, ret) != ORDER_ATTENTION; i++) {
+		CHECK(i < 200);
+		CHECK(!order_state_is_final(ret->fsm.state));
+		CHECK(sd_event_run(c->event, 100 * USEC_PER_MSEC) >= 0);
+	}
+	CHECK(order_is_held(&ret->fsm));
+}
+
+/*
+ * doc/engine.md "Trades that are not ours": a second customer's order meets, at the gateway, a
+ * paid trade under its out_trade_no (as a cloned till or a restored journal once did). It is
+ * never PAID and nothing is canceled (that would refund the first customer).
+ */
+static void
+test_collision(void)
+{
+	char a[ORDER_ID_MAX + 1], b[ORDER_ID_MAX + 1], x[ORDER_ID_MAX + 1], code[19];
+	struct rename n = {.out_trade_no = "FORCED_COLLISION_1"};
+	struct journal_order o;
+	struct json_object *root, *t;
+	struct ctx c;
+
+	ctx_init(&c, false, 0);
+	engine_restart(&c, &n);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 500, "first",
+				      test_paycode(code, '0'), NULL, a),
+		     0);
+	run_until_idle(&c);
+	CHECK_INT_EQ(state_of(&c, a, NULL), ORDER_PAID);
+
+	/* A second customer, the same amount: ACQ.TRADE_HAS_SUCCESS to a pay sent once. */
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 500, "first",
+				      test_paycode(code, '0'), NULL, b),
+		     0);
+	run_until_held(&c, b, &o);
+	CHECK_STR_EQ(o.fsm.sub_code, ORDER_REASON_COLLISION);
+	CHECK(isempty(o.trade_no)); /* the stranger's trade is not recorded as ours */
+
+	/* Another amount: ACQ.CONTEXT_INCONSISTENT, the same verdict. */
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 600, "first",
+				      test_paycode(code, '0'), NULL, x),
+		     0);
+	run_until_held(&c, x, &o);
+	CHECK_STR_EQ(o.fsm.sub_code, ORDER_REASON_COLLISION);
+
+	/* Held: time passes, a restart comes, and nothing more is sent. */
+	for (unsigned i = 0; i < 10; i++)
+		CHECK(sd_event_run(c.event, 50 * USEC_PER_MSEC) >= 0);
+	engine_restart(&c, &n);
+	for (unsigned i = 0; i < 10; i++)
+		CHECK(sd_event_run(c.event, 50 * USEC_PER_MSEC) >= 0);
+	CHECK_INT_EQ(state_of(&c, b, &o), ORDER_ATTENTION);
+	CHECK(order_is_held(&o.fsm));
+	CHECK_INT_EQ(state_of(&c, x, &o), ORDER_ATTENTION);
+	CHECK(order_is_held(&o.fsm));
+
+	root = sandbox_proc_trades(&c.sb);
+	t = sandbox_proc_trade(root, n.out_trade_no);
+	/* The first customer's trade: still paid, three pays seen, never queried or canceled. */
+	CHECK_STR_EQ(sandbox_proc_str(t, "trade_status"), "TRADE_SUCCESS");
+	CHECK_STR_EQ(sandbox_proc_str(t, "total_amount"), "5.00");
+	CHECK_INT_EQ(sandbox_proc_int(t, "pay_requests"), 3);
+	CHECK_INT_EQ(sandbox_proc_int(t, "query_requests"), 0);
+	CHECK_INT_EQ(sandbox_proc_int(t, "cancel_requests"), 0);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_CANCEL), 0);
+	json_object_put(root);
+	ctx_done(&c);
+}
+
+/*
+ * doc/engine.md: a pay or precreate that provably never left (connection refused) fails at
+ * once, "gateway unreachable, nothing was charged", with no query and no cancel after it.
+ */
+static void
+test_unreachable(void)
+{
+	char a[ORDER_ID_MAX + 1], q[ORDER_ID_MAX + 1];
+	struct journal_order o;
+	struct ctx c;
+	usec_t t0;
+
+	ctx_init(&c, false, 0);
+	/* The gateway goes away: its port now refuses connections. */
+	sandbox_proc_stop(&c.sb);
+	t0 = now_usec(CLOCK_MONOTONIC);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 100, "down", "287654321098765400",
+				      NULL, a),
+		     0);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_QR, 100, "down", NULL, NULL, q), 0);
+	run_until_idle(&c);
+	/* Well within the transport's connect timeout (10 s), on a loaded machine. */
+	CHECK(now_usec(CLOCK_MONOTONIC) - t0 < 5 * USEC_PER_SEC);
+	CHECK_INT_EQ(state_of(&c, a, &o), ORDER_FAILED);
+	CHECK_STR_EQ(o.fsm.sub_code, GATEWAY_REASON_UNREACHABLE);
+	CHECK_INT_EQ(state_of(&c, q, &o), ORDER_FAILED);
+	CHECK_STR_EQ(o.fsm.sub_code, GATEWAY_REASON_UNREACHABLE);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_PAY), 1);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_QUERY), 0);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_CANCEL), 0);
+	ctx_done(&c);
+}
+
+/*
+ * doc/engine.md "Throttling", against the sandbox's rate limit: the first three queries are
+ * answered 40005. They are sent again after the throttle backoff and not counted, so the buyer
+ * who never confirms still gets every one of max_queries answered queries before the cancel.
+ */
+static void
+test_throttled(void)
+{
+	static const char *const extra[] = {"--throttle-queries", "3", NULL};
+	char id[ORDER_ID_MAX + 1], code[19];
+	struct json_object *root, *t;
+	struct ctx c;
+	usec_t t0;
+
+	ctx_init_args(&c, false, 0, extra);
+	c.cfg.throttle_initial_usec = 100 * USEC_PER_MSEC;
+	c.cfg.throttle_max_usec = 200 * USEC_PER_MSEC;
+	engine_restart(&c, NULL);
+	t0 = now_usec(CLOCK_MONOTONIC);
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 100, "busy",
+				      test_paycode(code, '2'), NULL, id),
+		     0);
+	run_until_idle(&c);
+	CHECK_INT_EQ(state_of(&c, id, NULL), ORDER_CANCELED);
+	root = sandbox_proc_trades(&c.sb);
+	t = sandbox_proc_trade(root, id);
+	CHECK_INT_EQ(sandbox_proc_int(t, "query_requests"), c.cfg.fsm.max_queries);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_QUERY), c.cfg.fsm.max_queries + 3);
+	CHECK_INT_EQ(sandbox_proc_int(t, "cancel_requests"), 1);
+	/* 100 + 200 + 200 ms of throttle backoff, at the least, before the answered queries. */
+	CHECK(now_usec(CLOCK_MONOTONIC) - t0 >= 500 * USEC_PER_MSEC);
+	json_object_put(root);
+	ctx_done(&c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -485,6 +682,9 @@ main(int argc, char **argv)
 	test_scenarios();
 	test_qr();
 	test_refunds();
+	test_collision();
+	test_unreachable();
+	test_throttled();
 
 	{
 		char p[300];

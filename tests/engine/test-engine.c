@@ -464,6 +464,109 @@ test_journal_failure(void)
 	ctx_done(&c);
 }
 
+/*
+ * doc/engine.md "Throttling": three throttled answers in a row. The same query goes again after
+ * 40, 80, then 100 ms (the capped doubling), not after the 5 ms query interval, and none of
+ * them uses up one of max_queries; then a throttled cancel is repeated, not counted as failed.
+ */
+static void
+test_throttle(void)
+{
+	char id[ORDER_ID_MAX + 1], code[19];
+	usec_t q[FAKE_LOG_MAX];
+	unsigned n = 0;
+	struct ctx c;
+
+	ctx_init(&c, true);
+	engine_free(c.engine);
+	c.cfg.throttle_initial_usec = 40 * USEC_PER_MSEC;
+	c.cfg.throttle_max_usec = 100 * USEC_PER_MSEC;
+	ctx_engine_up(&c);
+	auth_code(code, '2');
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 100, "busy", code, NULL, id), 0);
+	run_until_state(&c, id, ORDER_WAITING);
+	c.fake.throttle_answers = 3;
+	run_until_idle(&c);
+	for (unsigned i = 0; i < c.fake.n_log; i++)
+		if (c.fake.log_kind[i] == GATEWAY_CALL_QUERY)
+			q[n++] = c.fake.log_usec[i];
+	CHECK_INT_EQ(c.fake.throttled, 3);
+	CHECK(n >= 4);
+	/* Queries 1–3 were throttled: 2, 3 and 4 follow after the throttle backoff. */
+	CHECK(q[1] - q[0] >= 40 * USEC_PER_MSEC);
+	CHECK(q[2] - q[1] >= 80 * USEC_PER_MSEC);
+	CHECK(q[3] - q[2] >= 100 * USEC_PER_MSEC);
+	/* All max_queries answered queries, plus the three throttled ones, then the cancel. */
+	CHECK_INT_EQ(fake_gateway_trade(&c.fake, id)->queries, c.cfg.fsm.max_queries);
+	CHECK_INT_EQ(n, c.cfg.fsm.max_queries + 3);
+	CHECK_INT_EQ(state_of(&c, id), ORDER_CANCELED);
+	ctx_done(&c);
+
+	/* A throttled cancel is sent again; the order does not drift into ATTENTION. */
+	ctx_init(&c, true);
+	engine_free(c.engine);
+	c.cfg.throttle_initial_usec = 10 * USEC_PER_MSEC;
+	c.cfg.throttle_max_usec = 20 * USEC_PER_MSEC;
+	c.cfg.fsm.cancel_retries = 1;
+	ctx_engine_up(&c);
+	auth_code(code, '2');
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 100, "busy", code, NULL, id), 0);
+	run_until_state(&c, id, ORDER_WAITING);
+	c.fake.throttle_answers = 0;
+	CHECK_INT_EQ(engine_order_abort(c.engine, id), 0);
+	c.fake.throttle_answers = 5;
+	run_until_idle(&c);
+	CHECK_INT_EQ(c.fake.throttled, 5);
+	CHECK_INT_EQ(state_of(&c, id), ORDER_CANCELED);
+	CHECK_INT_EQ(fake_gateway_trade(&c.fake, id)->cancels, 1);
+	ctx_done(&c);
+}
+
+/*
+ * doc/engine.md "Trades that are not ours": a query naming a paid trade of another amount
+ * holds the order (never PAID, never canceled).
+ */
+static void
+test_mismatch(void)
+{
+	char id[ORDER_ID_MAX + 1], code[19];
+	struct journal_order o;
+	struct ctx c;
+
+	ctx_init(&c, true);
+	auth_code(code, '1');
+	c.fake.query_amount_fen = 9999;
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 100, "other", code, NULL, id), 0);
+	for (unsigned i = 0; state_of(&c, id) != ORDER_ATTENTION; i++) {
+		CHECK(i < 1000);
+		CHECK(!order_state_is_final(state_of(&c, id)));
+		CHECK(sd_event_run(c.event, 100 * USEC_PER_MSEC) >= 0);
+	}
+	for (unsigned i = 0; i < 5; i++)
+		CHECK(sd_event_run(c.event, 20 * USEC_PER_MSEC) >= 0);
+	CHECK_INT_EQ(engine_order_get(c.engine, id, &o), 0);
+	CHECK_INT_EQ(o.fsm.state, ORDER_ATTENTION);
+	CHECK_STR_EQ(o.fsm.sub_code, ORDER_REASON_MISMATCH);
+	CHECK_INT_EQ(fake_gateway_trade(&c.fake, id)->cancels, 0);
+	CHECK_INT_EQ(c.fake.in_flight, 0);
+	ctx_done(&c);
+
+	/* The pay's 10003 named one buyer, the query that finds the trade paid another. */
+	ctx_init(&c, true);
+	auth_code(code, '1');
+	c.fake.query_buyer = "2088999999999999";
+	CHECK_INT_EQ(engine_order_new(c.engine, ORDER_KIND_SCAN, 100, "other", code, NULL, id), 0);
+	for (unsigned i = 0; state_of(&c, id) != ORDER_ATTENTION; i++) {
+		CHECK(i < 1000);
+		CHECK(!order_state_is_final(state_of(&c, id)));
+		CHECK(sd_event_run(c.event, 100 * USEC_PER_MSEC) >= 0);
+	}
+	CHECK_INT_EQ(engine_order_get(c.engine, id, &o), 0);
+	CHECK_STR_EQ(o.fsm.sub_code, ORDER_REASON_MISMATCH);
+	CHECK_INT_EQ(fake_gateway_trade(&c.fake, id)->cancels, 0);
+	ctx_done(&c);
+}
+
 int
 main(void)
 {
@@ -477,6 +580,8 @@ main(void)
 	test_refunds();
 	test_recovery();
 	test_journal_failure();
+	test_throttle();
+	test_mismatch();
 	test_waiting_for_code();
 
 	{

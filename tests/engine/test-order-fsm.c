@@ -28,6 +28,9 @@ enum res_id {
 	A_INPROG,
 	A_FAIL,
 	A_FAIL_HAS_SUCCESS,
+	A_HAS_SUCCESS_RESENT,
+	A_CONTEXT,
+	A_OK_PAID_OTHER,
 	A_FAIL_NOT_EXIST,
 	A_UNKNOWN,
 	A_CONFIG,
@@ -48,6 +51,15 @@ static const struct order_result results[_A_MAX] = {
 	[A_INPROG] = {.cls = ALIPAY_CLASS_IN_PROGRESS},
 	[A_FAIL] = {.cls = ALIPAY_CLASS_FAILED, .sub_code = "ACQ.BUYER_BALANCE_NOT_ENOUGH"},
 	[A_FAIL_HAS_SUCCESS] = {.cls = ALIPAY_CLASS_FAILED, .sub_code = "ACQ.TRADE_HAS_SUCCESS"},
+	/* The transport put the pay on the wire twice: the first may have been ours. */
+	[A_HAS_SUCCESS_RESENT] = {.cls = ALIPAY_CLASS_UNKNOWN,
+				  .sub_code = "ACQ.TRADE_HAS_SUCCESS",
+				  .resent = true},
+	[A_CONTEXT] = {.cls = ALIPAY_CLASS_FAILED, .sub_code = "ACQ.CONTEXT_INCONSISTENT"},
+	/* Paid, but for another amount or trade_no than the journal's. */
+	[A_OK_PAID_OTHER] = {.cls = ALIPAY_CLASS_SUCCESS,
+			     .trade_status = ORDER_TRADE_SUCCESS,
+			     .contradicts = true},
 	[A_FAIL_NOT_EXIST] = {.cls = ALIPAY_CLASS_FAILED, .sub_code = "ACQ.TRADE_NOT_EXIST"},
 	[A_UNKNOWN] = {.cls = ALIPAY_CLASS_UNKNOWN, .sub_code = "ACQ.SYSTEM_ERROR"},
 	[A_CONFIG] = {.cls = ALIPAY_CLASS_CONFIG, .sub_code = "isv.invalid-signature"},
@@ -121,6 +133,7 @@ struct row {
 /* UNKNOWN and QUERYING share their reactions. */
 #define QUERYING_ROWS(st)                                                                        \
 	T(st, ORDER_EV_QUERY_RESULT, A_OK_PAID, ORDER_PAID, N, T_NONE),                          \
+		T(st, ORDER_EV_QUERY_RESULT, A_OK_PAID_OTHER, ORDER_ATTENTION, N, T_NONE),       \
 		T(st, ORDER_EV_QUERY_RESULT, A_OK_FINISHED, ORDER_PAID, N, T_NONE),              \
 		T(st, ORDER_EV_QUERY_RESULT, A_OK_CLOSED, ORDER_CANCELED, N, T_NONE),            \
 		T(st, ORDER_EV_QUERY_RESULT, A_OK_WAIT, ORDER_WAITING, N, 100),                  \
@@ -184,7 +197,11 @@ static const struct row rows[] = {
 	T(ORDER_PAYING, ORDER_EV_PAY_RESULT, A_INPROG, ORDER_WAITING, N, 100),
 	TX(ORDER_PAYING, ORDER_EV_PAY_RESULT, A_INPROG, ORDER_CANCELING, CAN, T_NONE, 2, true, 0),
 	T(ORDER_PAYING, ORDER_EV_PAY_RESULT, A_FAIL, ORDER_FAILED, N, T_NONE),
-	T(ORDER_PAYING, ORDER_EV_PAY_RESULT, A_FAIL_HAS_SUCCESS, ORDER_UNKNOWN, QRY, T_NONE),
+	/* doc/engine.md "Trades that are not ours": our one pay found the number taken. */
+	T(ORDER_PAYING, ORDER_EV_PAY_RESULT, A_FAIL_HAS_SUCCESS, ORDER_ATTENTION, N, T_NONE),
+	T(ORDER_PAYING, ORDER_EV_PAY_RESULT, A_CONTEXT, ORDER_ATTENTION, N, T_NONE),
+	T(ORDER_PAYING, ORDER_EV_PAY_RESULT, A_HAS_SUCCESS_RESENT, ORDER_UNKNOWN, QRY, T_NONE),
+	T(ORDER_PAYING, ORDER_EV_PAY_RESULT, A_OK_PAID_OTHER, ORDER_ATTENTION, N, T_NONE),
 	T(ORDER_PAYING, ORDER_EV_PAY_RESULT, A_UNKNOWN, ORDER_UNKNOWN, QRY, T_NONE),
 	T(ORDER_PAYING, ORDER_EV_PAY_RESULT, A_NULL, ORDER_UNKNOWN, QRY, T_NONE),
 	T(ORDER_PAYING, ORDER_EV_PAY_RESULT, A_CONFIG, ORDER_FAILED, N, T_NONE),
@@ -218,6 +235,10 @@ static const struct row rows[] = {
 	TQ(ORDER_PRECREATING, ORDER_EV_PRECREATE_RESULT, A_UNKNOWN, ORDER_CANCELING, CAN, T_NONE),
 	TQ(ORDER_PRECREATING, ORDER_EV_PRECREATE_RESULT, A_NULL, ORDER_CANCELING, CAN, T_NONE),
 	TQ(ORDER_PRECREATING, ORDER_EV_PRECREATE_RESULT, A_FAIL, ORDER_FAILED, N, T_NONE),
+	/* Never a cancel of a number someone else paid under. */
+	TQ(ORDER_PRECREATING, ORDER_EV_PRECREATE_RESULT, A_FAIL_HAS_SUCCESS, ORDER_ATTENTION, N,
+	   T_NONE),
+	TQ(ORDER_PRECREATING, ORDER_EV_PRECREATE_RESULT, A_CONTEXT, ORDER_ATTENTION, N, T_NONE),
 	TQ(ORDER_PRECREATING, ORDER_EV_PRECREATE_RESULT, A_CONFIG, ORDER_FAILED, N, T_NONE),
 	TQ(ORDER_PRECREATING, ORDER_EV_PRECREATE_RESULT, A_INPROG, ORDER_FAILED, N, T_NONE),
 	TQ(ORDER_PRECREATING, ORDER_EV_ABORT, A_NULL, SAME, N, T_NONE),
@@ -555,6 +576,50 @@ test_attention_backoff(void)
 	step(&o, ORDER_EV_CANCEL_RESULT, A_CANCEL_REFUND, now, ORDER_REFUNDED_BY_CANCEL);
 }
 
+/*
+ * doc/engine.md "Trades that are not ours": a held order is ATTENTION with the reason, and
+ * nothing — timer, restart, abort, notification — makes it send a cancel or become PAID.
+ */
+static void
+test_held(void)
+{
+	static const enum res_id taken[] = {A_FAIL_HAS_SUCCESS, A_CONTEXT, A_OK_PAID_OTHER};
+
+	for (size_t i = 0; i < ELEMENTSOF(taken); i++) {
+		struct order o;
+		struct order_actions a;
+
+		CHECK_INT_EQ(order_init(&o, "T1_20261126_4", ORDER_KIND_SCAN, NOW), 0);
+		o.state = ORDER_PAYING;
+		a = step(&o, ORDER_EV_PAY_RESULT, taken[i], NOW, ORDER_ATTENTION);
+		CHECK(a.changed && a.send == ORDER_REQ_NONE && a.timer_usec == 0);
+		CHECK(order_is_held(&o));
+		CHECK_STR_EQ(o.sub_code, taken[i] == A_OK_PAID_OTHER ? ORDER_REASON_MISMATCH
+								     : ORDER_REASON_COLLISION);
+		a = step(&o, ORDER_EV_TIMER, A_NULL, NOW + 1, ORDER_ATTENTION);
+		CHECK(!a.changed && a.send == ORDER_REQ_NONE && a.timer_usec == 0);
+		a = step(&o, ORDER_EV_RESUME, A_NULL, NOW + 2, ORDER_ATTENTION);
+		CHECK(!a.changed && a.send == ORDER_REQ_NONE && a.timer_usec == 0);
+		a = step(&o, ORDER_EV_ABORT, A_NULL, NOW + 3, ORDER_ATTENTION);
+		CHECK(a.send == ORDER_REQ_NONE);
+		a = step(&o, ORDER_EV_NOTIFY, A_OK_PAID, NOW + 4, ORDER_ATTENTION);
+		CHECK(a.send == ORDER_REQ_NONE);
+		a = step(&o, ORDER_EV_NOTIFY, A_OK_PAID_OTHER, NOW + 5, ORDER_ATTENTION);
+		CHECK(!a.changed && a.send == ORDER_REQ_NONE);
+		CHECK(order_is_held(&o));
+	}
+	/* An ATTENTION for a cancel that keeps failing is not held: it retries. */
+	{
+		struct order o;
+
+		CHECK_INT_EQ(order_init(&o, "T1_20261126_5", ORDER_KIND_SCAN, NOW), 0);
+		o.state = ORDER_ATTENTION;
+		CHECK(!order_is_held(&o));
+		CHECK_INT_EQ(step(&o, ORDER_EV_TIMER, A_NULL, NOW, ORDER_CANCELING).send,
+			     ORDER_REQ_CANCEL);
+	}
+}
+
 /* QR with polling off: the timer fires only at expiry, which cancels. */
 static void
 test_qr_no_polling(void)
@@ -643,6 +708,7 @@ main(void)
 	test_scan_never_confirmed();
 	test_pay_sent_once();
 	test_attention_backoff();
+	test_held();
 	test_qr_no_polling();
 	test_names();
 

@@ -98,7 +98,8 @@ def main():
             st, o = d.api("POST", "/v1/orders", {"amount": "1.00"})
             assert st == 201, (st, o)
             before = len(relay.pay_arrivals)
-            os.write(d.scanner.master, b"287654321098765430\r")
+            # The sandbox takes each payment code once: a fresh one per order.
+            os.write(d.scanner.master, f"28{i + 1:015d}0\r".encode())
             t = time.monotonic()
             while len(relay.pay_arrivals) == before:
                 time.sleep(0.0005)
@@ -108,7 +109,7 @@ def main():
         start = time.monotonic()
         for i in range(n_orders):
             st, o = d.api("POST", "/v1/orders", {"amount": "0.01",
-                                                 "auth_code": "287654321098765430"})
+                                                 "auth_code": f"29{i + 1:015d}0"})
             assert st == 201, (st, o)
         while d.api("GET", "/v1/status")[1]["active_orders"] > 0:
             time.sleep(0.1)

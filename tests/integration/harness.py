@@ -48,13 +48,13 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 
 class Sandbox:
-    def __init__(self, build, extra=()):
+    def __init__(self, build, extra=(), env=None):
         self.proc = subprocess.Popen(
             [os.path.join(build, "sandbox", "f2fpay-sandbox"), "--listen", "127.0.0.1:0",
              "--app-public-key", os.path.join(KEYS, "app-public.pem"),
              "--alipay-private-key", os.path.join(KEYS, "alipay-private.pem"),
              "--confirm-after", "1", *extra],
-            stdout=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, text=True, env=dict(os.environ, **(env or {})))
         line = self.proc.stdout.readline().strip()
         check(line.startswith("listening on "), f"sandbox did not start: {line!r}")
         self.url = line[len("listening on "):]
@@ -114,6 +114,7 @@ class Events:
 
     def __init__(self, sock_path, path="/v1/events", headers=None):
         self.q = queue.Queue()
+        self.raw = bytearray()  # every byte of the stream, for "never carries X" checks
         self.mismatch = None
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(sock_path)
@@ -133,6 +134,7 @@ class Events:
                 line = f.readline()
                 if not line:
                     return
+                self.raw += line
                 line = line.rstrip(b"\r\n")
                 if line.startswith(b": f2fpayd events"):
                     self.ready.set()
@@ -268,7 +270,7 @@ class Daemon:
         self.t_start = time.monotonic()
         self.proc = subprocess.Popen(self.f2fpayd_wrap + [self.f2fpayd, "--config", self.conf],
                                      env=env, stderr=stderr)
-        self.wait_notify("READY=1")
+        self.ready_msg = self.wait_notify("READY=1")
         self.t_ready = time.monotonic()
 
     @staticmethod
@@ -491,6 +493,15 @@ class Daemon:
             self.proc.wait()
         if self.scanner:
             self.scanner.close()
+
+
+_codes = iter(range(1, 10**15))
+
+
+def paycode(digit):
+    """A payment code not used before in this run: the sandbox takes each code once
+    (doc/sandbox.md). 18 digits starting 28, the scenario digit last."""
+    return f"28{next(_codes):015d}{digit}"
 
 
 def money_fen(amount):

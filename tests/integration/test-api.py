@@ -13,12 +13,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, Events, Sandbox, check, free_port, run_scenario  # noqa: E402
+from harness import (Daemon, Events, Sandbox, check, free_port, paycode,  # noqa: E402
+                     run_scenario)
 
 # doc/design.md §11.1: the last digit of an 18-digit code starting 28 picks the buyer.
-CODE_PAID = "287654321098765430"
-CODE_CONFIRMS = "287654321098765431"
-CODE_NEVER = "287654321098765432"
 
 
 def edit_conf(d, old, new):
@@ -86,10 +84,10 @@ def test_queries(build, tmp):
     d = Daemon(build, sb, tmp, scanner=False, display=None)
     try:
         d.start()
-        st, a = d.api("POST", "/v1/orders", {"amount": "10.00", "auth_code": CODE_PAID,
+        st, a = d.api("POST", "/v1/orders", {"amount": "10.00", "auth_code": paycode(0),
                                             "pos_ref": "R-0001"})
         check(st == 201, f"create: {st} {a}")
-        st, b = d.api("POST", "/v1/orders", {"amount": "4.00", "auth_code": CODE_PAID,
+        st, b = d.api("POST", "/v1/orders", {"amount": "4.00", "auth_code": paycode(0),
                                             "pos_ref": "R-0004"})
         st, q = d.api("POST", "/v1/orders", {"amount": "3.00", "mode": "qr",
                                             "pos_ref": "R-0005"})
@@ -189,7 +187,7 @@ def test_paging(build, tmp):
 
         def create(n, into):
             for _ in range(n):
-                st, o = d.api("POST", "/v1/orders", {"amount": "0.01", "auth_code": CODE_PAID})
+                st, o = d.api("POST", "/v1/orders", {"amount": "0.01", "auth_code": paycode(0)})
                 check(st == 201, f"create: {st} {o}")
                 with lock:
                     into.add(o["id"])
@@ -278,13 +276,13 @@ def test_events(build, tmp):
         d.start()
         ctrl = Events(d.sock)  # stays connected: what every client should have seen
         a = Events(d.sock)
-        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID})
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": paycode(0)})
         a.wait_order(o["id"], "PAID")
         seen = drain(a)
         a.close()
         # Dropped. Orders go on: one paid, one refund, a scan order waiting for its code (not
         # journaled: its events get ids of their own) and canceled.
-        st, o2 = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": CODE_PAID})
+        st, o2 = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": paycode(0)})
         d.wait_state(o2["id"], "PAID")
         st, r = d.api("POST", f"/v1/orders/{o2['id']}/refunds", {"amount": "0.50"})
         check(st == 201, f"refund: {st} {r}")
@@ -322,7 +320,7 @@ def test_events(build, tmp):
         check(len(got) == 1 and got[0]["event"] == "resync" and
               got[0]["data"]["reason"] == "too_old" and got[0]["id"] == everything[-1]["id"],
               f"too old: {got}")
-        st, o3 = d.api("POST", "/v1/orders", {"amount": "3.00", "auth_code": CODE_PAID})
+        st, o3 = d.api("POST", "/v1/orders", {"amount": "3.00", "auth_code": paycode(0)})
         b.wait_order(o3["id"], "PAID")
         b.close()
         b = Events(d.sock, headers={"Last-Event-ID": "999999"})
@@ -351,7 +349,7 @@ def test_events_restart(build, tmp):
     try:
         d.start()
         a = d.follow()
-        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID})
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": paycode(0)})
         a.wait_order(o["id"], "PAID")
         last = drain(a)[-1]["id"]
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
@@ -359,7 +357,7 @@ def test_events_restart(build, tmp):
         b = Events(d.sock, headers={"Last-Event-ID": last})
         got = drain(b)
         check(got == [], f"a resume across a restart replayed or resynced: {got}")
-        st, o2 = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID})
+        st, o2 = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": paycode(0)})
         e = b.wait_order(o2["id"], "PAID")
         check(id_key(e["id"]) > id_key(last), f"id {e['id']} after {last}")
         b.close()
@@ -388,7 +386,7 @@ def test_wait_qr(build, tmp):
         st, again = d.api("POST", "/v1/orders?wait=qr", {"amount": "2.00", "mode": "qr",
                                                         "pos_ref": "Q-1"})
         check(st == 200 and again["qr_code"] == o["qr_code"], f"replay: {st} {again}")
-        for q, body, code in (("?wait=qr", {"amount": "1.00", "auth_code": CODE_PAID},
+        for q, body, code in (("?wait=qr", {"amount": "1.00", "auth_code": paycode(0)},
                                "invalid_parameter"),
                               ("?wait=yes", {"amount": "1.00", "mode": "qr"},
                                "invalid_parameter"),
@@ -429,7 +427,7 @@ def test_reverse_paid(build, tmp):
     d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
     try:
         d.start()
-        st, o = d.api("POST", "/v1/orders", {"amount": "12.34", "auth_code": CODE_PAID})
+        st, o = d.api("POST", "/v1/orders", {"amount": "12.34", "auth_code": paycode(0)})
         d.wait_state(o["id"], "PAID")
         st, j = d.api("POST", f"/v1/orders/{o['id']}/cancel")
         msg = j["error"]["message"]
@@ -464,9 +462,9 @@ def test_receipts(build, tmp):
     d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
     try:
         d.start()
-        st, o = d.api("POST", "/v1/orders", {"amount": "10.00", "auth_code": CODE_PAID})
-        st, q = d.api("POST", "/v1/orders", {"amount": "0.30", "auth_code": CODE_CONFIRMS})
-        st, n = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": CODE_NEVER})
+        st, o = d.api("POST", "/v1/orders", {"amount": "10.00", "auth_code": paycode(0)})
+        st, q = d.api("POST", "/v1/orders", {"amount": "0.30", "auth_code": paycode(1)})
+        st, n = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": paycode(2)})
         for oid, total, paid, funds, how in (
                 (o["id"], "10.00", "9.50", [("ALIPAYACCOUNT", "9.50"), ("DISCOUNT", "0.50")],
                  "pay"),
@@ -508,10 +506,10 @@ def test_operator(build, tmp):
     try:
         edit_conf(d, "store_id = S01\n", "store_id = S01\noperator_id = DESK-1\n")
         d.start()
-        st, a = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID,
+        st, a = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": paycode(0),
                                             "operator_id": "C-007"})
         check(st == 201 and a["operator_id"] == "C-007", f"create: {st} {a}")
-        st, b = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID})
+        st, b = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": paycode(0)})
         check(st == 201 and b["operator_id"] == "DESK-1", f"default: {st} {b}")
         st, q = d.api("POST", "/v1/orders?wait=qr", {"amount": "1.00", "mode": "qr",
                                                     "operator_id": "C-008"})

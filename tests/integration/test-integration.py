@@ -5,6 +5,7 @@
 # BUILD_DIR NAME.
 import base64
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (KEYS, Daemon, Sandbox, check, form, run_scenario,  # noqa: E402
+from harness import (KEYS, Daemon, Sandbox, check, form, paycode, run_scenario,  # noqa: E402
                      sign_notification)
 
 # doc/design.md §11.1: the last digit of an 18-digit code starting 28 picks the buyer.
@@ -37,8 +38,10 @@ def test_pos_flow(build, tmp):
     """POS: order over the API, a code on the scanner, PAID on SSE and the display, ctl agrees."""
     sb = Sandbox(build)
     d = Daemon(build, sb, tmp)
+    log = os.path.join(tmp, "f2fpayd.log")
     try:
-        d.start()
+        with open(log, "w") as err:
+            d.start(stderr=err)
         ev = d.follow()
         d.wait_screen("idle")
         idle = png_digest(d.png)
@@ -76,22 +79,39 @@ def test_pos_flow(build, tmp):
         d.scanner.scan("4006381333931")
         scan = ev.wait(lambda e: e["event"] == "scan", "scan event")["data"]
         check(scan["code"] == "4006381333931" and scan["class"] == "barcode", f"scan: {scan}")
-        # A payment code with no order waiting is only a scan event.
+        # A payment code with no order waiting is only a scan event, and only masked.
         d.scanner.scan(CODE_PAID)
         scan = ev.wait(lambda e: e["event"] == "scan", "scan event")["data"]
-        check(scan["class"] == "alipay", f"scan: {scan}")
+        check(scan["class"] == "alipay" and scan["code"] == "28************5430"
+              and scan["masked"] is True, f"scan: {scan}")
         st, lst = d.api("GET", "/v1/orders")
         check(st == 200 and len(lst["orders"]) == 1, f"orders: {lst}")
         # Another wallet's code: "not supported" on the display, and a scan event.
         st, o2 = d.api("POST", "/v1/orders", {"amount": "1.00"})
         check(st == 201, f"create: {st} {o2}")
         d.scanner.scan("134567890123456789")
+        scan = ev.wait(lambda e: e["event"] == "scan", "scan event")["data"]
+        check(scan["class"] == "other-wallet" and scan["code"] == "13************6789",
+              f"scan: {scan}")
         ev.wait(lambda e: e["event"] == "display" and
                 e["data"].get("reason") == "F2FPAY.CODE_NOT_SUPPORTED", "not supported")
         d.wait_screen("failed", amount="1.00", reason="F2FPAY.CODE_NOT_SUPPORTED", not_like=[
             dict(kind="failed", amount="1.00", reason="F2FPAY.QR_EXPIRED")])
         check(d.order(o2["id"])["state"] == "WAITING_FOR_CODE", "another wallet's code moved it")
+        # The event stream never carried a payment code unmasked (ours or another wallet's).
+        time.sleep(0.3)
+        for code in (CODE_PAID, "134567890123456789"):
+            check(code.encode() not in ev.raw, f"{code} went out on the event stream")
+        check(b"4006381333931" in ev.raw, "the product barcode did not go out")
+        # Nor the API's order list, nor the log (which does show the masked form).
+        st, lst = d.api("GET", "/v1/orders")
+        check(CODE_PAID not in json.dumps(lst), "a payment code in GET /v1/orders")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
+        with open(log) as f:
+            text = f.read()
+        check(CODE_PAID not in text and "134567890123456789" not in text,
+              "a payment code in the log")
+        check("28************5430" in text, "the masked code is not in the log")
     finally:
         d.close()
         sb.stop()
@@ -365,7 +385,7 @@ def test_crash(build, tmp):
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
         # A SIGTERM leaves an order in flight for the next start, too.
         d.start()
-        st, o = d.api("POST", "/v1/orders", {"amount": "1.11", "auth_code": CODE_CONFIRMS})
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.11", "auth_code": paycode(1)})
         d.wait_state(o["id"], "WAITING")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
         d.start()
@@ -453,6 +473,123 @@ def test_refusals(build, tmp):
         d.close()
 
 
+def test_unreachable(build, tmp):
+    """The gateway refuses connections: FAILED at once, nothing was charged, no query storm."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False)
+    try:
+        sb.stop()
+        d.start()
+        ev = d.follow()
+        t0 = time.monotonic()
+        st, o = d.api("POST", "/v1/orders", {"amount": "4.00", "auth_code": paycode(0)})
+        check(st == 201, f"create: {st} {o}")
+        o = d.wait_state(o["id"], "FAILED")
+        # Within the connect timeout (1 s here), with room for a loaded machine.
+        print(f"FAILED {time.monotonic() - t0:.3f} s after the order was created")
+        check(time.monotonic() - t0 < 5, f"took {time.monotonic() - t0:.1f} s")
+        check(o["reason"] == "F2FPAY.GATEWAY_UNREACHABLE"
+              and o["reason_text"] == "Gateway unreachable, nothing was charged", f"order: {o}")
+        ev.wait(lambda e: e["event"] == "display" and
+                e["data"].get("reason") == "F2FPAY.GATEWAY_UNREACHABLE", "unreachable screen")
+        d.wait_screen("failed", amount="4.00", subject=o["subject"],
+                      reason="F2FPAY.GATEWAY_UNREACHABLE")
+        st, s = d.api("GET", "/v1/status")
+        check(s["active_orders"] == 0 and s["attention"] == [], f"status: {s}")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+    finally:
+        d.close()
+        sb.stop()
+
+
+def clock_shim(build, shift_file, unsync):
+    """Environment that runs a process under tests/engine/clock-shift.c (its own clock only)."""
+    with open(shift_file, "w") as f:
+        f.write("0")
+    return {"LD_PRELOAD": os.path.join(build, "tests", "engine", "libclockshift.so"),
+            "F2FPAY_TEST_CLOCK_SHIFT_FILE": shift_file,
+            "F2FPAY_TEST_CLOCK_UNSYNC": unsync,
+            # ASan builds: the shim is preloaded ahead of the sanitizer's runtime.
+            "ASAN_OPTIONS": ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"),
+                                                   "verify_asan_link_order=0"]))}
+
+
+def test_clock(build, tmp):
+    """Wall-clock steps of ±2 h keep the query interval; a wrong or unsynchronized clock is said."""
+    d_shift, sb_shift = os.path.join(tmp, "shift-daemon"), os.path.join(tmp, "shift-sandbox")
+    sb = Sandbox(build, env=clock_shim(build, sb_shift, "0"))
+    d = Daemon(build, sb, tmp, scanner=False, extra_env=clock_shim(build, d_shift, "1"))
+    log = os.path.join(tmp, "f2fpayd.log")
+
+    def step(seconds, both=True):
+        for path in (d_shift, sb_shift) if both else (d_shift,):
+            with open(path, "w") as f:
+                f.write(str(seconds))
+
+    try:
+        with open(log, "w") as err:
+            d.start(stderr=err)
+        # adjtimex() says STA_UNSYNC: at start, in the systemd STATUS and in /v1/status.
+        check("clock is not synchronized" in d.ready_msg, f"STATUS: {d.ready_msg!r}")
+        st, s = d.api("GET", "/v1/status")
+        check(st == 200 and s["clock"] == "unsynchronized", f"status: {s}")
+        with open(log) as f:
+            check("clock is not synchronized" in f.read(), "nothing said at start")
+
+        # An order waits for the buyer (queried every 300 ms, 20 times at most). The clocks of
+        # both processes step +2 h, then -2 h: the queries keep coming at the same pace, not
+        # stalled for two hours, not all at once.
+        st, o = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": CODE_NEVER})
+        check(st == 201, f"create: {st} {o}")
+        d.wait_state(o["id"], "WAITING")
+
+        def queries_in(seconds):
+            q0 = sb.trade(o["id"])["query_requests"]
+            time.sleep(seconds)
+            return sb.trade(o["id"])["query_requests"] - q0
+
+        counts = [queries_in(1.5)]
+        step(7200)
+        counts.append(queries_in(1.5))
+        step(-7200)
+        counts.append(queries_in(1.5))
+        step(0)
+        # 1.5 s / 300 ms = 5; a loaded machine may lose one or two, a storm would take many.
+        print(f"queries per 1.5 s at 0, +2 h, -2 h: {counts}")
+        check(all(2 <= n <= 8 for n in counts), f"queries per 1.5 s (0, +2 h, -2 h): {counts}")
+        st, _ = d.api("POST", f"/v1/orders/{o['id']}/cancel")
+        d.wait_state(o["id"], "CANCELED")
+
+        # The terminal's clock 20 minutes ahead of the gateway's: isv.invalid-timestamp is
+        # "the terminal's clock is wrong" in the log, the API and on the display.
+        ev = d.follow()
+        step(1200, both=False)
+        st, o = d.api("POST", "/v1/orders", {"amount": "3.00", "auth_code": paycode(0)})
+        check(st == 201, f"create: {st} {o}")
+        o = d.wait_state(o["id"], "FAILED")
+        step(0)
+        check(o.get("reason") == "isv.invalid-timestamp"
+              and o.get("reason_text") == "The terminal's clock is wrong", f"order: {o}")
+        ev.wait(lambda e: e["event"] == "display" and
+                e["data"].get("reason") == "isv.invalid-timestamp", "clock screen")
+        d.wait_screen("failed", amount="3.00", subject=o["subject"], reason="isv.invalid-timestamp")
+        with open(log) as f:
+            check("the terminal's clock is wrong" in f.read(), "not in the log")
+        d.wait_notify("the terminal's clock is wrong")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+
+        # Synchronized: no warning in the STATUS, /v1/status says so.
+        d.extra_env["F2FPAY_TEST_CLOCK_UNSYNC"] = "0"
+        d.start()
+        check("not synchronized" not in d.ready_msg, f"STATUS: {d.ready_msg!r}")
+        st, s = d.api("GET", "/v1/status")
+        check(s["clock"] == "synchronized", f"status: {s}")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+    finally:
+        d.close()
+        sb.stop()
+
+
 TESTS = {
     "refusals": test_refusals,
     "pos-flow": test_pos_flow,
@@ -465,6 +602,8 @@ TESTS = {
     "notifications": test_notifications,
     "crash": test_crash,
     "reload": test_reload,
+    "clock": test_clock,
+    "unreachable": test_unreachable,
 }
 
 

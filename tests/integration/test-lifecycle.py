@@ -20,11 +20,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import KEYS, Daemon, Sandbox, check, free_port, run_scenario  # noqa: E402
+from harness import (KEYS, Daemon, Sandbox, check, free_port, paycode,  # noqa: E402
+                     run_scenario)
 
-CODE_PAID = "287654321098765430"
-CODE_BALANCE = "287654321098765433"
-CODE_NEVER = "287654321098765432"
 EXIT_CONFIG = 78
 # The stand-in f2fpayd.service gives a key file systemd could not load (config/config.h).
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "config",
@@ -239,7 +237,7 @@ def test_reload_keys(build, tmp):
                                 alipay_public_key=read(os.path.join(KEYS, "alipay-public.pem")))
         d.extra_env = {"CREDENTIALS_DIRECTORY": creds}
         d.start()
-        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID})
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": paycode(0)})
         check(st == 201, f"create: {st} {o}")
         o = d.wait_state(o["id"], "FAILED")
 
@@ -248,19 +246,19 @@ def test_reload_keys(build, tmp):
         write(origin_priv, read(priv), 0o600)
         d.proc.send_signal(signal.SIGHUP)
         d.wait_notify("configuration reloaded")
-        st, o = d.api("POST", "/v1/orders", {"amount": "1.50", "auth_code": CODE_PAID})
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.50", "auth_code": paycode(0)})
         d.wait_state(o["id"], "FAILED")
         r = run(d.f2fpayd, "--reload", "--config", d.conf, env={"CREDENTIALS_DIRECTORY": creds})
         check(r.returncode == 0 and "and the keys reloaded" in r.stderr,
               f"--reload: {r.returncode} {r.stderr!r}")
         d.wait_notify("configuration reloaded")
-        st, o = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": CODE_PAID})
+        st, o = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": paycode(0)})
         check(st == 201, f"create after reload: {st} {o}")
         d.wait_state(o["id"], "PAID")
         # A later SIGHUP keeps the keys handed over, not systemd's older copies.
         d.proc.send_signal(signal.SIGHUP)
         d.wait_notify("configuration reloaded")
-        st, o = d.api("POST", "/v1/orders", {"amount": "2.50", "auth_code": CODE_PAID})
+        st, o = d.api("POST", "/v1/orders", {"amount": "2.50", "auth_code": paycode(0)})
         d.wait_state(o["id"], "PAID")
 
         # A broken key file: refused before the daemon is asked, with the file named.
@@ -273,7 +271,7 @@ def test_reload_keys(build, tmp):
         edit(d.conf, "[terminal]", "[terminal]\ncolour = blue")
         r = run(d.f2fpayd, "--reload", "--config", d.conf)
         check(r.returncode == EXIT_CONFIG, f"bad config: {r.returncode} {r.stderr!r}")
-        st, o = d.api("POST", "/v1/orders", {"amount": "3.00", "auth_code": CODE_PAID})
+        st, o = d.api("POST", "/v1/orders", {"amount": "3.00", "auth_code": paycode(0)})
         d.wait_state(o["id"], "PAID")
         # No daemon to answer: a failure, said as such.
         edit(d.conf, "[terminal]\ncolour = blue", "[terminal]")
@@ -331,7 +329,7 @@ def test_operator(build, tmp):
         d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
         edit(d.conf, "[terminal]", "[terminal]\noperator_id = cashier-7")
         d.start()
-        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID})
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": paycode(0)})
         check(st == 201, f"create: {st} {o}")
         d.wait_state(o["id"], "PAID")
         t = sb.trade(o["id"])
@@ -432,11 +430,11 @@ def test_monitoring(build, tmp):
              f"[metrics]\nlisten = 127.0.0.1:{port}\n\n[api]")
         d.start()
         d.wait_notify("scanner missing: counter")
-        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID})
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": paycode(0)})
         d.wait_state(o["id"], "PAID")
         msg = d.wait_notify("display down")
         check("scanner missing: counter" in msg, f"STATUS: {msg!r}")
-        st, o = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": CODE_BALANCE})
+        st, o = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": paycode(3)})
         d.wait_state(o["id"], "FAILED")
 
         st, ctype, text = http_get(port, "/metrics")
@@ -470,7 +468,7 @@ def test_monitoring(build, tmp):
 
         # The gateway goes away: the next pay gets no answer, and STATUS says so.
         sb.stop()
-        st, o = d.api("POST", "/v1/orders", {"amount": "3.00", "auth_code": CODE_PAID})
+        st, o = d.api("POST", "/v1/orders", {"amount": "3.00", "auth_code": paycode(0)})
         d.wait_notify("gateway unreachable")
         st, ctype, text = http_get(port, "/health")
         check("gateway_unreachable" in text, f"/health: {text}")
@@ -492,7 +490,7 @@ def test_journal_fields(build, tmp):
         d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False,
                    extra_env={"F2FPAY_JOURNAL_SOCKET": path})
         d.start()
-        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID})
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": paycode(0)})
         d.wait_state(o["id"], "PAID")
         entries = []
         while True:
@@ -529,10 +527,10 @@ def test_backup(build, tmp):
     try:
         d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
         d.start()
-        st, paid = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": CODE_PAID})
+        st, paid = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": paycode(0)})
         d.wait_state(paid["id"], "PAID")
         # One order still in flight while the copy is made.
-        st, open_ = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": CODE_NEVER})
+        st, open_ = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": paycode(2)})
         d.wait_state(open_["id"], "WAITING")
         backup = os.path.join(tmp, "backups", "journal-1.db")
         os.mkdir(os.path.dirname(backup))
@@ -554,7 +552,7 @@ def test_backup(build, tmp):
         # Restore as doc/operations.md says: stop, replace the journal, drop WAL and SHM, start.
         d.ctl("cancel", open_["id"], check_rc=0)
         d.wait_state(open_["id"], "CANCELED")
-        st, later = d.api("POST", "/v1/orders", {"amount": "3.00", "auth_code": CODE_PAID})
+        st, later = d.api("POST", "/v1/orders", {"amount": "3.00", "auth_code": paycode(0)})
         d.wait_state(later["id"], "PAID")
         check(d.stop() == 0, "f2fpayd did not stop cleanly")
         journal = os.path.join(tmp, "journal.db")

@@ -122,8 +122,9 @@ pay(struct term *t, int64_t fen, char digit, char id[static ORDER_ID_MAX + 1])
 {
 	char code[19];
 
-	snprintf(code, sizeof(code), "28765432109876543%c", digit);
-	CHECK_INT_EQ(engine_order_new(t->engine, ORDER_KIND_SCAN, fen, "tea", code, NULL, id), 0);
+	CHECK_INT_EQ(engine_order_new(t->engine, ORDER_KIND_SCAN, fen, "tea",
+				      test_paycode(code, digit), NULL, id),
+		     0);
 }
 
 struct outcome {

@@ -326,16 +326,35 @@ test_apis(struct client *c, struct harness *h)
 
 	CASE("C client: out_trade_no reuse");
 	unique(o, sizeof(o), "cr");
-	CHECK_INT_EQ(pay(c, o, "287634438256644390", 1000, &res), ALIPAY_CLASS_SUCCESS);
+	CHECK_INT_EQ(pay(c, o, "287634438256644190", 1000, &res), ALIPAY_CLASS_SUCCESS);
 	alipay_api_result_done(&res);
-	CHECK_INT_EQ(pay(c, o, "287634438256644390", 1001, &res), ALIPAY_CLASS_FAILED);
+	CHECK_INT_EQ(pay(c, o, "287634438256644190", 1001, &res), ALIPAY_CLASS_FAILED);
 	CHECK_STR_EQ(sub_code_of(&res), "ACQ.CONTEXT_INCONSISTENT");
 	alipay_api_result_done(&res);
 	/* doc/protocol.md §6: "already paid" is for the client to confirm with a query. */
-	CHECK_INT_EQ(pay(c, o, "287634438256644390", 1000, &res), ALIPAY_CLASS_UNKNOWN);
+	CHECK_INT_EQ(pay(c, o, "287634438256644190", 1000, &res), ALIPAY_CLASS_UNKNOWN);
 	CHECK(res.resp.verified);
 	CHECK_STR_EQ(sub_code_of(&res), "ACQ.TRADE_HAS_SUCCESS");
 	alipay_api_result_done(&res);
+	/* The same number and amount with another buyer's code: still "already paid". */
+	CHECK_INT_EQ(pay(c, o, "287634438256644180", 1000, &res), ALIPAY_CLASS_UNKNOWN);
+	CHECK_STR_EQ(sub_code_of(&res), "ACQ.TRADE_HAS_SUCCESS");
+	alipay_api_result_done(&res);
+
+	CASE("C client: a payment code is single-use");
+	{
+		char o2[80];
+
+		unique(o2, sizeof(o2), "cu");
+		CHECK_INT_EQ(pay(c, o2, "287634438256644190", 1000, &res), ALIPAY_CLASS_FAILED);
+		CHECK(res.resp.verified);
+		CHECK_STR_EQ(sub_code_of(&res), "ACQ.PAYMENT_AUTH_CODE_INVALID");
+		alipay_api_result_done(&res);
+		/* Refused before any trade: the number does not exist. */
+		CHECK_INT_EQ(by_ref(c, ALIPAY_METHOD_TRADE_QUERY, o2, &res), ALIPAY_CLASS_FAILED);
+		CHECK_STR_EQ(sub_code_of(&res), "ACQ.TRADE_NOT_EXIST");
+		alipay_api_result_done(&res);
+	}
 
 	CASE("C client: refunds, idempotency, over-refund, refund query");
 	refund(c, o, "r1", 300, &res);
@@ -387,7 +406,7 @@ test_apis(struct client *c, struct harness *h)
 
 	CASE("C client: close an unpaid trade");
 	unique(o, sizeof(o), "cc");
-	CHECK_INT_EQ(pay(c, o, "287634438256644392", 100, &res), ALIPAY_CLASS_IN_PROGRESS);
+	CHECK_INT_EQ(pay(c, o, "287634438256644292", 100, &res), ALIPAY_CLASS_IN_PROGRESS);
 	alipay_api_result_done(&res);
 	CHECK_INT_EQ(by_ref(c, ALIPAY_METHOD_TRADE_CLOSE, o, &res), ALIPAY_CLASS_SUCCESS);
 	alipay_api_result_done(&res);

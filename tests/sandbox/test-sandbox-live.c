@@ -230,7 +230,7 @@ test_bad_requests(void)
 		_cleanup_free_ char *u = NULL;
 		static const char biz[] =
 			"{\"out_trade_no\":\"gbk1\",\"scene\":\"bar_code\",\"auth_code\":"
-			"\"287634438256644390\",\"subject\":\"中文商品\",\"total_amount\":\"6."
+			"\"287634438256644110\",\"subject\":\"中文商品\",\"total_amount\":\"6."
 			"60\"}";
 
 		CHECK_INT_EQ(harness_call(&h, "alipay.trade.pay", biz, "GBK", &out), 200);
@@ -312,7 +312,7 @@ test_bill(void)
 			"红\",\"total_amount\":\"1.00\",\"store_id\":\"S1\",\"operator_id\":"
 			"\"op1\"}",
 			"{\"out_trade_no\":\"b2\",\"scene\":\"bar_code\",\"auth_code\":"
-			"\"287634438256644390\","
+			"\"287634438256644120\","
 			"\"subject\":\"梨\",\"total_amount\":\"2.50\",\"store_id\":\"S1\"}",
 			"{\"out_trade_no\":\"b3\",\"scene\":\"bar_code\",\"auth_code\":"
 			"\"287634438256644393\","

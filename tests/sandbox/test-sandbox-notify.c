@@ -124,8 +124,12 @@ pay_with_notify(const char *gateway, enum alipay_charset cs, const char *notify_
 	_cleanup_free_ char *priv = NULL, *pub = NULL, *ct = NULL;
 	struct alipay_keys *k = NULL;
 	struct alipay_request req = ALIPAY_REQUEST_INIT;
+	static unsigned n;
+	char code[19];
+	/* doc/sandbox.md: a payment code is single-use; a fresh one per pay, paid at once. */
+	snprintf(code, sizeof(code), "2876344382%07u0", ++n);
 	struct alipay_pay_args a = {.out_trade_no = otn,
-				    .auth_code = "287634438256644390",
+				    .auth_code = code,
 				    .subject = "测试商品 A&B=1%",
 				    .total_amount_fen = 1234};
 	struct curl_slist *hdr = NULL;

@@ -19,7 +19,7 @@ async function main() {
     gateway: `${sb.url}/gateway.do`,
   });
   const pay = (o) => sdk.exec('alipay.trade.pay', { bizContent: {
-    out_trade_no: o, scene: 'bar_code', auth_code: '287634438256644390', subject: 'b', total_amount: '0.01' } },
+    out_trade_no: o, scene: 'bar_code', auth_code: h.paycode('0'), subject: 'b', total_amount: '0.01' } },
   { validateSign: true });
   const lat = [];
   let t0 = performance.now();

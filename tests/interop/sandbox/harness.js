@@ -80,4 +80,9 @@ async function runCases(title, cases) {
   return failed;
 }
 
-module.exports = { startSandbox, keyArgs, tlsArgs, keys, certs, read, sleep, runCases, assert };
+// The sandbox takes each payment code once (doc/sandbox.md): a fresh 18-digit code starting 28,
+// the scenario digit last.
+let codes = 0;
+const paycode = (digit) => `28${String(++codes).padStart(15, '0')}${digit}`;
+
+module.exports = { startSandbox, keyArgs, tlsArgs, keys, certs, read, sleep, runCases, assert, paycode };

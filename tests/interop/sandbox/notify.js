@@ -68,7 +68,7 @@ async function main() {
     ['paid trade notifies TRADE_SUCCESS, verified by checkNotifySignV2', async () => {
       const o = otn('n0');
       const r = await exec('alipay.trade.pay', `${ok.url}/notify`, {
-        out_trade_no: o, scene: 'bar_code', auth_code: '287634438256644390', subject: '中文 & 符号=+%',
+        out_trade_no: o, scene: 'bar_code', auth_code: h.paycode('0'), subject: '中文 & 符号=+%',
         total_amount: '9.99' });
       assert.equal(r.code, '10000');
       const [n] = await waitFor(() => of(ok, o).length && of(ok, o));
@@ -88,7 +88,7 @@ async function main() {
     ['10003 then confirm: TRADE_SUCCESS only (WAIT_BUYER_PAY is opt-in)', async () => {
       const o = otn('n1');
       await exec('alipay.trade.pay', `${ok.url}/n`, {
-        out_trade_no: o, scene: 'bar_code', auth_code: '287634438256644391', subject: 'x', total_amount: '1.00' });
+        out_trade_no: o, scene: 'bar_code', auth_code: h.paycode('1'), subject: 'x', total_amount: '1.00' });
       const got = await waitFor(() => of(ok, o).length >= 1 && of(ok, o));
       assert.ok(sdk.checkNotifySignV2(got[0].fields));
       assert.equal(got[0].fields.trade_status, 'TRADE_SUCCESS');
@@ -98,7 +98,7 @@ async function main() {
     ['refund and cancel notify with refund_fee and out_biz_no', async () => {
       const o = otn('nr');
       await exec('alipay.trade.pay', `${ok.url}/n`, {
-        out_trade_no: o, scene: 'bar_code', auth_code: '287634438256644390', subject: 'x', total_amount: '3.00' });
+        out_trade_no: o, scene: 'bar_code', auth_code: h.paycode('0'), subject: 'x', total_amount: '3.00' });
       await exec('alipay.trade.refund', `${ok.url}/n`, { out_trade_no: o, refund_amount: '1.00', out_request_no: 'rq1' });
       await exec('alipay.trade.cancel', `${ok.url}/n`, { out_trade_no: o });
       const got = await waitFor(() => of(ok, o).length >= 3 && of(ok, o));
@@ -140,7 +140,7 @@ async function main() {
     ['receiver answering fail: 8 deliveries on the scaled 4m/10m/10m/1h/2h/6h/15h schedule', async () => {
       const o = otn('nf');
       await exec('alipay.trade.pay', `${failing.url}/n`, {
-        out_trade_no: o, scene: 'bar_code', auth_code: '287634438256644390', subject: 'x', total_amount: '1.00' });
+        out_trade_no: o, scene: 'bar_code', auth_code: h.paycode('0'), subject: 'x', total_amount: '1.00' });
       const got = await waitFor(() => of(failing, o).length >= 8 && of(failing, o), 60000);
       // Gaps are at least the scaled interval (lower bounds only: the machine is shared).
       for (let i = 1; i < 8; i++) {
@@ -161,7 +161,7 @@ async function main() {
     ['notify_url outside loopback is never contacted', async () => {
       const o = otn('nx');
       await exec('alipay.trade.pay', 'http://192.0.2.1/n', {
-        out_trade_no: o, scene: 'bar_code', auth_code: '287634438256644390', subject: 'x', total_amount: '1.00' });
+        out_trade_no: o, scene: 'bar_code', auth_code: h.paycode('0'), subject: 'x', total_amount: '1.00' });
       const t = await ledger(o);
       assert.equal(t.notifications.length, 0);
     }],
@@ -185,7 +185,7 @@ async function main() {
     const a = await h.startSandbox(bin, [...h.keyArgs('http'), '--state', stateFile]);
     const o = otn('st');
     const r = await sdkFor(a.url).exec('alipay.trade.pay', { bizContent: {
-      out_trade_no: o, scene: 'bar_code', auth_code: '287634438256644390', subject: 'x', total_amount: '4.00' } },
+      out_trade_no: o, scene: 'bar_code', auth_code: h.paycode('0'), subject: 'x', total_amount: '4.00' } },
     { validateSign: true });
     assert.equal(r.code, '10000');
     await a.kill();
@@ -195,7 +195,7 @@ async function main() {
       assert.equal(q.tradeStatus, 'TRADE_SUCCESS');
       assert.equal(q.tradeNo, r.tradeNo);
       const p = await sdkFor(b.url).exec('alipay.trade.pay', { bizContent: {
-        out_trade_no: otn('st2'), scene: 'bar_code', auth_code: '287634438256644390', subject: 'x', total_amount: '4.00' } },
+        out_trade_no: otn('st2'), scene: 'bar_code', auth_code: h.paycode('0'), subject: 'x', total_amount: '4.00' } },
       { validateSign: true });
       assert.notEqual(p.tradeNo, r.tradeNo);
     } finally {

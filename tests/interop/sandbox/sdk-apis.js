@@ -13,7 +13,7 @@ const [bin, mode] = process.argv.slice(2);
 const APP_ID = '2021000000000001';
 let seq = 0;
 const otn = (tag) => `${tag}_${process.pid}_${Date.now()}_${++seq}`;
-const code = (digit) => `28763443825664439${digit}`; // 18 digits starting 28
+const code = h.paycode; // a fresh code per pay: the sandbox takes each once
 
 function makeSdk(url, extra = {}) {
   const cfg = {
