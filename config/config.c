@@ -194,14 +194,14 @@ static const struct cfg_key keys[] = {
 	{SEC_API, "token", T_SECRET, AP(token), NULL, 16, 256},
 	{SEC_API, "token_credential", T_CRED, AP(token_credential), NULL, 0, 64},
 	{SEC_API, "body_limit", T_UINT, AP(body_limit), "16384", 256, 1048576},
-	{SEC_API, "max_connections", T_UINT, AP(max_connections), "32", 1, 1024},
+	{SEC_API, "max_connections", T_UINT, AP(max_connections), "128", 1, 1024},
 	{SEC_API, "max_sse_clients", T_UINT, AP(max_sse_clients), "8", 1, 256},
 	{SEC_API, "sse_queue_limit", T_UINT, AP(sse_queue_limit), "256", 8, 65536},
 
 	{SEC_NOTIFY, "listen", T_ADDR, N(listen), NULL, 0, 64},
 	{SEC_NOTIFY, "path", T_PATH, N(path), "/alipay/notify", 0, 128},
 	{SEC_NOTIFY, "body_limit", T_UINT, N(body_limit), "16384", 1024, 1048576},
-	{SEC_NOTIFY, "max_connections", T_UINT, N(max_connections), "16", 1, 1024},
+	{SEC_NOTIFY, "max_connections", T_UINT, N(max_connections), "64", 1, 1024},
 
 	{SEC_JOURNAL, "path", T_PATH, J(path), "/var/lib/f2fpay/journal.db", 0, 512},
 
@@ -498,7 +498,22 @@ parse_display_one(const char *item, struct config_display_output *o, char *why, 
 	*o = (struct config_display_output){0};
 	if (STR_EQ(item, "tty"))
 		o->backend = CONFIG_DISPLAY_TTY;
-	else if (strncmp(item, "fb:", 3) == 0) {
+	else if (strncmp(item, "tty:", 4) == 0) {
+		/* doc/operations.md, "Devices under the service". */
+		snprintf(
+			why, why_size,
+			"the tty display writes to f2fpayd's standard output: for a serial port or "
+			"a console, write \"tty\" and give the device to the service as TTYPath= "
+			"with StandardOutput=tty");
+		return -EINVAL;
+	} else if (strncmp(item, "fb:", 3) == 0 && strstr(item, ",vt=")) {
+		snprintf(why, why_size,
+			 "vt= is not supported: the service may not switch virtual terminals; keep "
+			 "the console off the framebuffer instead (fbcon=map:9 on the kernel "
+			 "command "
+			 "line)");
+		return -EINVAL;
+	} else if (strncmp(item, "fb:", 3) == 0) {
 		o->backend = CONFIG_DISPLAY_FB;
 		target = item + 3;
 		if (strncmp(target, "/dev/fb", 7) != 0 || !target[7] ||

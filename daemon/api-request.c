@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/json-strict.h"
 #include "common/macro.h"
 #include "common/money.h"
 #include "common/time-util.h"
@@ -42,7 +43,9 @@ parse_object(const char *body, size_t len, struct json_object **ret, struct api_
 	struct json_tokener *tok;
 	struct json_object *o;
 	enum json_tokener_error jerr;
+	struct json_strict_error jerr_strict;
 	size_t end;
+	int r;
 
 	if (len == 0)
 		return api_error_set(err, 400, "malformed_json",
@@ -52,6 +55,16 @@ parse_object(const char *body, size_t len, struct json_object **ret, struct api_
 	if (memchr(body, 0, len))
 		return api_error_set(err, 400, "malformed_json", "NUL byte at byte %zu",
 				     (size_t)((const char *)memchr(body, 0, len) - body));
+	/* json-c lets the last of duplicate keys win and passes lone surrogates: refuse first. */
+	r = json_strict_check(body, len, API_JSON_MAX_DEPTH, 0, &jerr_strict);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0 && jerr_strict.duplicate_key)
+		return api_error_set(err, 400, "duplicate_key", "duplicate key \"%s\" at byte %zu",
+				     jerr_strict.key, jerr_strict.offset);
+	if (r < 0)
+		return api_error_set(err, 400, "malformed_json", "JSON parse error at byte %zu: %s",
+				     jerr_strict.offset, jerr_strict.message);
 	tok = json_tokener_new_ex(API_JSON_MAX_DEPTH);
 	if (!tok)
 		return -ENOMEM;

@@ -24,8 +24,13 @@
 #include "daemon/api.h"
 #include "daemon/httpd.h"
 
-#define SSE_KEEPALIVE_USEC     (25 * USEC_PER_SEC)
-#define CONNECTION_TIMEOUT_SEC 30
+#define SSE_KEEPALIVE_USEC    (25 * USEC_PER_SEC)
+/* Above SSE_KEEPALIVE_USEC: a quiet event stream is not idle. */
+#define IDLE_TIMEOUT_SEC      30
+/* Local clients send a whole request at once: 5 s for the headers, 10 s for all of it. */
+#define HEADER_DEADLINE_USEC  (5 * USEC_PER_SEC)
+#define REQUEST_DEADLINE_USEC (10 * USEC_PER_SEC)
+#define KEEPALIVE_USEC        (15 * USEC_PER_SEC)
 
 struct api;
 struct conn;
@@ -148,7 +153,7 @@ api_options_init(struct api_options *o)
 		.socket_mode = 0660,
 		.listen_fd = -1,
 		.body_limit = 16384,
-		.max_connections = 32,
+		.max_connections = 128,
 		.max_sse_clients = 8,
 		.sse_queue_limit = 256,
 		.idempotency_keys = 4096,
@@ -1312,10 +1317,19 @@ on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 static int
 listener_start(struct api *api, struct listener *l, int fd, bool need_token)
 {
+	/* One local user (one TCP peer) may take three quarters of the slots, not all. */
+	struct httpd_limits limits = {
+		.max_connections = api->opts.max_connections,
+		.max_per_source = api->opts.max_connections - api->opts.max_connections / 4,
+		.header_deadline_usec = HEADER_DEADLINE_USEC,
+		.request_deadline_usec = REQUEST_DEADLINE_USEC,
+		.keepalive_usec = KEEPALIVE_USEC,
+		.idle_timeout_sec = IDLE_TIMEOUT_SEC,
+	};
+
 	l->api = api;
 	l->need_token = need_token;
-	return httpd_start(&l->httpd, api->event, fd, api->opts.max_connections,
-			   CONNECTION_TIMEOUT_SEC, on_request, l, on_completed, l);
+	return httpd_start(&l->httpd, api->event, fd, &limits, on_request, l, on_completed, l);
 }
 
 static void

@@ -19,6 +19,10 @@ static const struct {
 				   "gateway refuses the configuration (keys, app id)", NULL},
 	[HEALTH_SCANNER_MISSING] = {"scanner_missing", "scanner missing", "scanners missing"},
 	[HEALTH_DISPLAY_DOWN] = {"display_down", "display down", NULL},
+	[HEALTH_JOURNAL_UNWRITABLE] = {"journal_unwritable",
+				       "journal cannot be written (disk full or read-only): new "
+				       "orders refused",
+				       NULL},
 };
 
 void

@@ -17,6 +17,7 @@ enum health_condition {
 	HEALTH_GATEWAY_CONFIG,      /* the gateway refuses our configuration (keys, app id) */
 	HEALTH_SCANNER_MISSING,     /* configured scanners not plugged in (count; detail: names) */
 	HEALTH_DISPLAY_DOWN,        /* the customer display cannot be drawn on */
+	HEALTH_JOURNAL_UNWRITABLE,  /* the journal is full or failed: new orders refused */
 	_HEALTH_MAX,
 };
 

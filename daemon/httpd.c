@@ -16,11 +16,28 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/time-util.h"
+#include "daemon/conn-guard.h"
 #include "daemon/httpd.h"
+
+/* How often reading connections are checked against their deadlines. */
+#define SWEEP_USEC      (100 * USEC_PER_MSEC)
+/* MHD accepts a few past the slots so that the guard can shed an idle one for the newcomer. */
+#define ACCEPT_HEADROOM 8
 
 struct httpd {
 	struct MHD_Daemon *mhd;
-	sd_event_source *io, *timer, *defer;
+	sd_event_source *io, *timer, *defer, *sweep;
+	struct conn_guard guard;
+	MHD_AccessHandlerCallback handler;
+	void *handler_cls;
+	MHD_RequestCompletedCallback completed;
+	void *completed_cls;
+};
+
+/* Per connection (MHD's socket context). */
+struct httpd_conn {
+	struct guarded_conn g;
+	int fd; /* MHD's; shut down (never closed) to shed the connection */
 };
 
 static void
@@ -73,17 +90,163 @@ httpd_kick(struct httpd *h)
 		(void)sd_event_source_set_enabled(h->defer, SD_EVENT_ONESHOT);
 }
 
+/* MHD notices the shutdown as an end of file and closes the connection on its next run. */
+static void
+httpd_shed(struct httpd *h, struct guarded_conn *g, const char *why)
+{
+	struct httpd_conn *hc = g->userdata;
+
+	log_debug("Shedding HTTP connection %d: %s", hc->fd, why);
+	(void)shutdown(hc->fd, SHUT_RDWR);
+	httpd_kick(h);
+}
+
+static void
+conn_source_get(int fd, struct conn_source *ret)
+{
+	struct sockaddr_storage ss = {};
+	socklen_t sl = sizeof(ss);
+
+	*ret = (struct conn_source){};
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		ret->family = AF_INET;
+		memcpy(ret->addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	} else if (ss.ss_family == AF_INET6) {
+		ret->family = AF_INET6;
+		memcpy(ret->addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+	} else if (ss.ss_family == AF_UNIX) {
+		struct ucred cred;
+		socklen_t cl = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
+			ret->family = AF_UNIX;
+			memcpy(ret->addr, &cred.uid, sizeof(cred.uid));
+		}
+	}
+}
+
+static void
+sweep_arm(struct httpd *h)
+{
+	if (conn_guard_has_reading(&h->guard) &&
+	    sd_event_source_get_enabled(h->sweep, NULL) == SD_EVENT_OFF) {
+		(void)sd_event_source_set_time_relative(h->sweep, SWEEP_USEC);
+		(void)sd_event_source_set_enabled(h->sweep, SD_EVENT_ONESHOT);
+	}
+}
+
+static int
+httpd_on_sweep(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct httpd *h = userdata;
+	struct guarded_conn *g;
+
+	while ((g = conn_guard_next_expired(&h->guard, now_usec(CLOCK_MONOTONIC))))
+		httpd_shed(h, g, "request deadline passed");
+	sweep_arm(h);
+	return 0;
+}
+
 static void
 on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
 	      enum MHD_ConnectionNotificationCode toe)
 {
+	struct httpd *h = cls;
+	struct httpd_conn *hc = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct conn_source src;
+		struct guarded_conn *victim;
+
+		hc = calloc(1, sizeof(*hc));
+		if (!hc || !ci) {
+			/* Untracked, it cannot be shed: refuse it now rather than run blind. */
+			if (ci)
+				(void)shutdown(ci->connect_fd, SHUT_RDWR);
+			free(hc);
+			return;
+		}
+		hc->fd = ci->connect_fd;
+		hc->g.userdata = hc;
+		conn_source_get(hc->fd, &src);
+		victim = conn_guard_add(&h->guard, &hc->g, &src, now_usec(CLOCK_MONOTONIC));
+		*socket_context = hc;
+		if (victim)
+			httpd_shed(h, victim, "no free slot: the longest waiting reader goes");
+		sweep_arm(h);
+		return;
+	}
+	if (hc) {
+		conn_guard_remove(&h->guard, &hc->g);
+		free(hc);
+		*socket_context = NULL;
+	}
 	/*
 	 * At the connection limit MHD takes the listening socket out of its epoll set and puts it
 	 * back only at the start of its next run: make sure there is one when a connection
 	 * closes, or waiting clients would wait for some unrelated event.
 	 */
-	if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
-		httpd_kick(cls);
+	httpd_kick(h);
+}
+
+static struct httpd_conn *
+conn_of(struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Moves the connection through its states around the listener's own handler. */
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *method,
+	   const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct httpd *h = cls;
+	struct httpd_conn *hc = conn_of(mc);
+
+	if (hc) {
+		/* MHD calls first when the headers are in, last with no data when the body is. */
+		if (!*con_cls)
+			conn_guard_set_state(&h->guard, &hc->g, CONN_GUARD_READING_BODY,
+					     now_usec(CLOCK_MONOTONIC));
+		else if (*upload_data_size == 0)
+			conn_guard_set_state(&h->guard, &hc->g, CONN_GUARD_HANDLED,
+					     now_usec(CLOCK_MONOTONIC));
+	}
+	return h->handler(h->handler_cls, mc, url, method, version, upload_data, upload_data_size,
+			  con_cls);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
+	     enum MHD_RequestTerminationCode toe)
+{
+	struct httpd *h = cls;
+	struct httpd_conn *hc = conn_of(mc);
+
+	if (h->completed)
+		h->completed(h->completed_cls, mc, con_cls, toe);
+	if (hc) {
+		conn_guard_set_state(&h->guard, &hc->g, CONN_GUARD_READING_HEAD,
+				     now_usec(CLOCK_MONOTONIC));
+		sweep_arm(h);
+	}
+}
+
+void
+httpd_get_stats(const struct httpd *h, struct httpd_stats *ret)
+{
+	*ret = (struct httpd_stats){
+		.connections = h->guard.live,
+		.accepted = h->guard.accepted,
+		.shed_for_room = h->guard.shed_for_room,
+		.shed_for_deadline = h->guard.shed_for_deadline,
+	};
 }
 
 static void _printf_(2, 0) on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -96,8 +259,8 @@ static void _printf_(2, 0) on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 int
-httpd_start(struct httpd **ret, sd_event *event, int listen_fd, unsigned max_connections,
-	    unsigned timeout_sec, MHD_AccessHandlerCallback handler, void *handler_cls,
+httpd_start(struct httpd **ret, sd_event *event, int listen_fd, const struct httpd_limits *limits,
+	    MHD_AccessHandlerCallback handler, void *handler_cls,
 	    MHD_RequestCompletedCallback completed, void *completed_cls)
 {
 	const union MHD_DaemonInfo *info;
@@ -109,13 +272,24 @@ httpd_start(struct httpd **ret, sd_event *event, int listen_fd, unsigned max_con
 		close(listen_fd);
 		return log_error_errno(ENOMEM, "Out of memory");
 	}
-	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
-				  NULL, NULL, handler, handler_cls, MHD_OPTION_LISTEN_SOCKET,
-				  listen_fd, MHD_OPTION_CONNECTION_LIMIT, max_connections,
-				  MHD_OPTION_CONNECTION_TIMEOUT, timeout_sec,
-				  MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
-				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+	h->handler = handler;
+	h->handler_cls = handler_cls;
+	h->completed = completed;
+	h->completed_cls = completed_cls;
+	h->guard.limits = (struct conn_guard_limits){
+		.max_connections = limits->max_connections,
+		.max_per_source = limits->max_per_source,
+		.header_deadline_usec = limits->header_deadline_usec,
+		.request_deadline_usec = limits->request_deadline_usec,
+		.keepalive_usec = limits->keepalive_usec,
+	};
+	h->mhd = MHD_start_daemon(
+		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		on_request, h, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT,
+		limits->max_connections + ACCEPT_HEADROOM, MHD_OPTION_CONNECTION_TIMEOUT,
+		limits->idle_timeout_sec, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_EXTERNAL_LOGGER,
+		on_mhd_log, NULL, MHD_OPTION_END);
 	if (!h->mhd) {
 		close(listen_fd);
 		free(h);
@@ -142,6 +316,13 @@ httpd_start(struct httpd **ret, sd_event *event, int listen_fd, unsigned max_con
 		goto fail;
 	}
 	(void)sd_event_source_set_enabled(h->defer, SD_EVENT_OFF);
+	r = sd_event_add_time_relative(event, &h->sweep, CLOCK_MONOTONIC, SWEEP_USEC,
+				       10 * USEC_PER_MSEC, httpd_on_sweep, h);
+	if (r < 0) {
+		log_error_errno(r, "Failed to add the HTTP deadline timer: %m");
+		goto fail;
+	}
+	(void)sd_event_source_set_enabled(h->sweep, SD_EVENT_OFF);
 	httpd_arm(h);
 	*ret = h;
 	return 0;
@@ -163,6 +344,7 @@ httpd_free(struct httpd *h)
 	h->io = sd_event_source_disable_unref(h->io);
 	h->timer = sd_event_source_disable_unref(h->timer);
 	h->defer = sd_event_source_disable_unref(h->defer);
+	h->sweep = sd_event_source_disable_unref(h->sweep);
 	free(h);
 	return NULL;
 }

@@ -77,6 +77,8 @@ be_order_create(void *userdata, struct api_call *call, const struct api_order_re
 			      JOURNAL_SUBJECT_MAX);
 		return;
 	}
+	if (manager_space_refuses(m, call))
+		return;
 	if (waits && waiting_get(m, &w) >= 0 &&
 	    !(req->idem_key && STR_EQ(w.idem_key, req->idem_key))) {
 		api_call_fail(call, 409, "scan_order_waiting",
@@ -99,6 +101,11 @@ be_order_create(void *userdata, struct api_call *call, const struct api_order_re
 	}
 	if (r == -EBUSY) {
 		api_call_fail(call, 503, "engine_unavailable", "recovery is still running");
+		return;
+	}
+	if (r == -ENOSPC || r == -EROFS || r == -EIO) {
+		journal_space_write_failed(m->space, r);
+		(void)manager_space_refuses(m, call);
 		return;
 	}
 	if (r < 0) {
@@ -438,6 +445,9 @@ be_status(void *userdata, struct api_call *call)
 	json_object_object_add(o, "scans", json_object_new_int64((int64_t)m->scans));
 	json_object_object_add(o, "notifications",
 			       json_object_new_int64((int64_t)m->notifications));
+	json_object_object_add(o, "notifications_forged",
+			       json_object_new_int64((int64_t)m->notifications_forged));
+	manager_space_status(m, o);
 	json_object_object_add(o, "config_reload_pending",
 			       json_object_new_boolean(m->pending_cfg != NULL));
 	{

@@ -172,6 +172,11 @@ show_idle(struct manager *m)
 	};
 
 	m->display_order[0] = '\0';
+	if (!journal_space_writable(m->space)) {
+		/* No order can be taken: say so rather than welcome the next customer. */
+		scr.kind = DISPLAY_SCREEN_FAILED;
+		scr.reason_code = DISPLAY_REASON_JOURNAL;
+	}
 	manager_show(m, &scr, NULL);
 }
 

@@ -55,6 +55,8 @@ manager_health(struct manager *m, struct health *h)
 		n++;
 	}
 	health_set(h, HEALTH_DISPLAY_DOWN, n, n ? names : NULL);
+	health_set(h, HEALTH_JOURNAL_UNWRITABLE, !journal_space_writable(m->space),
+		   "free space on the journal's filesystem");
 }
 
 /* The journal database and its write-ahead log, in bytes; -1 when it cannot be examined. */

@@ -18,7 +18,7 @@ notify_record(struct manager *m, const char *out_trade_no, const char *body, siz
 	return r >= 0;
 }
 
-bool
+enum notify_verdict
 manager_notify(void *userdata, const char *content_type, const char *body, size_t len)
 {
 	struct manager *m = userdata;
@@ -32,9 +32,9 @@ manager_notify(void *userdata, const char *content_type, const char *body, size_
 	m->notifications++;
 	r = alipay_notify_parse(body, len, alipay_keys_get_alipay_public_key(m->s->keys), &n);
 	if (r < 0) {
-		(void)notify_record(m, NULL, body, len, false, "not verified");
-		log_warning("Notification refused: it does not verify");
-		return false;
+		/* Unverified, it is a stranger's: nothing is written (the listener counts it). */
+		m->notifications_forged++;
+		return NOTIFY_FORGED;
 	}
 	/* doc/protocol.md §4 business checks: ours, for this app and seller, for this amount. */
 	if (!n.app_id || !STR_EQ(n.app_id, a->app_id))
@@ -49,7 +49,7 @@ manager_notify(void *userdata, const char *content_type, const char *body, size_
 		(void)notify_record(m, n.out_trade_no, body, len, true, why);
 		log_warning("Notification for %s refused: %s", strna(n.out_trade_no), why);
 		alipay_notify_done(&n);
-		return false;
+		return NOTIFY_REFUSED;
 	}
 	/* The raw record first: if it cannot be kept, Alipay must send it again. */
 	if (notify_record(m, n.out_trade_no, body, len, true,
@@ -62,5 +62,5 @@ manager_notify(void *userdata, const char *content_type, const char *body, size_
 			log_error_errno(r, "Notification for %s not applied: %m", n.out_trade_no);
 	}
 	alipay_notify_done(&n);
-	return ok;
+	return ok ? NOTIFY_ACCEPTED : NOTIFY_REFUSED;
 }

@@ -11,6 +11,7 @@
 #include "common/time-util.h"
 #include "daemon/engine/engine.h"
 #include "daemon/engine/gateway-alipay.h"
+#include "daemon/journal-space.h"
 #include "daemon/health.h"
 #include "daemon/metrics.h"
 #include "daemon/manager.h"
@@ -93,8 +94,9 @@ struct manager {
 	struct display_screen drawing;  /* the newest screen; its strings owned */
 	bool drawn;                     /* `drawing` is on the display */
 	sd_event_source *reload_defer;  /* applies pending_cfg from the loop */
-	uint64_t scans, notifications;
-	char status_line[256]; /* the STATUS= last sent */
+	uint64_t scans, notifications, notifications_forged;
+	struct journal_space *space; /* room for the journal: new orders stop before it is full */
+	char status_line[256];       /* the STATUS= last sent */
 	sd_event_source *status_defer;
 	struct metrics metrics; /* since start, across reloads */
 };
@@ -132,6 +134,11 @@ void screen_timer_arm(struct manager *m, usec_t after_usec);
 void show_order(struct manager *m, const struct journal_order *o);
 void show_current(struct manager *m);
 bool display_order_settled(struct manager *m);
+
+/* manager-space.c: the journal's room on the status, the display and the API. */
+void manager_space_changed(void *userdata, bool writable);
+bool manager_space_refuses(struct manager *m, struct api_call *call);
+void manager_space_status(struct manager *m, struct json_object *o);
 
 /* manager.c: status, reloads and the engine observer. */
 void manager_notify_status(struct manager *m);

@@ -95,7 +95,18 @@ manager_new(sd_event *event, const struct config *cfg, struct manager **ret)
 		return -ENOMEM;
 	m->event = sd_event_ref(event);
 	m->screen = _DISPLAY_SCREEN_MAX;
+	r = journal_space_check_writable(cfg->journal.path);
+	if (r < 0) {
+		manager_free(m);
+		return r;
+	}
 	r = journal_open_marked(cfg->journal.path, &m->journal);
+	if (r < 0) {
+		manager_free(m);
+		return r;
+	}
+	r = journal_space_new(&m->space, event, m->journal, cfg->journal.path,
+			      manager_space_changed, m);
 	if (r < 0) {
 		manager_free(m);
 		return r;
@@ -125,6 +136,7 @@ manager_free(struct manager *m)
 	m->status_defer = sd_event_source_disable_unref(m->status_defer);
 	m->s = stack_free(m->s);
 	config_free(m->pending_cfg);
+	m->space = journal_space_free(m->space);
 	journal_close(m->journal);
 	sd_event_unref(m->event);
 	free(m);

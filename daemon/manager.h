@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "daemon/api.h"
+#include "daemon/notify.h"
 
 /*
  * doc/design.md §2. The manager owns the keys, the gateway client, the journal, the order
@@ -45,9 +46,11 @@ void manager_set_api(struct manager *m, struct api *api);
 /*
  * The notify receiver (doc/protocol.md §4), with the notify_handler_t signature: verifies, checks
  * app_id, seller_id, out_trade_no and total_amount against the journal, records the raw body,
- * applies it to the engine idempotently. true means "success".
+ * applies it to the engine idempotently. A signature that does not verify is NOTIFY_FORGED and
+ * nothing is written for it.
  */
-bool manager_notify(void *userdata, const char *content_type, const char *body, size_t len);
+enum notify_verdict manager_notify(void *userdata, const char *content_type, const char *body,
+				   size_t len);
 
 /*
  * SIGHUP: applies cfg (taken on success: the manager frees it; on failure the caller keeps

@@ -73,8 +73,16 @@ metrics_server_new(sd_event *event, const char *listen, metrics_render_fn fn, vo
 		free(s);
 		return log_error_errno(fd, "[metrics] listen %s: %m", listen);
 	}
-	r = httpd_start(&s->httpd, event, fd, METRICS_MAX_CONNECTIONS, METRICS_TIMEOUT_SEC,
-			on_request, s, NULL, NULL);
+	/* GET only, from loopback: 2 s for the headers, 5 s for the request. */
+	struct httpd_limits limits = {
+		.max_connections = METRICS_MAX_CONNECTIONS,
+		.max_per_source = METRICS_MAX_CONNECTIONS,
+		.header_deadline_usec = 2 * USEC_PER_SEC,
+		.request_deadline_usec = 5 * USEC_PER_SEC,
+		.keepalive_usec = 5 * USEC_PER_SEC,
+		.idle_timeout_sec = METRICS_TIMEOUT_SEC,
+	};
+	r = httpd_start(&s->httpd, event, fd, &limits, on_request, s, NULL, NULL);
 	if (r < 0) {
 		free(s);
 		return r;

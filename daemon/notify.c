@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The notification listener: POST at one path, a bounded body, "success" or "failure" back. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +13,14 @@
 #include "daemon/httpd.h"
 #include "daemon/notify.h"
 
-#define NOTIFY_TIMEOUT_SEC 30
+/*
+ * Alipay sends a small form at once: 5 s for the headers and 10 s for all of it are plenty, and
+ * bound what a client sending one byte at a time can hold.
+ */
+#define HEADER_DEADLINE_USEC  (5 * USEC_PER_SEC)
+#define REQUEST_DEADLINE_USEC (10 * USEC_PER_SEC)
+#define KEEPALIVE_USEC        (2 * USEC_PER_SEC)
+#define IDLE_TIMEOUT_SEC      10
 
 struct notify {
 	struct httpd *httpd;
@@ -19,6 +29,8 @@ struct notify {
 	unsigned port;
 	notify_handler_t handler;
 	void *userdata;
+	uint64_t forgeries, forgeries_unlogged;
+	usec_t forgery_logged_usec;
 };
 
 struct notify_request {
@@ -41,6 +53,48 @@ reply(struct MHD_Connection *mc, unsigned status, const char *text)
 	r = MHD_queue_response(mc, status, resp);
 	MHD_destroy_response(resp);
 	return r;
+}
+
+/* A forgery: counted always, logged with a sample at most once per NOTIFY_FORGERY_LOG_USEC. */
+static void
+forgery_note(struct notify *n, struct MHD_Connection *mc, const struct buf *body)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	usec_t now = now_usec(CLOCK_MONOTONIC);
+	char peer[INET6_ADDRSTRLEN] = "?", sample[NOTIFY_FORGERY_SAMPLE + 1];
+	size_t i;
+
+	n->forgeries++;
+	if (n->forgery_logged_usec && now - n->forgery_logged_usec < NOTIFY_FORGERY_LOG_USEC) {
+		n->forgeries_unlogged++;
+		return;
+	}
+	if (ci && ci->client_addr) {
+		/* Copied out: MHD's pointer is only as aligned as a struct sockaddr. */
+		const struct sockaddr *sa = ci->client_addr;
+		struct sockaddr_in s4;
+		struct sockaddr_in6 s6;
+		if (sa->sa_family == AF_INET) {
+			memcpy(&s4, sa, sizeof(s4));
+			inet_ntop(AF_INET, &s4.sin_addr, peer, sizeof(peer));
+		} else if (sa->sa_family == AF_INET6) {
+			memcpy(&s6, sa, sizeof(s6));
+			inet_ntop(AF_INET6, &s6.sin6_addr, peer, sizeof(peer));
+		}
+	}
+	/* Printable ASCII only: the sample is whatever a stranger sent. */
+	for (i = 0; i < body->len && i < NOTIFY_FORGERY_SAMPLE; i++) {
+		unsigned char c = (unsigned char)body->data[i];
+		sample[i] = c >= 0x20 && c < 0x7f ? (char)c : '.';
+	}
+	sample[i] = 0;
+	log_warning("Forged notification from %s refused (%" PRIu64 " forged in all, %" PRIu64
+		    " not logged since the last): %s%s",
+		    peer, n->forgeries, n->forgeries_unlogged, sample,
+		    body->len > NOTIFY_FORGERY_SAMPLE ? "..." : "");
+	n->forgeries_unlogged = 0;
+	n->forgery_logged_usec = now;
 }
 
 static enum MHD_Result
@@ -86,8 +140,10 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 	/* doc/protocol.md §4: exactly the 7 bytes "success" stops Alipay's resends. */
 	const char *ct =
 		MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-	bool ok = n->handler(n->userdata, ct, req->body.data, req->body.len);
-	return reply(mc, 200, ok ? "success" : "failure");
+	enum notify_verdict v = n->handler(n->userdata, ct, req->body.data, req->body.len);
+	if (v == NOTIFY_FORGED)
+		forgery_note(n, mc, &req->body);
+	return reply(mc, 200, v == NOTIFY_ACCEPTED ? "success" : "failure");
 }
 
 static void
@@ -130,8 +186,16 @@ notify_new(struct notify **ret, sd_event *event, const struct notify_options *op
 		notify_free(n);
 		return fd;
 	}
-	r = httpd_start(&n->httpd, event, fd, opts->max_connections, NOTIFY_TIMEOUT_SEC, on_request,
-			n, on_completed, n);
+	/* One source (the reverse proxy, or anyone if exposed) may take half the slots. */
+	struct httpd_limits limits = {
+		.max_connections = opts->max_connections,
+		.max_per_source = MAX(1u, opts->max_connections / 2),
+		.header_deadline_usec = HEADER_DEADLINE_USEC,
+		.request_deadline_usec = REQUEST_DEADLINE_USEC,
+		.keepalive_usec = KEEPALIVE_USEC,
+		.idle_timeout_sec = IDLE_TIMEOUT_SEC,
+	};
+	r = httpd_start(&n->httpd, event, fd, &limits, on_request, n, on_completed, n);
 	if (r < 0) {
 		notify_free(n);
 		return r;
@@ -156,4 +220,10 @@ unsigned
 notify_port(const struct notify *n)
 {
 	return n->port;
+}
+
+uint64_t
+notify_forgeries(const struct notify *n)
+{
+	return n->forgeries;
 }

@@ -5,7 +5,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
+
+#include "common/time-util.h"
 
 struct notify;
 
@@ -16,14 +19,29 @@ struct notify_options {
 	unsigned max_connections;
 };
 
+/* What the handler made of a notification. */
+enum notify_verdict {
+	NOTIFY_ACCEPTED, /* verified and kept: answered "success", Alipay stops resending */
+	NOTIFY_REFUSED,  /* verified but refused, or not kept: "failure", Alipay resends */
+	NOTIFY_FORGED,   /* does not verify: "failure"; nothing of it was written anywhere */
+};
+
 /*
  * Called with the raw body of each POST to the path (`body` is NUL-terminated, `len` bytes;
- * both borrowed). The handler verifies, checks and records the notification (doc/protocol.md §4)
- * and returns true when Alipay may stop resending (the answer is then exactly "success"), false
- * otherwise ("failure"). The Content-Type Alipay sends is malformed, so it is only passed on.
+ * both borrowed). The handler verifies the signature before anything else and writes nothing
+ * for a forgery (doc/protocol.md §4); it checks and records a verified notification. The
+ * Content-Type Alipay sends is malformed, so it is only passed on.
  */
-typedef bool (*notify_handler_t)(void *userdata, const char *content_type, const char *body,
-				 size_t len);
+typedef enum notify_verdict (*notify_handler_t)(void *userdata, const char *content_type,
+						const char *body, size_t len);
+
+/*
+ * Forgeries are counted and logged at most once per NOTIFY_FORGERY_LOG_USEC with how many
+ * were suppressed, the peer's address and the first bytes of one body as a sample: a flood
+ * costs no disk write and a bounded amount of log.
+ */
+#define NOTIFY_FORGERY_LOG_USEC (10 * USEC_PER_SEC)
+#define NOTIFY_FORGERY_SAMPLE   64
 
 /* Binds the listener and attaches it to `event` (borrowed). Returns 0 or -errno (logged). */
 int notify_new(struct notify **ret, sd_event *event, const struct notify_options *opts,
@@ -34,3 +52,6 @@ struct notify *notify_free(struct notify *n);
 
 /* The bound TCP port. */
 unsigned notify_port(const struct notify *n);
+
+/* Forged notifications received since the start. */
+uint64_t notify_forgeries(const struct notify *n);

@@ -67,37 +67,41 @@ alipay_notify_parse(const char *body, size_t len, EVP_PKEY *alipay_key, struct a
 	if ((!body && len > 0) || !alipay_key || !ret)
 		return -EINVAL;
 	if (len > ALIPAY_FORM_MAX)
-		return log_warning_errno(E2BIG, "Notification of %zu bytes refused", len);
+		return log_debug_errno(E2BIG, "Notification of %zu bytes refused", len);
 
+	/*
+	 * Until the signature verifies, the body is anyone's: failures are logged at debug level
+	 * only, the caller counts them and logs a bounded sample (a flood must not flood the log).
+	 */
 	/* doc/protocol.md §4: decode exactly once; the charset field says how to read the bytes. */
 	r = alipay_form_decode_raw(body, len, &n.fields);
 	if (r < 0)
-		return log_warning_errno(r, "Notification is not a valid form body: %m");
+		return log_debug_errno(r, "Notification is not a valid form body: %m");
 	cs_name = alipay_params_get(&n.fields, "charset");
 	if (isempty(cs_name))
 		n.charset = ALIPAY_CHARSET_UTF8;
 	else if (alipay_charset_from_string(cs_name, &n.charset) < 0) {
-		r = log_warning_errno(EBADMSG, "Notification has an unknown charset \"%.16s\"",
-				      cs_name);
+		r = log_debug_errno(EBADMSG, "Notification has an unknown charset \"%.16s\"",
+				    cs_name);
 		goto fail;
 	}
 	r = alipay_params_convert_to_utf8(&n.fields, n.charset);
 	if (r < 0) {
-		log_warning_errno(r, "Notification holds bytes invalid in %s: %m",
-				  alipay_charset_to_string(n.charset));
+		log_debug_errno(r, "Notification holds bytes invalid in %s: %m",
+				alipay_charset_to_string(n.charset));
 		goto fail;
 	}
 	st_name = alipay_params_get(&n.fields, "sign_type");
 	if (isempty(st_name))
 		n.sign_type = ALIPAY_SIGN_RSA2;
 	else if (alipay_sign_type_from_string(st_name, &n.sign_type) < 0) {
-		r = log_warning_errno(EBADMSG, "Notification has an unknown sign_type \"%.16s\"",
-				      st_name);
+		r = log_debug_errno(EBADMSG, "Notification has an unknown sign_type \"%.16s\"",
+				    st_name);
 		goto fail;
 	}
 	sign = alipay_params_get(&n.fields, "sign");
 	if (isempty(sign)) {
-		r = log_warning_errno(ENOKEY, "Notification carries no sign");
+		r = log_debug_errno(ENOKEY, "Notification carries no sign");
 		goto fail;
 	}
 	r = notify_sign_bytes(&n.fields, n.charset, &bytes, &bytes_len);
@@ -107,10 +111,9 @@ alipay_notify_parse(const char *body, size_t len, EVP_PKEY *alipay_key, struct a
 	if (r < 0) {
 		if (r == -EBADMSG)
 			r = -EKEYREJECTED;
-		log_warning_errno(r,
-				  "Notification %.64s for %.64s fails signature verification: %m",
-				  strna(alipay_params_get(&n.fields, "notify_id")),
-				  strna(alipay_params_get(&n.fields, "out_trade_no")));
+		log_debug_errno(r, "Notification %.64s for %.64s fails signature verification: %m",
+				strna(alipay_params_get(&n.fields, "notify_id")),
+				strna(alipay_params_get(&n.fields, "out_trade_no")));
 		goto fail;
 	}
 

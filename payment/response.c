@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json-strict.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/macro.h"
@@ -363,9 +364,18 @@ json_parse_object(const char *s, size_t len, struct json_object **ret)
 {
 	_cleanup_(tokener_freep) struct json_tokener *tok = NULL;
 	_cleanup_(json_putp) struct json_object *o = NULL;
+	struct json_strict_error jerr;
+	int r;
 
 	if (len > ALIPAY_RESPONSE_MAX)
 		return -E2BIG;
+	/*
+	 * json-c lets the last of two equal keys win: a response naming "code" twice is not read
+	 * at all (result unknown, the order is queried). Raw bytes may be GBK (charset).
+	 */
+	r = json_strict_check(s, len, ALIPAY_JSON_DEPTH_MAX + 1, JSON_STRICT_RAW_BYTES, &jerr);
+	if (r < 0)
+		return r == -ENOMEM ? r : -EBADMSG;
 	tok = json_tokener_new_ex(ALIPAY_JSON_DEPTH_MAX);
 	if (!tok)
 		return -ENOMEM;

@@ -585,6 +585,13 @@ journal_open(const char *path, struct journal **ret)
 	return 0;
 }
 
+int
+journal_checkpoint(struct journal *j)
+{
+	return sqlite_to_errno(
+		sqlite3_wal_checkpoint_v2(j->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL));
+}
+
 void
 journal_close(struct journal *j)
 {

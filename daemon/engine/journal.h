@@ -124,6 +124,13 @@ struct journal_event {
 int journal_open(const char *path, struct journal **ret);
 /* Closes the handle (NULL-safe). */
 void journal_close(struct journal *j);
+
+/*
+ * Copies the write-ahead file into the journal and truncates it to zero bytes (the space it
+ * held returns to the filesystem). Returns 0, or -errno (-EBUSY while a reader holds it,
+ * -ENOSPC when the journal cannot grow); not logged, the caller retries.
+ */
+int journal_checkpoint(struct journal *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct journal *, journal_close);
 
 /*

@@ -33,6 +33,7 @@ enum display_screen_kind {
 #define DISPLAY_REASON_QR_EXPIRED          "F2FPAY.QR_EXPIRED"
 #define DISPLAY_REASON_TIMEOUT             "F2FPAY.TIMEOUT"
 #define DISPLAY_REASON_NETWORK             "F2FPAY.NETWORK"
+#define DISPLAY_REASON_JOURNAL             "F2FPAY.JOURNAL" /* orders cannot be recorded */
 /* The engine's own reasons (daemon/engine/gateway.h, payment/order/order-fsm.h). */
 #define DISPLAY_REASON_GATEWAY_MISMATCH    "F2FPAY.GATEWAY_MISMATCH"
 #define DISPLAY_REASON_GATEWAY_UNREACHABLE "F2FPAY.GATEWAY_UNREACHABLE"

@@ -138,6 +138,7 @@ static const struct display_reason reasons[] = {
 	 "Payment details do not match, ask the cashier"},
 	{DISPLAY_REASON_GATEWAY_UNREACHABLE, "无法连接支付宝，未扣款",
 	 "Gateway unreachable, nothing was charged"},
+	{DISPLAY_REASON_JOURNAL, "暂停收款，请联系收银员", "Payments paused, ask the cashier"},
 	{DISPLAY_REASON_NETWORK, "网络异常，请稍后再试", "Network problem, please try again"},
 	{DISPLAY_REASON_QR_EXPIRED, "二维码已过期", "QR code expired"},
 	{DISPLAY_REASON_TIMEOUT, "付款超时", "Payment timed out"},

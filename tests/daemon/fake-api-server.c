@@ -331,7 +331,7 @@ fake_reconciliation(void *userdata, struct api_call *call, const char *date)
 	api_call_reply(call, 200, j);
 }
 
-static bool
+static enum notify_verdict
 fake_notify(void *userdata, const char *content_type, const char *body, size_t len)
 {
 	struct fake *f = userdata;
@@ -341,7 +341,9 @@ fake_notify(void *userdata, const char *content_type, const char *body, size_t l
 
 	f->notifications++;
 	f->notify_ok += ok;
-	return ok;
+	if (strstr(body, "sign=forged"))
+		return NOTIFY_FORGED;
+	return ok ? NOTIFY_ACCEPTED : NOTIFY_REFUSED;
 }
 
 static const struct api_backend fake_backend = {

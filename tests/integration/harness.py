@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Runs f2fpay-sandbox and f2fpayd as real processes for the integration tests and the demo:
 # temporary keys and config, a PTY serial scanner, the API over its unix socket, SSE events.
+import base64
 import grp
 import http.client
 import json
@@ -16,6 +17,7 @@ import tempfile
 import threading
 import time
 import tty
+import urllib.parse
 
 import openapi_check
 
@@ -302,6 +304,7 @@ class Daemon:
         with open(self.conf, "w") as f:
             f.write("\n".join(lines))
         self.extra_env = extra_env or {}
+        self.f2fpayd_wrap = []  # e.g. setpriv to run it as another user
         self.proc = None
         self.events = None
 
@@ -313,6 +316,7 @@ class Daemon:
             self.notify_sock.close()
         self.notify_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify_sock.bind(nsock)
+        os.chmod(nsock, 0o777)  # the daemon may run as another user
         self.notify_sock.settimeout(0.2)
         # Read every message as systemd does: an unread queue blocks the daemon's sd_notify().
         self.notify_q = queue.Queue()
@@ -323,8 +327,8 @@ class Daemon:
         env["LSAN_OPTIONS"] = ":".join(filter(None, [
             os.environ.get("LSAN_OPTIONS"), f"suppressions={os.path.join(HERE, 'lsan.supp')}"]))
         self.t_start = time.monotonic()
-        self.proc = subprocess.Popen([self.f2fpayd, "--config", self.conf], env=env,
-                                     stderr=stderr)
+        self.proc = subprocess.Popen(self.f2fpayd_wrap + [self.f2fpayd, "--config", self.conf],
+                                     env=env, stderr=stderr)
         self.ready_msg = self.wait_notify("READY=1")
         self.t_ready = time.monotonic()
 
@@ -579,6 +583,19 @@ def free_port():
 
 def tmpdir(prefix):
     return tempfile.mkdtemp(prefix=prefix)
+
+
+def sign_notification(fields, tmp):
+    """doc/protocol.md §4 as Alipay does it: sorted k=v without sign/sign_type, RSA2."""
+    text = "&".join(f"{k}={fields[k]}" for k in sorted(fields) if fields[k] != "")
+    r = subprocess.run(["openssl", "dgst", "-sha256", "-sign",
+                        os.path.join(KEYS, "alipay-private.pem")],
+                       input=text.encode(), capture_output=True, check=True)
+    return dict(fields, sign_type="RSA2", sign=base64.b64encode(r.stdout).decode())
+
+
+def form(fields):
+    return urllib.parse.urlencode(fields)
 
 
 def run_scenario(tests, prefix):

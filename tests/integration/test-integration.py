@@ -12,10 +12,10 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import KEYS, Daemon, Relay, Sandbox, check, paycode, run_scenario  # noqa: E402
+from harness import (KEYS, Daemon, Relay, Sandbox, check, form, paycode,  # noqa: E402
+                     run_scenario, sign_notification)
 
 # doc/design.md §11.1: the last digit of an 18-digit code starting 28 picks the buyer.
 CODE_PAID = "287654321098765430"
@@ -284,12 +284,20 @@ def test_bad_input(build, tmp):
             (b'{"amount":1}', 400, "invalid_amount"),
             (b'{"amount":"1.00","mode":"scan"}', 409, "scan_order_waiting"),
             (b'{"amount":"1.00","auth_code":"123"}', 400, None),
+            # Strict JSON: json-c alone would pay 2.00, or take these subjects.
+            (b'{"amount":"1.00","mode":"qr","amount":"2.00"}', 400, "duplicate_key"),
+            (b'{"amount":"1.00","mode":"qr","subject":"a\xc0\xae"}', 400, "malformed_json"),
+            (b'{"amount":"1.00","mode":"qr","subject":"\\ud800"}', 400, "malformed_json"),
+            (b'{"amount":"1.00","mode":"qr","subject":"\xed\xa0\x80"}', 400,
+             "malformed_json"),
         ]
         for raw, status, code in cases:
             st, j = d.api_raw("POST", "/v1/orders", raw)
             check(st == status, f"{raw[:40]!r}: {st} {j}")
             if code:
                 check(j["error"]["code"] == code, f"{raw[:40]!r}: {j}")
+            if code == "duplicate_key":
+                check('"amount"' in j["error"]["message"], f"the key is not named: {j}")
         for path in ("/v1/orders/T01_20200101_99", "/v1/orders/nope"):
             st, j = d.api("GET", path)
             check(st == 404 and j["error"]["code"] == "order_not_found", f"{path}: {st} {j}")
@@ -304,19 +312,6 @@ def test_bad_input(build, tmp):
     finally:
         d.close()
         sb.stop()
-
-
-def sign_notification(fields, tmp):
-    """doc/protocol.md §4 as Alipay does it: sorted k=v without sign/sign_type, RSA2."""
-    text = "&".join(f"{k}={fields[k]}" for k in sorted(fields) if fields[k] != "")
-    r = subprocess.run(["openssl", "dgst", "-sha256", "-sign",
-                        os.path.join(KEYS, "alipay-private.pem")],
-                       input=text.encode(), capture_output=True, check=True)
-    return dict(fields, sign_type="RSA2", sign=base64.b64encode(r.stdout).decode())
-
-
-def form(fields):
-    return urllib.parse.urlencode(fields)
 
 
 def test_notifications(build, tmp):
@@ -360,8 +355,11 @@ def test_notifications(build, tmp):
         rows = subprocess.run(["sqlite3", os.path.join(tmp, "journal.db"),
                                "SELECT verified, outcome FROM notifications ORDER BY rowid"],
                               capture_output=True, text=True, check=True).stdout.splitlines()
-        check(len(rows) == 7 and rows[0].startswith("0|") and rows[-1] == "1|TRADE_SUCCESS",
-              f"journal notifications: {rows}")
+        # The forged and the tampered one do not verify: counted, never written.
+        check(len(rows) == 5 and all(r.startswith("1|") for r in rows) and
+              rows[-1] == "1|TRADE_SUCCESS", f"journal notifications: {rows}")
+        st, status = d.api("GET", "/v1/status")
+        check(st == 200 and status["notifications_forged"] == 2, f"status: {status}")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
     finally:
         d.close()

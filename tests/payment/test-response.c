@@ -179,6 +179,19 @@ test_roundtrip_and_tamper(void)
 	}
 	free(body);
 
+	/* Alipay's own signature over a node naming "code" twice: not read, never success. */
+	{
+		const char *dup = "{\"code\":\"40004\",\"msg\":\"x\",\"code\":\"10000\"}";
+		char *sig = NULL, b[2048];
+		CHECK(alipay_sign(alipay_priv, ALIPAY_SIGN_RSA2, dup, strlen(dup), &sig) == 0);
+		snprintf(b, sizeof(b), "{\"alipay_trade_precreate_response\":%s,\"sign\":\"%s\"}",
+			 dup, sig);
+		parse(b, strlen(b), NULL, &r);
+		CHECK(!r.verified && r.cls != ALIPAY_CLASS_SUCCESS);
+		alipay_response_done(&r);
+		free(sig);
+	}
+
 	/* Signed by another key. */
 	EVP_PKEY *app = test_load_private("app-private-pkcs8.pem");
 	body = build("alipay.trade.precreate", node, app, NULL);

@@ -1,0 +1,28 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# One long libFuzzer run of a target built with -Dfuzzing=true: RUNS executions starting from
+# the target's corpus (read only: new inputs go to a scratch folder, crashes beside it), then
+# the figures. `meson test -C build-fuzz --benchmark --suite fuzz-long` runs them all; not in CI.
+set -euo pipefail
+exe=$1 corpus=$2 runs=${3:-10000000}
+work=$(mktemp -d /tmp/f2fpay-fuzz.XXXXXX)
+trap 'rm -rf "$work/new"' EXIT
+mkdir "$work/new"
+name=$(basename "$exe")
+start=$(date +%s)
+set +e
+"$exe" -runs="$runs" -max_len=65536 -print_final_stats=1 -artifact_prefix="$work/" \
+	"$work/new" "$corpus" >"$work/log" 2>&1
+rc=$?
+set -e
+secs=$(($(date +%s) - start))
+execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -1)
+rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log" | tail -1)
+cov=$(grep -o 'cov: [0-9]*' "$work/log" | tail -1 || true)
+echo "$name: ${execs:-?} executions in ${secs} s (${rate:-?}/s), ${cov:-cov: ?}, exit $rc"
+if [ "$rc" -ne 0 ]; then
+	tail -40 "$work/log"
+	echo "$name: crash input and log kept in $work"
+	exit 1
+fi
+rm -rf "$work"
