@@ -5,8 +5,10 @@
 # scenario per run: test-hostile.py BUILD_DIR NAME. Loopback only, bounded in count and time;
 # the figures are printed, the bounds asserted are generous.
 import os
+import re
 import resource
 import selectors
+import shutil
 import socket
 import statistics
 import subprocess
@@ -485,6 +487,18 @@ def test_journal_readonly(build, tmp):
         # Root writes whatever the mode says: run the daemon as nobody, as a store would.
         wrap = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
         os.chmod(tmp, 0o755)
+        # nobody may not reach the source or build tree (a clone in a 0700 folder): give it
+        # its own copies of the daemon and the gateway's public key.
+        pub = os.path.join(tmp, "alipay-public.pem")
+        with open(d.conf) as f:
+            conf = f.read()
+        m = re.search(r"^alipay_public_key = (.*)$", conf, re.M)
+        shutil.copy(m.group(1), pub)
+        with open(d.conf, "w") as f:
+            f.write(conf.replace(m.group(0), f"alipay_public_key = {pub}"))
+        exe = os.path.join(tmp, "f2fpayd")
+        shutil.copy(d.f2fpayd, exe)
+        d.f2fpayd = exe
         for f in os.listdir(tmp):
             os.chown(os.path.join(tmp, f), 65534, 65534)
         os.chown(tmp, 65534, 65534)
