@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Room for the journal: statvfs on a timer, a headroom for orders in progress, a WAL truncate. */
+/* Room for the journal: statvfs when asked and, while short, on a timer; a headroom; a WAL
+ * truncate. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -80,9 +81,32 @@ space_set(struct journal_space *s, bool writable)
 		s->changed(s->userdata, writable);
 }
 
+/*
+ * The timer runs only while room is short or orders are refused, to see space come back without
+ * a restart; with room enough the space is measured when an order or the status asks, so an idle
+ * daemon is never woken.
+ */
+static void
+space_arm(struct journal_space *s)
+{
+	bool short_of_room = !s->writable || s->write_failed ||
+			     s->free_bytes < 2 * (uint64_t)JOURNAL_SPACE_HEADROOM_BYTES;
+
+	if (!s->timer)
+		return;
+	if (!short_of_room) {
+		(void)sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
+		return;
+	}
+	if (sd_event_source_get_enabled(s->timer, NULL) > 0)
+		return;
+	(void)sd_event_source_set_time_relative(s->timer, JOURNAL_SPACE_CHECK_USEC);
+	(void)sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
+}
+
 /* Measures; while short of room keeps trying to give the write-ahead file's space back. */
 static void
-space_measure(struct journal_space *s)
+space_measure_once(struct journal_space *s)
 {
 	struct statvfs sv;
 
@@ -117,14 +141,18 @@ space_measure(struct journal_space *s)
 	}
 }
 
+static void
+space_measure(struct journal_space *s)
+{
+	space_measure_once(s);
+	space_arm(s);
+}
+
 static int
 space_on_timer(sd_event_source *es, uint64_t usec, void *userdata)
 {
-	struct journal_space *s = userdata;
-
-	space_measure(s);
-	(void)sd_event_source_set_time_relative(es, JOURNAL_SPACE_CHECK_USEC);
-	(void)sd_event_source_set_enabled(es, SD_EVENT_ONESHOT);
+	(void)es, (void)usec;
+	space_measure(userdata);
 	return 0;
 }
 
@@ -187,6 +215,7 @@ journal_space_write_failed(struct journal_space *s, int r)
 		return;
 	s->write_failed = true;
 	space_set(s, false);
+	space_arm(s);
 }
 
 bool

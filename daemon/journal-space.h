@@ -30,7 +30,8 @@ typedef void (*journal_space_changed_t)(void *userdata, bool writable);
 int journal_space_check_writable(const char *path);
 
 /*
- * Watches the filesystem of the journal at `path` (copied) every JOURNAL_SPACE_CHECK_USEC;
+ * Watches the filesystem of the journal at `path` (copied): when asked, and every
+ * JOURNAL_SPACE_CHECK_USEC while room is short;
  * `journal` and `event` are borrowed. Returns 0 or -errno.
  */
 int journal_space_new(struct journal_space **ret, sd_event *event, struct journal *journal,
