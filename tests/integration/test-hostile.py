@@ -17,8 +17,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Daemon, Sandbox, TestFailure, check, form, sign_notification,  # noqa: E402
-                     tmpdir)
+from harness import (Daemon, Sandbox, TestFailure, check, form, run_scenario,  # noqa: E402
+                     sign_notification)
 
 FORGED_QUIET = 2000  # forgeries in the first phase (no order open)
 FORGED_LOUD = 20000  # at most, while the genuine notification arrives (stopped after it)
@@ -539,19 +539,5 @@ TESTS = {
 }
 
 
-def main():
-    build, name = sys.argv[1], sys.argv[2]
-    tmp = tmpdir(f"f2fpay-hostile-{name}.")
-    try:
-        TESTS[name](build, tmp)
-    except TestFailure as e:
-        print(f"FAIL {name}: {e}", file=sys.stderr)
-        print(f"(files kept in {tmp})", file=sys.stderr)
-        return 1
-    subprocess.run(["rm", "-rf", tmp])
-    print(f"{name}: passed")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_scenario(TESTS, "f2fpay-hostile"))
