@@ -35,6 +35,10 @@ display_web_request_parse(char *req, struct display_web_request *ret)
 			return "400 Bad Request";
 	if (sp1[1] != '/')
 		return "400 Bad Request";
+	/* A request target is visible ASCII: a bare CR or any other control byte is refused. */
+	for (const char *p = sp1 + 1; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return "400 Bad Request";
 	ret->path = sp1 + 1;
 	return NULL;
 }

@@ -323,6 +323,9 @@ test_routes(void)
 	check_status(request(&srv, "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
 		     "400 Bad Request");
 	check_status(request(&srv, "GET /\r\n\r\n"), "400 Bad Request");
+	/* A bare CR or other control byte in the path is no part of a request line. */
+	check_status(request(&srv, "HEAD /\rdisplay.css HTTP/1.0\r\n\r\n"), "400 Bad Request");
+	check_status(request(&srv, "GET /\tx HTTP/1.1\r\n\r\n"), "400 Bad Request");
 	check_status(request(&srv, "garbage\r\n\r\n"), "400 Bad Request");
 	/* Oversized heads are refused, whatever they carry. */
 	memset(big, 'a', sizeof(big) - 1);
