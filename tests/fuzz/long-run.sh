@@ -4,6 +4,8 @@
 # the target's corpus (read only: new inputs go to a scratch folder, crashes beside it), then
 # the figures. `meson test -C build-fuzz --benchmark --suite fuzz-long` runs them all; not in CI.
 set -euo pipefail
+# UBSan only reports and goes on unless told to stop: make its findings crashes libFuzzer keeps.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 exe=$1 corpus=$2 runs=${3:-10000000}
 work=$(mktemp -d /tmp/f2fpay-fuzz.XXXXXX)
 trap 'rm -rf "$work/new"' EXIT
