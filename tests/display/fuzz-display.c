@@ -20,12 +20,19 @@ __lsan_default_suppressions(void)
 	return "leak:libfontconfig.so\n";
 }
 
+static const int sizes[][2] = {{800, 480}, {1024, 600}, {480, 800}, {64, 64}};
+
+/* One renderer and one surface per size for the whole run: display_render() paints the whole
+ * surface before drawing, and a fresh megabyte-sized surface per input cost more than rendering. */
 static struct display_renderer *renderer;
+static cairo_surface_t *surfaces[ELEMENTSOF(sizes)];
 
 static void
 renderer_free(void)
 {
 	renderer = display_renderer_free(renderer);
+	for (size_t i = 0; i < ELEMENTSOF(surfaces); i++)
+		cairo_surface_destroy(surfaces[i]);
 }
 
 /* Clean means valid UTF-8, no control or bidi-override characters, and bounded. */
@@ -51,11 +58,9 @@ check_clean(const char *s, size_t max)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const int sizes[][2] = {{800, 480}, {1024, 600}, {480, 800}, {64, 64}};
 	const char *fields[5] = {NULL};
 	struct display_screen s = {0};
 	struct buf b = BUF_INIT(1 << 20);
-	cairo_surface_t *surface;
 	char *text, *clean;
 	size_t n = 0;
 	int k;
@@ -65,6 +70,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!renderer) {
 		if (display_renderer_new(&renderer) < 0)
 			abort();
+		for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+			surfaces[i] = cairo_image_surface_create(CAIRO_FORMAT_RGB24, sizes[i][0],
+								 sizes[i][1]);
+			if (cairo_surface_status(surfaces[i]) != CAIRO_STATUS_SUCCESS)
+				abort();
+		}
 		atexit(renderer_free);
 	}
 	text = malloc(size - 1);
@@ -92,13 +103,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(clean);
 	}
 
-	surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, sizes[data[1] % 4][0],
-					     sizes[data[1] % 4][1]);
-	k = display_render(renderer, surface, &s, NULL);
+	k = display_render(renderer, surfaces[data[1] % ELEMENTSOF(sizes)], &s, NULL);
 	/* Only a QR that does not fit may fail; everything else always renders. */
 	if (k < 0 && !(k == -E2BIG && s.kind == DISPLAY_SCREEN_QR))
 		abort();
-	cairo_surface_destroy(surface);
 
 	k = display_tty_format(&s, data[1] & 1, &b);
 	if (k < 0 && !(k == -E2BIG && s.kind == DISPLAY_SCREEN_QR))
