@@ -177,7 +177,8 @@ hid_descriptor_find_pos_layout(const uint8_t *d, size_t n, struct hidpos_layout 
 					   id <= HID_BCS_SYMBOLOGY_ID_3 && g.size == 8 &&
 					   !sym.have && fbit % 8 == 0)
 					sym = (struct found){true, g.id, fbit, 3};
-				else if (pos && id == HID_BCS_DECODE_DATA_CONTINUED && !more.have)
+				else if (pos && id == HID_BCS_DECODE_DATA_CONTINUED && g.size > 0 &&
+					 !more.have)
 					more = (struct found){true, g.id, fbit, 1};
 			}
 			bits[g.id] = at + (uint32_t)total;
@@ -202,7 +203,10 @@ hid_descriptor_find_pos_layout(const uint8_t *d, size_t n, struct hidpos_layout 
 		/* The usage tables define no length: the data ends where its zero padding
 		 * starts, which the parser checks (a byte before the data may be anything). */
 		.len_off = -1,
-		.aim_off = sym.have && sym.id == data.id ? (int)(idb + sym.bit / 8) : -1,
+		/* The three bytes of the symbology identifier lie inside the report, or none. */
+		.aim_off = sym.have && sym.id == data.id && sym.bit + 24 <= bits[data.id]
+				   ? (int)(idb + sym.bit / 8)
+				   : -1,
 		.data_off = idb + data.bit / 8,
 		.data_max = data.count,
 		.more_off = more.have && more.id == data.id ? (int)(idb + more.bit / 8) : -1,
