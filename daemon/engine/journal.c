@@ -20,6 +20,7 @@ struct journal {
 	sqlite3 *db;
 	char *path;
 	unsigned fail_next; /* tests: saves to refuse */
+	struct journal_commits commits;
 	char install_id[JOURNAL_INSTALL_ID_LEN + 1];
 	char run_id[JOURNAL_RUN_ID_LEN + 1];
 };
@@ -255,6 +256,23 @@ journal_quick_check(struct journal *j)
 	return 0;
 }
 
+/* sqlite3_commit_hook(): every commit, explicit or of a single statement, passes here. */
+static int
+journal_count_commit(void *userdata)
+{
+	struct journal *j = userdata;
+
+	j->commits.commits++;
+	j->commits.synced++;
+	return 0; /* 0: let the commit proceed */
+}
+
+struct journal_commits
+journal_commit_count(const struct journal *j)
+{
+	return j->commits;
+}
+
 static int
 journal_set_pragmas(struct journal *j)
 {
@@ -262,6 +280,7 @@ journal_set_pragmas(struct journal *j)
 	int r;
 
 	sqlite3_extended_result_codes(j->db, 1);
+	sqlite3_commit_hook(j->db, journal_count_commit, j);
 	sqlite3_busy_timeout(j->db, 5000);
 	/* doc/design.md §6: WAL and synchronous=FULL, so a committed transition survives a power
 	 * cut. */
@@ -819,6 +838,9 @@ journal_order_create(struct journal *j, const char *terminal, enum order_kind ki
 	return r == -EKEYREJECTED ? -EEXIST : r;
 }
 
+static int order_update_in_txn(struct journal *j, const struct journal_order *o, const char *what,
+			       enum order_state from_state, usec_t now_usec);
+
 /* Inside a transaction: 0 when the key is new, -EEXIST / -EKEYREJECTED (see the header). */
 static int
 idem_key_lookup(struct journal *j, const struct journal_order_request *req,
@@ -937,6 +959,19 @@ journal_order_new(struct journal *j, const struct journal_order_request *req, us
 			 "");
 	if (r < 0)
 		goto fail;
+	if (req->first_move) {
+		enum order_state from = o.fsm.state;
+		const char *what = NULL;
+
+		r = req->first_move(&o, req->first_move_userdata, &what);
+		if (r < 0)
+			goto fail;
+		if (r > 0) {
+			r = order_update_in_txn(j, &o, what, from, now_usec);
+			if (r < 0)
+				goto fail;
+		}
+	}
 	r = journal_commit(j);
 	if (r < 0)
 		goto fail;
@@ -947,20 +982,15 @@ fail:
 	return r;
 }
 
-int
-journal_order_save(struct journal *j, const struct journal_order *o, const char *what,
-		   enum order_state from_state, usec_t now_usec)
+/* Inside a transaction: stores o and appends its event row (journal_order_save()). */
+static int
+order_update_in_txn(struct journal *j, const struct journal_order *o, const char *what,
+		    enum order_state from_state, usec_t now_usec)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	const char *req = order_request_column(o->pending);
 	int r;
 
-	r = journal_injected_failure(j, "order save");
-	if (r < 0)
-		return r;
-	r = journal_begin(j);
-	if (r < 0)
-		return r;
 	r = journal_prepare(
 		j,
 		"UPDATE orders SET state = ?2, state_since_usec = ?3, "
@@ -973,7 +1003,7 @@ journal_order_save(struct journal *j, const struct journal_order *o, const char 
 		"discount_fen = ?23, mdiscount_fen = ?24, operator_id = ?25 WHERE id = ?1",
 		&s);
 	if (r < 0)
-		goto fail;
+		return r;
 	sqlite3_bind_text(s, 1, o->fsm.id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, order_state_to_string(o->fsm.state), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)o->fsm.state_since_usec);
@@ -1003,22 +1033,32 @@ journal_order_save(struct journal *j, const struct journal_order *o, const char 
 	}
 	r = journal_step_done(j, s, "order update");
 	if (r < 0)
-		goto fail;
-	if (sqlite3_changes(j->db) != 1) {
-		r = log_error_errno(ENOENT, "Journal %s: no order %s to update", j->path,
-				    o->fsm.id);
-		goto fail;
-	}
-	r = event_append(j, o->fsm.id, now_usec, strempty(what), order_state_to_string(from_state),
-			 order_state_to_string(o->fsm.state), req);
+		return r;
+	if (sqlite3_changes(j->db) != 1)
+		return log_error_errno(ENOENT, "Journal %s: no order %s to update", j->path,
+				       o->fsm.id);
+	return event_append(j, o->fsm.id, now_usec, strempty(what),
+			    order_state_to_string(from_state), order_state_to_string(o->fsm.state),
+			    req);
+}
+
+int
+journal_order_save(struct journal *j, const struct journal_order *o, const char *what,
+		   enum order_state from_state, usec_t now_usec)
+{
+	int r;
+
+	r = journal_injected_failure(j, "order save");
 	if (r < 0)
-		goto fail;
-	r = journal_commit(j);
+		return r;
+	r = journal_begin(j);
 	if (r < 0)
-		goto fail;
-	return 0;
-fail:
-	journal_rollback(j);
+		return r;
+	r = order_update_in_txn(j, o, what, from_state, now_usec);
+	if (r >= 0)
+		r = journal_commit(j);
+	if (r < 0)
+		journal_rollback(j);
 	return r;
 }
 

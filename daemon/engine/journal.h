@@ -89,6 +89,17 @@ struct journal_order_request {
 	const char *fingerprint;
 	usec_t code_wait_usec;   /* a scan order without auth_code waits this long for it */
 	const char *operator_id; /* the cashier, NULL for none (at most JOURNAL_OPERATOR_MAX) */
+	/*
+	 * Optional, doc/engine.md "Write-ahead": called inside the creating transaction with the
+	 * new order, which it may move on (the engine runs the machine's start and sets the
+	 * request about to leave). It returns < 0 to give up the order (nothing is written), 0 to
+	 * keep it as it was, or 1 when it moved the order: then the order is stored as
+	 * journal_order_save() would, with a second event row named *ret_what, and both are
+	 * committed together: one durable commit between the cashier's order and its first
+	 * request. Not called when the idempotency key returns an existing order.
+	 */
+	int (*first_move)(struct journal_order *o, void *userdata, const char **ret_what);
+	void *first_move_userdata;
 };
 
 struct journal_refund {
@@ -297,6 +308,17 @@ int journal_event_seq(struct journal *j, int64_t *ret);
  * empty. Usable while orders run: the copy is one read transaction. 0 or -errno (logged).
  */
 int journal_backup(struct journal *j, const char *dest);
+
+/*
+ * What the journal committed since it was opened: every write transaction (commits), and those
+ * made durable before returning (synced: synchronous=FULL, one fsync each). For tests and the
+ * benchmark: the write-ahead rule is counted, not timed.
+ */
+struct journal_commits {
+	uint64_t commits;
+	uint64_t synced;
+};
+struct journal_commits journal_commit_count(const struct journal *j);
 
 /* Tests: the next n write-ahead saves (order or refund) fail with -EIO and write nothing. */
 void journal_inject_failures(struct journal *j, unsigned n);
