@@ -14,12 +14,15 @@
 
 #include "common/log.h"
 #include "common/money.h"
+#include "daemon/engine/journal-body.h"
 #include "daemon/engine/journal.h"
 
 struct journal {
 	sqlite3 *db;
 	char *path;
 	unsigned fail_next; /* tests: saves to refuse */
+	bool opened;        /* journal_open() completed: a close may be recorded as clean */
+	bool checked;       /* this open ran PRAGMA quick_check */
 	struct journal_commits commits;
 	char install_id[JOURNAL_INSTALL_ID_LEN + 1];
 	char run_id[JOURNAL_RUN_ID_LEN + 1];
@@ -273,6 +276,97 @@ journal_commit_count(const struct journal *j)
 	return j->commits;
 }
 
+/*
+ * doc/engine.md "Integrity check". The record of a clean close names the file exactly as SQLite
+ * left it; any later change to it (a write, a copy or backup put in its place, a truncation,
+ * garbage written into it) changes its change time, inode or size, and a crash leaves no record
+ * (every open removes it first) or a write-ahead file. One line, made by marker_stat_line().
+ */
+#define CLEAN_LINE_MAX 160
+
+static int
+marker_stat_line(const char *path, char line[static CLEAN_LINE_MAX])
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	snprintf(line, CLEAN_LINE_MAX,
+		 "f2fpayd clean close: dev %ju ino %ju size %jd mtime %jd.%09ld ctime %jd.%09ld\n",
+		 (uintmax_t)st.st_dev, (uintmax_t)st.st_ino, (intmax_t)st.st_size,
+		 (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (intmax_t)st.st_ctim.tv_sec,
+		 st.st_ctim.tv_nsec);
+	return 0;
+}
+
+/* True when a write-ahead file with content lies beside the journal: it was not closed cleanly. */
+static bool
+wal_has_content(const char *path)
+{
+	_cleanup_free_ char *wal = NULL;
+	struct stat st;
+
+	if (asprintf(&wal, "%s-wal", path) < 0)
+		return true;
+	return stat(wal, &st) == 0 ? st.st_size > 0 : errno != ENOENT;
+}
+
+/* Reads and removes the record; true when it matches the file as it is now. */
+static bool
+journal_take_clean_record(const char *path)
+{
+	_cleanup_free_ char *marker = NULL;
+	_cleanup_close_ int fd = -1;
+	char seen[CLEAN_LINE_MAX] = "", now[CLEAN_LINE_MAX];
+	ssize_t n;
+
+	if (asprintf(&marker, "%s.clean", path) < 0)
+		return false;
+	fd = open(marker, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	n = read(fd, seen, sizeof(seen) - 1);
+	/* Gone before anything else happens: from here on, a crash must leave no record. */
+	if (unlink(marker) < 0 && errno != ENOENT)
+		return false;
+	if (n <= 0)
+		return false;
+	seen[n] = '\0';
+	return marker_stat_line(path, now) >= 0 && STR_EQ(seen, now) && !wal_has_content(path);
+}
+
+/* After SQLite closed the journal cleanly: records the file as it is (best effort). */
+static void
+journal_record_clean_close(const char *path)
+{
+	_cleanup_free_ char *marker = NULL, *tmp = NULL;
+	_cleanup_close_ int fd = -1;
+	char line[CLEAN_LINE_MAX];
+	size_t len;
+
+	if (wal_has_content(path) || marker_stat_line(path, line) < 0)
+		return;
+	if (asprintf(&marker, "%s.clean", path) < 0 || asprintf(&tmp, "%s.clean.new", path) < 0)
+		return;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		log_debug_errno(errno, "Cannot record the clean close of %s: %m", path);
+		return;
+	}
+	len = strlen(line);
+	/* No fsync: a record lost to a power cut only costs the next start one check. */
+	if (write(fd, line, len) != (ssize_t)len || rename(tmp, marker) < 0) {
+		log_debug_errno(errno, "Cannot record the clean close of %s: %m", path);
+		(void)unlink(tmp);
+	}
+}
+
+bool
+journal_checked_at_open(const struct journal *j)
+{
+	return j->checked;
+}
+
 static int
 journal_set_pragmas(struct journal *j)
 {
@@ -364,6 +458,33 @@ migrate_3(struct journal *j)
 }
 
 /*
+ * Schema 4 (doc/engine.md "Notifications"): bodies packed by a codec (0: as received, what
+ * earlier schemas wrote; they stay so), their size, and the notify_id that tells a replay, taken
+ * here from the bodies already kept. Refunds get an index on their state, as orders have, so
+ * the unfinished ones are found without reading them all.
+ */
+#define MIGRATE_4_BODY "('&' || CAST(body AS TEXT) || '&')"
+#define MIGRATE_4_FROM "instr(" MIGRATE_4_BODY ", '&notify_id=') + 11"
+static const char migrate_4_sql[] =
+	"ALTER TABLE notifications ADD COLUMN notify_id TEXT;"
+	"ALTER TABLE notifications ADD COLUMN body_codec INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE notifications ADD COLUMN body_size INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE notifications SET body_size = length(body);"
+	"UPDATE notifications SET notify_id = substr(substr(" MIGRATE_4_BODY ", " MIGRATE_4_FROM
+	"), 1, instr(substr(" MIGRATE_4_BODY ", " MIGRATE_4_FROM "), '&') - 1)"
+	" WHERE instr(" MIGRATE_4_BODY ", '&notify_id=') > 0;"
+	"UPDATE notifications SET notify_id = NULL WHERE notify_id = '';"
+	"CREATE INDEX notifications_notify_id ON notifications(notify_id)"
+	" WHERE notify_id IS NOT NULL;"
+	"CREATE INDEX refunds_state ON refunds(state);";
+
+static int
+migrate_4(struct journal *j)
+{
+	return journal_exec(j, migrate_4_sql);
+}
+
+/*
  * The schema's history: migrations[i] takes a journal from version migrations[i].version - 1 to
  * migrations[i].version. A new schema appends a step here and raises JOURNAL_SCHEMA_VERSION;
  * steps are never edited once released (journals in the field ran them).
@@ -375,6 +496,7 @@ static const struct migration {
 } migrations[] = {
 	{2, "install id, idempotency keys, waiting scan orders", migrate_2},
 	{3, "cashiers and receipts", migrate_3},
+	{4, "packed notifications, notify ids", migrate_4},
 };
 
 /* Runs the steps after version `from`, inside the caller's transaction. */
@@ -520,6 +642,7 @@ journal_open(const char *path, struct journal **ret)
 	_cleanup_(journal_closep) struct journal *j = NULL;
 	char header[16];
 	struct stat st;
+	bool clean;
 	int64_t v;
 	int r, rc;
 
@@ -560,13 +683,20 @@ journal_open(const char *path, struct journal **ret)
 					       path);
 	}
 
+	clean = journal_take_clean_record(path);
 	rc = sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE, NULL);
 	if (rc != SQLITE_OK)
 		return log_error_errno(sqlite_to_errno(rc), "Failed to open journal %s: %s", path,
 				       j->db ? sqlite3_errmsg(j->db) : sqlite3_errstr(rc));
-	r = journal_quick_check(j);
-	if (r < 0)
-		return r;
+	/* doc/engine.md "Integrity check": reading every page costs a start hundreds of ms on a
+	 * big journal; it is done when the journal was not closed cleanly, or changed since. */
+	if (!clean) {
+		log_info("Journal %s was not closed cleanly (or changed since): checking it", path);
+		j->checked = true;
+		r = journal_quick_check(j);
+		if (r < 0)
+			return r;
+	}
 	r = pragma_int(j, "PRAGMA application_id", &v);
 	if (r < 0)
 		return r;
@@ -600,6 +730,7 @@ journal_open(const char *path, struct journal **ret)
 	r = journal_load_ids(j);
 	if (r < 0)
 		return r;
+	j->opened = true;
 	*ret = TAKE_PTR(j);
 	return 0;
 }
@@ -616,8 +747,9 @@ journal_close(struct journal *j)
 {
 	if (!j)
 		return;
-	if (j->db)
-		sqlite3_close(j->db);
+	/* sqlite3_close() fails while a statement is open: then it is no clean close. */
+	if (j->db && sqlite3_close(j->db) == SQLITE_OK && j->opened)
+		journal_record_clean_close(j->path);
 	free(j->path);
 	free(j);
 }
@@ -1588,28 +1720,129 @@ journal_refund_foreach_order(struct journal *j, const char *order_id, journal_re
 	return refund_walk(j, s, cb, userdata);
 }
 
-int
-journal_notification_add(struct journal *j, const char *out_trade_no, const void *body, size_t size,
-			 bool verified, const char *outcome, usec_t now_usec)
+/* 1 when a row with these columns holds exactly body (a replay), 0 when none does. */
+static int
+notification_is_replay(struct journal *j, const char *out_trade_no, const char *notify_id,
+		       const void *body, size_t size, bool verified, const char *outcome)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	r = journal_prepare(j,
+			    "SELECT body_codec, body, body_size FROM notifications WHERE "
+			    "notify_id = ?1 AND out_trade_no = ?2 AND verified = ?3 AND "
+			    "outcome = ?4",
+			    &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, notify_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, strempty(out_trade_no), -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, verified);
+	sqlite3_bind_text(s, 4, strempty(outcome), -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		_cleanup_free_ void *kept = NULL;
+
+		if ((size_t)sqlite3_column_int64(s, 2) != size ||
+		    journal_body_unpack(sqlite3_column_int(s, 0), sqlite3_column_blob(s, 1),
+					(size_t)sqlite3_column_bytes(s, 1), size, &kept) < 0)
+			continue;
+		if (size == 0 || memcmp(kept, body, size) == 0)
+			return 1;
+	}
+	if (rc != SQLITE_DONE)
+		return journal_fail(j, rc, "notification lookup");
+	return 0;
+}
+
+int
+journal_notification_add(struct journal *j, const char *out_trade_no, const char *notify_id,
+			 const void *body, size_t size, bool verified, const char *outcome,
+			 usec_t now_usec)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_free_ void *packed = NULL;
+	size_t packed_size = 0;
 	int r;
 
-	if (size > INT32_MAX)
+	if (size > JOURNAL_BODY_MAX || (notify_id && strlen(notify_id) > JOURNAL_NOTIFY_ID_MAX) ||
+	    (outcome && strlen(outcome) > JOURNAL_OUTCOME_MAX))
 		return -E2BIG;
+	if (!isempty(notify_id)) {
+		/* A replay is answered from what is kept: no row, no commit, no fsync. */
+		r = notification_is_replay(j, out_trade_no, notify_id, body, size, verified,
+					   outcome);
+		if (r != 0)
+			return r;
+	}
+	r = journal_body_pack(body, size, &packed, &packed_size);
+	if (r < 0)
+		return log_error_errno(r, "Journal %s: cannot pack a notification: %m", j->path);
 	r = journal_prepare(
 		j,
 		"INSERT INTO notifications(received_usec, out_trade_no, body, verified, "
-		"outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
+		"outcome, notify_id, body_codec, body_size) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 		&s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)now_usec);
 	sqlite3_bind_text(s, 2, strempty(out_trade_no), -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 3, size ? body : "", (int)size, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, packed, (int)packed_size, SQLITE_STATIC);
 	sqlite3_bind_int(s, 4, verified);
 	sqlite3_bind_text(s, 5, strempty(outcome), -1, SQLITE_STATIC);
-	return journal_step_done(j, s, "notification insert");
+	if (isempty(notify_id))
+		sqlite3_bind_null(s, 6);
+	else
+		sqlite3_bind_text(s, 6, notify_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 7, JOURNAL_BODY_DICT1);
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)size);
+	r = journal_step_done(j, s, "notification insert");
+	return r < 0 ? r : 0;
+}
+
+int
+journal_notification_foreach(struct journal *j, const char *out_trade_no,
+			     journal_notification_cb cb, void *userdata)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	r = journal_prepare(j,
+			    "SELECT seq, received_usec, out_trade_no, COALESCE(notify_id, ''), "
+			    "body_codec, body, body_size, verified, outcome FROM notifications "
+			    "WHERE ?1 IS NULL OR out_trade_no = ?1 ORDER BY seq",
+			    &s);
+	if (r < 0)
+		return r;
+	if (out_trade_no)
+		sqlite3_bind_text(s, 1, out_trade_no, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		_cleanup_free_ void *body = NULL;
+		struct journal_notification n = {
+			.seq = sqlite3_column_int64(s, 0),
+			.received_usec = (usec_t)sqlite3_column_int64(s, 1),
+			.size = (size_t)sqlite3_column_int64(s, 6),
+			.verified = sqlite3_column_int(s, 7) != 0,
+		};
+
+		copy_text(n.out_trade_no, sizeof(n.out_trade_no), sqlite3_column_text(s, 2));
+		copy_text(n.notify_id, sizeof(n.notify_id), sqlite3_column_text(s, 3));
+		copy_text(n.outcome, sizeof(n.outcome), sqlite3_column_text(s, 8));
+		r = journal_body_unpack(sqlite3_column_int(s, 4), sqlite3_column_blob(s, 5),
+					(size_t)sqlite3_column_bytes(s, 5), n.size, &body);
+		if (r < 0)
+			return log_error_errno(r,
+					       "Journal %s: notification %" PRId64
+					       " does not unpack (codec %d): %m",
+					       j->path, n.seq, sqlite3_column_int(s, 4));
+		n.body = body;
+		r = cb(&n, userdata);
+		if (r < 0)
+			return r;
+	}
+	if (rc != SQLITE_DONE)
+		return journal_fail(j, rc, "notification listing");
+	return 0;
 }
 
 int

@@ -18,7 +18,7 @@
  * message; it is never silently replaced by a fresh one.
  */
 
-#define JOURNAL_SCHEMA_VERSION 3
+#define JOURNAL_SCHEMA_VERSION 4
 #define JOURNAL_APPLICATION_ID 0x46325046 /* "F2PF" */
 
 /* doc/engine.md "Trade numbers": <terminal>_<yyyymmdd>_<install>_<run>_<seq>. */
@@ -128,13 +128,22 @@ struct journal_event {
  * the journal was restored from a backup, copied to another till or lost its write-ahead file. A
  * new journal is built in a temporary file and renamed into place once its schema is committed, so
  * any file found at path must be a complete journal. Returns 0 and a new handle, or: -EUCLEAN when
- * the file is empty, not SQLite, fails PRAGMA quick_check, or is not a journal; -EPROTONOSUPPORT
+ * the file is empty, not SQLite, fails PRAGMA quick_check (run when the journal was not closed
+ * cleanly: journal_close()), or is not a journal; -EPROTONOSUPPORT
  * when it was written by a newer schema; another -errno on I/O errors. Every failure is logged
  * once, with the path and what to do.
  */
 int journal_open(const char *path, struct journal **ret);
-/* Closes the handle (NULL-safe). */
+/*
+ * Closes the handle (NULL-safe). doc/engine.md "Integrity check": when SQLite closes the journal
+ * cleanly (write-ahead file merged and removed), "<path>.clean" records the file as it was left
+ * (device, inode, size, modification and change times); the next open that finds the file just so
+ * skips PRAGMA quick_check. Every open removes the record first, so a crash leaves none.
+ */
 void journal_close(struct journal *j);
+
+/* Whether this open ran PRAGMA quick_check (no record of a clean close matched the file). */
+bool journal_checked_at_open(const struct journal *j);
 
 /*
  * Copies the write-ahead file into the journal and truncates it to zero bytes (the space it
@@ -292,9 +301,41 @@ int journal_refund_foreach(struct journal *j, bool unfinished_only, journal_refu
 int journal_refund_foreach_order(struct journal *j, const char *order_id, journal_refund_cb cb,
 				 void *userdata);
 
-/* Records a received notification (raw body, borrowed) and whether it verified. */
-int journal_notification_add(struct journal *j, const char *out_trade_no, const void *body,
-			     size_t size, bool verified, const char *outcome, usec_t now_usec);
+#define JOURNAL_NOTIFY_ID_MAX 128
+#define JOURNAL_OUTCOME_MAX   128
+
+/*
+ * doc/engine.md "Notifications": records a received notification, committed durably: body
+ * (borrowed, size bytes, at most JOURNAL_BODY_MAX) is kept exactly, packed
+ * (journal-body.h), with its notify_id (may be NULL), whether it verified and what was made of
+ * it. A replay (doc/protocol.md §4: Alipay repeats a notification until it hears "success")
+ * with the notify_id, out_trade_no, verdict, outcome and bytes of a row already kept writes
+ * nothing and returns 1; 0 when a row was added.
+ */
+int journal_notification_add(struct journal *j, const char *out_trade_no, const char *notify_id,
+			     const void *body, size_t size, bool verified, const char *outcome,
+			     usec_t now_usec);
+
+/* One received notification as journaled. */
+struct journal_notification {
+	int64_t seq;
+	usec_t received_usec;
+	char out_trade_no[ORDER_ID_MAX + 1];
+	char notify_id[JOURNAL_NOTIFY_ID_MAX + 1]; /* "" when it had none (or before schema 4) */
+	const char *body; /* the exact bytes received, size of them, then a NUL; borrowed */
+	size_t size;
+	bool verified;
+	char outcome[JOURNAL_OUTCOME_MAX + 1];
+};
+
+/*
+ * Calls cb for each notification kept for out_trade_no (all of them when NULL), oldest first,
+ * with the body unpacked. -EBADMSG (logged) for a body that does not unpack. A negative return
+ * from cb stops the walk and is returned.
+ */
+typedef int (*journal_notification_cb)(const struct journal_notification *n, void *userdata);
+int journal_notification_foreach(struct journal *j, const char *out_trade_no,
+				 journal_notification_cb cb, void *userdata);
 
 /* Reads a counter ("out_trade_no_seq", "journal_writes"); 0 for a counter never set. */
 int journal_counter_get(struct journal *j, const char *name, int64_t *ret);
