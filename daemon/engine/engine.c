@@ -895,7 +895,7 @@ struct first_start {
 };
 
 static int
-order_first_start(struct journal_order *o, void *userdata, const char **ret_what)
+order_first_start(struct journal_order *o, void *userdata)
 {
 	struct first_start *fs = userdata;
 	int r;
@@ -908,7 +908,6 @@ order_first_start(struct journal_order *o, void *userdata, const char **ret_what
 		return r;
 	o->pending = fs->act.send;
 	fs->moved = true;
-	*ret_what = order_event_to_string(ORDER_EV_START);
 	/* doc/engine.md "Write-ahead": killed here, the transaction is not committed and the order
 	 * never existed. */
 	engine_write_ahead_point(fs->engine);

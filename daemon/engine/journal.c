@@ -970,8 +970,7 @@ journal_order_create(struct journal *j, const char *terminal, enum order_kind ki
 	return r == -EKEYREJECTED ? -EEXIST : r;
 }
 
-static int order_update_in_txn(struct journal *j, const struct journal_order *o, const char *what,
-			       enum order_state from_state, usec_t now_usec);
+static int order_store_in_txn(struct journal *j, const struct journal_order *o, usec_t now_usec);
 
 /* Inside a transaction: 0 when the key is new, -EEXIST / -EKEYREJECTED (see the header). */
 static int
@@ -1087,23 +1086,21 @@ journal_order_new(struct journal *j, const struct journal_order_request *req, us
 	r = journal_step_done(j, s, "order insert");
 	if (r < 0)
 		goto fail;
-	r = event_append(j, o.fsm.id, now_usec, "created", "", order_state_to_string(o.fsm.state),
-			 "");
-	if (r < 0)
-		goto fail;
 	if (req->first_move) {
-		enum order_state from = o.fsm.state;
-		const char *what = NULL;
-
-		r = req->first_move(&o, req->first_move_userdata, &what);
+		r = req->first_move(&o, req->first_move_userdata);
 		if (r < 0)
 			goto fail;
 		if (r > 0) {
-			r = order_update_in_txn(j, &o, what, from, now_usec);
+			r = order_store_in_txn(j, &o, now_usec);
 			if (r < 0)
 				goto fail;
 		}
 	}
+	/* One row for the order's birth: the state and the request its first move gave it. */
+	r = event_append(j, o.fsm.id, now_usec, "created", "", order_state_to_string(o.fsm.state),
+			 order_request_column(o.pending));
+	if (r < 0)
+		goto fail;
 	r = journal_commit(j);
 	if (r < 0)
 		goto fail;
@@ -1114,10 +1111,9 @@ fail:
 	return r;
 }
 
-/* Inside a transaction: stores o and appends its event row (journal_order_save()). */
+/* Inside a transaction: stores o (journal_order_save() without its event row). */
 static int
-order_update_in_txn(struct journal *j, const struct journal_order *o, const char *what,
-		    enum order_state from_state, usec_t now_usec)
+order_store_in_txn(struct journal *j, const struct journal_order *o, usec_t now_usec)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	const char *req = order_request_column(o->pending);
@@ -1169,9 +1165,7 @@ order_update_in_txn(struct journal *j, const struct journal_order *o, const char
 	if (sqlite3_changes(j->db) != 1)
 		return log_error_errno(ENOENT, "Journal %s: no order %s to update", j->path,
 				       o->fsm.id);
-	return event_append(j, o->fsm.id, now_usec, strempty(what),
-			    order_state_to_string(from_state), order_state_to_string(o->fsm.state),
-			    req);
+	return 0;
 }
 
 int
@@ -1186,7 +1180,11 @@ journal_order_save(struct journal *j, const struct journal_order *o, const char 
 	r = journal_begin(j);
 	if (r < 0)
 		return r;
-	r = order_update_in_txn(j, o, what, from_state, now_usec);
+	r = order_store_in_txn(j, o, now_usec);
+	if (r >= 0)
+		r = event_append(
+			j, o->fsm.id, now_usec, strempty(what), order_state_to_string(from_state),
+			order_state_to_string(o->fsm.state), order_request_column(o->pending));
 	if (r >= 0)
 		r = journal_commit(j);
 	if (r < 0)

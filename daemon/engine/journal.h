@@ -93,12 +93,12 @@ struct journal_order_request {
 	 * Optional, doc/engine.md "Write-ahead": called inside the creating transaction with the
 	 * new order, which it may move on (the engine runs the machine's start and sets the
 	 * request about to leave). It returns < 0 to give up the order (nothing is written), 0 to
-	 * keep it as it was, or 1 when it moved the order: then the order is stored as
-	 * journal_order_save() would, with a second event row named *ret_what, and both are
-	 * committed together: one durable commit between the cashier's order and its first
-	 * request. Not called when the idempotency key returns an existing order.
+	 * keep it as it was, or 1 when it moved the order. The order is stored as it then is, with
+	 * one event row "created" (from "" to its state, with its pending request), in one
+	 * durable commit between the cashier's order and its first request. Not called when the
+	 * idempotency key returns an existing order.
 	 */
-	int (*first_move)(struct journal_order *o, void *userdata, const char **ret_what);
+	int (*first_move)(struct journal_order *o, void *userdata);
 	void *first_move_userdata;
 };
 
