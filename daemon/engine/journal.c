@@ -1718,35 +1718,32 @@ journal_refund_foreach_order(struct journal *j, const char *order_id, journal_re
 	return refund_walk(j, s, cb, userdata);
 }
 
-/* 1 when a row with these columns holds exactly body (a replay), 0 when none does. */
+/*
+ * 1 when a row with this notify_id, out_trade_no, verdict and outcome is kept (a replay), 0 when
+ * none is. Alipay signs every delivery anew (notify_time changes), so a replay's bytes differ
+ * from the first delivery's; the first delivery's bytes are the ones kept.
+ */
 static int
 notification_is_replay(struct journal *j, const char *out_trade_no, const char *notify_id,
-		       const void *body, size_t size, bool verified, const char *outcome)
+		       bool verified, const char *outcome)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
-	r = journal_prepare(j,
-			    "SELECT body_codec, body, body_size FROM notifications WHERE "
-			    "notify_id = ?1 AND out_trade_no = ?2 AND verified = ?3 AND "
-			    "outcome = ?4",
-			    &s);
+	r = journal_prepare(
+		j,
+		"SELECT 1 FROM notifications WHERE notify_id = ?1 AND out_trade_no = ?2 "
+		"AND verified = ?3 AND outcome = ?4 LIMIT 1",
+		&s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, notify_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, strempty(out_trade_no), -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 3, verified);
 	sqlite3_bind_text(s, 4, strempty(outcome), -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		_cleanup_free_ void *kept = NULL;
-
-		if ((size_t)sqlite3_column_int64(s, 2) != size ||
-		    journal_body_unpack(sqlite3_column_int(s, 0), sqlite3_column_blob(s, 1),
-					(size_t)sqlite3_column_bytes(s, 1), size, &kept) < 0)
-			continue;
-		if (size == 0 || memcmp(kept, body, size) == 0)
-			return 1;
-	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		return 1;
 	if (rc != SQLITE_DONE)
 		return journal_fail(j, rc, "notification lookup");
 	return 0;
@@ -1767,8 +1764,7 @@ journal_notification_add(struct journal *j, const char *out_trade_no, const char
 		return -E2BIG;
 	if (!isempty(notify_id)) {
 		/* A replay is answered from what is kept: no row, no commit, no fsync. */
-		r = notification_is_replay(j, out_trade_no, notify_id, body, size, verified,
-					   outcome);
+		r = notification_is_replay(j, out_trade_no, notify_id, verified, outcome);
 		if (r != 0)
 			return r;
 	}

@@ -308,9 +308,9 @@ int journal_refund_foreach_order(struct journal *j, const char *order_id, journa
  * doc/engine.md "Notifications": records a received notification, committed durably: body
  * (borrowed, size bytes, at most JOURNAL_BODY_MAX) is kept exactly, packed
  * (journal-body.h), with its notify_id (may be NULL), whether it verified and what was made of
- * it. A replay (doc/protocol.md §4: Alipay repeats a notification until it hears "success")
- * with the notify_id, out_trade_no, verdict, outcome and bytes of a row already kept writes
- * nothing and returns 1; 0 when a row was added.
+ * it. A replay (doc/protocol.md §4: Alipay repeats a notification until it hears "success",
+ * signed anew each time) with the notify_id, out_trade_no, verdict and outcome of a row already
+ * kept writes nothing and returns 1 (the first delivery's bytes stay); 0 when a row was added.
  */
 int journal_notification_add(struct journal *j, const char *out_trade_no, const char *notify_id,
 			     const void *body, size_t size, bool verified, const char *outcome,
