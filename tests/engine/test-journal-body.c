@@ -244,6 +244,7 @@ test_journal(const char *fixture, EVP_PKEY *key)
 	CHECK_INT_EQ(journal_notification_add(j, "T01_20261206_1", NULL, bodies[0], sizes[0], true,
 					      "TRADE_SUCCESS", T0),
 		     0);
+	free(k.body);
 	k = (struct kept){.key = key};
 	CHECK_INT_EQ(journal_notification_foreach(j, "T01_20261206_1", kept_cb, &k), 0);
 	CHECK_INT_EQ(k.n, 3);
