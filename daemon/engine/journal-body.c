@@ -120,3 +120,37 @@ journal_body_unpack(int codec, const void *data, size_t size, size_t original_si
 	*ret = out;
 	return 0;
 }
+
+int
+journal_body_notify_id(const char *body, size_t size, char *buf, size_t n)
+{
+	static const char field[] = "notify_id=";
+	const size_t flen = sizeof(field) - 1;
+
+	for (size_t i = 0; i + flen <= size; i++) {
+		size_t end;
+
+		if ((i > 0 && body[i - 1] != '&') || memcmp(body + i, field, flen) != 0)
+			continue;
+		i += flen;
+		for (end = i; end < size && body[end] != '&'; end++)
+			;
+		if (end - i >= n)
+			return -E2BIG;
+		memcpy(buf, body + i, end - i);
+		buf[end - i] = 0;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int64_t
+journal_notify_key(const char *notify_id)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (const unsigned char *p = (const unsigned char *)notify_id; *p; p++)
+		h = (h ^ *p) * UINT64_C(1099511628211);
+	/* FROZEN like the codecs: journals hold these keys. Positive, to fit SQLite's integers. */
+	return (int64_t)(h >> 1);
+}

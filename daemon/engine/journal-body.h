@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * doc/engine.md "Notifications". A codec is journaled beside every body and never changes once
@@ -32,3 +33,13 @@ int journal_body_pack(const void *body, size_t size, void **ret, size_t *ret_siz
  * unknown codec, -E2BIG above JOURNAL_BODY_MAX, -ENOMEM.
  */
 int journal_body_unpack(int codec, const void *data, size_t size, size_t original_size, void **ret);
+
+/*
+ * The value of the form field notify_id in body (size bytes, borrowed), as it is written there,
+ * into buf (at most n - 1 bytes and a NUL). 0, -ENOENT when there is none, -E2BIG when it does
+ * not fit.
+ */
+int journal_body_notify_id(const char *body, size_t size, char *buf, size_t n);
+
+/* doc/engine.md "Notifications": the 63-bit key a notify_id is indexed by (FNV-1a). */
+int64_t journal_notify_key(const char *notify_id);

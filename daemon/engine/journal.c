@@ -459,29 +459,51 @@ migrate_3(struct journal *j)
 
 /*
  * Schema 4 (doc/engine.md "Notifications"): bodies packed by a codec (0: as received, what
- * earlier schemas wrote; they stay so), their size, and the notify_id that tells a replay, taken
- * here from the bodies already kept. Refunds get an index on their state, as orders have, so
- * the unfinished ones are found without reading them all.
+ * earlier schemas wrote; they stay so), their size, and the key of the notify_id that tells a
+ * replay (the notify_id itself is in the body), computed here for the bodies already kept.
+ * Refunds get an index on their state, as orders have, so the unfinished ones are found without
+ * reading them all.
  */
-#define MIGRATE_4_BODY "('&' || CAST(body AS TEXT) || '&')"
-#define MIGRATE_4_FROM "instr(" MIGRATE_4_BODY ", '&notify_id=') + 11"
 static const char migrate_4_sql[] =
-	"ALTER TABLE notifications ADD COLUMN notify_id TEXT;"
+	"ALTER TABLE notifications ADD COLUMN notify_key INTEGER;"
 	"ALTER TABLE notifications ADD COLUMN body_codec INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE notifications ADD COLUMN body_size INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE notifications SET body_size = length(body);"
-	"UPDATE notifications SET notify_id = substr(substr(" MIGRATE_4_BODY ", " MIGRATE_4_FROM
-	"), 1, instr(substr(" MIGRATE_4_BODY ", " MIGRATE_4_FROM "), '&') - 1)"
-	" WHERE instr(" MIGRATE_4_BODY ", '&notify_id=') > 0;"
-	"UPDATE notifications SET notify_id = NULL WHERE notify_id = '';"
-	"CREATE INDEX notifications_notify_id ON notifications(notify_id)"
-	" WHERE notify_id IS NOT NULL;"
+	"CREATE INDEX notifications_key ON notifications(notify_key)"
+	" WHERE notify_key IS NOT NULL;"
 	"CREATE INDEX refunds_state ON refunds(state);";
 
 static int
 migrate_4(struct journal *j)
 {
-	return journal_exec(j, migrate_4_sql);
+	_cleanup_stmt_ sqlite3_stmt *s = NULL, *u = NULL;
+	int r, rc;
+
+	r = journal_exec(j, migrate_4_sql);
+	if (r < 0)
+		return r;
+	r = journal_prepare(j, "SELECT seq, body FROM notifications", &s);
+	if (r < 0)
+		return r;
+	r = journal_prepare(j, "UPDATE notifications SET notify_key = ?2 WHERE seq = ?1", &u);
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char id[JOURNAL_NOTIFY_ID_MAX + 1];
+
+		if (journal_body_notify_id(sqlite3_column_blob(s, 1),
+					   (size_t)sqlite3_column_bytes(s, 1), id,
+					   sizeof(id)) < 0 ||
+		    !*id)
+			continue;
+		sqlite3_reset(u);
+		sqlite3_bind_int64(u, 1, sqlite3_column_int64(s, 0));
+		sqlite3_bind_int64(u, 2, journal_notify_key(id));
+		r = journal_step_done(j, u, "notification key");
+		if (r < 0)
+			return r;
+	}
+	return rc == SQLITE_DONE ? 0 : journal_fail(j, rc, "notification keys");
 }
 
 /*
@@ -1765,7 +1787,9 @@ journal_refund_foreach_order(struct journal *j, const char *order_id, journal_re
 /*
  * 1 when a row with this notify_id, out_trade_no, verdict and outcome is kept (a replay), 0 when
  * none is. Alipay signs every delivery anew (notify_time changes), so a replay's bytes differ
- * from the first delivery's; the first delivery's bytes are the ones kept.
+ * from the first delivery's; the first delivery's bytes are the ones kept. The index holds a
+ * key of the notify_id; the notify_id itself is read back from the body, so two ids with one
+ * key are never taken for each other.
  */
 static int
 notification_is_replay(struct journal *j, const char *out_trade_no, const char *notify_id,
@@ -1774,20 +1798,28 @@ notification_is_replay(struct journal *j, const char *out_trade_no, const char *
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
-	r = journal_prepare(
-		j,
-		"SELECT 1 FROM notifications WHERE notify_id = ?1 AND out_trade_no = ?2 "
-		"AND verified = ?3 AND outcome = ?4 LIMIT 1",
-		&s);
+	r = journal_prepare(j,
+			    "SELECT body_codec, body, body_size FROM notifications WHERE "
+			    "notify_key = ?1 AND out_trade_no = ?2 AND verified = ?3 AND "
+			    "outcome = ?4",
+			    &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(s, 1, notify_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 1, journal_notify_key(notify_id));
 	sqlite3_bind_text(s, 2, strempty(out_trade_no), -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 3, verified);
 	sqlite3_bind_text(s, 4, strempty(outcome), -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		return 1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		_cleanup_free_ void *kept = NULL;
+		size_t size = (size_t)sqlite3_column_int64(s, 2);
+		char id[JOURNAL_NOTIFY_ID_MAX + 1];
+
+		if (journal_body_unpack(sqlite3_column_int(s, 0), sqlite3_column_blob(s, 1),
+					(size_t)sqlite3_column_bytes(s, 1), size, &kept) >= 0 &&
+		    journal_body_notify_id(kept, size, id, sizeof(id)) >= 0 &&
+		    STR_EQ(id, notify_id))
+			return 1;
+	}
 	if (rc != SQLITE_DONE)
 		return journal_fail(j, rc, "notification lookup");
 	return 0;
@@ -1818,7 +1850,7 @@ journal_notification_add(struct journal *j, const char *out_trade_no, const char
 	r = journal_prepare(
 		j,
 		"INSERT INTO notifications(received_usec, out_trade_no, body, verified, "
-		"outcome, notify_id, body_codec, body_size) "
+		"outcome, notify_key, body_codec, body_size) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 		&s);
 	if (r < 0)
@@ -1831,7 +1863,7 @@ journal_notification_add(struct journal *j, const char *out_trade_no, const char
 	if (isempty(notify_id))
 		sqlite3_bind_null(s, 6);
 	else
-		sqlite3_bind_text(s, 6, notify_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 6, journal_notify_key(notify_id));
 	sqlite3_bind_int(s, 7, JOURNAL_BODY_DICT1);
 	sqlite3_bind_int64(s, 8, (sqlite3_int64)size);
 	r = journal_step_done(j, s, "notification insert");
@@ -1846,7 +1878,7 @@ journal_notification_foreach(struct journal *j, const char *out_trade_no,
 	int r, rc;
 
 	r = journal_prepare(j,
-			    "SELECT seq, received_usec, out_trade_no, COALESCE(notify_id, ''), "
+			    "SELECT seq, received_usec, out_trade_no, notify_key IS NOT NULL, "
 			    "body_codec, body, body_size, verified, outcome FROM notifications "
 			    "WHERE ?1 IS NULL OR out_trade_no = ?1 ORDER BY seq",
 			    &s);
@@ -1864,7 +1896,6 @@ journal_notification_foreach(struct journal *j, const char *out_trade_no,
 		};
 
 		copy_text(n.out_trade_no, sizeof(n.out_trade_no), sqlite3_column_text(s, 2));
-		copy_text(n.notify_id, sizeof(n.notify_id), sqlite3_column_text(s, 3));
 		copy_text(n.outcome, sizeof(n.outcome), sqlite3_column_text(s, 8));
 		r = journal_body_unpack(sqlite3_column_int(s, 4), sqlite3_column_blob(s, 5),
 					(size_t)sqlite3_column_bytes(s, 5), n.size, &body);
@@ -1874,6 +1905,10 @@ journal_notification_foreach(struct journal *j, const char *out_trade_no,
 					       " does not unpack (codec %d): %m",
 					       j->path, n.seq, sqlite3_column_int(s, 4));
 		n.body = body;
+		/* Kept with a notify_id: it is the body's own. */
+		if (sqlite3_column_int(s, 3) &&
+		    journal_body_notify_id(body, n.size, n.notify_id, sizeof(n.notify_id)) < 0)
+			n.notify_id[0] = 0;
 		r = cb(&n, userdata);
 		if (r < 0)
 			return r;

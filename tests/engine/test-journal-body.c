@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Notification bodies in the journal: packed exactly, replays kept once, still verifiable. */
 #include <errno.h>
+#include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,23 @@ test_codec(void)
 	roundtrip(big, 4096);
 	roundtrip(big, JOURNAL_BODY_MAX);
 	CHECK_INT_EQ(journal_body_pack(big, JOURNAL_BODY_MAX + 1, &back, &n), -E2BIG);
+
+	/* The notify_id as the form writes it: a field of its own, never a part of another. */
+	{
+		char id[8];
+		CHECK_INT_EQ(journal_body_notify_id("notify_id=a1&x=2", 16, id, sizeof(id)), 0);
+		CHECK_STR_EQ(id, "a1");
+		CHECK_INT_EQ(journal_body_notify_id("x=1&notify_id=b2", 16, id, sizeof(id)), 0);
+		CHECK_STR_EQ(id, "b2");
+		CHECK_INT_EQ(journal_body_notify_id("xnotify_id=c&y=1", 16, id, sizeof(id)),
+			     -ENOENT);
+		CHECK_INT_EQ(journal_body_notify_id("notify_id=12345678", 18, id, sizeof(id)),
+			     -E2BIG);
+		CHECK_INT_EQ(journal_body_notify_id("notify_id=", 10, id, sizeof(id)), 0);
+		CHECK_STR_EQ(id, "");
+		CHECK(journal_notify_key("a1") >= 0 &&
+		      journal_notify_key("a1") != journal_notify_key("b2"));
+	}
 
 	/* As received (schema 3 and before). */
 	CHECK_INT_EQ(journal_body_unpack(JOURNAL_BODY_RAW, "abc", 3, 3, &back), 0);
@@ -240,6 +258,24 @@ test_journal(const char *fixture, EVP_PKEY *key)
 		     1);
 	CHECK_INT_EQ(journal_commit_count(j).commits, c0.commits);
 	bodies[0][sizes[0] - 1] ^= 1;
+	/* A row whose key matches but whose body names another notify_id is no replay (keys of
+	 * two ids can be equal). */
+	{
+		char sql[160];
+		sqlite3 *db;
+		snprintf(sql, sizeof(sql), "UPDATE notifications SET notify_key = %" PRId64,
+			 journal_notify_key("other-id"));
+		CHECK_INT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+		CHECK_INT_EQ(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+		CHECK_INT_EQ(journal_notification_add(j, "T01_20261206_1", "other-id", bodies[0],
+						      sizes[0], true, "TRADE_SUCCESS", T0),
+			     0);
+		snprintf(sql, sizeof(sql), "UPDATE notifications SET notify_key = NULL");
+		CHECK_INT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+		CHECK_INT_EQ(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
 	/* Another outcome, another order or no notify_id: rows of their own. */
 	CHECK_INT_EQ(journal_notification_add(j, "T01_20261206_1", "20262200000000000000000100",
 					      bodies[0], sizes[0], true, "refused", T0),
@@ -253,8 +289,8 @@ test_journal(const char *fixture, EVP_PKEY *key)
 	free(k.body);
 	k = (struct kept){.key = key};
 	CHECK_INT_EQ(journal_notification_foreach(j, "T01_20261206_1", kept_cb, &k), 0);
-	CHECK_INT_EQ(k.n, 3);
-	CHECK_INT_EQ(k.verified, 3); /* the first delivery's bytes, still Alipay's signature */
+	CHECK_INT_EQ(k.n, 4);
+	CHECK_INT_EQ(k.verified, 4); /* the first delivery's bytes, still Alipay's signature */
 	free(k.body);
 	for (unsigned i = 0; i < n; i++)
 		free(bodies[i]);
