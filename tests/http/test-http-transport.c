@@ -910,6 +910,282 @@ test_parallel(void)
 	test_server_stop(st);
 }
 
+/* --- connections opened before their request (doc/protocol.md §8) --- */
+
+/* Runs the loop until cond() holds (a hang aborts after 10 s). */
+static void
+run_until(bool (*cond)(void *), void *userdata)
+{
+	for (unsigned i = 0; i < 1000 && !cond(userdata); i++)
+		run_for(10 * MSEC);
+	CHECK(cond(userdata));
+}
+
+static bool
+preconn_ready(void *userdata)
+{
+	return http_preconn_is_ready(userdata);
+}
+
+static bool
+server_closed_one(void *userdata)
+{
+	return test_server_closed(userdata) >= 1;
+}
+
+static struct http_preconn *
+preconn_open_ready(struct http_client *c, const char *u)
+{
+	struct http_preconn *pc = NULL;
+
+	CHECK_INT_EQ(http_preconn_open(c, u, 10 * SEC, &pc), 0);
+	CHECK(pc);
+	run_until(preconn_ready, pc);
+	return pc;
+}
+
+/*
+ * The connection and its TLS handshake happen before the request exists; the request then goes
+ * out on that connection, the only one it ever carries, and the connection is closed after it.
+ */
+static void
+test_preconn(void)
+{
+	struct certs k;
+	struct test_server *s;
+	struct http_client *c;
+	struct http_preconn *pc;
+	_cleanup_free_ char *u = NULL, *req0 = NULL;
+	struct http_request_spec spec;
+	struct result r = {0};
+
+	certs_make(&k);
+	s = test_server_start(TEST_SERVER_NORMAL, k.server, k.server_key, false);
+	c = client_new(k.ca);
+	u = url("https", "127.0.0.1", s, "/gateway.do");
+	pc = preconn_open_ready(c, u);
+	/* Before any request: one connection, handshaken, nothing on it. */
+	CHECK_INT_EQ(test_server_connections(s), 1);
+	CHECK_INT_EQ(test_server_handshakes(s), 1);
+	CHECK_INT_EQ(test_server_requests(s), 0);
+	run_for(100 * MSEC); /* idle: still nothing */
+	CHECK_INT_EQ(test_server_requests(s), 0);
+
+	spec = post_spec(u, "method=alipay.trade.pay");
+	spec.no_reuse = true;
+	spec.preconn = TAKE_PTR(pc);
+	submit(c, &spec, &r);
+	run_until_done();
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(r.status, 200);
+	CHECK_MEM_EQ(r.body, r.body_len, "ok method=alipay.trade.pay", 26);
+	CHECK_INT_EQ(r.send_count, 1);
+	/* The same connection, no new one, no new handshake: exactly one request on it. */
+	CHECK_INT_EQ(test_server_connections(s), 1);
+	CHECK_INT_EQ(test_server_handshakes(s), 1);
+	CHECK_INT_EQ(test_server_requests(s), 1);
+	/* The gateway's Host, as on a connection of libcurl's own. */
+	req0 = test_server_request(s, 0);
+	CHECK(req0);
+	CHECK(strstr(req0, "POST /gateway.do HTTP/1.1\r\n") == req0);
+	{
+		char host[64];
+		snprintf(host, sizeof(host), "\r\nHost: 127.0.0.1:%u\r\n",
+			 (unsigned)test_server_port(s));
+		CHECK(strstr(req0, host));
+	}
+	/* Closed after its one request. */
+	run_until(server_closed_one, s);
+	result_clear(&r);
+
+	/* The next request opens its own: the used connection is never reused. */
+	spec.preconn = NULL;
+	submit(c, &spec, &r);
+	run_until_done();
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(test_server_connections(s), 2);
+	CHECK_INT_EQ(test_server_tls_failures(s), 0);
+
+	result_clear(&r);
+	http_client_free(c);
+	test_server_stop(s);
+	certs_remove(&k);
+}
+
+/*
+ * The resend hazard, before the request: the server closed the connection opened in advance
+ * (an idle timeout). It is found dead before a byte is written, and the request goes once, on
+ * a fresh connection.
+ */
+static void
+test_preconn_dead(void)
+{
+	struct certs k;
+	struct test_server *s;
+	struct http_client *c;
+	struct http_preconn *pc;
+	_cleanup_free_ char *u = NULL;
+	struct http_request_spec spec;
+	struct result r = {0};
+
+	certs_make(&k);
+	s = test_server_start(TEST_SERVER_NORMAL, k.server, k.server_key, false);
+	c = client_new(k.ca);
+	u = url("https", "127.0.0.1", s, "/pay");
+	pc = preconn_open_ready(c, u);
+	test_server_drop_connections(s);
+	run_until(server_closed_one, s);
+	run_for(50 * MSEC); /* the FIN has arrived */
+
+	spec = post_spec(u, "method=alipay.trade.pay");
+	spec.no_reuse = true;
+	spec.preconn = TAKE_PTR(pc);
+	submit(c, &spec, &r);
+	run_until_done();
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(r.send_count, 1);
+	CHECK_INT_EQ(test_server_count_path(s, "/pay"), 1);
+	CHECK_INT_EQ(test_server_connections(s), 2);
+
+	result_clear(&r);
+	http_client_free(c);
+	test_server_stop(s);
+	certs_remove(&k);
+}
+
+/*
+ * The resend hazard, during the request: the server reads the request on the connection opened
+ * in advance and closes it without answering. The request is not sent again: NO_ANSWER, one
+ * request at the server, no second connection.
+ */
+static void
+test_preconn_midway(void)
+{
+	struct certs k;
+	struct test_server *s;
+	struct http_client *c;
+	struct http_preconn *pc;
+	_cleanup_free_ char *u = NULL;
+	struct http_request_spec spec;
+	struct result r = {0};
+
+	certs_make(&k);
+	s = test_server_start(TEST_SERVER_RESET, k.server, k.server_key, false);
+	c = client_new(k.ca);
+	u = url("https", "127.0.0.1", s, "/pay");
+	pc = preconn_open_ready(c, u);
+	spec = post_spec(u, "method=alipay.trade.pay");
+	spec.no_reuse = true;
+	spec.preconn = TAKE_PTR(pc);
+	submit(c, &spec, &r);
+	run_until_done();
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_NO_ANSWER);
+	CHECK_INT_EQ(r.send_count, 1);
+	run_for(200 * MSEC); /* time for a re-send, which must not come */
+	CHECK_INT_EQ(test_server_count_path(s, "/pay"), 1);
+	CHECK_INT_EQ(test_server_connections(s), 1);
+
+	result_clear(&r);
+	http_client_free(c);
+	test_server_stop(s);
+	certs_remove(&k);
+}
+
+static bool
+preconn_settled(void *userdata)
+{
+	struct test_server *s = userdata;
+	return test_server_connections(s) >= 1;
+}
+
+/*
+ * Opening in advance fails (the server drops that connection at once): nothing is reported,
+ * and the request still goes out, once, on a fresh connection. A connection to another origin
+ * or one still opening is not used either.
+ */
+static void
+test_preconn_failed(void)
+{
+	struct certs k;
+	struct test_server *s, *other;
+	struct http_client *c;
+	struct http_preconn *pc = NULL;
+	_cleanup_free_ char *u = NULL, *uo = NULL;
+	struct http_request_spec spec;
+	struct result r = {0};
+
+	certs_make(&k);
+	s = test_server_start(TEST_SERVER_CLOSE_FIRST, k.server, k.server_key, false);
+	other = test_server_start(TEST_SERVER_NORMAL, k.server, k.server_key, false);
+	c = client_new(k.ca);
+	u = url("https", "127.0.0.1", s, "/pay");
+	uo = url("https", "127.0.0.1", other, "/pay");
+	CHECK_INT_EQ(http_preconn_open(c, u, 10 * SEC, &pc), 0);
+	run_until(preconn_settled, s);
+	run_for(200 * MSEC);
+	CHECK(!http_preconn_is_ready(pc));
+	spec = post_spec(u, "method=alipay.trade.pay");
+	spec.no_reuse = true;
+	spec.preconn = TAKE_PTR(pc);
+	submit(c, &spec, &r);
+	run_until_done();
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(test_server_count_path(s, "/pay"), 1);
+	CHECK_INT_EQ(test_server_connections(s), 2);
+	result_clear(&r);
+
+	/* Opened to another server: not used for this one, and closed. */
+	pc = preconn_open_ready(c, uo);
+	spec.preconn = TAKE_PTR(pc);
+	submit(c, &spec, &r);
+	run_until_done();
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(test_server_count_path(s, "/pay"), 2);
+	CHECK_INT_EQ(test_server_requests(other), 0);
+	run_until(server_closed_one, other);
+	result_clear(&r);
+
+	/* Still opening when the request comes: a fresh connection, the opening abandoned. */
+	CHECK_INT_EQ(http_preconn_open(c, u, 10 * SEC, &pc), 0);
+	spec.preconn = TAKE_PTR(pc);
+	submit(c, &spec, &r);
+	run_until_done();
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(test_server_count_path(s, "/pay"), 3);
+
+	result_clear(&r);
+	http_client_free(c);
+	test_server_stop(s);
+	test_server_stop(other);
+	certs_remove(&k);
+}
+
+/* Plain HTTP to a loopback gateway (the sandbox without TLS): the same, without a handshake. */
+static void
+test_preconn_plain(void)
+{
+	struct test_server *s = test_server_start(TEST_SERVER_NORMAL, NULL, NULL, false);
+	struct http_client *c = client_new(NULL);
+	_cleanup_free_ char *u = url("http", "127.0.0.1", s, "/pay");
+	struct http_preconn *pc = preconn_open_ready(c, u);
+	struct http_request_spec spec = post_spec(u, "method=alipay.trade.pay");
+	struct result r = {0};
+
+	CHECK_INT_EQ(test_server_connections(s), 1);
+	spec.no_reuse = true;
+	spec.preconn = TAKE_PTR(pc);
+	submit(c, &spec, &r);
+	run_until_done();
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
+	CHECK_MEM_EQ(r.body, r.body_len, "ok method=alipay.trade.pay", 26);
+	CHECK_INT_EQ(test_server_connections(s), 1);
+	CHECK_INT_EQ(test_server_requests(s), 1);
+
+	result_clear(&r);
+	http_client_free(c);
+	test_server_stop(s);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -935,6 +1211,11 @@ static const struct {
 	{"reentrant", test_reentrant},
 	{"teardown", test_teardown},
 	{"parallel", test_parallel},
+	{"preconn", test_preconn},
+	{"preconn-dead", test_preconn_dead},
+	{"preconn-midway", test_preconn_midway},
+	{"preconn-failed", test_preconn_failed},
+	{"preconn-plain", test_preconn_plain},
 	/* clang-format on */
 };
 
