@@ -27,7 +27,6 @@ struct gateway_alipay {
 	bool warm;
 	struct http_preconn *spare;
 	sd_event_source *spare_timer; /* replaces the spare: only while warm */
-	unsigned spares_opened, spares_taken;
 };
 
 struct ga_call {
@@ -287,9 +286,7 @@ ga_spare_open(struct gateway_alipay *g)
 		/* Never a failure of an order: the pay opens its own connection. */
 		log_debug_errno(r, "Cannot open a connection to the gateway in advance: %m");
 		g->spare = NULL;
-		return;
 	}
-	g->spares_opened++;
 }
 
 static int
@@ -376,10 +373,8 @@ ga_submit(void *userdata, const struct gateway_call *call, gateway_done_t done, 
 		};
 		/* doc/engine.md: a pay goes on the connection opened in advance, if there is one;
 		 * the transport checks it before the first byte. */
-		if (call->kind == GATEWAY_CALL_PAY && g->spare) {
+		if (call->kind == GATEWAY_CALL_PAY)
 			spec.preconn = TAKE_PTR(g->spare);
-			g->spares_taken++;
-		}
 		r = http_client_submit(g->http, &spec, ga_http_done, c, &c->req);
 		alipay_request_done(&req);
 		if (r < 0) {
@@ -438,13 +433,6 @@ struct gateway
 gateway_alipay_ops(struct gateway_alipay *g)
 {
 	return (struct gateway){.submit = ga_submit, .cancel = ga_cancel, .userdata = g};
-}
-
-void
-gateway_alipay_spares(const struct gateway_alipay *g, unsigned *ret_opened, unsigned *ret_taken)
-{
-	*ret_opened = g->spares_opened;
-	*ret_taken = g->spares_taken;
 }
 
 unsigned

@@ -40,9 +40,6 @@ struct gateway gateway_alipay_ops(struct gateway_alipay *g);
  * reported: the pay then opens its own connection.
  */
 void gateway_alipay_warm(struct gateway_alipay *g, bool on);
-/* How many connections were opened in advance, and how many were handed to a pay. */
-void gateway_alipay_spares(const struct gateway_alipay *g, unsigned *ret_opened,
-			   unsigned *ret_taken);
 
 /* Calls that went to the transport, per kind (tests and benchmarks). */
 unsigned gateway_alipay_sent(const struct gateway_alipay *g, enum gateway_call_kind k);

@@ -19,8 +19,9 @@ CERTS = os.path.join(SRC, "tests", "sandbox", "certs")
 CA = os.path.join(CERTS, "tls-ca.pem")
 CODE_PAID = "287654321098765430"
 CODE_DROPPED = "287654321098765436"  # paid, the connection closed before any answer
-# More than a TLS handshake's client side sends, less than any signed pay request.
-PAY_BYTES = 600
+# More than the client's side of a TLS handshake (about 600 bytes, resumed or not), less than a
+# signed pay request (about 1070 bytes with TLS's framing).
+PAY_BYTES = 900
 
 
 class ConnRelay:
@@ -202,7 +203,36 @@ def test_preconnect_midway(build, tmp):
         sb.stop()
 
 
+def test_preconnect_idle(build, tmp):
+    """The connection is replaced before it idles 15 s (under the servers' idle timeouts); the
+    pay goes on the new one, its one request."""
+    sb, relay, d = setup(build, tmp)
+    try:
+        d.start()
+        o, _ = wait_preopened(d, relay)
+        t0 = time.monotonic()
+        wait_for(lambda: len(relay.snapshot()) == 2 and relay.snapshot()[0]["client_closed"]
+                 and relay.snapshot()[1]["down"] > 0, "the connection replaced", timeout=45)
+        took = time.monotonic() - t0
+        print(f"replaced after {took:.1f} s")
+        check(took > 10, f"replaced after {took:.1f} s")
+        time.sleep(0.5)
+        before = relay.snapshot()
+        d.scanner.scan(CODE_PAID)
+        d.wait_state(o["id"], "PAID")
+        conns = relay.snapshot()
+        print(f"connections: {conns}")
+        check(len(conns) == 2, f"connections: {conns}")
+        check(conns[0]["up"] == before[0]["up"], f"bytes on the replaced one: {conns}")
+        check(conns[1]["up"] >= before[1]["up"] + PAY_BYTES, f"no pay on the new one: {conns}")
+        check(ledger(sb, o["id"])["pay_requests"] == 1, "pay requests at the gateway")
+    finally:
+        d.close()
+        sb.stop()
+
+
 TESTS = {
+    "preconnect-idle": test_preconnect_idle,
     "preconnect": test_preconnect,
     "preconnect-dead": test_preconnect_dead,
     "preconnect-midway": test_preconnect_midway,
