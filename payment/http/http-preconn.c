@@ -208,7 +208,7 @@ tunnel_listen(struct tunnel *t)
 		return -errno;
 	if (bind(t->listen_fd, (struct sockaddr *)&sa,
 		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) < 0 ||
-	    listen(t->listen_fd, 1) < 0)
+	    listen(t->listen_fd, 16) < 0)
 		return -errno;
 	return 0;
 }
@@ -338,8 +338,10 @@ tunnel_accept(struct http_request *req)
 			log_error_errno(errno, "HTTP %s: tunnel accept failed: %m", req->log_url);
 		return;
 	}
-	/* The name is abstract, so anyone on this machine could connect: only libcurl, in this
-	 * process, may. */
+	/* An abstract name can be seen and connected to by any process in the network namespace:
+	 * only libcurl, in this process, is taken; others are closed (they never see a byte).
+	 * Taking the name first only makes bind() fail, and the request goes on a fresh
+	 * connection. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || cr.pid != getpid()) {
 		log_warning("HTTP %s: refused a connection to the tunnel from process %d",
 			    req->log_url, len == sizeof(cr) ? (int)cr.pid : -1);
