@@ -56,6 +56,9 @@ struct http_request {
 	bool oom;
 	bool in_callback;
 	struct tunnel *tunnel; /* on a pre-opened connection, or NULL */
+	/* The pre-opened connection still opening that this request waits for (owned), or NULL:
+	 * the request is not in the multi handle yet. */
+	struct http_preconn *awaiting;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -86,7 +89,8 @@ struct http_preconn {
 	char *origin; /* scheme://host:port, to match a request's URL */
 	char *log_url;
 	enum preconn_state state;
-	usec_t ready_usec; /* CLOCK_MONOTONIC: when the handshake completed */
+	struct http_request *waiter; /* the request that starts once this one is open */
+	usec_t ready_usec;           /* CLOCK_MONOTONIC: when the handshake completed */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -100,7 +104,14 @@ char *url_origin(CURLU *u);
 bool easy_policy(struct http_client *c, CURL *e, CURLU *url, bool policy_refused,
 		 uint64_t connect_timeout_usec);
 
+/* Starts a request that waited for `pc` (consumed) to finish opening; completes it as not
+ * delivered when it cannot start. */
+void request_resume(struct http_request *req, struct http_preconn *pc);
+
 /* http-preconn.c */
+/* When `pc` is still opening and goes where req goes, req waits for it (taking it over) and
+ * true is returned; false otherwise (pc untouched). */
+bool tunnel_await(struct http_request *req, struct http_preconn *pc);
 /* A finished transfer of libcurl's: true when it was a pre-opening (now handled). */
 bool preconn_transfer_done(struct http_client *c, CURL *easy, CURLcode code);
 /* Hands `pc` (owned, consumed) to `req`: its request goes on it when it is established and

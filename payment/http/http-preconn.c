@@ -140,6 +140,7 @@ fail:
 bool
 preconn_transfer_done(struct http_client *c, CURL *easy, CURLcode code)
 {
+	struct http_request *waiter;
 	struct http_preconn *pc;
 
 	for (pc = c->preconns; pc; pc = pc->next)
@@ -151,13 +152,38 @@ preconn_transfer_done(struct http_client *c, CURL *easy, CURLcode code)
 		pc->state = PRECONN_READY;
 		pc->ready_usec = now_usec(CLOCK_MONOTONIC);
 		log_debug("HTTP %s: connection opened in advance", pc->log_url);
-		return true;
+	} else {
+		/* Not a failure of anything: the request will open its own connection. */
+		pc->state = PRECONN_FAILED;
+		log_info("HTTP %s: opening a connection in advance failed (curl %d: %s)",
+			 pc->log_url, (int)code,
+			 pc->errbuf[0] ? pc->errbuf : curl_easy_strerror(code));
+		preconn_drop_easy(pc);
 	}
-	/* Not a failure of anything: the request will open its own connection. */
-	pc->state = PRECONN_FAILED;
-	log_info("HTTP %s: opening a connection in advance failed (curl %d: %s)", pc->log_url,
-		 (int)code, pc->errbuf[0] ? pc->errbuf : curl_easy_strerror(code));
-	preconn_drop_easy(pc);
+	waiter = pc->waiter;
+	if (waiter) {
+		pc->waiter = NULL;
+		waiter->awaiting = NULL;
+		request_resume(waiter, pc);
+	}
+	return true;
+}
+
+bool
+tunnel_await(struct http_request *req, struct http_preconn *pc)
+{
+	_cleanup_free_ char *origin = NULL;
+
+	if (pc->state != PRECONN_OPENING || pc->waiter || req->policy_refused)
+		return false;
+	origin = url_origin(req->url);
+	if (!origin || !STR_EQ(origin, pc->origin))
+		return false;
+	/* The handshake is under way: waiting for it costs less than starting another (bounded
+	 * by the connect timeout it was opened with). */
+	log_debug("HTTP %s: waits for the connection being opened in advance", req->log_url);
+	pc->waiter = req;
+	req->awaiting = pc;
 	return true;
 }
 
@@ -245,6 +271,10 @@ tunnel_free(struct http_request *req)
 {
 	struct tunnel *t = req->tunnel;
 
+	if (req->awaiting) {
+		req->awaiting->waiter = NULL;
+		req->awaiting = http_preconn_close(req->awaiting);
+	}
 	if (!t)
 		return;
 	tunnel_close_listener(req);

@@ -464,6 +464,20 @@ request_finish(struct http_request *req, CURLcode code)
 	request_free(req);
 }
 
+void
+request_resume(struct http_request *req, struct http_preconn *pc)
+{
+	int r;
+
+	r = tunnel_attach(req, pc);
+	if (r >= 0 && curl_multi_add_handle(req->client->multi, req->easy) == CURLM_OK)
+		return;
+	/* Out of memory, in effect. Nothing was sent: not delivered. */
+	log_error("HTTP %s %s: failed to start the request", method_name(req->method),
+		  req->log_url);
+	request_finish(req, CURLE_COULDNT_CONNECT);
+}
+
 static void
 client_process_done(struct http_client *c)
 {
@@ -817,6 +831,12 @@ http_client_submit(struct http_client *c, const struct http_request_spec *spec, 
 	if (pc && !spec->no_reuse) {
 		log_bug("HTTP request with a connection opened in advance but without no_reuse");
 		pc = http_preconn_close(pc);
+	}
+	if (pc && tunnel_await(req, pc)) {
+		/* Starts once the connection is open (or failed to): request_resume(). */
+		if (ret)
+			*ret = req;
+		return 0;
 	}
 	if (pc) {
 		/* doc/protocol.md §8: on it for this one request only; see tunnel_attach(). */

@@ -1109,7 +1109,7 @@ preconn_settled(void *userdata)
 /*
  * Opening in advance fails (the server drops that connection at once): nothing is reported,
  * and the request still goes out, once, on a fresh connection. A connection to another origin
- * or one still opening is not used either.
+ * is not used either.
  */
 static void
 test_preconn_failed(void)
@@ -1153,18 +1153,59 @@ test_preconn_failed(void)
 	run_until(server_closed_one, other);
 	result_clear(&r);
 
-	/* Still opening when the request comes: a fresh connection, the opening abandoned. */
-	CHECK_INT_EQ(http_preconn_open(c, u, 10 * SEC, &pc), 0);
-	spec.preconn = TAKE_PTR(pc);
-	submit(c, &spec, &r);
-	run_until_done();
-	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
-	CHECK_INT_EQ(test_server_count_path(s, "/pay"), 3);
-
 	result_clear(&r);
 	http_client_free(c);
 	test_server_stop(s);
 	test_server_stop(other);
+	certs_remove(&k);
+}
+
+/*
+ * The request comes while the connection is still being opened: it waits for it and goes out on
+ * it (one connection, one handshake, one request). Cancelled while waiting: no callback, and the
+ * connection is closed.
+ */
+static void
+test_preconn_opening(void)
+{
+	struct certs k;
+	struct test_server *s;
+	struct http_client *c;
+	struct http_preconn *pc = NULL;
+	struct http_request *req = NULL;
+	_cleanup_free_ char *u = NULL;
+	struct http_request_spec spec;
+	struct result r = {0};
+
+	certs_make(&k);
+	s = test_server_start(TEST_SERVER_NORMAL, k.server, k.server_key, false);
+	c = client_new(k.ca);
+	u = url("https", "127.0.0.1", s, "/pay");
+	CHECK_INT_EQ(http_preconn_open(c, u, 10 * SEC, &pc), 0);
+	CHECK(!http_preconn_is_ready(pc));
+	spec = post_spec(u, "method=alipay.trade.pay");
+	spec.no_reuse = true;
+	spec.preconn = TAKE_PTR(pc);
+	submit(c, &spec, &r);
+	CHECK_INT_EQ(http_client_in_flight(c), 1);
+	run_until_done();
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(r.send_count, 1);
+	CHECK_INT_EQ(test_server_connections(s), 1);
+	CHECK_INT_EQ(test_server_requests(s), 1);
+	run_until(server_closed_one, s);
+	result_clear(&r);
+
+	CHECK_INT_EQ(http_preconn_open(c, u, 10 * SEC, &pc), 0);
+	spec.preconn = TAKE_PTR(pc);
+	CHECK_INT_EQ(http_client_submit(c, &spec, on_done_never, NULL, &req), 0);
+	http_request_cancel(req);
+	CHECK_INT_EQ(http_client_in_flight(c), 0);
+	run_for(300 * MSEC);
+	CHECK_INT_EQ(test_server_requests(s), 1);
+
+	http_client_free(c);
+	test_server_stop(s);
 	certs_remove(&k);
 }
 
@@ -1224,6 +1265,7 @@ static const struct {
 	{"preconn-midway", test_preconn_midway},
 	{"preconn-failed", test_preconn_failed},
 	{"preconn-plain", test_preconn_plain},
+	{"preconn-opening", test_preconn_opening},
 	/* clang-format on */
 };
 
