@@ -32,6 +32,10 @@ struct tunnel {
 	unsigned listen_events, fd_events, gw_events;
 	struct tunnel_buf up, down; /* up: libcurl → gateway; down: gateway → libcurl */
 	bool up_eof, gw_eof, gw_dead, shut;
+	/* A byte may have been written towards the gateway: from here on, the request may be
+	 * there. Before it, the connection may still be replaced (once). */
+	bool forwarded;
+	bool reopened, reopening;
 	char name[64]; /* the abstract socket name, without its leading NUL */
 };
 
@@ -55,7 +59,8 @@ struct http_request {
 	bool over_cap;
 	bool oom;
 	bool in_callback;
-	struct tunnel *tunnel; /* on a pre-opened connection, or NULL */
+	struct tunnel *tunnel;         /* on a pre-opened connection, or NULL */
+	uint64_t connect_timeout_usec; /* as in the spec */
 	/* The pre-opened connection still opening that this request waits for (owned), or NULL:
 	 * the request is not in the multi handle yet. */
 	struct http_preconn *awaiting;
@@ -89,8 +94,9 @@ struct http_preconn {
 	char *origin; /* scheme://host:port, to match a request's URL */
 	char *log_url;
 	enum preconn_state state;
-	struct http_request *waiter; /* the request that starts once this one is open */
-	usec_t ready_usec;           /* CLOCK_MONOTONIC: when the handshake completed */
+	struct http_request *waiter;     /* the request that starts once this one is open */
+	struct http_request *tunnel_req; /* the tunnel that resumes once this one is open */
+	usec_t ready_usec;               /* CLOCK_MONOTONIC: when the handshake completed */
 	char errbuf[CURL_ERROR_SIZE];
 };
 

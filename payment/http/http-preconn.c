@@ -137,6 +137,9 @@ fail:
 	return r;
 }
 
+static void tunnel_reopened(struct http_request *req);
+static void tunnel_pump(struct http_request *req);
+
 bool
 preconn_transfer_done(struct http_client *c, CURL *easy, CURLcode code)
 {
@@ -166,6 +169,8 @@ preconn_transfer_done(struct http_client *c, CURL *easy, CURLcode code)
 		waiter->awaiting = NULL;
 		request_resume(waiter, pc);
 	}
+	if (pc->tunnel_req)
+		tunnel_reopened(pc->tunnel_req);
 	return true;
 }
 
@@ -396,12 +401,60 @@ buf_advance(struct tunnel_buf *b, size_t n)
 		b->off = b->len = 0;
 }
 
+/*
+ * The connection opened in advance died before a byte of the request was written on it: the
+ * request goes on a fresh one (once), opened the same way; the tunnel resumes when it is open.
+ * Nothing was sent, so this is no re-send.
+ */
+static void
+tunnel_reopen(struct http_request *req)
+{
+	struct tunnel *t = req->tunnel;
+	_cleanup_(curl_freep) char *url = NULL;
+	int r = -EALREADY;
+
+	tunnel_watch(req->client, t->gw_fd, &t->gw_slot, &t->gw_events, 0);
+	t->gw_fd = -1;
+	t->pc = http_preconn_close(t->pc);
+	if (!t->reopened) {
+		log_info("HTTP %s: the connection opened in advance was closed before the request "
+			 "was written, the request goes on a fresh one",
+			 req->log_url);
+		t->reopened = true;
+		r = curl_url_get(req->url, CURLUPART_URL, &url, 0) == CURLUE_OK ? 0 : -ENOMEM;
+		if (r >= 0)
+			r = http_preconn_open(req->client, url, req->connect_timeout_usec, &t->pc);
+	}
+	if (r < 0) {
+		t->gw_dead = true; /* libcurl's request ends, as not delivered */
+		return;
+	}
+	t->pc->tunnel_req = req;
+	t->reopening = true;
+}
+
+static void
+tunnel_reopened(struct http_request *req)
+{
+	struct tunnel *t = req->tunnel;
+	int fd = -1;
+
+	t->reopening = false;
+	t->pc->tunnel_req = NULL;
+	if (preconn_alive(t->pc, &fd)) {
+		preconn_unlink(t->pc);
+		t->gw_fd = fd;
+		t->forwarded = true;
+	} else
+		t->gw_dead = true;
+	tunnel_pump(req);
+}
+
 /* Copies what can be copied both ways without blocking, then watches for the rest. */
 static void
 tunnel_pump(struct http_request *req)
 {
 	struct tunnel *t = req->tunnel;
-	CURL *gw = t->pc->easy;
 	bool progress;
 
 	if (t->fd < 0)
@@ -418,9 +471,19 @@ tunnel_pump(struct http_request *req)
 			} else if (n == 0 || (errno != EAGAIN && errno != EINTR))
 				t->up_eof = true;
 		}
-		if (buf_pending(&t->up) && !t->gw_dead) {
+		if (buf_pending(&t->up) && !t->forwarded && !t->reopening && !t->gw_dead) {
+			/* doc/protocol.md §8: the last moment a dead connection can be replaced
+			 * without any risk, nothing having been written on it. */
+			int fd;
+
+			if (preconn_alive(t->pc, &fd))
+				t->forwarded = true;
+			else
+				tunnel_reopen(req);
+		}
+		if (buf_pending(&t->up) && t->forwarded && !t->gw_dead) {
 			size_t n = 0;
-			CURLcode cc = curl_easy_send(gw, t->up.data + t->up.off,
+			CURLcode cc = curl_easy_send(t->pc->easy, t->up.data + t->up.off,
 						     t->up.len - t->up.off, &n);
 			if (cc == CURLE_OK && n > 0) {
 				buf_advance(&t->up, n);
@@ -430,9 +493,10 @@ tunnel_pump(struct http_request *req)
 		}
 		/* gateway → libcurl (also what TLS holds decrypted without the socket being
 		 * readable) */
-		if (!t->gw_eof && !t->gw_dead && !buf_pending(&t->down)) {
+		if (t->forwarded && !t->gw_eof && !t->gw_dead && !buf_pending(&t->down)) {
 			size_t n = 0;
-			CURLcode cc = curl_easy_recv(gw, t->down.data, sizeof(t->down.data), &n);
+			CURLcode cc =
+				curl_easy_recv(t->pc->easy, t->down.data, sizeof(t->down.data), &n);
 			if (cc == CURLE_OK && n > 0) {
 				t->down.len = n;
 				t->down.off = 0;
@@ -457,8 +521,10 @@ tunnel_pump(struct http_request *req)
 
 	if (t->gw_dead && !t->shut) {
 		/* libcurl sees its connection fail: a request that went out is NO_ANSWER. */
-		log_warning("HTTP %s: the connection opened in advance failed during the request",
-			    req->log_url);
+		if (t->forwarded)
+			log_warning("HTTP %s: the connection opened in advance failed during the "
+				    "request",
+				    req->log_url);
 		t->up.len = t->up.off = 0;
 		t->down.len = t->down.off = 0;
 		(void)shutdown(t->fd, SHUT_RDWR);
@@ -471,7 +537,7 @@ tunnel_pump(struct http_request *req)
 		     (!t->up_eof && !t->shut && !buf_pending(&t->up) ? HTTP_IO_IN : 0) |
 			     (buf_pending(&t->down) ? HTTP_IO_OUT : 0));
 	tunnel_watch(req->client, t->gw_fd, &t->gw_slot, &t->gw_events,
-		     (t->gw_dead || t->up_eof
+		     (t->gw_dead || t->up_eof || !t->forwarded
 			      ? 0
 			      : (!t->gw_eof && !buf_pending(&t->down) ? HTTP_IO_IN : 0) |
 					(buf_pending(&t->up) ? HTTP_IO_OUT : 0)));

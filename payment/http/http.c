@@ -411,9 +411,18 @@ request_finish(struct http_request *req, CURLcode code)
 	resp.send_count = req->send_count;
 	if (sent && resp.send_count == 0)
 		resp.send_count = 1;
+	if (req->tunnel && !req->tunnel->forwarded && resp.outcome != HTTP_OUTCOME_OK) {
+		/* libcurl wrote into the tunnel, but the tunnel knows no byte of it went towards
+		 * the gateway (no connection could carry it): it never left. */
+		resp.outcome = HTTP_OUTCOME_NOT_DELIVERED;
+		resp.send_count = 0;
+		sent = false;
+	}
 	resp.elapsed_usec = total_usec > 0 ? (uint64_t)total_usec : 0;
 
-	if (req->policy_refused && !sent)
+	if (req->tunnel && !req->tunnel->forwarded && resp.outcome == HTTP_OUTCOME_NOT_DELIVERED)
+		error = "no connection to the gateway could carry the request";
+	else if (req->policy_refused && !sent)
 		error = "refused by policy: plain http:// only to a loopback host, https:// "
 			"otherwise";
 	else if (req->over_cap)
@@ -710,6 +719,7 @@ request_setup(struct http_request *req, const struct http_request_spec *spec)
 
 	req->body = BUF_INIT(cap);
 
+	req->connect_timeout_usec = spec->connect_timeout_usec;
 	ok = ok && easy_policy(c, e, req->url, req->policy_refused, spec->connect_timeout_usec);
 	ok = ok && curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)((tt + 999) / 1000)) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cap) == CURLE_OK;

@@ -87,12 +87,12 @@ struct http_request_spec {
 	 * A connection opened in advance by http_preconn_open(), for this request alone (with
 	 * no_reuse only). http_client_submit() takes it over whatever it returns: the caller
 	 * drops its pointer. A connection still being opened to this URL's origin is waited for
-	 * (at most the connect timeout it was opened with). Right before the request starts, the
-	 * connection is checked: if it is established, to this URL's scheme, host and port, and
-	 * neither closed by the server nor broken (nothing was ever sent on it, so nothing is
-	 * lost), the request goes out on it; otherwise it is closed and the request goes on a
-	 * fresh connection as without it.
-	 * Either way the connection carries no other request and is closed afterwards.
+	 * (at most the connect timeout it was opened with). When the request starts, and again
+	 * right before its first byte is written, the connection is checked: if it is established,
+	 * to this URL's scheme, host and port, and neither closed by the server nor broken (nothing
+	 * was ever sent on it, so nothing is lost), the request goes out on it; otherwise it is
+	 * closed and the request goes on a fresh connection as without it. Either way the
+	 * connection carries no other request and is closed afterwards.
 	 */
 	struct http_preconn *preconn;
 };

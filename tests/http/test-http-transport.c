@@ -1062,6 +1062,58 @@ test_preconn_dead(void)
 }
 
 /*
+ * The connection dies after the request took it, before a byte was written on it (here: right
+ * after submit, before the loop runs). The check right before the first byte finds it dead; the
+ * request goes once, on a fresh connection. If no fresh connection can be opened either, the
+ * request never left: NOT_DELIVERED, sent 0 times.
+ */
+static void
+test_preconn_late(void)
+{
+	struct certs k;
+	struct test_server *s;
+	struct http_client *c;
+	struct http_preconn *pc;
+	_cleanup_free_ char *u = NULL;
+	struct http_request_spec spec;
+	struct result r = {0};
+
+	certs_make(&k);
+	s = test_server_start(TEST_SERVER_NORMAL, k.server, k.server_key, false);
+	c = client_new(k.ca);
+	u = url("https", "127.0.0.1", s, "/pay");
+	pc = preconn_open_ready(c, u);
+	spec = post_spec(u, "method=alipay.trade.pay");
+	spec.no_reuse = true;
+	spec.preconn = TAKE_PTR(pc);
+	submit(c, &spec, &r);
+	test_server_drop_connections(s);
+	for (unsigned i = 0; i < 1000 && test_server_closed(s) < 1; i++)
+		usleep(10 * 1000);
+	CHECK_INT_EQ(test_server_closed(s), 1);
+	usleep(50 * 1000); /* the FIN has arrived */
+	run_until_done();
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(r.send_count, 1);
+	CHECK_INT_EQ(test_server_count_path(s, "/pay"), 1);
+	CHECK_INT_EQ(test_server_connections(s), 2);
+	result_clear(&r);
+
+	/* Again, and the server is gone: nothing can carry the request. */
+	pc = preconn_open_ready(c, u);
+	spec.preconn = TAKE_PTR(pc);
+	submit(c, &spec, &r);
+	test_server_stop(s);
+	run_until_done();
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_NOT_DELIVERED);
+	CHECK_INT_EQ(r.send_count, 0);
+
+	result_clear(&r);
+	http_client_free(c);
+	certs_remove(&k);
+}
+
+/*
  * The resend hazard, during the request: the server reads the request on the connection opened
  * in advance and closes it without answering. The request is not sent again: NO_ANSWER, one
  * request at the server, no second connection.
@@ -1263,6 +1315,7 @@ static const struct {
 	{"preconn", test_preconn},
 	{"preconn-dead", test_preconn_dead},
 	{"preconn-midway", test_preconn_midway},
+	{"preconn-late", test_preconn_late},
 	{"preconn-failed", test_preconn_failed},
 	{"preconn-plain", test_preconn_plain},
 	{"preconn-opening", test_preconn_opening},
