@@ -950,6 +950,47 @@ preconn_open_ready(struct http_client *c, const char *u)
 	return pc;
 }
 
+/* A TLS server in `mode`, a client trusting it, and a pay's spec to `path` on it. */
+struct tls_case {
+	struct certs k;
+	struct test_server *s;
+	struct http_client *c;
+	char *u;
+	struct http_request_spec spec;
+	struct result r;
+};
+
+static void
+tls_case_start(struct tls_case *t, enum test_server_mode mode, const char *path)
+{
+	*t = (struct tls_case){0};
+	certs_make(&t->k);
+	t->s = test_server_start(mode, t->k.server, t->k.server_key, false);
+	t->c = client_new(t->k.ca);
+	t->u = url("https", "127.0.0.1", t->s, path);
+	t->spec = post_spec(t->u, "method=alipay.trade.pay");
+	t->spec.no_reuse = true;
+}
+
+/* Submits the pay on `pc` (taken over) and runs the loop until it completed. */
+static void
+tls_case_pay(struct tls_case *t, struct http_preconn *pc)
+{
+	t->spec.preconn = pc;
+	submit(t->c, &t->spec, &t->r);
+	run_until_done();
+}
+
+static void
+tls_case_stop(struct tls_case *t)
+{
+	result_clear(&t->r);
+	http_client_free(t->c);
+	test_server_stop(t->s);
+	certs_remove(&t->k);
+	free(t->u);
+}
+
 /*
  * The connection and its TLS handshake happen before the request exists; the request then goes
  * out on that connection, the only one it ever carries, and the connection is closed after it.
@@ -957,67 +998,46 @@ preconn_open_ready(struct http_client *c, const char *u)
 static void
 test_preconn(void)
 {
-	struct certs k;
-	struct test_server *s;
-	struct http_client *c;
+	struct tls_case t;
 	struct http_preconn *pc;
-	_cleanup_free_ char *u = NULL, *req0 = NULL;
-	struct http_request_spec spec;
-	struct result r = {0};
+	_cleanup_free_ char *req0 = NULL;
+	char host[64];
 
-	certs_make(&k);
-	s = test_server_start(TEST_SERVER_NORMAL, k.server, k.server_key, false);
-	c = client_new(k.ca);
-	u = url("https", "127.0.0.1", s, "/gateway.do");
-	pc = preconn_open_ready(c, u);
+	tls_case_start(&t, TEST_SERVER_NORMAL, "/gateway.do");
+	pc = preconn_open_ready(t.c, t.u);
 	/* Before any request: one connection, handshaken (the server's side may finish a little
 	 * after the client's), nothing on it. */
-	run_until(server_handshaken, s);
-	CHECK_INT_EQ(test_server_connections(s), 1);
-	CHECK_INT_EQ(test_server_handshakes(s), 1);
-	CHECK_INT_EQ(test_server_requests(s), 0);
+	run_until(server_handshaken, t.s);
+	CHECK_INT_EQ(test_server_connections(t.s), 1);
+	CHECK_INT_EQ(test_server_handshakes(t.s), 1);
+	CHECK_INT_EQ(test_server_requests(t.s), 0);
 	run_for(100 * MSEC); /* idle: still nothing */
-	CHECK_INT_EQ(test_server_requests(s), 0);
+	CHECK_INT_EQ(test_server_requests(t.s), 0);
 
-	spec = post_spec(u, "method=alipay.trade.pay");
-	spec.no_reuse = true;
-	spec.preconn = TAKE_PTR(pc);
-	submit(c, &spec, &r);
-	run_until_done();
-	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
-	CHECK_INT_EQ(r.status, 200);
-	CHECK_MEM_EQ(r.body, r.body_len, "ok method=alipay.trade.pay", 26);
-	CHECK_INT_EQ(r.send_count, 1);
+	tls_case_pay(&t, pc);
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(t.r.status, 200);
+	CHECK_MEM_EQ(t.r.body, t.r.body_len, "ok method=alipay.trade.pay", 26);
+	CHECK_INT_EQ(t.r.send_count, 1);
 	/* The same connection, no new one, no new handshake: exactly one request on it. */
-	CHECK_INT_EQ(test_server_connections(s), 1);
-	CHECK_INT_EQ(test_server_handshakes(s), 1);
-	CHECK_INT_EQ(test_server_requests(s), 1);
+	CHECK_INT_EQ(test_server_connections(t.s), 1);
+	CHECK_INT_EQ(test_server_handshakes(t.s), 1);
+	CHECK_INT_EQ(test_server_requests(t.s), 1);
 	/* The gateway's Host, as on a connection of libcurl's own. */
-	req0 = test_server_request(s, 0);
+	req0 = test_server_request(t.s, 0);
 	CHECK(req0);
 	CHECK(strstr(req0, "POST /gateway.do HTTP/1.1\r\n") == req0);
-	{
-		char host[64];
-		snprintf(host, sizeof(host), "\r\nHost: 127.0.0.1:%u\r\n",
-			 (unsigned)test_server_port(s));
-		CHECK(strstr(req0, host));
-	}
+	snprintf(host, sizeof(host), "\r\nHost: 127.0.0.1:%u\r\n", (unsigned)test_server_port(t.s));
+	CHECK(strstr(req0, host));
 	/* Closed after its one request. */
-	run_until(server_closed_one, s);
-	result_clear(&r);
+	run_until(server_closed_one, t.s);
 
 	/* The next request opens its own: the used connection is never reused. */
-	spec.preconn = NULL;
-	submit(c, &spec, &r);
-	run_until_done();
-	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
-	CHECK_INT_EQ(test_server_connections(s), 2);
-	CHECK_INT_EQ(test_server_tls_failures(s), 0);
-
-	result_clear(&r);
-	http_client_free(c);
-	test_server_stop(s);
-	certs_remove(&k);
+	tls_case_pay(&t, NULL);
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(test_server_connections(t.s), 2);
+	CHECK_INT_EQ(test_server_tls_failures(t.s), 0);
+	tls_case_stop(&t);
 }
 
 /*
@@ -1028,37 +1048,20 @@ test_preconn(void)
 static void
 test_preconn_dead(void)
 {
-	struct certs k;
-	struct test_server *s;
-	struct http_client *c;
+	struct tls_case t;
 	struct http_preconn *pc;
-	_cleanup_free_ char *u = NULL;
-	struct http_request_spec spec;
-	struct result r = {0};
 
-	certs_make(&k);
-	s = test_server_start(TEST_SERVER_NORMAL, k.server, k.server_key, false);
-	c = client_new(k.ca);
-	u = url("https", "127.0.0.1", s, "/pay");
-	pc = preconn_open_ready(c, u);
-	test_server_drop_connections(s);
-	run_until(server_closed_one, s);
+	tls_case_start(&t, TEST_SERVER_NORMAL, "/pay");
+	pc = preconn_open_ready(t.c, t.u);
+	test_server_drop_connections(t.s);
+	run_until(server_closed_one, t.s);
 	run_for(50 * MSEC); /* the FIN has arrived */
-
-	spec = post_spec(u, "method=alipay.trade.pay");
-	spec.no_reuse = true;
-	spec.preconn = TAKE_PTR(pc);
-	submit(c, &spec, &r);
-	run_until_done();
-	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
-	CHECK_INT_EQ(r.send_count, 1);
-	CHECK_INT_EQ(test_server_count_path(s, "/pay"), 1);
-	CHECK_INT_EQ(test_server_connections(s), 2);
-
-	result_clear(&r);
-	http_client_free(c);
-	test_server_stop(s);
-	certs_remove(&k);
+	tls_case_pay(&t, pc);
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(t.r.send_count, 1);
+	CHECK_INT_EQ(test_server_count_path(t.s, "/pay"), 1);
+	CHECK_INT_EQ(test_server_connections(t.s), 2);
+	tls_case_stop(&t);
 }
 
 /*
@@ -1070,47 +1073,31 @@ test_preconn_dead(void)
 static void
 test_preconn_late(void)
 {
-	struct certs k;
-	struct test_server *s;
-	struct http_client *c;
-	struct http_preconn *pc;
-	_cleanup_free_ char *u = NULL;
-	struct http_request_spec spec;
-	struct result r = {0};
+	struct tls_case t;
 
-	certs_make(&k);
-	s = test_server_start(TEST_SERVER_NORMAL, k.server, k.server_key, false);
-	c = client_new(k.ca);
-	u = url("https", "127.0.0.1", s, "/pay");
-	pc = preconn_open_ready(c, u);
-	spec = post_spec(u, "method=alipay.trade.pay");
-	spec.no_reuse = true;
-	spec.preconn = TAKE_PTR(pc);
-	submit(c, &spec, &r);
-	test_server_drop_connections(s);
-	for (unsigned i = 0; i < 1000 && test_server_closed(s) < 1; i++)
+	tls_case_start(&t, TEST_SERVER_NORMAL, "/pay");
+	t.spec.preconn = preconn_open_ready(t.c, t.u);
+	submit(t.c, &t.spec, &t.r);
+	test_server_drop_connections(t.s);
+	for (unsigned i = 0; i < 1000 && test_server_closed(t.s) < 1; i++)
 		usleep(10 * 1000);
-	CHECK_INT_EQ(test_server_closed(s), 1);
+	CHECK_INT_EQ(test_server_closed(t.s), 1);
 	usleep(50 * 1000); /* the FIN has arrived */
 	run_until_done();
-	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
-	CHECK_INT_EQ(r.send_count, 1);
-	CHECK_INT_EQ(test_server_count_path(s, "/pay"), 1);
-	CHECK_INT_EQ(test_server_connections(s), 2);
-	result_clear(&r);
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(t.r.send_count, 1);
+	CHECK_INT_EQ(test_server_count_path(t.s, "/pay"), 1);
+	CHECK_INT_EQ(test_server_connections(t.s), 2);
 
 	/* Again, and the server is gone: nothing can carry the request. */
-	pc = preconn_open_ready(c, u);
-	spec.preconn = TAKE_PTR(pc);
-	submit(c, &spec, &r);
-	test_server_stop(s);
+	t.spec.preconn = preconn_open_ready(t.c, t.u);
+	submit(t.c, &t.spec, &t.r);
+	test_server_stop(t.s);
+	t.s = NULL;
 	run_until_done();
-	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_NOT_DELIVERED);
-	CHECK_INT_EQ(r.send_count, 0);
-
-	result_clear(&r);
-	http_client_free(c);
-	certs_remove(&k);
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_NOT_DELIVERED);
+	CHECK_INT_EQ(t.r.send_count, 0);
+	tls_case_stop(&t);
 }
 
 /*
@@ -1121,34 +1108,16 @@ test_preconn_late(void)
 static void
 test_preconn_midway(void)
 {
-	struct certs k;
-	struct test_server *s;
-	struct http_client *c;
-	struct http_preconn *pc;
-	_cleanup_free_ char *u = NULL;
-	struct http_request_spec spec;
-	struct result r = {0};
+	struct tls_case t;
 
-	certs_make(&k);
-	s = test_server_start(TEST_SERVER_RESET, k.server, k.server_key, false);
-	c = client_new(k.ca);
-	u = url("https", "127.0.0.1", s, "/pay");
-	pc = preconn_open_ready(c, u);
-	spec = post_spec(u, "method=alipay.trade.pay");
-	spec.no_reuse = true;
-	spec.preconn = TAKE_PTR(pc);
-	submit(c, &spec, &r);
-	run_until_done();
-	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_NO_ANSWER);
-	CHECK_INT_EQ(r.send_count, 1);
+	tls_case_start(&t, TEST_SERVER_RESET, "/pay");
+	tls_case_pay(&t, preconn_open_ready(t.c, t.u));
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_NO_ANSWER);
+	CHECK_INT_EQ(t.r.send_count, 1);
 	run_for(200 * MSEC); /* time for a re-send, which must not come */
-	CHECK_INT_EQ(test_server_count_path(s, "/pay"), 1);
-	CHECK_INT_EQ(test_server_connections(s), 1);
-
-	result_clear(&r);
-	http_client_free(c);
-	test_server_stop(s);
-	certs_remove(&k);
+	CHECK_INT_EQ(test_server_count_path(t.s, "/pay"), 1);
+	CHECK_INT_EQ(test_server_connections(t.s), 1);
+	tls_case_stop(&t);
 }
 
 static bool
@@ -1166,50 +1135,31 @@ preconn_settled(void *userdata)
 static void
 test_preconn_failed(void)
 {
-	struct certs k;
-	struct test_server *s, *other;
-	struct http_client *c;
+	struct tls_case t;
+	struct test_server *other;
 	struct http_preconn *pc = NULL;
-	_cleanup_free_ char *u = NULL, *uo = NULL;
-	struct http_request_spec spec;
-	struct result r = {0};
+	_cleanup_free_ char *uo = NULL;
 
-	certs_make(&k);
-	s = test_server_start(TEST_SERVER_CLOSE_FIRST, k.server, k.server_key, false);
-	other = test_server_start(TEST_SERVER_NORMAL, k.server, k.server_key, false);
-	c = client_new(k.ca);
-	u = url("https", "127.0.0.1", s, "/pay");
+	tls_case_start(&t, TEST_SERVER_CLOSE_FIRST, "/pay");
+	other = test_server_start(TEST_SERVER_NORMAL, t.k.server, t.k.server_key, false);
 	uo = url("https", "127.0.0.1", other, "/pay");
-	CHECK_INT_EQ(http_preconn_open(c, u, 10 * SEC, &pc), 0);
-	run_until(preconn_settled, s);
+	CHECK_INT_EQ(http_preconn_open(t.c, t.u, 10 * SEC, &pc), 0);
+	run_until(preconn_settled, t.s);
 	run_for(200 * MSEC);
 	CHECK(!http_preconn_is_ready(pc));
-	spec = post_spec(u, "method=alipay.trade.pay");
-	spec.no_reuse = true;
-	spec.preconn = TAKE_PTR(pc);
-	submit(c, &spec, &r);
-	run_until_done();
-	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
-	CHECK_INT_EQ(test_server_count_path(s, "/pay"), 1);
-	CHECK_INT_EQ(test_server_connections(s), 2);
-	result_clear(&r);
+	tls_case_pay(&t, pc);
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(test_server_count_path(t.s, "/pay"), 1);
+	CHECK_INT_EQ(test_server_connections(t.s), 2);
 
 	/* Opened to another server: not used for this one, and closed. */
-	pc = preconn_open_ready(c, uo);
-	spec.preconn = TAKE_PTR(pc);
-	submit(c, &spec, &r);
-	run_until_done();
-	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
-	CHECK_INT_EQ(test_server_count_path(s, "/pay"), 2);
+	tls_case_pay(&t, preconn_open_ready(t.c, uo));
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(test_server_count_path(t.s, "/pay"), 2);
 	CHECK_INT_EQ(test_server_requests(other), 0);
 	run_until(server_closed_one, other);
-	result_clear(&r);
-
-	result_clear(&r);
-	http_client_free(c);
-	test_server_stop(s);
 	test_server_stop(other);
-	certs_remove(&k);
+	tls_case_stop(&t);
 }
 
 /*
@@ -1220,45 +1170,31 @@ test_preconn_failed(void)
 static void
 test_preconn_opening(void)
 {
-	struct certs k;
-	struct test_server *s;
-	struct http_client *c;
+	struct tls_case t;
 	struct http_preconn *pc = NULL;
 	struct http_request *req = NULL;
-	_cleanup_free_ char *u = NULL;
-	struct http_request_spec spec;
-	struct result r = {0};
 
-	certs_make(&k);
-	s = test_server_start(TEST_SERVER_NORMAL, k.server, k.server_key, false);
-	c = client_new(k.ca);
-	u = url("https", "127.0.0.1", s, "/pay");
-	CHECK_INT_EQ(http_preconn_open(c, u, 10 * SEC, &pc), 0);
+	tls_case_start(&t, TEST_SERVER_NORMAL, "/pay");
+	CHECK_INT_EQ(http_preconn_open(t.c, t.u, 10 * SEC, &pc), 0);
 	CHECK(!http_preconn_is_ready(pc));
-	spec = post_spec(u, "method=alipay.trade.pay");
-	spec.no_reuse = true;
-	spec.preconn = TAKE_PTR(pc);
-	submit(c, &spec, &r);
-	CHECK_INT_EQ(http_client_in_flight(c), 1);
+	t.spec.preconn = pc;
+	submit(t.c, &t.spec, &t.r);
+	CHECK_INT_EQ(http_client_in_flight(t.c), 1);
 	run_until_done();
-	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
-	CHECK_INT_EQ(r.send_count, 1);
-	CHECK_INT_EQ(test_server_connections(s), 1);
-	CHECK_INT_EQ(test_server_requests(s), 1);
-	run_until(server_closed_one, s);
-	result_clear(&r);
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(t.r.send_count, 1);
+	CHECK_INT_EQ(test_server_connections(t.s), 1);
+	CHECK_INT_EQ(test_server_requests(t.s), 1);
+	run_until(server_closed_one, t.s);
 
-	CHECK_INT_EQ(http_preconn_open(c, u, 10 * SEC, &pc), 0);
-	spec.preconn = TAKE_PTR(pc);
-	CHECK_INT_EQ(http_client_submit(c, &spec, on_done_never, NULL, &req), 0);
+	CHECK_INT_EQ(http_preconn_open(t.c, t.u, 10 * SEC, &pc), 0);
+	t.spec.preconn = pc;
+	CHECK_INT_EQ(http_client_submit(t.c, &t.spec, on_done_never, NULL, &req), 0);
 	http_request_cancel(req);
-	CHECK_INT_EQ(http_client_in_flight(c), 0);
+	CHECK_INT_EQ(http_client_in_flight(t.c), 0);
 	run_for(300 * MSEC);
-	CHECK_INT_EQ(test_server_requests(s), 1);
-
-	http_client_free(c);
-	test_server_stop(s);
-	certs_remove(&k);
+	CHECK_INT_EQ(test_server_requests(t.s), 1);
+	tls_case_stop(&t);
 }
 
 /* Plain HTTP to a loopback gateway (the sandbox without TLS): the same, without a handshake. */
