@@ -23,7 +23,6 @@
 #define BACKOFF_MIN_USEC  (1 * USEC_PER_SEC)
 #define BACKOFF_MAX_USEC  (30 * USEC_PER_SEC)
 #define TTY_FRAME_MAX     (256 * 1024)
-#define COPY_TEXT_MAX     (DISPLAY_TEXT_MAX + 8) /* enough to know the text was longer */
 #define WEB_DEFAULT_ADDR  "127.0.0.1"
 #define WEB_DEFAULT_PORT  8090
 #define POLE_DEFAULT_BAUD 2400 /* the LED8N manual's power-on speed */
@@ -70,55 +69,6 @@ struct display {
 	int have_last;
 	int qr_too_big_logged;
 };
-
-void
-display_screen_clear(struct display_screen *s)
-{
-	free((char *)s->qr_text);
-	free((char *)s->store_name);
-	free((char *)s->subject);
-	free((char *)s->reason_code);
-	free((char *)s->reason_text);
-	*s = (struct display_screen){0};
-}
-
-static int
-strndup_opt(const char *s, size_t max, const char **ret)
-{
-	char *c = NULL;
-
-	if (s) {
-		c = strndup(s, max);
-		if (!c)
-			return -ENOMEM;
-	}
-	*ret = c;
-	return 0;
-}
-
-int
-display_screen_copy(const struct display_screen *s, struct display_screen *ret)
-{
-	struct display_screen c = *s;
-	int r;
-
-	c.qr_text = c.store_name = c.subject = c.reason_code = c.reason_text = NULL;
-	r = strndup_opt(s->qr_text, DISPLAY_QR_TEXT_MAX + 1, &c.qr_text);
-	if (r >= 0)
-		r = strndup_opt(s->store_name, COPY_TEXT_MAX, &c.store_name);
-	if (r >= 0)
-		r = strndup_opt(s->subject, COPY_TEXT_MAX, &c.subject);
-	if (r >= 0)
-		r = strndup_opt(s->reason_code, COPY_TEXT_MAX, &c.reason_code);
-	if (r >= 0)
-		r = strndup_opt(s->reason_text, COPY_TEXT_MAX, &c.reason_text);
-	if (r < 0) {
-		display_screen_clear(&c);
-		return r;
-	}
-	*ret = c;
-	return 0;
-}
 
 static void
 backend_close(struct display *d)
