@@ -91,6 +91,7 @@ struct manager {
 	sd_event_source *screen_timer;  /* result screen → idle, or the QR countdown */
 	sd_event_source *display_retry; /* a display backend that failed */
 	sd_event_source *draw;          /* draws `drawing` when the loop has nothing else to do */
+	sd_event_source *draw_delay;    /* draws a "processing" screen still current by then */
 	struct display_screen drawing;  /* the newest screen; its strings owned */
 	bool drawn;                     /* `drawing` is on the display */
 	sd_event_source *reload_defer;  /* applies pending_cfg from the loop */

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,8 @@ struct display {
 	struct display_renderer *renderer;
 	struct display_fb *fb;
 	cairo_surface_t *png;
+	dev_t png_dev; /* the file the last show wrote; png_ino 0 = none */
+	ino_t png_ino;
 	int tty_fd;
 	int tty_fd_owned;
 
@@ -67,6 +71,7 @@ struct display {
 
 	struct display_screen last; /* strings owned */
 	int have_last;
+	int last_result; /* what showing it returned */
 	int qr_too_big_logged;
 };
 
@@ -83,6 +88,7 @@ backend_close(struct display *d)
 		close(d->pole_fd);
 	d->pole_fd = -1;
 	buf_truncate(&d->pole_last, 0);
+	d->png_ino = 0;
 	d->up = 0;
 }
 
@@ -212,6 +218,33 @@ tty_output(struct display *d, const struct display_screen *s)
 	return r < 0 ? r : shown;
 }
 
+/* Which file the PNG backend just wrote, to know later whether it still shows that frame. */
+static void
+png_remember(struct display *d)
+{
+	struct stat st;
+
+	if (stat(d->path, &st) == 0) {
+		d->png_dev = st.st_dev;
+		d->png_ino = st.st_ino;
+	}
+}
+
+/*
+ * Whether showing s again can be skipped: a PNG already holding exactly this screen (the file
+ * we wrote, neither replaced nor removed since). Encoding a frame costs milliseconds of CPU; a
+ * retry or a caller repeating itself costs nothing then.
+ */
+static bool
+png_shows(const struct display *d, const struct display_screen *s)
+{
+	struct stat st;
+
+	return d->type == BACKEND_PNG && d->up && d->have_last && d->last_result == 0 &&
+	       d->png_ino != 0 && display_screen_equal(&d->last, s) && stat(d->path, &st) == 0 &&
+	       st.st_ino == d->png_ino && st.st_dev == d->png_dev;
+}
+
 static int
 backend_output(struct display *d, const struct display_screen *s)
 {
@@ -225,11 +258,15 @@ backend_output(struct display *d, const struct display_screen *s)
 		r = display_fb_flush(d->fb);
 		return r < 0 ? r : shown;
 	case BACKEND_PNG:
+		d->png_ino = 0;
 		shown = display_render(d->renderer, d->png, s, NULL);
 		if (shown < 0 && shown != -E2BIG)
 			return shown;
 		r = display_png_write(d->png, d->path);
-		return r < 0 ? r : shown;
+		if (r < 0)
+			return r;
+		png_remember(d);
+		return shown;
 	case BACKEND_TTY:
 		return tty_output(d, s);
 	case BACKEND_WEB:
@@ -300,6 +337,8 @@ display_show_at(struct display *d, const struct display_screen *s, uint64_t now_
 
 	if (!d || !s || (unsigned)s->kind >= _DISPLAY_SCREEN_MAX)
 		return -EINVAL;
+	if (png_shows(d, s))
+		return 0;
 	r = display_screen_copy(s, &copy);
 	if (r < 0)
 		return r;
@@ -308,6 +347,7 @@ display_show_at(struct display *d, const struct display_screen *s, uint64_t now_
 	d->last = copy;
 	d->have_last = 1;
 	r = display_output(d, &d->last, now_usec);
+	d->last_result = r;
 	/* Once per QR: the countdown redraws the same screen every second. */
 	if (r == -E2BIG && !(same_qr && d->qr_too_big_logged)) {
 		size_t len = d->last.qr_text ? strlen(d->last.qr_text) : 0;
@@ -342,6 +382,7 @@ display_retry(struct display *d, uint64_t now_usec)
 		return 0;
 	}
 	r = display_output(d, &d->last, now_usec);
+	d->last_result = r;
 	return r == -E2BIG || r == -EAGAIN ? 0 : r;
 }
 

@@ -332,3 +332,18 @@ display_screen_copy(const struct display_screen *s, struct display_screen *ret)
 	*ret = c;
 	return 0;
 }
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return (!a && !b) || STR_EQ_PTR(a, b);
+}
+
+bool
+display_screen_equal(const struct display_screen *a, const struct display_screen *b)
+{
+	return a->kind == b->kind && a->language == b->language && a->amount_fen == b->amount_fen &&
+	       a->seconds_left == b->seconds_left && same_str(a->qr_text, b->qr_text) &&
+	       same_str(a->store_name, b->store_name) && same_str(a->subject, b->subject) &&
+	       same_str(a->reason_code, b->reason_code) && same_str(a->reason_text, b->reason_text);
+}

@@ -3,6 +3,7 @@
  * daemon links them itself while the backends stay in the display module. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,3 +43,6 @@ char *display_amount_format(int64_t fen, char buf[static DISPLAY_AMOUNT_BUF]);
 /* "1:59" into buf; seconds clamped to 0..5999. Returns buf. */
 #define DISPLAY_COUNTDOWN_BUF 16
 char *display_countdown_format(int seconds, char buf[static DISPLAY_COUNTDOWN_BUF]);
+
+/* Whether two screens show the same: every field equal, strings by content (NULL = NULL). */
+bool display_screen_equal(const struct display_screen *a, const struct display_screen *b);

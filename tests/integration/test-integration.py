@@ -55,6 +55,10 @@ def test_pos_flow(build, tmp):
         paid = ev.wait(lambda e: e["event"] == "order" and e["data"]["state"] == "PAID",
                        "order PAID")["data"]
         ev.wait(is_display("paid"), "paid screen")
+        # Drawn from the loop at idle priority, so shortly after the event.
+        end = time.monotonic() + 10
+        while png_digest(d.png) in (idle, show) and time.monotonic() < end:
+            time.sleep(0.02)
         check(png_digest(d.png) not in (idle, show), "the PNG does not show a new screen")
         check(paid["amount"] == "88.88" and paid["subject"] == "Tea", f"paid: {paid}")
         # The comparison tells screens apart: the same picture is no other screen or amount.
