@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 # What f2fpayd maps into memory: a till without a customer display maps no graphics library,
-# font or display module; with a display, the module is loaded, draws, and `--check` loads it.
+# font or display module, and no till maps libarchive and what it brings; with a display, the
+# module is loaded, draws, and `--check` loads it.
 # Usage: test-footprint.py BUILD_DIR SCENARIO
 import os
 import subprocess
@@ -14,6 +15,8 @@ from harness import Daemon, Sandbox, check, paycode, run_scenario  # noqa: E402
 # What only the customer display needs (drivers/display/display-module.h).
 DISPLAY_ONLY = ("f2fpayd-display.so", "libcairo", "libpango", "libfontconfig", "libfreetype",
                 "libharfbuzz", "libpixman", "libpng", "libqrencode", "/fonts/")
+# What reading the bill's zip with libarchive would bring (payment/bill/unzip.h uses zlib).
+NEVER = ("libarchive", "libxml2", "libicu", "libstdc++")
 
 
 def mapped(pid):
@@ -31,6 +34,10 @@ def display_files(paths):
     return sorted(p for p in paths if any(k in p for k in DISPLAY_ONLY))
 
 
+def never_files(paths):
+    return sorted(p for p in paths if any(k in p for k in NEVER))
+
+
 def test_no_display(build, tmp):
     sb = Sandbox(build)
     d = Daemon(build, sb, tmp, display=None)
@@ -43,6 +50,8 @@ def test_no_display(build, tmp):
         d.wait_state(o["id"], "PAID")
         found = display_files(mapped(d.proc.pid))
         check(not found, f"display files mapped without a display: {found}")
+        found = never_files(mapped(d.proc.pid))
+        check(not found, f"libraries the daemon does not need mapped: {found}")
         check(d.stop() == 0, "f2fpayd did not stop cleanly")
     finally:
         d.close()
