@@ -10,28 +10,15 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, Sandbox, check, paycode, run_scenario  # noqa: E402
+from harness import (DISPLAY_FILES, Daemon, Sandbox, check, mapped_files, paycode,  # noqa: E402
+                     run_scenario)
 
-# What only the customer display needs (drivers/display/display-module.h).
-DISPLAY_ONLY = ("f2fpayd-display.so", "libcairo", "libpango", "libfontconfig", "libfreetype",
-                "libharfbuzz", "libpixman", "libpng", "libqrencode", "/fonts/")
 # What reading the bill's zip with libarchive would bring (payment/bill/unzip.h uses zlib).
 NEVER = ("libarchive", "libxml2", "libicu", "libstdc++")
 
 
-def mapped(pid):
-    """The files mapped into the process, by path."""
-    paths = set()
-    with open(f"/proc/{pid}/maps") as f:
-        for line in f:
-            fields = line.split(None, 5)
-            if len(fields) == 6 and fields[5].startswith("/"):
-                paths.add(fields[5].strip())
-    return paths
-
-
 def display_files(paths):
-    return sorted(p for p in paths if any(k in p for k in DISPLAY_ONLY))
+    return sorted(p for p in paths if any(k in p for k in DISPLAY_FILES))
 
 
 def never_files(paths):
@@ -48,9 +35,9 @@ def test_no_display(build, tmp):
         check(st == 201, f"create: {st} {o}")
         os.write(d.scanner.master, paycode(0).encode() + b"\r")
         d.wait_state(o["id"], "PAID")
-        found = display_files(mapped(d.proc.pid))
+        found = display_files(mapped_files(d.proc.pid))
         check(not found, f"display files mapped without a display: {found}")
-        found = never_files(mapped(d.proc.pid))
+        found = never_files(mapped_files(d.proc.pid))
         check(not found, f"libraries the daemon does not need mapped: {found}")
         check(d.stop() == 0, "f2fpayd did not stop cleanly")
     finally:
@@ -72,7 +59,7 @@ def test_display_module(build, tmp):
         while not os.path.exists(d.png) and time.monotonic() < deadline:
             time.sleep(0.05)
         check(os.path.exists(d.png), "the PNG display drew nothing")
-        found = display_files(mapped(d.proc.pid))
+        found = display_files(mapped_files(d.proc.pid))
         check(any(p.endswith("/f2fpayd-display.so") for p in found),
               f"the display module is not what draws: {found}")
         check(d.stop() == 0, "f2fpayd did not stop cleanly")
