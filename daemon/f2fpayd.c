@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -254,6 +255,8 @@ daemon_run(struct daemon *d)
 			    "gateway refuses requests whose time is off by more than a few "
 			    "minutes (isv.invalid-timestamp): enable NTP (timedatectl set-ntp "
 			    "true) and check `timedatectl`.");
+	/* What starting up used and freed (configuration, keys, fonts) goes back before READY. */
+	(void)malloc_trim(0);
 	service_notify("READY=1\nSTATUS=Running%s", manager_clock_note());
 	r = sd_event_loop(d->event);
 	if (r < 0)
@@ -302,6 +305,9 @@ main(int argc, char **argv)
 	bool check = false, dump = false, reload = false;
 	int c, r;
 
+	/* A fixed threshold: large buffers (a display's frame, a bill) are unmapped when freed,
+	 * rather than glibc raising the threshold after the first one and keeping them. */
+	(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
 		switch (c) {
 		case 'c':
