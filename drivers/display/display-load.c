@@ -12,12 +12,14 @@ static const struct display_module *mod;
 /*
  * The bare name first: a daemon run from the build tree finds the module beside its sources
  * through its run path (the installed daemon has none); then the package's library folder.
+ * dlmopen() in the base namespace is dlopen() with this code as the caller whose run path
+ * counts, even where dlopen() itself is wrapped (a sanitizer's interceptor would be the caller).
  * Never unloaded: glib and fontconfig do not survive being unloaded.
  */
 static void *
 module_open(void)
 {
-	void *h = dlopen(DISPLAY_MODULE_NAME, RTLD_NOW | RTLD_LOCAL);
+	void *h = dlmopen(LM_ID_BASE, DISPLAY_MODULE_NAME, RTLD_NOW | RTLD_LOCAL);
 
 	return h ? h : dlopen(DISPLAY_MODULE_DIR "/" DISPLAY_MODULE_NAME, RTLD_NOW | RTLD_LOCAL);
 }
