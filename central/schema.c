@@ -242,10 +242,10 @@ static const char migration_2[] =
 	" END $f$;"
 	"REVOKE ALL ON FUNCTION f2fpay.refund_committed(text, text) FROM PUBLIC;"
 	"REVOKE ALL ON FUNCTION f2fpay.refund_reserve(text, text, text, text, bigint) FROM PUBLIC;"
-	"GRANT EXECUTE ON FUNCTION f2fpay.refund_reserve(text, text, text, text, bigint) TO "
-	CENTRAL_ROLE_TILL ";"
-	"GRANT SELECT ON f2fpay.refund_reservations, f2fpay.refund_reservation_states TO "
-	CENTRAL_ROLE_TILL ";"
+	"GRANT EXECUTE ON FUNCTION f2fpay.refund_reserve(text, text, text, text, bigint) "
+	"TO " CENTRAL_ROLE_TILL ";"
+	"GRANT SELECT ON f2fpay.refund_reservations, f2fpay.refund_reservation_states "
+	"TO " CENTRAL_ROLE_TILL ";"
 	"GRANT SELECT ON f2fpay.refund_locks, f2fpay.refund_reservations,"
 	" f2fpay.refund_reservation_states TO " CENTRAL_ROLE_OFFICE ";";
 
@@ -253,7 +253,6 @@ static const struct central_migration migrations[] = {
 	{1, "tills, events, order and refund snapshots, roles and row-level security", migration_1},
 	{2, "refund reservations: refunds at any till", migration_2},
 };
-
 
 const struct central_migration *
 central_migrations(size_t *ret_n)

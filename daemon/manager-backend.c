@@ -319,15 +319,123 @@ be_order_cancel(void *userdata, struct api_call *call, const char *id)
 	reply_order(m, call, 202, id);
 }
 
+/* Answers a refund request with the journaled refund: 201, or 200 for a replayed key. */
+static void
+reply_refund(struct manager *m, struct api_call *call, const char *refund_id, bool replayed)
+{
+	struct journal_refund rf;
+
+	if (journal_refund_get(m->journal, refund_id, &rf) < 0) {
+		api_call_fail(call, 500, "internal", "the refund cannot be read");
+		return;
+	}
+	if (replayed)
+		api_call_mark_replayed(call);
+	api_call_reply(call, replayed ? 200 : 201, refund_to_json(&rf));
+}
+
+struct refund_elsewhere {
+	struct manager *m;
+	struct api_call *call;
+};
+
+static void refund_elsewhere_answer(struct manager *m, struct api_call *call,
+				    const struct central_refund_result *res);
+
+static void
+central_refund_done(const struct central_refund_result *res, void *userdata)
+{
+	struct refund_elsewhere *w = userdata;
+
+	refund_elsewhere_answer(w->m, w->call, res);
+	free(w);
+}
+
+/* doc/central.md "Refunds at any till": the outcome of a reservation, as the API says it. */
+static void
+refund_elsewhere_answer(struct manager *m, struct api_call *call,
+			const struct central_refund_result *res)
+{
+	switch (res->outcome) {
+	case CENTRAL_REFUND_STARTED:
+	case CENTRAL_REFUND_REPLAYED:
+		reply_refund(m, call, res->refund_id, res->outcome == CENTRAL_REFUND_REPLAYED);
+		return;
+	case CENTRAL_REFUND_NOT_FOUND:
+		api_call_fail(call, 404, "order_not_found", "%s", res->message);
+		return;
+	case CENTRAL_REFUND_AMBIGUOUS:
+		api_call_fail(call, 409, "pos_ref_ambiguous", "%s", res->message);
+		return;
+	case CENTRAL_REFUND_NOT_PAID:
+		api_call_fail(call, 409, "not_refundable", "%s", res->message);
+		return;
+	case CENTRAL_REFUND_EXCEEDS:
+		api_call_fail(call, 409, "refund_exceeds_paid", "%s", res->message);
+		return;
+	case CENTRAL_REFUND_KEY_OTHER:
+		api_call_fail(call, 409, "idempotency_mismatch", "%s", res->message);
+		return;
+	case CENTRAL_REFUND_UNAVAILABLE:
+		api_call_fail(call, 503, "central_unavailable",
+			      "an order of another till is refunded through the central database, "
+			      "and %s; this till's own orders are refunded as usual",
+			      res->message);
+		return;
+	case CENTRAL_REFUND_SHUTDOWN:
+		api_call_fail(call, 503, "shutting_down", "%s", res->message);
+		return;
+	case CENTRAL_REFUND_FAILED:
+		break;
+	}
+	api_call_fail(call, 500, "internal", "%s", res->message);
+}
+
+/* A refund of an order this journal does not own: by id or pos_ref, through the database. */
+static void
+refund_elsewhere(struct manager *m, struct api_call *call, const char *id, const char *pos_ref,
+		 const struct api_refund_request *req, const char *ref)
+{
+	struct refund_elsewhere *w;
+	int r;
+
+	if (!m->s->central_refund) {
+		api_call_fail(call, 404, "order_not_found",
+			      "no order %s %s here, and without a central database ([central] url) "
+			      "other tills' orders cannot be refunded here",
+			      id ? "" : "has pos_ref", id ?: pos_ref);
+		return;
+	}
+	w = malloc(sizeof(*w));
+	if (!w) {
+		api_call_fail(call, 500, "internal", "out of memory");
+		return;
+	}
+	*w = (struct refund_elsewhere){m, call};
+	r = central_refund_start(m->s->central_refund, id, pos_ref, req->amount_fen, req->reason,
+				 ref, central_refund_done, w);
+	if (r < 0) {
+		free(w);
+		api_call_fail(call, 500, "internal", "the refund cannot be started: %s",
+			      strerror(-r));
+	}
+}
+
 static void
 be_order_refund(void *userdata, struct api_call *call, const char *id,
 		const struct api_refund_request *req, const char *ref)
 {
 	struct manager *m = userdata;
 	char refund_id[REFUND_ID_MAX + 1];
-	struct journal_refund rf;
 	int r;
 
+	/* Another till's order, unknown or imported before: its refunds are reserved centrally. */
+	r = journal_order_is_foreign(m->journal, id);
+	if (r > 0 ||
+	    (r == 0 && journal_order_get(m->journal, id, &(struct journal_order){}) == -ENOENT)) {
+		refund_elsewhere(m, call, id, NULL, req, ref);
+		return;
+	}
 	/* The same Idempotency-Key on the same order never refunds twice: it is journaled with
 	 * the refund, so a retry after a restart finds it too. */
 	r = engine_refund_new_keyed(m->s->engine, id, req->amount_fen, req->reason, ref, refund_id);
@@ -355,13 +463,14 @@ be_order_refund(void *userdata, struct api_call *call, const char *id,
 			      strerror(-r));
 		return;
 	}
-	if (journal_refund_get(m->journal, refund_id, &rf) < 0) {
-		api_call_fail(call, 500, "internal", "the refund cannot be read");
-		return;
-	}
-	if (r == 1)
-		api_call_mark_replayed(call);
-	api_call_reply(call, r == 1 ? 200 : 201, refund_to_json(&rf));
+	reply_refund(m, call, refund_id, r == 1);
+}
+
+static void
+be_refund_by_pos_ref(void *userdata, struct api_call *call, const char *pos_ref,
+		     const struct api_refund_request *req, const char *ref)
+{
+	refund_elsewhere(userdata, call, NULL, pos_ref, req, ref);
 }
 
 static int
@@ -541,6 +650,7 @@ static const struct api_backend manager_backend = {
 	.refund_list = be_refund_list,
 	.refund_get = be_refund_get,
 	.order_refund = be_order_refund,
+	.refund_by_pos_ref = be_refund_by_pos_ref,
 	.status = be_status,
 	.version = be_version,
 	.event_seq = be_event_seq,

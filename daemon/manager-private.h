@@ -16,6 +16,7 @@
 #include "daemon/metrics.h"
 #include "daemon/manager.h"
 #include "daemon/reconcile/reconcile.h"
+#include "daemon/central-refund.h"
 #include "daemon/ship.h"
 #include "drivers/display/display.h"
 #include "drivers/scanner/scanner-sd-event.h"
@@ -61,6 +62,7 @@ struct stack {
 	struct engine_subscription *sub;
 	struct reconcile *reconcile; /* the daily bill check (doc/protocol.md §5.8) */
 	struct ship *ship;           /* copies the journal to the store's database, or NULL */
+	struct central_refund *central_refund; /* refunds other tills' orders, or NULL */
 	struct scanner *scanners[CONFIG_MAX_SCANNERS];
 	struct scanner_sd *scanner_sd[CONFIG_MAX_SCANNERS];
 	size_t n_scanners;

@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# Refunds at any till with real processes: tills T01-T03 shipping to their own PostgreSQL, one
+# sandbox. An order paid at one till is refunded at another by id or pos_ref; two tills refunding
+# one order at once never exceed what was paid; a missing database is a clear refusal; a till
+# killed mid-refund settles it after its restart. One scenario per run:
+# test-refund.py BUILD_DIR NAME. The judge: the API's answers, the sandbox's ledger and the
+# central reservations.
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from central_harness import (DEADLINE, Store, TestFailure, check, code,  # noqa: E402
+                             status, wait_caught_up)
+
+
+def create(d, amount, pos_ref=None):
+    body = {"amount": amount, "auth_code": code(0)}
+    if pos_ref:
+        body["pos_ref"] = pos_ref
+    st, o = d.api("POST", "/v1/orders", body)
+    check(st == 201, f"create {amount}: {st} {o}")
+    d.drain_notify()
+    return d.wait_state(o["id"], "PAID")
+
+
+def refund(d, path, amount, key=None):
+    """POST a refund; (status, body)."""
+    return d.api("POST", path, {"amount": amount},
+                 headers={"Idempotency-Key": key} if key else None, timeout=60)
+
+
+def wait_refund(d, order_id, refund_id, state="REFUNDED"):
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        st, rf = d.api("GET", f"/v1/orders/{order_id}/refunds/{refund_id}")
+        check(st == 200, f"GET refund {refund_id} at {d.role}: {st} {rf}")
+        if rf["state"] == state:
+            return rf
+        time.sleep(0.1)
+    raise TestFailure(f"refund {refund_id} is {rf['state']}, not {state}")
+
+
+def fen(amount):
+    yuan, _, cents = amount.partition(".")
+    return int(yuan) * 100 + int((cents + "00")[:2])
+
+
+def ledger(store, order_id):
+    """The sandbox's refunds of a trade: {out_request_no: fen}, and its refund_fee in fen."""
+    t = store.sb.trade(order_id)
+    check(t is not None, f"the sandbox has no trade {order_id}")
+    return ({r["out_request_no"]: fen(r["refund_amount"]) for r in t["refunds"]},
+            fen(t["refund_fee"]))
+
+
+def reservations(store, order_id):
+    """{refund_id: (amount_fen, state)} of the central reservations against an order."""
+    return {r[0]: (int(r[1]), r[2]) for r in store.sql(
+        "SELECT refund_id, amount_fen, state FROM f2fpay.refund_reservation_states "
+        f"WHERE order_id = '{order_id}'")}
+
+
+def wait_reservations_settled(store, order_id):
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        rs = reservations(store, order_id)
+        if all(s != "held" for _, s in rs.values()):
+            return rs
+        time.sleep(0.1)
+    raise TestFailure(f"reservations of {order_id} still held: {rs}")
+
+
+def start_all(store):
+    for d in store.tills.values():
+        d.start()
+    for d in store.tills.values():
+        wait_caught_up(d)
+
+
+def test_elsewhere(store):
+    """An order paid at T01 is refunded at T02 by order id and by pos_ref and at T03 by pos_ref,
+    each with a number of its own till; more than is left is refused at once; the gateway holds
+    exactly the refunds the tills made and the reservations are settled as done."""
+    start_all(store)
+    t01, t02, t03 = (store.tills[t] for t in ("T01", "T02", "T03"))
+    o = create(t01, "10.00", pos_ref="R-100")
+    oid = o["id"]
+    wait_caught_up(t01)
+    made = {}
+
+    st, rf = refund(t02, f"/v1/orders/{oid}/refunds", "3.00", key="K-1")
+    check(st == 201, f"refund at T02 by id: {st} {rf}")
+    check(rf["order_id"] == oid and rf["id"].startswith("T02_") and rf["id"].endswith("_f")
+          and len(rf["id"]) <= 64, f"refund at T02: {rf}")
+    made[rf["id"]] = 300
+    # The same key again: that refund, not a second one.
+    st2, again = refund(t02, f"/v1/orders/{oid}/refunds", "3.00", key="K-1")
+    check(st2 == 200 and again["id"] == rf["id"], f"replayed key: {st2} {again}")
+    st2, again = refund(t02, f"/v1/orders/{oid}/refunds", "3.50", key="K-1")
+    check(st2 == 409 and again["error"]["code"] == "idempotency_mismatch",
+          f"key with another amount: {st2} {again}")
+    wait_refund(t02, oid, rf["id"])
+
+    st, rf = refund(t02, "/v1/orders/by-pos-ref/R-100/refunds", "2.00")
+    check(st == 201 and rf["order_id"] == oid, f"refund at T02 by pos_ref: {st} {rf}")
+    made[rf["id"]] = 200
+    st, rf = refund(t03, "/v1/orders/by-pos-ref/R-100/refunds", "5.01")
+    check(st == 409 and rf["error"]["code"] == "refund_exceeds_paid"
+          and "10.00" in rf["error"]["message"], f"over the paid amount at T03: {st} {rf}")
+    st, rf = refund(t03, "/v1/orders/by-pos-ref/R-100/refunds", "5.00")
+    check(st == 201 and rf["order_id"] == oid, f"refund at T03 by pos_ref: {st} {rf}")
+    made[rf["id"]] = 500
+    for d in (t02, t03):
+        for r in d.api("GET", f"/v1/orders/{oid}/refunds")[1]["refunds"]:
+            wait_refund(d, oid, r["id"])
+    st, rf = refund(t02, f"/v1/orders/{oid}/refunds", "0.01")
+    check(st == 409 and rf["error"]["code"] == "refund_exceeds_paid", f"nothing left: {st} {rf}")
+
+    refunds, fee = ledger(store, oid)
+    check(refunds == made and fee == 1000, f"the gateway holds {refunds} ({fee}), not {made}")
+    rs = wait_reservations_settled(store, oid)
+    check(rs == {k: (v, "done") for k, v in made.items()}, f"reservations: {rs}")
+    # The order stays T01's in the database: the tills that refunded it ship only their refunds.
+    rows = store.sql(f"SELECT DISTINCT terminal_id FROM f2fpay.order_rows WHERE order_id = '{oid}'")
+    check(rows == [("T01",)], f"the order was shipped by other tills: {rows}")
+    refund_rows = store.sql("SELECT t.terminal_id, r.refund_id, r.state FROM f2fpay.refunds r "
+                            "JOIN f2fpay.tills t USING (install_id) "
+                            f"WHERE r.order_id = '{oid}' ORDER BY 2")
+    check(sorted(r[1] for r in refund_rows) == sorted(made)
+          and all(r[2] == "refunded" and r[1].startswith(r[0] + "_") for r in refund_rows),
+          f"refund rows: {refund_rows}")
+
+    # Unknown orders, and a pos_ref two tills used.
+    st, rf = refund(t02, "/v1/orders/T09_20261206_aaaaaaaa_aaaa_1/refunds", "1.00")
+    check(st == 404 and rf["error"]["code"] == "order_not_found", f"unknown order: {st} {rf}")
+    a, b = create(t01, "1.00", pos_ref="DUP"), create(t03, "1.00", pos_ref="DUP")
+    wait_caught_up(t01)
+    wait_caught_up(t03)
+    st, rf = refund(t02, "/v1/orders/by-pos-ref/DUP/refunds", "1.00")
+    check(st == 409 and rf["error"]["code"] == "pos_ref_ambiguous"
+          and a["id"] in rf["error"]["message"] and b["id"] in rf["error"]["message"],
+          f"ambiguous pos_ref: {st} {rf}")
+    # At the till that has it, its own order is meant.
+    st, rf = refund(t03, "/v1/orders/by-pos-ref/DUP/refunds", "1.00")
+    check(st == 201 and rf["order_id"] == b["id"], f"own pos_ref: {st} {rf}")
+
+
+def test_concurrent(store):
+    """T02 and T03 refund the same orders at the same moment, amounts that would exceed what was
+    paid if both went through: the row lock lets exactly one through each time, the other is
+    refused before anything is sent, and the gateway holds exactly the refunds accepted."""
+    start_all(store)
+    t01, t02, t03 = (store.tills[t] for t in ("T01", "T02", "T03"))
+    orders = [create(t01, "10.00")["id"] for _ in range(12)]
+    wait_caught_up(t01)
+    accepted = {oid: {} for oid in orders}
+    refused = 0
+    for oid in orders:
+        answers = {}
+        go = threading.Barrier(2)
+
+        def run(d, amount, oid=oid, answers=answers, go=go):
+            go.wait()
+            answers[d.role] = (amount, *refund(d, f"/v1/orders/{oid}/refunds", amount))
+        ts = [threading.Thread(target=run, args=(t02, "6.00")),
+              threading.Thread(target=run, args=(t03, "5.00"))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        for role, (amount, st, body) in answers.items():
+            if st == 201:
+                accepted[oid][body["id"]] = (store.tills[role.upper()], fen(amount))
+            else:
+                check(st == 409 and body["error"]["code"] == "refund_exceeds_paid",
+                      f"{role} {oid}: {st} {body}")
+                refused += 1
+        check(len(accepted[oid]) == 1, f"{oid}: {len(accepted[oid])} refunds accepted: {answers}")
+    check(refused == len(orders), f"{refused} refused")
+    for oid in orders:
+        for rid, (d, _) in accepted[oid].items():
+            wait_refund(d, oid, rid)
+        refunds, fee = ledger(store, oid)
+        want = {rid: f for rid, (_, f) in accepted[oid].items()}
+        check(refunds == want and fee <= 1000, f"{oid}: the gateway holds {refunds}, not {want}")
+        rs = wait_reservations_settled(store, oid)
+        check(rs == {rid: (f, "done") for rid, f in want.items()}, f"{oid}: reservations {rs}")
+
+
+def test_db_down(store):
+    """Without the database a refund of another till's order is refused with a clear error and
+    nothing is sent; the till's own orders pay and refund as before; once the database is back
+    the same refund goes through."""
+    start_all(store)
+    t01, t02 = store.tills["T01"], store.tills["T02"]
+    oid = create(t01, "4.00", pos_ref="R-200")["id"]
+    wait_caught_up(t01)
+    store.pg.stop()
+    for path in (f"/v1/orders/{oid}/refunds", "/v1/orders/by-pos-ref/R-200/refunds"):
+        t0 = time.monotonic()
+        st, rf = refund(t02, path, "1.00")
+        check(st == 503 and rf["error"]["code"] == "central_unavailable"
+              and "central database" in rf["error"]["message"], f"{path}: {st} {rf}")
+        check(time.monotonic() - t0 < 30, "the refusal waited too long")
+    refunds, _ = ledger(store, oid)
+    check(refunds == {}, f"a refund was sent without a reservation: {refunds}")
+    own = create(t02, "2.00")["id"]
+    st, rf = refund(t02, f"/v1/orders/{own}/refunds", "2.00")
+    check(st == 201, f"own refund without the database: {st} {rf}")
+    wait_refund(t02, own, rf["id"])
+    check(status(t02)["central"]["state"] != "connected", "the database is not missed")
+    store.pg.start()
+    st, rf = refund(t02, f"/v1/orders/{oid}/refunds", "1.00")
+    check(st == 201, f"refund with the database back: {st} {rf}")
+    wait_refund(t02, oid, rf["id"])
+    check(ledger(store, oid)[0] == {rf["id"]: 100}, f"the gateway: {ledger(store, oid)}")
+
+
+def test_kill(store):
+    """T02 is killed (SIGKILL) after the gateway refunded but before the refund was journaled as
+    done: the reservation stays held while T02 is down, and after the restart the refund is sent
+    again with the same out_request_no, settles, and the reservation is done."""
+    t01, t02 = store.tills["T01"], store.tills["T02"]
+    t01.start()
+    # Write-ahead points of T02: 1 and 2 around journaling the refund as requested, 3 before
+    # journaling the gateway's answer.
+    t02.extra_env = {"F2FPAY_CRASH_AT": "3"}
+    t02.start()
+    oid = create(t01, "8.00")["id"]
+    wait_caught_up(t01)
+    wait_caught_up(t02)
+    try:
+        st, rf = refund(t02, f"/v1/orders/{oid}/refunds", "7.00")
+        check(st == 201, f"refund: {st} {rf}")
+        rid = rf["id"]
+    except (OSError, ConnectionError):
+        rid = None  # killed before the answer left: the ledger names the refund
+    t02.proc.wait(timeout=DEADLINE)
+    check(t02.proc.returncode == -signal.SIGKILL, f"T02 was not killed: {t02.proc.returncode}")
+    t02.proc = None
+    refunds, fee = ledger(store, oid)
+    check(len(refunds) == 1 and fee == 700, f"the gateway: {refunds} {fee}")
+    rid = rid or next(iter(refunds))
+    rs = reservations(store, oid)
+    check(rs == {rid: (700, "held")}, f"reservation while T02 is down: {rs}")
+    t02.extra_env = {}
+    t02.start()
+    wait_refund(t02, oid, rid)
+    rs = wait_reservations_settled(store, oid)
+    check(rs == {rid: (700, "done")}, f"reservation after the restart: {rs}")
+    refunds, fee = ledger(store, oid)
+    check(refunds == {rid: 700} and fee == 700, f"the gateway after the restart: {refunds} {fee}")
+    st, body = refund(t02, f"/v1/orders/{oid}/refunds", "1.01")
+    check(st == 409 and body["error"]["code"] == "refund_exceeds_paid", f"{st} {body}")
+
+
+def main():
+    build, name = sys.argv[1], sys.argv[2]
+    tmp = tempfile.mkdtemp(prefix=f"f2fpay-central-refund-{name}-")
+    tests = {
+        "elsewhere": (test_elsewhere, ("T01", "T02", "T03")),
+        "concurrent": (test_concurrent, ("T01", "T02", "T03")),
+        "db-down": (test_db_down, ("T01", "T02")),
+        "kill": (test_kill, ("T01", "T02")),
+    }
+    fn, tills = tests[name]
+    store = Store(build, tmp, tills)
+    try:
+        fn(store)
+        for d in store.tills.values():
+            check(d.stop() in (0, None), "f2fpayd did not exit cleanly")
+        print("ok")
+    except TestFailure:
+        for d in store.tills.values():
+            if d.proc and d.proc.poll() is None:
+                print(f"--- {d.tmp}: {status(d)}", file=sys.stderr)
+        raise
+    finally:
+        store.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
