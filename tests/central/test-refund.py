@@ -6,6 +6,7 @@
 # killed mid-refund settles it after its restart. One scenario per run:
 # test-refund.py BUILD_DIR NAME. The judge: the API's answers, the sandbox's ledger and the
 # central reservations.
+import json
 import os
 import shutil
 import signal
@@ -135,6 +136,19 @@ def test_elsewhere(store):
     check(sorted(r[1] for r in refund_rows) == sorted(made)
           and all(r[2] == "refunded" and r[1].startswith(r[0] + "_") for r in refund_rows),
           f"refund rows: {refund_rows}")
+
+    # The store-wide reconciliation matches the refunds made away from the order's till.
+    for d in (t01, t02, t03):
+        wait_caught_up(d)
+    time.sleep(3)  # every till's heartbeat after the bill's last trade
+    today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))
+    rep = json.loads(store.run_tool("reconcile", today, "--config", t01.conf, "--json"))
+    matched = {(r["type"], r["out_request_no"]): r["bill_amount"] for r in rep["rows"]
+               if r["status"] == "matched" and r["out_trade_no"] == oid}
+    want = {("refund", rid): f"-{f // 100}.{f % 100:02d}" for rid, f in made.items()}
+    want[("trade", "")] = "10.00"
+    check(rep["state"] == "ok" and matched == want,
+          f"store-wide reconciliation: {rep['state']} {matched} vs {want}: {rep['summary']}")
 
     # Unknown orders, and a pos_ref two tills used.
     st, rf = refund(t02, "/v1/orders/T09_20261206_aaaaaaaa_aaaa_1/refunds", "1.00")
@@ -270,7 +284,7 @@ def main():
         "kill": (test_kill, ("T01", "T02")),
     }
     fn, tills = tests[name]
-    store = Store(build, tmp, tills)
+    store = Store(build, tmp, tills, central_extra={"heartbeat": "1s"})
     try:
         fn(store)
         for d in store.tills.values():
