@@ -16,8 +16,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from central_harness import (DEADLINE, Store, TestFailure, check, code,  # noqa: E402
-                             status, wait_caught_up)
+from central_harness import (DEADLINE, Daemon, Store, TestFailure, check,  # noqa: E402
+                             code, status, wait_caught_up)
 
 
 def create(d, amount, pos_ref=None):
@@ -197,6 +197,29 @@ def test_concurrent(store):
                 refused += 1
         check(len(accepted[oid]) == 1, f"{oid}: {len(accepted[oid])} refunds accepted: {answers}")
     check(refused == len(orders), f"{refused} refused")
+    # Many small refunds of one order from both tills at once: 8 x 1.50 asked, 10.00 paid.
+    big = create(t01, "10.00")["id"]
+    wait_caught_up(t01)
+    orders.append(big)
+    accepted[big] = {}
+    answers = []
+    go = threading.Barrier(8)
+
+    def small(d):
+        go.wait()
+        answers.append((d, *refund(d, f"/v1/orders/{big}/refunds", "1.50")))
+    ts = [threading.Thread(target=small, args=(d,)) for d in (t02, t03) * 4]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for d, st, body in answers:
+        if st == 201:
+            accepted[big][body["id"]] = (d, 150)
+        else:
+            check(st == 409 and body["error"]["code"] == "refund_exceeds_paid",
+                  f"{d.role} {big}: {st} {body}")
+    check(len(accepted[big]) == 6, f"{len(accepted[big])} of 8 refunds of 1.50 accepted")
     for oid in orders:
         for rid, (d, _) in accepted[oid].items():
             wait_refund(d, oid, rid)
@@ -229,6 +252,18 @@ def test_db_down(store):
     check(st == 201, f"own refund without the database: {st} {rf}")
     wait_refund(t02, own, rf["id"])
     check(status(t02)["central"]["state"] != "connected", "the database is not missed")
+    # A till without a central database cannot know other tills' orders, and says so.
+    os.makedirs(os.path.join(store.tmp, "T09"))
+    lone = Daemon(store.build, store.sb, os.path.join(store.tmp, "T09"), scanner=False,
+                  display=None)
+    try:
+        lone.start()
+        st, rf = refund(lone, f"/v1/orders/{oid}/refunds", "1.00")
+        check(st == 404 and rf["error"]["code"] == "order_not_found"
+              and "central database" in rf["error"]["message"], f"without [central]: {st} {rf}")
+        check(lone.stop() == 0, "the till without [central] did not exit cleanly")
+    finally:
+        lone.close()
     store.pg.start()
     st, rf = refund(t02, f"/v1/orders/{oid}/refunds", "1.00")
     check(st == 201, f"refund with the database back: {st} {rf}")
@@ -237,41 +272,49 @@ def test_db_down(store):
 
 
 def test_kill(store):
-    """T02 is killed (SIGKILL) after the gateway refunded but before the refund was journaled as
-    done: the reservation stays held while T02 is down, and after the restart the refund is sent
-    again with the same out_request_no, settles, and the reservation is done."""
+    """T02 is killed (SIGKILL) in the middle of a refund of T01's order: once right after
+    journaling it (write-ahead point 2: nothing sent yet), once after the gateway refunded but
+    before the answer was journaled (point 3). The reservation stays held while T02 is down;
+    after the restart the refund is sent again with the same out_request_no, settles once at the
+    gateway, and the reservation is done."""
     t01, t02 = store.tills["T01"], store.tills["T02"]
     t01.start()
-    # Write-ahead points of T02: 1 and 2 around journaling the refund as requested, 3 before
-    # journaling the gateway's answer.
-    t02.extra_env = {"F2FPAY_CRASH_AT": "3"}
     t02.start()
-    oid = create(t01, "8.00")["id"]
-    wait_caught_up(t01)
     wait_caught_up(t02)
-    try:
-        st, rf = refund(t02, f"/v1/orders/{oid}/refunds", "7.00")
-        check(st == 201, f"refund: {st} {rf}")
-        rid = rf["id"]
-    except (OSError, ConnectionError):
-        rid = None  # killed before the answer left: the ledger names the refund
-    t02.proc.wait(timeout=DEADLINE)
-    check(t02.proc.returncode == -signal.SIGKILL, f"T02 was not killed: {t02.proc.returncode}")
-    t02.proc = None
-    refunds, fee = ledger(store, oid)
-    check(len(refunds) == 1 and fee == 700, f"the gateway: {refunds} {fee}")
-    rid = rid or next(iter(refunds))
-    rs = reservations(store, oid)
-    check(rs == {rid: (700, "held")}, f"reservation while T02 is down: {rs}")
-    t02.extra_env = {}
-    t02.start()
-    wait_refund(t02, oid, rid)
-    rs = wait_reservations_settled(store, oid)
-    check(rs == {rid: (700, "done")}, f"reservation after the restart: {rs}")
-    refunds, fee = ledger(store, oid)
-    check(refunds == {rid: 700} and fee == 700, f"the gateway after the restart: {refunds} {fee}")
-    st, body = refund(t02, f"/v1/orders/{oid}/refunds", "1.01")
-    check(st == 409 and body["error"]["code"] == "refund_exceeds_paid", f"{st} {body}")
+    t02.stop()
+    for point, sent in ((2, False), (3, True)):
+        oid = create(t01, "8.00")["id"]
+        wait_caught_up(t01)
+        t02.extra_env = {"F2FPAY_CRASH_AT": str(point)}
+        t02.start()
+        rid = None
+        try:
+            st, rf = refund(t02, f"/v1/orders/{oid}/refunds", "7.00")
+            check(st == 201, f"refund: {st} {rf}")
+            rid = rf["id"]
+        except (OSError, ConnectionError):
+            pass  # killed before the answer left
+        t02.proc.wait(timeout=DEADLINE)
+        check(t02.proc.returncode == -signal.SIGKILL,
+              f"T02 was not killed at point {point}: {t02.proc.returncode}")
+        t02.proc = None
+        refunds, fee = ledger(store, oid)
+        rs = reservations(store, oid)
+        check(len(rs) == 1 and list(rs.values()) == [(700, "held")],
+              f"point {point}: reservation while T02 is down: {rs}")
+        rid = rid or next(iter(rs))
+        check(refunds == ({rid: 700} if sent else {}), f"point {point}: the gateway: {refunds}")
+        t02.extra_env = {}
+        t02.start()
+        wait_refund(t02, oid, rid)
+        rs = wait_reservations_settled(store, oid)
+        check(rs == {rid: (700, "done")}, f"point {point}: reservation after the restart: {rs}")
+        refunds, fee = ledger(store, oid)
+        check(refunds == {rid: 700} and fee == 700,
+              f"point {point}: the gateway after the restart: {refunds} {fee}")
+        st, body = refund(t02, f"/v1/orders/{oid}/refunds", "1.01")
+        check(st == 409 and body["error"]["code"] == "refund_exceeds_paid", f"{st} {body}")
+        check(t02.stop() == 0, "f2fpayd did not exit cleanly")
 
 
 def main():
