@@ -50,7 +50,8 @@ struct cr_req {
 	int io_fd;
 	PGresult *result;
 	struct central_refund_result res;
-	bool finished; /* res is set; the timer hands it over */
+	bool finished;         /* res is set; the timer hands it over */
+	struct cr_req *leader; /* the same key and order already in flight: its outcome is ours */
 	central_refund_done_t done;
 	void *userdata;
 };
@@ -97,6 +98,9 @@ req_free(struct cr_req *q)
 	free(q);
 }
 
+static void _printf_(3, 4)
+	req_finish(struct cr_req *q, enum central_refund_outcome o, const char *fmt, ...);
+
 static int
 req_timer_cb(sd_event_source *es, uint64_t usec, void *userdata)
 {
@@ -107,17 +111,27 @@ req_timer_cb(sd_event_source *es, uint64_t usec, void *userdata)
 
 	if (!q->finished) {
 		/* doc/central.md: an answer that never came leaves the reservation unknown. */
-		q->res.outcome = CENTRAL_REFUND_UNAVAILABLE;
-		snprintf(q->res.message, sizeof(q->res.message),
-			 "the central database did not answer within %" PRIu64 " ms%s",
-			 q->cr->timeout_usec / USEC_PER_MSEC,
-			 q->querying ? "; nothing was refunded, the amount may stay reserved" : "");
+		req_finish(q, CENTRAL_REFUND_UNAVAILABLE,
+			   "the central database did not answer within %" PRIu64 " ms%s",
+			   q->cr->timeout_usec / USEC_PER_MSEC,
+			   q->querying ? "; nothing was refunded, the amount may stay reserved"
+				       : "");
 		log_warning("central: refund %s: %s", q->refund_id, q->res.message);
+		return 0; /* handed over at once, by the same timer */
 	}
 	res = q->res;
 	req_free(q);
 	done(&res, ud);
 	return 0;
+}
+
+static void
+req_hand_over(struct cr_req *q)
+{
+	q->finished = true;
+	req_drop_connection(q);
+	(void)sd_event_source_set_time_relative(q->timer, 0);
+	(void)sd_event_source_set_enabled(q->timer, SD_EVENT_ONESHOT);
 }
 
 /* Sets the outcome; the timer hands it over from the loop, and the request goes. */
@@ -130,10 +144,37 @@ static void _printf_(3, 4)
 	va_start(ap, fmt);
 	vsnprintf(q->res.message, sizeof(q->res.message), fmt, ap);
 	va_end(ap);
-	q->finished = true;
-	req_drop_connection(q);
-	(void)sd_event_source_set_time_relative(q->timer, 0);
-	(void)sd_event_source_set_enabled(q->timer, SD_EVENT_ONESHOT);
+	req_hand_over(q);
+	/* A retry with the same key that came while this one was in flight: the same refund,
+	 * never a second reservation. */
+	for (struct cr_req *f = q->cr->reqs; f; f = f->next)
+		if (f->leader == q) {
+			f->leader = NULL;
+			f->res = q->res;
+			if (o == CENTRAL_REFUND_STARTED)
+				f->res.outcome = CENTRAL_REFUND_REPLAYED;
+			req_hand_over(f);
+		}
+}
+
+static bool
+same_or_null(const char *a, const char *b)
+{
+	return a && b ? STR_EQ(a, b) : a == b;
+}
+
+/* An unfinished request for the same key and the same order id or pos_ref, or NULL. */
+static struct cr_req *
+req_find_leader(struct cr_req *q)
+{
+	if (!q->idem_key)
+		return NULL;
+	for (struct cr_req *l = q->cr->reqs; l; l = l->next)
+		if (l != q && !l->finished && !l->leader && l->idem_key &&
+		    STR_EQ(l->idem_key, q->idem_key) && same_or_null(l->order_id, q->order_id) &&
+		    same_or_null(l->pos_ref, q->pos_ref))
+			return l;
+	return NULL;
 }
 
 static int req_io_cb(sd_event_source *es, int fd, uint32_t revents, void *userdata);
@@ -427,6 +468,17 @@ central_refund_start(struct central_refund *cr, const char *order_id, const char
 	}
 	if (req_replay(q))
 		return 0;
+	q->leader = req_find_leader(q);
+	if (q->leader) {
+		if (q->leader->amount_fen != amount_fen) {
+			req_finish(q, CENTRAL_REFUND_KEY_OTHER,
+				   "Idempotency-Key is in use by a refund of another amount");
+			return 0;
+		}
+		/* Its outcome finishes this one (req_finish()); not before. */
+		(void)sd_event_source_set_enabled(q->timer, SD_EVENT_OFF);
+		return 0;
+	}
 	/*
 	 * doc/central.md "Refunds at any till": the out_request_no is one of this till's own
 	 * numbers (its terminal, install and run ids, never handed out twice) with "_f", so it is

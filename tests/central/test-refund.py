@@ -108,9 +108,27 @@ def test_elsewhere(store):
           f"key with another amount: {st2} {again}")
     wait_refund(t02, oid, rf["id"])
 
-    st, rf = refund(t02, "/v1/orders/by-pos-ref/R-100/refunds", "2.00")
+    # Retries with one key sent while the first is still in flight: one refund, one reservation.
+    answers = []
+    go = threading.Barrier(3)
+
+    def retry():
+        go.wait()
+        answers.append(refund(t02, "/v1/orders/by-pos-ref/R-100/refunds", "1.00", key="K-2"))
+    ts = [threading.Thread(target=retry) for _ in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    ids = {body.get("id") for _, body in answers}
+    check(sorted(st for st, _ in answers) == [200, 200, 201] and len(ids) == 1,
+          f"retries with one key: {answers}")
+    made[ids.pop()] = 100
+    check(len(reservations(store, oid)) == 2, f"reservations: {reservations(store, oid)}")
+
+    st, rf = refund(t02, "/v1/orders/by-pos-ref/R-100/refunds", "1.00")
     check(st == 201 and rf["order_id"] == oid, f"refund at T02 by pos_ref: {st} {rf}")
-    made[rf["id"]] = 200
+    made[rf["id"]] = 100
     st, rf = refund(t03, "/v1/orders/by-pos-ref/R-100/refunds", "5.01")
     check(st == 409 and rf["error"]["code"] == "refund_exceeds_paid"
           and "10.00" in rf["error"]["message"], f"over the paid amount at T03: {st} {rf}")
