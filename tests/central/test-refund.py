@@ -8,16 +8,14 @@
 # central reservations.
 import json
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from central_harness import (DEADLINE, Daemon, Store, TestFailure, check,  # noqa: E402
-                             code, status, wait_caught_up)
+from central_harness import (DEADLINE, Daemon, TestFailure, check, code,  # noqa: E402
+                             run_store_scenario, status, wait_caught_up)
 
 
 def create(d, amount, pos_ref=None):
@@ -336,29 +334,14 @@ def test_kill(store):
 
 
 def main():
-    build, name = sys.argv[1], sys.argv[2]
-    tmp = tempfile.mkdtemp(prefix=f"f2fpay-central-refund-{name}-")
-    tests = {
-        "elsewhere": (test_elsewhere, ("T01", "T02", "T03")),
-        "concurrent": (test_concurrent, ("T01", "T02", "T03")),
-        "db-down": (test_db_down, ("T01", "T02")),
-        "kill": (test_kill, ("T01", "T02")),
-    }
-    fn, tills = tests[name]
-    store = Store(build, tmp, tills, central_extra={"heartbeat": "1s"})
-    try:
-        fn(store)
-        for d in store.tills.values():
-            check(d.stop() in (0, None), "f2fpayd did not exit cleanly")
-        print("ok")
-    except TestFailure:
-        for d in store.tills.values():
-            if d.proc and d.proc.poll() is None:
-                print(f"--- {d.tmp}: {status(d)}", file=sys.stderr)
-        raise
-    finally:
-        store.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+    # Every till says it is alive each second: the store-wide reconciliation needs it.
+    alive = {"heartbeat": "1s"}
+    run_store_scenario("f2fpay-central-refund", {
+        "elsewhere": (test_elsewhere, ("T01", "T02", "T03"), alive),
+        "concurrent": (test_concurrent, ("T01", "T02", "T03"), alive),
+        "db-down": (test_db_down, ("T01", "T02"), alive),
+        "kill": (test_kill, ("T01", "T02"), alive),
+    })
 
 
 if __name__ == "__main__":
