@@ -622,10 +622,8 @@ journal_injected_failure(struct journal *j, const char *what)
 }
 
 static bool
-terminal_is_valid(const char *t)
+terminal_is_valid_n(const char *t, size_t n)
 {
-	size_t n = t ? strlen(t) : 0;
-
 	if (n == 0 || n > JOURNAL_TERMINAL_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -666,7 +664,7 @@ allocate_in_txn(struct journal *j, const char *terminal, time_t now,
 	int64_t seq = 0;
 	int r;
 
-	if (!terminal_is_valid(terminal))
+	if (!terminal || !terminal_is_valid_n(terminal, strlen(terminal)))
 		return log_error_errno(EINVAL, "Invalid terminal id for out_trade_no: \"%s\"",
 				       strempty(terminal));
 	r = counter_increment(j, "out_trade_no_seq", &seq);
@@ -678,6 +676,52 @@ allocate_in_txn(struct journal *j, const char *terminal, time_t now,
 	if (snprintf(buf, ORDER_ID_MAX + 1, "%s_%s_%s_%s_%" PRId64, terminal, date, j->install_id,
 		     j->run_id, seq) > ORDER_ID_MAX - 5)
 		return log_error_errno(E2BIG, "out_trade_no %s is too long", buf);
+	return 0;
+}
+
+static bool
+field_is(const char *s, size_t n, size_t want, const char *alphabet)
+{
+	if ((want && n != want) || n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr(alphabet, s[i]))
+			return false;
+	return true;
+}
+
+int
+journal_trade_no_install(const char *out_trade_no, char buf[static JOURNAL_INSTALL_ID_LEN + 1])
+{
+	static const char digits[] = "0123456789", id_chars[] = "abcdefghijklmnopqrstuvwxyz234567";
+	/* <terminal>_<yyyymmdd>_<install>_<run>_<seq>, read from the end. */
+	static const struct {
+		size_t len;
+		const char *alphabet;
+	} fields[] = {{0, digits},
+		      {JOURNAL_RUN_ID_LEN, id_chars},
+		      {JOURNAL_INSTALL_ID_LEN, id_chars},
+		      {8, digits}};
+	const char *end, *install = NULL;
+
+	if (!out_trade_no)
+		return -EINVAL;
+	end = out_trade_no + strlen(out_trade_no);
+	for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+		const char *start = end;
+		while (start > out_trade_no && start[-1] != '_')
+			start--;
+		if (start == out_trade_no ||
+		    !field_is(start, (size_t)(end - start), fields[i].len, fields[i].alphabet))
+			return -EINVAL;
+		if (i == 2)
+			install = start;
+		end = start - 1;
+	}
+	if (end == out_trade_no || !terminal_is_valid_n(out_trade_no, (size_t)(end - out_trade_no)))
+		return -EINVAL;
+	memcpy(buf, install, JOURNAL_INSTALL_ID_LEN);
+	buf[JOURNAL_INSTALL_ID_LEN] = 0;
 	return 0;
 }
 

@@ -154,6 +154,13 @@ const char *journal_install_id(const struct journal *j);
 const char *journal_run_id(const struct journal *j);
 
 /*
+ * The install id inside an out_trade_no of journal_allocate_out_trade_no()'s form, copied to
+ * buf: 0, or -EINVAL when out_trade_no does not have that form (an order of an earlier release,
+ * or not one of this program's). The terminal may contain '_': the fields are read from the end.
+ */
+int journal_trade_no_install(const char *out_trade_no, char buf[static JOURNAL_INSTALL_ID_LEN + 1]);
+
+/*
  * Allocates the next out_trade_no "<terminal>_<yyyymmdd>_<install>_<run>_<seq>" (yyyymmdd in
  * UTC+8 of now) and
  * commits the counter: a number is never handed out twice, even if the order is then lost.

@@ -11,14 +11,24 @@
 struct collect {
 	const char *prefix;
 	size_t prefix_len;
+	const char *install_id;
 	usec_t start, end;
 	struct bill_expects x;
 	struct journal *journal;
 };
 
+/*
+ * Whether a trade is this terminal's: its number carries this journal's install id (so that
+ * two tills both named T01 never count each other's trades), or, for a number of an earlier
+ * release that has no install id, it starts with "<terminal>_".
+ */
 static bool
 ours(const struct collect *c, const char *out_trade_no)
 {
+	char install[JOURNAL_INSTALL_ID_LEN + 1];
+
+	if (journal_trade_no_install(out_trade_no, install) == 0)
+		return STR_EQ(install, c->install_id);
 	return strncmp(out_trade_no, c->prefix, c->prefix_len) == 0;
 }
 
@@ -151,7 +161,7 @@ reconcile_report_build(struct journal *j, const struct bill *bill, const char *d
 	struct bill_match_summary sum = {};
 	struct json_object *report = NULL, *rows = NULL, *others = NULL;
 	char prefix[JOURNAL_TERMINAL_MAX + 2], stamp[BEIJING_TIME_BUF];
-	struct collect c = {.prefix = prefix, .journal = j};
+	struct collect c = {.prefix = prefix, .install_id = journal_install_id(j), .journal = j};
 	time_t day;
 	int r;
 
