@@ -30,3 +30,18 @@ central_refund_start(struct central_refund *cr, const char *order_id, const char
 	(void)done, (void)userdata;
 	return -EOPNOTSUPP;
 }
+
+int
+central_refund_own(struct central_refund *cr, const char *order_id, int64_t amount_fen,
+		   central_refund_done_t done, void *userdata)
+{
+	(void)cr, (void)order_id, (void)amount_fen, (void)done, (void)userdata;
+	return -EOPNOTSUPP;
+}
+
+bool
+central_refund_own_pending(const struct central_refund *cr, const char *order_id)
+{
+	(void)cr, (void)order_id;
+	return false;
+}

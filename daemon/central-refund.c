@@ -16,6 +16,10 @@
 #include "common/money.h"
 #include "common/time-util.h"
 
+/* doc/central.md "Refunds at any till": the owning till's own refunds wait at most this long
+ * for their reservation, then go on without (its own orders never wait for the database). */
+#define OWN_TIMEOUT_USEC (5 * USEC_PER_SEC)
+
 /* doc/central.md "Refunds at any till": one statement, one transaction, READ COMMITTED. */
 static const char reserve_sql[] =
 	"SELECT r_outcome, r_order_install_id, r_order_id, r_terminal_id, r_kind, r_state,"
@@ -52,6 +56,8 @@ struct cr_req {
 	struct central_refund_result res;
 	bool finished;         /* res is set; the timer hands it over */
 	struct cr_req *leader; /* the same key and order already in flight: its outcome is ours */
+	bool own; /* a refund of this till's own order: reserve, then the caller runs it */
+	struct cr_req *after; /* own: the refund of the same order to wait for (one at a time) */
 	central_refund_done_t done;
 	void *userdata;
 };
@@ -101,19 +107,24 @@ req_free(struct cr_req *q)
 static void _printf_(3, 4)
 	req_finish(struct cr_req *q, enum central_refund_outcome o, const char *fmt, ...);
 
+static void req_own_begin(struct cr_req *q);
+
 static int
 req_timer_cb(sd_event_source *es, uint64_t usec, void *userdata)
 {
 	struct cr_req *q = userdata;
+	struct central_refund *cr = q->cr;
 	central_refund_done_t done = q->done;
 	struct central_refund_result res;
 	void *ud = q->userdata;
 
 	if (!q->finished) {
 		/* doc/central.md: an answer that never came leaves the reservation unknown. */
-		req_finish(q, CENTRAL_REFUND_UNAVAILABLE,
+		req_finish(q, q->own ? CENTRAL_REFUND_UNRESERVED : CENTRAL_REFUND_UNAVAILABLE,
 			   "the central database did not answer within %" PRIu64 " ms%s",
-			   q->cr->timeout_usec / USEC_PER_MSEC,
+			   (q->own ? MIN(q->cr->timeout_usec, OWN_TIMEOUT_USEC)
+				   : q->cr->timeout_usec) /
+				   USEC_PER_MSEC,
 			   q->querying ? "; nothing was refunded, the amount may stay reserved"
 				       : "");
 		log_warning("central: refund %s: %s", q->refund_id, q->res.message);
@@ -122,6 +133,13 @@ req_timer_cb(sd_event_source *es, uint64_t usec, void *userdata)
 	res = q->res;
 	req_free(q);
 	done(&res, ud);
+	/* The caller journaled (or not) this own refund in done: the next of the order may go. */
+	for (struct cr_req *n = cr->reqs; n; n = n->next)
+		if (n->after == q) {
+			n->after = NULL;
+			req_own_begin(n);
+			break;
+		}
 	return 0;
 }
 
@@ -204,8 +222,8 @@ req_unavailable(struct cr_req *q, const char *what)
 
 	central_error_line(q->conn, err, sizeof(err));
 	log_warning("central: refund %s: %s: %s", q->refund_id, what, err);
-	req_finish(q, CENTRAL_REFUND_UNAVAILABLE, "the central database cannot be reached (%s: %s)",
-		   what, err);
+	req_finish(q, q->own ? CENTRAL_REFUND_UNRESERVED : CENTRAL_REFUND_UNAVAILABLE,
+		   "the central database cannot be reached (%s: %s)", what, err);
 }
 
 static void
@@ -304,7 +322,15 @@ req_answer(struct cr_req *q, PGresult *res)
 		return;
 	}
 	o = PQgetvalue(res, 0, COL_OUTCOME);
-	if (STR_EQ(o, "reserved"))
+	if (q->own && STR_EQ(o, "reserved")) {
+		snprintf(q->res.refund_id, sizeof(q->res.refund_id), "%s", q->refund_id);
+		req_finish(q, CENTRAL_REFUND_RESERVED, "reserved");
+	} else if (q->own && (STR_EQ(o, "not_found") || STR_EQ(o, "not_paid")))
+		/* Not shipped (paid) yet: no other till can reserve against it either. The journal,
+		 * which says it is paid, decides. */
+		req_finish(q, CENTRAL_REFUND_UNRESERVED,
+			   "the order is not in the database as paid yet");
+	else if (STR_EQ(o, "reserved"))
 		req_reserved(q, res);
 	else if (STR_EQ(o, "not_found"))
 		req_finish(q, CENTRAL_REFUND_NOT_FOUND, "no till's order has %s %s",
@@ -501,6 +527,72 @@ central_refund_start(struct central_refund *cr, const char *order_id, const char
 	memcpy(q->refund_id + strlen(number), "_f", 3);
 	req_connect(q);
 	return 0;
+}
+
+/* Reserves an own refund under the id the journal will give it, then connects. */
+static void
+req_own_begin(struct cr_req *q)
+{
+	int r;
+
+	r = journal_refund_next_id(q->cr->journal, q->order_id, q->refund_id);
+	if (r < 0) {
+		req_finish(q, CENTRAL_REFUND_UNRESERVED, "the journal cannot be read: %s",
+			   strerror(-r));
+		return;
+	}
+	(void)sd_event_source_set_time_relative(q->timer,
+						MIN(q->cr->timeout_usec, OWN_TIMEOUT_USEC));
+	(void)sd_event_source_set_enabled(q->timer, SD_EVENT_ONESHOT);
+	req_connect(q);
+}
+
+int
+central_refund_own(struct central_refund *cr, const char *order_id, int64_t amount_fen,
+		   central_refund_done_t done, void *userdata)
+{
+	struct cr_req *q;
+
+	if (!done || amount_fen <= 0 || !order_id)
+		return -EINVAL;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->cr = cr;
+	q->io_fd = -1;
+	q->own = true;
+	q->amount_fen = amount_fen;
+	q->done = done;
+	q->userdata = userdata;
+	q->next = cr->reqs;
+	cr->reqs = q;
+	if (strdup_opt(order_id, &q->order_id) < 0 ||
+	    sd_event_add_time_relative(cr->event, &q->timer, CLOCK_MONOTONIC, cr->timeout_usec, 0,
+				       req_timer_cb, q) < 0) {
+		req_free(q);
+		return -ENOMEM;
+	}
+	/* One refund of an order at a time, in the order they came (the list is newest first):
+	 * each is reserved under the id the journal gives it next, which the one before takes
+	 * when it is journaled. */
+	for (struct cr_req *l = q->next; l; l = l->next)
+		if (l->own && STR_EQ(l->order_id, order_id)) {
+			q->after = l;
+			(void)sd_event_source_set_enabled(q->timer, SD_EVENT_OFF);
+			break;
+		}
+	if (!q->after)
+		req_own_begin(q);
+	return 0;
+}
+
+bool
+central_refund_own_pending(const struct central_refund *cr, const char *order_id)
+{
+	for (const struct cr_req *q = cr ? cr->reqs : NULL; q; q = q->next)
+		if (q->own && STR_EQ(q->order_id, order_id))
+			return true;
+	return false;
 }
 
 int

@@ -2,6 +2,7 @@
 /* Refunds of other tills' orders: reserved in the central PostgreSQL, then run by the engine. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
@@ -30,6 +31,9 @@ enum central_refund_outcome {
 	CENTRAL_REFUND_UNAVAILABLE, /* the database cannot be reached or failed: message */
 	CENTRAL_REFUND_FAILED,   /* reserved but not journaled (message); the reservation stays */
 	CENTRAL_REFUND_SHUTDOWN, /* the daemon stopped or reloaded before the answer */
+	/* central_refund_own(): */
+	CENTRAL_REFUND_RESERVED,   /* reserved under refund_id: journal and start it now */
+	CENTRAL_REFUND_UNRESERVED, /* not reserved (message says why): go on all the same */
 };
 
 struct central_refund_result {
@@ -60,3 +64,21 @@ struct central_refund *central_refund_free(struct central_refund *cr);
 int central_refund_start(struct central_refund *cr, const char *order_id, const char *pos_ref,
 			 int64_t amount_fen, const char *reason, const char *idem_key,
 			 central_refund_done_t done, void *userdata);
+
+/*
+ * doc/central.md "Refunds at any till": before this till refunds its own order order_id, the
+ * amount is reserved in the central database too, under the id the journal gives the refund
+ * next (journal_refund_next_id()), so that other tills' reservations and this refund are
+ * checked against each other. done says RESERVED (journal and start the refund now, inside
+ * done, with engine_refund_new_keyed()), UNRESERVED (the database cannot say: go on without,
+ * the refund counts centrally once shipped), EXCEEDS or NOT_PAID (refuse it), or SHUTDOWN.
+ * Refunds of one order are reserved one at a time; each waits at most min([central] timeout,
+ * 5 s). Returns 0 (done follows), -EINVAL, or -ENOMEM.
+ */
+int central_refund_own(struct central_refund *cr, const char *order_id, int64_t amount_fen,
+		       central_refund_done_t done, void *userdata);
+
+/* Whether a refund of the own order order_id is waiting for its reservation: then every other
+ * refund of it must queue behind (central_refund_own()), or the ids would not be the reserved
+ * ones. */
+bool central_refund_own_pending(const struct central_refund *cr, const char *order_id);

@@ -1937,3 +1937,21 @@ journal_refund_find_key(struct journal *j, const char *order_id, const char *ide
 	r = refund_key_lookup(j, order_id, idem_key, amount_fen, ret);
 	return r == 0 ? -ENOENT : r == -EEXIST ? 0 : r;
 }
+
+int
+journal_refund_next_id(struct journal *j, const char *order_id,
+		       char ret_id[static REFUND_ID_MAX + 1])
+{
+	int64_t count = 0;
+	int r;
+
+	r = pragma_int_bound(j, "SELECT COUNT(*) FROM refunds WHERE order_id = ?1", order_id,
+			     &count);
+	if (r < 0)
+		return r;
+	/* The rule of journal_refund_create_keyed(): "<order id>_r<n>". */
+	if (snprintf(ret_id, REFUND_ID_MAX + 1, "%s_r%" PRId64, order_id, count + 1) >
+	    REFUND_ID_MAX)
+		return -E2BIG;
+	return 0;
+}

@@ -345,3 +345,10 @@ int journal_foreign_refund_create(struct journal *j, const struct journal_foreig
  */
 int journal_refund_find_key(struct journal *j, const char *order_id, const char *idem_key,
 			    int64_t amount_fen, struct journal_refund *ret);
+
+/*
+ * The out_request_no the next journal_refund_create_keyed() of order_id will give, while no other
+ * refund of it is created meanwhile: "<order id>_r<n>". 0, -E2BIG, or a journal error.
+ */
+int journal_refund_next_id(struct journal *j, const char *order_id,
+			   char ret_id[static REFUND_ID_MAX + 1]);

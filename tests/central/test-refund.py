@@ -246,6 +246,55 @@ def test_concurrent(store):
         check(rs == {rid: (f, "done") for rid, f in want.items()}, f"{oid}: reservations {rs}")
 
 
+def test_owner(store):
+    """The owning till reserves its own refunds too while the database is there: T01 cannot
+    refund what T02 already refunded of T01's order (refused before anything is sent, not failed
+    at the gateway), and the three tills refunding one order at once never exceed it."""
+    start_all(store)
+    t01, t02, t03 = (store.tills[t] for t in ("T01", "T02", "T03"))
+    oid = create(t01, "10.00")["id"]
+    wait_caught_up(t01)
+    st, rf = refund(t02, f"/v1/orders/{oid}/refunds", "6.00")
+    check(st == 201, f"refund at T02: {st} {rf}")
+    made = {rf["id"]: 600}
+    st, rf = refund(t01, f"/v1/orders/{oid}/refunds", "4.01")
+    check(st == 409 and rf["error"]["code"] == "refund_exceeds_paid"
+          and "6.00" in rf["error"]["message"], f"T01 over what T02 left: {st} {rf}")
+    st, rf = refund(t01, f"/v1/orders/{oid}/refunds", "4.00")
+    check(st == 201 and rf["id"] == f"{oid}_r1", f"T01's own refund: {st} {rf}")
+    made[rf["id"]] = 400
+    wait_refund(t01, oid, rf["id"])
+    for rid in made:
+        wait_refund(t02 if rid.endswith("_f") else t01, oid, rid)
+    check(ledger(store, oid) == (made, 1000), f"the gateway: {ledger(store, oid)}")
+    rs = wait_reservations_settled(store, oid)
+    check(rs == {k: (v, "done") for k, v in made.items()}, f"reservations: {rs}")
+
+    # All three tills at once, 4.00 each of 10.00, several times.
+    for _ in range(4):
+        oid = create(t01, "10.00")["id"]
+        wait_caught_up(t01)
+        answers = []
+        go = threading.Barrier(3)
+
+        def run(d, oid=oid, answers=answers, go=go):
+            go.wait()
+            answers.append((d, *refund(d, f"/v1/orders/{oid}/refunds", "4.00")))
+        ts = [threading.Thread(target=run, args=(d,)) for d in (t01, t02, t03)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        ok = {body["id"]: d for d, st, body in answers if st == 201}
+        bad = [(d.role, st, body) for d, st, body in answers if st != 201]
+        check(len(ok) == 2 and all(st == 409 and b["error"]["code"] == "refund_exceeds_paid"
+                                   for _, st, b in bad), f"{oid}: {answers}")
+        for rid, d in ok.items():
+            wait_refund(d, oid, rid)
+        check(ledger(store, oid) == ({rid: 400 for rid in ok}, 800),
+              f"{oid}: the gateway {ledger(store, oid)}")
+
+
 def test_db_down(store):
     """Without the database a refund of another till's order is refused with a clear error and
     nothing is sent; the till's own orders pay and refund as before; once the database is back
@@ -339,6 +388,7 @@ def main():
     run_store_scenario("f2fpay-central-refund", {
         "elsewhere": (test_elsewhere, ("T01", "T02", "T03"), alive),
         "concurrent": (test_concurrent, ("T01", "T02", "T03"), alive),
+        "owner": (test_owner, ("T01", "T02", "T03"), alive),
         "db-down": (test_db_down, ("T01", "T02"), alive),
         "kill": (test_kill, ("T01", "T02"), alive),
     })
