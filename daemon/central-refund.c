@@ -464,6 +464,31 @@ strdup_opt(const char *s, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
+/* A new request in the list, its timeout armed; NULL when out of memory. */
+static struct cr_req *
+req_new(struct central_refund *cr, const char *order_id, int64_t amount_fen,
+	central_refund_done_t done, void *userdata)
+{
+	struct cr_req *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return NULL;
+	*q = (struct cr_req){.cr = cr,
+			     .next = cr->reqs,
+			     .io_fd = -1,
+			     .amount_fen = amount_fen,
+			     .done = done,
+			     .userdata = userdata};
+	cr->reqs = q;
+	if (strdup_opt(order_id, &q->order_id) < 0 ||
+	    sd_event_add_time_relative(cr->event, &q->timer, CLOCK_MONOTONIC, cr->timeout_usec, 0,
+				       req_timer_cb, q) < 0) {
+		req_free(q);
+		return NULL;
+	}
+	return q;
+}
+
 int
 central_refund_start(struct central_refund *cr, const char *order_id, const char *pos_ref,
 		     int64_t amount_fen, const char *reason, const char *idem_key,
@@ -475,21 +500,11 @@ central_refund_start(struct central_refund *cr, const char *order_id, const char
 
 	if (!done || amount_fen <= 0 || !order_id == !pos_ref)
 		return -EINVAL;
-	q = calloc(1, sizeof(*q));
-	if (!q)
-		return -ENOMEM;
-	q->cr = cr;
-	q->io_fd = -1;
-	q->amount_fen = amount_fen;
-	q->done = done;
-	q->userdata = userdata;
-	q->next = cr->reqs;
-	cr->reqs = q;
-	if (strdup_opt(order_id, &q->order_id) < 0 || strdup_opt(pos_ref, &q->pos_ref) < 0 ||
-	    strdup_opt(reason, &q->reason) < 0 || strdup_opt(idem_key, &q->idem_key) < 0 ||
-	    sd_event_add_time_relative(cr->event, &q->timer, CLOCK_MONOTONIC, cr->timeout_usec, 0,
-				       req_timer_cb, q) < 0) {
-		req_free(q);
+	q = req_new(cr, order_id, amount_fen, done, userdata);
+	if (!q || strdup_opt(pos_ref, &q->pos_ref) < 0 || strdup_opt(reason, &q->reason) < 0 ||
+	    strdup_opt(idem_key, &q->idem_key) < 0) {
+		if (q)
+			req_free(q);
 		return -ENOMEM;
 	}
 	if (req_replay(q))
@@ -555,23 +570,10 @@ central_refund_own(struct central_refund *cr, const char *order_id, int64_t amou
 
 	if (!done || amount_fen <= 0 || !order_id)
 		return -EINVAL;
-	q = calloc(1, sizeof(*q));
+	q = req_new(cr, order_id, amount_fen, done, userdata);
 	if (!q)
 		return -ENOMEM;
-	q->cr = cr;
-	q->io_fd = -1;
 	q->own = true;
-	q->amount_fen = amount_fen;
-	q->done = done;
-	q->userdata = userdata;
-	q->next = cr->reqs;
-	cr->reqs = q;
-	if (strdup_opt(order_id, &q->order_id) < 0 ||
-	    sd_event_add_time_relative(cr->event, &q->timer, CLOCK_MONOTONIC, cr->timeout_usec, 0,
-				       req_timer_cb, q) < 0) {
-		req_free(q);
-		return -ENOMEM;
-	}
 	/* One refund of an order at a time, in the order they came (the list is newest first):
 	 * each is reserved under the id the journal gives it next, which the one before takes
 	 * when it is journaled. */
