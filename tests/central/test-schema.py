@@ -143,6 +143,7 @@ def main():
         refused(c, "t02", "SELECT * FROM f2fpay.refund_locks FOR UPDATE", "permission denied")
         refused(c, "t02", "SELECT f2fpay.refund_committed('aaaaaaaa', 'T0_x')",
                 "permission denied")
+        refused(c, "t02", "SELECT * FROM f2fpay.refund_find('T0_x', NULL)", "permission denied")
         check(as_role("t02", "SELECT refund_id, state FROM f2fpay.refund_reservation_states")
               == "T02_f1|held", "t02's own reservation")
         check(as_role("t01", "SELECT count(*) FROM f2fpay.refund_reservations") == "0",
