@@ -112,7 +112,7 @@ static void req_own_begin(struct cr_req *q);
 static int
 req_timer_cb(sd_event_source *es, uint64_t usec, void *userdata)
 {
-	struct cr_req *q = userdata;
+	struct cr_req *q = userdata, *next = NULL;
 	struct central_refund *cr = q->cr;
 	central_refund_done_t done = q->done;
 	struct central_refund_result res;
@@ -131,15 +131,18 @@ req_timer_cb(sd_event_source *es, uint64_t usec, void *userdata)
 		return 0; /* handed over at once, by the same timer */
 	}
 	res = q->res;
-	req_free(q);
-	done(&res, ud);
-	/* The caller journaled (or not) this own refund in done: the next of the order may go. */
+	/* The caller journals (or not) this own refund in done: then the next of the order may
+	 * go, under the number the journal gives next. */
 	for (struct cr_req *n = cr->reqs; n; n = n->next)
 		if (n->after == q) {
 			n->after = NULL;
-			req_own_begin(n);
+			next = n;
 			break;
 		}
+	req_free(q);
+	done(&res, ud);
+	if (next)
+		req_own_begin(next);
 	return 0;
 }
 
