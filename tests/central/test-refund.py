@@ -270,6 +270,30 @@ def test_owner(store):
     rs = wait_reservations_settled(store, oid)
     check(rs == {k: (v, "done") for k, v in made.items()}, f"reservations: {rs}")
 
+    # Several own refunds of one order at once: reserved one after the other, each under the
+    # number the journal then gives it.
+    oid = create(t01, "10.00")["id"]
+    wait_caught_up(t01)
+    answers = []
+    go = threading.Barrier(4)
+
+    def own():
+        go.wait()
+        answers.append(refund(t01, f"/v1/orders/{oid}/refunds", "3.00"))
+    ts = [threading.Thread(target=own) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    ids = sorted(b["id"] for st, b in answers if st == 201)
+    check(ids == [f"{oid}_r{i}" for i in (1, 2, 3)]
+          and [b["error"]["code"] for st, b in answers if st != 201] == ["refund_exceeds_paid"],
+          f"own refunds at once: {answers}")
+    for rid in ids:
+        wait_refund(t01, oid, rid)
+    rs = wait_reservations_settled(store, oid)
+    check(rs == {rid: (300, "done") for rid in ids}, f"own reservations: {rs}")
+
     # All three tills at once, 4.00 each of 10.00, several times.
     for _ in range(4):
         oid = create(t01, "10.00")["id"]
