@@ -180,6 +180,25 @@ def test_elsewhere(store):
     st, rf = refund(t03, "/v1/orders/by-pos-ref/DUP/refunds", "1.00")
     check(st == 201 and rf["order_id"] == b["id"], f"own pos_ref: {st} {rf}")
 
+    # A reservation nothing will settle (its till stopped between reserving and journaling):
+    # listed as held; released by hand only once its till has shipped everything well after it.
+    iid = status(t02)["central"]["install_id"]
+    _, out, _ = store.pg.psql("SELECT r_outcome FROM f2fpay.refund_reserve("
+                              f"'{iid}', 'T02_lost_f', '{a['id']}', NULL, 100)",
+                              role=t02.role, password=t02.role + "-pw")
+    check(out == "reserved", f"the lost reservation: {out}")
+    held = store.run_tool("reservations", "--state", "held", "--csv")
+    check("T02_lost_f" in held and all(rid not in held for rid in made), f"held: {held}")
+    store.run_tool("release", "T02_lost_f", expect=1)
+    store.sql("UPDATE f2fpay.refund_reservations SET reserved_at = now() - interval '1 hour' "
+              "WHERE refund_id IN ('T02_lost_f', " + ", ".join(f"'{r}'" for r in made) + ")")
+    time.sleep(2.5)  # a heartbeat of T02 with nothing left to ship
+    wait_caught_up(t02)
+    store.run_tool("release", next(iter(made)), expect=1)  # it has a refund: settled by it
+    store.run_tool("release", "T02_lost_f")
+    check("T02_lost_f" not in store.run_tool("reservations"), "the lost reservation stays")
+    store.run_tool("release", "T02_lost_f", expect=1)
+
 
 def test_concurrent(store):
     """T02 and T03 refund the same orders at the same moment, amounts that would exceed what was
