@@ -28,12 +28,20 @@ static const char status_sql[] =
 	"  WHERE o.install_id = t.install_id AND o.state = 'attention') AS attention_orders"
 	" FROM f2fpay.tills t ORDER BY t.terminal_id, t.install_id";
 
+/* refunded: the order's till's refunds, and those other tills made of it (doc/central.md
+ * "Refunds at any till"), each refund's latest snapshot. */
 static const char orders_sql[] =
 	"SELECT terminal_id AS terminal, order_id AS id, upper(state) AS state,"
-	" " YUAN("amount_fen") " AS amount, " YUAN("refunded_fen") " AS refunded,"
+	" " YUAN("amount_fen") " AS amount,"
+	" " YUAN("refunded_fen + (SELECT coalesce(sum(x.amount_fen), 0) FROM"
+		 " (SELECT DISTINCT ON (r.install_id, r.refund_id) r.amount_fen, r.state"
+		 " FROM f2fpay.refund_rows r WHERE r.order_id = o.order_id"
+		 " AND r.install_id <> o.install_id"
+		 " ORDER BY r.install_id, r.refund_id, r.seq DESC) x"
+		 " WHERE x.state = 'refunded')") " AS refunded,"
 	" nullif(pos_ref, '') AS pos_ref, nullif(trade_no, '') AS trade_no,"
 	" " BEIJING("created_at") " AS created_at, install_id"
-	" FROM f2fpay.orders"
+	" FROM f2fpay.orders o"
 	" WHERE ($1 = '' OR (created_at AT TIME ZONE 'UTC' + interval '8 hours')::date"
 	" = nullif($1, '')::date)"
 	" AND ($2 = '' OR state = lower($2)) AND ($3 = '' OR terminal_id = $3)"

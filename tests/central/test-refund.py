@@ -153,6 +153,11 @@ def test_elsewhere(store):
           and all(r[2] == "refunded" and r[1].startswith(r[0] + "_") for r in refund_rows),
           f"refund rows: {refund_rows}")
 
+    # The back office sees the order refunded, wherever it was.
+    rows = [o for o in json.loads(store.run_tool("orders", "--json")) if o["id"] == oid]
+    check(len(rows) == 1 and rows[0]["terminal"] == "T01" and rows[0]["refunded"] == "10.00",
+          f"f2fpay-central orders: {rows}")
+
     # The store-wide reconciliation matches the refunds made away from the order's till.
     for d in (t01, t02, t03):
         wait_caught_up(d)
