@@ -343,6 +343,56 @@ def test_owner(store):
               f"{oid}: the gateway {ledger(store, oid)}")
 
 
+def test_window(store):
+    """The window, shown: T01 cannot reach the database and refunds most of its own order (from
+    its journal alone); T02, not knowing, reserves more than is left and the gateway refuses that
+    refund: it ends FAILED and its reservation is released, not held. A refund whose outcome is
+    unknown (the gateway hung) keeps its reservation held until it settles."""
+    start_all(store)
+    t01, t02 = store.tills["T01"], store.tills["T02"]
+    oid = create(t01, "10.00")["id"]
+    wait_caught_up(t01)
+    store.sql("ALTER ROLE t01 NOLOGIN")
+    store.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 't01'")
+    end = time.monotonic() + DEADLINE
+    while status(t01)["central"]["state"] == "connected" and time.monotonic() < end:
+        time.sleep(0.1)
+    st, rf = refund(t01, f"/v1/orders/{oid}/refunds", "8.00")
+    check(st == 201, f"T01's own refund without the database: {st} {rf}")
+    wait_refund(t01, oid, rf["id"])
+    st, rf = refund(t02, f"/v1/orders/{oid}/refunds", "5.00")
+    check(st == 201, f"T02 cannot know T01's refund yet: {st} {rf}")
+    failed = wait_refund(t02, oid, rf["id"], "FAILED")
+    check(failed.get("sub_code") == "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", f"refused how: {failed}")
+    rs = wait_reservations_settled(store, oid)
+    check(rs == {rf["id"]: (500, "released")}, f"the failed refund's reservation: {rs}")
+    check(ledger(store, oid)[1] == 800, f"the gateway: {ledger(store, oid)}")
+    store.sql("ALTER ROLE t01 LOGIN")
+    wait_caught_up(t01)
+    st, rf = refund(t02, f"/v1/orders/{oid}/refunds", "2.01")
+    check(st == 409 and rf["error"]["code"] == "refund_exceeds_paid", f"once shipped: {st} {rf}")
+
+    # The gateway hangs: the refund's outcome is unknown, its reservation stays held.
+    oid = create(t01, "3.00")["id"]
+    wait_caught_up(t01)
+    store.sb.proc.send_signal(signal.SIGSTOP)
+    try:
+        st, rf = refund(t02, f"/v1/orders/{oid}/refunds", "3.00")
+        check(st == 201, f"refund with the gateway hung: {st} {rf}")
+        time.sleep(8)  # past total_timeout: unknown, retried with the same number
+        _, now = t02.api("GET", f"/v1/orders/{oid}/refunds/{rf['id']}")
+        check(now["state"] in ("WAIT", "REQUESTED", "QUERYING"), f"unknown refund: {now}")
+        wait_caught_up(t02)
+        check(reservations(store, oid) == {rf["id"]: (300, "held")},
+              f"unknown outcome: {reservations(store, oid)}")
+    finally:
+        store.sb.proc.send_signal(signal.SIGCONT)
+    wait_refund(t02, oid, rf["id"])
+    check(wait_reservations_settled(store, oid) == {rf["id"]: (300, "done")},
+          f"settled: {reservations(store, oid)}")
+    check(ledger(store, oid) == ({rf["id"]: 300}, 300), f"the gateway: {ledger(store, oid)}")
+
+
 def test_db_down(store):
     """Without the database a refund of another till's order is refused with a clear error and
     nothing is sent; the till's own orders pay and refund as before; once the database is back
@@ -437,6 +487,7 @@ def main():
         "elsewhere": (test_elsewhere, ("T01", "T02", "T03"), alive),
         "concurrent": (test_concurrent, ("T01", "T02", "T03"), alive),
         "owner": (test_owner, ("T01", "T02", "T03"), alive),
+        "window": (test_window, ("T01", "T02"), alive),
         "db-down": (test_db_down, ("T01", "T02"), alive),
         "kill": (test_kill, ("T01", "T02"), alive),
     })
