@@ -198,7 +198,7 @@ static const char migration_2[] =
 	" r_created_us bigint)"
 	" LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp"
 	" AS $f$"
-	" DECLARE o record; n integer;"
+	" DECLARE o record; n integer; prior record;"
 	" BEGIN"
 	/* Every statement below must see what committed before it: above all the sum after the
 	 * lock. */
@@ -237,6 +237,19 @@ static const char migration_2[] =
 	"  r_trade_no := o.trade_no;"
 	"  r_created_us := (extract(epoch FROM o.created_at) * 1000000)::bigint;"
 	"  r_committed_fen := f2fpay.refund_committed(o.install_id, o.order_id);"
+	/* The same refund id again (the till reserved it but could not journal the refund, and
+	 * its next refund of the order got that number): the new amount replaces the old, as
+	 * long as no refund row stands for it yet. */
+	"  SELECT * INTO prior FROM f2fpay.refund_reservations v WHERE v.refund_id = p_refund_id;"
+	"  IF FOUND THEN"
+	"   IF prior.install_id <> p_install_id OR prior.order_install_id <> o.install_id"
+	"    OR prior.order_id <> o.order_id OR EXISTS (SELECT FROM f2fpay.refund_rows f"
+	"    WHERE f.install_id = prior.install_id AND f.refund_id = p_refund_id) THEN"
+	"    RAISE EXCEPTION 'refund id % is reserved already', p_refund_id"
+	"     USING ERRCODE = 'unique_violation';"
+	"   END IF;"
+	"   r_committed_fen := r_committed_fen - prior.amount_fen;"
+	"  END IF;"
 	"  IF o.state <> 'paid' THEN"
 	"   r_outcome := 'not_paid';"
 	"  ELSIF p_amount_fen > o.amount_fen - r_committed_fen THEN"
@@ -245,7 +258,8 @@ static const char migration_2[] =
 	"   INSERT INTO f2fpay.refund_reservations (refund_id, install_id, order_install_id,"
 	"    order_id, amount_fen, db_role)"
 	"    VALUES (p_refund_id, p_install_id, o.install_id, o.order_id, p_amount_fen,"
-	"    session_user);"
+	"    session_user) ON CONFLICT (refund_id) DO UPDATE"
+	"    SET amount_fen = excluded.amount_fen, reserved_at = now();"
 	"   r_outcome := 'reserved';"
 	"  END IF;"
 	"  RETURN NEXT;"

@@ -33,9 +33,9 @@ central_refund_start(struct central_refund *cr, const char *order_id, const char
 
 int
 central_refund_own(struct central_refund *cr, const char *order_id, int64_t amount_fen,
-		   central_refund_done_t done, void *userdata)
+		   const char *idem_key, central_refund_done_t done, void *userdata)
 {
-	(void)cr, (void)order_id, (void)amount_fen, (void)done, (void)userdata;
+	(void)cr, (void)order_id, (void)amount_fen, (void)idem_key, (void)done, (void)userdata;
 	return -EOPNOTSUPP;
 }
 

@@ -191,7 +191,7 @@ req_find_leader(struct cr_req *q)
 	if (!q->idem_key)
 		return NULL;
 	for (struct cr_req *l = q->cr->reqs; l; l = l->next)
-		if (l != q && !l->finished && !l->leader && l->idem_key &&
+		if (l != q && !l->finished && !l->leader && l->own == q->own && l->idem_key &&
 		    STR_EQ(l->idem_key, q->idem_key) && same_or_null(l->order_id, q->order_id) &&
 		    same_or_null(l->pos_ref, q->pos_ref))
 			return l;
@@ -567,16 +567,26 @@ req_own_begin(struct cr_req *q)
 
 int
 central_refund_own(struct central_refund *cr, const char *order_id, int64_t amount_fen,
-		   central_refund_done_t done, void *userdata)
+		   const char *idem_key, central_refund_done_t done, void *userdata)
 {
 	struct cr_req *q;
 
 	if (!done || amount_fen <= 0 || !order_id)
 		return -EINVAL;
 	q = req_new(cr, order_id, amount_fen, done, userdata);
-	if (!q)
+	if (!q || strdup_opt(idem_key, &q->idem_key) < 0) {
+		if (q)
+			req_free(q);
 		return -ENOMEM;
+	}
 	q->own = true;
+	/* A retry with the key of a refund of the order still waiting: no reservation of its own,
+	 * the first one's answer is its (the journal then replays the key). */
+	q->leader = req_find_leader(q);
+	if (q->leader) {
+		(void)sd_event_source_set_enabled(q->timer, SD_EVENT_OFF);
+		return 0;
+	}
 	/* One refund of an order at a time, in the order they came (the list is newest first):
 	 * each is reserved under the id the journal gives it next, which the one before takes
 	 * when it is journaled. */

@@ -73,10 +73,11 @@ int central_refund_start(struct central_refund *cr, const char *order_id, const 
  * done, with engine_refund_new_keyed()), UNRESERVED (the database cannot say: go on without,
  * the refund counts centrally once shipped), EXCEEDS or NOT_PAID (refuse it), or SHUTDOWN.
  * Refunds of one order are reserved one at a time; each waits at most min([central] timeout,
- * 5 s). Returns 0 (done follows), -EINVAL, or -ENOMEM.
+ * 5 s). A request with the idem_key (may be NULL) of one still waiting gets that one's answer.
+ * Returns 0 (done follows), -EINVAL, or -ENOMEM.
  */
 int central_refund_own(struct central_refund *cr, const char *order_id, int64_t amount_fen,
-		       central_refund_done_t done, void *userdata);
+		       const char *idem_key, central_refund_done_t done, void *userdata);
 
 /* Whether a refund of the own order order_id is waiting for its reservation: then every other
  * refund of it must queue behind (central_refund_own()), or the ids would not be the reserved

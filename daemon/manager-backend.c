@@ -539,7 +539,8 @@ refund_own_reserve(struct manager *m, struct api_call *call, const char *id,
 	w->reason = req->reason ? strdup(req->reason) : NULL;
 	w->ref = ref ? strdup(ref) : NULL;
 	if ((req->reason && !w->reason) || (ref && !w->ref) ||
-	    central_refund_own(m->s->central_refund, id, req->amount_fen, refund_own_done, w) < 0) {
+	    central_refund_own(m->s->central_refund, id, req->amount_fen, ref, refund_own_done, w) <
+		    0) {
 		free(w->reason);
 		free(w->ref);
 		free(w);

@@ -318,6 +318,26 @@ def test_owner(store):
     rs = wait_reservations_settled(store, oid)
     check(rs == {rid: (300, "done") for rid in ids}, f"own reservations: {rs}")
 
+    # Retries of an own refund with one key while the first waits: one refund, one reservation.
+    oid = create(t01, "10.00")["id"]
+    wait_caught_up(t01)
+    answers = []
+    go = threading.Barrier(3)
+
+    def retry():
+        go.wait()
+        answers.append(refund(t01, f"/v1/orders/{oid}/refunds", "2.00", key="K-own"))
+    ts = [threading.Thread(target=retry) for _ in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    check(sorted(st for st, _ in answers) == [200, 200, 201]
+          and {b["id"] for _, b in answers} == {f"{oid}_r1"}, f"own retries: {answers}")
+    wait_refund(t01, oid, f"{oid}_r1")
+    rs = wait_reservations_settled(store, oid)
+    check(rs == {f"{oid}_r1": (200, "done")}, f"own retries' reservations: {rs}")
+
     # All three tills at once, 4.00 each of 10.00, several times.
     for _ in range(4):
         oid = create(t01, "10.00")["id"]

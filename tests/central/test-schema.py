@@ -157,6 +157,16 @@ def main():
         check(as_role("office1", "SELECT string_agg(refund_id || ':' || state, ',' ORDER BY "
                       "refund_id) FROM f2fpay.refund_reservation_states")
               == "T02_f1:released,T02_f5:held", "the office's view of the reservations")
+        # The same refund id again, before any refund row stands for it: the new amount
+        # replaces the old (a refund reserved but never journaled, whose number came again).
+        check(as_role("t02", reserve.format("'bbbbbbbb', 'T02_f5', 'T0_x', NULL, 400"))
+              == "reserved|T0_x|0", "a reservation was not replaced")
+        check(as_role("t02", "SELECT amount_fen FROM f2fpay.refund_reservations "
+                      "WHERE refund_id = 'T02_f5'") == "400", "the replaced amount")
+        check(as_role("t02", reserve.format("'bbbbbbbb', 'T02_f6', 'T0_x', NULL, 601"))
+              == "exceeds|T0_x|400", "the replaced amount is not counted")
+        refused(c, "t02", reserve.format("'bbbbbbbb', 'T02_f1', 'T0_x', NULL, 1"),
+                "reserved already")
 
         # The office reads every till and writes nothing.
         check(as_role("office1", "SELECT count(*) FROM f2fpay.events") == "3", "office reads all")
