@@ -120,7 +120,7 @@ be_order_create(void *userdata, struct api_call *call, const struct api_order_re
 		return;
 	}
 	if (waits) {
-		snprintf(m->waiting_id, sizeof(m->waiting_id), "%s", id);
+		waiting_set(m, id);
 		log_info("Scan order %s for %" PRId64 " fen waits for a payment code", id,
 			 req->amount_fen);
 		if (engine_order_get(m->s->engine, id, &w) >= 0) {

@@ -150,6 +150,8 @@ void on_transition(const struct engine_transition *t, void *userdata);
 /* manager-waiting.c: the scan order waiting for a payment code. */
 /* Finds the order in WAITING_FOR_CODE after a start or a reload (recovery ran). */
 void waiting_find(struct manager *m);
+/* Sets (or clears, with NULL) the scan order waiting for its code. */
+void waiting_set(struct manager *m, const char *id);
 /* Loads the waiting order: 0, or -ENOENT when there is none. */
 int waiting_get(struct manager *m, struct journal_order *ret);
 /* Follows the waiting order's transitions: once it leaves WAITING_FOR_CODE it is no more. */
