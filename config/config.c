@@ -1121,6 +1121,26 @@ ctx_reader(char *str, int num, void *stream)
 	return str;
 }
 
+static int ctx_handler(void *user, const char *section, const char *name, const char *value);
+
+/*
+ * A key of an earlier release, still read so that an upgrade keeps working: aim_strip = yes is
+ * prefix = aim (no is the default, nothing). Said once per use, with its replacement.
+ */
+static int
+renamed_aim_strip(struct parse_ctx *ctx, const char *value)
+{
+	bool on;
+
+	if (parse_bool(value, &on) < 0) {
+		ctx_error(ctx, LOC(ctx), "bad value for 'aim_strip': expected yes or no");
+		return 1;
+	}
+	log_warning("%s:%u: 'aim_strip' is deprecated: write 'prefix = %s' instead",
+		    ctx->sources[ctx->file], ctx->line, on ? "aim" : "none");
+	return on ? ctx_handler(ctx, NULL, "prefix", "aim") : 1;
+}
+
 static int
 ctx_handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -1137,6 +1157,8 @@ ctx_handler(void *user, const char *section, const char *name, const char *value
 	}
 	if (ctx->section_bad)
 		return 1; /* the section header error was said once */
+	if (ctx->section == SEC_SCANNER && STR_EQ(name, "aim_strip"))
+		return renamed_aim_strip(ctx, value);
 	for (i = 0; i < N_KEYS; i++)
 		if (keys[i].section == ctx->section && STR_EQ(keys[i].name, name))
 			break;

@@ -16,6 +16,7 @@
 #include "daemon/metrics.h"
 #include "daemon/manager.h"
 #include "daemon/reconcile/reconcile.h"
+#include "daemon/central-refund.h"
 #include "daemon/ship.h"
 #include "drivers/display/display.h"
 #include "drivers/scanner/scanner-sd-event.h"
@@ -61,6 +62,7 @@ struct stack {
 	struct engine_subscription *sub;
 	struct reconcile *reconcile; /* the daily bill check (doc/protocol.md §5.8) */
 	struct ship *ship;           /* copies the journal to the store's database, or NULL */
+	struct central_refund *central_refund; /* refunds other tills' orders, or NULL */
 	struct scanner *scanners[CONFIG_MAX_SCANNERS];
 	struct scanner_sd *scanner_sd[CONFIG_MAX_SCANNERS];
 	size_t n_scanners;
@@ -149,6 +151,8 @@ void on_transition(const struct engine_transition *t, void *userdata);
 /* manager-waiting.c: the scan order waiting for a payment code. */
 /* Finds the order in WAITING_FOR_CODE after a start or a reload (recovery ran). */
 void waiting_find(struct manager *m);
+/* Sets (or clears, with NULL) the scan order waiting for its code. */
+void waiting_set(struct manager *m, const char *id);
 /* Loads the waiting order: 0, or -ENOENT when there is none. */
 int waiting_get(struct manager *m, struct journal_order *ret);
 /* Follows the waiting order's transitions: once it leaves WAITING_FOR_CODE it is no more. */

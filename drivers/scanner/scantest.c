@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/paycode.h"
 #include "drivers/scanner/diagnose.h"
 #include "drivers/scanner/scanner.h"
 
@@ -37,9 +38,10 @@ usage(void)
 	       "               [--timeout-ms 50] [--baud 9600] [--framing cr|lf|crlf|none]\n"
 	       "               [--idle-gap-ms 50] [--prefix none|aim|code-id] [--honeywell]\n"
 	       "               [--report-layout auto|honeywell|newland|aim-after-byte|simple-com]\n"
-	       "               [--max-len 256] [--count N]\n"
+	       "               [--max-len 256] [--count N] [--show-codes]\n"
 	       "               [--diagnose [--expect TEXT] [--settle-ms 500] [--wait-s 60]]\n"
-	       "Echoes every decoded code with its class until interrupted (or N codes).\n"
+	       "Echoes every decoded code with its class until interrupted (or N codes); a\n"
+	       "payment code is masked as everywhere else, unless --show-codes.\n"
 	       "--diagnose waits for one scan, shows what the scanner sent, how it decodes and\n"
 	       "the settings to use; --expect gives the text of the code scanned (a test label),\n"
 	       "so that the layout and prefix can be chosen to give exactly it.\n");
@@ -147,12 +149,13 @@ main(int argc, char **argv)
 					     {"honeywell", no_argument, NULL, 'H'},
 					     {"max-len", required_argument, NULL, 'm'},
 					     {"count", required_argument, NULL, 'c'},
+					     {"show-codes", no_argument, NULL, 'C'},
 					     {"help", no_argument, NULL, 'h'},
 					     {}};
 	_cleanup_(scanner_freep) struct scanner *s = NULL;
 	struct scanner_config cfg;
 	unsigned long v, count = 0, seen = 0, settle_ms = 500, wait_s = 60;
-	bool list = false, diagnose = false;
+	bool list = false, diagnose = false, show_codes = false;
 	const char *expect = NULL;
 	int c, r;
 
@@ -252,6 +255,9 @@ main(int argc, char **argv)
 			if (parse_uint(optarg, 1000000, &count) < 0)
 				goto bad;
 			break;
+		case 'C':
+			show_codes = true;
+			break;
 		case 'h':
 			usage();
 			return 0;
@@ -291,9 +297,16 @@ main(int argc, char **argv)
 				       ev.device);
 				continue;
 			}
-			/* An installer checks the exact text: print it (this tool is not the
-			 * daemon, whose logs never show payment codes). */
-			printf("code %s %s%s%s\n", scan_class_to_string(ev.cls), ev.text,
+			/* Other codes exactly as read, for the installer to compare; a payment
+			 * code (often a customer's, scanned to try the till) masked unless asked.
+			 */
+			char masked[PAYCODE_MAX_LEN + 1];
+			const char *text = ev.text;
+			if (!show_codes && paycode_is_alipay_str(ev.text)) {
+				paycode_mask(ev.text, masked);
+				text = masked;
+			}
+			printf("code %s %s%s%s\n", scan_class_to_string(ev.cls), text,
 			       ev.aim[0] ? " aim=" : "", ev.aim);
 			if (count && ++seen >= count)
 				return 0;

@@ -132,7 +132,7 @@ run_one(const char *dir, const char *name)
 {
 	char path[1024], exp_path[1024];
 	char *raw, *text, *out = NULL, *got, *expected;
-	size_t out_len = 0, len;
+	size_t out_len = 0, dump_at, len;
 	struct config *c = NULL;
 	FILE *log;
 	int r, fail = 0;
@@ -156,6 +156,9 @@ run_one(const char *dir, const char *name)
 	log_set_stream(log);
 	log_set_prefix(0);
 	r = config_load_string(text, len, name, 0, &c);
+	/* What the load logged (a deprecated key's warning) goes before the dump. */
+	fflush(log);
+	dump_at = out_len;
 	if (r == 0)
 		CHECK(config_dump(c, log) == 0);
 	fclose(log);
@@ -177,18 +180,19 @@ run_one(const char *dir, const char *name)
 		fail = 1;
 	}
 	/* The dump is a config too: it must load and dump identically (secrets aside). */
-	if (r == 0 && !strstr(out, "(redacted)")) {
+	if (r == 0 && !strstr(out + dump_at, "(redacted)")) {
 		char *again = NULL;
 		size_t again_len = 0;
 		struct config *c2 = NULL;
 		FILE *f = open_memstream(&again, &again_len);
 		CHECK(f);
 		log_set_stream(f);
-		CHECK_INT_EQ(config_load_string(out, strlen(out), name, 0, &c2), 0);
+		CHECK_INT_EQ(config_load_string(out + dump_at, strlen(out + dump_at), name, 0, &c2),
+			     0);
 		CHECK(config_dump(c2, f) == 0);
 		fclose(f);
 		log_set_stream(NULL);
-		if (!STR_EQ(again, out)) {
+		if (!STR_EQ(again, out + dump_at)) {
 			fprintf(stderr, "%s: the dump does not parse back to itself:\n%s", name,
 				again);
 			fail = 1;

@@ -88,6 +88,29 @@ test_allocator(void)
 		journal_allocate_out_trade_no(j, "A23456789012345678901234", T0 / USEC_PER_SEC, id),
 		0);
 	CHECK(strlen(id) + STRLEN("_r100") <= ORDER_ID_MAX);
+
+	/* The install id is read back out of a number, a terminal with '_' included. */
+	CHECK_INT_EQ(journal_allocate_out_trade_no(j, "T_0_1", T0 / USEC_PER_SEC, id), 0);
+	memset(prev, 0, sizeof(prev));
+	CHECK_INT_EQ(journal_trade_no_install(id, prev), 0);
+	CHECK_STR_EQ(prev, install);
+	CHECK_INT_EQ(journal_trade_no_install("T01_20261206_k3j7x2ab_q7m2_15", prev), 0);
+	CHECK_STR_EQ(prev, "k3j7x2ab");
+	static const char *const not_ours[] = {
+		"POS2_20261125_1",                  /* an earlier release's form */
+		"_20261206_k3j7x2ab_q7m2_15",       /* no terminal */
+		"T01_2026120_k3j7x2ab_q7m2_15",     /* a 7-digit date */
+		"T01_20261206_k3j9x2a1_q7m2_15",    /* '1' is not in the alphabet */
+		"T01_20261206_k3j7x2ab_q7m_15",     /* a 3-character run id */
+		"T01_20261206_k3j7x2ab_q7m2_",      /* no sequence */
+		"T01_20261206_k3j7x2ab_q7m2_1x",    /* not a number */
+		"T-1_20261206_k3j7x2ab_q7m2_15",    /* not a terminal id */
+		"T01_20261206_k3j7x2ab_q7m2_15_r1", /* a refund's number */
+		"",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(not_ours); i++)
+		CHECK_INT_EQ(journal_trade_no_install(not_ours[i], prev), -EINVAL);
+	CHECK_INT_EQ(journal_trade_no_install(NULL, prev), -EINVAL);
 }
 
 struct ev_list {

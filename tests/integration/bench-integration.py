@@ -37,6 +37,8 @@ class DelayRelay:
 
     def __init__(self, host, port, one_way):
         self.target, self.one_way = (host, port), one_way
+        self.accepted = []  # time.monotonic() of each connection accepted
+        self.up_writes = []  # (time.monotonic(), bytes, connection) reaching the sandbox
         self.lsock = socket.socket()
         self.lsock.bind(("127.0.0.1", 0))
         self.lsock.listen(64)
@@ -49,10 +51,11 @@ class DelayRelay:
             c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             u = socket.create_connection(self.target)
             u.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            for a, b in ((c, u), (u, c)):
+            self.accepted.append(time.monotonic())
+            for a, b, up in ((c, u, len(self.accepted) - 1), (u, c, None)):
                 q = queue.Queue()
                 threading.Thread(target=self.read, args=(a, q), daemon=True).start()
-                threading.Thread(target=self.write, args=(b, q), daemon=True).start()
+                threading.Thread(target=self.write, args=(b, q, up), daemon=True).start()
 
     def read(self, a, q):
         while True:
@@ -64,7 +67,7 @@ class DelayRelay:
             if not data:
                 return
 
-    def write(self, b, q):
+    def write(self, b, q, up):
         while True:
             due, data = q.get()
             wait = due - time.monotonic()
@@ -77,6 +80,49 @@ class DelayRelay:
                 b.sendall(data)
             except OSError:
                 return
+            if up is not None:
+                self.up_writes.append((time.monotonic(), len(data), up))
+
+
+def scan_to_gateway(build, root, sbt, n):
+    """A scan order through a 30 ms relay in front of the sandbox serving TLS: the scan (code
+    into the PTY) → the pay request written to the sandbox, median in round trips. The order
+    waits long enough for its connection to be opened (doc/engine.md), as at a till. The pay is
+    the first write of 900 bytes or more (the client's TLS handshake messages take about 600, a
+    signed pay about 1070); on a connection opened after the scan, TCP's handshake, which the relay answers
+    locally, is added as one round trip. Returns the median and how many pays went on a
+    connection opened before the scan."""
+    slow = DelayRelay(sbt.host, sbt.port, RTT / 2)
+
+    class Gateway:
+        url = f"https://127.0.0.1:{slow.port}"
+
+    tmp = os.path.join(root, "slow")
+    os.makedirs(tmp)
+    d = Daemon(build, Gateway, tmp, display=None)
+    with open(d.conf) as f:
+        conf = f.read()
+    with open(d.conf, "w") as f:
+        f.write(conf.replace("[alipay]\n", f"[alipay]\nca_file = {CERTS}/tls-ca.pem\n", 1))
+    lat, early = [], 0
+    try:
+        d.start()
+        for _ in range(n):
+            st, o = d.api("POST", "/v1/orders", {"amount": "1.00"})
+            if st != 201:
+                raise RuntimeError(f"create: {st} {o}")
+            time.sleep(10 * RTT)  # TCP + TLS through the relay, with room to spare
+            sent = len(slow.up_writes)
+            t = time.monotonic()
+            os.write(d.scanner.master, paycode(0).encode() + b"\r")
+            d.wait_state(o["id"], "PAID")
+            at, _, conn = next(w for w in slow.up_writes[sent:] if w[1] >= 900)
+            fresh = slow.accepted[conn] > t
+            lat.append(at - t + (RTT if fresh else 0))
+            early += not fresh
+    finally:
+        d.close()
+    return statistics.median(lat) / RTT, early
 
 
 def tls_figures(build, n, url):
@@ -447,9 +493,14 @@ def main():
                                       f"https://127.0.0.1:{slow.port}/gateway.do")
         # Submit → answer less the answer's half round trip is the request at the gateway; the
         # relay accepts locally, so TCP's handshake (one round trip on a real path) is added.
-        row("scan→pay at the gateway, 30 ms RTT, HTTPS (resumed / full)",
+        row("pay at the gateway on a fresh connection, 30 ms RTT (resumed / full)",
             f"{res / 1e6 / RTT + 0.5:.2f} / {full / 1e6 / RTT + 0.5:.2f} round trips",
-            "≤ 1.3 round trips", "TCP + TLS + request: no connection is opened before the scan")
+            "", "TCP + TLS + request: a POS order's pay (no connection opened before)")
+        n_pre = 3 if quick else 15
+        pre, early = scan_to_gateway(build, root, sbt, n_pre)
+        row("scan→pay at the gateway, 30 ms RTT, HTTPS (scan order)", f"{pre:.2f} round trips",
+            "≤ 1.3 round trips", f"{pre / 1.3:.2f} × goal; {early}/{n_pre} pays on the "
+            "connection opened while the order waited")
     finally:
         sbt.stop()
         subprocess.run(["rm", "-rf", root])

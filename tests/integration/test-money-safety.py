@@ -459,7 +459,7 @@ def test_migration(build, tmp):
         check(status.get("install_id") == install, f"status: {status}")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
         after = dump()
-        check(after["version"] == 3, f"schema {after['version']}")
+        check(after["version"] == 4, f"schema {after['version']}")
         check(after["seq"] == before["seq"] + 1, f"counter {before['seq']} → {after['seq']}")
         old_ids = {o[0] for o in before["orders"]}
         check([o for o in after["orders"] if o[0] in old_ids] == before["orders"],

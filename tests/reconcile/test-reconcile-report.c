@@ -91,11 +91,14 @@ test_report(void)
 	struct bill *b = NULL;
 	struct json_object *rep = NULL;
 	unsigned disc = 0;
-	char *rows[12], *text;
+	char *rows[16], *text;
+	char twin[ORDER_ID_MAX + 1];
 	size_t n = 0;
 
 	snprintf(path, sizeof(path), "%s/journal.db", dir);
 	CHECK_INT_EQ(journal_open(path, &j), 0);
+	snprintf(twin, sizeof(twin), "POS1_20261125_%s_abcd_1",
+		 STR_EQ(journal_install_id(j), "zzzzzzzz") ? "yyyyyyyy" : "zzzzzzzz");
 	order(j, "POS1", 8888, ORDER_PAID, 3600, paid);
 	order(j, "POS1", 1000, ORDER_PAID, 3700, partial);
 	refund(j, partial, 300, 3800, r1);
@@ -107,7 +110,8 @@ test_report(void)
 	order(j, "POS1", 100, ORDER_FAILED, 5200, failed); /* yet Alipay has it */
 	order(j, "POS1", 1200, ORDER_REFUNDED_BY_CANCEL, 5300, byc);
 	order(j, "POS1", 400, ORDER_PAID, -30, yesterday); /* journaled 23:59:30 the day before */
-	order(j, "POS2", 100, ORDER_PAID, 6000, other);    /* another terminal's journal */
+	/* Journaled after the terminal was renamed: still this journal's (its install id). */
+	order(j, "POS2", 100, ORDER_PAID, 6000, other);
 
 	rows[n++] = fixture_row("T1", paid, "交易", "88.88", "88.88", "");
 	rows[n++] = fixture_row("T2", partial, "交易", "10.00", "10.00", "");
@@ -121,20 +125,23 @@ test_report(void)
 	rows[n++] = fixture_row("T6", byc, "退款", "12.00", "-12.00", "");
 	rows[n++] = fixture_row("T7", yesterday, "交易", "4.00", "4.00", "");
 	rows[n++] = fixture_row("T8", "POS2_20261125_1", "交易", "1.00", "1.00", "");
-	/* trades: 88.88+10+5+9+1+12+4+1 = 130.88; refunds: -3-2-3-12 = -20.00 */
-	text = fixture_detail((const char *const *)rows, n, 8, "130.88", 4, "-20.00", true);
+	rows[n++] = fixture_row("T9", other, "交易", "1.00", "1.00", "");
+	/* Another till also named POS1 (another journal: another install id). */
+	rows[n++] = fixture_row("TA", twin, "交易", "2.00", "2.00", "");
+	/* trades: 88.88+10+5+9+1+12+4+1+1+2 = 133.88; refunds: -3-2-3-12 = -20.00 */
+	text = fixture_detail((const char *const *)rows, n, 10, "133.88", 4, "-20.00", true);
 	CHECK_INT_EQ(bill_csv_parse(text, strlen(text), &b, NULL), 0);
 
 	CHECK_INT_EQ(reconcile_report_build(j, b, "2026-11-25", "POS1", 0, &rep, &disc), 0);
 	fprintf(stderr, "%s\n", json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PRETTY));
 	CHECK_STR_EQ(str(rep, "state"), "discrepancies");
 	CHECK_INT_EQ(disc, 3);
-	CHECK_INT_EQ(num(rep, "summary", "matched"), 9);
+	CHECK_INT_EQ(num(rep, "summary", "matched"), 10);
 	CHECK_INT_EQ(num(rep, "summary", "bill_only"), 1);
 	CHECK_INT_EQ(num(rep, "summary", "journal_only"), 1);
 	CHECK_INT_EQ(num(rep, "summary", "amount_mismatch"), 1);
-	CHECK_INT_EQ(num(rep, "summary", "other_terminals"), 1);
-	CHECK_INT_EQ(num(rep, "bill", "trades"), 8);
+	CHECK_INT_EQ(num(rep, "summary", "other_terminals"), 2);
+	CHECK_INT_EQ(num(rep, "bill", "trades"), 10);
 	CHECK_STR_EQ(str(json_object_object_get(rep, "bill"), "refunds_total"), "-20.00");
 
 	CHECK_STR_EQ(str(row(rep, "rows", "trade", paid, ""), "status"), "matched");
@@ -155,6 +162,9 @@ test_report(void)
 	CHECK(strstr(str(row(rep, "rows", "trade", yesterday, ""), "note"), "2026-11-24"));
 	CHECK_STR_EQ(str(row(rep, "other_terminals", "trade", "POS2_20261125_1", ""), "status"),
 		     "other_terminal");
+	CHECK_STR_EQ(str(row(rep, "other_terminals", "trade", twin, ""), "status"),
+		     "other_terminal");
+	CHECK_STR_EQ(str(row(rep, "rows", "trade", other, ""), "status"), "matched");
 	json_object_put(rep);
 
 	/* An empty bill (isp.bill_not_exist) against the same day: every journal row missing. */
@@ -162,9 +172,10 @@ test_report(void)
 		struct bill *empty = bill_new_empty();
 		CHECK_INT_EQ(reconcile_report_build(j, empty, "2026-11-25", "POS1", 0, &rep, &disc),
 			     0);
-		/* paid, partial, full, missing, wrong, byc (trade + cancel refund) + 3 refunds */
-		CHECK_INT_EQ(disc, 10);
-		CHECK_INT_EQ(num(rep, "summary", "journal_only"), 10);
+		/* paid, partial, full, missing, wrong, other, byc (trade + cancel refund) + 3
+		 * refunds */
+		CHECK_INT_EQ(disc, 11);
+		CHECK_INT_EQ(num(rep, "summary", "journal_only"), 11);
 		json_object_put(rep);
 		/* And against a day with nothing: ok. */
 		CHECK_INT_EQ(reconcile_report_build(j, empty, "2026-11-20", "POS1", 0, &rep, &disc),

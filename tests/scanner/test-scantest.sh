@@ -9,14 +9,21 @@ out=$(umockdev-run -d "$dir/scanner.umockdev" -- "$scantest" --list)
 printf "%s\n" "$out"
 printf "%s\n" "$out" | grep -q '^serial  /dev/ttyACM0 .* 0c2e:0b6a Scanner$'
 
-out=$(umockdev-run -d "$dir/scanner.umockdev" -s "/dev/ttyACM0=$dir/scan.script" -- \
-	timeout 20 "$scantest" --kind serial --vidpid 0c2e:0b6a --framing crlf --prefix aim \
-	--count 2)
+# A payment code is masked like everywhere else, unless --show-codes.
+scan() {
+	umockdev-run -d "$dir/scanner.umockdev" -s "/dev/ttyACM0=$dir/scan.script" -- \
+		timeout 20 "$scantest" --kind serial --vidpid 0c2e:0b6a --framing crlf --prefix aim \
+		--count 2 "$@"
+}
+out=$(scan)
 printf "%s\n" "$out"
 expected='state present /dev/ttyACM0
 code barcode 6901234567892 aim=]E0
-code alipay 287654321098765430 aim=]E0'
+code alipay 28************5430 aim=]E0'
 [ "$out" = "$expected" ] || { echo "unexpected output"; exit 1; }
+out=$(scan --show-codes)
+printf "%s\n" "$out" | grep -qx 'code alipay 287654321098765430 aim=]E0' ||
+	{ echo "--show-codes: the code is not shown whole"; exit 1; }
 # --diagnose: one scan, raw bytes, decoded code and the settings (the tool starts with the
 # factory framing cr and no prefix, which would refuse both scans).
 diagnose() {
