@@ -26,6 +26,7 @@
 #include "daemon/notify.h"
 #include "daemon/reload.h"
 #include "daemon/service-notify.h"
+#include "drivers/display/display-module.h"
 
 struct daemon {
 	sd_event *event;
@@ -366,6 +367,14 @@ main(int argc, char **argv)
 	} else {
 		(void)journald_sink_install();
 		(void)check_devices(d.config, CHECK_DISPLAY);
+		/* Without its module a configured display cannot work, and restarting cannot mend
+		 * a broken installation: stop as for a configuration error (no restart loop). */
+		if (d.config->display.n_outputs > 0 && display_module_load() < 0) {
+			service_notify("STATUS=The display module is missing or from another "
+				       "version: reinstall f2fpayd, or remove the [display] backend");
+			config_free(d.config);
+			return F2FPAYD_EXIT_CONFIG;
+		}
 		r = daemon_run(&d);
 	}
 

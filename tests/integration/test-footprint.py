@@ -139,7 +139,31 @@ def test_display_module(build, tmp):
         sb.stop()
 
 
+def test_module_missing(build, tmp):
+    """A display configured but its module gone (a broken installation): the daemon stops with
+    the configuration status, which its unit does not restart, and says why."""
+    if os.geteuid() != 0:
+        print("needs root, to hide the module in a mount namespace")
+        sys.exit(77)
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp)
+    try:
+        module = os.path.join(build, "drivers", "display", "f2fpayd-display.so")
+        check(os.path.exists(module), f"no module at {module}")
+        # /dev/null over the module: dlopen() finds a file that is not a library.
+        r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                            'mount --bind /dev/null "$1" && shift && exec "$@"', "sh", module,
+                            d.f2fpayd, "--config", d.conf],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 78, f"exit {r.returncode}, not 78: {r.stderr}")
+        check("display module" in r.stderr, f"the log does not say why: {r.stderr}")
+    finally:
+        d.close()
+        sb.stop()
+
+
 TESTS = {
+    "module-missing": test_module_missing,
     "no-display": test_no_display,
     "display-module": test_display_module,
     "one-frame-per-pay": test_one_frame_per_pay,
