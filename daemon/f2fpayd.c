@@ -370,8 +370,9 @@ main(int argc, char **argv)
 		/* Without its module a configured display cannot work, and restarting cannot mend
 		 * a broken installation: stop as for a configuration error (no restart loop). */
 		if (d.config->display.n_outputs > 0 && display_module_load() < 0) {
-			service_notify("STATUS=The display module is missing or from another "
-				       "version: reinstall f2fpayd, or remove the [display] backend");
+			service_notify(
+				"STATUS=The display module is missing or from another "
+				"version: reinstall f2fpayd, or remove the [display] backend");
 			config_free(d.config);
 			return F2FPAYD_EXIT_CONFIG;
 		}
