@@ -1129,3 +1129,29 @@ engine_unsubscribe(struct engine_subscription *s)
 		}
 	free(s);
 }
+
+int
+engine_refund_foreign(struct engine *e, const struct journal_foreign_order *fo,
+		      const char *refund_id, int64_t amount_fen, const char *reason,
+		      const char *idem_key)
+{
+	struct engine_refund *er;
+	struct journal_refund rec;
+	int r;
+
+	if (!e->started)
+		return -EBUSY;
+	r = journal_foreign_refund_create(e->journal, fo, refund_id, amount_fen, reason, idem_key,
+					  engine_now(e), &rec);
+	if (r < 0)
+		return r;
+	er = calloc(1, sizeof(*er));
+	if (!er)
+		return -ENOMEM;
+	er->engine = e;
+	er->rec = rec;
+	er->next = e->refunds;
+	e->refunds = er;
+	(void)engine_refund_feed(er, REFUND_EV_START, NULL);
+	return 0;
+}

@@ -12,7 +12,7 @@
  * dictionary is a new codec, never an edit of an old one.
  */
 enum journal_body_codec {
-	JOURNAL_BODY_RAW = 0,   /* the bytes as received (schema 3 and before) */
+	JOURNAL_BODY_RAW = 0,   /* the bytes as received (schema 4 and before) */
 	JOURNAL_BODY_DICT1 = 1, /* raw deflate (RFC 1951) with the dictionary of journal-body.c */
 	_JOURNAL_BODY_CODEC_MAX,
 };

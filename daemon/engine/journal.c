@@ -457,14 +457,16 @@ migrate_3(struct journal *j)
 	return journal_exec(j, migrate_3_sql);
 }
 
+static int migrate_4(struct journal *j);
+
 /*
- * Schema 4 (doc/engine.md "Notifications"): bodies packed by a codec (0: as received, what
+ * Schema 5 (doc/engine.md "Notifications"): bodies packed by a codec (0: as received, what
  * earlier schemas wrote; they stay so), their size, and the key of the notify_id that tells a
  * replay (the notify_id itself is in the body), computed here for the bodies already kept.
  * Refunds get an index on their state, as orders have, so the unfinished ones are found without
  * reading them all.
  */
-static const char migrate_4_sql[] =
+static const char migrate_5_sql[] =
 	"ALTER TABLE notifications ADD COLUMN notify_key INTEGER;"
 	"ALTER TABLE notifications ADD COLUMN body_codec INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE notifications ADD COLUMN body_size INTEGER NOT NULL DEFAULT 0;"
@@ -474,12 +476,12 @@ static const char migrate_4_sql[] =
 	"CREATE INDEX refunds_state ON refunds(state);";
 
 static int
-migrate_4(struct journal *j)
+migrate_5(struct journal *j)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL, *u = NULL;
 	int r, rc;
 
-	r = journal_exec(j, migrate_4_sql);
+	r = journal_exec(j, migrate_5_sql);
 	if (r < 0)
 		return r;
 	r = journal_prepare(j, "SELECT seq, body FROM notifications", &s);
@@ -518,7 +520,8 @@ static const struct migration {
 } migrations[] = {
 	{2, "install id, idempotency keys, waiting scan orders", migrate_2},
 	{3, "cashiers and receipts", migrate_3},
-	{4, "packed notifications, notify ids", migrate_4},
+	{4, "orders of other tills refunded here", migrate_4},
+	{5, "packed notifications, notify keys", migrate_5},
 };
 
 /* Runs the steps after version `from`, inside the caller's transaction. */
@@ -2088,4 +2091,169 @@ journal_backup(struct journal *j, const char *dest)
 		return r;
 	sqlite3_bind_text(s, 1, dest, -1, SQLITE_STATIC);
 	return journal_step_done(j, s, "backup");
+}
+
+/* ---- refunds at any till (doc/central.md "Refunds at any till") ---- */
+
+/* Schema 4: another till's order, imported from the central database to be refunded here. */
+static const char migrate_4_sql[] = "CREATE TABLE foreign_orders ("
+				    " order_id TEXT PRIMARY KEY REFERENCES orders(id),"
+				    " install_id TEXT NOT NULL,"
+				    " terminal_id TEXT NOT NULL,"
+				    " pos_ref TEXT NOT NULL DEFAULT '',"
+				    " imported_usec INTEGER NOT NULL);";
+
+static int
+migrate_4(struct journal *j)
+{
+	return journal_exec(j, migrate_4_sql);
+}
+
+int
+journal_order_is_foreign(struct journal *j, const char *id)
+{
+	int64_t n = 0;
+	int r;
+
+	r = pragma_int_bound(j, "SELECT COUNT(*) FROM foreign_orders WHERE order_id = ?1", id, &n);
+	return r < 0 ? r : n > 0;
+}
+
+/* Inside a transaction: the order as the central database described it, unless already here. */
+static int
+foreign_order_import(struct journal *j, const struct journal_foreign_order *fo, usec_t now_usec)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int64_t known = 0;
+	int r;
+
+	r = pragma_int_bound(j, "SELECT COUNT(*) FROM orders WHERE id = ?1", fo->id, &known);
+	if (r < 0 || known > 0)
+		return r;
+	/* Paid at its own till: final here, never resumed, never paid or canceled from here. The
+	 * pos_ref is the other till's: kept apart, so that it never answers for one of ours. */
+	r = journal_prepare(j,
+			    "INSERT INTO orders(id, kind, amount_fen, subject, state, "
+			    "state_since_usec, created_usec, updated_usec, trade_no) "
+			    "VALUES (?1, ?2, ?3, ?4, 'paid', ?5, ?6, ?5, ?7)",
+			    &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, fo->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, order_kind_to_string(fo->kind), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, fo->amount_fen);
+	sqlite3_bind_text(s, 4, isempty(fo->subject) ? "-" : fo->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)now_usec);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)fo->created_usec);
+	sqlite3_bind_text(s, 7, fo->trade_no, -1, SQLITE_STATIC);
+	r = journal_step_done(j, s, "foreign order insert");
+	if (r < 0)
+		return r;
+	sqlite3_finalize(TAKE_PTR(s));
+	r = journal_prepare(
+		j,
+		"INSERT INTO foreign_orders(order_id, install_id, terminal_id, pos_ref, "
+		"imported_usec) VALUES (?1, ?2, ?3, ?4, ?5)",
+		&s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, fo->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, fo->install_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, fo->terminal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, fo->pos_ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)now_usec);
+	r = journal_step_done(j, s, "foreign order insert");
+	if (r < 0)
+		return r;
+	return event_append(j, fo->id, now_usec, "imported", "", "paid", "");
+}
+
+int
+journal_foreign_refund_create(struct journal *j, const struct journal_foreign_order *fo,
+			      const char *refund_id, int64_t amount_fen, const char *reason,
+			      const char *idem_key, usec_t now_usec, struct journal_refund *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	struct journal_refund rf = {};
+	int r;
+
+	if (amount_fen <= 0 || fo->amount_fen <= 0 || isempty(fo->id) || isempty(refund_id) ||
+	    strlen(fo->id) > ORDER_ID_MAX || strlen(refund_id) > REFUND_ID_MAX)
+		return -EINVAL;
+	if ((reason && strlen(reason) > JOURNAL_REASON_MAX) ||
+	    (idem_key && strlen(idem_key) > JOURNAL_IDEM_KEY_MAX))
+		return -E2BIG;
+	r = journal_begin(j);
+	if (r < 0)
+		return r;
+	r = foreign_order_import(j, fo, now_usec);
+	if (r < 0)
+		goto fail;
+	r = refund_init(&rf.fsm, refund_id, now_usec);
+	if (r < 0)
+		goto fail;
+	copy_text(rf.order_id, sizeof(rf.order_id), (const unsigned char *)fo->id);
+	rf.amount_fen = amount_fen;
+	copy_text(rf.reason, sizeof(rf.reason), (const unsigned char *)reason);
+	rf.created_usec = now_usec;
+	/* The central database checked the amount against every till's refunds (reserved). */
+	r = journal_prepare(j,
+			    "INSERT INTO refunds(id, order_id, amount_fen, reason, state, "
+			    "state_since_usec, created_usec, updated_usec, idem_key) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, ?7)",
+			    &s);
+	if (r < 0)
+		goto fail;
+	sqlite3_bind_text(s, 1, rf.fsm.id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, rf.order_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, amount_fen);
+	sqlite3_bind_text(s, 4, rf.reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, refund_state_to_string(REFUND_NEW), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)now_usec);
+	if (isempty(idem_key))
+		sqlite3_bind_null(s, 7);
+	else
+		sqlite3_bind_text(s, 7, idem_key, -1, SQLITE_STATIC);
+	r = journal_step_done(j, s, "foreign refund insert");
+	if (r < 0)
+		goto fail;
+	r = event_append(j, fo->id, now_usec, "refund_created foreign", "paid", "paid", "");
+	if (r < 0)
+		goto fail;
+	r = journal_commit(j);
+	if (r < 0)
+		goto fail;
+	*ret = rf;
+	return 0;
+fail:
+	journal_rollback(j);
+	return r;
+}
+
+int
+journal_refund_find_key(struct journal *j, const char *order_id, const char *idem_key,
+			int64_t amount_fen, struct journal_refund *ret)
+{
+	int r;
+
+	r = refund_key_lookup(j, order_id, idem_key, amount_fen, ret);
+	return r == 0 ? -ENOENT : r == -EEXIST ? 0 : r;
+}
+
+int
+journal_refund_next_id(struct journal *j, const char *order_id,
+		       char ret_id[static REFUND_ID_MAX + 1])
+{
+	int64_t count = 0;
+	int r;
+
+	r = pragma_int_bound(j, "SELECT COUNT(*) FROM refunds WHERE order_id = ?1", order_id,
+			     &count);
+	if (r < 0)
+		return r;
+	/* The rule of journal_refund_create_keyed(): "<order id>_r<n>". */
+	if (snprintf(ret_id, REFUND_ID_MAX + 1, "%s_r%" PRId64, order_id, count + 1) >
+	    REFUND_ID_MAX)
+		return -E2BIG;
+	return 0;
 }

@@ -18,7 +18,7 @@
  * message; it is never silently replaced by a fresh one.
  */
 
-#define JOURNAL_SCHEMA_VERSION 4
+#define JOURNAL_SCHEMA_VERSION 5
 #define JOURNAL_APPLICATION_ID 0x46325046 /* "F2PF" */
 
 /* doc/engine.md "Trade numbers": <terminal>_<yyyymmdd>_<install>_<run>_<seq>. */
@@ -370,3 +370,48 @@ struct journal_commits journal_commit_count(const struct journal *j);
 
 /* Tests: the next n write-ahead saves (order or refund) fail with -EIO and write nothing. */
 void journal_inject_failures(struct journal *j, unsigned n);
+
+/* ---- refunds at any till (doc/central.md "Refunds at any till") ---- */
+
+/* Another till's order as the central database knows it. */
+struct journal_foreign_order {
+	char id[ORDER_ID_MAX + 1];
+	char install_id[JOURNAL_INSTALL_ID_LEN + 1]; /* the owning till's journal */
+	char terminal_id[33];
+	enum order_kind kind;
+	int64_t amount_fen;
+	char subject[JOURNAL_SUBJECT_MAX + 1];
+	char pos_ref[JOURNAL_POS_REF_MAX + 1];
+	char trade_no[JOURNAL_TRADE_NO_MAX + 1];
+	usec_t created_usec;
+};
+
+/* 1 when order id is another till's, imported here to be refunded; 0 when not; or -errno. */
+int journal_order_is_foreign(struct journal *j, const char *id);
+
+/*
+ * A refund of another till's order, after the central database reserved its amount: in one
+ * transaction, imports fo (borrowed) as a PAID order when this journal does not have it yet (with
+ * an "imported" event; its pos_ref kept apart from ours), and creates the refund in state NEW with
+ * refund_id as its out_request_no and idem_key (may be NULL) as its key. The engine runs it like
+ * any refund. -EINVAL for a bad argument, -E2BIG for over-long strings, -EEXIST when the id or
+ * the key is taken; *ret filled on success.
+ */
+int journal_foreign_refund_create(struct journal *j, const struct journal_foreign_order *fo,
+				  const char *refund_id, int64_t amount_fen, const char *reason,
+				  const char *idem_key, usec_t now_usec,
+				  struct journal_refund *ret);
+
+/*
+ * The refund of order_id with key idem_key: 0 and *ret when its amount is amount_fen,
+ * -EKEYREJECTED (and *ret) for another amount, -ENOENT when the order has no refund with it.
+ */
+int journal_refund_find_key(struct journal *j, const char *order_id, const char *idem_key,
+			    int64_t amount_fen, struct journal_refund *ret);
+
+/*
+ * The out_request_no the next journal_refund_create_keyed() of order_id will give, while no other
+ * refund of it is created meanwhile: "<order id>_r<n>". 0, -E2BIG, or a journal error.
+ */
+int journal_refund_next_id(struct journal *j, const char *order_id,
+			   char ret_id[static REFUND_ID_MAX + 1]);

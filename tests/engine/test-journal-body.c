@@ -107,7 +107,7 @@ test_codec(void)
 		      journal_notify_key("a1") != journal_notify_key("b2"));
 	}
 
-	/* As received (schema 3 and before). */
+	/* As received (schema 4 and before). */
 	CHECK_INT_EQ(journal_body_unpack(JOURNAL_BODY_RAW, "abc", 3, 3, &back), 0);
 	CHECK_STR_EQ(back, "abc");
 	free(TAKE_PTR(back));

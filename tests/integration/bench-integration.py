@@ -22,8 +22,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (KEYS, SRC, Daemon, Relay, Sandbox, UnixHTTPConnection,  # noqa: E402
-                     paycode, tmpdir)
+from harness import (DISPLAY_FILES, KEYS, SRC, Daemon, Relay, Sandbox,  # noqa: E402
+                     UnixHTTPConnection, mapped_files, paycode, tmpdir)
 
 NODE_DIR = os.path.join(SRC, "tests", "interop")
 CERTS = os.path.join(SRC, "tests", "sandbox", "certs")
@@ -219,7 +219,11 @@ def orders_rate(d, finals, n, conc):
                 if todo[0] == 0 or errors:
                     return
                 todo[0] -= 1
-            st, o = d.api("POST", "/v1/orders", {"amount": "0.01", "auth_code": paycode(0)})
+                k = todo[0]
+            # Amounts vary as at a till: the display draws each order's result screen rather
+            # than finding it already shown.
+            amount = f"{1 + k % 500}.{k % 100:02d}"
+            st, o = d.api("POST", "/v1/orders", {"amount": amount, "auth_code": paycode(0)})
             if st != 201:
                 errors.append((st, o))
                 return
@@ -470,11 +474,16 @@ def main():
             d.start()
             time.sleep(1)
             rss_idle_none = proc_status(d.proc.pid, "VmRSS")
+            files_none = mapped_files(d.proc.pid)
             d.stop()
         finally:
             d.close()
         row("idle RSS, no display", f"{rss_idle_none / 1024:.1f} MB", "≤ 10 MB",
             f"{rss_idle_none / 1024 / 10:.2f} × goal")
+        libs = [p for p in files_none if ".so" in os.path.basename(p)]
+        display = [p for p in files_none if any(k in p for k in DISPLAY_FILES)]
+        row("files mapped, no display", f"{len(libs)} libraries, {len(display)} of the display's",
+            "none of the display's", "")
 
         # 3. A journal of `big` orders: start → READY and GET /v1/status.
         n_big = inflate_journal(os.path.join(tmp, "journal.db"), big)

@@ -461,7 +461,7 @@ def test_migration(build, tmp):
         check(status.get("install_id") == install, f"status: {status}")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
         after = dump()
-        check(after["version"] == 4, f"schema {after['version']}")
+        check(after["version"] == 5, f"schema {after['version']}")
         # The bodies received under schema 1 are kept byte for byte (doc/engine.md
         # "Notifications").
         check(after["notifications"][:len(before["notifications"])] == before["notifications"]
