@@ -43,7 +43,10 @@ usage(FILE *f)
 		   "  migrate                          create or upgrade the schema\n"
 		   "  add-role till|office NAME --role-password-file FILE\n"
 		   "                                   a login role for a till or the back office\n"
-		   "  version                          the schema version of the database\n\n"
+		   "  version                          the schema version of the database\n"
+		   "  reservations [--state S] [--terminal T]\n"
+		   "                                   refund reservations of refunds at any till\n"
+		   "  release REFUND_ID                delete a reservation nothing will settle\n\n"
 		   "Options:\n"
 		   "  --url URL                postgresql://… (default: $F2FPAY_CENTRAL_URL)\n"
 		   "  --password-file FILE     this tool's password (default: libpq's, e.g. "
@@ -155,6 +158,38 @@ cmd_view(const struct args *a, bool orders)
 }
 
 static int
+cmd_reservations(const struct args *a)
+{
+	_cleanup_(PQfinishp) PGconn *c = NULL;
+	int r;
+
+	if (a->argc != 1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (connect_db(a, &c) < 0)
+		return EXIT_UNREACHABLE;
+	r = central_view_reservations(c, &a->filter, a->format, stdout);
+	if (r == -EINVAL)
+		return EXIT_USAGE;
+	return r < 0 ? EXIT_FAILED : EXIT_DONE;
+}
+
+static int
+cmd_release(const struct args *a)
+{
+	_cleanup_(PQfinishp) PGconn *c = NULL;
+
+	if (a->argc != 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (connect_db(a, &c) < 0)
+		return EXIT_UNREACHABLE;
+	return central_reservation_release(c, a->argv[1]) < 0 ? EXIT_FAILED : EXIT_DONE;
+}
+
+static int
 cmd_reconcile(const struct args *a)
 {
 	_cleanup_(PQfinishp) PGconn *c = NULL;
@@ -262,6 +297,10 @@ main(int argc, char **argv)
 		return cmd_view(&a, true);
 	if (STR_EQ(a.argv[0], "reconcile"))
 		return cmd_reconcile(&a);
+	if (STR_EQ(a.argv[0], "reservations"))
+		return cmd_reservations(&a);
+	if (STR_EQ(a.argv[0], "release"))
+		return cmd_release(&a);
 	log_error("Unknown command %s", a.argv[0]);
 	usage(stderr);
 	return EXIT_USAGE;

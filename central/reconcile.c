@@ -193,10 +193,11 @@ bill_horizon(const struct bill *bill, usec_t day_end)
 	return last ? MIN(last + USEC_PER_SEC, day_end) : 0;
 }
 
+/* Every till's row is the store's: a refund made at another till than the order's too. */
 static bool
-ours_cb(const char *out_trade_no, void *userdata)
+ours_cb(const struct bill_row *br, void *userdata)
 {
-	return till_by_terminal(userdata, out_trade_no) != NULL;
+	return till_by_terminal(userdata, br->out_trade_no) != NULL;
 }
 
 static void

@@ -9,7 +9,7 @@
  * one row per migration applied. Migrations only ever get appended: step n of this list is what
  * version n of the database means, in every release.
  */
-#define CENTRAL_SCHEMA_VERSION 1
+#define CENTRAL_SCHEMA_VERSION 2
 
 /* The group roles the schema grants to (cluster-wide names, NOLOGIN). */
 #define CENTRAL_ROLE_TILL   "f2fpay_till"

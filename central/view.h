@@ -24,3 +24,17 @@ struct central_order_filter {
 /* The latest state of every order of every till that matches, oldest first. */
 int central_view_orders(PGconn *c, const struct central_order_filter *flt, enum central_format fmt,
 			FILE *f);
+
+/*
+ * doc/central.md "Refunds at any till": every refund reservation (flt->state: HELD, DONE,
+ * RELEASED; flt->terminal: the refunding till), oldest first.
+ */
+int central_view_reservations(PGconn *c, const struct central_order_filter *flt,
+			      enum central_format fmt, FILE *f);
+
+/*
+ * Deletes the reservation refund_id when nothing will ever settle it: no refund row of it, and
+ * its till caught up 10 minutes after it. 0; -ENOENT; -EBUSY (logged why); -EIO. Needs a role
+ * that may delete reservations (the database's owner).
+ */
+int central_reservation_release(PGconn *c, const char *refund_id);

@@ -10,6 +10,13 @@ static int max_level = -1;
 static FILE *log_stream;
 static int log_prefix = 1;
 static log_sink_t log_sink;
+static log_internalv_t log_forward;
+
+void
+log_set_forward(log_internalv_t forward)
+{
+	log_forward = forward;
+}
 
 void
 log_set_sink(log_sink_t sink)
@@ -53,6 +60,8 @@ log_internalv(int level, int error, const char *file, int line, const char *func
 	char msg[2048];
 	FILE *out;
 
+	if (log_forward)
+		return log_forward(level, error, file, line, func, format, ap);
 	if (error < 0)
 		error = -error;
 	if (level > log_get_max_level()) {
@@ -82,7 +91,7 @@ log_fields(int level, const struct log_field *fields, size_t n_fields, const cha
 	char msg[2048];
 	va_list ap;
 
-	if (level > log_get_max_level())
+	if (!log_forward && level > log_get_max_level())
 		return 0;
 	va_start(ap, format);
 	vsnprintf(msg, sizeof(msg), format, ap);

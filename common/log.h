@@ -28,6 +28,8 @@ void log_set_prefix(int on);
 
 int log_internal(int level, int error, const char *file, int line, const char *func,
 		 const char *format, ...) _printf_(6, 7);
+typedef int (*log_internalv_t)(int level, int error, const char *file, int line, const char *func,
+			       const char *format, va_list ap);
 int log_internalv(int level, int error, const char *file, int line, const char *func,
 		  const char *format, va_list ap) _printf_(6, 0);
 
@@ -47,6 +49,10 @@ struct log_field {
 typedef int (*log_sink_t)(int level, const char *message, const struct log_field *fields,
 			  size_t n_fields);
 void log_set_sink(log_sink_t sink);
+
+/* A module loaded at run time has its own copy of this file: pointed at the program's
+ * log_internalv(), its messages follow the program's level, stream, prefix and sink. */
+void log_set_forward(log_internalv_t forward);
 int log_fields(int level, const struct log_field *fields, size_t n_fields, const char *format, ...)
 	_printf_(4, 5);
 

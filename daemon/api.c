@@ -1027,8 +1027,9 @@ out:
 	api_order_request_done(&req);
 }
 
+/* A refund of order id, or (id NULL) of another till's order known by its pos_ref. */
 static void
-route_refund(struct conn *c, const char *id)
+route_refund(struct conn *c, const char *id, const char *pos_ref)
 {
 	struct api *api = c->listener->api;
 	struct api_refund_request req = {};
@@ -1052,8 +1053,10 @@ route_refund(struct conn *c, const char *id)
 			  API_POS_REF_MAX);
 	} else if (!(call = call_new(c, CALL_OTHER)))
 		conn_fail(c, 500, "internal", "out of memory");
-	else
+	else if (id)
 		api->backend->order_refund(api->userdata, call, id, &req, key);
+	else
+		api->backend->refund_by_pos_ref(api->userdata, call, pos_ref, &req, key);
 	api_refund_request_done(&req);
 }
 
@@ -1115,7 +1118,7 @@ route_order(struct conn *c, const char *method, const char *id, const char *sub,
 			if ((call = call_new(c, CALL_OTHER)))
 				b->refund_list(api->userdata, call, id);
 		} else if (method_is(method, "POST", c, b->refund_list ? "GET, POST" : "POST"))
-			route_refund(c, id);
+			route_refund(c, id, NULL);
 	} else if (n == 4 && STR_EQ(sub, "refunds") && b->refund_get) {
 		if (!api_order_id_valid(sub_id))
 			conn_fail(c, 404, "refund_not_found", "no such refund");
@@ -1125,15 +1128,20 @@ route_order(struct conn *c, const char *method, const char *id, const char *sub,
 		conn_fail(c, 404, "not_found", "no such resource");
 }
 
-/* /v1/orders/by-pos-ref/{pos_ref}[/cancel]: the order the POS knows by its own reference. */
+/*
+ * /v1/orders/by-pos-ref/{pos_ref}[/cancel|/refunds]: the order the POS knows by its own
+ * reference. A refund of a pos_ref this journal does not know goes to the backend's
+ * refund_by_pos_ref (another till's order, doc/central.md "Refunds at any till").
+ */
 static void
 route_by_pos_ref(struct conn *c, const char *method, const char *pos_ref, const char *sub, size_t n)
 {
 	struct api *api = c->listener->api;
 	char id[API_ORDER_ID_MAX + 1];
+	bool refund = n == 4 && STR_EQ(sub, "refunds");
 	int r;
 
-	if (!api->backend->order_find || (n == 4 && !STR_EQ(sub, "cancel"))) {
+	if (!api->backend->order_find || (n == 4 && !STR_EQ(sub, "cancel") && !refund)) {
 		conn_fail(c, 404, "not_found", "no such resource");
 		return;
 	}
@@ -1141,7 +1149,9 @@ route_by_pos_ref(struct conn *c, const char *method, const char *pos_ref, const 
 	if (!method_is(method, n == 3 ? "GET" : "POST", c, n == 3 ? "GET" : "POST"))
 		return;
 	r = api->backend->order_find(api->userdata, pos_ref, id);
-	if (r == -ENOENT)
+	if (r == -ENOENT && refund && api->backend->refund_by_pos_ref)
+		route_refund(c, NULL, pos_ref);
+	else if (r == -ENOENT)
 		conn_fail(c, 404, "order_not_found", "no order has pos_ref %s", pos_ref);
 	else if (r < 0)
 		conn_fail(c, 500, "internal", "the journal cannot be read: %s", strerror(-r));

@@ -47,6 +47,12 @@ struct api_backend {
 	/* request_ref: the Idempotency-Key header or NULL; the same key must not refund twice. */
 	void (*order_refund)(void *userdata, struct api_call *call, const char *order_id,
 			     const struct api_refund_request *req, const char *request_ref);
+	/*
+	 * POST /v1/orders/by-pos-ref/{pos_ref}/refunds when order_find does not know pos_ref: a
+	 * refund of another till's order (NULL: 404 order_not_found).
+	 */
+	void (*refund_by_pos_ref)(void *userdata, struct api_call *call, const char *pos_ref,
+				  const struct api_refund_request *req, const char *request_ref);
 	void (*status)(void *userdata, struct api_call *call);
 	/* GET /v1/version: {"name","version","terminal_id"}, as the metrics listener's /version. */
 	void (*version)(void *userdata, struct api_call *call);

@@ -10,6 +10,7 @@
 #include "common/macro.h"
 #include "daemon/check.h"
 #include "daemon/manager-private.h" /* scanner_config_from() */
+#include "drivers/display/display-module.h"
 #include "payment/keys.h"
 
 typedef int (*key_setter)(struct alipay_keys *k, const char *text, size_t len);
@@ -190,6 +191,12 @@ check_devices(const struct config *c, unsigned flags)
 				sc.name, rule, sc.name);
 	}
 
+	/* The backends are a module of their own: a display cannot work without it. */
+	if ((flags & CHECK_DISPLAY) && c->display.n_outputs > 0 && display_module_load() < 0) {
+		problems++;
+		log_warning("Display: the display module is missing or from another version: "
+			    "reinstall f2fpayd");
+	}
 	for (unsigned i = 0; (flags & CHECK_DISPLAY) && i < c->display.n_outputs; i++)
 		problems += check_display(&c->display.outputs[i]);
 	return problems;

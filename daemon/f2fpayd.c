@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "daemon/notify.h"
 #include "daemon/reload.h"
 #include "daemon/service-notify.h"
+#include "drivers/display/display-module.h"
 
 struct daemon {
 	sd_event *event;
@@ -254,6 +256,8 @@ daemon_run(struct daemon *d)
 			    "gateway refuses requests whose time is off by more than a few "
 			    "minutes (isv.invalid-timestamp): enable NTP (timedatectl set-ntp "
 			    "true) and check `timedatectl`.");
+	/* What starting up used and freed (configuration, keys, fonts) goes back before READY. */
+	(void)malloc_trim(0);
 	service_notify("READY=1\nSTATUS=Running%s", manager_clock_note());
 	r = sd_event_loop(d->event);
 	if (r < 0)
@@ -302,6 +306,9 @@ main(int argc, char **argv)
 	bool check = false, dump = false, reload = false;
 	int c, r;
 
+	/* A fixed threshold: large buffers (a display's frame, a bill) are unmapped when freed,
+	 * rather than glibc raising the threshold after the first one and keeping them. */
+	(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
 		switch (c) {
 		case 'c':
@@ -360,6 +367,15 @@ main(int argc, char **argv)
 	} else {
 		(void)journald_sink_install();
 		(void)check_devices(d.config, CHECK_DISPLAY);
+		/* Without its module a configured display cannot work, and restarting cannot mend
+		 * a broken installation: stop as for a configuration error (no restart loop). */
+		if (d.config->display.n_outputs > 0 && display_module_load() < 0) {
+			service_notify(
+				"STATUS=The display module is missing or from another "
+				"version: reinstall f2fpayd, or remove the [display] backend");
+			config_free(d.config);
+			return F2FPAYD_EXIT_CONFIG;
+		}
 		r = daemon_run(&d);
 	}
 

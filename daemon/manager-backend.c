@@ -120,7 +120,7 @@ be_order_create(void *userdata, struct api_call *call, const struct api_order_re
 		return;
 	}
 	if (waits) {
-		snprintf(m->waiting_id, sizeof(m->waiting_id), "%s", id);
+		waiting_set(m, id);
 		log_info("Scan order %s for %" PRId64 " fen waits for a payment code", id,
 			 req->amount_fen);
 		if (engine_order_get(m->s->engine, id, &w) >= 0) {
@@ -319,18 +319,121 @@ be_order_cancel(void *userdata, struct api_call *call, const char *id)
 	reply_order(m, call, 202, id);
 }
 
+/* Answers a refund request with the journaled refund: 201, or 200 for a replayed key. */
 static void
-be_order_refund(void *userdata, struct api_call *call, const char *id,
-		const struct api_refund_request *req, const char *ref)
+reply_refund(struct manager *m, struct api_call *call, const char *refund_id, bool replayed)
 {
-	struct manager *m = userdata;
-	char refund_id[REFUND_ID_MAX + 1];
 	struct journal_refund rf;
+
+	if (journal_refund_get(m->journal, refund_id, &rf) < 0) {
+		api_call_fail(call, 500, "internal", "the refund cannot be read");
+		return;
+	}
+	if (replayed)
+		api_call_mark_replayed(call);
+	api_call_reply(call, replayed ? 200 : 201, refund_to_json(&rf));
+}
+
+struct refund_elsewhere {
+	struct manager *m;
+	struct api_call *call;
+};
+
+static void refund_elsewhere_answer(struct manager *m, struct api_call *call,
+				    const struct central_refund_result *res);
+
+static void
+central_refund_done(const struct central_refund_result *res, void *userdata)
+{
+	struct refund_elsewhere *w = userdata;
+
+	refund_elsewhere_answer(w->m, w->call, res);
+	free(w);
+}
+
+/* doc/central.md "Refunds at any till": the outcome of a reservation, as the API says it. */
+static void
+refund_elsewhere_answer(struct manager *m, struct api_call *call,
+			const struct central_refund_result *res)
+{
+	switch (res->outcome) {
+	case CENTRAL_REFUND_STARTED:
+	case CENTRAL_REFUND_REPLAYED:
+		reply_refund(m, call, res->refund_id, res->outcome == CENTRAL_REFUND_REPLAYED);
+		return;
+	case CENTRAL_REFUND_NOT_FOUND:
+		api_call_fail(call, 404, "order_not_found", "%s", res->message);
+		return;
+	case CENTRAL_REFUND_AMBIGUOUS:
+		api_call_fail(call, 409, "pos_ref_ambiguous", "%s", res->message);
+		return;
+	case CENTRAL_REFUND_NOT_PAID:
+		api_call_fail(call, 409, "not_refundable", "%s", res->message);
+		return;
+	case CENTRAL_REFUND_EXCEEDS:
+		api_call_fail(call, 409, "refund_exceeds_paid", "%s", res->message);
+		return;
+	case CENTRAL_REFUND_KEY_OTHER:
+		api_call_fail(call, 409, "idempotency_mismatch", "%s", res->message);
+		return;
+	case CENTRAL_REFUND_UNAVAILABLE:
+		api_call_fail(call, 503, "central_unavailable",
+			      "an order of another till is refunded through the central database, "
+			      "and %s; this till's own orders are refunded as usual",
+			      res->message);
+		return;
+	case CENTRAL_REFUND_SHUTDOWN:
+		api_call_fail(call, 503, "shutting_down", "%s", res->message);
+		return;
+	case CENTRAL_REFUND_FAILED:
+	case CENTRAL_REFUND_RESERVED:
+	case CENTRAL_REFUND_UNRESERVED:
+		break;
+	}
+	api_call_fail(call, 500, "internal", "%s", res->message);
+}
+
+/* A refund of an order this journal does not own: by id or pos_ref, through the database. */
+static void
+refund_elsewhere(struct manager *m, struct api_call *call, const char *id, const char *pos_ref,
+		 const struct api_refund_request *req, const char *ref)
+{
+	struct refund_elsewhere *w;
+	int r;
+
+	if (!m->s->central_refund) {
+		api_call_fail(call, 404, "order_not_found",
+			      "no order %s %s here, and without a central database ([central] url) "
+			      "other tills' orders cannot be refunded here",
+			      id ? "" : "has pos_ref", id ?: pos_ref);
+		return;
+	}
+	w = malloc(sizeof(*w));
+	if (!w) {
+		api_call_fail(call, 500, "internal", "out of memory");
+		return;
+	}
+	*w = (struct refund_elsewhere){m, call};
+	r = central_refund_start(m->s->central_refund, id, pos_ref, req->amount_fen, req->reason,
+				 ref, central_refund_done, w);
+	if (r < 0) {
+		free(w);
+		api_call_fail(call, 500, "internal", "the refund cannot be started: %s",
+			      strerror(-r));
+	}
+}
+
+/* A refund of this till's own order, journaled and started now. */
+static void
+refund_here(struct manager *m, struct api_call *call, const char *id, int64_t amount_fen,
+	    const char *reason, const char *ref)
+{
+	char refund_id[REFUND_ID_MAX + 1];
 	int r;
 
 	/* The same Idempotency-Key on the same order never refunds twice: it is journaled with
 	 * the refund, so a retry after a restart finds it too. */
-	r = engine_refund_new_keyed(m->s->engine, id, req->amount_fen, req->reason, ref, refund_id);
+	r = engine_refund_new_keyed(m->s->engine, id, amount_fen, reason, ref, refund_id);
 	switch (r) {
 	case 0:
 	case 1:
@@ -355,13 +458,120 @@ be_order_refund(void *userdata, struct api_call *call, const char *id,
 			      strerror(-r));
 		return;
 	}
-	if (journal_refund_get(m->journal, refund_id, &rf) < 0) {
-		api_call_fail(call, 500, "internal", "the refund cannot be read");
+	reply_refund(m, call, refund_id, r == 1);
+}
+
+/* An own refund waiting for its central reservation; strings are copies. */
+struct refund_own {
+	struct manager *m;
+	struct api_call *call;
+	int64_t amount_fen;
+	char id[ORDER_ID_MAX + 1];
+	char *reason, *ref;
+};
+
+static void
+refund_own_done(const struct central_refund_result *res, void *userdata)
+{
+	struct refund_own *w = userdata;
+
+	switch (res->outcome) {
+	case CENTRAL_REFUND_RESERVED:
+	case CENTRAL_REFUND_UNRESERVED:
+		if (res->outcome == CENTRAL_REFUND_UNRESERVED)
+			log_info("central: refund of order %s not reserved (%s): it counts "
+				 "centrally once shipped",
+				 w->id, res->message);
+		refund_here(w->m, w->call, w->id, w->amount_fen, w->reason, w->ref);
+		break;
+	case CENTRAL_REFUND_EXCEEDS:
+		api_call_fail(w->call, 409, "refund_exceeds_paid", "%s", res->message);
+		break;
+	case CENTRAL_REFUND_SHUTDOWN:
+		api_call_fail(w->call, 503, "shutting_down", "%s", res->message);
+		break;
+	case CENTRAL_REFUND_STARTED:
+	case CENTRAL_REFUND_REPLAYED:
+	case CENTRAL_REFUND_NOT_FOUND:
+	case CENTRAL_REFUND_AMBIGUOUS:
+	case CENTRAL_REFUND_NOT_PAID:
+	case CENTRAL_REFUND_KEY_OTHER:
+	case CENTRAL_REFUND_UNAVAILABLE:
+	case CENTRAL_REFUND_FAILED:
+		/* Not an answer to an own refund: the journal alone decides. */
+		refund_here(w->m, w->call, w->id, w->amount_fen, w->reason, w->ref);
+		break;
+	}
+	free(w->reason);
+	free(w->ref);
+	free(w);
+}
+
+/*
+ * doc/central.md "Refunds at any till": with the database connected, a refund of an own order
+ * is reserved there too, so that it and other tills' refunds of the order are checked against
+ * each other. Whatever the journal refuses (or replays) does not need the database.
+ */
+static bool
+refund_own_reserve(struct manager *m, struct api_call *call, const char *id,
+		   const struct api_refund_request *req, const char *ref)
+{
+	struct ship_progress p = {};
+	struct journal_refund rf;
+	struct journal_order o;
+	struct refund_own *w;
+
+	if (!m->s->central_refund || !m->s->ship)
+		return false;
+	ship_progress(m->s->ship, &p);
+	/* Disconnected, an own refund does not wait for the database, unless another refund of
+	 * the order does: then it queues behind it (central_refund_own_pending()). */
+	if ((!p.connected && !central_refund_own_pending(m->s->central_refund, id)) ||
+	    engine_order_get(m->s->engine, id, &o) < 0 || o.fsm.state != ORDER_PAID ||
+	    req->amount_fen > o.amount_fen - o.refunded_fen - o.pending_refund_fen ||
+	    (ref && journal_refund_find_key(m->journal, id, ref, req->amount_fen, &rf) != -ENOENT))
+		return false;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return false;
+	*w = (struct refund_own){.m = m, .call = call, .amount_fen = req->amount_fen};
+	snprintf(w->id, sizeof(w->id), "%s", id);
+	w->reason = req->reason ? strdup(req->reason) : NULL;
+	w->ref = ref ? strdup(ref) : NULL;
+	if ((req->reason && !w->reason) || (ref && !w->ref) ||
+	    central_refund_own(m->s->central_refund, id, req->amount_fen, ref, refund_own_done, w) <
+		    0) {
+		free(w->reason);
+		free(w->ref);
+		free(w);
+		return false;
+	}
+	return true;
+}
+
+static void
+be_order_refund(void *userdata, struct api_call *call, const char *id,
+		const struct api_refund_request *req, const char *ref)
+{
+	struct manager *m = userdata;
+	int r;
+
+	/* Another till's order, unknown or imported before: its refunds are reserved centrally. */
+	r = journal_order_is_foreign(m->journal, id);
+	if (r > 0 ||
+	    (r == 0 && journal_order_get(m->journal, id, &(struct journal_order){}) == -ENOENT)) {
+		refund_elsewhere(m, call, id, NULL, req, ref);
 		return;
 	}
-	if (r == 1)
-		api_call_mark_replayed(call);
-	api_call_reply(call, r == 1 ? 200 : 201, refund_to_json(&rf));
+	if (!refund_own_reserve(m, call, id, req, ref))
+		refund_here(m, call, id, req->amount_fen, req->reason, ref);
+}
+
+static void
+be_refund_by_pos_ref(void *userdata, struct api_call *call, const char *pos_ref,
+		     const struct api_refund_request *req, const char *ref)
+{
+	refund_elsewhere(userdata, call, NULL, pos_ref, req, ref);
 }
 
 static int
@@ -541,6 +751,7 @@ static const struct api_backend manager_backend = {
 	.refund_list = be_refund_list,
 	.refund_get = be_refund_get,
 	.order_refund = be_order_refund,
+	.refund_by_pos_ref = be_refund_by_pos_ref,
 	.status = be_status,
 	.version = be_version,
 	.event_seq = be_event_seq,

@@ -7,6 +7,7 @@
 #include "common/macro.h"
 #include "common/time-util.h"
 #include "daemon/manager-private.h"
+#include "drivers/display/screen.h"
 
 static int display_retry_cb(sd_event_source *s, uint64_t usec, void *userdata);
 
@@ -37,21 +38,6 @@ display_retry_cb(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-static bool
-same_str(const char *a, const char *b)
-{
-	return (!a && !b) || STR_EQ_PTR(a, b);
-}
-
-static bool
-screen_equal(const struct display_screen *a, const struct display_screen *b)
-{
-	return a->kind == b->kind && a->language == b->language && a->amount_fen == b->amount_fen &&
-	       a->seconds_left == b->seconds_left && same_str(a->qr_text, b->qr_text) &&
-	       same_str(a->store_name, b->store_name) && same_str(a->subject, b->subject) &&
-	       same_str(a->reason_code, b->reason_code) && same_str(a->reason_text, b->reason_text);
-}
-
 static int
 draw_cb(sd_event_source *s, void *userdata)
 {
@@ -68,17 +54,48 @@ draw_cb(sd_event_source *s, void *userdata)
 	return 0;
 }
 
+static int
+draw_delay_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	m->draw_delay = sd_event_source_disable_unref(m->draw_delay);
+	return draw_cb(NULL, m);
+}
+
+/* A "processing" screen waits this long: a pay answered sooner goes straight to its result. */
+#define PROCESSING_DELAY_USEC (150 * USEC_PER_MSEC)
+
+/* Draws the processing screen in PROCESSING_DELAY_USEC unless another screen replaces it. */
+static void
+draw_processing_later(struct manager *m)
+{
+	if (m->draw)
+		(void)sd_event_source_set_enabled(m->draw, SD_EVENT_OFF);
+	if (m->draw_delay)
+		return; /* already due: a second state of the same wait does not postpone it */
+	if (sd_event_add_time_relative(m->event, &m->draw_delay, CLOCK_MONOTONIC,
+				       PROCESSING_DELAY_USEC, 10 * USEC_PER_MSEC, draw_delay_cb,
+				       m) < 0) {
+		draw_cb(NULL, m);
+		return;
+	}
+	(void)sd_event_source_set_priority(m->draw_delay, SD_EVENT_PRIORITY_IDLE);
+}
+
 /*
  * Keeps the screen and draws it from the loop at idle priority: rendering and writing a frame
  * takes milliseconds, and a pay request waiting to be sent goes first. Screens shown in quick
- * succession are drawn once, the newest; a screen the display already shows is not drawn again.
+ * succession are drawn once, the newest; a screen the display already shows is not drawn again;
+ * a "processing" screen is drawn only if the answer takes longer than PROCESSING_DELAY_USEC
+ * (on a quick answer the buyer would not see it, and the till would draw two frames for one).
  */
 static void
 draw_later(struct manager *m, const struct display_screen *scr)
 {
 	struct display_screen copy;
 
-	if (m->drawn && screen_equal(&m->drawing, scr) && display_set_is_up(m->s->display))
+	if (m->drawn && display_screen_equal(&m->drawing, scr) && display_set_is_up(m->s->display))
 		return;
 	if (display_screen_copy(scr, &copy) < 0) {
 		/* Out of memory: drawn now rather than not at all. */
@@ -93,6 +110,11 @@ draw_later(struct manager *m, const struct display_screen *scr)
 		draw_cb(m->draw, m);
 		return;
 	}
+	if (scr->kind == DISPLAY_SCREEN_PROCESSING) {
+		draw_processing_later(m);
+		return;
+	}
+	m->draw_delay = sd_event_source_disable_unref(m->draw_delay);
 	if (!m->draw) {
 		if (sd_event_add_defer(m->event, &m->draw, draw_cb, m) < 0) {
 			draw_cb(NULL, m);
@@ -107,6 +129,7 @@ void
 manager_draw_free(struct manager *m)
 {
 	m->draw = sd_event_source_disable_unref(m->draw);
+	m->draw_delay = sd_event_source_disable_unref(m->draw_delay);
 	display_screen_clear(&m->drawing);
 	m->drawn = false;
 }

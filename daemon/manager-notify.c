@@ -7,12 +7,13 @@
 #include "daemon/manager-private.h"
 #include "payment/notify.h"
 
+/* doc/engine.md "Notifications": kept exactly, once; a replay of one kept writes nothing. */
 static bool
-notify_record(struct manager *m, const char *out_trade_no, const char *body, size_t len,
+notify_record(struct manager *m, const struct alipay_notify *n, const char *body, size_t len,
 	      bool verified, const char *outcome)
 {
-	int r = journal_notification_add(m->journal, out_trade_no, body, len, verified, outcome,
-					 manager_now(m));
+	int r = journal_notification_add(m->journal, n->out_trade_no, n->notify_id, body, len,
+					 verified, outcome, manager_now(m));
 	if (r < 0)
 		log_error_errno(r, "Failed to record a notification: %m");
 	return r >= 0;
@@ -46,14 +47,13 @@ manager_notify(void *userdata, const char *content_type, const char *body, size_
 	else if (n.total_amount_fen != o.amount_fen)
 		why = "total_amount differs from the order's amount";
 	if (why) {
-		(void)notify_record(m, n.out_trade_no, body, len, true, why);
+		(void)notify_record(m, &n, body, len, true, why);
 		log_warning("Notification for %s refused: %s", strna(n.out_trade_no), why);
 		alipay_notify_done(&n);
 		return NOTIFY_REFUSED;
 	}
 	/* The raw record first: if it cannot be kept, Alipay must send it again. */
-	if (notify_record(m, n.out_trade_no, body, len, true,
-			  alipay_trade_status_to_string(n.trade_status))) {
+	if (notify_record(m, &n, body, len, true, alipay_trade_status_to_string(n.trade_status))) {
 		enum order_trade_status st = order_trade_status_from_string(
 			alipay_trade_status_to_string(n.trade_status));
 		r = engine_order_notify(m->s->engine, n.out_trade_no, st);

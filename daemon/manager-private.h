@@ -16,6 +16,7 @@
 #include "daemon/metrics.h"
 #include "daemon/manager.h"
 #include "daemon/reconcile/reconcile.h"
+#include "daemon/central-refund.h"
 #include "daemon/ship.h"
 #include "drivers/display/display.h"
 #include "drivers/scanner/scanner-sd-event.h"
@@ -61,6 +62,7 @@ struct stack {
 	struct engine_subscription *sub;
 	struct reconcile *reconcile; /* the daily bill check (doc/protocol.md §5.8) */
 	struct ship *ship;           /* copies the journal to the store's database, or NULL */
+	struct central_refund *central_refund; /* refunds other tills' orders, or NULL */
 	struct scanner *scanners[CONFIG_MAX_SCANNERS];
 	struct scanner_sd *scanner_sd[CONFIG_MAX_SCANNERS];
 	size_t n_scanners;
@@ -91,6 +93,7 @@ struct manager {
 	sd_event_source *screen_timer;  /* result screen → idle, or the QR countdown */
 	sd_event_source *display_retry; /* a display backend that failed */
 	sd_event_source *draw;          /* draws `drawing` when the loop has nothing else to do */
+	sd_event_source *draw_delay;    /* draws a "processing" screen still current by then */
 	struct display_screen drawing;  /* the newest screen; its strings owned */
 	bool drawn;                     /* `drawing` is on the display */
 	sd_event_source *reload_defer;  /* applies pending_cfg from the loop */
@@ -148,6 +151,8 @@ void on_transition(const struct engine_transition *t, void *userdata);
 /* manager-waiting.c: the scan order waiting for a payment code. */
 /* Finds the order in WAITING_FOR_CODE after a start or a reload (recovery ran). */
 void waiting_find(struct manager *m);
+/* Sets (or clears, with NULL) the scan order waiting for its code. */
+void waiting_set(struct manager *m, const char *id);
 /* Loads the waiting order: 0, or -ENOENT when there is none. */
 int waiting_get(struct manager *m, struct journal_order *ret);
 /* Follows the waiting order's transitions: once it leaves WAITING_FOR_CODE it is no more. */

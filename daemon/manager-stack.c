@@ -20,6 +20,7 @@ stack_done(struct stack *s)
 	}
 	s->n_scanners = 0;
 	s->display = display_set_free(s->display);
+	s->central_refund = central_refund_free(s->central_refund);
 	s->ship = ship_free(s->ship);
 	reconcile_free(s->reconcile);
 	s->reconcile = NULL;
@@ -296,6 +297,11 @@ stack_build_in(struct manager *m, const struct config *cfg, struct stack *s)
 		if (r < 0)
 			return log_error_errno(
 				r, "Failed to set up shipping to the central database: %m");
+		/* doc/central.md "Refunds at any till". */
+		r = central_refund_new(m->event, m->journal, s->engine, &cfg->central,
+				       cfg->terminal.terminal_id, &s->central_refund);
+		if (r < 0)
+			return log_error_errno(r, "Failed to set up refunds at any till: %m");
 	}
 
 	for (size_t i = 0; i < cfg->n_scanners; i++) {

@@ -8,20 +8,29 @@
 #include "common/macro.h"
 #include "daemon/manager-private.h"
 
+/* doc/engine.md: while a scan order waits for its code, its pay's connection is opened. */
+void
+waiting_set(struct manager *m, const char *id)
+{
+	snprintf(m->waiting_id, sizeof(m->waiting_id), "%s", strempty(id));
+	if (m->s)
+		gateway_alipay_warm(m->s->ga, !isempty(m->waiting_id));
+}
+
 static int
 find_one(const struct journal_order *o, void *userdata)
 {
 	struct manager *m = userdata;
 
 	if (o->fsm.state == ORDER_WAITING_CODE)
-		snprintf(m->waiting_id, sizeof(m->waiting_id), "%s", o->fsm.id);
+		waiting_set(m, o->fsm.id);
 	return 0;
 }
 
 void
 waiting_find(struct manager *m)
 {
-	m->waiting_id[0] = '\0';
+	waiting_set(m, NULL);
 	if (journal_order_foreach(m->journal, true, find_one, m) < 0)
 		log_warning("Cannot look for a scan order waiting for its code");
 	else if (!isempty(m->waiting_id))
@@ -37,7 +46,7 @@ waiting_get(struct manager *m, struct journal_order *ret)
 		return -ENOENT;
 	r = engine_order_get(m->s->engine, m->waiting_id, ret);
 	if (r < 0 || ret->fsm.state != ORDER_WAITING_CODE) {
-		m->waiting_id[0] = '\0';
+		waiting_set(m, NULL);
 		return -ENOENT;
 	}
 	return 0;
@@ -49,7 +58,7 @@ waiting_follow(struct manager *m, const struct journal_order *o)
 	if (STR_EQ(m->waiting_id, o->fsm.id) && o->fsm.state != ORDER_WAITING_CODE) {
 		if (o->fsm.state == ORDER_CANCELED)
 			log_info("Scan order %s ended before a payment code arrived", o->fsm.id);
-		m->waiting_id[0] = '\0';
+		waiting_set(m, NULL);
 	}
 }
 

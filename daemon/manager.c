@@ -43,8 +43,11 @@ manager_clock_note(void)
 void
 manager_notify_status(struct manager *m)
 {
-	if (!m->status_defer)
-		(void)sd_event_add_defer(m->event, &m->status_defer, status_defer_cb, m);
+	if (m->status_defer)
+		return;
+	/* At idle priority: the transitions of a burst share one count, after their I/O. */
+	if (sd_event_add_defer(m->event, &m->status_defer, status_defer_cb, m) >= 0)
+		(void)sd_event_source_set_priority(m->status_defer, SD_EVENT_PRIORITY_IDLE);
 }
 
 /* ---- engine observer ---- */

@@ -405,6 +405,13 @@ batch_add_order(struct ship *s, const char *id, int64_t seq)
 		return 0; /* an event without its order: nothing to snapshot */
 	if (r < 0)
 		return r;
+	/* doc/central.md "Refunds at any till": another till's order, imported to be refunded
+	 * here, is that till's to ship; only the refunds made here are ours. */
+	r = journal_order_is_foreign(s->journal, id);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return journal_refund_foreach_order(s->journal, id, batch_refund_cb, &rc);
 	/* doc/engine.md "Trade numbers": the terminal is the out_trade_no's first part. */
 	snprintf(terminal, sizeof(terminal), "%.*s", (int)strcspn(id, "_"), id);
 	r = central_batch_add_order(&s->batch, seq, id, terminal, order_kind_to_string(o.fsm.kind),

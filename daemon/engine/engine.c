@@ -193,6 +193,9 @@ engine_order_find(struct engine *e, const char *id)
 
 static int engine_order_feed(struct engine_order *eo, enum order_event ev,
 			     const struct gateway_result *gr);
+static void order_after_commit(struct engine_order *eo, enum order_event ev,
+			       const struct order_actions *a, enum order_state from,
+			       const struct gateway_result *gr, usec_t now);
 static int order_arm_timer(struct engine_order *eo, usec_t delay_usec);
 
 static void
@@ -467,6 +470,19 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 		engine_write_ahead_point(e);
 	}
 
+	order_after_commit(eo, ev, &act, saved.fsm.state, gr, now);
+	return 0;
+}
+
+/* The transition is on disk: drop a stale call, arm the timer, send the request, tell the
+ * observers; an order that is final and idle leaves the engine (eo is then freed). */
+static void
+order_after_commit(struct engine_order *eo, enum order_event ev, const struct order_actions *a,
+		   enum order_state from, const struct gateway_result *gr, usec_t now)
+{
+	struct engine *e = eo->engine;
+	struct order_actions act = *a;
+
 	/* A request still in flight belongs to the previous state: its answer is stale. */
 	if (act.changed && eo->call) {
 		e->gw.cancel(e->gw.userdata, eo->call);
@@ -485,7 +501,7 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 		struct engine_transition t = {
 			.event = order_event_to_string(ev),
 			.order = &eo->rec,
-			.from = saved.fsm.state,
+			.from = from,
 		};
 		if (STR_EQ(eo->rec.fsm.sub_code, ORDER_REASON_COLLISION))
 			log_error(
@@ -515,7 +531,6 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 		engine_order_unlink(eo);
 		engine_order_free(eo);
 	}
-	return 0;
 }
 
 /* ---- refunds ---- */
@@ -871,10 +886,39 @@ engine_order_new(struct engine *e, enum order_kind kind, int64_t amount_fen, con
 	return engine_order_create(e, &req, ret_id);
 }
 
+/* The machine's start, run inside the transaction that creates the order (journal.h). */
+struct first_start {
+	struct engine *engine;
+	usec_t now;
+	struct order_actions act;
+	bool moved;
+};
+
+static int
+order_first_start(struct journal_order *o, void *userdata)
+{
+	struct first_start *fs = userdata;
+	int r;
+
+	/* A scan order without its code only arms the end of its wait, after the commit. */
+	if (o->fsm.state == ORDER_WAITING_CODE)
+		return 0;
+	r = order_dispatch(&o->fsm, &fs->engine->cfg.fsm, ORDER_EV_START, NULL, fs->now, &fs->act);
+	if (r < 0)
+		return r;
+	o->pending = fs->act.send;
+	fs->moved = true;
+	/* doc/engine.md "Write-ahead": killed here, the transaction is not committed and the order
+	 * never existed. */
+	engine_write_ahead_point(fs->engine);
+	return 1;
+}
+
 int
 engine_order_create(struct engine *e, const struct engine_order_request *req,
 		    char ret_id[static ORDER_ID_MAX + 1])
 {
+	struct first_start fs = {.engine = e};
 	struct journal_order_request jr = {
 		.terminal = e->terminal,
 		.kind = req->kind,
@@ -886,9 +930,10 @@ engine_order_create(struct engine *e, const struct engine_order_request *req,
 		.fingerprint = req->fingerprint,
 		.code_wait_usec = req->code_wait_usec,
 		.operator_id = req->operator_id,
+		.first_move = order_first_start,
+		.first_move_userdata = &fs,
 	};
 	struct engine_order *eo;
-	struct journal_order rec;
 	char existing[ORDER_ID_MAX + 1] = "";
 	int r;
 
@@ -900,19 +945,11 @@ engine_order_create(struct engine *e, const struct engine_order_request *req,
 	    (req->auth_code ? !paycode_is_alipay_str(req->auth_code) : req->code_wait_usec == 0))
 		return log_error_errno(EINVAL, "Not an Alipay payment code (%zu characters)",
 				       req->auth_code ? strlen(req->auth_code) : 0);
-	r = journal_order_new(e->journal, &jr, engine_now(e), &rec, existing);
-	if (r == -EEXIST || r == -EKEYREJECTED) {
-		memcpy(ret_id, existing, sizeof(existing));
-		return r == -EEXIST ? 1 : r;
-	}
-	if (r < 0)
-		return r;
-
+	/* Ready before the commit: once the order is on disk, its pay must be able to leave. */
 	eo = calloc(1, sizeof(*eo));
 	if (!eo)
 		return -ENOMEM;
 	eo->engine = e;
-	eo->rec = rec;
 	if (jr.auth_code) {
 		eo->auth_code = strdup(jr.auth_code);
 		if (!eo->auth_code) {
@@ -920,12 +957,26 @@ engine_order_create(struct engine *e, const struct engine_order_request *req,
 			return -ENOMEM;
 		}
 	}
+	fs.now = engine_now(e);
+	r = journal_order_new(e->journal, &jr, fs.now, &eo->rec, existing);
+	if (r < 0) {
+		engine_order_free(eo);
+		if (r == -EEXIST || r == -EKEYREJECTED) {
+			memcpy(ret_id, existing, sizeof(existing));
+			return r == -EEXIST ? 1 : r;
+		}
+		return r;
+	}
 	eo->next = e->orders;
 	e->orders = eo;
-	memcpy(ret_id, rec.fsm.id, sizeof(rec.fsm.id));
-	/* A scan order without its code only arms the end of its wait. */
-	(void)engine_order_feed(
-		eo, rec.fsm.state == ORDER_WAITING_CODE ? ORDER_EV_RESUME : ORDER_EV_START, NULL);
+	memcpy(ret_id, eo->rec.fsm.id, sizeof(eo->rec.fsm.id));
+	if (!fs.moved) {
+		(void)engine_order_feed(eo, ORDER_EV_RESUME, NULL);
+		return 0;
+	}
+	/* doc/engine.md "Write-ahead": the order and its first request went in one commit. */
+	engine_write_ahead_point(e);
+	order_after_commit(eo, ORDER_EV_START, &fs.act, ORDER_NEW, NULL, fs.now);
 	return 0;
 }
 
@@ -1077,4 +1128,30 @@ engine_unsubscribe(struct engine_subscription *s)
 			break;
 		}
 	free(s);
+}
+
+int
+engine_refund_foreign(struct engine *e, const struct journal_foreign_order *fo,
+		      const char *refund_id, int64_t amount_fen, const char *reason,
+		      const char *idem_key)
+{
+	struct engine_refund *er;
+	struct journal_refund rec;
+	int r;
+
+	if (!e->started)
+		return -EBUSY;
+	r = journal_foreign_refund_create(e->journal, fo, refund_id, amount_fen, reason, idem_key,
+					  engine_now(e), &rec);
+	if (r < 0)
+		return r;
+	er = calloc(1, sizeof(*er));
+	if (!er)
+		return -ENOMEM;
+	er->engine = e;
+	er->rec = rec;
+	er->next = e->refunds;
+	e->refunds = er;
+	(void)engine_refund_feed(er, REFUND_EV_START, NULL);
+	return 0;
 }

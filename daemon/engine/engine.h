@@ -124,6 +124,17 @@ int engine_refund_new_keyed(struct engine *e, const char *order_id, int64_t amou
 			    const char *reason, const char *idem_key,
 			    char ret_refund_id[static REFUND_ID_MAX + 1]);
 
+/*
+ * doc/central.md "Refunds at any till": a refund of another till's order fo (borrowed), whose
+ * amount the central database reserved under refund_id (its out_request_no). Imports the order
+ * and journals the refund (journal_foreign_refund_create()), then runs it like any refund: sent,
+ * retried and resumed after a restart with the same out_request_no. -EBUSY before
+ * engine_start(), or the journal's error.
+ */
+int engine_refund_foreign(struct engine *e, const struct journal_foreign_order *fo,
+			  const char *refund_id, int64_t amount_fen, const char *reason,
+			  const char *idem_key);
+
 /* The current record of an order (live or from the journal). */
 int engine_order_get(struct engine *e, const char *id, struct journal_order *ret);
 

@@ -10,12 +10,23 @@
 #include "daemon/engine/gateway-alipay.h"
 #include "payment/api.h"
 
+/*
+ * doc/engine.md "A connection opened before the scan": the spare is replaced before it has been
+ * idle this long, well under the keep-alive idle timeouts of gateways and the middleboxes in
+ * front of them (60 s and more), so that it is alive when the code comes.
+ */
+#define GA_SPARE_MAX_IDLE_USEC (15 * USEC_PER_SEC)
+
 struct gateway_alipay {
 	sd_event *event;
 	struct http_client *http;
 	struct gateway_alipay_config cfg;
 	struct ga_call *calls; /* in flight, for free() */
 	unsigned sent[_GATEWAY_CALL_MAX];
+	/* The connection for the next pay, opened while a scan order waits for its code. */
+	bool warm;
+	struct http_preconn *spare;
+	sd_event_source *spare_timer; /* replaces the spare: only while warm */
 };
 
 struct ga_call {
@@ -262,6 +273,65 @@ ga_build(struct gateway_alipay *g, const struct gateway_call *call, enum alipay_
 	return -EINVAL;
 }
 
+static void
+ga_spare_open(struct gateway_alipay *g)
+{
+	int r;
+
+	if (g->spare)
+		return;
+	r = http_preconn_open(g->http, g->cfg.client->gateway_url, g->cfg.connect_timeout_usec,
+			      &g->spare);
+	if (r < 0) {
+		/* Never a failure of an order: the pay opens its own connection. */
+		log_debug_errno(r, "Cannot open a connection to the gateway in advance: %m");
+		g->spare = NULL;
+	}
+}
+
+static int
+ga_spare_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct gateway_alipay *g = userdata;
+
+	/* Idle long enough: a new one, before the server's idle timeout closes it. */
+	g->spare = http_preconn_close(g->spare);
+	if (!g->warm)
+		return 0;
+	ga_spare_open(g);
+	if (sd_event_source_set_time_relative(s, GA_SPARE_MAX_IDLE_USEC) < 0 ||
+	    sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) < 0)
+		log_warning("Cannot re-arm the timer of the gateway connection opened in advance");
+	return 0;
+}
+
+void
+gateway_alipay_warm(struct gateway_alipay *g, bool on)
+{
+	int r;
+
+	if (!g || g->warm == on)
+		return;
+	g->warm = on;
+	if (!on) {
+		g->spare = http_preconn_close(g->spare);
+		g->spare_timer = sd_event_source_disable_unref(g->spare_timer);
+		return;
+	}
+	ga_spare_open(g);
+	r = sd_event_add_time_relative(g->event, &g->spare_timer, CLOCK_MONOTONIC,
+				       GA_SPARE_MAX_IDLE_USEC, USEC_PER_SEC, ga_spare_timer_cb, g);
+	if (r < 0) {
+		/* Without it the spare could outlive the server's idle timeout: none at all. */
+		log_warning_errno(r, "Cannot arm the timer of the gateway connection opened in "
+				     "advance: %m");
+		g->spare = http_preconn_close(g->spare);
+		g->warm = false;
+		return;
+	}
+	(void)sd_event_source_set_description(g->spare_timer, "gateway-spare");
+}
+
 static int
 ga_submit(void *userdata, const struct gateway_call *call, gateway_done_t done, void *done_userdata,
 	  void **ret_handle)
@@ -301,6 +371,10 @@ ga_submit(void *userdata, const struct gateway_call *call, gateway_done_t done, 
 			/* doc/protocol.md §8: a pay must never be re-sent by the transport. */
 			.no_reuse = call->kind == GATEWAY_CALL_PAY,
 		};
+		/* doc/engine.md: a pay goes on the connection opened in advance, if there is one;
+		 * the transport checks it before the first byte. */
+		if (call->kind == GATEWAY_CALL_PAY)
+			spec.preconn = TAKE_PTR(g->spare);
 		r = http_client_submit(g->http, &spec, ga_http_done, c, &c->req);
 		alipay_request_done(&req);
 		if (r < 0) {
@@ -350,6 +424,7 @@ gateway_alipay_free(struct gateway_alipay *g)
 		return;
 	while (g->calls)
 		ga_cancel(g, g->calls);
+	gateway_alipay_warm(g, false);
 	sd_event_unref(g->event);
 	free(g);
 }

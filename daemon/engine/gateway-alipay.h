@@ -33,5 +33,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct gateway_alipay *, gateway_alipay_free);
 /* The struct gateway to hand to engine_new(); valid while g lives. */
 struct gateway gateway_alipay_ops(struct gateway_alipay *g);
 
+/*
+ * While `on`, keeps one connection to the gateway opened (TCP + TLS) for the next pay, replaced
+ * before it idles too long; the next pay goes out on it (its one request). Off closes it. For
+ * the time a scan order waits for its payment code (doc/engine.md). Failures are logged, never
+ * reported: the pay then opens its own connection.
+ */
+void gateway_alipay_warm(struct gateway_alipay *g, bool on);
+
 /* Calls that went to the transport, per kind (tests and benchmarks). */
 unsigned gateway_alipay_sent(const struct gateway_alipay *g, enum gateway_call_kind k);

@@ -14,12 +14,16 @@
 
 #include "common/log.h"
 #include "common/money.h"
+#include "daemon/engine/journal-body.h"
 #include "daemon/engine/journal.h"
 
 struct journal {
 	sqlite3 *db;
 	char *path;
 	unsigned fail_next; /* tests: saves to refuse */
+	bool opened;        /* journal_open() completed: a close may be recorded as clean */
+	bool checked;       /* this open ran PRAGMA quick_check */
+	struct journal_commits commits;
 	char install_id[JOURNAL_INSTALL_ID_LEN + 1];
 	char run_id[JOURNAL_RUN_ID_LEN + 1];
 };
@@ -255,6 +259,114 @@ journal_quick_check(struct journal *j)
 	return 0;
 }
 
+/* sqlite3_commit_hook(): every commit, explicit or of a single statement, passes here. */
+static int
+journal_count_commit(void *userdata)
+{
+	struct journal *j = userdata;
+
+	j->commits.commits++;
+	j->commits.synced++;
+	return 0; /* 0: let the commit proceed */
+}
+
+struct journal_commits
+journal_commit_count(const struct journal *j)
+{
+	return j->commits;
+}
+
+/*
+ * doc/engine.md "Integrity check". The record of a clean close names the file exactly as SQLite
+ * left it; any later change to it (a write, a copy or backup put in its place, a truncation,
+ * garbage written into it) changes its change time, inode or size, and a crash leaves no record
+ * (every open removes it first) or a write-ahead file. One line, made by marker_stat_line().
+ */
+#define CLEAN_LINE_MAX 160
+
+static int
+marker_stat_line(const char *path, char line[static CLEAN_LINE_MAX])
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	snprintf(line, CLEAN_LINE_MAX,
+		 "f2fpayd clean close: dev %ju ino %ju size %jd mtime %jd.%09ld ctime %jd.%09ld\n",
+		 (uintmax_t)st.st_dev, (uintmax_t)st.st_ino, (intmax_t)st.st_size,
+		 (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (intmax_t)st.st_ctim.tv_sec,
+		 st.st_ctim.tv_nsec);
+	return 0;
+}
+
+/* True when a write-ahead file with content lies beside the journal: it was not closed cleanly. */
+static bool
+wal_has_content(const char *path)
+{
+	_cleanup_free_ char *wal = NULL;
+	struct stat st;
+
+	if (asprintf(&wal, "%s-wal", path) < 0)
+		return true;
+	return stat(wal, &st) == 0 ? st.st_size > 0 : errno != ENOENT;
+}
+
+/* Reads and removes the record; true when it matches the file as it is now. */
+static bool
+journal_take_clean_record(const char *path)
+{
+	_cleanup_free_ char *marker = NULL;
+	_cleanup_close_ int fd = -1;
+	char seen[CLEAN_LINE_MAX] = "", now[CLEAN_LINE_MAX];
+	ssize_t n;
+
+	if (asprintf(&marker, "%s.clean", path) < 0)
+		return false;
+	fd = open(marker, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	n = read(fd, seen, sizeof(seen) - 1);
+	/* Gone before anything else happens: from here on, a crash must leave no record. */
+	if (unlink(marker) < 0 && errno != ENOENT)
+		return false;
+	if (n <= 0)
+		return false;
+	seen[n] = '\0';
+	return marker_stat_line(path, now) >= 0 && STR_EQ(seen, now) && !wal_has_content(path);
+}
+
+/* After SQLite closed the journal cleanly: records the file as it is (best effort). */
+static void
+journal_record_clean_close(const char *path)
+{
+	_cleanup_free_ char *marker = NULL, *tmp = NULL;
+	_cleanup_close_ int fd = -1;
+	char line[CLEAN_LINE_MAX];
+	size_t len;
+
+	if (wal_has_content(path) || marker_stat_line(path, line) < 0)
+		return;
+	if (asprintf(&marker, "%s.clean", path) < 0 || asprintf(&tmp, "%s.clean.new", path) < 0)
+		return;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		log_debug_errno(errno, "Cannot record the clean close of %s: %m", path);
+		return;
+	}
+	len = strlen(line);
+	/* No fsync: a record lost to a power cut only costs the next start one check. */
+	if (write(fd, line, len) != (ssize_t)len || rename(tmp, marker) < 0) {
+		log_debug_errno(errno, "Cannot record the clean close of %s: %m", path);
+		(void)unlink(tmp);
+	}
+}
+
+bool
+journal_checked_at_open(const struct journal *j)
+{
+	return j->checked;
+}
+
 static int
 journal_set_pragmas(struct journal *j)
 {
@@ -262,6 +374,7 @@ journal_set_pragmas(struct journal *j)
 	int r;
 
 	sqlite3_extended_result_codes(j->db, 1);
+	sqlite3_commit_hook(j->db, journal_count_commit, j);
 	sqlite3_busy_timeout(j->db, 5000);
 	/* doc/design.md §6: WAL and synchronous=FULL, so a committed transition survives a power
 	 * cut. */
@@ -344,6 +457,57 @@ migrate_3(struct journal *j)
 	return journal_exec(j, migrate_3_sql);
 }
 
+static int migrate_4(struct journal *j);
+
+/*
+ * Schema 5 (doc/engine.md "Notifications"): bodies packed by a codec (0: as received, what
+ * earlier schemas wrote; they stay so), their size, and the key of the notify_id that tells a
+ * replay (the notify_id itself is in the body), computed here for the bodies already kept.
+ * Refunds get an index on their state, as orders have, so the unfinished ones are found without
+ * reading them all.
+ */
+static const char migrate_5_sql[] =
+	"ALTER TABLE notifications ADD COLUMN notify_key INTEGER;"
+	"ALTER TABLE notifications ADD COLUMN body_codec INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE notifications ADD COLUMN body_size INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE notifications SET body_size = length(body);"
+	"CREATE INDEX notifications_key ON notifications(notify_key)"
+	" WHERE notify_key IS NOT NULL;"
+	"CREATE INDEX refunds_state ON refunds(state);";
+
+static int
+migrate_5(struct journal *j)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL, *u = NULL;
+	int r, rc;
+
+	r = journal_exec(j, migrate_5_sql);
+	if (r < 0)
+		return r;
+	r = journal_prepare(j, "SELECT seq, body FROM notifications", &s);
+	if (r < 0)
+		return r;
+	r = journal_prepare(j, "UPDATE notifications SET notify_key = ?2 WHERE seq = ?1", &u);
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char id[JOURNAL_NOTIFY_ID_MAX + 1];
+
+		if (journal_body_notify_id(sqlite3_column_blob(s, 1),
+					   (size_t)sqlite3_column_bytes(s, 1), id,
+					   sizeof(id)) < 0 ||
+		    !*id)
+			continue;
+		sqlite3_reset(u);
+		sqlite3_bind_int64(u, 1, sqlite3_column_int64(s, 0));
+		sqlite3_bind_int64(u, 2, journal_notify_key(id));
+		r = journal_step_done(j, u, "notification key");
+		if (r < 0)
+			return r;
+	}
+	return rc == SQLITE_DONE ? 0 : journal_fail(j, rc, "notification keys");
+}
+
 /*
  * The schema's history: migrations[i] takes a journal from version migrations[i].version - 1 to
  * migrations[i].version. A new schema appends a step here and raises JOURNAL_SCHEMA_VERSION;
@@ -356,6 +520,8 @@ static const struct migration {
 } migrations[] = {
 	{2, "install id, idempotency keys, waiting scan orders", migrate_2},
 	{3, "cashiers and receipts", migrate_3},
+	{4, "orders of other tills refunded here", migrate_4},
+	{5, "packed notifications, notify keys", migrate_5},
 };
 
 /* Runs the steps after version `from`, inside the caller's transaction. */
@@ -501,6 +667,7 @@ journal_open(const char *path, struct journal **ret)
 	_cleanup_(journal_closep) struct journal *j = NULL;
 	char header[16];
 	struct stat st;
+	bool clean;
 	int64_t v;
 	int r, rc;
 
@@ -541,13 +708,20 @@ journal_open(const char *path, struct journal **ret)
 					       path);
 	}
 
+	clean = journal_take_clean_record(path);
 	rc = sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE, NULL);
 	if (rc != SQLITE_OK)
 		return log_error_errno(sqlite_to_errno(rc), "Failed to open journal %s: %s", path,
 				       j->db ? sqlite3_errmsg(j->db) : sqlite3_errstr(rc));
-	r = journal_quick_check(j);
-	if (r < 0)
-		return r;
+	/* doc/engine.md "Integrity check": reading every page costs a start hundreds of ms on a
+	 * big journal; it is done when the journal was not closed cleanly, or changed since. */
+	if (!clean) {
+		log_info("Journal %s was not closed cleanly (or changed since): checking it", path);
+		j->checked = true;
+		r = journal_quick_check(j);
+		if (r < 0)
+			return r;
+	}
 	r = pragma_int(j, "PRAGMA application_id", &v);
 	if (r < 0)
 		return r;
@@ -581,6 +755,7 @@ journal_open(const char *path, struct journal **ret)
 	r = journal_load_ids(j);
 	if (r < 0)
 		return r;
+	j->opened = true;
 	*ret = TAKE_PTR(j);
 	return 0;
 }
@@ -597,8 +772,9 @@ journal_close(struct journal *j)
 {
 	if (!j)
 		return;
-	if (j->db)
-		sqlite3_close(j->db);
+	/* sqlite3_close() fails while a statement is open: then it is no clean close. */
+	if (j->db && sqlite3_close(j->db) == SQLITE_OK && j->opened)
+		journal_record_clean_close(j->path);
 	free(j->path);
 	free(j);
 }
@@ -863,6 +1039,8 @@ journal_order_create(struct journal *j, const char *terminal, enum order_kind ki
 	return r == -EKEYREJECTED ? -EEXIST : r;
 }
 
+static int order_store_in_txn(struct journal *j, const struct journal_order *o, usec_t now_usec);
+
 /* Inside a transaction: 0 when the key is new, -EEXIST / -EKEYREJECTED (see the header). */
 static int
 idem_key_lookup(struct journal *j, const struct journal_order_request *req,
@@ -977,8 +1155,19 @@ journal_order_new(struct journal *j, const struct journal_order_request *req, us
 	r = journal_step_done(j, s, "order insert");
 	if (r < 0)
 		goto fail;
+	if (req->first_move) {
+		r = req->first_move(&o, req->first_move_userdata);
+		if (r < 0)
+			goto fail;
+		if (r > 0) {
+			r = order_store_in_txn(j, &o, now_usec);
+			if (r < 0)
+				goto fail;
+		}
+	}
+	/* One row for the order's birth: the state and the request its first move gave it. */
 	r = event_append(j, o.fsm.id, now_usec, "created", "", order_state_to_string(o.fsm.state),
-			 "");
+			 order_request_column(o.pending));
 	if (r < 0)
 		goto fail;
 	r = journal_commit(j);
@@ -991,20 +1180,14 @@ fail:
 	return r;
 }
 
-int
-journal_order_save(struct journal *j, const struct journal_order *o, const char *what,
-		   enum order_state from_state, usec_t now_usec)
+/* Inside a transaction: stores o (journal_order_save() without its event row). */
+static int
+order_store_in_txn(struct journal *j, const struct journal_order *o, usec_t now_usec)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	const char *req = order_request_column(o->pending);
 	int r;
 
-	r = journal_injected_failure(j, "order save");
-	if (r < 0)
-		return r;
-	r = journal_begin(j);
-	if (r < 0)
-		return r;
 	r = journal_prepare(
 		j,
 		"UPDATE orders SET state = ?2, state_since_usec = ?3, "
@@ -1017,7 +1200,7 @@ journal_order_save(struct journal *j, const struct journal_order *o, const char 
 		"discount_fen = ?23, mdiscount_fen = ?24, operator_id = ?25 WHERE id = ?1",
 		&s);
 	if (r < 0)
-		goto fail;
+		return r;
 	sqlite3_bind_text(s, 1, o->fsm.id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, order_state_to_string(o->fsm.state), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)o->fsm.state_since_usec);
@@ -1047,22 +1230,34 @@ journal_order_save(struct journal *j, const struct journal_order *o, const char 
 	}
 	r = journal_step_done(j, s, "order update");
 	if (r < 0)
-		goto fail;
-	if (sqlite3_changes(j->db) != 1) {
-		r = log_error_errno(ENOENT, "Journal %s: no order %s to update", j->path,
-				    o->fsm.id);
-		goto fail;
-	}
-	r = event_append(j, o->fsm.id, now_usec, strempty(what), order_state_to_string(from_state),
-			 order_state_to_string(o->fsm.state), req);
-	if (r < 0)
-		goto fail;
-	r = journal_commit(j);
-	if (r < 0)
-		goto fail;
+		return r;
+	if (sqlite3_changes(j->db) != 1)
+		return log_error_errno(ENOENT, "Journal %s: no order %s to update", j->path,
+				       o->fsm.id);
 	return 0;
-fail:
-	journal_rollback(j);
+}
+
+int
+journal_order_save(struct journal *j, const struct journal_order *o, const char *what,
+		   enum order_state from_state, usec_t now_usec)
+{
+	int r;
+
+	r = journal_injected_failure(j, "order save");
+	if (r < 0)
+		return r;
+	r = journal_begin(j);
+	if (r < 0)
+		return r;
+	r = order_store_in_txn(j, o, now_usec);
+	if (r >= 0)
+		r = event_append(
+			j, o->fsm.id, now_usec, strempty(what), order_state_to_string(from_state),
+			order_state_to_string(o->fsm.state), order_request_column(o->pending));
+	if (r >= 0)
+		r = journal_commit(j);
+	if (r < 0)
+		journal_rollback(j);
 	return r;
 }
 
@@ -1592,28 +1787,138 @@ journal_refund_foreach_order(struct journal *j, const char *order_id, journal_re
 	return refund_walk(j, s, cb, userdata);
 }
 
-int
-journal_notification_add(struct journal *j, const char *out_trade_no, const void *body, size_t size,
-			 bool verified, const char *outcome, usec_t now_usec)
+/*
+ * 1 when a row with this notify_id, out_trade_no, verdict and outcome is kept (a replay), 0 when
+ * none is. Alipay signs every delivery anew (notify_time changes), so a replay's bytes differ
+ * from the first delivery's; the first delivery's bytes are the ones kept. The index holds a
+ * key of the notify_id; the notify_id itself is read back from the body, so two ids with one
+ * key are never taken for each other.
+ */
+static int
+notification_is_replay(struct journal *j, const char *out_trade_no, const char *notify_id,
+		       bool verified, const char *outcome)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	r = journal_prepare(j,
+			    "SELECT body_codec, body, body_size FROM notifications WHERE "
+			    "notify_key = ?1 AND out_trade_no = ?2 AND verified = ?3 AND "
+			    "outcome = ?4",
+			    &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, journal_notify_key(notify_id));
+	sqlite3_bind_text(s, 2, strempty(out_trade_no), -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, verified);
+	sqlite3_bind_text(s, 4, strempty(outcome), -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		_cleanup_free_ void *kept = NULL;
+		size_t size = (size_t)sqlite3_column_int64(s, 2);
+		char id[JOURNAL_NOTIFY_ID_MAX + 1];
+
+		if (journal_body_unpack(sqlite3_column_int(s, 0), sqlite3_column_blob(s, 1),
+					(size_t)sqlite3_column_bytes(s, 1), size, &kept) >= 0 &&
+		    journal_body_notify_id(kept, size, id, sizeof(id)) >= 0 &&
+		    STR_EQ(id, notify_id))
+			return 1;
+	}
+	if (rc != SQLITE_DONE)
+		return journal_fail(j, rc, "notification lookup");
+	return 0;
+}
+
+int
+journal_notification_add(struct journal *j, const char *out_trade_no, const char *notify_id,
+			 const void *body, size_t size, bool verified, const char *outcome,
+			 usec_t now_usec)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_free_ void *packed = NULL;
+	size_t packed_size = 0;
 	int r;
 
-	if (size > INT32_MAX)
+	if (size > JOURNAL_BODY_MAX || (notify_id && strlen(notify_id) > JOURNAL_NOTIFY_ID_MAX) ||
+	    (outcome && strlen(outcome) > JOURNAL_OUTCOME_MAX))
 		return -E2BIG;
+	if (!isempty(notify_id)) {
+		/* A replay is answered from what is kept: no row, no commit, no fsync. */
+		r = notification_is_replay(j, out_trade_no, notify_id, verified, outcome);
+		if (r != 0)
+			return r;
+	}
+	r = journal_body_pack(body, size, &packed, &packed_size);
+	if (r < 0)
+		return log_error_errno(r, "Journal %s: cannot pack a notification: %m", j->path);
 	r = journal_prepare(
 		j,
 		"INSERT INTO notifications(received_usec, out_trade_no, body, verified, "
-		"outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
+		"outcome, notify_key, body_codec, body_size) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 		&s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)now_usec);
 	sqlite3_bind_text(s, 2, strempty(out_trade_no), -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 3, size ? body : "", (int)size, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, packed, (int)packed_size, SQLITE_STATIC);
 	sqlite3_bind_int(s, 4, verified);
 	sqlite3_bind_text(s, 5, strempty(outcome), -1, SQLITE_STATIC);
-	return journal_step_done(j, s, "notification insert");
+	if (isempty(notify_id))
+		sqlite3_bind_null(s, 6);
+	else
+		sqlite3_bind_int64(s, 6, journal_notify_key(notify_id));
+	sqlite3_bind_int(s, 7, JOURNAL_BODY_DICT1);
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)size);
+	r = journal_step_done(j, s, "notification insert");
+	return r < 0 ? r : 0;
+}
+
+int
+journal_notification_foreach(struct journal *j, const char *out_trade_no,
+			     journal_notification_cb cb, void *userdata)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	r = journal_prepare(j,
+			    "SELECT seq, received_usec, out_trade_no, notify_key IS NOT NULL, "
+			    "body_codec, body, body_size, verified, outcome FROM notifications "
+			    "WHERE ?1 IS NULL OR out_trade_no = ?1 ORDER BY seq",
+			    &s);
+	if (r < 0)
+		return r;
+	if (out_trade_no)
+		sqlite3_bind_text(s, 1, out_trade_no, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		_cleanup_free_ void *body = NULL;
+		struct journal_notification n = {
+			.seq = sqlite3_column_int64(s, 0),
+			.received_usec = (usec_t)sqlite3_column_int64(s, 1),
+			.size = (size_t)sqlite3_column_int64(s, 6),
+			.verified = sqlite3_column_int(s, 7) != 0,
+		};
+
+		copy_text(n.out_trade_no, sizeof(n.out_trade_no), sqlite3_column_text(s, 2));
+		copy_text(n.outcome, sizeof(n.outcome), sqlite3_column_text(s, 8));
+		r = journal_body_unpack(sqlite3_column_int(s, 4), sqlite3_column_blob(s, 5),
+					(size_t)sqlite3_column_bytes(s, 5), n.size, &body);
+		if (r < 0)
+			return log_error_errno(r,
+					       "Journal %s: notification %" PRId64
+					       " does not unpack (codec %d): %m",
+					       j->path, n.seq, sqlite3_column_int(s, 4));
+		n.body = body;
+		/* Kept with a notify_id: it is the body's own. */
+		if (sqlite3_column_int(s, 3) &&
+		    journal_body_notify_id(body, n.size, n.notify_id, sizeof(n.notify_id)) < 0)
+			n.notify_id[0] = 0;
+		r = cb(&n, userdata);
+		if (r < 0)
+			return r;
+	}
+	if (rc != SQLITE_DONE)
+		return journal_fail(j, rc, "notification listing");
+	return 0;
 }
 
 int
@@ -1786,4 +2091,169 @@ journal_backup(struct journal *j, const char *dest)
 		return r;
 	sqlite3_bind_text(s, 1, dest, -1, SQLITE_STATIC);
 	return journal_step_done(j, s, "backup");
+}
+
+/* ---- refunds at any till (doc/central.md "Refunds at any till") ---- */
+
+/* Schema 4: another till's order, imported from the central database to be refunded here. */
+static const char migrate_4_sql[] = "CREATE TABLE foreign_orders ("
+				    " order_id TEXT PRIMARY KEY REFERENCES orders(id),"
+				    " install_id TEXT NOT NULL,"
+				    " terminal_id TEXT NOT NULL,"
+				    " pos_ref TEXT NOT NULL DEFAULT '',"
+				    " imported_usec INTEGER NOT NULL);";
+
+static int
+migrate_4(struct journal *j)
+{
+	return journal_exec(j, migrate_4_sql);
+}
+
+int
+journal_order_is_foreign(struct journal *j, const char *id)
+{
+	int64_t n = 0;
+	int r;
+
+	r = pragma_int_bound(j, "SELECT COUNT(*) FROM foreign_orders WHERE order_id = ?1", id, &n);
+	return r < 0 ? r : n > 0;
+}
+
+/* Inside a transaction: the order as the central database described it, unless already here. */
+static int
+foreign_order_import(struct journal *j, const struct journal_foreign_order *fo, usec_t now_usec)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int64_t known = 0;
+	int r;
+
+	r = pragma_int_bound(j, "SELECT COUNT(*) FROM orders WHERE id = ?1", fo->id, &known);
+	if (r < 0 || known > 0)
+		return r;
+	/* Paid at its own till: final here, never resumed, never paid or canceled from here. The
+	 * pos_ref is the other till's: kept apart, so that it never answers for one of ours. */
+	r = journal_prepare(j,
+			    "INSERT INTO orders(id, kind, amount_fen, subject, state, "
+			    "state_since_usec, created_usec, updated_usec, trade_no) "
+			    "VALUES (?1, ?2, ?3, ?4, 'paid', ?5, ?6, ?5, ?7)",
+			    &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, fo->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, order_kind_to_string(fo->kind), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, fo->amount_fen);
+	sqlite3_bind_text(s, 4, isempty(fo->subject) ? "-" : fo->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)now_usec);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)fo->created_usec);
+	sqlite3_bind_text(s, 7, fo->trade_no, -1, SQLITE_STATIC);
+	r = journal_step_done(j, s, "foreign order insert");
+	if (r < 0)
+		return r;
+	sqlite3_finalize(TAKE_PTR(s));
+	r = journal_prepare(
+		j,
+		"INSERT INTO foreign_orders(order_id, install_id, terminal_id, pos_ref, "
+		"imported_usec) VALUES (?1, ?2, ?3, ?4, ?5)",
+		&s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, fo->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, fo->install_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, fo->terminal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, fo->pos_ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)now_usec);
+	r = journal_step_done(j, s, "foreign order insert");
+	if (r < 0)
+		return r;
+	return event_append(j, fo->id, now_usec, "imported", "", "paid", "");
+}
+
+int
+journal_foreign_refund_create(struct journal *j, const struct journal_foreign_order *fo,
+			      const char *refund_id, int64_t amount_fen, const char *reason,
+			      const char *idem_key, usec_t now_usec, struct journal_refund *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	struct journal_refund rf = {};
+	int r;
+
+	if (amount_fen <= 0 || fo->amount_fen <= 0 || isempty(fo->id) || isempty(refund_id) ||
+	    strlen(fo->id) > ORDER_ID_MAX || strlen(refund_id) > REFUND_ID_MAX)
+		return -EINVAL;
+	if ((reason && strlen(reason) > JOURNAL_REASON_MAX) ||
+	    (idem_key && strlen(idem_key) > JOURNAL_IDEM_KEY_MAX))
+		return -E2BIG;
+	r = journal_begin(j);
+	if (r < 0)
+		return r;
+	r = foreign_order_import(j, fo, now_usec);
+	if (r < 0)
+		goto fail;
+	r = refund_init(&rf.fsm, refund_id, now_usec);
+	if (r < 0)
+		goto fail;
+	copy_text(rf.order_id, sizeof(rf.order_id), (const unsigned char *)fo->id);
+	rf.amount_fen = amount_fen;
+	copy_text(rf.reason, sizeof(rf.reason), (const unsigned char *)reason);
+	rf.created_usec = now_usec;
+	/* The central database checked the amount against every till's refunds (reserved). */
+	r = journal_prepare(j,
+			    "INSERT INTO refunds(id, order_id, amount_fen, reason, state, "
+			    "state_since_usec, created_usec, updated_usec, idem_key) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, ?7)",
+			    &s);
+	if (r < 0)
+		goto fail;
+	sqlite3_bind_text(s, 1, rf.fsm.id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, rf.order_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, amount_fen);
+	sqlite3_bind_text(s, 4, rf.reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, refund_state_to_string(REFUND_NEW), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)now_usec);
+	if (isempty(idem_key))
+		sqlite3_bind_null(s, 7);
+	else
+		sqlite3_bind_text(s, 7, idem_key, -1, SQLITE_STATIC);
+	r = journal_step_done(j, s, "foreign refund insert");
+	if (r < 0)
+		goto fail;
+	r = event_append(j, fo->id, now_usec, "refund_created foreign", "paid", "paid", "");
+	if (r < 0)
+		goto fail;
+	r = journal_commit(j);
+	if (r < 0)
+		goto fail;
+	*ret = rf;
+	return 0;
+fail:
+	journal_rollback(j);
+	return r;
+}
+
+int
+journal_refund_find_key(struct journal *j, const char *order_id, const char *idem_key,
+			int64_t amount_fen, struct journal_refund *ret)
+{
+	int r;
+
+	r = refund_key_lookup(j, order_id, idem_key, amount_fen, ret);
+	return r == 0 ? -ENOENT : r == -EEXIST ? 0 : r;
+}
+
+int
+journal_refund_next_id(struct journal *j, const char *order_id,
+		       char ret_id[static REFUND_ID_MAX + 1])
+{
+	int64_t count = 0;
+	int r;
+
+	r = pragma_int_bound(j, "SELECT COUNT(*) FROM refunds WHERE order_id = ?1", order_id,
+			     &count);
+	if (r < 0)
+		return r;
+	/* The rule of journal_refund_create_keyed(): "<order id>_r<n>". */
+	if (snprintf(ret_id, REFUND_ID_MAX + 1, "%s_r%" PRId64, order_id, count + 1) >
+	    REFUND_ID_MAX)
+		return -E2BIG;
+	return 0;
 }

@@ -18,7 +18,7 @@
  * message; it is never silently replaced by a fresh one.
  */
 
-#define JOURNAL_SCHEMA_VERSION 3
+#define JOURNAL_SCHEMA_VERSION 5
 #define JOURNAL_APPLICATION_ID 0x46325046 /* "F2PF" */
 
 /* doc/engine.md "Trade numbers": <terminal>_<yyyymmdd>_<install>_<run>_<seq>. */
@@ -89,6 +89,17 @@ struct journal_order_request {
 	const char *fingerprint;
 	usec_t code_wait_usec;   /* a scan order without auth_code waits this long for it */
 	const char *operator_id; /* the cashier, NULL for none (at most JOURNAL_OPERATOR_MAX) */
+	/*
+	 * Optional, doc/engine.md "Write-ahead": called inside the creating transaction with the
+	 * new order, which it may move on (the engine runs the machine's start and sets the
+	 * request about to leave). It returns < 0 to give up the order (nothing is written), 0 to
+	 * keep it as it was, or 1 when it moved the order. The order is stored as it then is, with
+	 * one event row "created" (from "" to its state, with its pending request), in one
+	 * durable commit between the cashier's order and its first request. Not called when the
+	 * idempotency key returns an existing order.
+	 */
+	int (*first_move)(struct journal_order *o, void *userdata);
+	void *first_move_userdata;
 };
 
 struct journal_refund {
@@ -117,13 +128,22 @@ struct journal_event {
  * the journal was restored from a backup, copied to another till or lost its write-ahead file. A
  * new journal is built in a temporary file and renamed into place once its schema is committed, so
  * any file found at path must be a complete journal. Returns 0 and a new handle, or: -EUCLEAN when
- * the file is empty, not SQLite, fails PRAGMA quick_check, or is not a journal; -EPROTONOSUPPORT
+ * the file is empty, not SQLite, fails PRAGMA quick_check (run when the journal was not closed
+ * cleanly: journal_close()), or is not a journal; -EPROTONOSUPPORT
  * when it was written by a newer schema; another -errno on I/O errors. Every failure is logged
  * once, with the path and what to do.
  */
 int journal_open(const char *path, struct journal **ret);
-/* Closes the handle (NULL-safe). */
+/*
+ * Closes the handle (NULL-safe). doc/engine.md "Integrity check": when SQLite closes the journal
+ * cleanly (write-ahead file merged and removed), "<path>.clean" records the file as it was left
+ * (device, inode, size, modification and change times); the next open that finds the file just so
+ * skips PRAGMA quick_check. Every open removes the record first, so a crash leaves none.
+ */
 void journal_close(struct journal *j);
+
+/* Whether this open ran PRAGMA quick_check (no record of a clean close matched the file). */
+bool journal_checked_at_open(const struct journal *j);
 
 /*
  * Copies the write-ahead file into the journal and truncates it to zero bytes (the space it
@@ -288,9 +308,41 @@ int journal_refund_foreach(struct journal *j, bool unfinished_only, journal_refu
 int journal_refund_foreach_order(struct journal *j, const char *order_id, journal_refund_cb cb,
 				 void *userdata);
 
-/* Records a received notification (raw body, borrowed) and whether it verified. */
-int journal_notification_add(struct journal *j, const char *out_trade_no, const void *body,
-			     size_t size, bool verified, const char *outcome, usec_t now_usec);
+#define JOURNAL_NOTIFY_ID_MAX 128
+#define JOURNAL_OUTCOME_MAX   128
+
+/*
+ * doc/engine.md "Notifications": records a received notification, committed durably: body
+ * (borrowed, size bytes, at most JOURNAL_BODY_MAX) is kept exactly, packed
+ * (journal-body.h), with its notify_id (may be NULL), whether it verified and what was made of
+ * it. A replay (doc/protocol.md §4: Alipay repeats a notification until it hears "success",
+ * signed anew each time) with the notify_id, out_trade_no, verdict and outcome of a row already
+ * kept writes nothing and returns 1 (the first delivery's bytes stay); 0 when a row was added.
+ */
+int journal_notification_add(struct journal *j, const char *out_trade_no, const char *notify_id,
+			     const void *body, size_t size, bool verified, const char *outcome,
+			     usec_t now_usec);
+
+/* One received notification as journaled. */
+struct journal_notification {
+	int64_t seq;
+	usec_t received_usec;
+	char out_trade_no[ORDER_ID_MAX + 1];
+	char notify_id[JOURNAL_NOTIFY_ID_MAX + 1]; /* "" when it had none (or before schema 4) */
+	const char *body; /* the exact bytes received, size of them, then a NUL; borrowed */
+	size_t size;
+	bool verified;
+	char outcome[JOURNAL_OUTCOME_MAX + 1];
+};
+
+/*
+ * Calls cb for each notification kept for out_trade_no (all of them when NULL), oldest first,
+ * with the body unpacked. -EBADMSG (logged) for a body that does not unpack. A negative return
+ * from cb stops the walk and is returned.
+ */
+typedef int (*journal_notification_cb)(const struct journal_notification *n, void *userdata);
+int journal_notification_foreach(struct journal *j, const char *out_trade_no,
+				 journal_notification_cb cb, void *userdata);
 
 /* Reads a counter ("out_trade_no_seq", "journal_writes"); 0 for a counter never set. */
 int journal_counter_get(struct journal *j, const char *name, int64_t *ret);
@@ -305,5 +357,61 @@ int journal_event_seq(struct journal *j, int64_t *ret);
  */
 int journal_backup(struct journal *j, const char *dest);
 
+/*
+ * What the journal committed since it was opened: every write transaction (commits), and those
+ * made durable before returning (synced: synchronous=FULL, one fsync each). For tests and the
+ * benchmark: the write-ahead rule is counted, not timed.
+ */
+struct journal_commits {
+	uint64_t commits;
+	uint64_t synced;
+};
+struct journal_commits journal_commit_count(const struct journal *j);
+
 /* Tests: the next n write-ahead saves (order or refund) fail with -EIO and write nothing. */
 void journal_inject_failures(struct journal *j, unsigned n);
+
+/* ---- refunds at any till (doc/central.md "Refunds at any till") ---- */
+
+/* Another till's order as the central database knows it. */
+struct journal_foreign_order {
+	char id[ORDER_ID_MAX + 1];
+	char install_id[JOURNAL_INSTALL_ID_LEN + 1]; /* the owning till's journal */
+	char terminal_id[33];
+	enum order_kind kind;
+	int64_t amount_fen;
+	char subject[JOURNAL_SUBJECT_MAX + 1];
+	char pos_ref[JOURNAL_POS_REF_MAX + 1];
+	char trade_no[JOURNAL_TRADE_NO_MAX + 1];
+	usec_t created_usec;
+};
+
+/* 1 when order id is another till's, imported here to be refunded; 0 when not; or -errno. */
+int journal_order_is_foreign(struct journal *j, const char *id);
+
+/*
+ * A refund of another till's order, after the central database reserved its amount: in one
+ * transaction, imports fo (borrowed) as a PAID order when this journal does not have it yet (with
+ * an "imported" event; its pos_ref kept apart from ours), and creates the refund in state NEW with
+ * refund_id as its out_request_no and idem_key (may be NULL) as its key. The engine runs it like
+ * any refund. -EINVAL for a bad argument, -E2BIG for over-long strings, -EEXIST when the id or
+ * the key is taken; *ret filled on success.
+ */
+int journal_foreign_refund_create(struct journal *j, const struct journal_foreign_order *fo,
+				  const char *refund_id, int64_t amount_fen, const char *reason,
+				  const char *idem_key, usec_t now_usec,
+				  struct journal_refund *ret);
+
+/*
+ * The refund of order_id with key idem_key: 0 and *ret when its amount is amount_fen,
+ * -EKEYREJECTED (and *ret) for another amount, -ENOENT when the order has no refund with it.
+ */
+int journal_refund_find_key(struct journal *j, const char *order_id, const char *idem_key,
+			    int64_t amount_fen, struct journal_refund *ret);
+
+/*
+ * The out_request_no the next journal_refund_create_keyed() of order_id will give, while no other
+ * refund of it is created meanwhile: "<order id>_r<n>". 0, -E2BIG, or a journal error.
+ */
+int journal_refund_next_id(struct journal *j, const char *order_id,
+			   char ret_id[static REFUND_ID_MAX + 1]);

@@ -32,6 +32,24 @@ ours(const struct collect *c, const char *out_trade_no)
 	return strncmp(out_trade_no, c->prefix, c->prefix_len) == 0;
 }
 
+/*
+ * doc/central.md "Refunds at any till": a refund is the till's that made it, whose numbering
+ * its out_request_no continues: "<order id>_r<n>" of an own order, "<trade number>_f" of a refund
+ * of another till's order. Cut at the last '_', the rest is a number of the till's.
+ */
+static bool
+refund_ours(const struct collect *c, const char *out_request_no)
+{
+	const char *cut = strrchr(out_request_no, '_');
+	char no[ORDER_ID_MAX + 1];
+
+	if (!cut || (size_t)(cut - out_request_no) > ORDER_ID_MAX)
+		return false;
+	memcpy(no, out_request_no, (size_t)(cut - out_request_no));
+	no[cut - out_request_no] = '\0';
+	return ours(c, no);
+}
+
 /* Order states in the API's spelling (upper case, doc/design.md §7). */
 static void
 state_name(char buf[static 32], enum order_state s)
@@ -78,7 +96,7 @@ collect_refund(const struct journal_refund *rf, void *userdata)
 	struct collect *c = userdata;
 	struct bill_expect e = {.type = BILL_ROW_REFUND, .amount_fen = rf->amount_fen};
 
-	if (!ours(c, rf->order_id) || rf->fsm.state != REFUND_DONE ||
+	if (!refund_ours(c, rf->fsm.id) || rf->fsm.state != REFUND_DONE ||
 	    !in_day(c, rf->fsm.state_since_usec))
 		return 0;
 	snprintf(e.order_id, sizeof(e.order_id), "%s", rf->order_id);
@@ -143,9 +161,11 @@ classify_unexpected(const struct bill_row *br, struct bill_unexpected *u, void *
 }
 
 static bool
-ours_cb(const char *out_trade_no, void *userdata)
+ours_cb(const struct bill_row *br, void *userdata)
 {
-	return ours(userdata, out_trade_no);
+	if (br->type == BILL_ROW_REFUND && !isempty(br->out_request_no))
+		return refund_ours(userdata, br->out_request_no);
+	return ours(userdata, br->out_trade_no);
 }
 
 static const struct bill_match_ops journal_ops = {

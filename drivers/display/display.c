@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +25,6 @@
 #define BACKOFF_MIN_USEC  (1 * USEC_PER_SEC)
 #define BACKOFF_MAX_USEC  (30 * USEC_PER_SEC)
 #define TTY_FRAME_MAX     (256 * 1024)
-#define COPY_TEXT_MAX     (DISPLAY_TEXT_MAX + 8) /* enough to know the text was longer */
 #define WEB_DEFAULT_ADDR  "127.0.0.1"
 #define WEB_DEFAULT_PORT  8090
 #define POLE_DEFAULT_BAUD 2400 /* the LED8N manual's power-on speed */
@@ -52,7 +53,8 @@ struct display {
 
 	struct display_renderer *renderer;
 	struct display_fb *fb;
-	cairo_surface_t *png;
+	dev_t png_dev; /* the file the last show wrote; png_ino 0 = none */
+	ino_t png_ino;
 	int tty_fd;
 	int tty_fd_owned;
 
@@ -68,57 +70,9 @@ struct display {
 
 	struct display_screen last; /* strings owned */
 	int have_last;
+	int last_result; /* what showing it returned */
 	int qr_too_big_logged;
 };
-
-void
-display_screen_clear(struct display_screen *s)
-{
-	free((char *)s->qr_text);
-	free((char *)s->store_name);
-	free((char *)s->subject);
-	free((char *)s->reason_code);
-	free((char *)s->reason_text);
-	*s = (struct display_screen){0};
-}
-
-static int
-strndup_opt(const char *s, size_t max, const char **ret)
-{
-	char *c = NULL;
-
-	if (s) {
-		c = strndup(s, max);
-		if (!c)
-			return -ENOMEM;
-	}
-	*ret = c;
-	return 0;
-}
-
-int
-display_screen_copy(const struct display_screen *s, struct display_screen *ret)
-{
-	struct display_screen c = *s;
-	int r;
-
-	c.qr_text = c.store_name = c.subject = c.reason_code = c.reason_text = NULL;
-	r = strndup_opt(s->qr_text, DISPLAY_QR_TEXT_MAX + 1, &c.qr_text);
-	if (r >= 0)
-		r = strndup_opt(s->store_name, COPY_TEXT_MAX, &c.store_name);
-	if (r >= 0)
-		r = strndup_opt(s->subject, COPY_TEXT_MAX, &c.subject);
-	if (r >= 0)
-		r = strndup_opt(s->reason_code, COPY_TEXT_MAX, &c.reason_code);
-	if (r >= 0)
-		r = strndup_opt(s->reason_text, COPY_TEXT_MAX, &c.reason_text);
-	if (r < 0) {
-		display_screen_clear(&c);
-		return r;
-	}
-	*ret = c;
-	return 0;
-}
 
 static void
 backend_close(struct display *d)
@@ -133,6 +87,7 @@ backend_close(struct display *d)
 		close(d->pole_fd);
 	d->pole_fd = -1;
 	buf_truncate(&d->pole_last, 0);
+	d->png_ino = 0;
 	d->up = 0;
 }
 
@@ -262,6 +217,58 @@ tty_output(struct display *d, const struct display_screen *s)
 	return r < 0 ? r : shown;
 }
 
+/* Which file the PNG backend just wrote, to know later whether it still shows that frame. */
+static void
+png_remember(struct display *d)
+{
+	struct stat st;
+
+	if (stat(d->path, &st) == 0) {
+		d->png_dev = st.st_dev;
+		d->png_ino = st.st_ino;
+	}
+}
+
+/*
+ * Whether showing s again can be skipped: a PNG already holding exactly this screen (the file
+ * we wrote, neither replaced nor removed since). Encoding a frame costs milliseconds of CPU; a
+ * retry or a caller repeating itself costs nothing then.
+ */
+static bool
+png_shows(const struct display *d, const struct display_screen *s)
+{
+	struct stat st;
+
+	return d->type == BACKEND_PNG && d->up && d->have_last && d->last_result == 0 &&
+	       d->png_ino != 0 && display_screen_equal(&d->last, s) && stat(d->path, &st) == 0 &&
+	       st.st_ino == d->png_ino && st.st_dev == d->png_dev;
+}
+
+/*
+ * Draws on a surface made for this show and freed after it: between shows a PNG display keeps
+ * no pixels in memory (2.4 MB at the default 1024x600), for the cost of mapping them again.
+ */
+static int
+png_output(struct display *d, const struct display_screen *s)
+{
+	cairo_surface_t *surface;
+	int r, shown;
+
+	d->png_ino = 0;
+	surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, d->width, d->height);
+	if (cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS) {
+		cairo_surface_destroy(surface);
+		return -ENOMEM;
+	}
+	shown = display_render(d->renderer, surface, s, NULL);
+	r = shown < 0 && shown != -E2BIG ? shown : display_png_write(surface, d->path);
+	cairo_surface_destroy(surface);
+	if (r < 0)
+		return r;
+	png_remember(d);
+	return shown;
+}
+
 static int
 backend_output(struct display *d, const struct display_screen *s)
 {
@@ -275,11 +282,7 @@ backend_output(struct display *d, const struct display_screen *s)
 		r = display_fb_flush(d->fb);
 		return r < 0 ? r : shown;
 	case BACKEND_PNG:
-		shown = display_render(d->renderer, d->png, s, NULL);
-		if (shown < 0 && shown != -E2BIG)
-			return shown;
-		r = display_png_write(d->png, d->path);
-		return r < 0 ? r : shown;
+		return png_output(d, s);
 	case BACKEND_TTY:
 		return tty_output(d, s);
 	case BACKEND_WEB:
@@ -350,6 +353,8 @@ display_show_at(struct display *d, const struct display_screen *s, uint64_t now_
 
 	if (!d || !s || (unsigned)s->kind >= _DISPLAY_SCREEN_MAX)
 		return -EINVAL;
+	if (png_shows(d, s))
+		return 0;
 	r = display_screen_copy(s, &copy);
 	if (r < 0)
 		return r;
@@ -358,6 +363,7 @@ display_show_at(struct display *d, const struct display_screen *s, uint64_t now_
 	d->last = copy;
 	d->have_last = 1;
 	r = display_output(d, &d->last, now_usec);
+	d->last_result = r;
 	/* Once per QR: the countdown redraws the same screen every second. */
 	if (r == -E2BIG && !(same_qr && d->qr_too_big_logged)) {
 		size_t len = d->last.qr_text ? strlen(d->last.qr_text) : 0;
@@ -392,6 +398,7 @@ display_retry(struct display *d, uint64_t now_usec)
 		return 0;
 	}
 	r = display_output(d, &d->last, now_usec);
+	d->last_result = r;
 	return r == -E2BIG || r == -EAGAIN ? 0 : r;
 }
 
@@ -413,8 +420,6 @@ display_free(struct display *d)
 	if (!d)
 		return NULL;
 	backend_close(d);
-	if (d->png)
-		cairo_surface_destroy(d->png);
 	display_renderer_free(d->renderer);
 	display_screen_clear(&d->last);
 	buf_free(&d->pole_last);
@@ -586,11 +591,6 @@ display_init(struct display *d)
 		r = display_renderer_new(&d->renderer);
 		if (r < 0)
 			return r;
-	}
-	if (d->type == BACKEND_PNG) {
-		d->png = cairo_image_surface_create(CAIRO_FORMAT_RGB24, d->width, d->height);
-		if (cairo_surface_status(d->png) != CAIRO_STATUS_SUCCESS)
-			return -ENOMEM;
 	}
 	/* Open at once so a wrong path shows in the log at start-up, not at the first sale. */
 	r = backend_open(d);

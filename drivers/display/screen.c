@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Screen texts in Chinese and English, Alipay sub_codes in plain words, and text hygiene. */
+/* Screen texts in Chinese and English, Alipay sub_codes in plain words, text hygiene, and the
+ * screen copies the daemon keeps. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,7 +9,9 @@
 
 #include "common/macro.h"
 #include "common/money.h"
-#include "drivers/display/display-private.h"
+#include "drivers/display/screen.h"
+
+#define COPY_TEXT_MAX (DISPLAY_TEXT_MAX + 8) /* enough to know the text was longer */
 
 const char *
 display_screen_kind_to_string(enum display_screen_kind k)
@@ -279,4 +282,68 @@ display_countdown_format(int seconds, char buf[static DISPLAY_COUNTDOWN_BUF])
 
 	snprintf(buf, DISPLAY_COUNTDOWN_BUF, "%d:%02d", s / 60, s % 60);
 	return buf;
+}
+
+void
+display_screen_clear(struct display_screen *s)
+{
+	free((char *)s->qr_text);
+	free((char *)s->store_name);
+	free((char *)s->subject);
+	free((char *)s->reason_code);
+	free((char *)s->reason_text);
+	*s = (struct display_screen){0};
+}
+
+static int
+strndup_opt(const char *s, size_t max, const char **ret)
+{
+	char *c = NULL;
+
+	if (s) {
+		c = strndup(s, max);
+		if (!c)
+			return -ENOMEM;
+	}
+	*ret = c;
+	return 0;
+}
+
+int
+display_screen_copy(const struct display_screen *s, struct display_screen *ret)
+{
+	struct display_screen c = *s;
+	int r;
+
+	c.qr_text = c.store_name = c.subject = c.reason_code = c.reason_text = NULL;
+	r = strndup_opt(s->qr_text, DISPLAY_QR_TEXT_MAX + 1, &c.qr_text);
+	if (r >= 0)
+		r = strndup_opt(s->store_name, COPY_TEXT_MAX, &c.store_name);
+	if (r >= 0)
+		r = strndup_opt(s->subject, COPY_TEXT_MAX, &c.subject);
+	if (r >= 0)
+		r = strndup_opt(s->reason_code, COPY_TEXT_MAX, &c.reason_code);
+	if (r >= 0)
+		r = strndup_opt(s->reason_text, COPY_TEXT_MAX, &c.reason_text);
+	if (r < 0) {
+		display_screen_clear(&c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return (!a && !b) || STR_EQ_PTR(a, b);
+}
+
+bool
+display_screen_equal(const struct display_screen *a, const struct display_screen *b)
+{
+	return a->kind == b->kind && a->language == b->language && a->amount_fen == b->amount_fen &&
+	       a->seconds_left == b->seconds_left && same_str(a->qr_text, b->qr_text) &&
+	       same_str(a->store_name, b->store_name) && same_str(a->subject, b->subject) &&
+	       same_str(a->reason_code, b->reason_code) && same_str(a->reason_text, b->reason_text);
 }

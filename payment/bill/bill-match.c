@@ -200,7 +200,7 @@ match_row(const struct bill_row *br, struct bill_expect **idx, size_t n,
 	struct bill_expect *e;
 	int r;
 
-	if (!ops->ours(br->out_trade_no, userdata)) {
+	if (!ops->ours(br, userdata)) {
 		sum->other_terminals++;
 		w.status = BILL_MATCH_OTHER_TERMINAL;
 		w.state = "";

@@ -57,8 +57,12 @@ struct bill_unexpected {
 };
 
 struct bill_match_ops {
-	/* Whether a row of the bill is ours (else it goes to other_terminals). */
-	bool (*ours)(const char *out_trade_no, void *userdata);
+	/*
+	 * Whether a row of the bill is ours (else it goes to other_terminals). A refund made at
+	 * another till than the order's is that till's (doc/central.md "Refunds at any till"):
+	 * judge refunds with an out_request_no by it.
+	 */
+	bool (*ours)(const struct bill_row *br, void *userdata);
 	/* Fills *ret (zeroed, amount_fen -1) for a row of ours nobody expected: 0 or -errno. */
 	int (*classify)(const struct bill_row *br, struct bill_unexpected *ret, void *userdata);
 	/* Optional: adds keys after the standard ones to every row (e.g. its terminal). */

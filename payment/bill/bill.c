@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Alipay trade bills (doc/protocol.md §5.8): zip unpacking, GBK decoding, detail CSV parsing. */
+/* Alipay trade bills (doc/protocol.md §5.8): the detail entry of the zip, GBK decoding, detail
+ * CSV parsing. */
 #include <errno.h>
 #include <iconv.h>
 #include <stdarg.h>
@@ -8,13 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/money.h"
 #include "payment/bill/bill.h"
+#include "payment/bill/unzip.h"
 
 #define log_oom() log_error_errno(ENOMEM, "Out of memory")
 
@@ -494,25 +493,33 @@ entry_is_detail(const char *name)
 	       ends_with(utf8, l, DETAIL_NAME);
 }
 
+/* The detail entry, unpacked: the first entry named like it. */
+struct detail_find {
+	size_t max;
+	struct buf *raw;
+	struct bill_error *e;
+	bool found;
+};
+
 static int
-entry_read(struct archive *a, size_t max, struct buf *out, struct bill_error *e)
+detail_entry(const struct unzip_entry *entry, void *userdata)
 {
-	char chunk[65536];
+	struct detail_find *f = userdata;
+	const char *why = "";
+	int r;
 
-	for (;;) {
-		la_ssize_t k = archive_read_data(a, chunk, sizeof(chunk));
-
-		if (k == 0)
-			return 0;
-		if (k < 0)
-			return bill_fail(e, -EBADMSG, "the detail entry is corrupt: %s",
-					 strna(archive_error_string(a)));
-		if ((size_t)k > max - out->len)
-			return bill_fail(e, -EFBIG,
-					 "the detail entry unpacks to more than %zu bytes", max);
-		if (buf_append(out, chunk, (size_t)k) < 0)
-			return log_oom();
-	}
+	if (!entry_is_detail(entry->name))
+		return 0;
+	f->found = true;
+	r = unzip_read(entry, f->max, f->raw, &why);
+	if (r == -EFBIG)
+		return bill_fail(f->e, r, "the detail entry unpacks to more than %zu bytes",
+				 f->max);
+	if (r == -ENOMEM)
+		return log_oom();
+	if (r < 0)
+		return bill_fail(f->e, r, "the detail entry is corrupt: %s", why);
+	return 1;
 }
 
 int
@@ -521,71 +528,38 @@ bill_zip_parse(const void *zip, size_t len, size_t unpacked_max, struct bill **r
 {
 	_cleanup_buf_ struct buf raw = BUF_INIT(0);
 	_cleanup_free_ char *text = NULL;
-	struct archive *a;
-	struct archive_entry *entry;
+	struct detail_find f = {.raw = &raw, .e = ret_error};
+	const char *why = "";
 	size_t text_len = 0;
-	unsigned entries = 0;
-	bool found = false;
-	int r = 0;
+	int r;
 
 	if (unpacked_max == 0 || unpacked_max > BILL_UNPACKED_MAX)
 		unpacked_max = BILL_UNPACKED_MAX;
 	raw.max = unpacked_max;
+	f.max = unpacked_max;
 	if (len > BILL_ZIP_MAX)
 		return bill_fail(ret_error, -EFBIG, "the zip is larger than %u bytes",
 				 BILL_ZIP_MAX);
-	a = archive_read_new();
-	if (!a)
-		return log_oom();
-	if (archive_read_support_format_zip(a) != ARCHIVE_OK ||
-	    archive_read_open_memory(a, zip, len) != ARCHIVE_OK) {
-		r = bill_fail(ret_error, -EBADMSG, "not a zip file: %s",
-			      strna(archive_error_string(a)));
-		goto out;
-	}
-	for (;;) {
-		int k = archive_read_next_header(a, &entry);
-
-		if (k == ARCHIVE_EOF)
-			break;
-		if (k != ARCHIVE_OK && k != ARCHIVE_WARN) {
-			r = bill_fail(ret_error, -EBADMSG, "a corrupt zip: %s",
-				      strna(archive_error_string(a)));
-			goto out;
-		}
-		if (++entries > BILL_ZIP_ENTRIES_MAX) {
-			r = bill_fail(ret_error, -EBADMSG, "more than %u entries in the zip",
-				      BILL_ZIP_ENTRIES_MAX);
-			goto out;
-		}
-		if (found || !entry_is_detail(archive_entry_pathname(entry)))
-			continue;
-		found = true;
-		r = entry_read(a, unpacked_max, &raw, ret_error);
-		if (r < 0)
-			goto out;
-	}
-	if (!found) {
-		r = bill_fail(ret_error, -EBADMSG, "no detail entry (…%s) in the zip", DETAIL_NAME);
-		goto out;
-	}
+	r = unzip_each(zip, len, BILL_ZIP_ENTRIES_MAX, detail_entry, &f, &why);
+	if (r == -E2BIG)
+		return bill_fail(ret_error, -EBADMSG, "more than %u entries in the zip",
+				 BILL_ZIP_ENTRIES_MAX);
+	if (r < 0 && !f.found)
+		return bill_fail(ret_error, r, "not a zip file, or a corrupt one: %s", why);
+	if (r < 0)
+		return r; /* said by detail_entry() */
+	if (!f.found)
+		return bill_fail(ret_error, -EBADMSG, "no detail entry (…%s) in the zip",
+				 DETAIL_NAME);
 	/* doc/protocol.md §5.8: the files are GBK. UTF-8 bytes may well decode as GBK (into
 	 * nonsense), so look for the UTF-8 title first to say what is wrong. */
-	if (raw.len >= strlen(TITLE) && memcmp(raw.data, TITLE, strlen(TITLE)) == 0) {
-		r = bill_fail(ret_error, -EBADMSG, "the detail CSV is UTF-8, Alipay bills are GBK");
-		goto out;
-	}
+	if (raw.len >= strlen(TITLE) && memcmp(raw.data, TITLE, strlen(TITLE)) == 0)
+		return bill_fail(ret_error, -EBADMSG,
+				 "the detail CSV is UTF-8, Alipay bills are GBK");
 	r = bill_gbk_to_utf8(raw.data ?: "", raw.len, unpacked_max * 2, &text, &text_len);
-	if (r == -EILSEQ) {
-		r = bill_fail(ret_error, r, "the detail CSV is not valid GBK");
-		goto out;
-	}
-	if (r < 0) {
-		r = bill_fail(ret_error, r, "the detail CSV cannot be decoded");
-		goto out;
-	}
-	r = bill_csv_parse(text, text_len, ret, ret_error);
-out:
-	archive_read_free(a);
-	return r;
+	if (r == -EILSEQ)
+		return bill_fail(ret_error, r, "the detail CSV is not valid GBK");
+	if (r < 0)
+		return bill_fail(ret_error, r, "the detail CSV cannot be decoded");
+	return bill_csv_parse(text, text_len, ret, ret_error);
 }

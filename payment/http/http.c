@@ -13,43 +13,10 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/macro.h"
+#include "payment/http/http-internal.h"
 #include "payment/http/http.h"
 
 #define HTTP_USER_AGENT "f2fpayd/" F2FPAY_VERSION
-
-struct http_request {
-	struct http_client *client;
-	struct http_request *prev, *next; /* in client->requests */
-	CURL *easy;
-	CURLU *url;
-	struct curl_slist *headers;
-	char *log_url; /* scheme://host[:port]/path: no query, no user info */
-	enum http_method method;
-	struct buf body;
-	char *post; /* our copy of the request body: it may hold a payment code, wiped */
-	size_t post_len;
-	http_done_t done;
-	void *userdata;
-	uint64_t bytes_sent;
-	unsigned send_count;
-	bool policy_refused;
-	bool over_cap;
-	bool oom;
-	bool in_callback;
-	char errbuf[CURL_ERROR_SIZE];
-};
-
-struct http_client {
-	CURLM *multi;
-	bool no_tls_resume;
-	CURLSH *share; /* TLS sessions only: resumed on a fresh connection, never a connection */
-	struct http_loop loop;
-	char *ca_file;
-	struct http_request *requests;
-	size_t n_requests;
-	unsigned dispatching; /* > 0 while completion callbacks run */
-	bool freeing;
-};
 
 static const char *const outcome_names[_HTTP_OUTCOME_MAX] = {
 	[HTTP_OUTCOME_OK] = "ok",
@@ -99,22 +66,8 @@ http_host_is_loopback(const char *host)
 	return false;
 }
 
-static void
-curl_url_cleanupp(CURLU **u)
-{
-	if (*u)
-		curl_url_cleanup(*u);
-}
-
-static void
-curl_freep(char **p)
-{
-	if (*p)
-		curl_free(*p);
-}
-
 /* Parses `url` with libcurl's own parser, so the policy judges exactly what libcurl will use. */
-static int
+int
 url_parse(const char *url, CURLU **ret)
 {
 	CURLU *u;
@@ -132,7 +85,7 @@ url_parse(const char *url, CURLU **ret)
 	return 0;
 }
 
-static int
+int
 url_policy(CURLU *u)
 {
 	_cleanup_(curl_freep) char *scheme = NULL, *host = NULL;
@@ -399,6 +352,7 @@ request_free(struct http_request *req)
 			curl_multi_remove_handle(c->multi, req->easy);
 		curl_easy_cleanup(req->easy);
 	}
+	tunnel_free(req);
 	if (c) {
 		if (req->prev)
 			req->prev->next = req->next;
@@ -411,6 +365,8 @@ request_free(struct http_request *req)
 	curl_slist_free_all(req->headers);
 	if (req->url)
 		curl_url_cleanup(req->url);
+	if (req->tunnel_url)
+		curl_url_cleanup(req->tunnel_url);
 	buf_free(&req->body);
 	if (req->post) {
 		explicit_bzero(req->post, req->post_len);
@@ -455,9 +411,18 @@ request_finish(struct http_request *req, CURLcode code)
 	resp.send_count = req->send_count;
 	if (sent && resp.send_count == 0)
 		resp.send_count = 1;
+	if (req->tunnel && !req->tunnel->forwarded && resp.outcome != HTTP_OUTCOME_OK) {
+		/* libcurl wrote into the tunnel, but the tunnel knows no byte of it went towards
+		 * the gateway (no connection could carry it): it never left. */
+		resp.outcome = HTTP_OUTCOME_NOT_DELIVERED;
+		resp.send_count = 0;
+		sent = false;
+	}
 	resp.elapsed_usec = total_usec > 0 ? (uint64_t)total_usec : 0;
 
-	if (req->policy_refused && !sent)
+	if (req->tunnel && !req->tunnel->forwarded && resp.outcome == HTTP_OUTCOME_NOT_DELIVERED)
+		error = "no connection to the gateway could carry the request";
+	else if (req->policy_refused && !sent)
 		error = "refused by policy: plain http:// only to a loopback host, https:// "
 			"otherwise";
 	else if (req->over_cap)
@@ -508,6 +473,20 @@ request_finish(struct http_request *req, CURLcode code)
 	request_free(req);
 }
 
+void
+request_resume(struct http_request *req, struct http_preconn *pc)
+{
+	int r;
+
+	r = tunnel_attach(req, pc);
+	if (r >= 0 && curl_multi_add_handle(req->client->multi, req->easy) == CURLM_OK)
+		return;
+	/* Out of memory, in effect. Nothing was sent: not delivered. */
+	log_error("HTTP %s %s: failed to start the request", method_name(req->method),
+		  req->log_url);
+	request_finish(req, CURLE_COULDNT_CONNECT);
+}
+
 static void
 client_process_done(struct http_client *c)
 {
@@ -521,6 +500,8 @@ client_process_done(struct http_client *c)
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		code = msg->data.result; /* msg dies with curl_multi_remove_handle() */
+		if (preconn_transfer_done(c, msg->easy_handle, code))
+			continue;
 		if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req) !=
 			    CURLE_OK ||
 		    !req) {
@@ -551,6 +532,8 @@ http_client_socket_event(struct http_client *c, int fd, unsigned events)
 {
 	int flags = 0;
 
+	if (tunnel_socket_event(c, fd, events))
+		return 0;
 	if (events & HTTP_IO_IN)
 		flags |= CURL_CSELECT_IN;
 	if (events & HTTP_IO_OUT)
@@ -631,6 +614,10 @@ http_client_free(struct http_client *c)
 	c->freeing = true;
 	while (c->requests)
 		request_free(c->requests);
+	if (c->preconns)
+		log_bug("HTTP client freed with pre-opened connections left open");
+	while (c->preconns)
+		http_preconn_close(c->preconns);
 	curl_multi_cleanup(c->multi);
 	c->multi = NULL;
 	curl_share_cleanup(c->share);
@@ -641,7 +628,7 @@ http_client_free(struct http_client *c)
 	return NULL;
 }
 
-static char *
+char *
 url_for_log(CURLU *u)
 {
 	_cleanup_(curl_freep) char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
@@ -659,27 +646,39 @@ url_for_log(CURLU *u)
 	return buf_steal(&b);
 }
 
-static int
-request_setup(struct http_request *req, const struct http_request_spec *spec)
+char *
+url_origin(CURLU *u)
 {
-	struct http_client *c = req->client;
-	uint64_t ct = spec->connect_timeout_usec ? spec->connect_timeout_usec
-						 : HTTP_DEFAULT_CONNECT_TIMEOUT_USEC;
-	uint64_t tt = spec->timeout_usec ? spec->timeout_usec : HTTP_DEFAULT_TIMEOUT_USEC;
-	size_t cap = spec->response_cap ? spec->response_cap : HTTP_DEFAULT_RESPONSE_CAP;
-	CURL *e = req->easy;
-	bool ok = true;
+	_cleanup_(curl_freep) char *scheme = NULL, *host = NULL, *port = NULL;
+	char *o = NULL;
 
-	req->body = BUF_INIT(cap);
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		return NULL;
+	for (char *p = scheme; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+	if (asprintf(&o, "%s://%s:%s", scheme, host, port) < 0)
+		return NULL;
+	return o;
+}
+
+bool
+easy_policy(struct http_client *c, CURL *e, CURLU *url, bool policy_refused,
+	    uint64_t connect_timeout_usec)
+{
+	uint64_t ct =
+		connect_timeout_usec ? connect_timeout_usec : HTTP_DEFAULT_CONNECT_TIMEOUT_USEC;
+	bool ok = true;
 
 	/* The policy: libcurl is told to speak https only when the URL may not use http, so a
 	 * refused URL fails inside libcurl before any name lookup or connection, and completes
 	 * through the normal path. */
 	ok = ok && curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR,
-				    req->policy_refused ? "https" : "http,https") == CURLE_OK;
+				    policy_refused ? "https" : "http,https") == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https") == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
-	ok = ok && curl_easy_setopt(e, CURLOPT_CURLU, req->url) == CURLE_OK;
+	ok = ok && curl_easy_setopt(e, CURLOPT_CURLU, url) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
 	ok = ok &&
@@ -702,6 +701,26 @@ request_setup(struct http_request *req, const struct http_request_spec *spec)
 	ok = ok && curl_easy_setopt(e, CURLOPT_USERAGENT, HTTP_USER_AGENT) == CURLE_OK;
 	ok = ok &&
 	     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)((ct + 999) / 1000)) == CURLE_OK;
+	if (c->no_tls_resume)
+		ok = ok && curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L) == CURLE_OK;
+	else
+		ok = ok && curl_easy_setopt(e, CURLOPT_SHARE, c->share) == CURLE_OK;
+	return ok;
+}
+
+static int
+request_setup(struct http_request *req, const struct http_request_spec *spec)
+{
+	struct http_client *c = req->client;
+	uint64_t tt = spec->timeout_usec ? spec->timeout_usec : HTTP_DEFAULT_TIMEOUT_USEC;
+	size_t cap = spec->response_cap ? spec->response_cap : HTTP_DEFAULT_RESPONSE_CAP;
+	CURL *e = req->easy;
+	bool ok = true;
+
+	req->body = BUF_INIT(cap);
+
+	req->connect_timeout_usec = spec->connect_timeout_usec;
+	ok = ok && easy_policy(c, e, req->url, req->policy_refused, spec->connect_timeout_usec);
 	ok = ok && curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)((tt + 999) / 1000)) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cap) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_curl_write) == CURLE_OK;
@@ -713,10 +732,6 @@ request_setup(struct http_request *req, const struct http_request_spec *spec)
 	ok = ok && curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_curl_debug) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_DEBUGDATA, req) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_VERBOSE, 1L) == CURLE_OK;
-	if (c->no_tls_resume)
-		ok = ok && curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L) == CURLE_OK;
-	else
-		ok = ok && curl_easy_setopt(e, CURLOPT_SHARE, c->share) == CURLE_OK;
 	if (spec->no_reuse) {
 		/* doc/protocol.md §8: a fresh connection is never "reused", so libcurl never
 		 * re-sends. */
@@ -774,21 +789,28 @@ int
 http_client_submit(struct http_client *c, const struct http_request_spec *spec, http_done_t done,
 		   void *userdata, struct http_request **ret)
 {
+	struct http_preconn *pc = spec ? spec->preconn : NULL; /* ours from here on */
 	struct http_request *req;
 	const char *reason = NULL;
 	int r;
 
 	assert(c && done);
-	if (c->freeing)
+	if (c->freeing) {
+		http_preconn_close(pc);
 		return -ESHUTDOWN;
+	}
 
 	r = http_request_spec_validate(spec, &reason);
-	if (r < 0)
+	if (r < 0) {
+		http_preconn_close(pc);
 		return log_error_errno(r, "Refusing HTTP request: %s", reason);
+	}
 
 	req = calloc(1, sizeof(*req));
-	if (!req)
+	if (!req) {
+		http_preconn_close(pc);
 		return log_error_errno(ENOMEM, "Failed to allocate an HTTP request: %m");
+	}
 	req->client = c;
 	req->method = spec->method;
 	req->done = done;
@@ -816,6 +838,22 @@ http_client_submit(struct http_client *c, const struct http_request_spec *spec, 
 	r = request_setup(req, spec);
 	if (r < 0)
 		goto fail;
+	if (pc && !spec->no_reuse) {
+		log_bug("HTTP request with a connection opened in advance but without no_reuse");
+		pc = http_preconn_close(pc);
+	}
+	if (pc && tunnel_await(req, pc)) {
+		/* Starts once the connection is open (or failed to): request_resume(). */
+		if (ret)
+			*ret = req;
+		return 0;
+	}
+	if (pc) {
+		/* doc/protocol.md §8: on it for this one request only; see tunnel_attach(). */
+		r = tunnel_attach(req, TAKE_PTR(pc));
+		if (r < 0)
+			goto fail;
+	}
 	if (curl_multi_add_handle(c->multi, req->easy) != CURLM_OK) {
 		r = -EIO;
 		goto fail;
@@ -824,6 +862,7 @@ http_client_submit(struct http_client *c, const struct http_request_spec *spec, 
 		*ret = req;
 	return 0;
 fail:
+	http_preconn_close(pc);
 	request_free(req);
 	return log_error_errno(r, "Failed to start an HTTP request: %m");
 }

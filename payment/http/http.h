@@ -83,6 +83,18 @@ struct http_request_spec {
 	 * a fresh connection that is closed afterwards, and a lost answer is NO_ANSWER.
 	 */
 	bool no_reuse;
+	/*
+	 * A connection opened in advance by http_preconn_open(), for this request alone (with
+	 * no_reuse only). http_client_submit() takes it over whatever it returns: the caller
+	 * drops its pointer. A connection still being opened to this URL's origin is waited for
+	 * (at most the connect timeout it was opened with). When the request starts, and again
+	 * right before its first byte is written, the connection is checked: if it is established,
+	 * to this URL's scheme, host and port, and neither closed by the server nor broken (nothing
+	 * was ever sent on it, so nothing is lost), the request goes out on it; otherwise it is
+	 * closed and the request goes on a fresh connection as without it. Either way the
+	 * connection carries no other request and is closed afterwards.
+	 */
+	struct http_preconn *preconn;
 };
 
 /* The result handed to the completion callback. Valid until the callback returns. */
@@ -108,6 +120,7 @@ struct http_response {
 
 struct http_client;
 struct http_request;
+struct http_preconn;
 
 /*
  * Called exactly once per submitted request that is not cancelled, from the event loop (never
@@ -188,6 +201,20 @@ int http_client_submit(struct http_client *c, const struct http_request_spec *sp
  * A no-op when called on the request whose callback is running.
  */
 void http_request_cancel(struct http_request *req);
+
+/*
+ * Starts opening a connection to the scheme, host and port of `url` (TCP and, for https://, the
+ * TLS handshake with the same verification as every request) on the event loop, for one later
+ * request (`http_request_spec.preconn`). Never blocks; a failure to connect is not reported
+ * (the request will open its own connection). The caller owns it until it hands it to a
+ * request or closes it. Returns 0, -EPERM for a URL refused by policy, -EINVAL, -ENOMEM.
+ */
+int http_preconn_open(struct http_client *c, const char *url, uint64_t connect_timeout_usec,
+		      struct http_preconn **ret);
+/* Closes the connection (nothing was sent on it). NULL-safe; returns NULL. */
+struct http_preconn *http_preconn_close(struct http_preconn *pc);
+/* Whether the connection is established (handshake done) and not known to be dead. */
+bool http_preconn_is_ready(const struct http_preconn *pc);
 
 /* Number of requests submitted and not yet completed or cancelled (a request whose callback
  * is running still counts). */

@@ -4,7 +4,10 @@
 # journal of BENCH_SHIP_ORDERS orders, default 20000, caught up from scratch), the lag and backlog
 # while three tills take payments as fast as the sandbox answers (BENCH_LOAD_SECONDS, default
 # 20), and the store-wide reconciliation of BENCH_RECONCILE_ORDERS orders
-# (default 100000) over 50 synthetic tills. Prints numbers; asserts nothing about them.
+# (default 100000) over 50 synthetic tills; the time of refunds at any till (BENCH_REFUNDS,
+# default 100: a refund at T02 of T01's order, one of T01's own, and T02 and T03 refunding one
+# order at once). BENCH_CENTRAL_ONLY=ship|lag|reconcile|refund runs one part. Prints numbers;
+# asserts nothing about them.
 import os
 import shutil
 import sqlite3
@@ -16,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pgcluster  # noqa: E402
-from central_harness import Store, central, pay, wait_caught_up  # noqa: E402
+from central_harness import Store, central, pay, post, wait_caught_up  # noqa: E402
 
 BUILD = sys.argv[1]
 
@@ -154,10 +157,65 @@ def bench_reconcile(build, n_orders, n_tills=50, date="2026-11-26"):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def percentiles(ms):
+    ms = sorted(ms)
+    return (f"median {ms[len(ms) // 2]:.1f} ms, 95th {ms[int(len(ms) * 0.95)]:.1f} ms, "
+            f"max {ms[-1]:.1f} ms")
+
+
+def bench_refund(build, n):
+    """Wall time of POST …/refunds until the 201: reservation in the database (a connection of
+    its own each time), journal, start. The gateway's answer follows later and is not timed."""
+    tmp = tempfile.mkdtemp(prefix="f2fpay-bench-central-")
+    store = Store(build, tmp, ("T01", "T02", "T03"))
+    try:
+        for d in store.tills.values():
+            d.start()
+        t01, t02, t03 = (store.tills[t] for t in ("T01", "T02", "T03"))
+        orders = [pay(t01, "100.00")["id"] for _ in range(n)]
+        wait_caught_up(t01)
+
+        def timed(d, oid, amount):
+            t0 = time.monotonic()
+            st, body = post(d, f"/v1/orders/{oid}/refunds", {"amount": amount})
+            if st != 201:
+                raise RuntimeError(f"refund: {st} {body}")
+            return (time.monotonic() - t0) * 1000
+        elsewhere = [timed(t02, oid, "1.00") for oid in orders]
+        own = [timed(t01, oid, "1.00") for oid in orders]
+        one = orders[0]
+        got = [0]
+
+        def hammer(d):
+            for _ in range(n // 2):
+                st, _ = post(d, f"/v1/orders/{one}/refunds", {"amount": "0.01"})
+                got[0] += st == 201
+        t0 = time.monotonic()
+        ts = [threading.Thread(target=hammer, args=(d,)) for d in (t02, t03)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        dt = time.monotonic() - t0
+        print(f"refund at another till: {n} refunds, {percentiles(elsewhere)}")
+        print(f"refund at the order's till (reserved too): {n} refunds, {percentiles(own)}")
+        print(f"one order refunded from 2 tills at once: {got[0]} refunds in {dt:.2f} s "
+              f"({got[0] / dt:.1f}/s through its row lock)")
+    finally:
+        store.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
-    bench_throughput(BUILD, int(os.environ.get("BENCH_SHIP_ORDERS", "20000")))
-    bench_lag(BUILD, int(os.environ.get("BENCH_LOAD_SECONDS", "20")))
-    bench_reconcile(BUILD, int(os.environ.get("BENCH_RECONCILE_ORDERS", "100000")))
+    only = os.environ.get("BENCH_CENTRAL_ONLY")
+    if only in (None, "ship"):
+        bench_throughput(BUILD, int(os.environ.get("BENCH_SHIP_ORDERS", "20000")))
+    if only in (None, "lag"):
+        bench_lag(BUILD, int(os.environ.get("BENCH_LOAD_SECONDS", "20")))
+    if only in (None, "reconcile"):
+        bench_reconcile(BUILD, int(os.environ.get("BENCH_RECONCILE_ORDERS", "100000")))
+    if only in (None, "refund"):
+        bench_refund(BUILD, int(os.environ.get("BENCH_REFUNDS", "100")))
 
 
 if __name__ == "__main__":

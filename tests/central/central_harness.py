@@ -4,9 +4,11 @@
 import json
 import os
 import random
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -178,3 +180,25 @@ def check_same(store, d):
     jo, co = journal_orders(d), central_orders(store, iid)
     check(co == jo, f"{iid}: central orders differ: {co} vs {jo}")
     return len(je)
+
+
+def run_store_scenario(prefix, tests):
+    """main() of a scenario script: argv = BUILD_DIR NAME; tests maps NAME to (fn, tills,
+    [central] keys). fn(store) runs on a new store; every till must then stop cleanly."""
+    build, name = sys.argv[1], sys.argv[2]
+    tmp = tempfile.mkdtemp(prefix=f"{prefix}-{name}-")
+    fn, tills, extra = tests[name]
+    store = Store(build, tmp, tills, central_extra=extra)
+    try:
+        fn(store)
+        for d in store.tills.values():
+            check(d.stop() in (0, None), "f2fpayd did not exit cleanly")
+        print("ok")
+    except TestFailure:
+        for d in store.tills.values():
+            if d.proc and d.proc.poll() is None:
+                print(f"--- {d.tmp}: {status(d)}", file=sys.stderr)
+        raise
+    finally:
+        store.close()
+        shutil.rmtree(tmp, ignore_errors=True)

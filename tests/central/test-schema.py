@@ -58,14 +58,14 @@ def main():
             t.join()
         check(all(o.returncode == 0 for o in outs), f"concurrent migrate: {outs}")
         check(sorted(o.stdout.strip() for o in outs)
-              == ["schema version 1 (was 0)", "schema version 1 (was 1)"],
+              == ["schema version 2 (was 0)", "schema version 2 (was 2)"],
               f"concurrent migrate output: {[o.stdout for o in outs]}")
         out, _ = tool(c, secrets, "migrate")
-        check(out.strip() == "schema version 1 (was 1)", f"re-run: {out!r}")
+        check(out.strip() == "schema version 2 (was 2)", f"re-run: {out!r}")
         out, _ = tool(c, secrets, "version")
-        check(out.strip() == "1", f"version: {out!r}")
+        check(out.strip() == "2", f"version: {out!r}")
         _, rows, _ = c.psql("SELECT count(*) FROM f2fpay.schema_version")
-        check(rows == "1", f"schema_version rows: {rows}")
+        check(rows == "2", f"schema_version rows: {rows}")
 
         # Roles: a bad name is refused; the password never reaches the server in clear.
         tool(c, secrets, "add-role", "till", "T01; DROP", "--role-password-file", secrets["t01"],
@@ -116,9 +116,63 @@ def main():
         check(as_role("t01", "UPDATE f2fpay.tills SET shipped_seq = 2 RETURNING install_id")
               == "aaaaaaaa", "t01 cannot report its own progress")
 
+        # Refunds at any till: t02 reserves against t01's paid order through the function only,
+        # never over what was paid, and can neither write reservations or locks itself nor
+        # reserve in t01's name.
+        as_role("t01", "INSERT INTO f2fpay.order_rows (install_id, order_id, seq, terminal_id, "
+                "kind, state, amount_fen, refunded_fen, pending_refund_fen, pos_ref, created_at, "
+                "state_since) VALUES ('aaaaaaaa', 'T0_x', 2, 'T01', 'scan', 'paid', 1000, 0, 0, "
+                "'R-1', now(), now())")
+        check(as_role("t02", "SELECT count(*) FROM f2fpay.order_rows") == "0",
+              "t02 reads t01's orders")
+        reserve = "SELECT r_outcome, r_order_id, r_committed_fen FROM f2fpay.refund_reserve({})"
+        check(as_role("t02", reserve.format("'bbbbbbbb', 'T02_f1', NULL, 'R-1', 600"))
+              == "reserved|T0_x|0", "t02 cannot reserve by pos_ref")
+        check(as_role("t02", reserve.format("'bbbbbbbb', 'T02_f2', 'T0_x', NULL, 600"))
+              == "exceeds|T0_x|600", "a reservation went over the paid amount")
+        check(as_role("t02", reserve.format("'bbbbbbbb', 'T02_f3', 'T0_y', NULL, 1"))
+              == "not_found||", "an unknown order was found")
+        refused(c, "t02", reserve.format("'aaaaaaaa', 'T02_f4', 'T0_x', NULL, 1"),
+                "not registered by role t02")
+        refused(c, "t02", "INSERT INTO f2fpay.refund_reservations (refund_id, install_id, "
+                "order_install_id, order_id, amount_fen, db_role) VALUES ('x', 'bbbbbbbb', "
+                "'aaaaaaaa', 'T0_x', 1, 't02')", "permission denied")
+        refused(c, "t02", "UPDATE f2fpay.refund_reservations SET amount_fen = 1",
+                "permission denied")
+        refused(c, "t02", "DELETE FROM f2fpay.refund_reservations", "permission denied")
+        refused(c, "t02", "SELECT * FROM f2fpay.refund_locks FOR UPDATE", "permission denied")
+        refused(c, "t02", "SELECT f2fpay.refund_committed('aaaaaaaa', 'T0_x')",
+                "permission denied")
+        refused(c, "t02", "SELECT * FROM f2fpay.refund_find('T0_x', NULL)", "permission denied")
+        check(as_role("t02", "SELECT refund_id, state FROM f2fpay.refund_reservation_states")
+              == "T02_f1|held", "t02's own reservation")
+        check(as_role("t01", "SELECT count(*) FROM f2fpay.refund_reservations") == "0",
+              "t01 reads t02's reservations")
+        # The reservation is settled by the refund rows its till ships: failed releases it.
+        as_role("t02", "INSERT INTO f2fpay.refund_rows (install_id, refund_id, seq, order_id, "
+                "state, amount_fen, created_at, state_since) VALUES ('bbbbbbbb', 'T02_f1', 2, "
+                "'T0_x', 'failed', 600, now(), now())")
+        check(as_role("t02", reserve.format("'bbbbbbbb', 'T02_f5', 'T0_x', NULL, 1000"))
+              == "reserved|T0_x|0", "a failed refund's reservation was not released")
+        check(as_role("office1", "SELECT string_agg(refund_id || ':' || state, ',' ORDER BY "
+                      "refund_id) FROM f2fpay.refund_reservation_states")
+              == "T02_f1:released,T02_f5:held", "the office's view of the reservations")
+        # The same refund id again, before any refund row stands for it: the new amount
+        # replaces the old (a refund reserved but never journaled, whose number came again).
+        check(as_role("t02", reserve.format("'bbbbbbbb', 'T02_f5', 'T0_x', NULL, 400"))
+              == "reserved|T0_x|0", "a reservation was not replaced")
+        check(as_role("t02", "SELECT amount_fen FROM f2fpay.refund_reservations "
+                      "WHERE refund_id = 'T02_f5'") == "400", "the replaced amount")
+        check(as_role("t02", reserve.format("'bbbbbbbb', 'T02_f6', 'T0_x', NULL, 601"))
+              == "exceeds|T0_x|400", "the replaced amount is not counted")
+        refused(c, "t02", reserve.format("'bbbbbbbb', 'T02_f1', 'T0_x', NULL, 1"),
+                "reserved already")
+
         # The office reads every till and writes nothing.
         check(as_role("office1", "SELECT count(*) FROM f2fpay.events") == "3", "office reads all")
         check(as_role("office1", "SELECT count(*) FROM f2fpay.tills") == "2", "office tills")
+        refused(c, "office1", reserve.format("'bbbbbbbb', 'T02_f6', 'T0_x', NULL, 1"),
+                "permission denied")
         refused(c, "office1", ev.format(i="aaaaaaaa", s=9), "permission denied")
         refused(c, "office1", "UPDATE f2fpay.tills SET shipped_seq = 0", "permission denied")
 

@@ -7,13 +7,12 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from central_harness import (DEADLINE, Store, TestFailure, central, check,  # noqa: E402
-                             central_events, check_same, journal_events, metrics, pay,
-                             status, wait_caught_up)
+from central_harness import (DEADLINE, central, check, central_events,  # noqa: E402
+                             check_same, journal_events, metrics, pay, run_store_scenario,
+                             wait_caught_up)
 
 
 def test_three_tills(store):
@@ -188,31 +187,14 @@ def test_restored_journal(store):
 
 
 def main():
-    build, name = sys.argv[1], sys.argv[2]
-    tmp = tempfile.mkdtemp(prefix=f"f2fpay-central-{name}-")
-    tests = {
+    run_store_scenario("f2fpay-central", {
         "three-tills": (test_three_tills, ("T01", "T02", "T03"), {}),
         "db-restart": (test_db_restart, ("T01", "T02", "T03"), {}),
         "db-hung": (test_db_hung, ("T01", "T02"), {"timeout": "2s"}),
         "restored-journal": (test_restored_journal, ("T01",), {}),
         "kill-while-shipping": (test_kill_while_shipping, ("T01",),
                                 {"batch_size": "5", "poll_interval": "50ms"}),
-    }
-    fn, tills, extra = tests[name]
-    store = Store(build, tmp, tills, central_extra=extra)
-    try:
-        fn(store)
-        for d in store.tills.values():
-            check(d.stop() in (0, None), "f2fpayd did not exit cleanly")
-        print("ok")
-    except TestFailure:
-        for d in store.tills.values():
-            if d.proc and d.proc.poll() is None:
-                print(f"--- {d.tmp}: {status(d)}", file=sys.stderr)
-        raise
-    finally:
-        store.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+    })
 
 
 if __name__ == "__main__":

@@ -96,6 +96,7 @@ test_png(void)
 	cairo_surface_t *img;
 	char *got = NULL, *big;
 	struct stat st;
+	ino_t ino;
 
 	CHECK(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/screen.png", dir);
@@ -119,6 +120,20 @@ test_png(void)
 	CHECK_INT_EQ(display_show(d, &s), 0);
 	img = load_png(path);
 	CHECK_INT_EQ(test_zbar_decode(img, NULL), 0);
+	cairo_surface_destroy(img);
+
+	/* The same screen again: the file already shows it, it is neither encoded nor replaced. */
+	CHECK(stat(path, &st) == 0);
+	ino = st.st_ino;
+	CHECK(chmod(path, 0600) == 0); /* a rewrite would bring 0644 back */
+	CHECK_INT_EQ(display_show(d, &s), 0);
+	CHECK(stat(path, &st) == 0 && st.st_ino == ino && (st.st_mode & 0777) == 0600);
+	/* Removed behind our back: written again. */
+	CHECK(unlink(path) == 0);
+	CHECK_INT_EQ(display_show(d, &s), 0);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
+	img = load_png(path);
+	CHECK_INT_EQ(cairo_image_surface_get_width(img), 480);
 	cairo_surface_destroy(img);
 
 	/* An oversized QR: an error to the caller and a screen that says so, not the old QR. */

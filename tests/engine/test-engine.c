@@ -110,6 +110,16 @@ run_until_state(struct ctx *c, const char *id, enum order_state s)
 	}
 }
 
+static unsigned n_events;
+
+static int
+first_event(const struct journal_event *e, void *userdata)
+{
+	if (n_events++ == 0)
+		*(struct journal_event *)userdata = *e;
+	return 0;
+}
+
 static void
 auth_code(char buf[static 19], char digit)
 {
@@ -426,6 +436,93 @@ test_waiting_for_code(void)
 	ctx_done(&c);
 }
 
+/* Sits between the engine and the fake gateway: the journal's commits when each pay leaves. */
+static struct pay_spy {
+	struct gateway inner;
+	struct journal *journal;
+	struct journal_commits at_pay;
+	unsigned pays;
+} spy;
+
+static int
+spy_submit(void *userdata, const struct gateway_call *call, gateway_done_t done, void *cb_userdata,
+	   void **ret_handle)
+{
+	if (call->kind == GATEWAY_CALL_PAY) {
+		spy.at_pay = journal_commit_count(spy.journal);
+		spy.pays++;
+	}
+	return spy.inner.submit(spy.inner.userdata, call, done, cb_userdata, ret_handle);
+}
+
+/* doc/engine.md "Write-ahead": between the cashier's order (or the scanned code) and its pay,
+ * exactly one commit, and it is durable: the order, its pay and the event rows together. */
+static void
+test_one_commit_per_pay(void)
+{
+	char id[ORDER_ID_MAX + 1], w[ORDER_ID_MAX + 1], code[19];
+	struct engine_order_request req = {
+		.kind = ORDER_KIND_SCAN,
+		.amount_fen = 100,
+		.subject = "one commit",
+		.auth_code = code,
+	};
+	struct gateway g;
+	struct journal_commits before;
+	struct journal_event ev;
+	struct ctx c;
+
+	ctx_init(&c, true);
+	engine_free(c.engine);
+	spy = (struct pay_spy){.inner = c.fake.gw, .journal = c.journal};
+	g = c.fake.gw;
+	g.submit = spy_submit;
+	CHECK_INT_EQ(engine_new(c.event, c.journal, &c.cfg, &g, &c.engine), 0);
+	CHECK_INT_EQ(engine_subscribe(c.engine, observer, &c, NULL), 0);
+	CHECK_INT_EQ(engine_start(c.engine), 0);
+
+	/* The POS sends the code with the order. */
+	auth_code(code, '0');
+	before = journal_commit_count(c.journal);
+	CHECK_INT_EQ(engine_order_create(c.engine, &req, id), 0);
+	CHECK_INT_EQ(spy.pays, 1);
+	CHECK_INT_EQ(spy.at_pay.commits - before.commits, 1);
+	CHECK_INT_EQ(spy.at_pay.synced - before.synced, 1);
+	CHECK_INT_EQ(state_of(&c, id), ORDER_PAYING);
+	{
+		/* What that commit holds: the order in paying with its pay, the whole log. */
+		struct journal_order o;
+		CHECK_INT_EQ(journal_order_get(c.journal, id, &o), 0);
+		CHECK_INT_EQ(o.fsm.state, ORDER_PAYING);
+		CHECK_INT_EQ(o.pending, ORDER_REQ_PAY);
+		CHECK_STR_EQ(o.auth_code_masked, "28************0000");
+		CHECK_INT_EQ(journal_event_foreach(c.journal, id, first_event, &ev), 0);
+		CHECK_INT_EQ(n_events, 1);
+		CHECK_STR_EQ(ev.what, "created");
+		CHECK_STR_EQ(ev.from_state, "");
+		CHECK_STR_EQ(ev.to_state, "paying");
+		CHECK_STR_EQ(ev.request, "alipay.trade.pay");
+	}
+	/* Observers hear of the order's start as before. */
+	CHECK_INT_EQ(c.transitions, 1);
+	run_until_idle(&c);
+	CHECK_INT_EQ(state_of(&c, id), ORDER_PAID);
+
+	/* The scanner's code for an order waiting for it. */
+	req.auth_code = NULL;
+	req.code_wait_usec = 3600 * USEC_PER_SEC;
+	CHECK_INT_EQ(engine_order_create(c.engine, &req, w), 0);
+	auth_code(code, '0');
+	before = journal_commit_count(c.journal);
+	CHECK_INT_EQ(engine_order_code(c.engine, w, code), 0);
+	CHECK_INT_EQ(spy.pays, 2);
+	CHECK_INT_EQ(spy.at_pay.commits - before.commits, 1);
+	CHECK_INT_EQ(spy.at_pay.synced - before.synced, 1);
+	run_until_idle(&c);
+	CHECK_INT_EQ(state_of(&c, w), ORDER_PAID);
+	ctx_done(&c);
+}
+
 /* A failed journal write sends nothing; the order is resumed from what is on disk. */
 static void
 test_journal_failure(void)
@@ -583,6 +680,7 @@ main(void)
 	test_throttle();
 	test_mismatch();
 	test_waiting_for_code();
+	test_one_commit_per_pay();
 
 	{
 		char p[300];

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests of the SQLite journal: write-ahead, allocator, recovery listing, refunds, corruption. */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -27,6 +28,8 @@ remove_journal(void)
 	snprintf(p, sizeof(p), "%s-wal", path);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s.clean", path);
 	unlink(p);
 }
 
@@ -242,8 +245,8 @@ test_write_ahead_and_recovery(void)
 		sqlite3_close(db);
 	}
 
-	CHECK_INT_EQ(journal_notification_add(j, a.fsm.id, "trade_status=TRADE_SUCCESS", 26, true,
-					      "applied", T0 + 4),
+	CHECK_INT_EQ(journal_notification_add(j, a.fsm.id, NULL, "trade_status=TRADE_SUCCESS", 26,
+					      true, "applied", T0 + 4),
 		     0);
 	journal_close(TAKE_PTR(j));
 	/* The full payment code is nowhere in the file. */
@@ -789,6 +792,54 @@ test_marker(void)
 	unlink(marker);
 }
 
+/* doc/engine.md "Integrity check": PRAGMA quick_check at open only after an unclean shutdown. */
+static void
+test_clean_shutdown(void)
+{
+	_cleanup_(journal_closep) struct journal *j = NULL;
+	char existing[ORDER_ID_MAX + 1];
+	struct journal_order o;
+	unsigned n = 0;
+	int status;
+	pid_t pid;
+
+	/* A new journal, and one closed cleanly: no check. */
+	make_big_journal();
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK(!journal_checked_at_open(j));
+	journal_close(TAKE_PTR(j));
+
+	/* Killed with the journal open: the next open checks it. */
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		struct journal *k = NULL;
+		if (journal_open(path, &k) < 0 ||
+		    journal_order_create(k, "POS03", ORDER_KIND_SCAN, 5, "killed", NULL, NULL, T0,
+					 &o, existing) < 0)
+			_exit(1);
+		raise(SIGKILL);
+		_exit(2);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK(journal_checked_at_open(j));
+	CHECK_INT_EQ(journal_order_foreach(j, false, count_cb, &n), 0);
+	CHECK_INT_EQ(n, 301);
+	journal_close(TAKE_PTR(j));
+	/* That open ended cleanly. */
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK(!journal_checked_at_open(j));
+	journal_close(TAKE_PTR(j));
+
+	/* Touched after its clean close (restored, copied, edited): checked again. */
+	CHECK(utimensat(AT_FDCWD, path, NULL, 0) == 0);
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK(journal_checked_at_open(j));
+	journal_close(TAKE_PTR(j));
+}
+
 /* One process per journal: the lock is exclusive between processes. */
 static void
 test_lock(void)
@@ -877,6 +928,7 @@ main(int argc, char **argv)
 	CHECK(argc == 2);
 	test_migration(argv[1]);
 	test_marker();
+	test_clean_shutdown();
 	test_lock();
 
 	remove_journal();

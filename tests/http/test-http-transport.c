@@ -910,6 +910,319 @@ test_parallel(void)
 	test_server_stop(st);
 }
 
+/* --- connections opened before their request (doc/protocol.md §8) --- */
+
+/* Runs the loop until cond() holds (a hang aborts after 10 s). */
+static void
+run_until(bool (*cond)(void *), void *userdata)
+{
+	for (unsigned i = 0; i < 1000 && !cond(userdata); i++)
+		run_for(10 * MSEC);
+	CHECK(cond(userdata));
+}
+
+static bool
+preconn_ready(void *userdata)
+{
+	return http_preconn_is_ready(userdata);
+}
+
+static bool
+server_closed_one(void *userdata)
+{
+	return test_server_closed(userdata) >= 1;
+}
+
+static bool
+server_handshaken(void *userdata)
+{
+	return test_server_handshakes(userdata) >= 1;
+}
+
+static struct http_preconn *
+preconn_open_ready(struct http_client *c, const char *u)
+{
+	struct http_preconn *pc = NULL;
+
+	CHECK_INT_EQ(http_preconn_open(c, u, 10 * SEC, &pc), 0);
+	CHECK(pc);
+	run_until(preconn_ready, pc);
+	return pc;
+}
+
+/* A TLS server in `mode`, a client trusting it, and a pay's spec to `path` on it. */
+struct tls_case {
+	struct certs k;
+	struct test_server *s;
+	struct http_client *c;
+	char *u;
+	struct http_request_spec spec;
+	struct result r;
+};
+
+static void
+tls_case_start(struct tls_case *t, enum test_server_mode mode, const char *path)
+{
+	*t = (struct tls_case){0};
+	certs_make(&t->k);
+	t->s = test_server_start(mode, t->k.server, t->k.server_key, false);
+	t->c = client_new(t->k.ca);
+	t->u = url("https", "127.0.0.1", t->s, path);
+	t->spec = post_spec(t->u, "method=alipay.trade.pay");
+	t->spec.no_reuse = true;
+}
+
+/* Submits the pay on `pc` (taken over) and runs the loop until it completed. */
+static void
+tls_case_pay(struct tls_case *t, struct http_preconn *pc)
+{
+	t->spec.preconn = pc;
+	submit(t->c, &t->spec, &t->r);
+	run_until_done();
+}
+
+static void
+tls_case_stop(struct tls_case *t)
+{
+	result_clear(&t->r);
+	http_client_free(t->c);
+	test_server_stop(t->s);
+	certs_remove(&t->k);
+	free(t->u);
+}
+
+/*
+ * The connection and its TLS handshake happen before the request exists; the request then goes
+ * out on that connection, the only one it ever carries, and the connection is closed after it.
+ */
+static void
+test_preconn(void)
+{
+	struct tls_case t;
+	struct http_preconn *pc;
+	_cleanup_free_ char *req0 = NULL;
+	char host[64];
+
+	tls_case_start(&t, TEST_SERVER_NORMAL, "/gateway.do");
+	pc = preconn_open_ready(t.c, t.u);
+	/* Before any request: one connection, handshaken (the server's side may finish a little
+	 * after the client's), nothing on it. */
+	run_until(server_handshaken, t.s);
+	CHECK_INT_EQ(test_server_connections(t.s), 1);
+	CHECK_INT_EQ(test_server_handshakes(t.s), 1);
+	CHECK_INT_EQ(test_server_requests(t.s), 0);
+	run_for(100 * MSEC); /* idle: still nothing */
+	CHECK_INT_EQ(test_server_requests(t.s), 0);
+
+	tls_case_pay(&t, pc);
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(t.r.status, 200);
+	CHECK_MEM_EQ(t.r.body, t.r.body_len, "ok method=alipay.trade.pay", 26);
+	CHECK_INT_EQ(t.r.send_count, 1);
+	/* The same connection, no new one, no new handshake: exactly one request on it. */
+	CHECK_INT_EQ(test_server_connections(t.s), 1);
+	CHECK_INT_EQ(test_server_handshakes(t.s), 1);
+	CHECK_INT_EQ(test_server_requests(t.s), 1);
+	/* The gateway's Host, as on a connection of libcurl's own. */
+	req0 = test_server_request(t.s, 0);
+	CHECK(req0);
+	CHECK(strstr(req0, "POST /gateway.do HTTP/1.1\r\n") == req0);
+	snprintf(host, sizeof(host), "\r\nHost: 127.0.0.1:%u\r\n", (unsigned)test_server_port(t.s));
+	CHECK(strstr(req0, host));
+	/* Closed after its one request. */
+	run_until(server_closed_one, t.s);
+
+	/* The next request opens its own: the used connection is never reused. */
+	tls_case_pay(&t, NULL);
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(test_server_connections(t.s), 2);
+	CHECK_INT_EQ(test_server_tls_failures(t.s), 0);
+	tls_case_stop(&t);
+}
+
+/*
+ * The resend hazard, before the request: the server closed the connection opened in advance
+ * (an idle timeout). It is found dead before a byte is written, and the request goes once, on
+ * a fresh connection.
+ */
+static void
+test_preconn_dead(void)
+{
+	struct tls_case t;
+	struct http_preconn *pc;
+
+	tls_case_start(&t, TEST_SERVER_NORMAL, "/pay");
+	pc = preconn_open_ready(t.c, t.u);
+	test_server_drop_connections(t.s);
+	run_until(server_closed_one, t.s);
+	run_for(50 * MSEC); /* the FIN has arrived */
+	tls_case_pay(&t, pc);
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(t.r.send_count, 1);
+	CHECK_INT_EQ(test_server_count_path(t.s, "/pay"), 1);
+	CHECK_INT_EQ(test_server_connections(t.s), 2);
+	tls_case_stop(&t);
+}
+
+/*
+ * The connection dies after the request took it, before a byte was written on it (here: right
+ * after submit, before the loop runs). The check right before the first byte finds it dead; the
+ * request goes once, on a fresh connection. If no fresh connection can be opened either, the
+ * request never left: NOT_DELIVERED, sent 0 times.
+ */
+static void
+test_preconn_late(void)
+{
+	struct tls_case t;
+
+	tls_case_start(&t, TEST_SERVER_NORMAL, "/pay");
+	t.spec.preconn = preconn_open_ready(t.c, t.u);
+	submit(t.c, &t.spec, &t.r);
+	test_server_drop_connections(t.s);
+	for (unsigned i = 0; i < 1000 && test_server_closed(t.s) < 1; i++)
+		usleep(10 * 1000);
+	CHECK_INT_EQ(test_server_closed(t.s), 1);
+	usleep(50 * 1000); /* the FIN has arrived */
+	run_until_done();
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(t.r.send_count, 1);
+	CHECK_INT_EQ(test_server_count_path(t.s, "/pay"), 1);
+	CHECK_INT_EQ(test_server_connections(t.s), 2);
+
+	/* Again, and the server is gone: nothing can carry the request. */
+	t.spec.preconn = preconn_open_ready(t.c, t.u);
+	submit(t.c, &t.spec, &t.r);
+	test_server_stop(t.s);
+	t.s = NULL;
+	run_until_done();
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_NOT_DELIVERED);
+	CHECK_INT_EQ(t.r.send_count, 0);
+	tls_case_stop(&t);
+}
+
+/*
+ * The resend hazard, during the request: the server reads the request on the connection opened
+ * in advance and closes it without answering. The request is not sent again: NO_ANSWER, one
+ * request at the server, no second connection.
+ */
+static void
+test_preconn_midway(void)
+{
+	struct tls_case t;
+
+	tls_case_start(&t, TEST_SERVER_RESET, "/pay");
+	tls_case_pay(&t, preconn_open_ready(t.c, t.u));
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_NO_ANSWER);
+	CHECK_INT_EQ(t.r.send_count, 1);
+	run_for(200 * MSEC); /* time for a re-send, which must not come */
+	CHECK_INT_EQ(test_server_count_path(t.s, "/pay"), 1);
+	CHECK_INT_EQ(test_server_connections(t.s), 1);
+	tls_case_stop(&t);
+}
+
+static bool
+preconn_settled(void *userdata)
+{
+	struct test_server *s = userdata;
+	return test_server_connections(s) >= 1;
+}
+
+/*
+ * Opening in advance fails (the server drops that connection at once): nothing is reported,
+ * and the request still goes out, once, on a fresh connection. A connection to another origin
+ * is not used either.
+ */
+static void
+test_preconn_failed(void)
+{
+	struct tls_case t;
+	struct test_server *other;
+	struct http_preconn *pc = NULL;
+	_cleanup_free_ char *uo = NULL;
+
+	tls_case_start(&t, TEST_SERVER_CLOSE_FIRST, "/pay");
+	other = test_server_start(TEST_SERVER_NORMAL, t.k.server, t.k.server_key, false);
+	uo = url("https", "127.0.0.1", other, "/pay");
+	CHECK_INT_EQ(http_preconn_open(t.c, t.u, 10 * SEC, &pc), 0);
+	run_until(preconn_settled, t.s);
+	run_for(200 * MSEC);
+	CHECK(!http_preconn_is_ready(pc));
+	tls_case_pay(&t, pc);
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(test_server_count_path(t.s, "/pay"), 1);
+	CHECK_INT_EQ(test_server_connections(t.s), 2);
+
+	/* Opened to another server: not used for this one, and closed. */
+	tls_case_pay(&t, preconn_open_ready(t.c, uo));
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(test_server_count_path(t.s, "/pay"), 2);
+	CHECK_INT_EQ(test_server_requests(other), 0);
+	run_until(server_closed_one, other);
+	test_server_stop(other);
+	tls_case_stop(&t);
+}
+
+/*
+ * The request comes while the connection is still being opened: it waits for it and goes out on
+ * it (one connection, one handshake, one request). Cancelled while waiting: no callback, and the
+ * connection is closed.
+ */
+static void
+test_preconn_opening(void)
+{
+	struct tls_case t;
+	struct http_preconn *pc = NULL;
+	struct http_request *req = NULL;
+
+	tls_case_start(&t, TEST_SERVER_NORMAL, "/pay");
+	CHECK_INT_EQ(http_preconn_open(t.c, t.u, 10 * SEC, &pc), 0);
+	CHECK(!http_preconn_is_ready(pc));
+	t.spec.preconn = pc;
+	submit(t.c, &t.spec, &t.r);
+	CHECK_INT_EQ(http_client_in_flight(t.c), 1);
+	run_until_done();
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(t.r.send_count, 1);
+	CHECK_INT_EQ(test_server_connections(t.s), 1);
+	CHECK_INT_EQ(test_server_requests(t.s), 1);
+	run_until(server_closed_one, t.s);
+
+	CHECK_INT_EQ(http_preconn_open(t.c, t.u, 10 * SEC, &pc), 0);
+	t.spec.preconn = pc;
+	CHECK_INT_EQ(http_client_submit(t.c, &t.spec, on_done_never, NULL, &req), 0);
+	http_request_cancel(req);
+	CHECK_INT_EQ(http_client_in_flight(t.c), 0);
+	run_for(300 * MSEC);
+	CHECK_INT_EQ(test_server_requests(t.s), 1);
+	tls_case_stop(&t);
+}
+
+/* Plain HTTP to a loopback gateway (the sandbox without TLS): the same, without a handshake. */
+static void
+test_preconn_plain(void)
+{
+	struct test_server *s = test_server_start(TEST_SERVER_NORMAL, NULL, NULL, false);
+	struct http_client *c = client_new(NULL);
+	_cleanup_free_ char *u = url("http", "127.0.0.1", s, "/pay");
+	struct http_preconn *pc = preconn_open_ready(c, u);
+	struct http_request_spec spec = post_spec(u, "method=alipay.trade.pay");
+	struct result r = {0};
+
+	CHECK_INT_EQ(test_server_connections(s), 1);
+	spec.no_reuse = true;
+	spec.preconn = TAKE_PTR(pc);
+	submit(c, &spec, &r);
+	run_until_done();
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
+	CHECK_MEM_EQ(r.body, r.body_len, "ok method=alipay.trade.pay", 26);
+	CHECK_INT_EQ(test_server_connections(s), 1);
+	CHECK_INT_EQ(test_server_requests(s), 1);
+
+	result_clear(&r);
+	http_client_free(c);
+	test_server_stop(s);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -935,6 +1248,13 @@ static const struct {
 	{"reentrant", test_reentrant},
 	{"teardown", test_teardown},
 	{"parallel", test_parallel},
+	{"preconn", test_preconn},
+	{"preconn-dead", test_preconn_dead},
+	{"preconn-midway", test_preconn_midway},
+	{"preconn-late", test_preconn_late},
+	{"preconn-failed", test_preconn_failed},
+	{"preconn-plain", test_preconn_plain},
+	{"preconn-opening", test_preconn_opening},
 	/* clang-format on */
 };
 

@@ -43,7 +43,7 @@ struct test_server {
 	bool stopping;
 	unsigned n_conns;
 	struct conn conns[MAX_CONNS];
-	unsigned connections, requests, tls_failures, tls_resumed, closed;
+	unsigned connections, requests, tls_failures, tls_resumed, closed, handshakes;
 	char *log[MAX_REQUESTS];
 	char *paths[MAX_REQUESTS];
 };
@@ -214,11 +214,11 @@ conn_thread(void *userdata)
 			pthread_mutex_unlock(&s->lock);
 			goto out;
 		}
-		if (SSL_session_reused(c->ssl)) {
-			pthread_mutex_lock(&s->lock);
+		pthread_mutex_lock(&s->lock);
+		s->handshakes++;
+		if (SSL_session_reused(c->ssl))
 			s->tls_resumed++;
-			pthread_mutex_unlock(&s->lock);
-		}
+		pthread_mutex_unlock(&s->lock);
 	}
 	for (;;) {
 		size_t head_len = 0;
@@ -230,6 +230,7 @@ conn_thread(void *userdata)
 		idx = record_request(s, buf, (size_t)total);
 		switch (s->mode) {
 		case TEST_SERVER_NORMAL:
+		case TEST_SERVER_CLOSE_FIRST:
 			if (answer_normal(c, buf, head_len, (size_t)total) < 0)
 				goto out;
 			break;
@@ -312,6 +313,11 @@ accept_thread(void *userdata)
 		pthread_mutex_lock(&s->lock);
 		s->connections++;
 		if (s->stopping || s->n_conns >= MAX_CONNS) {
+			pthread_mutex_unlock(&s->lock);
+			close(fd);
+			continue;
+		}
+		if (s->mode == TEST_SERVER_CLOSE_FIRST && s->connections == 1) {
 			pthread_mutex_unlock(&s->lock);
 			close(fd);
 			continue;
@@ -401,6 +407,22 @@ unsigned
 test_server_closed(struct test_server *s)
 {
 	return read_counter(s, &s->closed);
+}
+
+unsigned
+test_server_handshakes(struct test_server *s)
+{
+	return read_counter(s, &s->handshakes);
+}
+
+void
+test_server_drop_connections(struct test_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < s->n_conns; i++)
+		if (s->conns[i].fd >= 0)
+			(void)shutdown(s->conns[i].fd, SHUT_RDWR);
+	pthread_mutex_unlock(&s->lock);
 }
 
 unsigned

@@ -16,6 +16,8 @@ enum test_server_mode {
 	/* As DROP_LATER, and stop listening at the first drop: a new connection is refused. */
 	TEST_SERVER_DROP_LATER_GONE,
 	TEST_SERVER_GARBAGE, /* read the request, answer bytes that are not HTTP, close */
+	/* Close the first connection as soon as it is accepted; NORMAL for the others. */
+	TEST_SERVER_CLOSE_FIRST,
 };
 
 #define TEST_SERVER_BIG_SIZE (10u * 1024u * 1024u)
@@ -37,6 +39,9 @@ unsigned test_server_requests(struct test_server *s);     /* complete requests r
 unsigned test_server_tls_failures(struct test_server *s); /* failed TLS handshakes */
 unsigned test_server_tls_resumed(struct test_server *s);  /* handshakes that resumed */
 unsigned test_server_closed(struct test_server *s);       /* connections finished */
+unsigned test_server_handshakes(struct test_server *s);   /* completed TLS handshakes */
+/* Closes every open connection from the server's side, as an idle timeout would. */
+void test_server_drop_connections(struct test_server *s);
 /* How many complete requests had this exact path. */
 unsigned test_server_count_path(struct test_server *s, const char *path);
 /* A copy of the i-th request received (head and body), or NULL; caller frees. */

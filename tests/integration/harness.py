@@ -585,6 +585,23 @@ def tmpdir(prefix):
     return tempfile.mkdtemp(prefix=prefix)
 
 
+# What only the customer display maps (drivers/display/display-module.h): the module, its
+# libraries and the fonts.
+DISPLAY_FILES = ("f2fpayd-display.so", "libcairo", "libpango", "libfontconfig", "libfreetype",
+                 "libharfbuzz", "libpixman", "libpng", "libqrencode", "/fonts/")
+
+
+def mapped_files(pid):
+    """The files mapped into the process, by path."""
+    paths = set()
+    with open(f"/proc/{pid}/maps") as f:
+        for line in f:
+            fields = line.split(None, 5)
+            if len(fields) == 6 and fields[5].startswith("/"):
+                paths.add(fields[5].strip())
+    return paths
+
+
 def sign_notification(fields, tmp):
     """doc/protocol.md §4 as Alipay does it: sorted k=v without sign/sign_type, RSA2."""
     text = "&".join(f"{k}={fields[k]}" for k in sorted(fields) if fields[k] != "")

@@ -644,7 +644,61 @@ def test_idle(build, tmp):
         sb.stop()
 
 
+def test_clean_shutdown(build, tmp):
+    """doc/engine.md "Integrity check": after a clean stop the next start skips the journal's
+    quick_check; after SIGKILL (or a changed file) it runs it, and the killed order settles."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
+    journal = os.path.join(tmp, "journal.db")
+    checking = "was not closed cleanly (or changed since): checking it"
+
+    def start_logged(name):
+        path = os.path.join(tmp, name)
+        with open(path, "w") as log:
+            d.start(stderr=log)
+        return path
+
+    def log_has(path, text):
+        # The check runs before READY=1: its line is written by then.
+        with open(path) as f:
+            return text in f.read()
+
+    try:
+        first = start_logged("first.log")
+        check(log_has(first, checking), "a new journal was not checked")
+        st, o = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": paycode(0)})
+        d.wait_state(o["id"], "PAID")
+        check(d.stop() == 0, "f2fpayd did not stop cleanly")
+        check(os.path.exists(journal + ".clean"), "no record of the clean stop")
+        check(not os.path.exists(journal + "-wal"), "the write-ahead file outlived the stop")
+
+        clean = start_logged("clean.log")
+        check(not log_has(clean, checking), "checked after a clean stop")
+        check(not os.path.exists(journal + ".clean"), "the record outlives the start")
+        st, o = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": paycode(2)})
+        d.wait_state(o["id"], "WAITING")
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait()
+        d.proc = None
+        check(not os.path.exists(journal + ".clean"), "a record of a clean stop after SIGKILL")
+
+        killed = start_logged("killed.log")
+        check(log_has(killed, checking), "not checked after SIGKILL")
+        d.wait_state(o["id"], "CANCELED", timeout=30)
+        check(d.stop() == 0, "f2fpayd did not stop cleanly")
+
+        # Changed after a clean stop (a copy put in place, an edit): checked.
+        os.utime(journal)
+        changed = start_logged("changed.log")
+        check(log_has(changed, checking), "not checked after the file changed")
+        check(d.stop() == 0, "f2fpayd did not stop cleanly")
+    finally:
+        d.close()
+        sb.stop()
+
+
 TESTS = {
+    "clean-shutdown": test_clean_shutdown,
     "idle": test_idle,
     "notify-stalled": test_notify_stalled,
     "backup": test_backup,

@@ -197,6 +197,8 @@ test_report(void)
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/journal.db-shm", dir);
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/journal.db.clean", dir);
+	unlink(path);
 }
 
 int

@@ -505,6 +505,90 @@ avoid_midnight(void)
 	}
 }
 
+/* A reconciler of term t's journal as terminal, for today's bill so far. */
+static struct reconcile *
+reconciler(struct ctx *c, struct term *t, const char *terminal, const char *state_name)
+{
+	char state_dir[300];
+	struct reconcile_config cfg;
+	struct reconcile *r;
+
+	snprintf(state_dir, sizeof(state_dir), "%s/%s", dir, state_name);
+	CHECK_INT_EQ(mkdir(state_dir, 0750), 0);
+	reconcile_config_init(&cfg);
+	cfg.state_dir = state_dir;
+	cfg.terminal = terminal;
+	cfg.client = &c->client;
+	cfg.schedule = false;
+	cfg.allow_today = true;
+	CHECK_INT_EQ(reconcile_new(c->event, c->http, t->journal, &cfg, &r), 0);
+	return r;
+}
+
+/*
+ * doc/central.md "Refunds at any till": POS2 refunds an order paid at POS1. Each till's own
+ * report files the refund under the till that made it: matched at POS2, another terminal's at
+ * POS1 (not bill_only); the payment stays POS1's.
+ */
+static void
+test_refund_elsewhere(void)
+{
+	char paid[ORDER_ID_MAX + 1], number[ORDER_ID_MAX + 1], own_refund[REFUND_ID_MAX + 1],
+		date[BEIJING_DATE_BUF];
+	struct journal_foreign_order fo = {.kind = ORDER_KIND_SCAN};
+	struct journal_order jo;
+	struct reconcile *ra, *rb;
+	struct term a, b;
+	struct outcome o;
+	struct ctx c;
+
+	ctx_init(&c, NULL);
+	term_init(&c, &a, "ea", "POS1", 0);
+	term_init(&c, &b, "eb", "POS2", 0);
+	today(date);
+	pay(&a, 1000, '0', paid);
+	run_idle(&c, (struct term *[]){&a, &b}, 2);
+	CHECK_INT_EQ(engine_order_get(a.engine, paid, &jo), 0);
+	CHECK_INT_EQ(jo.fsm.state, ORDER_PAID);
+	snprintf(fo.id, sizeof(fo.id), "%s", paid);
+	snprintf(fo.install_id, sizeof(fo.install_id), "%s", journal_install_id(a.journal));
+	snprintf(fo.terminal_id, sizeof(fo.terminal_id), "POS1");
+	fo.amount_fen = 1000;
+	snprintf(fo.trade_no, sizeof(fo.trade_no), "%s", jo.trade_no);
+	fo.created_usec = jo.created_usec;
+	/* The number as the refunding till makes it: one of its own, with "_f". */
+	CHECK_INT_EQ(journal_allocate_out_trade_no(b.journal, "POS2", time(NULL), number), 0);
+	CHECK(strlen(number) + 2 <= REFUND_ID_MAX);
+	memcpy(own_refund, number, strlen(number));
+	memcpy(own_refund + strlen(number), "_f", 3);
+	CHECK_INT_EQ(engine_refund_foreign(b.engine, &fo, own_refund, 300, "elsewhere", NULL), 0);
+	run_idle(&c, (struct term *[]){&a, &b}, 2);
+
+	ra = reconciler(&c, &a, "POS1", "state-ea");
+	run_reconcile(&c, ra, date, &o);
+	CHECK_INT_EQ(o.err, 0);
+	CHECK_STR_EQ(str(o.report, "state"), "ok");
+	CHECK_STR_EQ(row_status(o.report, "rows", "trade", paid, ""), "matched");
+	CHECK_STR_EQ(row_status(o.report, "other_terminals", "refund", paid, own_refund),
+		     "other_terminal");
+	CHECK_INT_EQ(num(o.report, "bill_only"), 0);
+	json_object_put(o.report);
+
+	rb = reconciler(&c, &b, "POS2", "state-eb");
+	run_reconcile(&c, rb, date, &o);
+	CHECK_INT_EQ(o.err, 0);
+	CHECK_STR_EQ(str(o.report, "state"), "ok");
+	CHECK_STR_EQ(row_status(o.report, "rows", "refund", paid, own_refund), "matched");
+	CHECK_STR_EQ(row_status(o.report, "other_terminals", "trade", paid, ""), "other_terminal");
+	json_object_put(o.report);
+
+	reconcile_free(ra);
+	reconcile_free(rb);
+	term_done(&a);
+	term_done(&b);
+	ctx_done(&c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -515,6 +599,7 @@ main(int argc, char **argv)
 	avoid_midnight();
 	test_day();
 	test_expired_url();
+	test_refund_elsewhere();
 	{
 		char cmd[400];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
