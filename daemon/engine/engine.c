@@ -1037,12 +1037,27 @@ engine_refund_new(struct engine *e, const char *order_id, int64_t amount_fen, co
 	return engine_refund_new_keyed(e, order_id, amount_fen, reason, NULL, ret_refund_id);
 }
 
+/* A refund just journaled: tracked by the engine and started. */
+static int
+refund_start(struct engine *e, const struct journal_refund *rec)
+{
+	struct engine_refund *er = calloc(1, sizeof(*er));
+
+	if (!er)
+		return -ENOMEM;
+	er->engine = e;
+	er->rec = *rec;
+	er->next = e->refunds;
+	e->refunds = er;
+	(void)engine_refund_feed(er, REFUND_EV_START, NULL);
+	return 0;
+}
+
 int
 engine_refund_new_keyed(struct engine *e, const char *order_id, int64_t amount_fen,
 			const char *reason, const char *idem_key,
 			char ret_refund_id[static REFUND_ID_MAX + 1])
 {
-	struct engine_refund *er;
 	struct journal_refund rec;
 	int r;
 
@@ -1056,16 +1071,8 @@ engine_refund_new_keyed(struct engine *e, const char *order_id, int64_t amount_f
 	}
 	if (r < 0)
 		return r;
-	er = calloc(1, sizeof(*er));
-	if (!er)
-		return -ENOMEM;
-	er->engine = e;
-	er->rec = rec;
-	er->next = e->refunds;
-	e->refunds = er;
 	memcpy(ret_refund_id, rec.fsm.id, sizeof(rec.fsm.id));
-	(void)engine_refund_feed(er, REFUND_EV_START, NULL);
-	return 0;
+	return refund_start(e, &rec);
 }
 
 int
@@ -1135,7 +1142,6 @@ engine_refund_foreign(struct engine *e, const struct journal_foreign_order *fo,
 		      const char *refund_id, int64_t amount_fen, const char *reason,
 		      const char *idem_key)
 {
-	struct engine_refund *er;
 	struct journal_refund rec;
 	int r;
 
@@ -1143,15 +1149,5 @@ engine_refund_foreign(struct engine *e, const struct journal_foreign_order *fo,
 		return -EBUSY;
 	r = journal_foreign_refund_create(e->journal, fo, refund_id, amount_fen, reason, idem_key,
 					  engine_now(e), &rec);
-	if (r < 0)
-		return r;
-	er = calloc(1, sizeof(*er));
-	if (!er)
-		return -ENOMEM;
-	er->engine = e;
-	er->rec = rec;
-	er->next = e->refunds;
-	e->refunds = er;
-	(void)engine_refund_feed(er, REFUND_EV_START, NULL);
-	return 0;
+	return r < 0 ? r : refund_start(e, &rec);
 }

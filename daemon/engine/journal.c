@@ -1539,6 +1539,41 @@ refund_key_lookup(struct journal *j, const char *order_id, const char *key, int6
 	return ret->amount_fen == amount_fen ? -EEXIST : -EKEYREJECTED;
 }
 
+/* Inside a transaction: the row of a new refund, state new, into *rf. */
+static int
+refund_insert(struct journal *j, const char *id, const char *order_id, int64_t amount_fen,
+	      const char *reason, const char *idem_key, usec_t now_usec, struct journal_refund *rf)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = refund_init(&rf->fsm, id, now_usec);
+	if (r < 0)
+		return r;
+	copy_text(rf->order_id, sizeof(rf->order_id), (const unsigned char *)order_id);
+	rf->amount_fen = amount_fen;
+	copy_text(rf->reason, sizeof(rf->reason), (const unsigned char *)reason);
+	rf->created_usec = now_usec;
+	r = journal_prepare(j,
+			    "INSERT INTO refunds(id, order_id, amount_fen, reason, state, "
+			    "state_since_usec, created_usec, updated_usec, idem_key) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, ?7)",
+			    &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, rf->fsm.id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, rf->order_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, amount_fen);
+	sqlite3_bind_text(s, 4, rf->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, refund_state_to_string(REFUND_NEW), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)now_usec);
+	if (isempty(idem_key))
+		sqlite3_bind_null(s, 7);
+	else
+		sqlite3_bind_text(s, 7, idem_key, -1, SQLITE_STATIC);
+	return journal_step_done(j, s, "refund insert");
+}
+
 int
 journal_refund_create_keyed(struct journal *j, const char *order_id, int64_t amount_fen,
 			    const char *reason, const char *idem_key, usec_t now_usec,
@@ -1605,32 +1640,7 @@ journal_refund_create_keyed(struct journal *j, const char *order_id, int64_t amo
 		goto fail;
 	/* doc/protocol.md §5.5: one out_request_no per refund, fixed for its whole life. */
 	snprintf(what, sizeof(what), "%s_r%" PRId64, order_id, count + 1);
-	r = refund_init(&rf.fsm, what, now_usec);
-	if (r < 0)
-		goto fail;
-	copy_text(rf.order_id, sizeof(rf.order_id), (const unsigned char *)order_id);
-	rf.amount_fen = amount_fen;
-	copy_text(rf.reason, sizeof(rf.reason), (const unsigned char *)reason);
-	rf.created_usec = now_usec;
-
-	r = journal_prepare(j,
-			    "INSERT INTO refunds(id, order_id, amount_fen, reason, state, "
-			    "state_since_usec, created_usec, updated_usec, idem_key) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, ?7)",
-			    &s);
-	if (r < 0)
-		goto fail;
-	sqlite3_bind_text(s, 1, rf.fsm.id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, rf.order_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, amount_fen);
-	sqlite3_bind_text(s, 4, rf.reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, refund_state_to_string(REFUND_NEW), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 6, (sqlite3_int64)now_usec);
-	if (isempty(idem_key))
-		sqlite3_bind_null(s, 7);
-	else
-		sqlite3_bind_text(s, 7, idem_key, -1, SQLITE_STATIC);
-	r = journal_step_done(j, s, "refund insert");
+	r = refund_insert(j, what, order_id, amount_fen, reason, idem_key, now_usec, &rf);
 	if (r < 0)
 		goto fail;
 	snprintf(what, sizeof(what), "refund_created %s", rf.fsm.id + strlen(order_id) + 1);
@@ -2173,7 +2183,6 @@ journal_foreign_refund_create(struct journal *j, const struct journal_foreign_or
 			      const char *refund_id, int64_t amount_fen, const char *reason,
 			      const char *idem_key, usec_t now_usec, struct journal_refund *ret)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	struct journal_refund rf = {};
 	int r;
 
@@ -2189,32 +2198,8 @@ journal_foreign_refund_create(struct journal *j, const struct journal_foreign_or
 	r = foreign_order_import(j, fo, now_usec);
 	if (r < 0)
 		goto fail;
-	r = refund_init(&rf.fsm, refund_id, now_usec);
-	if (r < 0)
-		goto fail;
-	copy_text(rf.order_id, sizeof(rf.order_id), (const unsigned char *)fo->id);
-	rf.amount_fen = amount_fen;
-	copy_text(rf.reason, sizeof(rf.reason), (const unsigned char *)reason);
-	rf.created_usec = now_usec;
 	/* The central database checked the amount against every till's refunds (reserved). */
-	r = journal_prepare(j,
-			    "INSERT INTO refunds(id, order_id, amount_fen, reason, state, "
-			    "state_since_usec, created_usec, updated_usec, idem_key) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, ?7)",
-			    &s);
-	if (r < 0)
-		goto fail;
-	sqlite3_bind_text(s, 1, rf.fsm.id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, rf.order_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, amount_fen);
-	sqlite3_bind_text(s, 4, rf.reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, refund_state_to_string(REFUND_NEW), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 6, (sqlite3_int64)now_usec);
-	if (isempty(idem_key))
-		sqlite3_bind_null(s, 7);
-	else
-		sqlite3_bind_text(s, 7, idem_key, -1, SQLITE_STATIC);
-	r = journal_step_done(j, s, "foreign refund insert");
+	r = refund_insert(j, refund_id, fo->id, amount_fen, reason, idem_key, now_usec, &rf);
 	if (r < 0)
 		goto fail;
 	r = event_append(j, fo->id, now_usec, "refund_created foreign", "paid", "paid", "");
