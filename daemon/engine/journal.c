@@ -17,6 +17,18 @@
 #include "daemon/engine/journal-body.h"
 #include "daemon/engine/journal.h"
 
+/*
+ * doc/engine.md "Statements". One statement kept prepared for the connection's life, found by the
+ * address of its SQL text (a string literal, or a buffer that lives as long as the program).
+ */
+struct journal_stmt {
+	const char *sql;
+	sqlite3_stmt *stmt;
+};
+
+/* Distinct statements, and copies of one for a walk inside a walk of the same statement. */
+#define JOURNAL_STMTS_MAX 64
+
 struct journal {
 	sqlite3 *db;
 	char *path;
@@ -24,6 +36,10 @@ struct journal {
 	bool opened;        /* journal_open() completed: a close may be recorded as clean */
 	bool checked;       /* this open ran PRAGMA quick_check */
 	struct journal_commits commits;
+	/* doc/engine.md "Statements": every statement this connection keeps prepared. */
+	struct journal_stmt stmts[JOURNAL_STMTS_MAX];
+	size_t n_stmts;
+	uint64_t prepares; /* statements compiled since the open, kept or not */
 	char install_id[JOURNAL_INSTALL_ID_LEN + 1];
 	char run_id[JOURNAL_RUN_ID_LEN + 1];
 };
@@ -144,21 +160,92 @@ journal_exec(struct journal *j, const char *sql)
 	return 0;
 }
 
+/* A statement of journal_prepare_once(): compiled for one use, finalized after it. */
 static void
 stmt_finalizep(sqlite3_stmt **s)
 {
 	if (*s)
 		sqlite3_finalize(*s);
 }
-#define _cleanup_stmt_ _cleanup_(stmt_finalizep)
+#define _cleanup_stmt_once_ _cleanup_(stmt_finalizep)
 
+/*
+ * Gives a statement of journal_prepare() back to the cache: reset (its read or write ends, its
+ * error, if any, is cleared) and unbound, so that no borrowed string stays bound to it.
+ */
+static void
+stmt_release(sqlite3_stmt *s)
+{
+	if (!s)
+		return;
+	(void)sqlite3_reset(s);
+	(void)sqlite3_clear_bindings(s);
+}
+
+static void
+stmt_releasep(sqlite3_stmt **s)
+{
+	stmt_release(*s);
+}
+#define _cleanup_stmt_ _cleanup_(stmt_releasep)
+
+/* Opening, migrating and backing up: statements run once per open, not worth keeping. */
 static int
-journal_prepare(struct journal *j, const char *sql, sqlite3_stmt **ret)
+journal_prepare_once(struct journal *j, const char *sql, sqlite3_stmt **ret)
 {
 	int rc = sqlite3_prepare_v2(j->db, sql, -1, ret, NULL);
+	j->prepares++;
 	if (rc != SQLITE_OK)
 		return journal_fail(j, rc, "prepare");
 	return 0;
+}
+
+/*
+ * doc/engine.md "Statements": the statement of sql (whose address identifies it: a literal or a
+ * buffer that outlives the journal), compiled on its first use and then kept for the
+ * connection's life. The caller binds and steps it right away and gives it back with
+ * _cleanup_stmt_ (or stmt_release()); nothing else runs in between, so a kept statement that is
+ * not busy is free. One that is busy (a walk is stepping through it and its callback asks
+ * again) gets a second copy, kept as well: the copies never exceed the nesting of the walks.
+ */
+static int
+journal_prepare(struct journal *j, const char *sql, sqlite3_stmt **ret)
+{
+	struct journal_stmt *e;
+	int rc;
+
+	for (size_t i = 0; i < j->n_stmts; i++)
+		if (j->stmts[i].sql == sql && !sqlite3_stmt_busy(j->stmts[i].stmt)) {
+			*ret = j->stmts[i].stmt;
+			return 0;
+		}
+	if (j->n_stmts == ELEMENTSOF(j->stmts))
+		return log_error_errno(ENOBUFS, "Journal %s: more than %zu statements kept (bug)",
+				       j->path, ELEMENTSOF(j->stmts));
+	e = &j->stmts[j->n_stmts];
+	rc = sqlite3_prepare_v3(j->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->stmt, NULL);
+	j->prepares++;
+	if (rc != SQLITE_OK)
+		return journal_fail(j, rc, "prepare");
+	e->sql = sql;
+	j->n_stmts++;
+	*ret = e->stmt;
+	return 0;
+}
+
+/* Finalizes every kept statement: before the connection closes, and after a migration. */
+static void
+journal_stmts_clear(struct journal *j)
+{
+	for (size_t i = 0; i < j->n_stmts; i++)
+		sqlite3_finalize(j->stmts[i].stmt);
+	j->n_stmts = 0;
+}
+
+uint64_t
+journal_prepare_count(const struct journal *j)
+{
+	return j->prepares;
 }
 
 /* Runs a statement that returns no row. */
@@ -171,22 +258,41 @@ journal_step_done(struct journal *j, sqlite3_stmt *s, const char *what)
 	return 0;
 }
 
+/* A statement without parameters or rows, kept: BEGIN, COMMIT. */
+static int
+journal_run(struct journal *j, const char *sql)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = journal_prepare(j, sql, &s);
+	if (r < 0)
+		return r;
+	return journal_step_done(j, s, sql);
+}
+
 static int
 journal_begin(struct journal *j)
 {
-	return journal_exec(j, "BEGIN IMMEDIATE");
+	return journal_run(j, "BEGIN IMMEDIATE");
 }
 
 static int
 journal_commit(struct journal *j)
 {
-	return journal_exec(j, "COMMIT");
+	return journal_run(j, "COMMIT");
 }
 
 static void
 journal_rollback(struct journal *j)
 {
-	if (!sqlite3_get_autocommit(j->db))
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+
+	if (sqlite3_get_autocommit(j->db))
+		return;
+	if (journal_prepare(j, "ROLLBACK", &s) >= 0)
+		(void)sqlite3_step(s);
+	else
 		(void)sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
@@ -202,10 +308,10 @@ copy_text(char *dst, size_t size, const unsigned char *src)
 static int
 pragma_int(struct journal *j, const char *sql, int64_t *ret)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_stmt_once_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
-	r = journal_prepare(j, sql, &s);
+	r = journal_prepare_once(j, sql, &s);
 	if (r < 0)
 		return r;
 	rc = sqlite3_step(s);
@@ -236,7 +342,7 @@ pragma_int_bound(struct journal *j, const char *sql, const char *arg, int64_t *r
 static int
 journal_quick_check(struct journal *j)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_stmt_once_ sqlite3_stmt *s = NULL;
 	const unsigned char *first;
 	int rc;
 
@@ -419,7 +525,7 @@ static const char migrate_2_sql[] =
 static int
 migrate_2(struct journal *j)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_stmt_once_ sqlite3_stmt *s = NULL;
 	char id[JOURNAL_INSTALL_ID_LEN + 1];
 	int r;
 
@@ -430,7 +536,7 @@ migrate_2(struct journal *j)
 	r = random_id(id, JOURNAL_INSTALL_ID_LEN);
 	if (r < 0)
 		return log_error_errno(r, "Journal %s: no random install id: %m", j->path);
-	r = journal_prepare(j, "INSERT INTO meta(name, value) VALUES ('install_id', ?1)", &s);
+	r = journal_prepare_once(j, "INSERT INTO meta(name, value) VALUES ('install_id', ?1)", &s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -478,16 +584,16 @@ static const char migrate_5_sql[] =
 static int
 migrate_5(struct journal *j)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL, *u = NULL;
+	_cleanup_stmt_once_ sqlite3_stmt *s = NULL, *u = NULL;
 	int r, rc;
 
 	r = journal_exec(j, migrate_5_sql);
 	if (r < 0)
 		return r;
-	r = journal_prepare(j, "SELECT seq, body FROM notifications", &s);
+	r = journal_prepare_once(j, "SELECT seq, body FROM notifications", &s);
 	if (r < 0)
 		return r;
-	r = journal_prepare(j, "UPDATE notifications SET notify_key = ?2 WHERE seq = ?1", &u);
+	r = journal_prepare_once(j, "UPDATE notifications SET notify_key = ?2 WHERE seq = ?1", &u);
 	if (r < 0)
 		return r;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -566,6 +672,8 @@ journal_migrate(struct journal *j, int64_t from)
 				       "): the migration did not complete.",
 				       j->path, from);
 	}
+	/* Nothing compiled against the old schema stays kept. */
+	journal_stmts_clear(j);
 	log_notice("Journal %s migrated to schema %d", j->path, JOURNAL_SCHEMA_VERSION);
 	return 0;
 }
@@ -573,10 +681,10 @@ journal_migrate(struct journal *j, int64_t from)
 static int
 journal_load_ids(struct journal *j)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_stmt_once_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
-	r = journal_prepare(j, "SELECT value FROM meta WHERE name = 'install_id'", &s);
+	r = journal_prepare_once(j, "SELECT value FROM meta WHERE name = 'install_id'", &s);
 	if (r < 0)
 		return r;
 	rc = sqlite3_step(s);
@@ -647,6 +755,7 @@ journal_create_file(struct journal *j, const char *path)
 		return r;
 	}
 	/* Close so the WAL is checkpointed into the file, then move the complete file in place. */
+	journal_stmts_clear(j);
 	sqlite3_close(j->db);
 	j->db = NULL;
 	if (rename(tmp, path) < 0)
@@ -772,6 +881,7 @@ journal_close(struct journal *j)
 {
 	if (!j)
 		return;
+	journal_stmts_clear(j);
 	/* sqlite3_close() fails while a statement is open: then it is no clean close. */
 	if (j->db && sqlite3_close(j->db) == SQLITE_OK && j->opened)
 		journal_record_clean_close(j->path);
@@ -1615,7 +1725,7 @@ journal_refund_create_keyed(struct journal *j, const char *order_id, int64_t amo
 	r = order_from_row(j, s, &o);
 	if (r < 0)
 		goto fail;
-	sqlite3_finalize(TAKE_PTR(s));
+	stmt_release(TAKE_PTR(s));
 
 	/* doc/design.md §5.3: refunds only for paid orders, never more than paid minus refunded. */
 	if (o.fsm.state != ORDER_PAID) {
@@ -1694,7 +1804,7 @@ journal_refund_save(struct journal *j, const struct journal_refund *rf, const ch
 				    rf->fsm.id);
 		goto fail;
 	}
-	sqlite3_finalize(TAKE_PTR(s));
+	stmt_release(TAKE_PTR(s));
 	if (rf->fsm.state == REFUND_DONE && from_state != REFUND_DONE) {
 		r = journal_prepare(j,
 				    "UPDATE orders SET refunded_fen = refunded_fen + ?2, "
@@ -2091,12 +2201,12 @@ journal_event_seq(struct journal *j, int64_t *ret)
 int
 journal_backup(struct journal *j, const char *dest)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_stmt_once_ sqlite3_stmt *s = NULL;
 	int r;
 
 	/* One statement reads the whole database in one transaction: a consistent copy while the
 	 * daemon keeps running, compacted, without the write-ahead log. */
-	r = journal_prepare(j, "VACUUM INTO ?1", &s);
+	r = journal_prepare_once(j, "VACUUM INTO ?1", &s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, dest, -1, SQLITE_STATIC);
@@ -2159,7 +2269,7 @@ foreign_order_import(struct journal *j, const struct journal_foreign_order *fo, 
 	r = journal_step_done(j, s, "foreign order insert");
 	if (r < 0)
 		return r;
-	sqlite3_finalize(TAKE_PTR(s));
+	stmt_release(TAKE_PTR(s));
 	r = journal_prepare(
 		j,
 		"INSERT INTO foreign_orders(order_id, install_id, terminal_id, pos_ref, "

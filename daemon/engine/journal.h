@@ -368,6 +368,12 @@ struct journal_commits {
 };
 struct journal_commits journal_commit_count(const struct journal *j);
 
+/*
+ * How many SQL statements the journal compiled since it was opened (doc/engine.md "Statements":
+ * each one once per connection, then kept). For tests and the benchmark.
+ */
+uint64_t journal_prepare_count(const struct journal *j);
+
 /* Tests: the next n write-ahead saves (order or refund) fail with -EIO and write nothing. */
 void journal_inject_failures(struct journal *j, unsigned n);
 

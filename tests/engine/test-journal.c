@@ -909,6 +909,124 @@ test_unfinished_every_state(void)
 	CHECK(n > 0);
 }
 
+/* A walk whose callback walks the same orders again, and looks one up. */
+struct nested_walk {
+	struct journal *j;
+	unsigned outer, inner;
+};
+
+static int
+nested_inner_cb(const struct journal_order *o, void *userdata)
+{
+	struct nested_walk *w = userdata;
+	struct journal_order got;
+
+	CHECK_INT_EQ(journal_order_get(w->j, o->fsm.id, &got), 0);
+	CHECK_STR_EQ(got.fsm.id, o->fsm.id);
+	w->inner++;
+	return 0;
+}
+
+static int
+nested_outer_cb(const struct journal_order *o, void *userdata)
+{
+	struct nested_walk *w = userdata;
+
+	w->outer++;
+	return journal_order_foreach(w->j, false, nested_inner_cb, w);
+}
+
+/*
+ * doc/engine.md "Statements": each statement is compiled once per connection and kept; a walk
+ * inside a walk of the same statement, a failed statement and a rolled-back transaction leave
+ * the kept ones usable, and closing finalizes them all (a statement left open would make the
+ * close unclean: no record of it).
+ */
+static void
+test_statement_cache(void)
+{
+	_cleanup_(journal_closep) struct journal *j = NULL;
+	struct journal_order o, p, got;
+	struct journal_refund rf;
+	struct journal_foreign_order fo = {.kind = ORDER_KIND_SCAN, .amount_fen = 500};
+	char existing[ORDER_ID_MAX + 1], marker[300];
+	struct nested_walk w;
+	uint64_t before = 0;
+	struct stat st;
+
+	remove_journal();
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK_INT_EQ(journal_order_create(j, "POS09", ORDER_KIND_SCAN, 100, "milk", NULL, "k-1", T0,
+					  &o, existing),
+		     0);
+	CHECK_INT_EQ(journal_order_create(j, "POS09", ORDER_KIND_SCAN, 200, "bread", NULL, NULL, T0,
+					  &p, existing),
+		     0);
+	o.fsm.state = ORDER_PAYING;
+	o.pending = ORDER_REQ_PAY;
+	CHECK_INT_EQ(journal_order_save(j, &o, "start", ORDER_NEW, T0 + 1), 0);
+	CHECK_INT_EQ(journal_order_get(j, o.fsm.id, &got), 0);
+
+	/* After the first round, the same work again compiles nothing. */
+	for (unsigned i = 0; i < 50; i++) {
+		char id[ORDER_ID_MAX + 1];
+
+		if (i == 1)
+			before = journal_prepare_count(j);
+
+		o.fsm.queries_left = i;
+		CHECK_INT_EQ(journal_order_save(j, &o, "query_result", ORDER_PAYING, T0 + 2 + i),
+			     0);
+		CHECK_INT_EQ(journal_order_get(j, o.fsm.id, &got), 0);
+		CHECK_INT_EQ(got.fsm.queries_left, i);
+		CHECK_INT_EQ(journal_order_create(j, "POS09", ORDER_KIND_SCAN, 100, "milk", NULL,
+						  "k-1", T0, &got, existing),
+			     -EEXIST);
+		CHECK_INT_EQ(journal_allocate_out_trade_no(j, "POS09", T0 / USEC_PER_SEC, id), 0);
+	}
+	CHECK_INT_EQ(journal_prepare_count(j), before);
+
+	/* A walk inside a walk of the same statement: both see every order. */
+	w = (struct nested_walk){.j = j};
+	CHECK_INT_EQ(journal_order_foreach(j, false, nested_outer_cb, &w), 0);
+	CHECK_INT_EQ(w.outer, 2);
+	CHECK_INT_EQ(w.inner, 4);
+	before = journal_prepare_count(j);
+	w = (struct nested_walk){.j = j};
+	CHECK_INT_EQ(journal_order_foreach(j, false, nested_outer_cb, &w), 0);
+	CHECK_INT_EQ(w.inner, 4);
+	CHECK_INT_EQ(journal_prepare_count(j), before);
+
+	/* A statement that fails (the order id is taken) and its rolled-back transaction leave
+	 * the kept statements as they should be: the next ones bind and run anew. */
+	p.fsm.state = ORDER_PAID;
+	CHECK_INT_EQ(journal_order_save(j, &p, "pay_result", ORDER_NEW, T0 + 100), 0);
+	snprintf(fo.id, sizeof(fo.id), "%s", p.fsm.id);
+	snprintf(fo.install_id, sizeof(fo.install_id), "abcdefgh");
+	snprintf(fo.terminal_id, sizeof(fo.terminal_id), "POS77");
+	CHECK_INT_EQ(journal_refund_create(j, p.fsm.id, 50, "first", T0 + 101, &rf), 0);
+	CHECK_INT_EQ(
+		journal_foreign_refund_create(j, &fo, rf.fsm.id, 10, "again", NULL, T0 + 102, &rf),
+		-EEXIST);
+	CHECK_INT_EQ(journal_refund_create(j, p.fsm.id, 60, "second", T0 + 103, &rf), 0);
+	CHECK_STR_EQ(rf.fsm.id + strlen(p.fsm.id), "_r2");
+	CHECK_INT_EQ(journal_order_get(j, p.fsm.id, &got), 0);
+	CHECK_INT_EQ(got.pending_refund_fen, 110);
+	/* Injected failures write nothing; the next save goes through. */
+	journal_inject_failures(j, 1);
+	CHECK_INT_EQ(journal_order_save(j, &o, "query_result", ORDER_PAYING, T0 + 200), -EIO);
+	CHECK_INT_EQ(journal_order_save(j, &o, "query_result", ORDER_PAYING, T0 + 201), 0);
+
+	/* Every kept statement is finalized at close: SQLite closes, the close is recorded. */
+	journal_close(TAKE_PTR(j));
+	snprintf(marker, sizeof(marker), "%s.clean", path);
+	CHECK_INT_EQ(stat(marker, &st), 0);
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK(!journal_checked_at_open(j));
+	CHECK_INT_EQ(journal_order_get(j, o.fsm.id, &got), 0);
+	CHECK_INT_EQ(got.fsm.queries_left, 49);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -925,6 +1043,7 @@ main(int argc, char **argv)
 	test_refund_keys();
 	test_waiting_for_code();
 	test_log_after();
+	test_statement_cache();
 	CHECK(argc == 2);
 	test_migration(argv[1]);
 	test_marker();
