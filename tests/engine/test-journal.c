@@ -702,7 +702,7 @@ copy_file(const char *from, const char *to)
 
 /*
  * Schema 1 → 2 on the journal written by the schema-1 f2fpayd
- * (tests/integration/fixtures/journal-v1, made by tests/integration/make-v1-journal.py): every
+ * (tests/integration/fixtures/journal-v1, made by tests/integration/make-journal-fixture.py): every
  * order, event and refund is kept, in one transaction; a failed step leaves schema 1 whole.
  */
 static void
@@ -759,6 +759,115 @@ test_migration(const char *fixture)
 					  "286543210987654321", NULL, T0, &o, existing),
 		     0);
 	CHECK(strstr(o.fsm.id, journal_install_id(j)));
+}
+
+/* The rows sql selects, one line each, as SQLite quotes them (new string). */
+static char *
+sql_rows(const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	CHECK(f);
+	CHECK_INT_EQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	CHECK_INT_EQ(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		fprintf(f, "%s\n", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	CHECK(fclose(f) == 0);
+	return out;
+}
+
+static const char events_sql[] =
+	"SELECT quote(seq) || ',' || quote(order_id) || ',' || quote(at_usec) || ',' || quote(what)"
+	" || ',' || quote(from_state) || ',' || quote(to_state) || ',' || quote(request)"
+	" FROM events ORDER BY seq";
+static const char notifications_sql[] =
+	"SELECT quote(seq) || ',' || quote(received_usec) || ',' || quote(out_trade_no) || ','"
+	" || quote(body) || ',' || quote(verified) || ',' || quote(outcome) || ','"
+	" || quote(notify_key) || ',' || quote(body_codec) || ',' || quote(body_size)"
+	" FROM notifications ORDER BY seq";
+
+/*
+ * Schema 5 → 6 on the journal written by the schema-5 f2fpayd
+ * (tests/integration/fixtures/journal-v5, made by tests/integration/make-journal-fixture.py):
+ * the event log and the notifications move to rows that name their order by its key, and read
+ * through the views events and notifications they are what they were, row for row and byte for
+ * byte; the sequences go on; a log that names an order the journal lacks stops the migration.
+ */
+static void
+test_migration_v5(const char *fixture)
+{
+	_cleanup_(journal_closep) struct journal *j = NULL;
+	_cleanup_free_ char *events = NULL, *notifications = NULL, *after = NULL;
+	struct journal_order o;
+	char existing[ORDER_ID_MAX + 1];
+	int last_event, last_notification, orders;
+	int64_t seq;
+	sqlite3 *db = NULL;
+
+	remove_journal();
+	copy_file(fixture, path);
+	CHECK_INT_EQ(sql_int("PRAGMA user_version"), 5);
+	events = sql_rows(events_sql);
+	notifications = sql_rows(notifications_sql);
+	last_event = sql_int("SELECT seq FROM sqlite_sequence WHERE name = 'events'");
+	last_notification = sql_int("SELECT seq FROM sqlite_sequence WHERE name = 'notifications'");
+	orders = sql_int("SELECT COUNT(*) FROM orders");
+	CHECK(last_event > 10 && last_notification >= 2 && orders >= 7);
+
+	/* An event of an order the journal does not hold: refused, schema 5 left whole. */
+	CHECK_INT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT_EQ(sqlite3_exec(db,
+				  "INSERT INTO events(order_id, at_usec, what, from_state, "
+				  "to_state) VALUES ('T01_ghost', 1, 'created', '', 'new')",
+				  NULL, NULL, NULL),
+		     SQLITE_OK);
+	sqlite3_close(db);
+	CHECK(journal_open(path, &j) < 0);
+	CHECK_INT_EQ(sql_int("PRAGMA user_version"), 5);
+	CHECK_INT_EQ(sql_int("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'event_rows'"), 0);
+	remove_journal();
+	copy_file(fixture, path);
+
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	journal_close(TAKE_PTR(j));
+	CHECK_INT_EQ(sql_int("PRAGMA user_version"), JOURNAL_SCHEMA_VERSION);
+	CHECK_INT_EQ(sql_int("SELECT COUNT(*) FROM orders"), orders);
+	after = sql_rows(events_sql);
+	CHECK_STR_EQ(after, events);
+	free(after);
+	after = sql_rows(notifications_sql);
+	CHECK_STR_EQ(after, notifications);
+	/* Stored by key: no row repeats an out_trade_no this journal holds as an order. */
+	CHECK_INT_EQ(sql_int("SELECT COUNT(*) FROM pragma_table_info('event_rows') WHERE "
+			     "name = 'order_id'"),
+		     0);
+	CHECK_INT_EQ(sql_int("SELECT COUNT(*) FROM notification_rows WHERE out_trade_no != ''"), 0);
+	CHECK_INT_EQ(sql_int("SELECT COUNT(*) FROM orders WHERE order_key IS NULL"), 0);
+
+	/* The log is still append-only, and its numbers go on after the old ones. */
+	CHECK_INT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK(sqlite3_exec(db, "DELETE FROM event_rows", NULL, NULL, NULL) != SQLITE_OK);
+	CHECK(sqlite3_exec(db, "UPDATE event_rows SET what = 'x'", NULL, NULL, NULL) != SQLITE_OK);
+	sqlite3_close(db);
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK_INT_EQ(journal_order_create(j, "T01", ORDER_KIND_SCAN, 1234, "x", NULL, "FIX-PAID",
+					  T0, &o, existing),
+		     -EEXIST);
+	CHECK_INT_EQ(journal_order_create(j, "T01", ORDER_KIND_SCAN, 1234, "x", NULL, NULL, T0, &o,
+					  existing),
+		     0);
+	CHECK_INT_EQ(journal_event_seq(j, &seq), 0);
+	CHECK_INT_EQ(seq, last_event + 1);
+	CHECK_INT_EQ(journal_notification_add(j, o.fsm.id, NULL, "a=1", 3, false, "refused", T0),
+		     0);
+	CHECK_INT_EQ(sql_int("SELECT MAX(seq) FROM notifications"), last_notification + 1);
+	CHECK_INT_EQ(sql_int("SELECT MAX(order_key) FROM orders"), orders + 1);
 }
 
 /* The daemon's open: a journal the state directory knows is never silently replaced. */
@@ -1044,8 +1153,9 @@ main(int argc, char **argv)
 	test_waiting_for_code();
 	test_log_after();
 	test_statement_cache();
-	CHECK(argc == 2);
+	CHECK(argc == 3);
 	test_migration(argv[1]);
+	test_migration_v5(argv[2]);
 	test_marker();
 	test_clean_shutdown();
 	test_lock();
