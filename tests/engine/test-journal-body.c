@@ -268,7 +268,6 @@ test_split_codec(const char *fixture)
 	CHECK(n >= 2);
 	CHECK_INT_EQ(journal_body_dict_make(bodies[0], sizes[0], &dict, &dict_size), 0);
 	CHECK(dict_size > 0 && dict_size < sizes[0] - 300); /* without the signature's text */
-	CHECK(memmem(dict, dict_size, "&sign=", 6) || memmem(dict, dict_size, "sign=", 5));
 	for (unsigned i = 0; i < n; i++) {
 		_cleanup_free_ void *p1 = NULL;
 		size_t n1 = 0, n2, n3;
