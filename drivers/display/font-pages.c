@@ -2,7 +2,9 @@
 /* Lets go of the font files' pages that the font libraries keep mapped while the till is idle. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -49,22 +51,31 @@ int
 display_font_pages_release(void)
 {
 	char line[4096 + 128];
+	uint64_t lo = 0, hi = 0;
+	bool font = false;
 	FILE *f;
 	int n = 0;
 
-	f = fopen("/proc/self/maps", "re");
+	/* smaps(5): each mapping's line as in maps, then its counters, "Anonymous:" among them. */
+	f = fopen("/proc/self/smaps", "re");
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		uint64_t lo, hi;
-
-		if (!display_maps_line_font(line, &lo, &hi))
+		if (display_maps_line_font(line, &lo, &hi)) {
+			font = true;
 			continue;
+		}
+		if (!font || strncmp(line, "Anonymous:", strlen("Anonymous:")) != 0)
+			continue;
+		font = false;
 		/*
-		 * A read-only private file mapping was never written: MADV_DONTNEED only unmaps
-		 * its pages, and the next read maps them again from the file (madvise(2)). They
-		 * stay in the kernel's page cache, reclaimable, instead of in this process.
+		 * A private file mapping none of whose pages was ever copied: MADV_DONTNEED only
+		 * unmaps its pages, and the next read maps them again from the file (madvise(2)).
+		 * They stay in the kernel's page cache, reclaimable, instead of in this process.
+		 * One with a copied page is left alone: the copy would be lost.
 		 */
+		if (strtoull(line + strlen("Anonymous:"), NULL, 10) != 0)
+			continue;
 		if (madvise((void *)(uintptr_t)lo, (size_t)(hi - lo), MADV_DONTNEED) == 0)
 			n++;
 		else
