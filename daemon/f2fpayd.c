@@ -309,6 +309,10 @@ main(int argc, char **argv)
 	/* A fixed threshold: large buffers (a display's frame, a bill) are unmapped when freed,
 	 * rather than glibc raising the threshold after the first one and keeping them. */
 	(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	/* One arena: the loop is the only long-lived thread. The short ones (libcurl's name
+	 * lookups, pango's fontconfig start-up) would each leave an arena of their own behind,
+	 * a few hundred KB resident that no malloc_trim() of the main heap returns. */
+	(void)mallopt(M_ARENA_MAX, 1);
 	while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
 		switch (c) {
 		case 'c':

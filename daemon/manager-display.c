@@ -49,6 +49,8 @@ draw_cb(sd_event_source *s, void *userdata)
 		return 0;
 	(void)display_set_show(m->s->display, &m->drawing);
 	m->drawn = true;
+	if (m->drawing.kind == DISPLAY_SCREEN_IDLE)
+		manager_memory_idle(m);
 	display_arm_retry(m);
 	manager_notify_status(m);
 	return 0;
@@ -195,6 +197,8 @@ show_idle(struct manager *m)
 	};
 
 	m->display_order[0] = '\0';
+	if (!m->s->display)
+		manager_memory_idle(m);
 	if (!journal_space_writable(m->space)) {
 		/* No order can be taken: say so rather than welcome the next customer. */
 		scr.kind = DISPLAY_SCREEN_FAILED;

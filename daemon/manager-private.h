@@ -107,6 +107,9 @@ struct json_object;
 
 /* manager-display.c: frees the screen waiting to be drawn. */
 void manager_draw_free(struct manager *m);
+/* The till went idle (the idle screen is drawn, or there is no display): gives back the memory
+ * only drawing and serving orders needed (manager-memory.c). */
+void manager_memory_idle(struct manager *m);
 
 /* manager-health.c: problem conditions (STATUS=, /health) and the monitoring resources. */
 void manager_health(struct manager *m, struct health *h);

@@ -112,6 +112,12 @@ display_set_is_up(const struct display_set *set)
 	return set ? mod->set_is_up(set) : 0;
 }
 
+int
+display_set_trim(struct display_set *set)
+{
+	return set ? mod->set_trim(set) : 0;
+}
+
 struct display_set *
 display_set_free(struct display_set *set)
 {

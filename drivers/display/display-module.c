@@ -16,6 +16,7 @@ static const struct display_module module = {
 	.set_retry = display_set_retry,
 	.set_next_retry_usec = display_set_next_retry_usec,
 	.set_is_up = display_set_is_up,
+	.set_trim = display_set_trim,
 	.set_free = display_set_free,
 	.is_up = display_is_up,
 	.spec = display_spec,

@@ -32,6 +32,7 @@ struct display_module {
 	int (*set_retry)(struct display_set *set, uint64_t now_usec);
 	uint64_t (*set_next_retry_usec)(const struct display_set *set);
 	int (*set_is_up)(const struct display_set *set);
+	int (*set_trim)(struct display_set *set);
 	struct display_set *(*set_free)(struct display_set *set);
 	int (*is_up)(const struct display *d);
 	const char *(*spec)(const struct display *d);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "common/macro.h"
+#include "drivers/display/display-private.h"
 #include "drivers/display/display.h"
 
 struct display_set {
@@ -105,6 +106,14 @@ display_set_is_up(const struct display_set *set)
 		if (!display_is_up(set->d[i]))
 			return 0;
 	return 1;
+}
+
+int
+display_set_trim(struct display_set *set)
+{
+	if (!set || set->n == 0)
+		return 0;
+	return display_font_pages_release() > 0;
 }
 
 struct display_set *

@@ -166,6 +166,69 @@ def proc_status(pid, key):
     return 0
 
 
+def memory_split(pid):
+    """Where the resident memory goes, in kB: file-backed and anonymous pages (/proc/PID/status),
+    the proportional set size (/proc/PID/smaps_rollup), the fonts' resident pages, the threads."""
+    m = {k: proc_status(pid, k) for k in ("RssFile", "RssAnon", "Threads")}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        m["Pss"] = sum(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+    m["fonts"], font = 0, False
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            if "-" in line.split()[0] and len(line.split()) >= 5:
+                font = "/fonts/" in line
+            elif font and line.startswith("Rss:"):
+                m["fonts"] += int(line.split()[1])
+    return m
+
+
+def split_text(m):
+    return (f"file {m['RssFile'] / 1024:.1f} MB (fonts {m['fonts'] / 1024:.1f}), "
+            f"anon {m['RssAnon'] / 1024:.1f} MB, PSS {m['Pss'] / 1024:.1f} MB, "
+            f"{m['Threads']} thread(s)")
+
+
+def frame_ms(d, n):
+    """Order created → its first frame renamed into place, in ms: after the till went idle (the
+    font files' pages released, doc/performance.md "Memory") and with an order's screen just
+    drawn. Medians of n; each order is cancelled."""
+    def frame_after(action):
+        ino = os.stat(d.png).st_ino
+        t0 = time.perf_counter()
+        out = action()
+        while True:
+            try:
+                if os.stat(d.png).st_ino != ino:
+                    return (time.perf_counter() - t0) * 1000, out
+            except FileNotFoundError:
+                pass
+            time.sleep(0.0005)
+
+    def create(i):
+        st, o = d.api("POST", "/v1/orders", {"amount": f"{i + 1}.00", "subject": "茶"})
+        if st != 201:
+            raise RuntimeError(f"create: {st} {o}")
+        return o
+
+    def cancel(o):
+        return frame_after(lambda: d.api("POST", f"/v1/orders/{o['id']}/cancel"))
+
+    cold, warm = [], []
+    for i in range(n):
+        d.wait_screen("idle", timeout=30)
+        time.sleep(0.2)  # the font pages are released once the idle frame is in place
+        ms, o = frame_after(lambda: create(i))
+        cold.append(ms)
+        time.sleep(0.2)
+        cancel(o)
+        time.sleep(0.2)
+        ms, o = frame_after(lambda: create(i))
+        warm.append(ms)
+        time.sleep(0.2)
+        cancel(o)
+    return statistics.median(cold), statistics.median(warm)
+
+
 def ctx_switches(pid):
     """Context switches of every thread: each is a wake-up of the process."""
     n = 0
@@ -430,6 +493,7 @@ def main():
             pid = d.proc.pid
             time.sleep(1)
             rss_idle_png = proc_status(pid, "VmRSS")
+            split_png = memory_split(pid)
             c0 = ctx_switches(pid)
             time.sleep(idle_s)
             wake = (ctx_switches(pid) - c0) * 60 / idle_s
@@ -445,6 +509,12 @@ def main():
             # Alipay's notifications for the last orders arrive within seconds (more on a
             # loaded machine): the bytes per order count one for every paid order.
             notified = wait_notifications(os.path.join(tmp, "journal.db"), 20 if quick else 120)
+            # Back at idle: the result screens gone, the font pages and free heap given back.
+            d.wait_screen("idle", timeout=30)
+            time.sleep(1)
+            rss_idle_after = proc_status(pid, "VmRSS")
+            split_after = memory_split(pid)
+            frame_cold, frame_warm = frame_ms(d, 1 if quick else 5)
             d.stop()
         finally:
             d.close()
@@ -463,9 +533,16 @@ def main():
             f"{rate8 / sdk8['orders_per_s']:.2f} × SDK ({sdk8['orders_per_s']:.0f}/s)")
         row("idle RSS, PNG display", f"{rss_idle_png / 1024:.1f} MB", "≤ 16 MB",
             f"{rss_idle_png / 1024 / 16:.2f} × goal")
+        row("  its split, PNG display", split_text(split_png), "measured",
+            "one process: no helper's memory to add")
         row(f"RSS over {n_orders} orders", f"{rss_before / 1024:.1f} → {rss_after / 1024:.1f} MB "
             f"({n_orders / took:.0f} orders/s)", "± 1 MB",
             f"{(rss_after - rss_before) / 1024:+.1f} MB")
+        row(f"idle RSS after {n_orders} orders, PNG display", f"{rss_idle_after / 1024:.1f} MB",
+            "≤ 16 MB", f"{rss_idle_after / 1024 / 16:.2f} × goal; {split_text(split_after)}")
+        row("first frame of an order after idle (font pages released)", f"{frame_cold:.1f} ms",
+            "measured", f"{frame_cold / frame_warm:.1f} × the next order's first frame "
+            f"({frame_warm:.1f} ms)")
         row("idle wake-ups, no event-stream client", f"{wake:.1f} /min (over {idle_s} s)",
             "0 /min", "")
         total_orders = journal_orders(os.path.join(tmp, "journal.db"))
@@ -482,12 +559,14 @@ def main():
             d.start()
             time.sleep(1)
             rss_idle_none = proc_status(d.proc.pid, "VmRSS")
+            split_none = memory_split(d.proc.pid)
             files_none = mapped_files(d.proc.pid)
             d.stop()
         finally:
             d.close()
         row("idle RSS, no display", f"{rss_idle_none / 1024:.1f} MB", "≤ 10 MB",
             f"{rss_idle_none / 1024 / 10:.2f} × goal")
+        row("  its split, no display", split_text(split_none), "measured", "")
         libs = [p for p in files_none if ".so" in os.path.basename(p)]
         display = [p for p in files_none if any(k in p for k in DISPLAY_FILES)]
         row("files mapped, no display", f"{len(libs)} libraries, {len(display)} of the display's",

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # What f2fpayd costs a till: a till without a customer display maps no graphics library, font
 # or display module, and no till maps libarchive and what it brings; with a display, the module
-# is loaded, draws, and `--check` loads it; a pay answered quickly costs one frame, not two.
+# is loaded, draws, and `--check` loads it; a pay answered quickly costs one frame, not two; an
+# idle till holds no font and no malloc arena beside the main one (doc/performance.md "Memory").
 # Usage: test-footprint.py BUILD_DIR SCENARIO
 import ctypes
 import os
@@ -96,6 +97,77 @@ def test_one_frame_per_pay(build, tmp):
         sb.stop()
 
 
+def font_files(pid):
+    """The font files with pages resident in the process, and how many kB of them."""
+    found, font = {}, None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            fields = line.split()
+            if "-" in fields[0] and len(fields) >= 5:
+                font = fields[5] if len(fields) > 5 and "/fonts/" in fields[5] else None
+            elif font and fields[0] == "Rss:" and int(fields[1]) > 0:
+                found[font] = found.get(font, 0) + int(fields[1])
+    return found
+
+
+def arenas(pid):
+    """glibc's malloc arenas beside the main heap: each is an anonymous reservation of 64 MiB
+    aligned on 64 MiB (its used part read-write, the rest without access)."""
+    size = 64 << 20
+    maps = []
+    with open(f"/proc/{pid}/maps") as f:
+        for line in f:
+            fields = line.split()
+            lo, hi = (int(x, 16) for x in fields[0].split("-"))
+            maps.append((lo, hi, len(fields) == 5 or fields[5] == ""))
+    found = []
+    for i, (lo, hi, anon) in enumerate(maps):
+        if not anon or lo % size:
+            continue
+        end = hi
+        for lo2, hi2, anon2 in maps[i + 1:]:
+            if end >= lo + size or lo2 != end or not anon2:
+                break
+            end = hi2
+        if end == lo + size:
+            found.append(f"{lo:x}-{end:x}")
+    return found
+
+
+def test_idle_memory(build, tmp):
+    """The idle screen drawn, the display's fonts are released (none of their pages resident);
+    the next order's screens load them again and look the same; threads (pango starts one to load fontconfig) leave no malloc
+    arena of their own."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp)
+    try:
+        d.start()
+        d.wait_screen("idle")
+        check(not arenas(d.proc.pid), f"malloc arenas beside the main heap: {arenas(d.proc.pid)}")
+        check(not font_files(d.proc.pid), f"fonts resident at idle: {font_files(d.proc.pid)}")
+        for i in range(2):
+            amount = f"{i + 1}.00"
+            st, o = d.api("POST", "/v1/orders", {"amount": amount, "subject": "茶 Tea"})
+            check(st == 201, f"create: {st} {o}")
+            d.wait_screen("show-code", amount=amount, subject="茶 Tea")
+            check(font_files(d.proc.pid), "no font resident while an order is on show")
+            d.scanner.scan(paycode(0))
+            d.wait_state(o["id"], "PAID")
+            d.wait_screen("paid", amount=amount, subject="茶 Tea")
+            d.wait_screen("idle")
+            # The idle frame is renamed into place before the fonts are let go.
+            deadline = time.monotonic() + 10
+            while font_files(d.proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            check(not font_files(d.proc.pid),
+                  f"fonts resident back at idle: {font_files(d.proc.pid)}")
+        check(not arenas(d.proc.pid), f"malloc arenas beside the main heap: {arenas(d.proc.pid)}")
+        check(d.stop() == 0, "f2fpayd did not stop cleanly")
+    finally:
+        d.close()
+        sb.stop()
+
+
 def test_no_display(build, tmp):
     sb = Sandbox(build)
     d = Daemon(build, sb, tmp, display=None)
@@ -167,6 +239,7 @@ TESTS = {
     "no-display": test_no_display,
     "display-module": test_display_module,
     "one-frame-per-pay": test_one_frame_per_pay,
+    "idle-memory": test_idle_memory,
 }
 
 
