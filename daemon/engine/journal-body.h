@@ -14,6 +14,9 @@
 enum journal_body_codec {
 	JOURNAL_BODY_RAW = 0,   /* the bytes as received (schema 4 and before) */
 	JOURNAL_BODY_DICT1 = 1, /* raw deflate (RFC 1951) with the dictionary of journal-body.c */
+	/* The signature's bytes as they are (not their base64 text), the rest deflated with
+	 * DICT1's dictionary followed by the journal's own (schema 6, see journal_body_pack2()). */
+	JOURNAL_BODY_SPLIT = 2,
 	_JOURNAL_BODY_CODEC_MAX,
 };
 
@@ -25,6 +28,34 @@ enum journal_body_codec {
  * its length. -E2BIG above JOURNAL_BODY_MAX, -ENOMEM.
  */
 int journal_body_pack(const void *body, size_t size, void **ret, size_t *ret_size);
+
+/* The largest journal dictionary: a notification's worth; more would not be reached. */
+#define JOURNAL_BODY_DICT_MAX 4096u
+
+/*
+ * Packs size bytes of body (borrowed) with JOURNAL_BODY_SPLIT: when the form field sign holds
+ * base64 text that its bytes give back exactly (standard alphabet, padded, '+', '/' and '='
+ * written %2B, %2F and %3D, as Alipay sends it), those bytes are kept raw and the text is made
+ * again when unpacking; the rest (or the whole body, when the signature is not so written) is
+ * deflated with DICT1's dictionary followed by dict (borrowed, dict_size bytes, at most
+ * JOURNAL_BODY_DICT_MAX; may be NULL and 0). The same dict is needed to unpack. *ret is new
+ * (free()), *ret_size its length. -E2BIG above JOURNAL_BODY_MAX or a dict too big, -ENOMEM.
+ */
+int journal_body_pack2(const void *body, size_t size, const void *dict, size_t dict_size,
+		       void **ret, size_t *ret_size);
+
+/*
+ * A journal's dictionary made of a notification: the body (borrowed) without its signature's
+ * value, cut to JOURNAL_BODY_DICT_MAX bytes. *ret is new (free()). -ENOMEM.
+ */
+int journal_body_dict_make(const void *body, size_t size, void **ret, size_t *ret_size);
+
+/*
+ * Like journal_body_unpack(), with the journal's dictionary a JOURNAL_BODY_SPLIT body was
+ * packed with (borrowed; NULL and 0 for none).
+ */
+int journal_body_unpack_dict(int codec, const void *data, size_t size, size_t original_size,
+			     const void *dict, size_t dict_size, void **ret);
 
 /*
  * Gives back the exact bytes packed with `codec`: size bytes of data (borrowed), which must

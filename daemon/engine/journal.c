@@ -17,6 +17,18 @@
 #include "daemon/engine/journal-body.h"
 #include "daemon/engine/journal.h"
 
+/*
+ * doc/engine.md "Statements". One statement kept prepared for the connection's life, found by the
+ * address of its SQL text (a string literal, or a buffer that lives as long as the program).
+ */
+struct journal_stmt {
+	const char *sql;
+	sqlite3_stmt *stmt;
+};
+
+/* Distinct statements, and copies of one for a walk inside a walk of the same statement. */
+#define JOURNAL_STMTS_MAX 64
+
 struct journal {
 	sqlite3 *db;
 	char *path;
@@ -24,9 +36,16 @@ struct journal {
 	bool opened;        /* journal_open() completed: a close may be recorded as clean */
 	bool checked;       /* this open ran PRAGMA quick_check */
 	struct journal_commits commits;
+	/* doc/engine.md "Statements": every statement this connection keeps prepared. */
+	struct journal_stmt stmts[JOURNAL_STMTS_MAX];
+	size_t n_stmts;
+	uint64_t prepares; /* statements compiled since the open, kept or not */
 	char install_id[JOURNAL_INSTALL_ID_LEN + 1];
 	char run_id[JOURNAL_RUN_ID_LEN + 1];
 };
+
+/* Schema 6: a new order's key, one above every key given (orders are never deleted). */
+#define NEXT_ORDER_KEY_SQL "(SELECT COALESCE(MAX(order_key), 0) + 1 FROM orders)"
 
 /* The states an order or a refund cannot leave; kept in step with order_state_is_final(). */
 #define ORDER_FINAL_SQL  "('paid','failed','canceled','refunded_by_cancel')"
@@ -144,21 +163,92 @@ journal_exec(struct journal *j, const char *sql)
 	return 0;
 }
 
+/* A statement of journal_prepare_once(): compiled for one use, finalized after it. */
 static void
 stmt_finalizep(sqlite3_stmt **s)
 {
 	if (*s)
 		sqlite3_finalize(*s);
 }
-#define _cleanup_stmt_ _cleanup_(stmt_finalizep)
+#define _cleanup_stmt_once_ _cleanup_(stmt_finalizep)
 
+/*
+ * Gives a statement of journal_prepare() back to the cache: reset (its read or write ends, its
+ * error, if any, is cleared) and unbound, so that no borrowed string stays bound to it.
+ */
+static void
+stmt_release(sqlite3_stmt *s)
+{
+	if (!s)
+		return;
+	(void)sqlite3_reset(s);
+	(void)sqlite3_clear_bindings(s);
+}
+
+static void
+stmt_releasep(sqlite3_stmt **s)
+{
+	stmt_release(*s);
+}
+#define _cleanup_stmt_ _cleanup_(stmt_releasep)
+
+/* Opening, migrating and backing up: statements run once per open, not worth keeping. */
 static int
-journal_prepare(struct journal *j, const char *sql, sqlite3_stmt **ret)
+journal_prepare_once(struct journal *j, const char *sql, sqlite3_stmt **ret)
 {
 	int rc = sqlite3_prepare_v2(j->db, sql, -1, ret, NULL);
+	j->prepares++;
 	if (rc != SQLITE_OK)
 		return journal_fail(j, rc, "prepare");
 	return 0;
+}
+
+/*
+ * doc/engine.md "Statements": the statement of sql (whose address identifies it: a literal or a
+ * buffer that outlives the journal), compiled on its first use and then kept for the
+ * connection's life. The caller binds and steps it right away and gives it back with
+ * _cleanup_stmt_ (or stmt_release()); nothing else runs in between, so a kept statement that is
+ * not busy is free. One that is busy (a walk is stepping through it and its callback asks
+ * again) gets a second copy, kept as well: the copies never exceed the nesting of the walks.
+ */
+static int
+journal_prepare(struct journal *j, const char *sql, sqlite3_stmt **ret)
+{
+	struct journal_stmt *e;
+	int rc;
+
+	for (size_t i = 0; i < j->n_stmts; i++)
+		if (j->stmts[i].sql == sql && !sqlite3_stmt_busy(j->stmts[i].stmt)) {
+			*ret = j->stmts[i].stmt;
+			return 0;
+		}
+	if (j->n_stmts == ELEMENTSOF(j->stmts))
+		return log_error_errno(ENOBUFS, "Journal %s: more than %zu statements kept (bug)",
+				       j->path, ELEMENTSOF(j->stmts));
+	e = &j->stmts[j->n_stmts];
+	rc = sqlite3_prepare_v3(j->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->stmt, NULL);
+	j->prepares++;
+	if (rc != SQLITE_OK)
+		return journal_fail(j, rc, "prepare");
+	e->sql = sql;
+	j->n_stmts++;
+	*ret = e->stmt;
+	return 0;
+}
+
+/* Finalizes every kept statement: before the connection closes, and after a migration. */
+static void
+journal_stmts_clear(struct journal *j)
+{
+	for (size_t i = 0; i < j->n_stmts; i++)
+		sqlite3_finalize(j->stmts[i].stmt);
+	j->n_stmts = 0;
+}
+
+uint64_t
+journal_prepare_count(const struct journal *j)
+{
+	return j->prepares;
 }
 
 /* Runs a statement that returns no row. */
@@ -171,22 +261,41 @@ journal_step_done(struct journal *j, sqlite3_stmt *s, const char *what)
 	return 0;
 }
 
+/* A statement without parameters or rows, kept: BEGIN, COMMIT. */
+static int
+journal_run(struct journal *j, const char *sql)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = journal_prepare(j, sql, &s);
+	if (r < 0)
+		return r;
+	return journal_step_done(j, s, sql);
+}
+
 static int
 journal_begin(struct journal *j)
 {
-	return journal_exec(j, "BEGIN IMMEDIATE");
+	return journal_run(j, "BEGIN IMMEDIATE");
 }
 
 static int
 journal_commit(struct journal *j)
 {
-	return journal_exec(j, "COMMIT");
+	return journal_run(j, "COMMIT");
 }
 
 static void
 journal_rollback(struct journal *j)
 {
-	if (!sqlite3_get_autocommit(j->db))
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+
+	if (sqlite3_get_autocommit(j->db))
+		return;
+	if (journal_prepare(j, "ROLLBACK", &s) >= 0)
+		(void)sqlite3_step(s);
+	else
 		(void)sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
@@ -202,10 +311,10 @@ copy_text(char *dst, size_t size, const unsigned char *src)
 static int
 pragma_int(struct journal *j, const char *sql, int64_t *ret)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_stmt_once_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
-	r = journal_prepare(j, sql, &s);
+	r = journal_prepare_once(j, sql, &s);
 	if (r < 0)
 		return r;
 	rc = sqlite3_step(s);
@@ -236,7 +345,7 @@ pragma_int_bound(struct journal *j, const char *sql, const char *arg, int64_t *r
 static int
 journal_quick_check(struct journal *j)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_stmt_once_ sqlite3_stmt *s = NULL;
 	const unsigned char *first;
 	int rc;
 
@@ -425,7 +534,7 @@ static const char migrate_2_sql[] =
 static int
 migrate_2(struct journal *j)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_stmt_once_ sqlite3_stmt *s = NULL;
 	char id[JOURNAL_INSTALL_ID_LEN + 1];
 	int r;
 
@@ -436,7 +545,7 @@ migrate_2(struct journal *j)
 	r = random_id(id, JOURNAL_INSTALL_ID_LEN);
 	if (r < 0)
 		return log_error_errno(r, "Journal %s: no random install id: %m", j->path);
-	r = journal_prepare(j, "INSERT INTO meta(name, value) VALUES ('install_id', ?1)", &s);
+	r = journal_prepare_once(j, "INSERT INTO meta(name, value) VALUES ('install_id', ?1)", &s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -484,16 +593,16 @@ static const char migrate_5_sql[] =
 static int
 migrate_5(struct journal *j)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL, *u = NULL;
+	_cleanup_stmt_once_ sqlite3_stmt *s = NULL, *u = NULL;
 	int r, rc;
 
 	r = journal_exec(j, migrate_5_sql);
 	if (r < 0)
 		return r;
-	r = journal_prepare(j, "SELECT seq, body FROM notifications", &s);
+	r = journal_prepare_once(j, "SELECT seq, body FROM notifications", &s);
 	if (r < 0)
 		return r;
-	r = journal_prepare(j, "UPDATE notifications SET notify_key = ?2 WHERE seq = ?1", &u);
+	r = journal_prepare_once(j, "UPDATE notifications SET notify_key = ?2 WHERE seq = ?1", &u);
 	if (r < 0)
 		return r;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -515,6 +624,114 @@ migrate_5(struct journal *j)
 }
 
 /*
+ * Schema 6 (doc/engine.md "Schema and migrations", "Journal size"): every order gets an integer
+ * key, and the event log and the notifications name their order by it instead of repeating its
+ * 30-odd-byte out_trade_no in every row and index entry (event_rows, notification_rows; a
+ * notification of an order this journal does not have keeps the out_trade_no it named). The
+ * views events and notifications give the rows back as earlier schemas stored them. The index of
+ * idempotency keys holds only the orders that have one.
+ */
+static const char migrate_6_sql[] =
+	"ALTER TABLE orders ADD COLUMN order_key INTEGER;"
+	"UPDATE orders SET order_key = rowid;"
+	"CREATE UNIQUE INDEX orders_key ON orders(order_key);"
+	"DROP INDEX orders_idem_key;"
+	"CREATE UNIQUE INDEX orders_idem_key ON orders(idem_key) WHERE idem_key IS NOT NULL;"
+	"CREATE TABLE event_rows ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" order_key INTEGER NOT NULL REFERENCES orders(order_key),"
+	" at_usec INTEGER NOT NULL,"
+	" what TEXT NOT NULL,"
+	" from_state TEXT NOT NULL,"
+	" to_state TEXT NOT NULL,"
+	" request TEXT NOT NULL DEFAULT '');"
+	"INSERT INTO event_rows(seq, order_key, at_usec, what, from_state, to_state, request)"
+	" SELECT e.seq, o.order_key, e.at_usec, e.what, e.from_state, e.to_state, e.request"
+	" FROM events e JOIN orders o ON o.id = e.order_id ORDER BY e.seq;"
+	"CREATE TABLE body_dicts ("
+	" id INTEGER PRIMARY KEY,"
+	" made_usec INTEGER NOT NULL,"
+	" dict BLOB NOT NULL);"
+	"CREATE TABLE notification_rows ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" received_usec INTEGER NOT NULL,"
+	" order_key INTEGER REFERENCES orders(order_key),"
+	" out_trade_no TEXT NOT NULL DEFAULT '',"
+	" body BLOB NOT NULL,"
+	" verified INTEGER NOT NULL,"
+	" outcome TEXT NOT NULL DEFAULT '',"
+	" notify_key INTEGER,"
+	" body_codec INTEGER NOT NULL DEFAULT 0,"
+	" body_size INTEGER NOT NULL DEFAULT 0,"
+	" body_dict INTEGER REFERENCES body_dicts(id),"
+	" CHECK (order_key IS NULL OR out_trade_no = ''));"
+	"INSERT INTO notification_rows(seq, received_usec, order_key, out_trade_no, body, verified,"
+	" outcome, notify_key, body_codec, body_size)"
+	" SELECT n.seq, n.received_usec, o.order_key, IIF(o.order_key IS NULL, n.out_trade_no, ''),"
+	" n.body, n.verified, n.outcome, n.notify_key, n.body_codec, n.body_size"
+	" FROM notifications n LEFT JOIN orders o ON o.id = n.out_trade_no ORDER BY n.seq;";
+
+/* After the copies: the numbers handed out go on from where the old tables left them. */
+static const char migrate_6_finish_sql[] =
+	"DELETE FROM sqlite_sequence WHERE name IN ('event_rows', 'notification_rows');"
+	"INSERT INTO sqlite_sequence(name, seq) SELECT 'event_rows', seq FROM sqlite_sequence"
+	" WHERE name = 'events';"
+	"INSERT INTO sqlite_sequence(name, seq) SELECT 'notification_rows', seq FROM "
+	"sqlite_sequence"
+	" WHERE name = 'notifications';"
+	"DROP TABLE events;"
+	"DROP TABLE notifications;"
+	"CREATE INDEX event_rows_order ON event_rows(order_key);"
+	"CREATE TRIGGER event_rows_no_update BEFORE UPDATE ON event_rows"
+	" BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;"
+	"CREATE TRIGGER event_rows_no_delete BEFORE DELETE ON event_rows"
+	" BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;"
+	"CREATE INDEX notification_rows_key ON notification_rows(notify_key)"
+	" WHERE notify_key IS NOT NULL;"
+	"CREATE VIEW events AS SELECT e.seq AS seq, o.id AS order_id, e.at_usec AS at_usec,"
+	" e.what AS what, e.from_state AS from_state, e.to_state AS to_state, e.request AS request"
+	" FROM event_rows e JOIN orders o ON o.order_key = e.order_key;"
+	"CREATE VIEW notifications AS SELECT n.seq AS seq, n.received_usec AS received_usec,"
+	" COALESCE(o.id, n.out_trade_no) AS out_trade_no, n.body AS body, n.verified AS verified,"
+	" n.outcome AS outcome, n.notify_key AS notify_key, n.body_codec AS body_codec,"
+	" n.body_size AS body_size, n.body_dict AS body_dict"
+	" FROM notification_rows n LEFT JOIN orders o ON o.order_key = n.order_key;"
+	"CREATE TRIGGER body_dicts_no_update BEFORE UPDATE ON body_dicts"
+	" BEGIN SELECT RAISE(ABORT, 'kept bodies are packed with it'); END;"
+	"CREATE TRIGGER body_dicts_no_delete BEFORE DELETE ON body_dicts"
+	" BEGIN SELECT RAISE(ABORT, 'kept bodies are packed with it'); END;";
+
+static int
+migrate_6(struct journal *j)
+{
+	int64_t before, after;
+	int r;
+
+	r = journal_exec(j, migrate_6_sql);
+	if (r < 0)
+		return r;
+	/* Every row moves, or the journal stays as it was: an event of an order the journal does
+	 * not hold (a hand-edited journal) has no key to be kept under. */
+	r = pragma_int(j,
+		       "SELECT (SELECT COUNT(*) FROM events) - (SELECT COUNT(*) FROM event_rows)",
+		       &before);
+	if (r < 0)
+		return r;
+	r = pragma_int(j,
+		       "SELECT (SELECT COUNT(*) FROM notifications) -"
+		       " (SELECT COUNT(*) FROM notification_rows)",
+		       &after);
+	if (r < 0)
+		return r;
+	if (before != 0 || after != 0)
+		return log_error_errno(EUCLEAN,
+				       "Journal %s: %" PRId64 " events and %" PRId64
+				       " notifications name no order of the journal",
+				       j->path, before, after);
+	return journal_exec(j, migrate_6_finish_sql);
+}
+
+/*
  * The schema's history: migrations[i] takes a journal from version migrations[i].version - 1 to
  * migrations[i].version. A new schema appends a step here and raises JOURNAL_SCHEMA_VERSION;
  * steps are never edited once released (journals in the field ran them).
@@ -528,6 +745,7 @@ static const struct migration {
 	{3, "cashiers and receipts", migrate_3},
 	{4, "orders of other tills refunded here", migrate_4},
 	{5, "packed notifications, notify keys", migrate_5},
+	{6, "order keys in the event log and the notifications", migrate_6},
 };
 
 /* Runs the steps after version `from`, inside the caller's transaction. */
@@ -572,6 +790,8 @@ journal_migrate(struct journal *j, int64_t from)
 				       "): the migration did not complete.",
 				       j->path, from);
 	}
+	/* Nothing compiled against the old schema stays kept. */
+	journal_stmts_clear(j);
 	log_notice("Journal %s migrated to schema %d", j->path, JOURNAL_SCHEMA_VERSION);
 	return 0;
 }
@@ -579,10 +799,10 @@ journal_migrate(struct journal *j, int64_t from)
 static int
 journal_load_ids(struct journal *j)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_stmt_once_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
-	r = journal_prepare(j, "SELECT value FROM meta WHERE name = 'install_id'", &s);
+	r = journal_prepare_once(j, "SELECT value FROM meta WHERE name = 'install_id'", &s);
 	if (r < 0)
 		return r;
 	rc = sqlite3_step(s);
@@ -653,6 +873,7 @@ journal_create_file(struct journal *j, const char *path)
 		return r;
 	}
 	/* Close so the WAL is checkpointed into the file, then move the complete file in place. */
+	journal_stmts_clear(j);
 	sqlite3_close(j->db);
 	j->db = NULL;
 	if (rename(tmp, path) < 0)
@@ -778,6 +999,7 @@ journal_close(struct journal *j)
 {
 	if (!j)
 		return;
+	journal_stmts_clear(j);
 	/* sqlite3_close() fails while a statement is open: then it is no clean close. */
 	if (j->db && sqlite3_close(j->db) == SQLITE_OK && j->opened)
 		journal_record_clean_close(j->path);
@@ -932,10 +1154,12 @@ event_append(struct journal *j, const char *order_id, usec_t now_usec, const cha
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r;
 
-	r = journal_prepare(j,
-			    "INSERT INTO events(order_id, at_usec, what, from_state, to_state, "
-			    "request) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-			    &s);
+	/* Schema 6: the row names its order by the order's key. */
+	r = journal_prepare(
+		j,
+		"INSERT INTO event_rows(order_key, at_usec, what, from_state, to_state, "
+		"request) SELECT order_key, ?2, ?3, ?4, ?5, ?6 FROM orders WHERE id = ?1",
+		&s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
@@ -944,7 +1168,13 @@ event_append(struct journal *j, const char *order_id, usec_t now_usec, const cha
 	sqlite3_bind_text(s, 4, from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 5, to, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 6, request, -1, SQLITE_STATIC);
-	return journal_step_done(j, s, "event append");
+	r = journal_step_done(j, s, "event append");
+	if (r < 0)
+		return r;
+	if (sqlite3_changes(j->db) != 1)
+		return log_error_errno(ENOENT, "Journal %s: no order %s for its event", j->path,
+				       order_id);
+	return 0;
 }
 
 static const char *
@@ -1132,8 +1362,9 @@ journal_order_new(struct journal *j, const struct journal_order_request *req, us
 	r = journal_prepare(j,
 			    "INSERT INTO orders(id, kind, amount_fen, subject, auth_code_masked, "
 			    "pos_ref, state, state_since_usec, created_usec, updated_usec, "
-			    "expires_usec, idem_key, request_fp, operator_id) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?9, ?10, ?11, ?12)",
+			    "expires_usec, idem_key, request_fp, operator_id, order_key) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?9, ?10, ?11, "
+			    "?12, " NEXT_ORDER_KEY_SQL ")",
 			    &s);
 	if (r < 0)
 		goto fail;
@@ -1464,7 +1695,7 @@ journal_log_last(struct journal *j, int64_t *ret_seq, usec_t *ret_at_usec)
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
-	r = journal_prepare(j, "SELECT seq, at_usec FROM events ORDER BY seq DESC LIMIT 1", &s);
+	r = journal_prepare(j, "SELECT seq, at_usec FROM event_rows ORDER BY seq DESC LIMIT 1", &s);
 	if (r < 0)
 		return r;
 	rc = sqlite3_step(s);
@@ -1621,7 +1852,7 @@ journal_refund_create_keyed(struct journal *j, const char *order_id, int64_t amo
 	r = order_from_row(j, s, &o);
 	if (r < 0)
 		goto fail;
-	sqlite3_finalize(TAKE_PTR(s));
+	stmt_release(TAKE_PTR(s));
 
 	/* doc/design.md §5.3: refunds only for paid orders, never more than paid minus refunded. */
 	if (o.fsm.state != ORDER_PAID) {
@@ -1700,7 +1931,7 @@ journal_refund_save(struct journal *j, const struct journal_refund *rf, const ch
 				    rf->fsm.id);
 		goto fail;
 	}
-	sqlite3_finalize(TAKE_PTR(s));
+	stmt_release(TAKE_PTR(s));
 	if (rf->fsm.state == REFUND_DONE && from_state != REFUND_DONE) {
 		r = journal_prepare(j,
 				    "UPDATE orders SET refunded_fen = refunded_fen + ?2, "
@@ -1818,9 +2049,10 @@ notification_is_replay(struct journal *j, const char *out_trade_no, const char *
 	int r, rc;
 
 	r = journal_prepare(j,
-			    "SELECT body_codec, body, body_size FROM notifications WHERE "
-			    "notify_key = ?1 AND out_trade_no = ?2 AND verified = ?3 AND "
-			    "outcome = ?4",
+			    "SELECT n.body_codec, n.body, n.body_size, d.dict FROM notifications n "
+			    "LEFT JOIN body_dicts d ON d.id = n.body_dict WHERE "
+			    "n.notify_key = ?1 AND n.out_trade_no = ?2 AND n.verified = ?3 AND "
+			    "n.outcome = ?4",
 			    &s);
 	if (r < 0)
 		return r;
@@ -1833,8 +2065,10 @@ notification_is_replay(struct journal *j, const char *out_trade_no, const char *
 		size_t size = (size_t)sqlite3_column_int64(s, 2);
 		char id[JOURNAL_NOTIFY_ID_MAX + 1];
 
-		if (journal_body_unpack(sqlite3_column_int(s, 0), sqlite3_column_blob(s, 1),
-					(size_t)sqlite3_column_bytes(s, 1), size, &kept) >= 0 &&
+		if (journal_body_unpack_dict(sqlite3_column_int(s, 0), sqlite3_column_blob(s, 1),
+					     (size_t)sqlite3_column_bytes(s, 1), size,
+					     sqlite3_column_blob(s, 3),
+					     (size_t)sqlite3_column_bytes(s, 3), &kept) >= 0 &&
 		    journal_body_notify_id(kept, size, id, sizeof(id)) >= 0 &&
 		    STR_EQ(id, notify_id))
 			return 1;
@@ -1844,14 +2078,67 @@ notification_is_replay(struct journal *j, const char *out_trade_no, const char *
 	return 0;
 }
 
+/*
+ * doc/engine.md "Notifications": the journal's dictionary, made of the first verified
+ * notification it keeps (schema 6), into *ret_dict (new) and its id; 0 when there is none yet.
+ */
+static int
+body_dict_get(struct journal *j, int64_t *ret_id, void **ret_dict, size_t *ret_size)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	size_t n;
+	int r, rc;
+
+	r = journal_prepare(j, "SELECT id, dict FROM body_dicts ORDER BY id DESC LIMIT 1", &s);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		*ret_id = 0;
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return journal_fail(j, rc, "dictionary lookup");
+	n = (size_t)sqlite3_column_bytes(s, 1);
+	if (n > JOURNAL_BODY_DICT_MAX)
+		return log_error_errno(EUCLEAN, "Journal %s: its body dictionary is damaged",
+				       j->path);
+	*ret_dict = malloc(n + 1);
+	if (!*ret_dict)
+		return log_error_errno(ENOMEM, "Out of memory");
+	if (n > 0)
+		memcpy(*ret_dict, sqlite3_column_blob(s, 1), n);
+	*ret_size = n;
+	*ret_id = sqlite3_column_int64(s, 0);
+	return 0;
+}
+
+static int
+body_dict_add(struct journal *j, int64_t id, const void *dict, size_t size, usec_t now_usec)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = journal_prepare(j, "INSERT INTO body_dicts(id, made_usec, dict) VALUES (?1, ?2, ?3)",
+			    &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)now_usec);
+	sqlite3_bind_blob(s, 3, dict, (int)size, SQLITE_STATIC);
+	return journal_step_done(j, s, "dictionary insert");
+}
+
 int
 journal_notification_add(struct journal *j, const char *out_trade_no, const char *notify_id,
 			 const void *body, size_t size, bool verified, const char *outcome,
 			 usec_t now_usec)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	_cleanup_free_ void *packed = NULL;
-	size_t packed_size = 0;
+	_cleanup_free_ void *packed = NULL, *dict = NULL;
+	size_t packed_size = 0, dict_size = 0;
+	int64_t dict_id = 0;
+	bool new_dict = false;
 	int r;
 
 	if (size > JOURNAL_BODY_MAX || (notify_id && strlen(notify_id) > JOURNAL_NOTIFY_ID_MAX) ||
@@ -1863,17 +2150,40 @@ journal_notification_add(struct journal *j, const char *out_trade_no, const char
 		if (r != 0)
 			return r;
 	}
-	r = journal_body_pack(body, size, &packed, &packed_size);
-	if (r < 0)
-		return log_error_errno(r, "Journal %s: cannot pack a notification: %m", j->path);
-	r = journal_prepare(
-		j,
-		"INSERT INTO notifications(received_usec, out_trade_no, body, verified, "
-		"outcome, notify_key, body_codec, body_size) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-		&s);
+	r = body_dict_get(j, &dict_id, &dict, &dict_size);
 	if (r < 0)
 		return r;
+	if (dict_id == 0 && verified) {
+		/* The first verified notification: what the shop's next ones repeat (its app,
+		 * seller, field order, the forms of its numbers) becomes the dictionary. */
+		r = journal_body_dict_make(body, size, &dict, &dict_size);
+		if (r < 0)
+			return log_error_errno(r, "Journal %s: cannot make a dictionary: %m",
+					       j->path);
+		dict_id = 1;
+		new_dict = true;
+	}
+	r = journal_body_pack2(body, size, dict, dict_size, &packed, &packed_size);
+	if (r < 0)
+		return log_error_errno(r, "Journal %s: cannot pack a notification: %m", j->path);
+	if (new_dict) {
+		r = journal_begin(j);
+		if (r < 0)
+			return r;
+		r = body_dict_add(j, dict_id, dict, dict_size, now_usec);
+		if (r < 0)
+			goto fail;
+	}
+	r = journal_prepare(
+		j,
+		"INSERT INTO notification_rows(received_usec, order_key, out_trade_no, body, "
+		"verified, outcome, notify_key, body_codec, body_size, body_dict) "
+		"SELECT ?1, o.order_key, IIF(o.order_key IS NULL, ?2, ''), ?3, ?4, ?5, ?6, ?7, ?8, "
+		"?9 "
+		"FROM (SELECT 1) LEFT JOIN orders o ON o.id = ?2",
+		&s);
+	if (r < 0)
+		goto fail;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)now_usec);
 	sqlite3_bind_text(s, 2, strempty(out_trade_no), -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 3, packed, (int)packed_size, SQLITE_STATIC);
@@ -1883,10 +2193,22 @@ journal_notification_add(struct journal *j, const char *out_trade_no, const char
 		sqlite3_bind_null(s, 6);
 	else
 		sqlite3_bind_int64(s, 6, journal_notify_key(notify_id));
-	sqlite3_bind_int(s, 7, JOURNAL_BODY_DICT1);
+	sqlite3_bind_int(s, 7, JOURNAL_BODY_SPLIT);
 	sqlite3_bind_int64(s, 8, (sqlite3_int64)size);
+	if (dict_id > 0)
+		sqlite3_bind_int64(s, 9, dict_id);
 	r = journal_step_done(j, s, "notification insert");
-	return r < 0 ? r : 0;
+	if (r < 0)
+		goto fail;
+	if (new_dict) {
+		r = journal_commit(j);
+		if (r < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	journal_rollback(j);
+	return r;
 }
 
 int
@@ -1896,11 +2218,13 @@ journal_notification_foreach(struct journal *j, const char *out_trade_no,
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
-	r = journal_prepare(j,
-			    "SELECT seq, received_usec, out_trade_no, notify_key IS NOT NULL, "
-			    "body_codec, body, body_size, verified, outcome FROM notifications "
-			    "WHERE ?1 IS NULL OR out_trade_no = ?1 ORDER BY seq",
-			    &s);
+	r = journal_prepare(
+		j,
+		"SELECT n.seq, n.received_usec, n.out_trade_no, n.notify_key IS NOT NULL, "
+		"n.body_codec, n.body, n.body_size, n.verified, n.outcome, d.dict "
+		"FROM notifications n LEFT JOIN body_dicts d ON d.id = n.body_dict "
+		"WHERE ?1 IS NULL OR n.out_trade_no = ?1 ORDER BY n.seq",
+		&s);
 	if (r < 0)
 		return r;
 	if (out_trade_no)
@@ -1916,8 +2240,10 @@ journal_notification_foreach(struct journal *j, const char *out_trade_no,
 
 		copy_text(n.out_trade_no, sizeof(n.out_trade_no), sqlite3_column_text(s, 2));
 		copy_text(n.outcome, sizeof(n.outcome), sqlite3_column_text(s, 8));
-		r = journal_body_unpack(sqlite3_column_int(s, 4), sqlite3_column_blob(s, 5),
-					(size_t)sqlite3_column_bytes(s, 5), n.size, &body);
+		r = journal_body_unpack_dict(sqlite3_column_int(s, 4), sqlite3_column_blob(s, 5),
+					     (size_t)sqlite3_column_bytes(s, 5), n.size,
+					     sqlite3_column_blob(s, 9),
+					     (size_t)sqlite3_column_bytes(s, 9), &body);
 		if (r < 0)
 			return log_error_errno(r,
 					       "Journal %s: notification %" PRId64
@@ -2084,7 +2410,7 @@ journal_event_seq(struct journal *j, int64_t *ret)
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
-	r = journal_prepare(j, "SELECT COALESCE(MAX(seq), 0) FROM events", &s);
+	r = journal_prepare(j, "SELECT COALESCE(MAX(seq), 0) FROM event_rows", &s);
 	if (r < 0)
 		return r;
 	rc = sqlite3_step(s);
@@ -2097,12 +2423,12 @@ journal_event_seq(struct journal *j, int64_t *ret)
 int
 journal_backup(struct journal *j, const char *dest)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_stmt_once_ sqlite3_stmt *s = NULL;
 	int r;
 
 	/* One statement reads the whole database in one transaction: a consistent copy while the
 	 * daemon keeps running, compacted, without the write-ahead log. */
-	r = journal_prepare(j, "VACUUM INTO ?1", &s);
+	r = journal_prepare_once(j, "VACUUM INTO ?1", &s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, dest, -1, SQLITE_STATIC);
@@ -2150,8 +2476,9 @@ foreign_order_import(struct journal *j, const struct journal_foreign_order *fo, 
 	 * pos_ref is the other till's: kept apart, so that it never answers for one of ours. */
 	r = journal_prepare(j,
 			    "INSERT INTO orders(id, kind, amount_fen, subject, state, "
-			    "state_since_usec, created_usec, updated_usec, trade_no) "
-			    "VALUES (?1, ?2, ?3, ?4, 'paid', ?5, ?6, ?5, ?7)",
+			    "state_since_usec, created_usec, updated_usec, trade_no, order_key) "
+			    "VALUES (?1, ?2, ?3, ?4, 'paid', ?5, ?6, ?5, ?7, " NEXT_ORDER_KEY_SQL
+			    ")",
 			    &s);
 	if (r < 0)
 		return r;
@@ -2165,7 +2492,7 @@ foreign_order_import(struct journal *j, const struct journal_foreign_order *fo, 
 	r = journal_step_done(j, s, "foreign order insert");
 	if (r < 0)
 		return r;
-	sqlite3_finalize(TAKE_PTR(s));
+	stmt_release(TAKE_PTR(s));
 	r = journal_prepare(
 		j,
 		"INSERT INTO foreign_orders(order_id, install_id, terminal_id, pos_ref, "

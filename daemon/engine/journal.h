@@ -18,7 +18,7 @@
  * message; it is never silently replaced by a fresh one.
  */
 
-#define JOURNAL_SCHEMA_VERSION 5
+#define JOURNAL_SCHEMA_VERSION 6
 #define JOURNAL_APPLICATION_ID 0x46325046 /* "F2PF" */
 
 /* doc/engine.md "Trade numbers": <terminal>_<yyyymmdd>_<install>_<run>_<seq>. */
@@ -313,11 +313,12 @@ int journal_refund_foreach_order(struct journal *j, const char *order_id, journa
 
 /*
  * doc/engine.md "Notifications": records a received notification, committed durably: body
- * (borrowed, size bytes, at most JOURNAL_BODY_MAX) is kept exactly, packed
- * (journal-body.h), with its notify_id (may be NULL), whether it verified and what was made of
- * it. A replay (doc/protocol.md §4: Alipay repeats a notification until it hears "success",
- * signed anew each time) with the notify_id, out_trade_no, verdict and outcome of a row already
- * kept writes nothing and returns 1 (the first delivery's bytes stay); 0 when a row was added.
+ * (borrowed, size bytes, at most JOURNAL_BODY_MAX) is kept exactly, packed with codec 2 and the
+ * journal's dictionary (journal-body.h; the first verified body makes it), with its notify_id (may
+ * be NULL), whether it verified and what was made of it. A replay (doc/protocol.md §4: Alipay
+ * repeats a notification until it hears "success", signed anew each time) with the notify_id,
+ * out_trade_no, verdict and outcome of a row already kept writes nothing and returns 1 (the first
+ * delivery's bytes stay); 0 when a row was added.
  */
 int journal_notification_add(struct journal *j, const char *out_trade_no, const char *notify_id,
 			     const void *body, size_t size, bool verified, const char *outcome,
@@ -367,6 +368,12 @@ struct journal_commits {
 	uint64_t synced;
 };
 struct journal_commits journal_commit_count(const struct journal *j);
+
+/*
+ * How many SQL statements the journal compiled since it was opened (doc/engine.md "Statements":
+ * each one once per connection, then kept). For tests and the benchmark.
+ */
+uint64_t journal_prepare_count(const struct journal *j);
 
 /* Tests: the next n write-ahead saves (order or refund) fail with -EIO and write nothing. */
 void journal_inject_failures(struct journal *j, unsigned n);

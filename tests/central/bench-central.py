@@ -34,15 +34,20 @@ def fill_journal(path, n_orders, terminal="T01"):
         for i in range(n_orders):
             oid = f"{terminal}_20261206_{install}_bench_{i + 1}"
             at = t0 + i * 1000
+            # Schema 6: events name their order by its key (doc/engine.md "Schema and
+            # migrations").
             db.execute(
                 "INSERT INTO orders (id, kind, amount_fen, subject, state, state_since_usec, "
-                "trade_no, created_usec, updated_usec) VALUES (?, 'scan', ?, 'bench', 'paid', "
-                "?, ?, ?, ?)", (oid, 100 + i % 9000, at, f"2026{i:020d}", at, at))
+                "trade_no, created_usec, updated_usec, order_key) VALUES (?, 'scan', ?, "
+                "'bench', 'paid', ?, ?, ?, ?, "
+                "(SELECT COALESCE(MAX(order_key), 0) + 1 FROM orders))",
+                (oid, 100 + i % 9000, at, f"2026{i:020d}", at, at))
             for what, frm, to, req in (("created", "", "new", ""),
                                        ("start", "new", "paying", "pay"),
                                        ("pay_result", "paying", "paid", "")):
-                db.execute("INSERT INTO events (order_id, at_usec, what, from_state, to_state, "
-                           "request) VALUES (?, ?, ?, ?, ?, ?)", (oid, at, what, frm, to, req))
+                db.execute("INSERT INTO event_rows (order_key, at_usec, what, from_state, "
+                           "to_state, request) SELECT order_key, ?, ?, ?, ?, ? FROM orders "
+                           "WHERE id = ?", (at, what, frm, to, req, oid))
     n = db.execute("SELECT count(*) FROM events").fetchone()[0]
     db.close()
     return n

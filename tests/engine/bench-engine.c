@@ -40,7 +40,8 @@ bench_transition(unsigned n)
 	char existing[ORDER_ID_MAX + 1];
 	static const struct order_result wait = {.cls = ALIPAY_CLASS_SUCCESS,
 						 .trade_status = ORDER_TRADE_WAIT_BUYER_PAY};
-	usec_t t0, t1, now = now_usec(CLOCK_REALTIME);
+	usec_t t0, t1, c0, c1, now = now_usec(CLOCK_REALTIME);
+	uint64_t p0;
 
 	order_config_init(&cfg);
 	cfg.max_queries = UINT32_MAX;
@@ -63,6 +64,8 @@ bench_transition(unsigned n)
 	printf("order_dispatch (pure): %.3f usec per transition (%u transitions)\n",
 	       (double)(t1 - t0) / (n * 100), n * 100);
 
+	c0 = now_usec(CLOCK_PROCESS_CPUTIME_ID);
+	p0 = journal_prepare_count(j);
 	t0 = now_usec(CLOCK_MONOTONIC);
 	for (unsigned i = 0; i < n; i++) {
 		struct order_actions act;
@@ -75,9 +78,11 @@ bench_transition(unsigned n)
 			     0);
 	}
 	t1 = now_usec(CLOCK_MONOTONIC);
-	printf("journaled transition (dispatch + WAL commit, synchronous=FULL): %.1f usec each "
-	       "(%u transitions)\n",
-	       (double)(t1 - t0) / n, n);
+	c1 = now_usec(CLOCK_PROCESS_CPUTIME_ID);
+	printf("journaled transition (dispatch + WAL commit, synchronous=FULL): %.1f usec each, "
+	       "%.1f usec CPU, %.2f statements compiled (%u transitions)\n",
+	       (double)(t1 - t0) / n, (double)(c1 - c0) / n,
+	       (double)(journal_prepare_count(j) - p0) / n, n);
 }
 
 static void

@@ -702,7 +702,7 @@ copy_file(const char *from, const char *to)
 
 /*
  * Schema 1 → 2 on the journal written by the schema-1 f2fpayd
- * (tests/integration/fixtures/journal-v1, made by tests/integration/make-v1-journal.py): every
+ * (tests/integration/fixtures/journal-v1, made by tests/integration/make-journal-fixture.py): every
  * order, event and refund is kept, in one transaction; a failed step leaves schema 1 whole.
  */
 static void
@@ -759,6 +759,115 @@ test_migration(const char *fixture)
 					  "286543210987654321", NULL, T0, &o, existing),
 		     0);
 	CHECK(strstr(o.fsm.id, journal_install_id(j)));
+}
+
+/* The rows sql selects, one line each, as SQLite quotes them (new string). */
+static char *
+sql_rows(const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	CHECK(f);
+	CHECK_INT_EQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	CHECK_INT_EQ(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		fprintf(f, "%s\n", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	CHECK(fclose(f) == 0);
+	return out;
+}
+
+static const char events_sql[] =
+	"SELECT quote(seq) || ',' || quote(order_id) || ',' || quote(at_usec) || ',' || quote(what)"
+	" || ',' || quote(from_state) || ',' || quote(to_state) || ',' || quote(request)"
+	" FROM events ORDER BY seq";
+static const char notifications_sql[] =
+	"SELECT quote(seq) || ',' || quote(received_usec) || ',' || quote(out_trade_no) || ','"
+	" || quote(body) || ',' || quote(verified) || ',' || quote(outcome) || ','"
+	" || quote(notify_key) || ',' || quote(body_codec) || ',' || quote(body_size)"
+	" FROM notifications ORDER BY seq";
+
+/*
+ * Schema 5 → 6 on the journal written by the schema-5 f2fpayd
+ * (tests/integration/fixtures/journal-v5, made by tests/integration/make-journal-fixture.py):
+ * the event log and the notifications move to rows that name their order by its key, and read
+ * through the views events and notifications they are what they were, row for row and byte for
+ * byte; the sequences go on; a log that names an order the journal lacks stops the migration.
+ */
+static void
+test_migration_v5(const char *fixture)
+{
+	_cleanup_(journal_closep) struct journal *j = NULL;
+	_cleanup_free_ char *events = NULL, *notifications = NULL, *after = NULL;
+	struct journal_order o;
+	char existing[ORDER_ID_MAX + 1];
+	int last_event, last_notification, orders;
+	int64_t seq;
+	sqlite3 *db = NULL;
+
+	remove_journal();
+	copy_file(fixture, path);
+	CHECK_INT_EQ(sql_int("PRAGMA user_version"), 5);
+	events = sql_rows(events_sql);
+	notifications = sql_rows(notifications_sql);
+	last_event = sql_int("SELECT seq FROM sqlite_sequence WHERE name = 'events'");
+	last_notification = sql_int("SELECT seq FROM sqlite_sequence WHERE name = 'notifications'");
+	orders = sql_int("SELECT COUNT(*) FROM orders");
+	CHECK(last_event > 10 && last_notification >= 2 && orders >= 7);
+
+	/* An event of an order the journal does not hold: refused, schema 5 left whole. */
+	CHECK_INT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT_EQ(sqlite3_exec(db,
+				  "INSERT INTO events(order_id, at_usec, what, from_state, "
+				  "to_state) VALUES ('T01_ghost', 1, 'created', '', 'new')",
+				  NULL, NULL, NULL),
+		     SQLITE_OK);
+	sqlite3_close(db);
+	CHECK(journal_open(path, &j) < 0);
+	CHECK_INT_EQ(sql_int("PRAGMA user_version"), 5);
+	CHECK_INT_EQ(sql_int("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'event_rows'"), 0);
+	remove_journal();
+	copy_file(fixture, path);
+
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	journal_close(TAKE_PTR(j));
+	CHECK_INT_EQ(sql_int("PRAGMA user_version"), JOURNAL_SCHEMA_VERSION);
+	CHECK_INT_EQ(sql_int("SELECT COUNT(*) FROM orders"), orders);
+	after = sql_rows(events_sql);
+	CHECK_STR_EQ(after, events);
+	free(after);
+	after = sql_rows(notifications_sql);
+	CHECK_STR_EQ(after, notifications);
+	/* Stored by key: no row repeats an out_trade_no this journal holds as an order. */
+	CHECK_INT_EQ(sql_int("SELECT COUNT(*) FROM pragma_table_info('event_rows') WHERE "
+			     "name = 'order_id'"),
+		     0);
+	CHECK_INT_EQ(sql_int("SELECT COUNT(*) FROM notification_rows WHERE out_trade_no != ''"), 0);
+	CHECK_INT_EQ(sql_int("SELECT COUNT(*) FROM orders WHERE order_key IS NULL"), 0);
+
+	/* The log is still append-only, and its numbers go on after the old ones. */
+	CHECK_INT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK(sqlite3_exec(db, "DELETE FROM event_rows", NULL, NULL, NULL) != SQLITE_OK);
+	CHECK(sqlite3_exec(db, "UPDATE event_rows SET what = 'x'", NULL, NULL, NULL) != SQLITE_OK);
+	sqlite3_close(db);
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK_INT_EQ(journal_order_create(j, "T01", ORDER_KIND_SCAN, 1234, "x", NULL, "FIX-PAID",
+					  T0, &o, existing),
+		     -EEXIST);
+	CHECK_INT_EQ(journal_order_create(j, "T01", ORDER_KIND_SCAN, 1234, "x", NULL, NULL, T0, &o,
+					  existing),
+		     0);
+	CHECK_INT_EQ(journal_event_seq(j, &seq), 0);
+	CHECK_INT_EQ(seq, last_event + 1);
+	CHECK_INT_EQ(journal_notification_add(j, o.fsm.id, NULL, "a=1", 3, false, "refused", T0),
+		     0);
+	CHECK_INT_EQ(sql_int("SELECT MAX(seq) FROM notifications"), last_notification + 1);
+	CHECK_INT_EQ(sql_int("SELECT MAX(order_key) FROM orders"), orders + 1);
 }
 
 /* The daemon's open: a journal the state directory knows is never silently replaced. */
@@ -909,6 +1018,124 @@ test_unfinished_every_state(void)
 	CHECK(n > 0);
 }
 
+/* A walk whose callback walks the same orders again, and looks one up. */
+struct nested_walk {
+	struct journal *j;
+	unsigned outer, inner;
+};
+
+static int
+nested_inner_cb(const struct journal_order *o, void *userdata)
+{
+	struct nested_walk *w = userdata;
+	struct journal_order got;
+
+	CHECK_INT_EQ(journal_order_get(w->j, o->fsm.id, &got), 0);
+	CHECK_STR_EQ(got.fsm.id, o->fsm.id);
+	w->inner++;
+	return 0;
+}
+
+static int
+nested_outer_cb(const struct journal_order *o, void *userdata)
+{
+	struct nested_walk *w = userdata;
+
+	w->outer++;
+	return journal_order_foreach(w->j, false, nested_inner_cb, w);
+}
+
+/*
+ * doc/engine.md "Statements": each statement is compiled once per connection and kept; a walk
+ * inside a walk of the same statement, a failed statement and a rolled-back transaction leave
+ * the kept ones usable, and closing finalizes them all (a statement left open would make the
+ * close unclean: no record of it).
+ */
+static void
+test_statement_cache(void)
+{
+	_cleanup_(journal_closep) struct journal *j = NULL;
+	struct journal_order o, p, got;
+	struct journal_refund rf;
+	struct journal_foreign_order fo = {.kind = ORDER_KIND_SCAN, .amount_fen = 500};
+	char existing[ORDER_ID_MAX + 1], marker[300];
+	struct nested_walk w;
+	uint64_t before = 0;
+	struct stat st;
+
+	remove_journal();
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK_INT_EQ(journal_order_create(j, "POS09", ORDER_KIND_SCAN, 100, "milk", NULL, "k-1", T0,
+					  &o, existing),
+		     0);
+	CHECK_INT_EQ(journal_order_create(j, "POS09", ORDER_KIND_SCAN, 200, "bread", NULL, NULL, T0,
+					  &p, existing),
+		     0);
+	o.fsm.state = ORDER_PAYING;
+	o.pending = ORDER_REQ_PAY;
+	CHECK_INT_EQ(journal_order_save(j, &o, "start", ORDER_NEW, T0 + 1), 0);
+	CHECK_INT_EQ(journal_order_get(j, o.fsm.id, &got), 0);
+
+	/* After the first round, the same work again compiles nothing. */
+	for (unsigned i = 0; i < 50; i++) {
+		char id[ORDER_ID_MAX + 1];
+
+		if (i == 1)
+			before = journal_prepare_count(j);
+
+		o.fsm.queries_left = i;
+		CHECK_INT_EQ(journal_order_save(j, &o, "query_result", ORDER_PAYING, T0 + 2 + i),
+			     0);
+		CHECK_INT_EQ(journal_order_get(j, o.fsm.id, &got), 0);
+		CHECK_INT_EQ(got.fsm.queries_left, i);
+		CHECK_INT_EQ(journal_order_create(j, "POS09", ORDER_KIND_SCAN, 100, "milk", NULL,
+						  "k-1", T0, &got, existing),
+			     -EEXIST);
+		CHECK_INT_EQ(journal_allocate_out_trade_no(j, "POS09", T0 / USEC_PER_SEC, id), 0);
+	}
+	CHECK_INT_EQ(journal_prepare_count(j), before);
+
+	/* A walk inside a walk of the same statement: both see every order. */
+	w = (struct nested_walk){.j = j};
+	CHECK_INT_EQ(journal_order_foreach(j, false, nested_outer_cb, &w), 0);
+	CHECK_INT_EQ(w.outer, 2);
+	CHECK_INT_EQ(w.inner, 4);
+	before = journal_prepare_count(j);
+	w = (struct nested_walk){.j = j};
+	CHECK_INT_EQ(journal_order_foreach(j, false, nested_outer_cb, &w), 0);
+	CHECK_INT_EQ(w.inner, 4);
+	CHECK_INT_EQ(journal_prepare_count(j), before);
+
+	/* A statement that fails (the order id is taken) and its rolled-back transaction leave
+	 * the kept statements as they should be: the next ones bind and run anew. */
+	p.fsm.state = ORDER_PAID;
+	CHECK_INT_EQ(journal_order_save(j, &p, "pay_result", ORDER_NEW, T0 + 100), 0);
+	snprintf(fo.id, sizeof(fo.id), "%s", p.fsm.id);
+	snprintf(fo.install_id, sizeof(fo.install_id), "abcdefgh");
+	snprintf(fo.terminal_id, sizeof(fo.terminal_id), "POS77");
+	CHECK_INT_EQ(journal_refund_create(j, p.fsm.id, 50, "first", T0 + 101, &rf), 0);
+	CHECK_INT_EQ(
+		journal_foreign_refund_create(j, &fo, rf.fsm.id, 10, "again", NULL, T0 + 102, &rf),
+		-EEXIST);
+	CHECK_INT_EQ(journal_refund_create(j, p.fsm.id, 60, "second", T0 + 103, &rf), 0);
+	CHECK_STR_EQ(rf.fsm.id + strlen(p.fsm.id), "_r2");
+	CHECK_INT_EQ(journal_order_get(j, p.fsm.id, &got), 0);
+	CHECK_INT_EQ(got.pending_refund_fen, 110);
+	/* Injected failures write nothing; the next save goes through. */
+	journal_inject_failures(j, 1);
+	CHECK_INT_EQ(journal_order_save(j, &o, "query_result", ORDER_PAYING, T0 + 200), -EIO);
+	CHECK_INT_EQ(journal_order_save(j, &o, "query_result", ORDER_PAYING, T0 + 201), 0);
+
+	/* Every kept statement is finalized at close: SQLite closes, the close is recorded. */
+	journal_close(TAKE_PTR(j));
+	snprintf(marker, sizeof(marker), "%s.clean", path);
+	CHECK_INT_EQ(stat(marker, &st), 0);
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK(!journal_checked_at_open(j));
+	CHECK_INT_EQ(journal_order_get(j, o.fsm.id, &got), 0);
+	CHECK_INT_EQ(got.fsm.queries_left, 49);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -925,8 +1152,10 @@ main(int argc, char **argv)
 	test_refund_keys();
 	test_waiting_for_code();
 	test_log_after();
-	CHECK(argc == 2);
+	test_statement_cache();
+	CHECK(argc == 3);
 	test_migration(argv[1]);
+	test_migration_v5(argv[2]);
 	test_marker();
 	test_clean_shutdown();
 	test_lock();

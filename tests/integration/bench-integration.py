@@ -368,12 +368,16 @@ def wait_notifications(db, timeout):
 
 def inflate_journal(db, target):
     """Copies the finished orders (with their events, refunds and notifications) under new ids
-    until the journal holds `target` orders: a journal of a busy shop without waiting months."""
+    until the journal holds `target` orders: a journal of a busy shop without waiting months.
+    Since schema 6 the event log and the notifications name their order by its key
+    (doc/engine.md "Schema and migrations"): a copy's rows name the copied order's key."""
     c = sqlite3.connect(db)
     renamed = {"id": "id || :sfx", "order_id": "order_id || :sfx",
-               "out_trade_no": "out_trade_no || :sfx"}
+               "out_trade_no": "IIF(out_trade_no = '', '', out_trade_no || :sfx)",
+               "order_key": "order_key + :koff"}
     tables = [t for (t,) in c.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND "
-                                      "name IN ('orders', 'events', 'refunds', 'notifications')")]
+                                      "name IN ('orders', 'events', 'refunds', 'notifications', "
+                                      "'event_rows', 'notification_rows')")]
     plan = {}
     for t in tables:
         cols = [r[1] for r in c.execute(f"PRAGMA table_info({t})")]
@@ -391,18 +395,22 @@ def inflate_journal(db, target):
                 exprs.append(col)
         plan[t] = (cols, exprs)
     base = c.execute("SELECT count(*) FROM orders").fetchone()[0]
+    keyed = "order_key" in plan["orders"][0]
+    last_key = c.execute("SELECT max(order_key) FROM orders").fetchone()[0] if keyed else 0
     n, k = base, 0
     while n < target:
         k += 1
         sfx = f"~{k}"  # no order number has a "~": the originals stay told apart
+        koff = c.execute("SELECT max(order_key) FROM orders").fetchone()[0] if keyed else 0
         with c:
             for t in tables:
                 cols, exprs = plan[t]
                 where = ("WHERE id NOT LIKE '%~%'" if t == "orders" else
+                         "WHERE order_key <= :last" if "order_key" in cols else
                          "WHERE order_id NOT LIKE '%~%'" if "order_id" in cols else
                          "WHERE out_trade_no NOT LIKE '%~%'" if "out_trade_no" in cols else "")
                 c.execute(f"INSERT INTO {t} ({', '.join(cols)}) SELECT {', '.join(exprs)} "
-                          f"FROM {t} {where}", {"sfx": sfx})
+                          f"FROM {t} {where}", {"sfx": sfx, "koff": koff, "last": last_key})
         grown = c.execute("SELECT count(*) FROM orders").fetchone()[0]
         if grown == n:
             raise RuntimeError("the journal does not grow: no order was copied")

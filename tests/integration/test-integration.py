@@ -359,9 +359,9 @@ def test_notifications(build, tmp):
                               capture_output=True, text=True, check=True).stdout.splitlines()
         # The forged and the tampered one do not verify: counted, never written. The replay of
         # the genuine one is answered from the journal: no second row (doc/engine.md
-        # "Notifications"); bodies are kept packed.
-        check(len(rows) == 4 and all(r.startswith("1|") and r.endswith("|1|1|1") for r in rows)
-              and rows[-1] == "1|TRADE_SUCCESS|1|1|1", f"journal notifications: {rows}")
+        # "Notifications"); bodies are kept packed (codec 2: the signature's raw bytes).
+        check(len(rows) == 4 and all(r.startswith("1|") and r.endswith("|1|2|1") for r in rows)
+              and rows[-1] == "1|TRADE_SUCCESS|1|2|1", f"journal notifications: {rows}")
         st, status = d.api("GET", "/v1/status")
         check(st == 200 and status["notifications_forged"] == 2, f"status: {status}")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")

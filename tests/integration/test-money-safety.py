@@ -381,8 +381,8 @@ def test_waiting_restart(build, tmp):
 
 def test_migration(build, tmp):
     """The schema-1 journal written by the schema-1 f2fpayd (fixtures/journal-v1, see
-    make-v1-journal.py) is migrated in place at start: every order, event and refund kept; the
-    orders in flight recover against the gateway's ledger of that day."""
+    make-journal-fixture.py) is migrated in place at start: every order, event and refund kept;
+    the orders in flight recover against the gateway's ledger of that day."""
     j = os.path.join(tmp, "journal.db")
     state = os.path.join(tmp, "sandbox-state.json")
     shutil.copy(os.path.join(FIXTURE, "journal.db"), j)
@@ -461,7 +461,7 @@ def test_migration(build, tmp):
         check(status.get("install_id") == install, f"status: {status}")
         check(d.stop() == 0, "f2fpayd did not exit cleanly")
         after = dump()
-        check(after["version"] == 5, f"schema {after['version']}")
+        check(after["version"] == 6, f"schema {after['version']}")
         # The bodies received under schema 1 are kept byte for byte (doc/engine.md
         # "Notifications").
         check(after["notifications"][:len(before["notifications"])] == before["notifications"]

@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-# Writes the schema-1 journal fixture of tests/integration/fixtures/journal-v1/ with a real
-# f2fpayd of schema 1 against a real f2fpay-sandbox (its ledger kept with --state).
+# Writes a journal fixture of an older schema (tests/integration/fixtures/journal-v<N>/) with a
+# real f2fpayd of that schema against a real f2fpay-sandbox (its ledger kept with --state).
 #
-# Usage: make-v1-journal.py BUILD_DIR OUT_DIR
-#   BUILD_DIR: a build of the last schema-1 tree (commit 5a23445, before "journal: schema 2");
-#   this script and tests/integration/harness.py of this tree drive it.
+# Usage: make-journal-fixture.py BUILD_DIR OUT_DIR [SCHEMA]
+#   BUILD_DIR: a build of the last tree of schema SCHEMA (default 1); this script and
+#   tests/integration/harness.py of this tree drive it.
 #
-# The fixture was made so:
+# journal-v1 was made so, from the last schema-1 tree (commit 5a23445, before "journal: schema 2"):
 #   git archive 5a23445 | tar -x -C /tmp/v1 && cd /tmp/v1 && meson setup build &&
 #   ninja -C build daemon/f2fpayd daemon/f2fpayctl sandbox/f2fpay-sandbox
-#   python3 tests/integration/make-v1-journal.py /tmp/v1/build tests/integration/fixtures/journal-v1
+#   python3 tests/integration/make-journal-fixture.py /tmp/v1/build \
+#       tests/integration/fixtures/journal-v1
+# journal-v5 so, from the last schema-5 tree (the parent of "journal: schema 6"), built in the
+# same way into /tmp/v5/build:
+#   python3 tests/integration/make-journal-fixture.py /tmp/v5/build \
+#       tests/integration/fixtures/journal-v5 5
 #
 # What the journal holds (MANIFEST.json lists each order with its state when written):
 #   PAID (with pos_ref), PAID and partly refunded (one refund done), FAILED (balance),
@@ -37,8 +42,9 @@ def code(n, digit):
 
 def main():
     build, out = sys.argv[1], os.path.abspath(sys.argv[2])
+    schema = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     os.makedirs(out, exist_ok=True)
-    tmp = tmpdir("f2fpay-v1-fixture.")
+    tmp = tmpdir(f"f2fpay-v{schema}-fixture.")
     state = os.path.join(tmp, "sandbox-state.json")
     sb = Sandbox(build, ["--state", state, "--confirm-after", "3600"])
     d = Daemon(build, sb, tmp, scanner=False, display=None)
@@ -86,7 +92,7 @@ def main():
         shutil.copy(journal, os.path.join(out, "journal.db"))
         shutil.copy(state, os.path.join(out, "sandbox-state.json"))
         with open(os.path.join(out, "MANIFEST.json"), "w") as f:
-            json.dump({"schema": 1, "terminal_id": "T01", "orders": orders}, f, indent=1)
+            json.dump({"schema": schema, "terminal_id": "T01", "orders": orders}, f, indent=1)
             f.write("\n")
     finally:
         d.close()
