@@ -69,7 +69,7 @@ def bench_throughput(build, n_orders):
         n_events = fill_journal(os.path.join(d.tmp, "journal.db"), n_orders)
         for batch in ("500", "5000"):
             store.sql("TRUNCATE f2fpay.events, f2fpay.order_rows, f2fpay.refund_rows, "
-                      "f2fpay.tills")
+                      "f2fpay.refund_locks, f2fpay.refund_reservations, f2fpay.tills")
             hint = os.path.join(d.tmp, "journal.db.central-seq")
             if os.path.exists(hint):
                 os.unlink(hint)
