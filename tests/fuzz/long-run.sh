@@ -6,14 +6,14 @@
 set -euo pipefail
 # UBSan only reports and goes on unless told to stop: make its findings crashes libFuzzer keeps.
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
-exe=$1 corpus=$2 runs=${3:-10000000}
+exe=$1 corpus=$2 runs=${3:-10000000} max_len=${4:-65536}
 work=$(mktemp -d /tmp/f2fpay-fuzz.XXXXXX)
 trap 'rm -rf "$work/new"' EXIT
 mkdir "$work/new"
 name=$(basename "$exe")
 start=$(date +%s)
 set +e
-"$exe" -runs="$runs" -max_len=65536 -print_final_stats=1 -artifact_prefix="$work/" \
+"$exe" -runs="$runs" -max_len="$max_len" -print_final_stats=1 -artifact_prefix="$work/" \
 	"$work/new" "$corpus" >"$work/log" 2>&1
 rc=$?
 set -e
@@ -21,7 +21,7 @@ secs=$(($(date +%s) - start))
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -1)
 rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log" | tail -1)
 cov=$(grep -o 'cov: [0-9]*' "$work/log" | tail -1 || true)
-echo "$name: ${execs:-?} executions in ${secs} s (${rate:-?}/s), ${cov:-cov: ?}, exit $rc"
+echo "$name: ${execs:-?} executions (max_len $max_len) in ${secs} s (${rate:-?}/s), ${cov:-cov: ?}, exit $rc"
 if [ "$rc" -ne 0 ]; then
 	tail -40 "$work/log"
 	echo "$name: crash input and log kept in $work"
