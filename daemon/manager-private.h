@@ -101,7 +101,8 @@ struct manager {
 	struct journal_space *space; /* room for the journal: new orders stop before it is full */
 	char status_line[256];       /* the STATUS= last sent */
 	sd_event_source *status_defer;
-	struct metrics metrics; /* since start, across reloads */
+	sd_event_source *checkpoint_defer; /* the journal's checkpoint between orders */
+	struct metrics metrics;            /* since start, across reloads */
 };
 struct json_object;
 
@@ -110,6 +111,8 @@ void manager_draw_free(struct manager *m);
 /* The till went idle (the idle screen is drawn, or there is no display): gives back the memory
  * only drawing and serving orders needed (manager-memory.c). */
 void manager_memory_idle(struct manager *m);
+/* manager-checkpoint.c: the journal's checkpoint, after drawing and between orders. */
+void manager_checkpoint_soon(struct manager *m);
 
 /* manager-health.c: problem conditions (STATUS=, /health) and the monitoring resources. */
 void manager_health(struct manager *m, struct health *h);

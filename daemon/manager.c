@@ -83,6 +83,7 @@ on_transition(const struct engine_transition *t, void *userdata)
 	    !order_state_is_final(t->from))
 		metrics_order_final(&m->metrics, t->order->fsm.state);
 	manager_notify_status(m);
+	manager_checkpoint_soon(m);
 	if (m->pending_cfg)
 		apply_pending_reload(m);
 }
@@ -137,6 +138,7 @@ manager_free(struct manager *m)
 	manager_draw_free(m);
 	m->reload_defer = sd_event_source_disable_unref(m->reload_defer);
 	m->status_defer = sd_event_source_disable_unref(m->status_defer);
+	m->checkpoint_defer = sd_event_source_disable_unref(m->checkpoint_defer);
 	m->s = stack_free(m->s);
 	config_free(m->pending_cfg);
 	m->space = journal_space_free(m->space);

@@ -39,7 +39,8 @@ struct journal {
 	/* doc/engine.md "Statements": every statement this connection keeps prepared. */
 	struct journal_stmt stmts[JOURNAL_STMTS_MAX];
 	size_t n_stmts;
-	uint64_t prepares; /* statements compiled since the open, kept or not */
+	uint64_t prepares;  /* statements compiled since the open, kept or not */
+	unsigned wal_pages; /* frames in the write-ahead file after the last commit */
 	char install_id[JOURNAL_INSTALL_ID_LEN + 1];
 	char run_id[JOURNAL_RUN_ID_LEN + 1];
 };
@@ -379,6 +380,49 @@ journal_count_commit(void *userdata)
 	return 0; /* 0: let the commit proceed */
 }
 
+/*
+ * doc/engine.md "Checkpoints": replaces SQLite's automatic checkpoint, which copies the
+ * write-ahead file into the journal inside whichever commit crosses 1,000 pages — the commit
+ * before a pay as often as any other. The daemon checkpoints between orders instead
+ * (journal_checkpoint_idle()); only a till never idle long enough checkpoints here, at
+ * JOURNAL_WAL_CAP_PAGES.
+ */
+static int
+journal_wal_hook(void *userdata, sqlite3 *db, const char *name, int pages)
+{
+	struct journal *j = userdata;
+
+	j->wal_pages = pages > 0 ? (unsigned)pages : 0;
+	if (j->wal_pages >= JOURNAL_WAL_CAP_PAGES) {
+		int log = -1, done = -1;
+
+		/* A failure is SQLite's own to retry at the next commit; the commit stands. */
+		if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done) ==
+			    SQLITE_OK &&
+		    log >= 0 && done >= 0)
+			j->wal_pages = (unsigned)(log - done);
+	}
+	return SQLITE_OK;
+}
+
+unsigned
+journal_wal_pages(const struct journal *j)
+{
+	return j->wal_pages;
+}
+
+int
+journal_checkpoint_idle(struct journal *j)
+{
+	int log = -1, done = -1, rc;
+
+	rc = sqlite3_wal_checkpoint_v2(j->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	if (rc != SQLITE_OK)
+		return sqlite_to_errno(rc);
+	j->wal_pages = log >= done && done >= 0 ? (unsigned)(log - done) : 0;
+	return 0;
+}
+
 struct journal_commits
 journal_commit_count(const struct journal *j)
 {
@@ -484,6 +528,7 @@ journal_set_pragmas(struct journal *j)
 
 	sqlite3_extended_result_codes(j->db, 1);
 	sqlite3_commit_hook(j->db, journal_count_commit, j);
+	sqlite3_wal_hook(j->db, journal_wal_hook, j);
 	sqlite3_busy_timeout(j->db, 5000);
 	/* doc/design.md §6: WAL and synchronous=FULL, so a committed transition survives a power
 	 * cut. */
@@ -990,8 +1035,12 @@ journal_open(const char *path, struct journal **ret)
 int
 journal_checkpoint(struct journal *j)
 {
-	return sqlite_to_errno(
+	int r = sqlite_to_errno(
 		sqlite3_wal_checkpoint_v2(j->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL));
+
+	if (r >= 0)
+		j->wal_pages = 0;
+	return r;
 }
 
 void

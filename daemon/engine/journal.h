@@ -151,6 +151,20 @@ bool journal_checked_at_open(const struct journal *j);
  * -ENOSPC when the journal cannot grow); not logged, the caller retries.
  */
 int journal_checkpoint(struct journal *j);
+
+/*
+ * doc/engine.md "Checkpoints": commits never copy the write-ahead file into the journal below
+ * JOURNAL_WAL_CAP_PAGES; the daemon does it between orders with journal_checkpoint_idle()
+ * once journal_wal_pages() reaches JOURNAL_WAL_IDLE_PAGES. The file keeps its size and the
+ * next commits overwrite it from the start (no file growth to sync on a commit).
+ */
+#define JOURNAL_WAL_IDLE_PAGES 1000
+#define JOURNAL_WAL_CAP_PAGES  4000
+/* Frames in the write-ahead file not yet copied into the journal (as of the last commit or
+ * checkpoint). */
+unsigned journal_wal_pages(const struct journal *j);
+/* Copies what it can without waiting for readers (SQLite's PASSIVE mode); 0 or -errno. */
+int journal_checkpoint_idle(struct journal *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct journal *, journal_close);
 
 /*

@@ -1051,6 +1051,64 @@ nested_outer_cb(const struct journal_order *o, void *userdata)
  * the kept ones usable, and closing finalizes them all (a statement left open would make the
  * close unclean: no record of it).
  */
+/* doc/engine.md "Checkpoints": no commit copies the write-ahead file below the cap; the idle
+ * checkpoint empties it, and the next commits reuse it from its start without growing it. */
+static void
+test_wal_checkpoint(void)
+{
+	_cleanup_(journal_closep) struct journal *j = NULL;
+	struct journal_order o;
+	char existing[ORDER_ID_MAX + 1], wal[300];
+	unsigned last = 0, i, peak = 0;
+	bool dropped = false;
+	struct stat st;
+	off_t size;
+
+	remove_journal();
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK_INT_EQ(journal_order_create(j, "POS09", ORDER_KIND_SCAN, 100, "milk", NULL, NULL, T0,
+					  &o, existing),
+		     0);
+	o.fsm.state = ORDER_PAYING;
+	o.pending = ORDER_REQ_PAY;
+	/* SQLite's own checkpoint would have emptied the file at 1,000 pages: not any more. */
+	for (i = 0; journal_wal_pages(j) < JOURNAL_WAL_IDLE_PAGES + 200; i++) {
+		o.fsm.queries_left = i;
+		CHECK_INT_EQ(journal_order_save(j, &o, "query_result", ORDER_PAYING, T0 + 1 + i),
+			     0);
+		CHECK(journal_wal_pages(j) > last);
+		last = journal_wal_pages(j);
+	}
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	CHECK_INT_EQ(stat(wal, &st), 0);
+	size = st.st_size;
+	CHECK(size >= (off_t)last * 4096);
+
+	CHECK_INT_EQ(journal_checkpoint_idle(j), 0);
+	CHECK_INT_EQ(journal_wal_pages(j), 0);
+	CHECK_INT_EQ(journal_order_save(j, &o, "query_result", ORDER_PAYING, T0 + 1 + i++), 0);
+	CHECK(journal_wal_pages(j) > 0 && journal_wal_pages(j) < 20);
+	last = journal_wal_pages(j);
+	CHECK_INT_EQ(stat(wal, &st), 0);
+	CHECK_INT_EQ(st.st_size, size);
+
+	/* A till never idle: the commit that reaches the cap checkpoints, the file stays bounded.
+	 */
+	for (unsigned n = 0; n < JOURNAL_WAL_CAP_PAGES && !dropped; n++, i++) {
+		o.fsm.queries_left = i;
+		CHECK_INT_EQ(journal_order_save(j, &o, "query_result", ORDER_PAYING, T0 + 1 + i),
+			     0);
+		CHECK(journal_wal_pages(j) < JOURNAL_WAL_CAP_PAGES);
+		dropped = journal_wal_pages(j) < last;
+		last = journal_wal_pages(j);
+		peak = MAX(peak, last);
+	}
+	CHECK(dropped);
+	CHECK(peak >= JOURNAL_WAL_CAP_PAGES - 20);
+	CHECK_INT_EQ(journal_order_get(j, o.fsm.id, &o), 0);
+	CHECK_INT_EQ(o.fsm.queries_left, i - 1);
+}
+
 static void
 test_statement_cache(void)
 {
@@ -1153,6 +1211,7 @@ main(int argc, char **argv)
 	test_waiting_for_code();
 	test_log_after();
 	test_statement_cache();
+	test_wal_checkpoint();
 	CHECK(argc == 3);
 	test_migration(argv[1]);
 	test_migration_v5(argv[2]);
