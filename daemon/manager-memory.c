@@ -19,6 +19,6 @@ manager_memory_idle(struct manager *m)
 	int fonts = display_set_trim(m->s->display);
 	int heap = malloc_trim(0);
 
-	log_debug("idle: %s font pages, %s heap pages", fonts ? "released" : "no",
+	log_debug("idle: %s frames and font pages, %s heap pages", fonts ? "released" : "no",
 		  heap ? "returned" : "no free");
 }

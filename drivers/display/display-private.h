@@ -101,8 +101,16 @@ int display_tty_format(const struct display_screen *s, int clear, struct buf *ou
 
 /* ---- png.c ---- */
 
-/* Writes the surface to path atomically (temporary file in the same directory, then rename). */
-int display_png_write(cairo_surface_t *surface, const char *path);
+/* The RGB rows a PNG is written from, kept between frames (display_png_buf_free() at idle). */
+struct display_png_buf {
+	uint8_t *rgb;
+	size_t size;
+};
+void display_png_buf_free(struct display_png_buf *b);
+
+/* Writes the surface to path atomically (temporary file in the same directory, then rename),
+ * converting its pixels in b. */
+int display_png_write(cairo_surface_t *surface, const char *path, struct display_png_buf *b);
 
 /* ---- web-state.c: what the web display's page receives ---- */
 

@@ -111,9 +111,13 @@ display_set_is_up(const struct display_set *set)
 int
 display_set_trim(struct display_set *set)
 {
+	int frames = 0;
+
 	if (!set || set->n == 0)
 		return 0;
-	return display_font_pages_release() > 0;
+	for (size_t i = 0; i < set->n; i++)
+		frames |= display_trim(set->d[i]);
+	return (display_font_pages_release() > 0) | frames;
 }
 
 struct display_set *

@@ -55,6 +55,8 @@ struct display {
 	struct display_fb *fb;
 	dev_t png_dev; /* the file the last show wrote; png_ino 0 = none */
 	ino_t png_ino;
+	cairo_surface_t *png_surface; /* kept from one show to the next until display_trim() */
+	struct display_png_buf png_buf;
 	int tty_fd;
 	int tty_fd_owned;
 
@@ -245,24 +247,29 @@ png_shows(const struct display *d, const struct display_screen *s)
 }
 
 /*
- * Draws on a surface made for this show and freed after it: between shows a PNG display keeps
- * no pixels in memory (2.4 MB at the default 1024x600), for the cost of mapping them again.
+ * Draws on a surface kept, with the rows the PNG is written from, from one show to the next
+ * while orders are shown (each frame mapping and zeroing them again cost more than drawing the
+ * screen's text); display_trim() frees both when the till is idle, so an idle PNG display keeps
+ * no pixels in memory (3.2 MB at the default 1024x600).
  */
 static int
 png_output(struct display *d, const struct display_screen *s)
 {
-	cairo_surface_t *surface;
 	int r, shown;
 
 	d->png_ino = 0;
-	surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, d->width, d->height);
-	if (cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS) {
-		cairo_surface_destroy(surface);
-		return -ENOMEM;
+	if (!d->png_surface) {
+		d->png_surface =
+			cairo_image_surface_create(CAIRO_FORMAT_RGB24, d->width, d->height);
+		if (cairo_surface_status(d->png_surface) != CAIRO_STATUS_SUCCESS) {
+			cairo_surface_destroy(d->png_surface);
+			d->png_surface = NULL;
+			return -ENOMEM;
+		}
 	}
-	shown = display_render(d->renderer, surface, s, NULL);
-	r = shown < 0 && shown != -E2BIG ? shown : display_png_write(surface, d->path);
-	cairo_surface_destroy(surface);
+	shown = display_render(d->renderer, d->png_surface, s, NULL);
+	r = shown < 0 && shown != -E2BIG ? shown
+					 : display_png_write(d->png_surface, d->path, &d->png_buf);
 	if (r < 0)
 		return r;
 	png_remember(d);
@@ -414,12 +421,28 @@ display_is_up(const struct display *d)
 	return d && d->up;
 }
 
+int
+display_trim(struct display *d)
+{
+	int had;
+
+	if (!d)
+		return 0;
+	had = d->png_surface || d->png_buf.rgb;
+	if (d->png_surface)
+		cairo_surface_destroy(d->png_surface);
+	d->png_surface = NULL;
+	display_png_buf_free(&d->png_buf);
+	return had;
+}
+
 struct display *
 display_free(struct display *d)
 {
 	if (!d)
 		return NULL;
 	backend_close(d);
+	display_trim(d);
 	display_renderer_free(d->renderer);
 	display_screen_clear(&d->last);
 	buf_free(&d->pole_last);

@@ -122,6 +122,8 @@ uint64_t display_next_retry_usec(const struct display *d);
 
 /* 1 when the backend is up, 0 when it is down (for GET /v1/status and the events stream). */
 int display_is_up(const struct display *d);
+/* Frees what a display keeps between shows (a PNG display's frame); 1 if it kept some. */
+int display_trim(struct display *d);
 
 /* Gives the display the event loop a backend that serves clients (web) runs in; event is
  * referenced. Other backends ignore it. */
@@ -160,8 +162,9 @@ int display_set_retry(struct display_set *set, uint64_t now_usec);
 uint64_t display_set_next_retry_usec(const struct display_set *set);
 /* 1 when every display is up. */
 int display_set_is_up(const struct display_set *set);
-/* The till is idle: the pages of the font files the displays drew with leave the process; the
- * next frame maps again what it reads (doc/performance.md "Memory"). 1 if some were released. */
+/* The till is idle: the frames kept between shows are freed and the pages of the font files
+ * the displays drew with leave the process; the next frame maps again what it reads
+ * (doc/performance.md "Memory"). 1 if some were released. */
 int display_set_trim(struct display_set *set);
 struct display_set *display_set_free(struct display_set *set);
 

@@ -13,24 +13,36 @@
 
 #define PNG_PATH_MAX 4096
 
+void
+display_png_buf_free(struct display_png_buf *b)
+{
+	free(b->rgb);
+	*b = (struct display_png_buf){0};
+}
+
 /*
  * cairo_surface_write_to_png() compresses hard: ~100 ms for 1920x1080 here, long enough to
  * delay the event loop. libpng's fast setting writes the same pixels in a fraction of that.
- * Returns the RGB rows as a new buffer (3 bytes per pixel), or NULL.
+ * Converts into b's RGB rows (3 bytes per pixel), grown as needed; -ENOMEM or 0.
  */
-static uint8_t *
-surface_to_rgb(cairo_surface_t *s, int w, int h)
+static int
+surface_to_rgb(cairo_surface_t *s, int w, int h, struct display_png_buf *b)
 {
 	const uint8_t *src = cairo_image_surface_get_data(s);
 	int stride = cairo_image_surface_get_stride(s);
-	uint8_t *rgb, *o;
+	size_t size = (size_t)w * (size_t)h * 3;
+	uint8_t *o;
 
 	if (!src)
-		return NULL;
-	rgb = malloc((size_t)w * (size_t)h * 3);
-	if (!rgb)
-		return NULL;
-	o = rgb;
+		return -ENOMEM;
+	if (b->size < size) {
+		display_png_buf_free(b);
+		b->rgb = malloc(size);
+		if (!b->rgb)
+			return -ENOMEM;
+		b->size = size;
+	}
+	o = b->rgb;
 	for (int y = 0; y < h; y++) {
 		const uint8_t *row = src + (size_t)y * (size_t)stride;
 		for (int x = 0; x < w; x++) {
@@ -41,14 +53,13 @@ surface_to_rgb(cairo_surface_t *s, int w, int h)
 			*o++ = (uint8_t)p;
 		}
 	}
-	return rgb;
+	return 0;
 }
 
 int
-display_png_write(cairo_surface_t *surface, const char *path)
+display_png_write(cairo_surface_t *surface, const char *path, struct display_png_buf *b)
 {
 	char tmp[PNG_PATH_MAX];
-	_cleanup_free_ uint8_t *rgb = NULL;
 	png_image image = {.version = PNG_IMAGE_VERSION};
 	cairo_format_t fmt = cairo_image_surface_get_format(surface);
 	int w = cairo_image_surface_get_width(surface), h = cairo_image_surface_get_height(surface);
@@ -61,9 +72,9 @@ display_png_write(cairo_surface_t *surface, const char *path)
 	if (r < 0 || (size_t)r >= sizeof(tmp))
 		return -ENAMETOOLONG;
 	cairo_surface_flush(surface);
-	rgb = surface_to_rgb(surface, w, h);
-	if (!rgb)
-		return -ENOMEM;
+	r = surface_to_rgb(surface, w, h, b);
+	if (r < 0)
+		return r;
 
 	/* A reader (kiosk browser, test) sees the old file or the new one, never half of one. */
 	fd = mkostemp(tmp, O_CLOEXEC);
@@ -79,7 +90,7 @@ display_png_write(cairo_surface_t *surface, const char *path)
 	image.height = (png_uint_32)h;
 	image.format = PNG_FORMAT_RGB;
 	image.flags = PNG_IMAGE_FLAG_FAST;
-	if (!png_image_write_to_stdio(&image, f, 0, rgb, w * 3, NULL)) {
+	if (!png_image_write_to_stdio(&image, f, 0, b->rgb, w * 3, NULL)) {
 		png_image_free(&image);
 		fclose(f);
 		r = -EIO;

@@ -2,6 +2,7 @@
 /* Configuration strings, the PNG backend, and report-and-retry when a backend fails. */
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -158,6 +159,67 @@ test_png(void)
 	rmdir(dir);
 }
 
+/* Bytes the process has from malloc, in its heap or mapped apart. */
+static size_t
+in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+/* Frames kept from one show to the next while orders are shown, freed when the till is idle. */
+static void
+test_png_kept_frame(void)
+{
+	char dir[] = "/tmp/display-png-XXXXXX", path[64], spec[96];
+	struct display_screen s = test_screen(DISPLAY_SCREEN_QR, test_qr_texts[1]);
+	const size_t frame = (size_t)480 * 800 * (4 + 3); /* the surface and its RGB rows */
+	struct display *d = NULL;
+	cairo_surface_t *img;
+	size_t before, kept;
+	char *got = NULL;
+
+	CHECK(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/screen.png", dir);
+	snprintf(spec, sizeof(spec), "png:%s,size=480x800", path);
+	CHECK_INT_EQ(display_new(spec, &d), 0);
+	CHECK_INT_EQ(display_show(d, &s), 0); /* the renderer's own start-up */
+	CHECK_INT_EQ(display_trim(d), 1);
+	CHECK_INT_EQ(display_trim(d), 0);
+	before = in_use();
+
+	s.kind = DISPLAY_SCREEN_PAID;
+	CHECK_INT_EQ(display_show(d, &s), 0);
+	kept = in_use();
+	CHECK(kept >= before + frame);
+	/* The next screens draw on the same buffers: nothing the size of a frame allocated anew. */
+	s.kind = DISPLAY_SCREEN_QR;
+	s.amount_fen++;
+	CHECK_INT_EQ(display_show(d, &s), 0);
+	CHECK(in_use() < kept + frame / 4);
+	img = load_png(path);
+	CHECK_INT_EQ(test_zbar_decode(img, &got), 1);
+	CHECK_STR_EQ(got, test_qr_texts[1]);
+	free(got);
+	cairo_surface_destroy(img);
+
+	/* Idle: given back; the next show draws as well as before. */
+	CHECK_INT_EQ(display_trim(d), 1);
+	CHECK(in_use() < before + frame / 4);
+	s.amount_fen++;
+	CHECK_INT_EQ(display_show(d, &s), 0);
+	img = load_png(path);
+	CHECK_INT_EQ(test_zbar_decode(img, &got), 1);
+	CHECK_STR_EQ(got, test_qr_texts[1]);
+	free(got);
+	cairo_surface_destroy(img);
+
+	display_free(d);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* The output directory vanishes and comes back: reported once, retried with backoff. */
 static void
 test_retry(void)
@@ -286,6 +348,7 @@ main(void)
 {
 	test_specs();
 	test_png();
+	test_png_kept_frame();
 	test_retry();
 	test_log_once();
 	return 0;
