@@ -308,7 +308,9 @@ def orders_rate(d, finals, n, conc):
 
 
 def scan_to_wire(d, relay, n):
-    """Last scanner byte into the PTY → first byte of the pay request at the gateway, in us."""
+    """Last scanner byte into the PTY → first byte of the pay request at the gateway, in us:
+    the arrival as the kernel stamped the request's packet at the relay (SO_TIMESTAMPNS), not
+    when the relay's Python thread got to run."""
     lat = []
     for _ in range(n):
         st, o = d.api("POST", "/v1/orders", {"amount": "1.00"})
@@ -318,10 +320,10 @@ def scan_to_wire(d, relay, n):
         time.sleep(0.02)
         before = len(relay.pay_arrivals)
         os.write(d.scanner.master, paycode(0).encode() + b"\r")
-        t = time.monotonic()
-        while len(relay.pay_arrivals) == before:
+        t_ns = time.time_ns()
+        while len(relay.pay_arrivals_ns) <= before:
             time.sleep(0.0002)
-        lat.append((relay.pay_arrivals[before] - t) * 1e6)
+        lat.append((relay.pay_arrivals_ns[before] - t_ns) / 1e3)
         # A scan order takes its order's id once scanned: asked for by the scan order's id.
         d.wait_state(o["id"], "PAID")
     return lat
