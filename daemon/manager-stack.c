@@ -142,6 +142,15 @@ gateway_watch_cancel(void *userdata, void *handle)
 	free(c);
 }
 
+static void
+gateway_watch_prepare(void *userdata, const struct gateway_call *call)
+{
+	struct gateway_watch *w = userdata;
+
+	if (w->inner.prepare)
+		w->inner.prepare(w->inner.userdata, call);
+}
+
 /* The drivers' spec of one configured display. */
 static int
 display_spec_of(const struct config_display *d, const struct config_display_output *o, char *spec,
@@ -275,6 +284,7 @@ stack_build_in(struct manager *m, const struct config *cfg, struct stack *s)
 	ops = (struct gateway){
 		.submit = gateway_watch_submit,
 		.cancel = gateway_watch_cancel,
+		.prepare = gateway_watch_prepare,
 		.userdata = &s->watch,
 	};
 	r = engine_new(m->event, m->journal, &ec, &ops, &s->engine);

@@ -273,39 +273,73 @@ order_arm_timer(struct engine_order *eo, usec_t delay_usec)
 	return 0;
 }
 
+/* The gateway call for an order's request; false for none. Strings borrowed from rec. */
+static bool
+order_call(const struct engine *e, const struct journal_order *rec, const char *auth_code,
+	   enum order_request req, struct gateway_call *call)
+{
+	*call = (struct gateway_call){
+		.out_trade_no = rec->fsm.id,
+		.operator_id = isempty(rec->operator_id) ? NULL : rec->operator_id,
+		.subject = rec->subject,
+		.amount_fen = rec->amount_fen,
+		.timeout_express_usec = e->cfg.fsm.pay_timeout_usec,
+		.qr_timeout_usec = e->cfg.fsm.qr_timeout_usec,
+	};
+	switch (req) {
+	case ORDER_REQ_PAY:
+		call->kind = GATEWAY_CALL_PAY;
+		call->auth_code = auth_code;
+		return true;
+	case ORDER_REQ_PRECREATE:
+		call->kind = GATEWAY_CALL_PRECREATE;
+		call->timeout_express_usec = e->cfg.fsm.qr_timeout_usec;
+		return true;
+	case ORDER_REQ_QUERY:
+		call->kind = GATEWAY_CALL_QUERY;
+		return true;
+	case ORDER_REQ_CANCEL:
+		call->kind = GATEWAY_CALL_CANCEL;
+		return true;
+	case ORDER_REQ_NONE:
+	case _ORDER_REQ_MAX:
+		break;
+	}
+	return false;
+}
+
+/*
+ * doc/engine.md "Write-ahead": a pay's request is built and signed while the commit before it
+ * waits for the disk (the gateway's prepare(), off the event loop); it still leaves only after
+ * the commit, through order_send(). Other requests are cheap to build and are not prepared.
+ */
+static void
+order_prepare(struct engine *e, const struct journal_order *rec, const char *auth_code,
+	      enum order_request req)
+{
+	struct gateway_call call;
+
+	if (req == ORDER_REQ_PAY && e->gw.prepare && order_call(e, rec, auth_code, req, &call))
+		e->gw.prepare(e->gw.userdata, &call);
+}
+
+/* Drops a prepared request whose commit failed: it never leaves. */
+static void
+order_unprepare(struct engine *e)
+{
+	if (e->gw.prepare)
+		e->gw.prepare(e->gw.userdata, NULL);
+}
+
 static int
 order_send(struct engine_order *eo, enum order_request req)
 {
 	struct engine *e = eo->engine;
-	struct gateway_call call = {
-		.out_trade_no = eo->rec.fsm.id,
-		.operator_id = isempty(eo->rec.operator_id) ? NULL : eo->rec.operator_id,
-		.subject = eo->rec.subject,
-		.amount_fen = eo->rec.amount_fen,
-		.timeout_express_usec = e->cfg.fsm.pay_timeout_usec,
-		.qr_timeout_usec = e->cfg.fsm.qr_timeout_usec,
-	};
+	struct gateway_call call;
 	int r;
 
-	switch (req) {
-	case ORDER_REQ_PAY:
-		call.kind = GATEWAY_CALL_PAY;
-		call.auth_code = eo->auth_code;
-		break;
-	case ORDER_REQ_PRECREATE:
-		call.kind = GATEWAY_CALL_PRECREATE;
-		call.timeout_express_usec = e->cfg.fsm.qr_timeout_usec;
-		break;
-	case ORDER_REQ_QUERY:
-		call.kind = GATEWAY_CALL_QUERY;
-		break;
-	case ORDER_REQ_CANCEL:
-		call.kind = GATEWAY_CALL_CANCEL;
-		break;
-	case ORDER_REQ_NONE:
-	case _ORDER_REQ_MAX:
+	if (!order_call(e, &eo->rec, eo->auth_code, req, &call))
 		return 0;
-	}
 	eo->call_req = req;
 	r = e->gw.submit(e->gw.userdata, &call, order_call_done, eo, &eo->call);
 	/* doc/protocol.md §8: the pay is handed over once; the payment code is not kept. */
@@ -450,9 +484,11 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 		 * leaves. */
 		eo->rec.pending = act.send;
 		engine_write_ahead_point(e);
+		order_prepare(e, &eo->rec, eo->auth_code, act.send);
 		r = journal_order_save(e->journal, &eo->rec, order_event_to_string(ev),
 				       saved.fsm.state, now);
 		if (r < 0) {
+			order_unprepare(e);
 			/* Back to what is on disk; later, redo what that state requires, as a
 			 * restart would. An answer in flight belongs to a state we left. */
 			eo->rec = saved;
@@ -889,6 +925,7 @@ engine_order_new(struct engine *e, enum order_kind kind, int64_t amount_fen, con
 /* The machine's start, run inside the transaction that creates the order (journal.h). */
 struct first_start {
 	struct engine *engine;
+	const char *auth_code;
 	usec_t now;
 	struct order_actions act;
 	bool moved;
@@ -911,6 +948,7 @@ order_first_start(struct journal_order *o, void *userdata)
 	/* doc/engine.md "Write-ahead": killed here, the transaction is not committed and the order
 	 * never existed. */
 	engine_write_ahead_point(fs->engine);
+	order_prepare(fs->engine, o, fs->auth_code, fs->act.send);
 	return 1;
 }
 
@@ -958,8 +996,11 @@ engine_order_create(struct engine *e, const struct engine_order_request *req,
 		}
 	}
 	fs.now = engine_now(e);
+	fs.auth_code = eo->auth_code;
 	r = journal_order_new(e->journal, &jr, fs.now, &eo->rec, existing);
 	if (r < 0) {
+		if (fs.moved)
+			order_unprepare(e);
 		engine_order_free(eo);
 		if (r == -EEXIST || r == -EKEYREJECTED) {
 			memcpy(ret_id, existing, sizeof(existing));

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* The engine's gateway on payment/api.h and payment/http: build, send, parse, reduce. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/log.h"
+#include "common/macro.h"
 #include "daemon/engine/gateway-alipay.h"
 #include "payment/api.h"
 
@@ -16,6 +18,18 @@
  * front of them (60 s and more), so that it is alive when the code comes.
  */
 #define GA_SPARE_MAX_IDLE_USEC (15 * USEC_PER_SEC)
+
+/* A pay's request built on a thread of its own while the engine commits (ga_prepare()). */
+struct ga_prepared {
+	pthread_t thread;
+	bool running; /* thread started and not joined yet */
+	struct gateway_alipay *g;
+	struct gateway_call call; /* its strings are the copies below */
+	char *out_trade_no, *auth_code, *operator_id, *subject;
+	enum alipay_method method;
+	struct alipay_request req;
+	int r;
+};
 
 struct gateway_alipay {
 	sd_event *event;
@@ -27,6 +41,8 @@ struct gateway_alipay {
 	bool warm;
 	struct http_preconn *spare;
 	sd_event_source *spare_timer; /* replaces the spare: only while warm */
+	struct ga_prepared *prepared; /* at most one: the pay whose commit is under way */
+	unsigned prepared_used;
 };
 
 struct ga_call {
@@ -332,6 +348,108 @@ gateway_alipay_warm(struct gateway_alipay *g, bool on)
 	(void)sd_event_source_set_description(g->spare_timer, "gateway-spare");
 }
 
+static void *
+ga_prepare_thread(void *userdata)
+{
+	struct ga_prepared *p = userdata;
+
+	/* Reads only what the loop leaves alone until the join: g's configuration and keys. */
+	p->r = ga_build(p->g, &p->call, &p->method, &p->req);
+	return NULL;
+}
+
+/* Joins the thread and frees everything, the payment code's copy erased. */
+static void
+ga_prepared_free(struct ga_prepared *p)
+{
+	if (!p)
+		return;
+	if (p->running)
+		(void)pthread_join(p->thread, NULL);
+	alipay_request_done(&p->req);
+	erase_and_free(p->auth_code);
+	free(p->out_trade_no);
+	free(p->operator_id);
+	free(p->subject);
+	free(p);
+}
+
+static void
+ga_prepare(void *userdata, const struct gateway_call *call)
+{
+	struct gateway_alipay *g = userdata;
+	struct ga_prepared *p;
+
+	ga_prepared_free(TAKE_PTR(g->prepared));
+	if (!call || call->kind != GATEWAY_CALL_PAY)
+		return;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return; /* submit() builds it */
+	*p = (struct ga_prepared){.g = g, .call = *call, .req = ALIPAY_REQUEST_INIT};
+	p->out_trade_no = call->out_trade_no ? strdup(call->out_trade_no) : NULL;
+	p->auth_code = call->auth_code ? strdup(call->auth_code) : NULL;
+	p->operator_id = call->operator_id ? strdup(call->operator_id) : NULL;
+	p->subject = call->subject ? strdup(call->subject) : NULL;
+	if (!!p->out_trade_no != !!call->out_trade_no || !!p->auth_code != !!call->auth_code ||
+	    !!p->operator_id != !!call->operator_id || !!p->subject != !!call->subject)
+		goto fail;
+	p->call.out_trade_no = p->out_trade_no;
+	p->call.auth_code = p->auth_code;
+	p->call.operator_id = p->operator_id;
+	p->call.subject = p->subject;
+	if (pthread_create(&p->thread, NULL, ga_prepare_thread, p) != 0)
+		goto fail;
+	p->running = true;
+	g->prepared = p;
+	return;
+fail:
+	ga_prepared_free(p);
+}
+
+static bool
+str_same(const char *a, const char *b)
+{
+	return a == b || STR_EQ_PTR(a, b);
+}
+
+/* Whether the prepared request was built from exactly this call. */
+static bool
+ga_prepared_matches(const struct ga_prepared *p, const struct gateway_call *call)
+{
+	return p->call.kind == call->kind && str_same(p->call.out_trade_no, call->out_trade_no) &&
+	       str_same(p->call.auth_code, call->auth_code) &&
+	       str_same(p->call.operator_id, call->operator_id) &&
+	       str_same(p->call.subject, call->subject) && p->call.amount_fen == call->amount_fen &&
+	       p->call.timeout_express_usec == call->timeout_express_usec &&
+	       p->call.qr_timeout_usec == call->qr_timeout_usec;
+}
+
+/* The request for call: the prepared one if it was built from this call, else built now. */
+static int
+ga_take_or_build(struct gateway_alipay *g, const struct gateway_call *call,
+		 enum alipay_method *ret_m, struct alipay_request *req)
+{
+	struct ga_prepared *p = TAKE_PTR(g->prepared);
+	int r;
+
+	if (p) {
+		(void)pthread_join(p->thread, NULL);
+		p->running = false;
+		if (ga_prepared_matches(p, call)) {
+			*ret_m = p->method;
+			*req = p->req;
+			p->req = ALIPAY_REQUEST_INIT;
+			r = p->r;
+			g->prepared_used++;
+			ga_prepared_free(p);
+			return r;
+		}
+		ga_prepared_free(p);
+	}
+	return ga_build(g, call, ret_m, req);
+}
+
 static int
 ga_submit(void *userdata, const struct gateway_call *call, gateway_done_t done, void *done_userdata,
 	  void **ret_handle)
@@ -346,7 +464,7 @@ ga_submit(void *userdata, const struct gateway_call *call, gateway_done_t done, 
 		return -ENOMEM;
 	*c = (struct ga_call){.g = g, .kind = call->kind, .done = done, .userdata = done_userdata};
 
-	r = ga_build(g, call, &c->method, &req);
+	r = ga_take_or_build(g, call, &c->method, &req);
 	if (r == -ENOMEM) {
 		free(c);
 		return r;
@@ -424,6 +542,7 @@ gateway_alipay_free(struct gateway_alipay *g)
 		return;
 	while (g->calls)
 		ga_cancel(g, g->calls);
+	ga_prepared_free(TAKE_PTR(g->prepared));
 	gateway_alipay_warm(g, false);
 	sd_event_unref(g->event);
 	free(g);
@@ -432,11 +551,18 @@ gateway_alipay_free(struct gateway_alipay *g)
 struct gateway
 gateway_alipay_ops(struct gateway_alipay *g)
 {
-	return (struct gateway){.submit = ga_submit, .cancel = ga_cancel, .userdata = g};
+	return (struct gateway){
+		.submit = ga_submit, .cancel = ga_cancel, .prepare = ga_prepare, .userdata = g};
 }
 
 unsigned
 gateway_alipay_sent(const struct gateway_alipay *g, enum gateway_call_kind k)
 {
 	return (unsigned)k < _GATEWAY_CALL_MAX ? g->sent[k] : 0;
+}
+
+unsigned
+gateway_alipay_prepared_used(const struct gateway_alipay *g)
+{
+	return g->prepared_used;
 }

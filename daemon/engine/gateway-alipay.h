@@ -43,3 +43,5 @@ void gateway_alipay_warm(struct gateway_alipay *g, bool on);
 
 /* Calls that went to the transport, per kind (tests and benchmarks). */
 unsigned gateway_alipay_sent(const struct gateway_alipay *g, enum gateway_call_kind k);
+/* Pays sent with the request prepared during their commit (struct gateway's prepare()). */
+unsigned gateway_alipay_prepared_used(const struct gateway_alipay *g);

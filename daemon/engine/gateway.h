@@ -82,6 +82,13 @@ struct gateway {
 		      void *done_userdata, void **ret_handle);
 	/* Abandons a call in flight: done will not be called. */
 	void (*cancel)(void *userdata, void *handle);
+	/*
+	 * Optional (NULL: nothing is prepared). Starts building call's request (for a pay, its
+	 * signature: the largest cost before it can leave) off the event loop, while the engine
+	 * commits the write-ahead record; nothing leaves. The next submit() of the same call takes
+	 * it; a submit() of another call, or prepare(userdata, NULL), drops it.
+	 */
+	void (*prepare)(void *userdata, const struct gateway_call *call);
 	void *userdata;
 };
 

@@ -342,8 +342,85 @@ test_scenarios(void)
 	/* Digit 2: every allowed query, then the cancel. */
 	CHECK_INT_EQ(sandbox_proc_int(sandbox_proc_trade(root, ids[2]), "query_requests"),
 		     c.cfg.fsm.max_queries);
-	/* The pays went out exactly once from our side too. */
+	/* The pays went out exactly once from our side too, each signed during its commit. */
 	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_PAY), ELEMENTSOF(expect));
+	CHECK_INT_EQ(gateway_alipay_prepared_used(c.ga), ELEMENTSOF(expect));
+	json_object_put(root);
+	ctx_done(&c);
+}
+
+static void
+prepared_done(const struct gateway_result *gr, void *userdata)
+{
+	int *done = userdata;
+
+	CHECK_INT_EQ(gr->res.cls, ALIPAY_CLASS_SUCCESS);
+	(*done)++;
+}
+
+/* A prepared request leaves only through the submit() of the very same call; anything else
+ * drops it, and a dropped one never reaches the gateway. */
+static void
+test_prepared(void)
+{
+	char code[19], code_b[19], code_d[19], code_e[19];
+	struct gateway_call a = {
+		.kind = GATEWAY_CALL_PAY,
+		.out_trade_no = "POS1_PREPARED_A",
+		.auth_code = test_paycode(code, '0'),
+		.subject = "prepared",
+		.amount_fen = 100,
+		.timeout_express_usec = 60 * USEC_PER_SEC,
+	};
+	struct gateway_call b = a, d = a;
+	struct json_object *root;
+	struct gateway ops;
+	void *handle = NULL;
+	int done = 0;
+	struct ctx c;
+
+	ctx_init(&c, false, 0);
+	ops = gateway_alipay_ops(c.ga);
+	CHECK(ops.prepare);
+	/* A payment code pays once: each pay its own. */
+	b.out_trade_no = "POS1_PREPARED_B";
+	b.auth_code = test_paycode(code_b, '0');
+	d.out_trade_no = "POS1_PREPARED_D";
+	d.auth_code = test_paycode(code_d, '0');
+
+	/* Prepared for A, submitted for B: B is built anew and is what leaves. */
+	ops.prepare(ops.userdata, &a);
+	CHECK_INT_EQ(ops.submit(ops.userdata, &b, prepared_done, &done, &handle), 0);
+	/* Prepared, then dropped (its commit failed): nothing leaves. */
+	ops.prepare(ops.userdata, &a);
+	ops.prepare(ops.userdata, NULL);
+	/* The same amount and code, another subject: not the call it was built for. */
+	ops.prepare(ops.userdata, &d);
+	d.subject = "another";
+	CHECK_INT_EQ(ops.submit(ops.userdata, &d, prepared_done, &done, &handle), 0);
+	CHECK_INT_EQ(gateway_alipay_prepared_used(c.ga), 0);
+	/* Prepared and submitted as it was: taken. */
+	d.out_trade_no = "POS1_PREPARED_E";
+	d.auth_code = test_paycode(code_e, '0');
+	ops.prepare(ops.userdata, &d);
+	CHECK_INT_EQ(ops.submit(ops.userdata, &d, prepared_done, &done, &handle), 0);
+	CHECK_INT_EQ(gateway_alipay_prepared_used(c.ga), 1);
+	for (unsigned i = 0; done < 3; i++) {
+		CHECK(i < 1000);
+		CHECK(sd_event_run(c.event, 200 * USEC_PER_MSEC) >= 0);
+	}
+	/* A prepared request left over is dropped with the gateway. */
+	ops.prepare(ops.userdata, &a);
+
+	root = sandbox_proc_trades(&c.sb);
+	CHECK(!sandbox_proc_trade(root, "POS1_PREPARED_A"));
+	CHECK_INT_EQ(sandbox_proc_int(sandbox_proc_trade(root, "POS1_PREPARED_B"), "pay_requests"),
+		     1);
+	CHECK_STR_EQ(sandbox_proc_str(sandbox_proc_trade(root, "POS1_PREPARED_D"), "subject"),
+		     "another");
+	CHECK_INT_EQ(sandbox_proc_int(sandbox_proc_trade(root, "POS1_PREPARED_E"), "pay_requests"),
+		     1);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_PAY), 3);
 	json_object_put(root);
 	ctx_done(&c);
 }
@@ -680,6 +757,7 @@ main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
 	test_scenarios();
+	test_prepared();
 	test_qr();
 	test_refunds();
 	test_collision();

@@ -440,9 +440,24 @@ test_waiting_for_code(void)
 static struct pay_spy {
 	struct gateway inner;
 	struct journal *journal;
-	struct journal_commits at_pay;
-	unsigned pays;
+	struct journal_commits at_pay, at_prepare;
+	unsigned pays, prepares, drops;
+	char prepared[ORDER_ID_MAX + 1];
 } spy;
+
+/* The pay is prepared inside the transaction that takes it, before its commit. */
+static void
+spy_prepare(void *userdata, const struct gateway_call *call)
+{
+	if (!call) {
+		spy.drops++;
+		return;
+	}
+	CHECK_INT_EQ(call->kind, GATEWAY_CALL_PAY);
+	spy.at_prepare = journal_commit_count(spy.journal);
+	spy.prepares++;
+	snprintf(spy.prepared, sizeof(spy.prepared), "%s", call->out_trade_no);
+}
 
 static int
 spy_submit(void *userdata, const struct gateway_call *call, gateway_done_t done, void *cb_userdata,
@@ -451,6 +466,7 @@ spy_submit(void *userdata, const struct gateway_call *call, gateway_done_t done,
 	if (call->kind == GATEWAY_CALL_PAY) {
 		spy.at_pay = journal_commit_count(spy.journal);
 		spy.pays++;
+		CHECK_STR_EQ(call->out_trade_no, spy.prepared);
 	}
 	return spy.inner.submit(spy.inner.userdata, call, done, cb_userdata, ret_handle);
 }
@@ -477,6 +493,7 @@ test_one_commit_per_pay(void)
 	spy = (struct pay_spy){.inner = c.fake.gw, .journal = c.journal};
 	g = c.fake.gw;
 	g.submit = spy_submit;
+	g.prepare = spy_prepare;
 	CHECK_INT_EQ(engine_new(c.event, c.journal, &c.cfg, &g, &c.engine), 0);
 	CHECK_INT_EQ(engine_subscribe(c.engine, observer, &c, NULL), 0);
 	CHECK_INT_EQ(engine_start(c.engine), 0);
@@ -486,6 +503,10 @@ test_one_commit_per_pay(void)
 	before = journal_commit_count(c.journal);
 	CHECK_INT_EQ(engine_order_create(c.engine, &req, id), 0);
 	CHECK_INT_EQ(spy.pays, 1);
+	/* Signed while its commit was under way, sent after it. */
+	CHECK_INT_EQ(spy.prepares, 1);
+	CHECK_INT_EQ(spy.at_prepare.commits, before.commits);
+	CHECK_STR_EQ(spy.prepared, id);
 	CHECK_INT_EQ(spy.at_pay.commits - before.commits, 1);
 	CHECK_INT_EQ(spy.at_pay.synced - before.synced, 1);
 	CHECK_INT_EQ(state_of(&c, id), ORDER_PAYING);
@@ -516,10 +537,24 @@ test_one_commit_per_pay(void)
 	before = journal_commit_count(c.journal);
 	CHECK_INT_EQ(engine_order_code(c.engine, w, code), 0);
 	CHECK_INT_EQ(spy.pays, 2);
+	CHECK_INT_EQ(spy.prepares, 2);
+	CHECK_INT_EQ(spy.at_prepare.commits, before.commits);
+	CHECK_STR_EQ(spy.prepared, w);
 	CHECK_INT_EQ(spy.at_pay.commits - before.commits, 1);
 	CHECK_INT_EQ(spy.at_pay.synced - before.synced, 1);
 	run_until_idle(&c);
 	CHECK_INT_EQ(state_of(&c, w), ORDER_PAID);
+
+	/* A commit that fails drops what was prepared for it: nothing leaves. */
+	CHECK_INT_EQ(spy.drops, 0);
+	CHECK_INT_EQ(engine_order_create(c.engine, &req, w), 0);
+	auth_code(code, '0');
+	journal_inject_failures(c.journal, 1);
+	CHECK(engine_order_code(c.engine, w, code) < 0);
+	CHECK_INT_EQ(spy.prepares, 3);
+	CHECK_INT_EQ(spy.drops, 1);
+	CHECK_INT_EQ(spy.pays, 2);
+	CHECK_INT_EQ(state_of(&c, w), ORDER_WAITING_CODE);
 	ctx_done(&c);
 }
 
