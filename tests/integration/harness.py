@@ -8,6 +8,7 @@ import json
 import os
 import pty
 import queue
+import random
 import shutil
 import signal
 import socket
@@ -574,11 +575,27 @@ def money_fen(amount):
 
 
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A port free now, for a server the test starts next. Taken below the kernel's range of
+    ephemeral ports: a port from that range (what bind to port 0 gives) can be taken in the
+    meantime as the local port of any outgoing connection on the machine, and the server's bind
+    then fails with EADDRINUSE."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(max(1024, low - 12000), low)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        return port
+    raise TestFailure("no free port below the ephemeral range")
 
 
 def tmpdir(prefix):
