@@ -74,6 +74,19 @@ load_png(const char *path)
 	return s;
 }
 
+/* The PNG at path shows a QR that decodes to text. */
+static void
+check_png_qr(const char *path, const char *text)
+{
+	cairo_surface_t *img = load_png(path);
+	char *got = NULL;
+
+	CHECK_INT_EQ(test_zbar_decode(img, &got), 1);
+	CHECK_STR_EQ(got, text);
+	free(got);
+	cairo_surface_destroy(img);
+}
+
 static int
 count_entries(const char *dir)
 {
@@ -192,9 +205,7 @@ test_png_kept_frame(void)
 	struct display_screen s = test_screen(DISPLAY_SCREEN_QR, test_qr_texts[1]);
 	const size_t frame = (size_t)480 * 800 * (4 + 3); /* the surface and its RGB rows */
 	struct display *d = NULL;
-	cairo_surface_t *img;
 	size_t before, kept;
-	char *got = NULL;
 	bool heap = heap_observable();
 
 	CHECK(mkdtemp(dir));
@@ -217,22 +228,14 @@ test_png_kept_frame(void)
 	s.amount_fen++;
 	CHECK_INT_EQ(display_show(d, &s), 0);
 	CHECK(!heap || in_use() < kept + frame / 4);
-	img = load_png(path);
-	CHECK_INT_EQ(test_zbar_decode(img, &got), 1);
-	CHECK_STR_EQ(got, test_qr_texts[1]);
-	free(got);
-	cairo_surface_destroy(img);
+	check_png_qr(path, test_qr_texts[1]);
 
 	/* Idle: given back; the next show draws as well as before. */
 	CHECK_INT_EQ(display_trim(d), 1);
 	CHECK(!heap || in_use() < before + frame / 4);
 	s.amount_fen++;
 	CHECK_INT_EQ(display_show(d, &s), 0);
-	img = load_png(path);
-	CHECK_INT_EQ(test_zbar_decode(img, &got), 1);
-	CHECK_STR_EQ(got, test_qr_texts[1]);
-	free(got);
-	cairo_surface_destroy(img);
+	check_png_qr(path, test_qr_texts[1]);
 
 	display_free(d);
 	unlink(path);
