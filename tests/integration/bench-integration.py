@@ -29,6 +29,7 @@ NODE_DIR = os.path.join(SRC, "tests", "interop")
 CERTS = os.path.join(SRC, "tests", "sandbox", "certs")
 RTT = 0.030  # the slow path: 30 ms round trip
 FINAL = ("PAID", "FAILED", "CANCELED", "REFUNDED_BY_CANCEL", "ATTENTION")
+SCAN_WAIT_MS = 20  # how long an order shows its amount before the code is scanned
 
 
 class DelayRelay:
@@ -317,7 +318,7 @@ def scan_to_wire(d, relay, n):
         if st != 201:
             raise RuntimeError(f"create: {st} {o}")
         # The order shows its amount and waits for the scan, as at a till.
-        time.sleep(0.02)
+        time.sleep(SCAN_WAIT_MS / 1000)
         before = len(relay.pay_arrivals)
         os.write(d.scanner.master, paycode(0).encode() + b"\r")
         t_ns = time.time_ns()
@@ -329,10 +330,11 @@ def scan_to_wire(d, relay, n):
     return lat
 
 
-def floor_us(build, tmp):
-    """fdatasync + RSA-2048 sign + loopback round trip, measured now (tests/integration/bench-floor.c)."""
+def floor_us(build, tmp, idle_ms=0):
+    """fdatasync + RSA-2048 sign + loopback round trip, measured now (tests/integration/bench-floor.c),
+    each after idle_ms of quiet."""
     r = subprocess.run([os.path.join(build, "tests", "integration", "bench-floor"), tmp,
-                        os.path.join(KEYS, "app-private.pem"), "200"],
+                        os.path.join(KEYS, "app-private.pem"), "200", str(idle_ms)],
                        capture_output=True, text=True, timeout=120, check=True)
     sync, sign, rtt, total = (float(x) for x in r.stdout.split())
     return sync, sign, rtt, total
@@ -473,9 +475,15 @@ def main():
 
     sb = Sandbox(build)
     try:
-        sync, sign, rtt, floor = floor_us(build, root)
-        row("floor (fdatasync + RSA-2048 sign + loopback RTT)",
-            f"{floor:.0f} us ({sync:.0f} + {sign:.0f} + {rtt:.0f})", "", "")
+        # The floor as a scan meets it: the till has waited SCAN_WAIT_MS for the code, and on a
+        # virtual machine the first fdatasync after a quiet spell costs several times one of a
+        # back-to-back series. Both are printed; the ratios are to the first.
+        sync, sign, rtt, floor = floor_us(build, root, SCAN_WAIT_MS)
+        row(f"floor after {SCAN_WAIT_MS} ms idle (fdatasync + RSA-2048 sign + loopback RTT)",
+            f"{floor:.0f} us ({sync:.0f} + {sign:.0f} + {rtt:.0f})", "", "as a scan meets it")
+        sync0, sign0, rtt0, floor0 = floor_us(build, root)
+        row("floor, back to back", f"{floor0:.0f} us ({sync0:.0f} + {sign0:.0f} + {rtt0:.0f})",
+            "", f"{floor0 / floor:.2f} × the floor after idle")
 
         # The official SDK first, on the idle machine, then the daemon.
         gateway = f"{sb.url}/gateway.do"
@@ -522,9 +530,9 @@ def main():
             d.close()
         p50, p99 = pct(lat, 0.5), pct(lat, 0.99)
         row("scan→wire p50, PNG display on", f"{p50:.0f} us", "≤ 1.5 × floor",
-            f"{p50 / floor:.2f} × floor")
+            f"{p50 / floor:.2f} × floor ({p50 / floor0:.2f} × back to back)")
         row("scan→wire p99, PNG display on", f"{p99:.0f} us", "≤ 4 × floor",
-            f"{p99 / floor:.2f} × floor")
+            f"{p99 / floor:.2f} × floor ({p99 / floor0:.2f} × back to back)")
         cpu = (cpu1 + cpu8) / 2
         row("CPU per order (daemon user+sys)", f"{cpu:.2f} ms (1: {cpu1:.2f}, 8: {cpu8:.2f})",
             "≤ 0.5 × Node SDK",
