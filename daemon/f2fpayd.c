@@ -311,7 +311,7 @@ main(int argc, char **argv)
 	(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	/* The heap's free top is kept while orders are shown and given back when the till is
 	 * idle (manager_memory_idle()): trimmed at glibc's default 128 KB, an order's transient
-	 * buffers (a frame's compressor, a request) were unmapped and faulted in again each time. */
+	 * buffers (a frame's compressor, a request) were unmapped and faulted in again. */
 	(void)mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
 	/* One arena: the loop is the only long-lived thread. The short ones (libcurl's name
 	 * lookups, pango's fontconfig start-up) would each leave an arena of their own behind,
