@@ -48,14 +48,13 @@ struct display_renderer *display_renderer_free(struct display_renderer *r);
 
 /* ---- font-pages.c ---- */
 
-/* Whether a line of /proc/self/maps (proc(5)) maps a font file read-only and privately; its
- * address range then goes to ret_lo and ret_hi. 1 or 0. */
+/* Whether a line of /proc/self/maps maps a font file read-only and privately
+ * (pages_maps_line()); its address range then goes to ret_lo and ret_hi. 1 or 0. */
 int display_maps_line_font(const char *line, uint64_t *ret_lo, uint64_t *ret_hi);
 /*
- * Unmaps, with MADV_DONTNEED, the pages of every such mapping none of whose pages was copied
- * (smaps(5) "Anonymous"): FreeType and HarfBuzz each keep the font file mapped, and every glyph
- * drawn leaves the pages around it resident. The mappings stay valid: the next frame maps again
- * what it reads. How many mappings were released, or -errno.
+ * pages_release_clean() for the font files: FreeType and HarfBuzz each keep the font file
+ * mapped, and every glyph drawn leaves the pages around it resident. The mappings stay valid:
+ * the next frame maps again what it reads. How many mappings were released, or -errno.
  */
 int display_font_pages_release(void);
 

@@ -414,7 +414,7 @@ test_maps_line_font(void)
 		{"7f00a000-7f00b000 r--p 00000000 08:01 123 /opt/f.ttf", 1},
 		{"7f00a000-7f00b000 r--s 00000000 08:01 123 /usr/share/fonts/a.ttf\n", 0},
 		{"7f00a000-7f00b000 rw-p 00000000 08:01 123 /usr/share/fonts/a.ttf\n", 0},
-		{"7f00a000-7f00b000 r-xp 00000000 08:01 123 /usr/share/fonts/a.ttf\n", 0},
+		{"7f00a000-7f00b000 r-xp 00000000 08:01 123 /usr/share/fonts/a.ttf\n", 1},
 		{"7f00a000-7f00b000 r--p 00000000 08:01 123 /usr/lib/libfoo.so\n", 0},
 		{"7f00a000-7f00b000 r--p 00000000 08:01 123 /tmp/ttf\n", 0},
 		{"7f00a000-7f00b000 r--p 00000000 00:00 0 \n", 0},

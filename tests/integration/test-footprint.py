@@ -110,6 +110,26 @@ def font_files(pid):
     return found
 
 
+def readonly_file_kb(pid):
+    """Resident kB of the process's read-only private file mappings (libraries' code and
+    constants, fonts, the executable) none of whose pages was copied: what the idle release
+    gives back to the page cache (common/pages.h)."""
+    total, cur = 0, None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            fields = line.split()
+            if "-" in fields[0] and len(fields) >= 5:
+                cur = {"rss": 0} if (fields[1] in ("r--p", "r-xp") and len(fields) > 5
+                                     and fields[5].startswith("/")) else None
+            elif cur is not None and fields[0] == "Rss:":
+                cur["rss"] = int(fields[1])
+            elif cur is not None and fields[0] == "Anonymous:":
+                if int(fields[1]) == 0:
+                    total += cur["rss"]
+                cur = None
+    return total
+
+
 def arenas(pid):
     """glibc's malloc arenas beside the main heap: each is an anonymous reservation of 64 MiB
     aligned on 64 MiB (its used part read-write, the rest without access)."""
@@ -135,7 +155,8 @@ def arenas(pid):
 
 
 def test_idle_memory(build, tmp):
-    """The idle screen drawn, the display's fonts are released (none of their pages resident);
+    """The idle screen drawn, the display's fonts are released (none of their pages resident)
+    and the libraries' read-only pages with them (a third or less of what an order has);
     the next order's screens load them again and look the same; threads (pango starts one to load fontconfig) leave no malloc
     arena of their own."""
     sb = Sandbox(build)
@@ -151,6 +172,7 @@ def test_idle_memory(build, tmp):
             check(st == 201, f"create: {st} {o}")
             d.wait_screen("show-code", amount=amount, subject="茶 Tea")
             check(font_files(d.proc.pid), "no font resident while an order is on show")
+            busy = readonly_file_kb(d.proc.pid)
             d.scanner.scan(paycode(0))
             d.wait_state(o["id"], "PAID")
             d.wait_screen("paid", amount=amount, subject="茶 Tea")
@@ -161,6 +183,10 @@ def test_idle_memory(build, tmp):
                 time.sleep(0.05)
             check(not font_files(d.proc.pid),
                   f"fonts resident back at idle: {font_files(d.proc.pid)}")
+            # The libraries' pages go with them: what runs at idle maps back only a little.
+            idle = readonly_file_kb(d.proc.pid)
+            check(idle * 3 < busy, f"read-only file pages resident at idle: {idle} kB, "
+                  f"{busy} kB while an order was on show")
         check(not arenas(d.proc.pid), f"malloc arenas beside the main heap: {arenas(d.proc.pid)}")
         check(d.stop() == 0, "f2fpayd did not stop cleanly")
     finally:
