@@ -108,7 +108,7 @@ test_release(void)
 {
 	size_t size = (size_t)PAGES * 4096;
 	unsigned char *buf = malloc(size), *ro, *copied;
-	volatile unsigned sum = 0;
+	unsigned sum = 0, want = 0;
 	int fd = mkstemp(file);
 
 	CHECK(fd >= 0 && buf);
@@ -120,8 +120,11 @@ test_release(void)
 	/* Mapped read-only and read through: resident. */
 	ro = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
 	CHECK(ro != MAP_FAILED);
-	for (size_t i = 0; i < size; i += 4096)
+	for (size_t i = 0; i < size; i += 4096) {
 		sum += ro[i];
+		want += pattern(i);
+	}
+	CHECK(sum == want);
 	CHECK(rss_kb(ro) == PAGES * 4);
 
 	/* Another mapping of the file with one page copied, then made read-only: "r--p" as well,
