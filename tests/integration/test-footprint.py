@@ -156,7 +156,7 @@ def arenas(pid):
 
 def test_idle_memory(build, tmp):
     """The idle screen drawn, the display's fonts are released (none of their pages resident)
-    and the libraries' read-only pages with them (a third or less of what an order has);
+    and the libraries' read-only pages with them (under half of what an order has);
     the next order's screens load them again and look the same; threads (pango starts one to load fontconfig) leave no malloc
     arena of their own."""
     sb = Sandbox(build)
@@ -185,7 +185,7 @@ def test_idle_memory(build, tmp):
                   f"fonts resident back at idle: {font_files(d.proc.pid)}")
             # The libraries' pages go with them: what runs at idle maps back only a little.
             idle = readonly_file_kb(d.proc.pid)
-            check(idle * 3 < busy, f"read-only file pages resident at idle: {idle} kB, "
+            check(idle * 2 < busy, f"read-only file pages resident at idle: {idle} kB, "
                   f"{busy} kB while an order was on show")
         check(not arenas(d.proc.pid), f"malloc arenas beside the main heap: {arenas(d.proc.pid)}")
         check(d.stop() == 0, "f2fpayd did not stop cleanly")
