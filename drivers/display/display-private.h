@@ -98,12 +98,25 @@ struct display_fb *display_fb_close(struct display_fb *fb);
  * -E2BIG when the QR text is empty or too long (the text says so in place of the QR). */
 int display_tty_format(const struct display_screen *s, int clear, struct buf *out);
 
+/* ---- png-encode.c ---- */
+
+/* The most bytes display_png_encode() writes for w x h pixels; 0 when PNG cannot hold them
+ * here (a side of 0 or over 65535, over 1 GiB of rows). */
+size_t display_png_bound(uint32_t w, uint32_t h);
+
+/* Encodes h rows at raw, each its filter byte (0, none) and w RGB pixels, as an 8-bit RGB PNG
+ * into out, which holds display_png_bound(w, h) bytes. Its length, or 0 as the bound says. */
+size_t display_png_encode(const uint8_t *raw, uint32_t w, uint32_t h, uint8_t *out);
+
 /* ---- png.c ---- */
 
-/* The RGB rows a PNG is written from, kept between frames (display_png_buf_free() at idle). */
+/* The rows a PNG is encoded from and the PNG, kept between frames (display_png_buf_free() at
+ * idle). */
 struct display_png_buf {
-	uint8_t *rgb;
-	size_t size;
+	uint8_t *raw;
+	size_t raw_size;
+	uint8_t *png;
+	size_t png_size;
 };
 void display_png_buf_free(struct display_png_buf *b);
 

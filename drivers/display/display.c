@@ -428,7 +428,7 @@ display_trim(struct display *d)
 
 	if (!d)
 		return 0;
-	had = d->png_surface || d->png_buf.rgb;
+	had = d->png_surface || d->png_buf.raw;
 	if (d->png_surface)
 		cairo_surface_destroy(d->png_surface);
 	d->png_surface = NULL;

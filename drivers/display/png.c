@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* PNG output for kiosks and tests: written beside the target, then renamed over it. */
+/* PNG output for kiosks and tests: encoded (png-encode.c), written beside the target, then
+ * renamed over it. */
 #include <errno.h>
 #include <fcntl.h>
-#include <png.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/macro.h"
 #include "drivers/display/display-private.h"
@@ -16,35 +18,42 @@
 void
 display_png_buf_free(struct display_png_buf *b)
 {
-	free(b->rgb);
+	free(b->raw);
+	free(b->png);
 	*b = (struct display_png_buf){0};
 }
 
-/*
- * cairo_surface_write_to_png() compresses hard: ~100 ms for 1920x1080 here, long enough to
- * delay the event loop. libpng's fast setting writes the same pixels in a fraction of that.
- * Converts into b's RGB rows (3 bytes per pixel), grown as needed; -ENOMEM or 0.
- */
 static int
-surface_to_rgb(cairo_surface_t *s, int w, int h, struct display_png_buf *b)
+grow(uint8_t **p, size_t *size, size_t want)
+{
+	if (*size >= want)
+		return 0;
+	free(*p);
+	*size = 0;
+	*p = malloc(want);
+	if (!*p)
+		return -ENOMEM;
+	*size = want;
+	return 0;
+}
+
+/* Converts the surface's pixels into PNG rows in b->raw: each its filter byte (none) and the
+ * row's RGB. */
+static int
+surface_to_rows(cairo_surface_t *s, int w, int h, struct display_png_buf *b)
 {
 	const uint8_t *src = cairo_image_surface_get_data(s);
 	int stride = cairo_image_surface_get_stride(s);
-	size_t size = (size_t)w * (size_t)h * 3;
 	uint8_t *o;
 
 	if (!src)
 		return -ENOMEM;
-	if (b->size < size) {
-		display_png_buf_free(b);
-		b->rgb = malloc(size);
-		if (!b->rgb)
-			return -ENOMEM;
-		b->size = size;
-	}
-	o = b->rgb;
+	if (grow(&b->raw, &b->raw_size, ((size_t)w * 3 + 1) * (size_t)h) < 0)
+		return -ENOMEM;
+	o = b->raw;
 	for (int y = 0; y < h; y++) {
 		const uint8_t *row = src + (size_t)y * (size_t)stride;
+		*o++ = 0;
 		for (int x = 0; x < w; x++) {
 			uint32_t p;
 			memcpy(&p, row + (size_t)x * 4, 4); /* native-endian 0x??RRGGBB */
@@ -56,57 +65,55 @@ surface_to_rgb(cairo_surface_t *s, int w, int h, struct display_png_buf *b)
 	return 0;
 }
 
+static int
+write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
 int
 display_png_write(cairo_surface_t *surface, const char *path, struct display_png_buf *b)
 {
 	char tmp[PNG_PATH_MAX];
-	png_image image = {.version = PNG_IMAGE_VERSION};
 	cairo_format_t fmt = cairo_image_surface_get_format(surface);
 	int w = cairo_image_surface_get_width(surface), h = cairo_image_surface_get_height(surface);
+	size_t bound = display_png_bound((uint32_t)w, (uint32_t)h), len;
 	int fd, r;
-	FILE *f;
 
 	if (fmt != CAIRO_FORMAT_RGB24 && fmt != CAIRO_FORMAT_ARGB32)
 		return -EINVAL;
+	if (bound == 0)
+		return -E2BIG;
 	r = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
 	if (r < 0 || (size_t)r >= sizeof(tmp))
 		return -ENAMETOOLONG;
 	cairo_surface_flush(surface);
-	r = surface_to_rgb(surface, w, h, b);
-	if (r < 0)
+	r = surface_to_rows(surface, w, h, b);
+	if (r < 0 || (r = grow(&b->png, &b->png_size, bound)) < 0)
 		return r;
+	len = display_png_encode(b->raw, (uint32_t)w, (uint32_t)h, b->png);
 
 	/* A reader (kiosk browser, test) sees the old file or the new one, never half of one. */
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	f = fdopen(fd, "we");
-	if (!f) {
+	r = write_all(fd, b->png, len);
+	if (r == 0 && fchmod(fd, 0644) < 0)
 		r = -errno;
-		close(fd);
-		goto fail;
-	}
-	image.width = (png_uint_32)w;
-	image.height = (png_uint_32)h;
-	image.format = PNG_FORMAT_RGB;
-	image.flags = PNG_IMAGE_FLAG_FAST;
-	if (!png_image_write_to_stdio(&image, f, 0, b->rgb, w * 3, NULL)) {
-		png_image_free(&image);
-		fclose(f);
-		r = -EIO;
-		goto fail;
-	}
-	if (fchmod(fd, 0644) < 0) {
+	if (close(fd) < 0 && r == 0)
 		r = -errno;
-		fclose(f);
-		goto fail;
-	}
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
+	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
-		goto fail;
-	}
-	return 0;
-fail:
-	unlink(tmp);
+	if (r < 0)
+		unlink(tmp);
 	return r;
 }
