@@ -46,18 +46,6 @@ struct display_render_info {
 int display_renderer_new(struct display_renderer **ret);
 struct display_renderer *display_renderer_free(struct display_renderer *r);
 
-/* ---- font-pages.c ---- */
-
-/* Whether a line of /proc/self/maps maps a font file read-only and privately
- * (pages_maps_line()); its address range then goes to ret_lo and ret_hi. 1 or 0. */
-int display_maps_line_font(const char *line, uint64_t *ret_lo, uint64_t *ret_hi);
-/*
- * pages_release_clean() for the font files: FreeType and HarfBuzz each keep the font file
- * mapped, and every glyph drawn leaves the pages around it resident. The mappings stay valid:
- * the next frame maps again what it reads. How many mappings were released, or -errno.
- */
-int display_font_pages_release(void);
-
 /*
  * Draws s over the whole of an image surface (RGB24, ARGB32 or RGB16_565; any size) and
  * flushes it. 0 on success; -E2BIG when the QR does not fit legibly (the screen then says so

@@ -117,7 +117,7 @@ display_set_trim(struct display_set *set)
 		return 0;
 	for (size_t i = 0; i < set->n; i++)
 		frames |= display_trim(set->d[i]);
-	return (display_font_pages_release() > 0) | frames;
+	return frames;
 }
 
 struct display_set *

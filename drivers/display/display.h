@@ -162,9 +162,8 @@ int display_set_retry(struct display_set *set, uint64_t now_usec);
 uint64_t display_set_next_retry_usec(const struct display_set *set);
 /* 1 when every display is up. */
 int display_set_is_up(const struct display_set *set);
-/* The till is idle: the frames kept between shows are freed and the pages of the font files
- * the displays drew with leave the process; the next frame maps again what it reads
- * (doc/performance.md "Memory"). 1 if some were released. */
+/* The till is idle: the frames kept between shows are freed (doc/performance.md "Memory"); the
+ * fonts' pages go with the other read-only file pages (common/pages.h). 1 if some were. */
 int display_set_trim(struct display_set *set);
 struct display_set *display_set_free(struct display_set *set);
 

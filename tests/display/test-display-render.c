@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/pages.h"
 #include "display-test-util.h"
 #include "drivers/display/display-private.h"
 #include "test.h"
@@ -381,8 +382,8 @@ test_locale_independent(const char *self)
 	free(b);
 }
 
-/* The font files' pages released when the till is idle, mapped again by the next frame: the
- * same pixels. */
+/* The pages of the font files (and of every read-only file mapping) released as when the till
+ * is idle, mapped again by the next frame: the same pixels. */
 static void
 test_trim(void)
 {
@@ -392,44 +393,11 @@ test_trim(void)
 	size_t n = (size_t)cairo_image_surface_get_stride(a) * 320;
 
 	CHECK_INT_EQ(display_render(renderer, a, &scr, NULL), 0);
-	CHECK(display_font_pages_release() > 0);
+	CHECK(pages_release_clean(NULL) > 0);
 	CHECK_INT_EQ(display_render(renderer, b, &scr, NULL), 0);
 	CHECK(memcmp(cairo_image_surface_get_data(a), cairo_image_surface_get_data(b), n) == 0);
 	cairo_surface_destroy(a);
 	cairo_surface_destroy(b);
-}
-
-/* Which lines of /proc/self/maps are font files mapped read-only and privately (proc(5)). */
-static void
-test_maps_line_font(void)
-{
-	static const struct {
-		const char *line;
-		int font;
-	} t[] = {
-		{"7f00a000-7f00b000 r--p 00000000 08:01 123 /usr/share/fonts/a/wqy-microhei.ttc\n",
-		 1},
-		{"7f00a000-7f00b000 r--p 00001000 08:01 123   /usr/share/fonts/x/Noto Sans.OTF\n",
-		 1},
-		{"7f00a000-7f00b000 r--p 00000000 08:01 123 /opt/f.ttf", 1},
-		{"7f00a000-7f00b000 r--s 00000000 08:01 123 /usr/share/fonts/a.ttf\n", 0},
-		{"7f00a000-7f00b000 rw-p 00000000 08:01 123 /usr/share/fonts/a.ttf\n", 0},
-		{"7f00a000-7f00b000 r-xp 00000000 08:01 123 /usr/share/fonts/a.ttf\n", 1},
-		{"7f00a000-7f00b000 r--p 00000000 08:01 123 /usr/lib/libfoo.so\n", 0},
-		{"7f00a000-7f00b000 r--p 00000000 08:01 123 /tmp/ttf\n", 0},
-		{"7f00a000-7f00b000 r--p 00000000 00:00 0 \n", 0},
-		{"7f00a000-7f00b000 r--p 00000000 00:00 0 [vvar]\n", 0},
-		{"7f00b000-7f00a000 r--p 00000000 08:01 123 /usr/share/fonts/a.ttf\n", 0},
-		{"7f00a000-7f00b000 r--p", 0},
-		{"", 0},
-		{"/usr/share/fonts/a.ttf", 0},
-	};
-	uint64_t lo = 0, hi = 0;
-
-	for (size_t i = 0; i < ELEMENTSOF(t); i++)
-		CHECK_INT_EQ(display_maps_line_font(t[i].line, &lo, &hi), t[i].font);
-	CHECK_INT_EQ(display_maps_line_font(t[0].line, &lo, &hi), 1);
-	CHECK(lo == 0x7f00a000 && hi == 0x7f00b000);
 }
 
 int
@@ -447,7 +415,6 @@ main(int argc, char **argv)
 	test_qr_too_big();
 	test_odd_strings();
 	test_trim();
-	test_maps_line_font();
 	if (!under_valgrind) /* a child process outside valgrind's view proves nothing more */
 		test_locale_independent("/proc/self/exe");
 	display_renderer_free(renderer);
