@@ -251,12 +251,13 @@ class Events:
 
 class Daemon:
     def __init__(self, build, sandbox, tmp, notify=True, display="png", scanner=True,
-                 extra_env=None, store_name="Demo Store", timing=None, display_size=(480, 320)):
+                 extra_env=None, store_name="Demo Store", timing=None, display_size=(480, 320),
+                 png=None):
         self.build, self.sandbox, self.tmp = build, sandbox, tmp
         self.f2fpayd = os.path.join(build, "daemon", "f2fpayd")
         self.f2fpayctl = os.path.join(build, "daemon", "f2fpayctl")
         self.sock = os.path.join(tmp, "api.sock")
-        self.png = os.path.join(tmp, "screen.png")
+        self.png = png or os.path.join(tmp, "screen.png")
         self.store_name = store_name
         self.display_check = os.path.join(build, "tests", "integration", "display-check")
         self.scanner = Scanner(tmp) if scanner else None
