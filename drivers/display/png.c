@@ -37,29 +37,49 @@ grow(uint8_t **p, size_t *size, size_t want)
 	return 0;
 }
 
+/* One pixel of cairo's native-endian 0x??RRGGBB as R, G, B at o, and a fourth byte after them
+ * that the next pixel or row overwrites. */
+static inline void
+put_rgb(uint8_t *o, uint32_t p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint32_t v = __builtin_bswap32(p) >> 8; /* bytes R, G, B, 0 in memory */
+	memcpy(o, &v, 4);
+#else
+	o[0] = (uint8_t)(p >> 16);
+	o[1] = (uint8_t)(p >> 8);
+	o[2] = (uint8_t)p;
+	o[3] = 0;
+#endif
+}
+
 /* Converts the surface's pixels into PNG rows in b->raw: each its filter byte (none) and the
- * row's RGB. */
+ * row's RGB. A row the same as the one above (most of a screen's background) is copied. */
 static int
 surface_to_rows(cairo_surface_t *s, int w, int h, struct display_png_buf *b)
 {
 	const uint8_t *src = cairo_image_surface_get_data(s);
-	int stride = cairo_image_surface_get_stride(s);
+	size_t stride = (size_t)cairo_image_surface_get_stride(s), row = (size_t)w * 3 + 1;
 	uint8_t *o;
 
 	if (!src)
 		return -ENOMEM;
-	if (grow(&b->raw, &b->raw_size, ((size_t)w * 3 + 1) * (size_t)h) < 0)
+	/* one byte more: the last pixel's put_rgb() */
+	if (grow(&b->raw, &b->raw_size, row * (size_t)h + 1) < 0)
 		return -ENOMEM;
 	o = b->raw;
-	for (int y = 0; y < h; y++) {
-		const uint8_t *row = src + (size_t)y * (size_t)stride;
-		*o++ = 0;
+	for (int y = 0; y < h; y++, o += row) {
+		const uint8_t *px = src + (size_t)y * stride;
+
+		if (y > 0 && memcmp(px, px - stride, (size_t)w * 4) == 0) {
+			memcpy(o, o - row, row);
+			continue;
+		}
+		o[0] = 0;
 		for (int x = 0; x < w; x++) {
 			uint32_t p;
-			memcpy(&p, row + (size_t)x * 4, 4); /* native-endian 0x??RRGGBB */
-			*o++ = (uint8_t)(p >> 16);
-			*o++ = (uint8_t)(p >> 8);
-			*o++ = (uint8_t)p;
+			memcpy(&p, px + (size_t)x * 4, 4);
+			put_rgb(o + 1 + (size_t)x * 3, p);
 		}
 	}
 	return 0;

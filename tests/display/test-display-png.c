@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "display-test-util.h"
 #include "drivers/display/display-private.h"
@@ -202,12 +203,60 @@ test_screen_size(void)
 	display_renderer_free(r);
 }
 
+/* What the PNG display writes: the surface's pixels exactly, rows copied from the one above
+ * included, at sizes whose rows are not a multiple of anything. */
+static void
+test_written(void)
+{
+	static const int sizes[][2] = {{480, 320}, {65, 64}, {1023, 77}};
+	struct display_renderer *r;
+	struct display_png_buf buf = {0};
+	char dir[] = "/tmp/display-png-XXXXXX", path[64];
+
+	CHECK(display_renderer_new(&r) == 0);
+	CHECK(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/screen.png", dir);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
+		for (int kind = DISPLAY_SCREEN_IDLE; kind < _DISPLAY_SCREEN_MAX; kind++) {
+			int w = sizes[k][0], h = sizes[k][1];
+			cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+			struct display_screen scr = test_screen(kind, test_qr_texts[0]);
+			png_image img = {.version = PNG_IMAGE_VERSION};
+			uint8_t *back;
+
+			(void)display_render(r, s, &scr,
+					     NULL); /* a QR too big for the size: a message */
+			CHECK_INT_EQ(display_png_write(s, path, &buf), 0);
+			CHECK(png_image_begin_read_from_file(&img, path));
+			CHECK_INT_EQ(img.width, w);
+			CHECK_INT_EQ(img.height, h);
+			img.format = PNG_FORMAT_RGB;
+			back = malloc(PNG_IMAGE_SIZE(img));
+			CHECK(back && png_image_finish_read(&img, NULL, back, 0, NULL));
+			for (int y = 0; y < h; y++)
+				for (int x = 0; x < w; x++) {
+					const uint8_t *p =
+						back + ((size_t)y * (size_t)w + (size_t)x) * 3;
+					CHECK_INT_EQ((uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 |
+							     p[2],
+						     test_pixel_rgb(s, x, y));
+				}
+			free(back);
+			cairo_surface_destroy(s);
+		}
+	display_png_buf_free(&buf);
+	unlink(path);
+	rmdir(dir);
+	display_renderer_free(r);
+}
+
 int
 main(void)
 {
 	test_shapes();
 	test_refused();
 	test_screen_size();
+	test_written();
 	printf("ok\n");
 	return 0;
 }
