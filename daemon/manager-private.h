@@ -180,3 +180,5 @@ void scanner_config_from(const struct config_scanner *c, struct scanner_config *
 struct stack *stack_free(struct stack *s);
 /* A new stack in *ret, or -errno (logged). */
 int stack_build(struct manager *m, const struct config *cfg, struct stack **ret);
+/* The displays of s->cfg into s->display, on the loop; -errno. */
+int stack_display(struct stack *s, sd_event *event);

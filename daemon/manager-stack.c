@@ -179,7 +179,7 @@ display_spec_of(const struct config_display *d, const struct config_display_outp
 	return -EINVAL;
 }
 
-static int
+int
 stack_display(struct stack *s, sd_event *event)
 {
 	const struct config_display *d = &s->cfg->display;

@@ -165,16 +165,24 @@ static int
 manager_apply(struct manager *m, struct config *cfg)
 {
 	struct stack *ns = NULL;
-	int r;
+	int r, k;
 
-	/* The scanners hold their devices: the old ones go first, and come back on failure. */
+	/* The scanners hold their devices and the displays theirs (the web page's port, a pole's
+	 * serial line): the old ones go first, and come back on failure. */
 	for (size_t i = 0; i < m->s->n_scanners; i++) {
 		m->s->scanner_sd[i] = scanner_sd_detach(m->s->scanner_sd[i]);
 		m->s->scanners[i] = scanner_free(m->s->scanners[i]);
 	}
 	m->s->n_scanners = 0;
+	m->s->display = display_set_free(m->s->display);
 	r = stack_build(m, cfg, &ns);
 	if (r < 0) {
+		k = stack_display(m->s, m->event);
+		if (k < 0)
+			log_warning_errno(k, "The display cannot be set up again: %m");
+		m->screen = _DISPLAY_SCREEN_MAX;
+		m->drawn = false;
+		show_current(m);
 		for (size_t i = 0; i < m->s->cfg->n_scanners; i++) {
 			struct scanner_config sc;
 			scanner_config_from(&m->s->cfg->scanners[i], &sc);

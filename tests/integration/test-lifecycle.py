@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (KEYS, Daemon, Sandbox, check, free_port, paycode,  # noqa: E402
@@ -700,6 +701,36 @@ def test_clean_shutdown(build, tmp):
         sb.stop()
 
 
+def test_reload_web_display(build, tmp):
+    """A reload leaves the web display's page reachable: the old displays let go of the port
+    before the new ones bind it, so the page answers as soon as the reload is done."""
+    port = free_port()
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False, display=[f"backend = web:127.0.0.1:{port}"])
+    log = os.path.join(tmp, "stderr")
+    try:
+        with open(log, "w") as err:
+            d.start(stderr=err)
+        url = f"http://127.0.0.1:{port}/"
+        check(urllib.request.urlopen(url, timeout=5).status == 200, "web display not up")
+        for name in ("Corner Shop", "Late Shop"):
+            edit(d.conf, "store_name = ", f"store_name = {name}\n# was: ")
+            d.proc.send_signal(signal.SIGHUP)
+            d.wait_notify("configuration reloaded")
+            try:
+                st = urllib.request.urlopen(url, timeout=5).status
+            except OSError as e:
+                st = e
+            check(st == 200, f"web display after the reload: {st}")
+        st, s = d.api("GET", "/v1/status")
+        check(s["store_name"] == "Late Shop", f"reload not applied: {s}")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+        check("Address already in use" not in read(log), "the reload bound the port twice")
+    finally:
+        d.close()
+        sb.stop()
+
+
 TESTS = {
     "clean-shutdown": test_clean_shutdown,
     "idle": test_idle,
@@ -712,6 +743,7 @@ TESTS = {
     "dropins": test_dropins,
     "keys": test_keys,
     "reload-keys": test_reload_keys,
+    "reload-web-display": test_reload_web_display,
     "devices": test_devices,
     "operator": test_operator,
 }
