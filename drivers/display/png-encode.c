@@ -50,8 +50,8 @@ reverse(uint32_t code, uint32_t n)
 	return r;
 }
 
-/* RFC 1951 §3.2.6: the fixed literal/length code. Huffman codes go in most significant bit
- * first, so they are stored reversed. */
+/* The fixed literal/length code of deflate (RFC 1951, section 3.2.6). Huffman codes go in most
+ * significant bit first, so they are stored reversed. */
 static struct code
 fixed(uint32_t sym)
 {
