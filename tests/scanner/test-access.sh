@@ -65,4 +65,9 @@ grep -q 'KERNEL=="ttyACM\[0-9\]\*|ttyUSB\[0-9\]\*|ttyS\[0-9\]\*", ENV{F2FPAY_SCA
 if grep -v '^#' "$rules" | grep 'ttyS' | grep -q 'ENV{F2FPAY_SCANNER}="1"'; then
 	fail "every RS-232 port is tagged as a scanner"
 fi
-echo "rules: scanners to f2fpay-scanner, tagged only"
+# ModemManager's probing (AT commands on every new serial port) is kept off their ports.
+for tag in F2FPAY_SCANNER F2FPAY_DISPLAY; do
+	grep -q "^SUBSYSTEM==\"tty\", ENV{$tag}==\"1\", ENV{ID_MM_DEVICE_IGNORE}=\"1\"" "$rules" ||
+		fail "ModemManager may probe a serial port tagged $tag"
+done
+echo "rules: scanners to f2fpay-scanner, tagged only; no ModemManager probing"
