@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/file-util.h"
 #include "common/log.h"
 #include "daemon/api.h"
 #include "daemon/reconcile/reconcile-report.h"
@@ -92,33 +93,13 @@ static int
 store_prepare(struct reconcile *r, const char *name, const void *data, size_t len, char **ret_tmp)
 {
 	_cleanup_free_ char *tmp = NULL;
-	const char *p = data;
-	int fd, k = 0;
+	int k;
 
 	if (asprintf(&tmp, "%s/.%s.XXXXXX", r->dir, name) < 0)
 		return -ENOMEM;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return log_error_errno(errno, "Failed to create a file in %s: %m", r->dir);
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			k = n < 0 ? -errno : -EIO;
-			break;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (k == 0 && (fchmod(fd, 0640) < 0 || fsync(fd) < 0))
-		k = -errno;
-	if (close(fd) < 0 && k == 0)
-		k = -errno;
-	if (k < 0) {
-		(void)unlink(tmp);
-		return log_error_errno(k, "Failed to write %s: %m", tmp);
-	}
+	k = file_write_temp(tmp, data, len, 0640, true);
+	if (k < 0)
+		return log_error_errno(k, "Failed to write a file in %s: %m", r->dir);
 	*ret_tmp = TAKE_PTR(tmp);
 	return 0;
 }

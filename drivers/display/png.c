@@ -2,14 +2,13 @@
 /* PNG output for kiosks and tests: encoded (png-encode.c), written beside the target, then
  * renamed over it. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/file-util.h"
 #include "common/macro.h"
 #include "drivers/display/display-private.h"
 
@@ -85,21 +84,6 @@ surface_to_rows(cairo_surface_t *s, int w, int h, struct display_png_buf *b)
 	return 0;
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 int
 display_png_write(cairo_surface_t *surface, const char *path, struct display_png_buf *b)
 {
@@ -107,7 +91,7 @@ display_png_write(cairo_surface_t *surface, const char *path, struct display_png
 	cairo_format_t fmt = cairo_image_surface_get_format(surface);
 	int w = cairo_image_surface_get_width(surface), h = cairo_image_surface_get_height(surface);
 	size_t bound = display_png_bound((uint32_t)w, (uint32_t)h), len;
-	int fd, r;
+	int r;
 
 	if (fmt != CAIRO_FORMAT_RGB24 && fmt != CAIRO_FORMAT_ARGB32)
 		return -EINVAL;
@@ -123,17 +107,10 @@ display_png_write(cairo_surface_t *surface, const char *path, struct display_png
 	len = display_png_encode(b->raw, (uint32_t)w, (uint32_t)h, b->png);
 
 	/* A reader (kiosk browser, test) sees the old file or the new one, never half of one. */
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = write_all(fd, b->png, len);
-	if (r == 0 && fchmod(fd, 0644) < 0)
+	r = file_write_temp(tmp, b->png, len, 0644, false);
+	if (r == 0 && rename(tmp, path) < 0) {
 		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
 		unlink(tmp);
+	}
 	return r;
 }
