@@ -45,8 +45,10 @@ draw_cb(sd_event_source *s, void *userdata)
 
 	if (s)
 		(void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	m->draw_next = sd_event_source_disable_unref(m->draw_next);
 	if (!m->s || !m->s->display)
 		return 0;
+	(void)sd_event_now(m->event, CLOCK_MONOTONIC, &m->drawn_usec);
 	(void)display_set_show(m->s->display, &m->drawing);
 	m->drawn = true;
 	if (m->drawing.kind == DISPLAY_SCREEN_IDLE)
@@ -68,12 +70,20 @@ draw_delay_cb(sd_event_source *s, uint64_t usec, void *userdata)
 /* A "processing" screen waits this long: a pay answered sooner goes straight to its result. */
 #define PROCESSING_DELAY_USEC (150 * USEC_PER_MSEC)
 
+/*
+ * Frames at most this often (20 a second): a screen that follows the last frame sooner waits
+ * until then, and whatever screen is newest by then is drawn. Nobody reads a screen shown for
+ * less; a till whose orders are seconds apart draws every screen the moment it comes.
+ */
+#define FRAME_INTERVAL_USEC (50 * USEC_PER_MSEC)
+
 /* Draws the processing screen in PROCESSING_DELAY_USEC unless another screen replaces it. */
 static void
 draw_processing_later(struct manager *m)
 {
 	if (m->draw)
 		(void)sd_event_source_set_enabled(m->draw, SD_EVENT_OFF);
+	m->draw_next = sd_event_source_disable_unref(m->draw_next);
 	if (m->draw_delay)
 		return; /* already due: a second state of the same wait does not postpone it */
 	if (sd_event_add_time_relative(m->event, &m->draw_delay, CLOCK_MONOTONIC,
@@ -85,12 +95,38 @@ draw_processing_later(struct manager *m)
 	(void)sd_event_source_set_priority(m->draw_delay, SD_EVENT_PRIORITY_IDLE);
 }
 
+static int
+draw_next_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	return draw_cb(NULL, userdata);
+}
+
+/* Draws at the end of the frame interval if the last frame is more recent than that. */
+static bool
+draw_at_interval(struct manager *m)
+{
+	uint64_t now;
+
+	if (m->draw_next)
+		return true; /* due already: it draws the newest screen */
+	if (m->drawn_usec == 0 || sd_event_now(m->event, CLOCK_MONOTONIC, &now) < 0 ||
+	    now >= m->drawn_usec + FRAME_INTERVAL_USEC)
+		return false;
+	if (sd_event_add_time(m->event, &m->draw_next, CLOCK_MONOTONIC,
+			      m->drawn_usec + FRAME_INTERVAL_USEC, USEC_PER_MSEC, draw_next_cb,
+			      m) < 0)
+		return false;
+	(void)sd_event_source_set_priority(m->draw_next, SD_EVENT_PRIORITY_IDLE);
+	return true;
+}
+
 /*
  * Keeps the screen and draws it from the loop at idle priority: rendering and writing a frame
  * takes milliseconds, and a pay request waiting to be sent goes first. Screens shown in quick
- * succession are drawn once, the newest; a screen the display already shows is not drawn again;
- * a "processing" screen is drawn only if the answer takes longer than PROCESSING_DELAY_USEC
- * (on a quick answer the buyer would not see it, and the till would draw two frames for one).
+ * succession are drawn once, the newest, and no more often than FRAME_INTERVAL_USEC; a screen
+ * the display already shows is not drawn again; a "processing" screen is drawn only if the
+ * answer takes longer than PROCESSING_DELAY_USEC (on a quick answer the buyer would not see it,
+ * and the till would draw two frames for one).
  */
 static void
 draw_later(struct manager *m, const struct display_screen *scr)
@@ -117,6 +153,11 @@ draw_later(struct manager *m, const struct display_screen *scr)
 		return;
 	}
 	m->draw_delay = sd_event_source_disable_unref(m->draw_delay);
+	if (draw_at_interval(m)) {
+		if (m->draw)
+			(void)sd_event_source_set_enabled(m->draw, SD_EVENT_OFF);
+		return;
+	}
 	if (!m->draw) {
 		if (sd_event_add_defer(m->event, &m->draw, draw_cb, m) < 0) {
 			draw_cb(NULL, m);
@@ -132,6 +173,8 @@ manager_draw_free(struct manager *m)
 {
 	m->draw = sd_event_source_disable_unref(m->draw);
 	m->draw_delay = sd_event_source_disable_unref(m->draw_delay);
+	m->draw_next = sd_event_source_disable_unref(m->draw_next);
+	m->drawn_usec = 0;
 	display_screen_clear(&m->drawing);
 	m->drawn = false;
 }

@@ -94,6 +94,8 @@ struct manager {
 	sd_event_source *display_retry; /* a display backend that failed */
 	sd_event_source *draw;          /* draws `drawing` when the loop has nothing else to do */
 	sd_event_source *draw_delay;    /* draws a "processing" screen still current by then */
+	sd_event_source *draw_next;     /* draws once FRAME_INTERVAL_USEC after the last frame */
+	uint64_t drawn_usec;            /* when the last frame was drawn (CLOCK_MONOTONIC) */
 	struct display_screen drawing;  /* the newest screen; its strings owned */
 	bool drawn;                     /* `drawing` is on the display */
 	sd_event_source *reload_defer;  /* applies pending_cfg from the loop */

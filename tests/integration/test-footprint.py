@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # What f2fpayd costs a till: a till without a customer display maps no graphics library, font
 # or display module, and no till maps libarchive and what it brings; with a display, the module
-# is loaded, draws, and `--check` loads it; a pay answered quickly costs one frame, not two; an
-# idle till holds no font and no malloc arena beside the main one (doc/performance.md "Memory").
+# is loaded, draws, and `--check` loads it; a pay answered quickly costs one frame, not two, and
+# orders paid faster than the frame interval share frames; an idle till holds no font and no
+# malloc arena beside the main one (doc/performance.md "Memory").
 # Usage: test-footprint.py BUILD_DIR SCENARIO
 import ctypes
 import os
@@ -14,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (DISPLAY_FILES, Daemon, Sandbox, check, mapped_files, paycode,  # noqa: E402
-                     run_scenario)
+                     paycode_block, run_scenario)
 
 # What reading the bill's zip with libarchive would bring (payment/bill/unzip.h uses zlib).
 NEVER = ("libarchive", "libxml2", "libicu", "libstdc++")
@@ -89,6 +90,38 @@ def test_one_frame_per_pay(build, tmp):
                 check(n == 1, f"a pay answered in {took * 1000:.0f} ms drew {n} frames")
                 quick += 1
         check(quick > 0, "no pay was answered within 100 ms")
+        check(d.stop() == 0, "f2fpayd did not stop cleanly")
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        d.close()
+        sb.stop()
+
+
+def test_frame_interval(build, tmp):
+    """Orders paid faster than the display's frame interval (50 ms, doc/display.md): at most
+    one frame in each interval, and the last order's result still drawn."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp)
+    fd = -1
+    n = 60
+    try:
+        d.start()
+        d.wait_screen("idle")
+        fd = frames_watch(tmp)
+        # bench-pos: a POS in C, so that the orders come as fast as the daemon pays them.
+        t0 = time.monotonic()
+        r = subprocess.run([os.path.join(build, "tests", "integration", "bench-pos"), d.sock,
+                            str(n), "1", str(paycode_block(n))],
+                           capture_output=True, text=True, timeout=120)
+        took = time.monotonic() - t0
+        check(r.returncode == 0, f"bench-pos: {r.stderr.strip()}")
+        check(took < n * 0.05, f"{n} orders took {took * 1000:.0f} ms: too slow to tell")
+        k = n - 1  # bench-pos's amount of its last order
+        d.wait_screen("paid", amount=f"{1 + k % 500}.{k % 100:02d}", subject=d.store_name)
+        frames = frames_count(fd, "screen.png")
+        check(1 <= frames <= took / 0.05 + 2,
+              f"{frames} frames for {n} orders in {took * 1000:.0f} ms: more than one in 50 ms")
         check(d.stop() == 0, "f2fpayd did not stop cleanly")
     finally:
         if fd >= 0:
@@ -265,6 +298,7 @@ TESTS = {
     "no-display": test_no_display,
     "display-module": test_display_module,
     "one-frame-per-pay": test_one_frame_per_pay,
+    "frame-interval": test_frame_interval,
     "idle-memory": test_idle_memory,
 }
 
