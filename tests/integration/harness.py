@@ -2,6 +2,7 @@
 # Runs f2fpay-sandbox and f2fpayd as real processes for the integration tests and the demo:
 # temporary keys and config, a PTY serial scanner, the API over its unix socket, SSE events.
 import base64
+import fcntl
 import grp
 import http.client
 import json
@@ -584,11 +585,33 @@ def money_fen(amount):
     return int(whole) * 100 + int(frac.ljust(2, "0"))
 
 
+# Ports handed out by free_port(), each locked in PORT_LOCKS for as long as this process runs:
+# two tests running at once (meson runs them in parallel) never get the same port, which the
+# first one's server might not have bound yet when the second one checks it.
+PORT_LOCKS = os.path.join(tempfile.gettempdir(), "f2fpay-test-ports")
+_port_locks = []
+
+
+def _lock_port(port):
+    """Whether this process now holds the lock of port (no other harness process does)."""
+    os.makedirs(PORT_LOCKS, mode=0o1777, exist_ok=True)
+    fd = os.open(os.path.join(PORT_LOCKS, str(port)), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    _port_locks.append(fd)
+    return True
+
+
 def free_port():
     """A port free now, for a server the test starts next. Taken below the kernel's range of
     ephemeral ports: a port from that range (what bind to port 0 gives) can be taken in the
     meantime as the local port of any outgoing connection on the machine, and the server's bind
-    then fails with EADDRINUSE."""
+    then fails with EADDRINUSE. Locked for this process (PORT_LOCKS): no other test running at
+    the same time is given it."""
     try:
         with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
             low = int(f.read().split()[0])
@@ -597,6 +620,8 @@ def free_port():
     rng = random.SystemRandom()
     for _ in range(200):
         port = rng.randrange(max(1024, low - 12000), low)
+        if not _lock_port(port):
+            continue
         s = socket.socket()
         try:
             s.bind(("127.0.0.1", port))
