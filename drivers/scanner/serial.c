@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 
 #include "common/log.h"
@@ -50,8 +51,11 @@ serial_close(struct scanner *s)
 	struct serial_impl *e = s->impl;
 
 	scanner_watch_del(s, &e->tty_w);
-	if (e->tty_w.fd >= 0)
+	if (e->tty_w.fd >= 0) {
+		/* The flag would outlive this descriptor while anyone else holds the tty open. */
+		(void)ioctl(e->tty_w.fd, TIOCNXCL);
 		close(e->tty_w.fd);
+	}
 	e->tty_w.fd = -1;
 	free(e->devnode);
 	free(e->syspath);
@@ -165,6 +169,14 @@ serial_open(struct scanner *s, const char *devnode, const char *syspath)
 	if (r < 0)
 		return log_warning_errno(r, "Scanner %s: cannot configure %s: %m", s->name,
 					 devnode);
+	/*
+	 * Exclusive: nobody else (but root) opens the port while the scanner reads it, so no
+	 * other program (a stale copy of the daemon, a terminal, a modem prober) reads payment
+	 * codes from it or takes some of their bytes.
+	 */
+	if (ioctl(fd, TIOCEXCL) < 0)
+		log_warning_errno(errno, "Scanner %s: cannot open %s exclusively: %m", s->name,
+				  devnode);
 	e->devnode = strdup(devnode);
 	e->syspath = syspath ? strdup(syspath) : NULL;
 	if (!e->devnode || (syspath && !e->syspath)) {
