@@ -357,6 +357,7 @@ api_pay(struct ctx *c, struct sb_reply *reply)
 	    dup_field(&t->operator_id, biz_str(c, "operator_id")) < 0 ||
 	    dup_field(&t->terminal_id, biz_str(c, "terminal_id")) < 0)
 		return -ENOMEM;
+	sb_trade_index(sb, t); /* the payment code, single-use from now on */
 	trade_record_request_meta(c, t);
 
 	switch (scenario) {
@@ -365,9 +366,12 @@ api_pay(struct ctx *c, struct sb_reply *reply)
 	case 8:
 	case 9:
 		t->status = SB_STATUS_WAIT_BUYER_PAY;
-		if (scenario == 1)
+		if (scenario == 1) {
 			t->confirm_usec = now_usec(CLOCK_REALTIME) +
 					  (usec_t)(sb->cfg.confirm_after_sec * 1e6);
+			if (sb_trade_watch_time(sb, t) < 0)
+				return -ENOMEM;
+		}
 		(void)sb_trade_notify(sb, t, NULL);
 		node_str(c, "code", "10003");
 		node_str(c, "msg", " order success pay inprocess");
@@ -868,6 +872,8 @@ api_precreate(struct ctx *c)
 	t->status = SB_STATUS_NONE;
 	t->total_fen = total;
 	t->qr_expire_usec = now_usec(CLOCK_REALTIME) + sb_scaled_usec(sb, life_sec);
+	if (sb_trade_watch_time(sb, t) < 0)
+		return -ENOMEM;
 	if (dup_field(&t->qr_code, qr) < 0 || dup_field(&t->subject, biz_str(c, "subject")) < 0 ||
 	    dup_field(&t->store_id, biz_str(c, "store_id")) < 0 ||
 	    dup_field(&t->operator_id, biz_str(c, "operator_id")) < 0 ||

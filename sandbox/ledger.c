@@ -53,16 +53,9 @@ status_from_name(const char *s)
 struct sb_trade *
 sb_trade_find(struct sandbox *sb, const char *out_trade_no, const char *trade_no)
 {
-	for (size_t i = 0; i < sb->n_trades; i++) {
-		struct sb_trade *t = sb->trades[i];
-
-		if (!isempty(trade_no) && STR_EQ(t->trade_no, trade_no))
-			return t;
-		if (isempty(trade_no) && !isempty(out_trade_no) &&
-		    STR_EQ(t->out_trade_no, out_trade_no))
-			return t;
-	}
-	return NULL;
+	if (!isempty(trade_no))
+		return sb_trade_lookup(sb, SB_KEY_TRADE_NO, trade_no);
+	return sb_trade_lookup(sb, SB_KEY_OUT_TRADE_NO, out_trade_no);
 }
 
 struct sb_trade *
@@ -77,12 +70,36 @@ sb_trade_find_qr(struct sandbox *sb, const char *qr_code)
 struct sb_trade *
 sb_trade_find_auth_code(struct sandbox *sb, const char *auth_code)
 {
-	if (isempty(auth_code))
-		return NULL;
-	for (size_t i = 0; i < sb->n_trades; i++)
-		if (sb->trades[i]->auth_code && STR_EQ(sb->trades[i]->auth_code, auth_code))
-			return sb->trades[i];
-	return NULL;
+	return sb_trade_lookup(sb, SB_KEY_AUTH_CODE, auth_code);
+}
+
+/* Appends t to a list of trades (timed, outbox) unless *flag says it is there. */
+static int
+trade_list_add(struct sb_trade ***list, size_t *n, struct sb_trade *t, int *flag)
+{
+	struct sb_trade **v;
+
+	if (*flag)
+		return 0;
+	v = reallocarray(*list, *n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	*list = v;
+	v[(*n)++] = t;
+	*flag = 1;
+	return 0;
+}
+
+int
+sb_trade_watch_time(struct sandbox *sb, struct sb_trade *t)
+{
+	return trade_list_add(&sb->timed, &sb->n_timed, t, &t->timed);
+}
+
+int
+sb_trade_outbox_add(struct sandbox *sb, struct sb_trade *t)
+{
+	return trade_list_add(&sb->outbox, &sb->n_outbox, t, &t->in_outbox);
 }
 
 int
@@ -119,6 +136,7 @@ sb_trade_new(struct sandbox *sb, const char *out_trade_no, struct sb_trade **ret
 	t->gmt_create = now;
 	t->scenario = -1;
 	sb->trades[sb->n_trades++] = t;
+	sb_trade_index(sb, t);
 	*ret = t;
 	return 0;
 }
@@ -161,6 +179,11 @@ sb_ledger_free(struct sandbox *sb)
 	free(sb->trades);
 	sb->trades = NULL;
 	sb->n_trades = 0;
+	sb_index_free(&sb->index);
+	free(sb->timed);
+	free(sb->outbox);
+	sb->timed = sb->outbox = NULL;
+	sb->n_timed = sb->n_outbox = 0;
 	for (size_t i = 0; i < sb->n_bills; i++) {
 		free(sb->bills[i].file_name);
 		free(sb->bills[i].zip);
@@ -175,8 +198,8 @@ sb_ledger_tick(struct sandbox *sb, usec_t now)
 {
 	int changed = 0;
 
-	for (size_t i = 0; i < sb->n_trades; i++) {
-		struct sb_trade *t = sb->trades[i];
+	for (size_t i = 0; i < sb->n_timed;) {
+		struct sb_trade *t = sb->timed[i];
 
 		/* doc/design.md §11.1, scenario 1: the buyer confirms on the phone after
 		 * --confirm-after. */
@@ -194,6 +217,14 @@ sb_ledger_tick(struct sandbox *sb, usec_t now)
 			t->qr_dead = 1;
 			changed = 1;
 		}
+		/* Nothing more for time to do to it: off the list. */
+		if (!(t->status == SB_STATUS_WAIT_BUYER_PAY && t->confirm_usec) &&
+		    !(t->precreate && t->status == SB_STATUS_NONE && !t->qr_dead &&
+		      t->qr_expire_usec)) {
+			t->timed = 0;
+			sb->timed[i] = sb->timed[--sb->n_timed];
+		} else
+			i++;
 	}
 	for (size_t i = 0; i < sb->n_bills;) {
 		if (now >= sb->bills[i].expire_usec) {
@@ -275,6 +306,9 @@ sb_trade_notify(struct sandbox *sb, struct sb_trade *t, const struct sb_refund *
 				.fields = p,
 				.next_usec = now_usec(CLOCK_REALTIME),
 			};
+			r = sb_trade_outbox_add(sb, t);
+			if (r < 0)
+				return log_error_errno(r, "Failed to queue a notification: %m");
 			return 0;
 		}
 	}
@@ -553,6 +587,13 @@ trade_from_json(struct sandbox *sb, json_object *o)
 			}
 		}
 	}
+	/* Its keys as loaded, and the lists that time and the notifier look at. */
+	sb_trade_index(sb, t);
+	if ((t->confirm_usec || t->qr_expire_usec) && sb_trade_watch_time(sb, t) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_notices; i++)
+		if (!t->notices[i].delivered && t->notices[i].attempts < SB_NOTIFY_ATTEMPTS)
+			return sb_trade_outbox_add(sb, t);
 	return 0;
 }
 

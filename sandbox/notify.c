@@ -45,7 +45,8 @@ sb_notify_url_allowed(const char *url)
 }
 
 struct delivery {
-	size_t trade, notice;
+	struct sb_trade *trade;
+	size_t notice;
 	char *url;
 	struct buf body;
 	char content_type[96];
@@ -155,29 +156,41 @@ notify_thread(void *userdata)
 		}
 		now = now_usec(CLOCK_REALTIME);
 		sb_ledger_tick(sb, now);
-		for (size_t i = 0; i < sb->n_trades && !found; i++)
-			for (size_t k = 0; k < sb->trades[i]->n_notices && !found; k++) {
-				struct sb_notice *n = &sb->trades[i]->notices[k];
+		/* The trades with a notification left to deliver, not the whole ledger. */
+		for (size_t i = 0; i < sb->n_outbox && !found;) {
+			struct sb_trade *t = sb->outbox[i];
+			bool left = false;
 
-				if (n->delivered || n->attempts >= SB_NOTIFY_ATTEMPTS ||
-				    n->next_usec > now)
+			for (size_t k = 0; k < t->n_notices && !found; k++) {
+				struct sb_notice *n = &t->notices[k];
+
+				if (n->delivered || n->attempts >= SB_NOTIFY_ATTEMPTS)
 					continue;
-				d.trade = i;
+				left = true;
+				if (n->next_usec > now)
+					continue;
+				d.trade = t;
 				d.notice = k;
-				if (delivery_prepare(sb, sb->trades[i], n, &d) < 0) {
+				if (delivery_prepare(sb, t, n, &d) < 0) {
 					n->attempts =
 						SB_NOTIFY_ATTEMPTS; /* cannot be built: give up */
 					continue;
 				}
 				found = 1;
 			}
+			if (!left && !found) {
+				t->in_outbox = 0;
+				sb->outbox[i] = sb->outbox[--sb->n_outbox];
+			} else
+				i++;
+		}
 		pthread_mutex_unlock(&sb->lock);
 
 		if (found) {
 			(void)delivery_send(&d, &reply);
 			pthread_mutex_lock(&sb->lock);
 			{
-				struct sb_notice *n = &sb->trades[d.trade]->notices[d.notice];
+				struct sb_notice *n = &d.trade->notices[d.notice];
 				usec_t sent = now_usec(CLOCK_REALTIME);
 
 				n->sent_usec[n->attempts] = sent;
@@ -195,7 +208,7 @@ notify_thread(void *userdata)
 							       retry_interval_sec[n->attempts - 1]);
 				if (sb->cfg.verbose)
 					log_info("notify %s %s attempt %u: %s",
-						 sb->trades[d.trade]->out_trade_no,
+						 d.trade->out_trade_no,
 						 strna(sb_params_get(&n->fields, "trade_status")),
 						 n->attempts, n->delivered ? "success" : "retry");
 				(void)sb_ledger_save(sb);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -71,6 +72,8 @@ struct sb_trade {
 	int64_t refunded_fen;
 	struct sb_notice *notices;
 	size_t n_notices;
+	int timed;     /* in sandbox.timed */
+	int in_outbox; /* in sandbox.outbox */
 };
 
 struct sb_bill {
@@ -98,6 +101,19 @@ struct sb_config {
 	int verbose;
 };
 
+/* index.c: the trades by key. */
+enum sb_key {
+	SB_KEY_OUT_TRADE_NO,
+	SB_KEY_TRADE_NO,
+	SB_KEY_AUTH_CODE,
+};
+
+struct sb_index {
+	struct sb_index_slot *slots;
+	size_t cap, used;
+	bool broken; /* out of memory once: lookups scan the ledger */
+};
+
 struct sandbox {
 	struct sb_config cfg;
 	EVP_PKEY *app_key;    /* public */
@@ -111,11 +127,23 @@ struct sandbox {
 	pthread_mutex_t lock; /* guards everything below */
 	struct sb_trade **trades;
 	size_t n_trades;
+	struct sb_index index;
+	/* Trades time may change (a buyer's confirmation due, a QR that expires), and trades
+	 * with a notification to deliver: what the ticks and the notifier look at, rather than
+	 * every trade. */
+	struct sb_trade **timed, **outbox;
+	size_t n_timed, n_outbox;
 	uint64_t seq;
 	struct sb_bill *bills;
 	size_t n_bills;
 	int stopping;
 };
+
+/* index.c — called with the lock held. Keys are a trade's out_trade_no, trade_no and auth_code,
+ * indexed by sb_trade_index() once set (again whenever one changes). */
+void sb_trade_index(struct sandbox *sb, struct sb_trade *t);
+struct sb_trade *sb_trade_lookup(struct sandbox *sb, enum sb_key kind, const char *key);
+void sb_index_free(struct sb_index *x);
 
 /* ledger.c — all called with the lock held. */
 struct sb_trade *sb_trade_find(struct sandbox *sb, const char *out_trade_no, const char *trade_no);
@@ -138,6 +166,10 @@ void sb_receipt(const struct sandbox *sb, const struct sb_trade *t, const char *
 		struct sb_receipt *ret);
 /* Applies what time does: scenario-1 confirmations, QR expiry. */
 void sb_ledger_tick(struct sandbox *sb, usec_t now);
+/* Called once t->confirm_usec or t->qr_expire_usec is set: the ticks look at t until then. */
+int sb_trade_watch_time(struct sandbox *sb, struct sb_trade *t);
+/* t has a notification to deliver: the notifier looks at it until none is left. */
+int sb_trade_outbox_add(struct sandbox *sb, struct sb_trade *t);
 /* Queues a notification of t's current state (no-op without notify_url). */
 int sb_trade_notify(struct sandbox *sb, struct sb_trade *t, const struct sb_refund *refund);
 /* Appends the JSON ledger (GET /sim/trades) to out; only out_trade_no's trade if not NULL. */
