@@ -169,5 +169,8 @@ int display_pole_format(enum display_pole_protocol p, const struct display_scree
 /* The bytes sent once after opening the port (ESC @: power-on state, cleared). */
 int display_pole_init_bytes(enum display_pole_protocol p, struct buf *out);
 int display_pole_baud_valid(unsigned baud);
-/* Opens the serial port raw, 8N1, no flow control, non-blocking. Returns the fd or -errno. */
+/* Opens the serial port raw, 8N1, no flow control, non-blocking, exclusive (TIOCEXCL).
+ * Returns the fd or -errno. */
 int display_pole_open(const char *path, unsigned baud);
+/* Closes what display_pole_open() opened, its exclusive hold released first. */
+void display_pole_close(int fd);

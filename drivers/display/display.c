@@ -85,8 +85,7 @@ backend_close(struct display *d)
 	d->tty_fd = -1;
 	d->tty_fd_owned = 0;
 	d->web = display_web_close(d->web);
-	if (d->pole_fd >= 0)
-		close(d->pole_fd);
+	display_pole_close(d->pole_fd);
 	d->pole_fd = -1;
 	buf_truncate(&d->pole_last, 0);
 	d->png_ino = 0;

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -197,6 +198,16 @@ display_pole_baud_valid(unsigned baud)
 	return baud_speed(baud) != B0;
 }
 
+void
+display_pole_close(int fd)
+{
+	if (fd < 0)
+		return;
+	/* The flag would outlive this descriptor while anyone else holds the tty open. */
+	(void)ioctl(fd, TIOCNXCL);
+	close(fd);
+}
+
 int
 display_pole_open(const char *path, unsigned baud)
 {
@@ -220,6 +231,10 @@ display_pole_open(const char *path, unsigned baud)
 	if (cfsetispeed(&t, sp) < 0 || cfsetospeed(&t, sp) < 0 || tcsetattr(fd, TCSANOW, &t) < 0)
 		goto fail;
 	(void)tcflush(fd, TCIOFLUSH);
+	/* The pole is ours alone while it is open: a second writer (a stale copy of the daemon,
+	 * a terminal, a prober) would mix its bytes into our frames. Best effort: without it the
+	 * pole still shows. */
+	(void)ioctl(fd, TIOCEXCL);
 	return fd;
 fail:
 	r = -errno;

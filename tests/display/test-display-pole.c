@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Serial pole displays: the exact bytes on a PTY for every screen, in both command sets. */
+/* Serial pole displays: the exact bytes on a PTY for every screen, in both command sets;
+ * exclusive use. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,6 +15,7 @@
 #include "display-test-util.h"
 #include "drivers/display/display-private.h"
 #include "test.h"
+#include "tty-excl.h"
 
 struct pty {
 	int master;
@@ -94,17 +96,15 @@ test_led8n(void)
 	struct pty p;
 	struct display *d;
 	struct termios t;
-	int fd;
 
 	pty_open(&p);
 	d = pole_new(&p, ",baud=9600,protocol=led8n");
-	/* Raw 8N1 at the configured speed. */
-	fd = open(p.path, O_RDWR | O_NOCTTY);
-	CHECK(fd >= 0 && tcgetattr(fd, &t) == 0);
+	/* Raw 8N1 at the configured speed (the master reads the slave's settings: the port is
+	 * the display's alone, see test_exclusive()). */
+	CHECK(tcgetattr(p.master, &t) == 0);
 	CHECK(cfgetospeed(&t) == B9600);
 	CHECK((t.c_cflag & CSIZE) == CS8 && !(t.c_cflag & (PARENB | CSTOPB)));
 	CHECK(!(t.c_lflag & (ICANON | ECHO)) && !(t.c_oflag & OPOST));
-	close(fd);
 	/* ESC @ once at open: power-on state, cleared. */
 	EXPECT(&p, "\x1b@");
 
@@ -201,6 +201,25 @@ test_stuck_pole(void)
 	close(p.master);
 }
 
+/* The pole is the display's alone while it is up (no second writer mixes bytes into its
+ * frames), and anyone's again once the display is freed, while another holder keeps the tty. */
+static void
+test_exclusive(void)
+{
+	struct pty p;
+	struct display *d;
+	int held;
+
+	pty_open(&p);
+	held = tty_hold_shared(p.path);
+	d = pole_new(&p, ",protocol=cd5220");
+	tty_check_exclusive(p.path, 1);
+	display_free(d);
+	tty_check_exclusive(p.path, 0);
+	close(held);
+	close(p.master);
+}
+
 static void
 test_specs(void)
 {
@@ -223,6 +242,7 @@ main(void)
 	test_led8n();
 	test_cd5220();
 	test_stuck_pole();
+	test_exclusive();
 	test_specs();
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include "drivers/scanner/scanner.h"
 #include "scanner-wait.h"
 #include "test.h"
+#include "tty-excl.h"
 
 static void
 expect_state(struct scanner *s, enum scanner_state st)
@@ -350,26 +351,6 @@ test_reopen(void)
 	CHECK(rmdir(dir) == 0);
 }
 
-/* Whether a process that is not root can open path now: EBUSY while the port is exclusive. */
-static int
-stranger_open(const char *path)
-{
-	int status = 0;
-	pid_t pid = fork();
-
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		int fd;
-		if (setgid(65534) < 0 || setuid(65534) < 0)
-			_exit(3);
-		fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-		_exit(fd >= 0 ? 0 : errno == EBUSY ? 1 : 2);
-	}
-	CHECK_INT_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status));
-	return WEXITSTATUS(status);
-}
-
 /*
  * The port is the scanner's alone while it reads it: another program opening it (a stale
  * daemon, a terminal, a modem prober) is refused with EBUSY and reads no payment code; closed,
@@ -379,29 +360,17 @@ static void
 test_exclusive(void)
 {
 	struct pty p;
-	int excl = -1, held;
+	int held;
 
 	pty_open(&p);
-	CHECK(chmod(p.path, 0666) == 0);
-	CHECK_INT_EQ(stranger_open(p.path), 0);
+	held = tty_hold_shared(p.path);
 	struct scanner *s = open_scanner(p.path, SCANNER_FRAMING_CR, false, 9600);
 	expect_state(s, SCANNER_STATE_PRESENT);
-	/* Root may still open it: tell what the flag is from another descriptor. */
-	held = open(p.path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	CHECK(held >= 0);
-	CHECK(ioctl(held, TIOCGEXCL, &excl) == 0);
-	CHECK_INT_EQ(excl, 1);
-	if (geteuid() == 0)
-		CHECK_INT_EQ(stranger_open(p.path), 1);
-	else
-		printf("not root: the refusal of another user's open not tried\n");
+	tty_check_exclusive(p.path, 1);
 	put(p.master, "2812345678901234\r");
 	expect_code(s, "2812345678901234", "", SCAN_CLASS_ALIPAY);
 	scanner_free(s);
-	CHECK(ioctl(held, TIOCGEXCL, &excl) == 0);
-	CHECK_INT_EQ(excl, 0);
-	if (geteuid() == 0)
-		CHECK_INT_EQ(stranger_open(p.path), 0);
+	tty_check_exclusive(p.path, 0);
 	close(held);
 	close(p.master);
 }
