@@ -91,12 +91,16 @@ check_keys(const struct config *c)
 	return r < 0 ? r : 0;
 }
 
-/* Whether f2fpayd can create files in the folder of path: the PNG is written beside it. */
+/*
+ * Whether f2fpayd can create files in the folder of path (the PNG is written beside it), and
+ * whether that folder is in memory (tmpfs, ramfs) rather than on a disk.
+ */
 static int
-check_png_folder(const char *path)
+check_png_folder(const char *path, bool *ret_in_memory)
 {
 	_cleanup_free_ char *tmp = NULL;
 	const char *slash = strrchr(path, '/');
+	struct statfs sf;
 	int fd;
 
 	if (asprintf(&tmp, "%.*s/.f2fpayd-check.XXXXXX", (int)(slash ? slash - path : 0), path) < 0)
@@ -104,25 +108,11 @@ check_png_folder(const char *path)
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	*ret_in_memory = fstatfs(fd, &sf) < 0 || sf.f_type == TMPFS_MAGIC ||
+			 sf.f_type == RAMFS_MAGIC; /* unknown: no advice */
 	close(fd);
 	(void)unlink(tmp);
 	return 0;
-}
-
-/* Whether the folder of path is in memory (tmpfs, ramfs); -errno when it cannot be told. */
-static int
-png_folder_in_memory(const char *path)
-{
-	_cleanup_free_ char *folder = NULL;
-	const char *slash = strrchr(path, '/');
-	struct statfs sf;
-
-	folder = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-	if (!folder)
-		return -ENOMEM;
-	if (statfs(folder, &sf) < 0)
-		return -errno;
-	return sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC;
 }
 
 /* One configured display: can the daemon's user reach it? Returns the problems found. */
@@ -130,11 +120,12 @@ static unsigned
 check_display(const struct config_display_output *o)
 {
 	unsigned problems = 0;
+	bool in_memory = true;
 	int r;
 
 	switch (o->backend) {
 	case CONFIG_DISPLAY_PNG:
-		r = check_png_folder(o->target);
+		r = check_png_folder(o->target, &in_memory);
 		if (r == -EROFS) {
 			problems++;
 			log_warning(
@@ -150,7 +141,7 @@ check_display(const struct config_display_output *o)
 				"Display png:%s: cannot create files in its folder: %m. The "
 				"folder must exist and be writable by the daemon's user",
 				o->target);
-		} else if (png_folder_in_memory(o->target) == 0)
+		} else if (!in_memory)
 			/* Advice, not a problem: it works, at a cost. */
 			log_notice(
 				"Display png:%s: its folder is on a disk, where creating and "
