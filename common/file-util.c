@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Files written whole under a temporary name. */
+/* Files written whole under a temporary name; ttys held exclusively. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,4 +36,19 @@ file_write_temp(char *tmpl, const void *data, size_t len, mode_t mode, bool sync
 	if (r < 0)
 		(void)unlink(tmpl);
 	return r;
+}
+
+int
+tty_hold_exclusive(int fd)
+{
+	return ioctl(fd, TIOCEXCL) < 0 ? -errno : 0;
+}
+
+void
+tty_close(int fd)
+{
+	if (fd < 0)
+		return;
+	(void)ioctl(fd, TIOCNXCL);
+	close(fd);
 }

@@ -172,5 +172,3 @@ int display_pole_baud_valid(unsigned baud);
 /* Opens the serial port raw, 8N1, no flow control, non-blocking, exclusive (TIOCEXCL).
  * Returns the fd or -errno. */
 int display_pole_open(const char *path, unsigned baud);
-/* Closes what display_pole_open() opened, its exclusive hold released first. */
-void display_pole_close(int fd);

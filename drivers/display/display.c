@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/file-util.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/time-util.h"
@@ -85,7 +86,7 @@ backend_close(struct display *d)
 	d->tty_fd = -1;
 	d->tty_fd_owned = 0;
 	d->web = display_web_close(d->web);
-	display_pole_close(d->pole_fd);
+	tty_close(d->pole_fd);
 	d->pole_fd = -1;
 	buf_truncate(&d->pole_last, 0);
 	d->png_ino = 0;

@@ -9,10 +9,10 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include "common/file-util.h"
 #include "common/macro.h"
 #include "drivers/display/display-private.h"
 
@@ -198,16 +198,6 @@ display_pole_baud_valid(unsigned baud)
 	return baud_speed(baud) != B0;
 }
 
-void
-display_pole_close(int fd)
-{
-	if (fd < 0)
-		return;
-	/* The flag would outlive this descriptor while anyone else holds the tty open. */
-	(void)ioctl(fd, TIOCNXCL);
-	close(fd);
-}
-
 int
 display_pole_open(const char *path, unsigned baud)
 {
@@ -234,7 +224,7 @@ display_pole_open(const char *path, unsigned baud)
 	/* The pole is ours alone while it is open: a second writer (a stale copy of the daemon,
 	 * a terminal, a prober) would mix its bytes into our frames. Best effort: without it the
 	 * pole still shows. */
-	(void)ioctl(fd, TIOCEXCL);
+	(void)tty_hold_exclusive(fd);
 	return fd;
 fail:
 	r = -errno;

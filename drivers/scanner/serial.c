@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <termios.h>
 
+#include "common/file-util.h"
 #include "common/log.h"
 #include "drivers/scanner/scanner-private.h"
 #include "drivers/scanner/serial-frame.h"
@@ -51,11 +51,7 @@ serial_close(struct scanner *s)
 	struct serial_impl *e = s->impl;
 
 	scanner_watch_del(s, &e->tty_w);
-	if (e->tty_w.fd >= 0) {
-		/* The flag would outlive this descriptor while anyone else holds the tty open. */
-		(void)ioctl(e->tty_w.fd, TIOCNXCL);
-		close(e->tty_w.fd);
-	}
+	tty_close(e->tty_w.fd);
 	e->tty_w.fd = -1;
 	free(e->devnode);
 	free(e->syspath);
@@ -169,14 +165,6 @@ serial_open(struct scanner *s, const char *devnode, const char *syspath)
 	if (r < 0)
 		return log_warning_errno(r, "Scanner %s: cannot configure %s: %m", s->name,
 					 devnode);
-	/*
-	 * Exclusive: nobody else (but root) opens the port while the scanner reads it, so no
-	 * other program (a stale copy of the daemon, a terminal, a modem prober) reads payment
-	 * codes from it or takes some of their bytes.
-	 */
-	if (ioctl(fd, TIOCEXCL) < 0)
-		log_warning_errno(errno, "Scanner %s: cannot open %s exclusively: %m", s->name,
-				  devnode);
 	e->devnode = strdup(devnode);
 	e->syspath = syspath ? strdup(syspath) : NULL;
 	if (!e->devnode || (syspath && !e->syspath)) {
@@ -184,6 +172,16 @@ serial_open(struct scanner *s, const char *devnode, const char *syspath)
 		return -ENOMEM;
 	}
 	e->tty_w = (struct scanner_watch){.fd = TAKE_FD(fd), .fn = serial_readable};
+	/*
+	 * Exclusive: nobody else (but root) opens the port while the scanner reads it, so no
+	 * other program (a stale copy of the daemon, a terminal, a modem prober) reads payment
+	 * codes from it or takes some of their bytes. Held from here on, where every way out
+	 * closes it with serial_close(), which lets go of it.
+	 */
+	r = tty_hold_exclusive(e->tty_w.fd);
+	if (r < 0)
+		log_warning_errno(r, "Scanner %s: cannot open %s exclusively: %m", s->name,
+				  devnode);
 	r = scanner_watch_add(s, &e->tty_w, EPOLLIN);
 	if (r < 0) {
 		serial_close(s);
