@@ -357,7 +357,7 @@ api_pay(struct ctx *c, struct sb_reply *reply)
 	    dup_field(&t->operator_id, biz_str(c, "operator_id")) < 0 ||
 	    dup_field(&t->terminal_id, biz_str(c, "terminal_id")) < 0)
 		return -ENOMEM;
-	sb_trade_index(sb, t); /* the payment code, single-use from now on */
+	sb_trade_index(sb, t, SB_KEY_AUTH_CODE); /* single-use from now on */
 	trade_record_request_meta(c, t);
 
 	switch (scenario) {

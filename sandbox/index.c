@@ -52,9 +52,10 @@ slot_put(struct sb_index_slot *slots, size_t cap, uint64_t hash, struct sb_trade
 	slots[i] = (struct sb_index_slot){.hash = hash, .t = t};
 }
 
-static void
-index_add(struct sb_index *x, enum sb_key kind, struct sb_trade *t)
+void
+sb_trade_index(struct sandbox *sb, struct sb_trade *t, enum sb_key kind)
 {
+	struct sb_index *x = &sb->index;
 	const char *key = trade_key(t, kind);
 
 	if (isempty(key) || x->broken)
@@ -76,14 +77,6 @@ index_add(struct sb_index *x, enum sb_key kind, struct sb_trade *t)
 	}
 	slot_put(x->slots, x->cap, key_hash(kind, key), t);
 	x->used++;
-}
-
-void
-sb_trade_index(struct sandbox *sb, struct sb_trade *t)
-{
-	index_add(&sb->index, SB_KEY_OUT_TRADE_NO, t);
-	index_add(&sb->index, SB_KEY_TRADE_NO, t);
-	index_add(&sb->index, SB_KEY_AUTH_CODE, t);
 }
 
 struct sb_trade *

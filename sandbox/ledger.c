@@ -73,6 +73,27 @@ sb_trade_find_auth_code(struct sandbox *sb, const char *auth_code)
 	return sb_trade_lookup(sb, SB_KEY_AUTH_CODE, auth_code);
 }
 
+/* doc/design.md §11.1, scenario 1: a buyer who confirms on the phone after --confirm-after. */
+static bool
+confirm_pending(const struct sb_trade *t)
+{
+	return t->status == SB_STATUS_WAIT_BUYER_PAY && t->confirm_usec;
+}
+
+/* doc/protocol.md §5.4: an unscanned QR dies when its lifetime ends. */
+static bool
+qr_expiry_pending(const struct sb_trade *t)
+{
+	return t->precreate && t->status == SB_STATUS_NONE && !t->qr_dead && t->qr_expire_usec;
+}
+
+/* Whether time can still change t: what keeps it on the ticks' list. */
+static bool
+time_pending(const struct sb_trade *t)
+{
+	return confirm_pending(t) || qr_expiry_pending(t);
+}
+
 /* Appends t to a list of trades (timed, outbox) unless *flag says it is there. */
 static int
 trade_list_add(struct sb_trade ***list, size_t *n, struct sb_trade *t, int *flag)
@@ -136,7 +157,8 @@ sb_trade_new(struct sandbox *sb, const char *out_trade_no, struct sb_trade **ret
 	t->gmt_create = now;
 	t->scenario = -1;
 	sb->trades[sb->n_trades++] = t;
-	sb_trade_index(sb, t);
+	sb_trade_index(sb, t, SB_KEY_OUT_TRADE_NO);
+	sb_trade_index(sb, t, SB_KEY_TRADE_NO);
 	*ret = t;
 	return 0;
 }
@@ -201,26 +223,19 @@ sb_ledger_tick(struct sandbox *sb, usec_t now)
 	for (size_t i = 0; i < sb->n_timed;) {
 		struct sb_trade *t = sb->timed[i];
 
-		/* doc/design.md §11.1, scenario 1: the buyer confirms on the phone after
-		 * --confirm-after. */
-		if (t->status == SB_STATUS_WAIT_BUYER_PAY && t->confirm_usec &&
-		    now >= t->confirm_usec) {
+		if (confirm_pending(t) && now >= t->confirm_usec) {
 			t->status = SB_STATUS_TRADE_SUCCESS;
 			t->gmt_payment = (time_t)(now / USEC_PER_SEC);
 			t->confirm_usec = 0;
 			(void)sb_trade_notify(sb, t, NULL);
 			changed = 1;
 		}
-		/* doc/protocol.md §5.4: an unscanned QR dies when its lifetime ends. */
-		if (t->precreate && t->status == SB_STATUS_NONE && !t->qr_dead &&
-		    t->qr_expire_usec && now >= t->qr_expire_usec) {
+		if (qr_expiry_pending(t) && now >= t->qr_expire_usec) {
 			t->qr_dead = 1;
 			changed = 1;
 		}
 		/* Nothing more for time to do to it: off the list. */
-		if (!(t->status == SB_STATUS_WAIT_BUYER_PAY && t->confirm_usec) &&
-		    !(t->precreate && t->status == SB_STATUS_NONE && !t->qr_dead &&
-		      t->qr_expire_usec)) {
+		if (!time_pending(t)) {
 			t->timed = 0;
 			sb->timed[i] = sb->timed[--sb->n_timed];
 		} else
@@ -587,9 +602,10 @@ trade_from_json(struct sandbox *sb, json_object *o)
 			}
 		}
 	}
-	/* Its keys as loaded, and the lists that time and the notifier look at. */
-	sb_trade_index(sb, t);
-	if ((t->confirm_usec || t->qr_expire_usec) && sb_trade_watch_time(sb, t) < 0)
+	/* The keys loaded over the new trade's, and the lists time and the notifier look at. */
+	sb_trade_index(sb, t, SB_KEY_TRADE_NO);
+	sb_trade_index(sb, t, SB_KEY_AUTH_CODE);
+	if (time_pending(t) && sb_trade_watch_time(sb, t) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->n_notices; i++)
 		if (!t->notices[i].delivered && t->notices[i].attempts < SB_NOTIFY_ATTEMPTS)

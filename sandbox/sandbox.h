@@ -140,8 +140,9 @@ struct sandbox {
 };
 
 /* index.c — called with the lock held. Keys are a trade's out_trade_no, trade_no and auth_code,
- * indexed by sb_trade_index() once set (again whenever one changes). */
-void sb_trade_index(struct sandbox *sb, struct sb_trade *t);
+ * each indexed by sb_trade_index() once set (again whenever it changes: an entry whose trade no
+ * longer has the key is skipped). */
+void sb_trade_index(struct sandbox *sb, struct sb_trade *t, enum sb_key kind);
 struct sb_trade *sb_trade_lookup(struct sandbox *sb, enum sb_key kind, const char *key);
 void sb_index_free(struct sb_index *x);
 

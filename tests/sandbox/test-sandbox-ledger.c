@@ -29,7 +29,7 @@ trade(struct sandbox *sb, int i)
 		char code[32];
 		snprintf(code, sizeof(code), "28%016d", i);
 		t->auth_code = strdup(code);
-		sb_trade_index(sb, t);
+		sb_trade_index(sb, t, SB_KEY_AUTH_CODE);
 	}
 	return t;
 }
@@ -69,7 +69,7 @@ test_index(void)
 	t = sb.trades[42];
 	free(t->auth_code);
 	t->auth_code = strdup("281111111111111111");
-	sb_trade_index(&sb, t);
+	sb_trade_index(&sb, t, SB_KEY_AUTH_CODE);
 	CHECK(sb_trade_find_auth_code(&sb, "281111111111111111") == t);
 	CHECK(sb_trade_find_auth_code(&sb, "280000000000000042") == NULL);
 	/* Out of memory once: the same answers, from a scan of the ledger. */
