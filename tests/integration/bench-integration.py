@@ -29,7 +29,6 @@ from harness import (DISPLAY_FILES, KEYS, SRC, Daemon, Relay, Sandbox,  # noqa: 
 NODE_DIR = os.path.join(SRC, "tests", "interop")
 CERTS = os.path.join(SRC, "tests", "sandbox", "certs")
 RTT = 0.030  # the slow path: 30 ms round trip
-FINAL = ("PAID", "FAILED", "CANCELED", "REFUNDED_BY_CANCEL", "ATTENTION")
 SCAN_WAIT_MS = 20  # how long an order shows its amount before the code is scanned
 
 

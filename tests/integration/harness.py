@@ -593,7 +593,7 @@ _port_locks = []
 
 
 def _lock_port(port):
-    """Whether this process now holds the lock of port (no other harness process does)."""
+    """The descriptor holding the lock of port (no other harness process has it), or None."""
     os.makedirs(PORT_LOCKS, mode=0o1777, exist_ok=True)
     fd = os.open(os.path.join(PORT_LOCKS, str(port)), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
                  0o666)
@@ -601,9 +601,8 @@ def _lock_port(port):
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         os.close(fd)
-        return False
-    _port_locks.append(fd)
-    return True
+        return None
+    return fd
 
 
 def free_port():
@@ -620,15 +619,18 @@ def free_port():
     rng = random.SystemRandom()
     for _ in range(200):
         port = rng.randrange(max(1024, low - 12000), low)
-        if not _lock_port(port):
+        lock = _lock_port(port)
+        if lock is None:
             continue
         s = socket.socket()
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
+            os.close(lock)  # in use by something else: not ours to keep
             continue
         finally:
             s.close()
+        _port_locks.append(lock)
         return port
     raise TestFailure("no free port below the ephemeral range")
 
