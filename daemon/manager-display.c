@@ -45,6 +45,7 @@ draw_cb(sd_event_source *s, void *userdata)
 
 	if (s)
 		(void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	m->draw_delay = sd_event_source_disable_unref(m->draw_delay);
 	m->draw_next = sd_event_source_disable_unref(m->draw_next);
 	if (!m->s || !m->s->display)
 		return 0;
@@ -58,13 +59,11 @@ draw_cb(sd_event_source *s, void *userdata)
 	return 0;
 }
 
+/* The "processing" screen's delay or the frame interval is over (draw_cb() frees both). */
 static int
-draw_delay_cb(sd_event_source *s, uint64_t usec, void *userdata)
+draw_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	struct manager *m = userdata;
-
-	m->draw_delay = sd_event_source_disable_unref(m->draw_delay);
-	return draw_cb(NULL, m);
+	return draw_cb(NULL, userdata);
 }
 
 /* A "processing" screen waits this long: a pay answered sooner goes straight to its result. */
@@ -87,18 +86,12 @@ draw_processing_later(struct manager *m)
 	if (m->draw_delay)
 		return; /* already due: a second state of the same wait does not postpone it */
 	if (sd_event_add_time_relative(m->event, &m->draw_delay, CLOCK_MONOTONIC,
-				       PROCESSING_DELAY_USEC, 10 * USEC_PER_MSEC, draw_delay_cb,
+				       PROCESSING_DELAY_USEC, 10 * USEC_PER_MSEC, draw_timer_cb,
 				       m) < 0) {
 		draw_cb(NULL, m);
 		return;
 	}
 	(void)sd_event_source_set_priority(m->draw_delay, SD_EVENT_PRIORITY_IDLE);
-}
-
-static int
-draw_next_cb(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	return draw_cb(NULL, userdata);
 }
 
 /* Draws at the end of the frame interval if the last frame is more recent than that. */
@@ -113,7 +106,7 @@ draw_at_interval(struct manager *m)
 	    now >= m->drawn_usec + FRAME_INTERVAL_USEC)
 		return false;
 	if (sd_event_add_time(m->event, &m->draw_next, CLOCK_MONOTONIC,
-			      m->drawn_usec + FRAME_INTERVAL_USEC, USEC_PER_MSEC, draw_next_cb,
+			      m->drawn_usec + FRAME_INTERVAL_USEC, USEC_PER_MSEC, draw_timer_cb,
 			      m) < 0)
 		return false;
 	(void)sd_event_source_set_priority(m->draw_next, SD_EVENT_PRIORITY_IDLE);
