@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "common/buf.h"
+#include "common/json-strict.h"
 #include "common/macro.h"
 #include "payment/params.h"
 
@@ -55,7 +56,7 @@ convert(const char *to, const char *from, const char *s, size_t len, char **ret,
 
 	if (!s && len > 0)
 		return -EINVAL;
-	/* GBK ↔ UTF-8 grows at most 3/2; UTF-8 → UTF-8 not at all. */
+	/* GBK ↔ UTF-8 grows at most 3/2. */
 	cap = len / 2 * 3 + 4;
 	out = malloc(cap + 1);
 	if (!out)
@@ -83,12 +84,37 @@ convert(const char *to, const char *from, const char *s, size_t len, char **ret,
 	return 0;
 }
 
+/* UTF-8 to UTF-8: the same check iconv makes (no overlongs, surrogates or truncated sequences),
+ * without opening a converter for every parameter of every request. */
+static int
+utf8_copy(const char *s, size_t len, char **ret, size_t *ret_len)
+{
+	char *out;
+
+	if (!s && len > 0)
+		return -EINVAL;
+	if (len > 0 && utf8_valid_prefix(s, len) != len)
+		return -EILSEQ;
+	out = malloc(len + 1);
+	if (!out)
+		return -ENOMEM;
+	if (len > 0)
+		memcpy(out, s, len);
+	out[len] = 0;
+	if (ret_len)
+		*ret_len = len;
+	*ret = out;
+	return 0;
+}
+
 int
 alipay_charset_from_utf8(enum alipay_charset cs, const char *s, size_t len, char **ret,
 			 size_t *ret_len)
 {
 	if ((unsigned)cs >= _ALIPAY_CHARSET_MAX || !ret)
 		return -EINVAL;
+	if (cs == ALIPAY_CHARSET_UTF8)
+		return utf8_copy(s, len, ret, ret_len);
 	return convert(charset_iconv_name(cs), "UTF-8", s, len, ret, ret_len);
 }
 
@@ -98,6 +124,8 @@ alipay_charset_to_utf8(enum alipay_charset cs, const char *s, size_t len, char *
 {
 	if ((unsigned)cs >= _ALIPAY_CHARSET_MAX || !ret)
 		return -EINVAL;
+	if (cs == ALIPAY_CHARSET_UTF8)
+		return utf8_copy(s, len, ret, ret_len);
 	return convert("UTF-8", charset_iconv_name(cs), s, len, ret, ret_len);
 }
 

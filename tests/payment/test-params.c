@@ -108,6 +108,19 @@ test_charsets(void)
 	      -EILSEQ);
 	CHECK(alipay_charset_from_utf8(ALIPAY_CHARSET_UTF8, "\xc3", 1, &out, &n) == -EILSEQ);
 	CHECK(alipay_charset_to_utf8(ALIPAY_CHARSET_GBK, "\xd6", 1, &out, &n) == -EILSEQ);
+	/* UTF-8 both ways: copied as it is, refused where iconv refuses it (an overlong '/', a
+	 * surrogate, a code point above U+10FFFF, a stray continuation byte). */
+	CHECK(alipay_charset_to_utf8(ALIPAY_CHARSET_UTF8, "a中\0😀", 9, &out, &n) == 0);
+	CHECK_MEM_EQ(out, n, "a中\0😀", 9);
+	free(out);
+	CHECK(alipay_charset_from_utf8(ALIPAY_CHARSET_UTF8, "", 0, &out, &n) == 0 && n == 0 &&
+	      out[0] == 0);
+	free(out);
+	CHECK(alipay_charset_to_utf8(ALIPAY_CHARSET_UTF8, "\xc0\xaf", 2, &out, &n) == -EILSEQ);
+	CHECK(alipay_charset_to_utf8(ALIPAY_CHARSET_UTF8, "\xed\xa0\x80", 3, &out, &n) == -EILSEQ);
+	CHECK(alipay_charset_from_utf8(ALIPAY_CHARSET_UTF8, "\xf4\x90\x80\x80", 4, &out, &n) ==
+	      -EILSEQ);
+	CHECK(alipay_charset_from_utf8(ALIPAY_CHARSET_UTF8, "a\x80", 2, &out, &n) == -EILSEQ);
 }
 
 static void
