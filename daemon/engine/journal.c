@@ -41,6 +41,9 @@ struct journal {
 	size_t n_stmts;
 	uint64_t prepares;  /* statements compiled since the open, kept or not */
 	unsigned wal_pages; /* frames in the write-ahead file after the last commit */
+	/* journal_event_seq(): the newest committed event's number (0: not read yet), and the
+	 * one the open transaction appended, published when its commit reaches the disk. */
+	int64_t event_seq, event_seq_pending;
 	char install_id[JOURNAL_INSTALL_ID_LEN + 1];
 	char run_id[JOURNAL_RUN_ID_LEN + 1];
 };
@@ -278,6 +281,7 @@ journal_run(struct journal *j, const char *sql)
 static int
 journal_begin(struct journal *j)
 {
+	j->event_seq_pending = 0;
 	return journal_run(j, "BEGIN IMMEDIATE");
 }
 
@@ -292,6 +296,7 @@ journal_rollback(struct journal *j)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 
+	j->event_seq_pending = 0;
 	if (sqlite3_get_autocommit(j->db))
 		return;
 	if (journal_prepare(j, "ROLLBACK", &s) >= 0)
@@ -392,6 +397,11 @@ journal_wal_hook(void *userdata, sqlite3 *db, const char *name, int pages)
 {
 	struct journal *j = userdata;
 
+	/* Called once the commit is in the write-ahead file, synced. */
+	if (j->event_seq_pending > 0) {
+		j->event_seq = j->event_seq_pending;
+		j->event_seq_pending = 0;
+	}
 	j->wal_pages = pages > 0 ? (unsigned)pages : 0;
 	if (j->wal_pages >= JOURNAL_WAL_CAP_PAGES) {
 		int log = -1, done = -1;
@@ -1223,6 +1233,10 @@ event_append(struct journal *j, const char *order_id, usec_t now_usec, const cha
 	if (sqlite3_changes(j->db) != 1)
 		return log_error_errno(ENOENT, "Journal %s: no order %s for its event", j->path,
 				       order_id);
+	if (sqlite3_get_autocommit(j->db))
+		j->event_seq = sqlite3_last_insert_rowid(j->db);
+	else
+		j->event_seq_pending = sqlite3_last_insert_rowid(j->db);
 	return 0;
 }
 
@@ -2459,13 +2473,18 @@ journal_event_seq(struct journal *j, int64_t *ret)
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
+	/* Every event after the first read comes through event_append(): no read per event. */
+	if (j->event_seq > 0) {
+		*ret = j->event_seq;
+		return 0;
+	}
 	r = journal_prepare(j, "SELECT COALESCE(MAX(seq), 0) FROM event_rows", &s);
 	if (r < 0)
 		return r;
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW)
 		return journal_fail(j, rc, "event sequence");
-	*ret = sqlite3_column_int64(s, 0);
+	*ret = j->event_seq = sqlite3_column_int64(s, 0);
 	return 0;
 }
 

@@ -870,6 +870,61 @@ test_migration_v5(const char *fixture)
 	CHECK_INT_EQ(sql_int("SELECT MAX(order_key) FROM orders"), orders + 1);
 }
 
+/* The newest event's number, kept in memory: it follows every commit, and never one that rolled
+ * back after its event row was written. */
+static void
+test_event_seq(void)
+{
+	_cleanup_(journal_closep) struct journal *j = NULL;
+	struct journal_order a;
+	char existing[ORDER_ID_MAX + 1] = "";
+	sqlite3 *db = NULL;
+	int64_t seq = -1;
+
+	remove_journal();
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK_INT_EQ(journal_event_seq(j, &seq), 0);
+	CHECK_INT_EQ(seq, 0);
+	CHECK_INT_EQ(journal_order_create(j, "POS01", ORDER_KIND_SCAN, 100, "x", NULL, NULL, T0, &a,
+					  existing),
+		     0);
+	CHECK_INT_EQ(journal_event_seq(j, &seq), 0);
+	CHECK_INT_EQ(seq, 1);
+
+	/* A commit refused after the event row went in (a deferred constraint). */
+	CHECK_INT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT_EQ(sqlite3_exec(db,
+				  "CREATE TABLE trap_parent(k INTEGER PRIMARY KEY);"
+				  "CREATE TABLE trap(k INTEGER REFERENCES trap_parent(k)"
+				  " DEFERRABLE INITIALLY DEFERRED);"
+				  "CREATE TRIGGER trap_t AFTER INSERT ON event_rows"
+				  " WHEN NEW.what = 'trap' BEGIN INSERT INTO trap VALUES (7); END;",
+				  NULL, NULL, NULL),
+		     SQLITE_OK);
+	sqlite3_close(db);
+	a.fsm.state = ORDER_CANCELED;
+	CHECK(journal_order_save(j, &a, "trap", ORDER_NEW, T0 + 1) < 0);
+	CHECK_INT_EQ(sql_int("SELECT MAX(seq) FROM event_rows"), 1);
+	CHECK_INT_EQ(journal_event_seq(j, &seq), 0);
+	CHECK_INT_EQ(seq, 1);
+	/* Nor does a later commit without an event publish it. */
+	CHECK_INT_EQ(journal_notification_add(j, a.fsm.id, NULL, "a=1", 3, false, "refused", T0),
+		     0);
+	CHECK_INT_EQ(journal_event_seq(j, &seq), 0);
+	CHECK_INT_EQ(seq, 1);
+	/* The next event takes the number the refused one had. */
+	CHECK_INT_EQ(journal_order_save(j, &a, "cancel", ORDER_NEW, T0 + 2), 0);
+	CHECK_INT_EQ(journal_event_seq(j, &seq), 0);
+	CHECK_INT_EQ(seq, 2);
+	CHECK_INT_EQ(sql_int("SELECT MAX(seq) FROM event_rows"), 2);
+	journal_close(TAKE_PTR(j));
+
+	/* Read from the journal after an open. */
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	CHECK_INT_EQ(journal_event_seq(j, &seq), 0);
+	CHECK_INT_EQ(seq, 2);
+}
+
 /* The daemon's open: a journal the state directory knows is never silently replaced. */
 static void
 test_marker(void)
@@ -1212,6 +1267,7 @@ main(int argc, char **argv)
 	test_log_after();
 	test_statement_cache();
 	test_wal_checkpoint();
+	test_event_seq();
 	CHECK(argc == 3);
 	test_migration(argv[1]);
 	test_migration_v5(argv[2]);
