@@ -25,7 +25,12 @@ manager_health(struct manager *m, struct health *h)
 	char names[HEALTH_DETAIL_MAX] = "";
 	unsigned n = 0;
 
-	(void)journal_order_foreach(m->journal, true, count_attention, &n);
+	/* Counted again only after an order moved into or out of ATTENTION (on_transition()): the
+	 * status line is computed after every burst of orders. */
+	if (m->attention >= 0)
+		n = (unsigned)m->attention;
+	else if (journal_order_foreach(m->journal, true, count_attention, &n) >= 0)
+		m->attention = (int)n;
 	health_set(h, HEALTH_ATTENTION, n, "f2fpayctl orders --state ATTENTION");
 	/* A call that got no trustworthy answer at all: network, DNS, TLS, or the gateway down. */
 	health_set(h, HEALTH_GATEWAY_UNREACHABLE,

@@ -100,6 +100,7 @@ struct manager {
 	bool drawn;                     /* `drawing` is on the display */
 	sd_event_source *reload_defer;  /* applies pending_cfg from the loop */
 	uint64_t scans, notifications, notifications_forged;
+	int attention;               /* orders in ATTENTION as last counted; -1: count them again */
 	struct journal_space *space; /* room for the journal: new orders stop before it is full */
 	char status_line[256];       /* the STATUS= last sent */
 	sd_event_source *status_defer;

@@ -58,6 +58,9 @@ on_transition(const struct engine_transition *t, void *userdata)
 	struct manager *m = userdata;
 	struct json_object *j;
 
+	/* An order into or out of ATTENTION: manager_health() counts them again. */
+	if (t->refund || t->from == ORDER_ATTENTION || t->order->fsm.state == ORDER_ATTENTION)
+		m->attention = -1;
 	/* Recovery runs while the stack is being built: nobody listens yet. */
 	if (!m->s)
 		return;
@@ -99,6 +102,7 @@ manager_new(sd_event *event, const struct config *cfg, struct manager **ret)
 		return -ENOMEM;
 	m->event = sd_event_ref(event);
 	m->screen = _DISPLAY_SCREEN_MAX;
+	m->attention = -1;
 	r = journal_space_check_writable(cfg->journal.path);
 	if (r < 0) {
 		manager_free(m);

@@ -482,6 +482,47 @@ def test_monitoring(build, tmp):
         sb.stop()
 
 
+def test_attention(build, tmp):
+    """An order in ATTENTION is a condition while it lasts, and no longer once it ends."""
+    sb = Sandbox(build)
+    d = None
+    try:
+        d = Daemon(build, sb, tmp, scanner=False, display=None, notify=False)
+        edit(d.conf, "query_count = 20", "query_count = 2")
+        edit(d.conf, "cancel_count = 3", "cancel_count = 1")
+        edit(d.conf, "attention_backoff = 1s", "attention_backoff = 3s")
+        d.start()
+        st, paid = d.api("POST", "/v1/orders", {"amount": "1.00", "auth_code": paycode(0)})
+        d.wait_state(paid["id"], "PAID")
+        st, s = d.api("GET", "/v1/status")
+        check("attention" not in {c["name"] for c in s["conditions"]}, f"status: {s}")
+        # Scenario 2: the buyer never confirms; the gateway then goes away, so the cancels
+        # get no answer and the order needs an operator.
+        st, o = d.api("POST", "/v1/orders", {"amount": "2.00", "auth_code": paycode(2)})
+        d.wait_state(o["id"], "WAITING")
+        port = sb.port
+        sb.stop()
+        d.wait_state(o["id"], "ATTENTION", timeout=20)
+        st, s = d.api("GET", "/v1/status")
+        att = [c for c in s["conditions"] if c["name"] == "attention"]
+        check(att and att[0]["count"] == 1 and [a["id"] for a in s["attention"]] == [o["id"]],
+              f"status: {s}")
+        d.wait_notify("1 order needs an operator")
+        # Back on the same address: the next cancel is answered, the order and the condition
+        # end together.
+        sb = Sandbox(build, extra=("--listen", f"127.0.0.1:{port}"))
+        d.wait_state(o["id"], "CANCELED", timeout=20)
+        st, s = d.api("GET", "/v1/status")
+        check("attention" not in {c["name"] for c in s["conditions"]} and s["attention"] == [],
+              f"status: {s}")
+        while "ATTENTION" in d.wait_notify("Running"):
+            pass
+    finally:
+        if d:
+            d.close()
+        sb.stop()
+
+
 def test_journal_fields(build, tmp):
     """Order transitions reach journald as entries with ORDER= and STATE= fields."""
     sb = Sandbox(build)
@@ -738,6 +779,7 @@ TESTS = {
     "backup": test_backup,
     "journal-fields": test_journal_fields,
     "monitoring": test_monitoring,
+    "attention": test_attention,
     "operator-messages": test_operator_messages,
     "exit-status": test_exit_status,
     "dropins": test_dropins,
