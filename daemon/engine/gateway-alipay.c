@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The engine's gateway on payment/api.h and payment/http: build, send, parse, reduce. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/worker.h"
 #include "daemon/engine/gateway-alipay.h"
 #include "payment/api.h"
 
@@ -19,10 +19,9 @@
  */
 #define GA_SPARE_MAX_IDLE_USEC (15 * USEC_PER_SEC)
 
-/* A pay's request built on a thread of its own while the engine commits (ga_prepare()). */
+/* A pay's request built on the worker thread while the engine commits (ga_prepare()). */
 struct ga_prepared {
-	pthread_t thread;
-	bool running; /* thread started and not joined yet */
+	bool running; /* handed to the worker and not waited for yet */
 	struct gateway_alipay *g;
 	struct gateway_call call; /* its strings are the copies below */
 	char *out_trade_no, *auth_code, *operator_id, *subject;
@@ -42,6 +41,7 @@ struct gateway_alipay {
 	struct http_preconn *spare;
 	sd_event_source *spare_timer; /* replaces the spare: only while warm */
 	struct ga_prepared *prepared; /* at most one: the pay whose commit is under way */
+	struct worker *worker;        /* builds `prepared`; its thread starts with the first pay */
 	unsigned prepared_used;
 };
 
@@ -348,24 +348,23 @@ gateway_alipay_warm(struct gateway_alipay *g, bool on)
 	(void)sd_event_source_set_description(g->spare_timer, "gateway-spare");
 }
 
-static void *
-ga_prepare_thread(void *userdata)
+static void
+ga_prepare_job(void *userdata)
 {
 	struct ga_prepared *p = userdata;
 
-	/* Reads only what the loop leaves alone until the join: g's configuration and keys. */
+	/* Reads only what the loop leaves alone until the wait: g's configuration and keys. */
 	p->r = ga_build(p->g, &p->call, &p->method, &p->req);
-	return NULL;
 }
 
-/* Joins the thread and frees everything, the payment code's copy erased. */
+/* Waits for the worker and frees everything, the payment code's copy erased. */
 static void
 ga_prepared_free(struct ga_prepared *p)
 {
 	if (!p)
 		return;
 	if (p->running)
-		(void)pthread_join(p->thread, NULL);
+		worker_wait(p->g->worker);
 	alipay_request_done(&p->req);
 	erase_and_free(p->auth_code);
 	free(p->out_trade_no);
@@ -398,7 +397,9 @@ ga_prepare(void *userdata, const struct gateway_call *call)
 	p->call.auth_code = p->auth_code;
 	p->call.operator_id = p->operator_id;
 	p->call.subject = p->subject;
-	if (pthread_create(&p->thread, NULL, ga_prepare_thread, p) != 0)
+	if (!g->worker && worker_new(&g->worker) < 0)
+		goto fail;
+	if (worker_start(g->worker, ga_prepare_job, p) < 0)
 		goto fail;
 	p->running = true;
 	g->prepared = p;
@@ -434,7 +435,7 @@ ga_take_or_build(struct gateway_alipay *g, const struct gateway_call *call,
 	int r;
 
 	if (p) {
-		(void)pthread_join(p->thread, NULL);
+		worker_wait(g->worker);
 		p->running = false;
 		if (ga_prepared_matches(p, call)) {
 			*ret_m = p->method;
@@ -543,6 +544,7 @@ gateway_alipay_free(struct gateway_alipay *g)
 	while (g->calls)
 		ga_cancel(g, g->calls);
 	ga_prepared_free(TAKE_PTR(g->prepared));
+	g->worker = worker_free(g->worker);
 	gateway_alipay_warm(g, false);
 	sd_event_unref(g->event);
 	free(g);
