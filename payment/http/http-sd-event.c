@@ -13,6 +13,17 @@
  * would stretch short request timeouts noticeably. */
 #define HTTP_TIMER_ACCURACY_USEC 1000u
 
+/*
+ * The transfers go before the loop's other work of the moment (the POS's answer, the event
+ * stream, a notification's commit, drawing): a pay's connection opens as soon as its commit
+ * is done, its request leaves as soon as the connection is up, and its answer is read before
+ * a notification that arrived beside it is committed. The transfers are the gateway's
+ * exchanges, each a few kilobytes, and the day's bill, at most a few megabytes: each event
+ * takes one read or write, so even a bill arriving as fast as the network carries it holds
+ * the rest back for milliseconds, not more.
+ */
+#define HTTP_PRIORITY SD_EVENT_PRIORITY_IMPORTANT
+
 struct glue;
 
 struct glue_watch {
@@ -116,6 +127,7 @@ glue_watch(void *userdata, int fd, unsigned events, void **slot)
 		return r;
 	}
 	(void)sd_event_source_set_description(w->source, "http-socket");
+	(void)sd_event_source_set_priority(w->source, HTTP_PRIORITY);
 	w->next = g->watches;
 	if (g->watches)
 		g->watches->prev = w;
@@ -139,6 +151,7 @@ glue_timer(void *userdata, int64_t timeout_usec)
 		if (r < 0)
 			return r;
 		(void)sd_event_source_set_description(g->timer, "http-timer");
+		(void)sd_event_source_set_priority(g->timer, HTTP_PRIORITY);
 		return sd_event_source_set_enabled(g->timer, SD_EVENT_ONESHOT);
 	}
 	r = sd_event_source_set_time_relative(g->timer, (uint64_t)timeout_usec);

@@ -1223,6 +1223,52 @@ test_preconn_plain(void)
 	test_server_stop(s);
 }
 
+struct probe {
+	struct test_server *s;
+	unsigned requests;
+	bool ran;
+};
+
+/* Work of the default priority that was pending before the request: by the time it runs, the
+ * request is at the server already (given a second to arrive: only one sent can come). */
+static int
+on_probe(sd_event_source *es, void *userdata)
+{
+	struct probe *p = userdata;
+
+	for (unsigned i = 0; i < 1000 && test_server_requests(p->s) < 1; i++)
+		usleep(1000);
+	p->requests = test_server_requests(p->s);
+	p->ran = true;
+	return 0;
+}
+
+/* The transfers go before the loop's other work of the moment (http-sd-event.c): a pay
+ * submitted beside the POS's answer or a notification leaves first. */
+static void
+test_priority(void)
+{
+	struct test_server *s = test_server_start(TEST_SERVER_NORMAL, NULL, NULL, false);
+	struct http_client *c = client_new(NULL);
+	_cleanup_free_ char *u = url("http", "127.0.0.1", s, "/pay");
+	struct http_request_spec spec = post_spec(u, "a=1");
+	struct probe p = {.s = s};
+	sd_event_source *d = NULL;
+	struct result r = {0};
+
+	CHECK(sd_event_add_defer(event, &d, on_probe, &p) >= 0);
+	CHECK(sd_event_source_set_enabled(d, SD_EVENT_ONESHOT) >= 0);
+	submit(c, &spec, &r);
+	run_until_done();
+	CHECK(p.ran);
+	CHECK_INT_EQ(p.requests, 1);
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
+	sd_event_source_disable_unref(d);
+	result_clear(&r);
+	http_client_free(c);
+	test_server_stop(s);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -1255,6 +1301,7 @@ static const struct {
 	{"preconn-failed", test_preconn_failed},
 	{"preconn-plain", test_preconn_plain},
 	{"preconn-opening", test_preconn_opening},
+	{"priority", test_priority},
 	/* clang-format on */
 };
 
