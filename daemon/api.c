@@ -1337,9 +1337,19 @@ listener_start(struct api *api, struct listener *l, int fd, bool need_token)
 		.idle_timeout_sec = IDLE_TIMEOUT_SEC,
 	};
 
+	int r;
+
 	l->api = api;
 	l->need_token = need_token;
-	return httpd_start(&l->httpd, api->event, fd, &limits, on_request, l, on_completed, l);
+	r = httpd_start(&l->httpd, api->event, fd, &limits, on_request, l, on_completed, l);
+	if (r < 0)
+		return r;
+	/* The POS's calls and its event stream before Alipay's notifications: a POS learns that
+	 * an order is paid before a notification that came meanwhile is read and committed (the
+	 * notification's sender waits for its answer, and sends again if it does not come). The
+	 * POS is local and one; it cannot starve the listener of a sender that retries. */
+	httpd_set_priority(l->httpd, SD_EVENT_PRIORITY_NORMAL - 1);
+	return 0;
 }
 
 static void

@@ -84,6 +84,16 @@ httpd_on_defer(sd_event_source *s, void *userdata)
 }
 
 void
+httpd_set_priority(struct httpd *h, int64_t priority)
+{
+	if (!h)
+		return;
+	(void)sd_event_source_set_priority(h->io, priority);
+	(void)sd_event_source_set_priority(h->timer, priority);
+	(void)sd_event_source_set_priority(h->defer, priority);
+}
+
+void
 httpd_kick(struct httpd *h)
 {
 	if (h && h->defer)

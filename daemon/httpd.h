@@ -48,6 +48,9 @@ int httpd_start(struct httpd **ret, sd_event *event, int listen_fd,
 /* The listener's counters. */
 void httpd_get_stats(const struct httpd *h, struct httpd_stats *ret);
 
+/* The priority of the listener's event sources (sd-event's: lower runs first). */
+void httpd_set_priority(struct httpd *h, int64_t priority);
+
 /* Makes MHD run once more from the loop soon (needed after resuming a connection). */
 void httpd_kick(struct httpd *h);
 

@@ -4,7 +4,9 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <json-c/json.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -736,6 +738,78 @@ test_notify(unsigned port)
 	printf("notify: ok\n");
 }
 
+/* A connection with one whole request written on it, the answer left to read_all(). */
+static int
+send_raw(bool unix_socket, unsigned port, const char *request)
+{
+	int fd = socket(unix_socket ? AF_UNIX : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	size_t n = strlen(request);
+
+	CHECK(fd >= 0);
+	if (unix_socket) {
+		struct sockaddr_un a = {.sun_family = AF_UNIX};
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock_path);
+		CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	} else {
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	}
+	CHECK(write(fd, request, n) == (ssize_t)n);
+	return fd;
+}
+
+static void
+read_all(int fd, char *out, size_t size)
+{
+	size_t len = 0;
+	ssize_t k;
+
+	while (len < size - 1 && (k = read(fd, out + len, size - 1 - len)) > 0)
+		len += (size_t)k;
+	out[len] = 0;
+	close(fd);
+}
+
+/*
+ * The POS's calls before Alipay's notifications (api.c): with a notification and a call of the
+ * POS both waiting when the loop looks, the call is answered first, although the notification
+ * came first.
+ */
+static void
+test_priority(const struct server *s)
+{
+	static const char notification[] =
+		"trade_status=TRADE_SUCCESS&out_trade_no=T01_2&sign=good";
+	char request[512], out[8192];
+	const char *body;
+	int n0, nfd, afd;
+	struct json_object *j, *v;
+
+	n0 = status_int("notifications");
+	CHECK(kill(s->pid, SIGSTOP) == 0);
+	snprintf(request, sizeof(request),
+		 "POST /alipay/notify HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+		 "Content-Type: application/x-www-form-urlencoded; charset=utf-8\r\n"
+		 "Content-Length: %zu\r\n\r\n%s",
+		 strlen(notification), notification);
+	nfd = send_raw(false, s->notify_port, request);
+	afd = send_raw(true, 0, "GET /v1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	CHECK(kill(s->pid, SIGCONT) == 0);
+	read_all(afd, out, sizeof(out));
+	body = strstr(out, "\r\n\r\n");
+	CHECK(strncmp(out, "HTTP/1.1 200", 12) == 0 && body);
+	j = json_tokener_parse(body + 4);
+	CHECK(j && json_object_object_get_ex(j, "notifications", &v));
+	/* Answered before the notification was read. */
+	CHECK_INT_EQ(json_object_get_int(v), n0);
+	json_object_put(j);
+	read_all(nfd, out, sizeof(out));
+	CHECK(strncmp(out, "HTTP/1.1 200", 12) == 0 && strstr(out, "\r\n\r\nsuccess"));
+	CHECK_INT_EQ(status_int("notifications"), n0 + 1);
+	printf("priority: ok\n");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -755,6 +829,7 @@ main(int argc, char **argv)
 					       NULL});
 	CHECK(s.port > 0 && s.notify_port > 0);
 	test_notify(s.notify_port);
+	test_priority(&s);
 	test_routes();
 	test_bad_input();
 	test_idempotency();
