@@ -201,6 +201,7 @@ manager_apply(struct manager *m, struct config *cfg)
 	stack_free(m->s);
 	m->s = ns;
 	m->s->owned = cfg;
+	m->attention = -1; /* a new engine: counted again */
 	m->screen = _DISPLAY_SCREEN_MAX;
 	m->drawn = false; /* a new display: whatever the old one showed is drawn again */
 	show_current(m);
