@@ -46,6 +46,27 @@ charset_iconv_name(enum alipay_charset c)
 	return c == ALIPAY_CHARSET_GBK ? "GBK" : "UTF-8";
 }
 
+/* UTF-8 to UTF-8: the same check iconv makes (no overlongs, surrogates or truncated sequences),
+ * without opening a converter for every parameter of every request. */
+static int
+utf8_copy(const char *s, size_t len, char **ret, size_t *ret_len)
+{
+	char *out;
+
+	if (len > 0 && utf8_valid_prefix(s, len) != len)
+		return -EILSEQ;
+	out = malloc(len + 1);
+	if (!out)
+		return -ENOMEM;
+	if (len > 0)
+		memcpy(out, s, len);
+	out[len] = 0;
+	if (ret_len)
+		*ret_len = len;
+	*ret = out;
+	return 0;
+}
+
 static int
 convert(const char *to, const char *from, const char *s, size_t len, char **ret, size_t *ret_len)
 {
@@ -56,6 +77,8 @@ convert(const char *to, const char *from, const char *s, size_t len, char **ret,
 
 	if (!s && len > 0)
 		return -EINVAL;
+	if (STR_EQ(to, from))
+		return utf8_copy(s, len, ret, ret_len);
 	/* GBK ↔ UTF-8 grows at most 3/2. */
 	cap = len / 2 * 3 + 4;
 	out = malloc(cap + 1);
@@ -84,37 +107,12 @@ convert(const char *to, const char *from, const char *s, size_t len, char **ret,
 	return 0;
 }
 
-/* UTF-8 to UTF-8: the same check iconv makes (no overlongs, surrogates or truncated sequences),
- * without opening a converter for every parameter of every request. */
-static int
-utf8_copy(const char *s, size_t len, char **ret, size_t *ret_len)
-{
-	char *out;
-
-	if (!s && len > 0)
-		return -EINVAL;
-	if (len > 0 && utf8_valid_prefix(s, len) != len)
-		return -EILSEQ;
-	out = malloc(len + 1);
-	if (!out)
-		return -ENOMEM;
-	if (len > 0)
-		memcpy(out, s, len);
-	out[len] = 0;
-	if (ret_len)
-		*ret_len = len;
-	*ret = out;
-	return 0;
-}
-
 int
 alipay_charset_from_utf8(enum alipay_charset cs, const char *s, size_t len, char **ret,
 			 size_t *ret_len)
 {
 	if ((unsigned)cs >= _ALIPAY_CHARSET_MAX || !ret)
 		return -EINVAL;
-	if (cs == ALIPAY_CHARSET_UTF8)
-		return utf8_copy(s, len, ret, ret_len);
 	return convert(charset_iconv_name(cs), "UTF-8", s, len, ret, ret_len);
 }
 
@@ -124,8 +122,6 @@ alipay_charset_to_utf8(enum alipay_charset cs, const char *s, size_t len, char *
 {
 	if ((unsigned)cs >= _ALIPAY_CHARSET_MAX || !ret)
 		return -EINVAL;
-	if (cs == ALIPAY_CHARSET_UTF8)
-		return utf8_copy(s, len, ret, ret_len);
 	return convert("UTF-8", charset_iconv_name(cs), s, len, ret, ret_len);
 }
 
