@@ -246,6 +246,7 @@ daemon_run(struct daemon *d)
 		r = notify_new(&d->notify, d->event, &no, manager_notify, d->manager);
 		if (r < 0)
 			return r;
+		manager_set_notify(d->manager, d->notify);
 	}
 
 	log_info("f2fpayd %s running for terminal %s", F2FPAY_VERSION,
@@ -390,9 +391,11 @@ main(int argc, char **argv)
 	d.metrics = metrics_server_free(d.metrics);
 	d.control = control_free(d.control);
 	reload_keys_close(&d.keys);
-	d.notify = notify_free(d.notify);
-	if (d.manager)
+	if (d.manager) {
+		manager_set_notify(d.manager, NULL);
 		manager_set_api(d.manager, NULL);
+	}
+	d.notify = notify_free(d.notify);
 	d.api = api_free(d.api);
 	d.manager = manager_free(d.manager);
 	if (d.journal_lock >= 0)

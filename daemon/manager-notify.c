@@ -7,13 +7,19 @@
 #include "daemon/manager-private.h"
 #include "payment/notify.h"
 
+/*
+ * doc/engine.md "Notifications": how long a notification's row may wait for an order's commit
+ * to carry it to the disk before it is synced on its own. Alipay waits seconds for its answer.
+ */
+#define NOTIFY_SYNC_DELAY_USEC (2 * USEC_PER_MSEC)
+
 /* doc/engine.md "Notifications": kept exactly, once; a replay of one kept writes nothing. */
 static bool
 notify_record(struct manager *m, const struct alipay_notify *n, const char *body, size_t len,
 	      bool verified, const char *outcome)
 {
-	int r = journal_notification_add(m->journal, n->out_trade_no, n->notify_id, body, len,
-					 verified, outcome, manager_now(m));
+	int r = journal_notification_add_deferred(m->journal, n->out_trade_no, n->notify_id, body,
+						  len, verified, outcome, manager_now(m));
 	if (r < 0)
 		log_error_errno(r, "Failed to record a notification: %m");
 	return r >= 0;
@@ -62,5 +68,58 @@ manager_notify(void *userdata, const char *content_type, const char *body, size_
 			log_error_errno(r, "Notification for %s not applied: %m", n.out_trade_no);
 	}
 	alipay_notify_done(&n);
-	return ok ? NOTIFY_ACCEPTED : NOTIFY_REFUSED;
+	if (!ok)
+		return NOTIFY_REFUSED;
+	/* "success" stops Alipay's resends: only once what was kept (this row, or a replay's
+	 * first) is on the disk. */
+	if (!journal_unsynced(m->journal) || !m->notify)
+		return journal_sync(m->journal) < 0 ? NOTIFY_REFUSED : NOTIFY_ACCEPTED;
+	if (!m->notify_sync || sd_event_source_get_enabled(m->notify_sync, NULL) <= 0)
+		(void)sd_event_source_set_time_relative(m->notify_sync, NOTIFY_SYNC_DELAY_USEC);
+	if (sd_event_source_set_enabled(m->notify_sync, SD_EVENT_ONESHOT) < 0)
+		return journal_sync(m->journal) < 0 ? NOTIFY_REFUSED : NOTIFY_ACCEPTED;
+	return NOTIFY_HELD;
+}
+
+/* An order's commit or the timer put the held rows on the disk. */
+static void
+on_synced(void *userdata)
+{
+	struct manager *m = userdata;
+
+	(void)sd_event_source_set_enabled(m->notify_sync, SD_EVENT_OFF);
+	notify_release(m->notify, true);
+}
+
+static int
+on_notify_sync(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	/* Success releases them through on_synced(). */
+	if (journal_sync(m->journal) < 0)
+		notify_release(m->notify, false);
+	return 0;
+}
+
+void
+manager_set_notify(struct manager *m, struct notify *n)
+{
+	if (m->notify) {
+		/* Whatever is held is answered now, as its rows allow. */
+		notify_release(m->notify, journal_sync(m->journal) >= 0);
+		journal_set_synced_cb(m->journal, NULL, NULL);
+		m->notify_sync = sd_event_source_disable_unref(m->notify_sync);
+	}
+	m->notify = n;
+	if (!n)
+		return;
+	/* After the loop's I/O: notifications that came together share one sync. Accuracy 1 us:
+	 * sd-event's default (0) lets a timer slip by up to 250 ms. */
+	if (sd_event_add_time_relative(m->event, &m->notify_sync, CLOCK_MONOTONIC,
+				       NOTIFY_SYNC_DELAY_USEC, 1, on_notify_sync, m) >= 0) {
+		(void)sd_event_source_set_enabled(m->notify_sync, SD_EVENT_OFF);
+		(void)sd_event_source_set_priority(m->notify_sync, SD_EVENT_PRIORITY_NORMAL + 10);
+	}
+	journal_set_synced_cb(m->journal, on_synced, m);
 }

@@ -105,6 +105,8 @@ struct manager {
 	char status_line[256];       /* the STATUS= last sent */
 	sd_event_source *status_defer;
 	sd_event_source *checkpoint_defer; /* the journal's checkpoint between orders */
+	struct notify *notify;             /* releases the held notifications; borrowed */
+	sd_event_source *notify_sync;      /* syncs them if no order's commit does first */
 	struct metrics metrics;            /* since start, across reloads */
 };
 struct json_object;

@@ -143,6 +143,7 @@ manager_free(struct manager *m)
 	m->reload_defer = sd_event_source_disable_unref(m->reload_defer);
 	m->status_defer = sd_event_source_disable_unref(m->status_defer);
 	m->checkpoint_defer = sd_event_source_disable_unref(m->checkpoint_defer);
+	manager_set_notify(m, NULL);
 	m->s = stack_free(m->s);
 	config_free(m->pending_cfg);
 	m->space = journal_space_free(m->space);

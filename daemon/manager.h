@@ -53,6 +53,12 @@ enum notify_verdict manager_notify(void *userdata, const char *content_type, con
 				   size_t len);
 
 /*
+ * The listener whose held notifications (NOTIFY_HELD) the manager releases once their rows are
+ * on the disk (borrowed; NULL before freeing it).
+ */
+void manager_set_notify(struct manager *m, struct notify *n);
+
+/*
  * SIGHUP: applies cfg (taken on success: the manager frees it; on failure the caller keeps
  * it) between orders. Returns 0 when applied now, 1 when an order is in progress and the new
  * configuration will be applied once the terminal is idle, -errno when it cannot be used (the

@@ -31,11 +31,17 @@ struct notify {
 	void *userdata;
 	uint64_t forgeries, forgeries_unlogged;
 	usec_t forgery_logged_usec;
+	struct notify_request *held; /* suspended until notify_release() */
+	unsigned n_held;
 };
 
 struct notify_request {
 	struct buf body;
 	bool too_large;
+	/* NOTIFY_HELD: suspended on the held list; then released with its answer. */
+	bool released, release_ok;
+	struct MHD_Connection *mc;
+	struct notify_request *next_held;
 };
 
 static enum MHD_Result
@@ -127,6 +133,8 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 		*con_cls = req;
 		return MHD_YES;
 	}
+	if (req->released)
+		return reply(mc, 200, req->release_ok ? "success" : "failure");
 	if (*upload_data_size > 0) {
 		if (!req->too_large && buf_append(&req->body, upload_data, *upload_data_size) < 0)
 			req->too_large = true;
@@ -143,17 +151,57 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 	enum notify_verdict v = n->handler(n->userdata, ct, req->body.data, req->body.len);
 	if (v == NOTIFY_FORGED)
 		forgery_note(n, mc, &req->body);
+	if (v == NOTIFY_HELD) {
+		/* MHD calls again once resumed, with nothing to upload: `released` answers. */
+		req->mc = mc;
+		req->next_held = n->held;
+		n->held = req;
+		n->n_held++;
+		MHD_suspend_connection(mc);
+		return MHD_YES;
+	}
 	return reply(mc, 200, v == NOTIFY_ACCEPTED ? "success" : "failure");
+}
+
+void
+notify_release(struct notify *n, bool ok)
+{
+	if (!n || !n->held)
+		return;
+	while (n->held) {
+		struct notify_request *req = n->held;
+
+		n->held = req->next_held;
+		req->next_held = NULL;
+		req->released = true;
+		req->release_ok = ok;
+		MHD_resume_connection(req->mc);
+	}
+	n->n_held = 0;
+	httpd_kick(n->httpd);
+}
+
+unsigned
+notify_held(const struct notify *n)
+{
+	return n ? n->n_held : 0;
 }
 
 static void
 on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	     enum MHD_RequestTerminationCode toe)
 {
+	struct notify *n = cls;
 	struct notify_request *req = *con_cls;
 
 	if (!req)
 		return;
+	for (struct notify_request **p = &n->held; *p; p = &(*p)->next_held)
+		if (*p == req) {
+			*p = req->next_held;
+			n->n_held--;
+			break;
+		}
 	buf_free(&req->body);
 	free(req);
 	*con_cls = NULL;
@@ -210,6 +258,8 @@ notify_free(struct notify *n)
 {
 	if (!n)
 		return NULL;
+	/* MHD refuses to stop with suspended connections. */
+	notify_release(n, false);
 	n->httpd = httpd_free(n->httpd);
 	free(n->path);
 	free(n);

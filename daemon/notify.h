@@ -24,6 +24,7 @@ enum notify_verdict {
 	NOTIFY_ACCEPTED, /* verified and kept: answered "success", Alipay stops resending */
 	NOTIFY_REFUSED,  /* verified but refused, or not kept: "failure", Alipay resends */
 	NOTIFY_FORGED,   /* does not verify: "failure"; nothing of it was written anywhere */
+	NOTIFY_HELD,     /* accepted, but not on the disk yet: answered at notify_release() */
 };
 
 /*
@@ -47,8 +48,17 @@ typedef enum notify_verdict (*notify_handler_t)(void *userdata, const char *cont
 int notify_new(struct notify **ret, sd_event *event, const struct notify_options *opts,
 	       notify_handler_t handler, void *userdata);
 
-/* Stops listening. NULL is fine. */
+/* Stops listening; held notifications are answered "failure". NULL is fine. */
 struct notify *notify_free(struct notify *n);
+
+/*
+ * Answers every held notification: "success" when ok (what they wrote is on the disk),
+ * "failure" when not (Alipay sends them again).
+ */
+void notify_release(struct notify *n, bool ok);
+
+/* How many notifications wait for notify_release(). */
+unsigned notify_held(const struct notify *n);
 
 /* The bound TCP port. */
 unsigned notify_port(const struct notify *n);

@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -44,6 +45,11 @@ struct journal {
 	/* journal_event_seq(): the newest committed event's number (0: not read yet), and the
 	 * one the open transaction appended, published when its commit reaches the disk. */
 	int64_t event_seq, event_seq_pending;
+	/* doc/engine.md "Notifications": the commit under way waits for a later sync (deferring),
+	 * a commit in the write-ahead file still does (unsynced), and who hears when none does. */
+	bool deferring, unsynced;
+	journal_synced_cb synced_cb;
+	void *synced_userdata;
 	char install_id[JOURNAL_INSTALL_ID_LEN + 1];
 	char run_id[JOURNAL_RUN_ID_LEN + 1];
 };
@@ -381,8 +387,20 @@ journal_count_commit(void *userdata)
 	struct journal *j = userdata;
 
 	j->commits.commits++;
-	j->commits.synced++;
+	if (!j->deferring)
+		j->commits.synced++;
 	return 0; /* 0: let the commit proceed */
+}
+
+/* Every commit so far is on the disk. */
+static void
+journal_synced(struct journal *j)
+{
+	if (!j->unsynced)
+		return;
+	j->unsynced = false;
+	if (j->synced_cb)
+		j->synced_cb(j->synced_userdata);
 }
 
 /*
@@ -397,7 +415,12 @@ journal_wal_hook(void *userdata, sqlite3 *db, const char *name, int pages)
 {
 	struct journal *j = userdata;
 
-	/* Called once the commit is in the write-ahead file, synced. */
+	/* Called once the commit is in the write-ahead file, synced unless deferring: then every
+	 * commit before it is on the disk too (one file, synced whole). */
+	if (j->deferring)
+		j->unsynced = true;
+	else
+		journal_synced(j);
 	if (j->event_seq_pending > 0) {
 		j->event_seq = j->event_seq_pending;
 		j->event_seq_pending = 0;
@@ -431,6 +454,70 @@ journal_checkpoint_idle(struct journal *j)
 		return sqlite_to_errno(rc);
 	j->wal_pages = log >= done && done >= 0 ? (unsigned)(log - done) : 0;
 	return 0;
+}
+
+void
+journal_set_synced_cb(struct journal *j, journal_synced_cb cb, void *userdata)
+{
+	j->synced_cb = cb;
+	j->synced_userdata = userdata;
+}
+
+bool
+journal_unsynced(const struct journal *j)
+{
+	return j->unsynced;
+}
+
+int
+journal_sync(struct journal *j)
+{
+	sqlite3_file *f = NULL;
+	int rc;
+
+	if (!j->unsynced)
+		return 0;
+	/* SQLite's own handle of the write-ahead file, synced as a commit of synchronous=FULL
+	 * syncs it. */
+	rc = sqlite3_file_control(j->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f);
+	if (rc != SQLITE_OK || !f || !f->pMethods)
+		return log_error_errno(EIO, "Journal %s: no write-ahead file to sync", j->path);
+	rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+	if (rc != SQLITE_OK)
+		return log_error_errno(sqlite_to_errno(rc) ?: -EIO,
+				       "Journal %s: syncing the write-ahead file failed: %m",
+				       j->path);
+	j->commits.flushes++;
+	journal_synced(j);
+	return 0;
+}
+
+/*
+ * A commit that waits for the next sync: synchronous=NORMAL for it (doc/engine.md
+ * "Notifications"). Back to FULL cannot be allowed to fail: every order's commit after it
+ * would then reach the disk late.
+ */
+static int
+sync_defer(struct journal *j)
+{
+	int r = journal_run(j, "PRAGMA synchronous=NORMAL");
+
+	j->deferring = r >= 0;
+	return r;
+}
+
+static void
+sync_restore(struct journal *j)
+{
+	if (!j->deferring)
+		return;
+	if (journal_run(j, "PRAGMA synchronous=FULL") < 0 &&
+	    journal_run(j, "PRAGMA synchronous=FULL") < 0) {
+		log_full_errno(LOG_CRIT, 0,
+			       "Journal %s: cannot make commits durable again: stopping", j->path);
+		abort();
+	}
+	j->deferring = false;
 }
 
 struct journal_commits
@@ -2198,10 +2285,9 @@ body_dict_add(struct journal *j, int64_t id, const void *dict, size_t size, usec
 	return journal_step_done(j, s, "dictionary insert");
 }
 
-int
-journal_notification_add(struct journal *j, const char *out_trade_no, const char *notify_id,
-			 const void *body, size_t size, bool verified, const char *outcome,
-			 usec_t now_usec)
+static int
+notification_add(struct journal *j, const char *out_trade_no, const char *notify_id,
+		 const void *body, size_t size, bool verified, const char *outcome, usec_t now_usec)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	_cleanup_free_ void *packed = NULL, *dict = NULL;
@@ -2277,6 +2363,29 @@ journal_notification_add(struct journal *j, const char *out_trade_no, const char
 	return 0;
 fail:
 	journal_rollback(j);
+	return r;
+}
+
+int
+journal_notification_add(struct journal *j, const char *out_trade_no, const char *notify_id,
+			 const void *body, size_t size, bool verified, const char *outcome,
+			 usec_t now_usec)
+{
+	return notification_add(j, out_trade_no, notify_id, body, size, verified, outcome,
+				now_usec);
+}
+
+int
+journal_notification_add_deferred(struct journal *j, const char *out_trade_no,
+				  const char *notify_id, const void *body, size_t size,
+				  bool verified, const char *outcome, usec_t now_usec)
+{
+	int r = sync_defer(j);
+
+	if (r < 0)
+		return r;
+	r = notification_add(j, out_trade_no, notify_id, body, size, verified, outcome, now_usec);
+	sync_restore(j);
 	return r;
 }
 

@@ -338,6 +338,28 @@ int journal_notification_add(struct journal *j, const char *out_trade_no, const 
 			     const void *body, size_t size, bool verified, const char *outcome,
 			     usec_t now_usec);
 
+/*
+ * The same, committed without its own sync: the row reaches the disk with the next commit of an
+ * order or refund, or journal_sync(), whichever comes first (journal_unsynced() tells; the
+ * callback of journal_set_synced_cb() hears it). Alipay's "success" waits for that; a power cut
+ * before it loses only a row Alipay sends again.
+ */
+int journal_notification_add_deferred(struct journal *j, const char *out_trade_no,
+				      const char *notify_id, const void *body, size_t size,
+				      bool verified, const char *outcome, usec_t now_usec);
+
+/* Whether a commit in the write-ahead file is not on the disk yet. */
+bool journal_unsynced(const struct journal *j);
+
+/* Puts every commit on the disk (one fdatasync of the write-ahead file, none when nothing waits);
+ * 0 or -errno (logged). */
+int journal_sync(struct journal *j);
+
+/* cb(userdata) runs when commits that were waiting reach the disk: from inside the commit or
+ * journal_sync() that put them there, so it must not use the journal. NULL: nobody. */
+typedef void (*journal_synced_cb)(void *userdata);
+void journal_set_synced_cb(struct journal *j, journal_synced_cb cb, void *userdata);
+
 /* One received notification as journaled. */
 struct journal_notification {
 	int64_t seq;
@@ -373,13 +395,15 @@ int journal_event_seq(struct journal *j, int64_t *ret);
 int journal_backup(struct journal *j, const char *dest);
 
 /*
- * What the journal committed since it was opened: every write transaction (commits), and those
- * made durable before returning (synced: synchronous=FULL, one fsync each). For tests and the
- * benchmark: the write-ahead rule is counted, not timed.
+ * What the journal committed since it was opened: every write transaction (commits), those
+ * made durable before returning (synced: synchronous=FULL, one fsync each), and the syncs of
+ * journal_sync() (flushes). For tests, the benchmark and the metrics: the write-ahead rule is
+ * counted, not timed.
  */
 struct journal_commits {
 	uint64_t commits;
 	uint64_t synced;
+	uint64_t flushes;
 };
 struct journal_commits journal_commit_count(const struct journal *j);
 

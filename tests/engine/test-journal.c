@@ -1251,6 +1251,80 @@ test_statement_cache(void)
 	CHECK_INT_EQ(got.fsm.queries_left, 49);
 }
 
+static void
+count_synced(void *userdata)
+{
+	(*(unsigned *)userdata)++;
+}
+
+/* doc/engine.md "Notifications": a deferred row reaches the disk with the next order's commit
+ * or journal_sync(), and whoever waits hears it once. */
+static void
+test_deferred_sync(void)
+{
+	_cleanup_(journal_closep) struct journal *j = NULL;
+	struct journal_order a;
+	struct journal_commits c0, c1;
+	char existing[ORDER_ID_MAX + 1] = "";
+	unsigned heard = 0;
+
+	remove_journal();
+	CHECK_INT_EQ(journal_open(path, &j), 0);
+	journal_set_synced_cb(j, count_synced, &heard);
+	CHECK_INT_EQ(journal_order_create(j, "POS01", ORDER_KIND_SCAN, 100, "x", NULL, NULL, T0, &a,
+					  existing),
+		     0);
+	CHECK(!journal_unsynced(j));
+	CHECK_INT_EQ(heard, 0);
+
+	/* Committed, not synced: nobody is told yet. */
+	c0 = journal_commit_count(j);
+	CHECK_INT_EQ(journal_notification_add_deferred(j, a.fsm.id, "n1", "notify_id=n1", 12, true,
+						       "TRADE_SUCCESS", T0 + 1),
+		     0);
+	c1 = journal_commit_count(j);
+	CHECK_INT_EQ(c1.commits, c0.commits + 1);
+	CHECK_INT_EQ(c1.synced, c0.synced);
+	CHECK(journal_unsynced(j));
+	CHECK_INT_EQ(heard, 0);
+	/* A replay writes nothing and changes nothing. */
+	CHECK_INT_EQ(journal_notification_add_deferred(j, a.fsm.id, "n1", "notify_id=n1", 12, true,
+						       "TRADE_SUCCESS", T0 + 2),
+		     1);
+	CHECK(journal_unsynced(j));
+
+	/* The next order's commit is synced, and carries the row with it. */
+	a.fsm.state = ORDER_CANCELED;
+	CHECK_INT_EQ(journal_order_save(j, &a, "cancel", ORDER_NEW, T0 + 3), 0);
+	CHECK_INT_EQ(journal_commit_count(j).synced, c1.synced + 1);
+	CHECK(!journal_unsynced(j));
+	CHECK_INT_EQ(heard, 1);
+	CHECK_INT_EQ(journal_sync(j), 0);
+	CHECK_INT_EQ(journal_commit_count(j).flushes, 0);
+
+	/* Or journal_sync() does, once. */
+	CHECK_INT_EQ(journal_notification_add_deferred(j, a.fsm.id, "n2", "notify_id=n2", 12, true,
+						       "TRADE_SUCCESS", T0 + 4),
+		     0);
+	CHECK(journal_unsynced(j));
+	CHECK_INT_EQ(journal_sync(j), 0);
+	CHECK(!journal_unsynced(j));
+	CHECK_INT_EQ(heard, 2);
+	CHECK_INT_EQ(journal_commit_count(j).flushes, 1);
+	CHECK_INT_EQ(journal_sync(j), 0);
+	CHECK_INT_EQ(journal_commit_count(j).flushes, 1);
+
+	/* The commits after it are synced again. */
+	c0 = journal_commit_count(j);
+	CHECK_INT_EQ(journal_notification_add(j, a.fsm.id, "n3", "notify_id=n3", 12, true,
+					      "TRADE_SUCCESS", T0 + 5),
+		     0);
+	CHECK_INT_EQ(journal_commit_count(j).synced, c0.synced + 1);
+	CHECK(!journal_unsynced(j));
+	CHECK_INT_EQ(sql_int("SELECT count(*) FROM notification_rows"), 3);
+	journal_set_synced_cb(j, NULL, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1270,6 +1344,7 @@ main(int argc, char **argv)
 	test_statement_cache();
 	test_wal_checkpoint();
 	test_event_seq();
+	test_deferred_sync();
 	CHECK(argc == 3);
 	test_migration(argv[1]);
 	test_migration_v5(argv[2]);

@@ -656,6 +656,77 @@ def test_clock(build, tmp):
         sb.stop()
 
 
+def test_notify_sync(build, tmp):
+    """Notifications that come together share one sync of the journal, and each "success"
+    leaves only after its row is on the disk (doc/engine.md "Notifications")."""
+    sb = Sandbox(build)
+    d = Daemon(build, sb, tmp, scanner=False, display=None)
+    n = 8
+    try:
+        d.start()
+        st, o = d.api("POST", "/v1/orders", {"amount": "6.60", "mode": "qr"})
+        check(st == 201, f"create: {st} {o}")
+        d.wait_state(o["id"], "SHOWING_QR")
+        base = {"notify_type": "trade_status_sync", "notify_time": "2026-11-26 10:00:00",
+                "app_id": "2021000000000001", "charset": "utf-8", "version": "1.0",
+                "trade_no": "2026112622000000000000009999", "out_trade_no": o["id"],
+                "trade_status": "TRADE_SUCCESS", "total_amount": "6.60",
+                "seller_id": "2088000000000001"}
+        check(d.notify_post(form(sign_notification(dict(base, notify_id="n0"), tmp)))
+              == "success", "the first notification was refused")
+        d.wait_state(o["id"], "PAID")
+        bodies = [form(sign_notification(dict(base, notify_id=f"n{i + 1}"), tmp))
+                  for i in range(n)]
+        trace = os.path.join(tmp, "strace.out")
+        st = subprocess.Popen(["strace", "-f", "-qq", "-y", "-s", "64", "-o", trace,
+                               "-e", "trace=pwrite64,fdatasync,sendto,sendmsg,writev",
+                               "-p", str(d.proc.pid)])
+        try:
+            time.sleep(1)  # attached to every thread
+            # Stopped, the daemon finds all of them waiting when it goes on.
+            os.kill(d.proc.pid, signal.SIGSTOP)
+            answers = [None] * n
+
+            def post(i):
+                answers[i] = d.notify_post(bodies[i])
+            threads = [threading.Thread(target=post, args=(i,)) for i in range(n)]
+            for t in threads:
+                t.start()
+            time.sleep(0.5)
+            os.kill(d.proc.pid, signal.SIGCONT)
+            for t in threads:
+                t.join(30)
+            time.sleep(0.3)
+        finally:
+            st.terminate()
+            st.wait()
+        check(answers == ["success"] * n, f"answers: {answers}")
+        with open(trace) as f:
+            lines = f.read().splitlines()
+        syncs = [x for x in lines if "fdatasync(" in x]
+        print(f"{n} notifications: {len(syncs)} fdatasync of the journal")
+        check(1 <= len(syncs) <= 2, f"{len(syncs)} syncs for {n} notifications")
+        # Every answer after a sync that follows the last write to the write-ahead file.
+        synced, answered = True, 0
+        for x in lines:
+            if "pwrite64(" in x and "journal.db-wal" in x:
+                synced = False
+            elif "fdatasync(" in x and "journal.db-wal" in x:
+                synced = True
+            elif "success" in x:
+                check(synced, f"answered before its row was synced: {x}")
+                answered += 1
+        check(answered == n, f"{answered} answers seen in the trace")
+        rows = subprocess.run(["sqlite3", os.path.join(tmp, "journal.db"),
+                               "SELECT count(*) FROM notifications"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        check(rows == str(n + 1), f"{rows} notifications kept")
+        check(d.stop() == 0, "f2fpayd did not exit cleanly")
+    finally:
+        d.close()
+        sb.stop()
+
+
 TESTS = {
     "pay-before-pixels": test_pay_before_pixels,
     "refusals": test_refusals,
@@ -667,6 +738,7 @@ TESTS = {
     "idempotency": test_idempotency,
     "bad-input": test_bad_input,
     "notifications": test_notifications,
+    "notify-sync": test_notify_sync,
     "crash": test_crash,
     "reload": test_reload,
     "clock": test_clock,
