@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1251,6 +1252,16 @@ test_statement_cache(void)
 	CHECK_INT_EQ(got.fsm.queries_left, 49);
 }
 
+/* SQLite's syncs, counted: this definition comes before libc's for the library too. */
+static unsigned fdatasyncs;
+
+int
+fdatasync(int fd)
+{
+	fdatasyncs++;
+	return (int)syscall(SYS_fdatasync, fd);
+}
+
 static void
 count_synced(void *userdata)
 {
@@ -1266,7 +1277,7 @@ test_deferred_sync(void)
 	struct journal_order a;
 	struct journal_commits c0, c1;
 	char existing[ORDER_ID_MAX + 1] = "";
-	unsigned heard = 0;
+	unsigned heard = 0, syncs;
 
 	remove_journal();
 	CHECK_INT_EQ(journal_open(path, &j), 0);
@@ -1279,12 +1290,14 @@ test_deferred_sync(void)
 
 	/* Committed, not synced: nobody is told yet. */
 	c0 = journal_commit_count(j);
+	syncs = fdatasyncs;
 	CHECK_INT_EQ(journal_notification_add_deferred(j, a.fsm.id, "n1", "notify_id=n1", 12, true,
 						       "TRADE_SUCCESS", T0 + 1),
 		     0);
 	c1 = journal_commit_count(j);
 	CHECK_INT_EQ(c1.commits, c0.commits + 1);
 	CHECK_INT_EQ(c1.synced, c0.synced);
+	CHECK_INT_EQ(fdatasyncs, syncs);
 	CHECK(journal_unsynced(j));
 	CHECK_INT_EQ(heard, 0);
 	/* A replay writes nothing and changes nothing. */
@@ -1297,6 +1310,7 @@ test_deferred_sync(void)
 	a.fsm.state = ORDER_CANCELED;
 	CHECK_INT_EQ(journal_order_save(j, &a, "cancel", ORDER_NEW, T0 + 3), 0);
 	CHECK_INT_EQ(journal_commit_count(j).synced, c1.synced + 1);
+	CHECK_INT_EQ(fdatasyncs, syncs + 1);
 	CHECK(!journal_unsynced(j));
 	CHECK_INT_EQ(heard, 1);
 	CHECK_INT_EQ(journal_sync(j), 0);
@@ -1307,7 +1321,9 @@ test_deferred_sync(void)
 						       "TRADE_SUCCESS", T0 + 4),
 		     0);
 	CHECK(journal_unsynced(j));
+	CHECK_INT_EQ(fdatasyncs, syncs + 1);
 	CHECK_INT_EQ(journal_sync(j), 0);
+	CHECK_INT_EQ(fdatasyncs, syncs + 2);
 	CHECK(!journal_unsynced(j));
 	CHECK_INT_EQ(heard, 2);
 	CHECK_INT_EQ(journal_commit_count(j).flushes, 1);
@@ -1320,6 +1336,7 @@ test_deferred_sync(void)
 					      "TRADE_SUCCESS", T0 + 5),
 		     0);
 	CHECK_INT_EQ(journal_commit_count(j).synced, c0.synced + 1);
+	CHECK_INT_EQ(fdatasyncs, syncs + 3); /* synchronous=FULL again */
 	CHECK(!journal_unsynced(j));
 	CHECK_INT_EQ(sql_int("SELECT count(*) FROM notification_rows"), 3);
 	journal_set_synced_cb(j, NULL, NULL);
