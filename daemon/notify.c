@@ -32,7 +32,6 @@ struct notify {
 	uint64_t forgeries, forgeries_unlogged;
 	usec_t forgery_logged_usec;
 	struct notify_request *held; /* suspended until notify_release() */
-	unsigned n_held;
 };
 
 struct notify_request {
@@ -156,7 +155,6 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 		req->mc = mc;
 		req->next_held = n->held;
 		n->held = req;
-		n->n_held++;
 		MHD_suspend_connection(mc);
 		return MHD_YES;
 	}
@@ -177,14 +175,7 @@ notify_release(struct notify *n, bool ok)
 		req->release_ok = ok;
 		MHD_resume_connection(req->mc);
 	}
-	n->n_held = 0;
 	httpd_kick(n->httpd);
-}
-
-unsigned
-notify_held(const struct notify *n)
-{
-	return n ? n->n_held : 0;
 }
 
 static void
@@ -199,7 +190,6 @@ on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	for (struct notify_request **p = &n->held; *p; p = &(*p)->next_held)
 		if (*p == req) {
 			*p = req->next_held;
-			n->n_held--;
 			break;
 		}
 	buf_free(&req->body);

@@ -57,9 +57,6 @@ struct notify *notify_free(struct notify *n);
  */
 void notify_release(struct notify *n, bool ok);
 
-/* How many notifications wait for notify_release(). */
-unsigned notify_held(const struct notify *n);
-
 /* The bound TCP port. */
 unsigned notify_port(const struct notify *n);
 

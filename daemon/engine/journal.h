@@ -397,8 +397,8 @@ int journal_backup(struct journal *j, const char *dest);
 /*
  * What the journal committed since it was opened: every write transaction (commits), those
  * made durable before returning (synced: synchronous=FULL, one fsync each), and the syncs of
- * journal_sync() (flushes). For tests, the benchmark and the metrics: the write-ahead rule is
- * counted, not timed.
+ * journal_sync() (flushes). For tests and the benchmark: the write-ahead rule is counted, not
+ * timed.
  */
 struct journal_commits {
 	uint64_t commits;
