@@ -2,7 +2,7 @@
 // The official SDK paying against an f2fpay-sandbox that is already running, for the
 // comparison in tests/integration/bench-integration.py. Prints one JSON line:
 // { orders_per_s, cpu_ms_per_pay } for N pays, CONCURRENCY at a time, each checked paid.
-// Usage: node bench-pay.js GATEWAY_URL N CONCURRENCY
+// Usage: node bench-pay.js GATEWAY_URL N CONCURRENCY [FIRST_CODE]
 'use strict';
 process.env.TZ = 'Asia/Shanghai';
 const path = require('node:path');
@@ -10,7 +10,7 @@ const { AlipaySdk } = require('alipay-sdk');
 const h = require('./harness.js');
 
 async function main() {
-  const [url, nArg, cArg] = process.argv.slice(2);
+  const [url, nArg, cArg, firstArg] = process.argv.slice(2);
   const n = Number(nArg);
   const conc = Number(cArg);
   if (!url || !(n > 0) || !(conc > 0)) throw new Error('usage: bench-pay.js GATEWAY_URL N CONCURRENCY');
@@ -22,8 +22,9 @@ async function main() {
     gateway: url,
   });
   // The sandbox takes each payment code once: a fresh one per pay (25…/26…/27… behave as
-  // paid at once), apart from the daemon's 28… codes on the same sandbox.
-  let codes = 0;
+  // paid at once), apart from the daemon's 28… codes on the same sandbox; FIRST_CODE keeps the
+  // runs of one benchmark apart.
+  let codes = Number(firstArg || 0);
   const prefix = { 1: '25', 8: '26' }[conc] || '27';
   const pay = (o) => sdk.exec('alipay.trade.pay', { bizContent: {
     out_trade_no: o, scene: 'bar_code', auth_code: `${prefix}${String(++codes).padStart(15, '0')}0`,
