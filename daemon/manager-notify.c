@@ -25,6 +25,18 @@ notify_record(struct manager *m, const struct alipay_notify *n, const char *body
 	return r >= 0;
 }
 
+/* Arms the sync of the held rows, unless it is armed already; false if it cannot be. */
+static bool
+notify_sync_soon(struct manager *m)
+{
+	if (!m->notify || !m->notify_sync)
+		return false;
+	if (sd_event_source_get_enabled(m->notify_sync, NULL) > 0)
+		return true;
+	return sd_event_source_set_time_relative(m->notify_sync, NOTIFY_SYNC_DELAY_USEC) >= 0 &&
+	       sd_event_source_set_enabled(m->notify_sync, SD_EVENT_ONESHOT) >= 0;
+}
+
 enum notify_verdict
 manager_notify(void *userdata, const char *content_type, const char *body, size_t len)
 {
@@ -71,14 +83,11 @@ manager_notify(void *userdata, const char *content_type, const char *body, size_
 	if (!ok)
 		return NOTIFY_REFUSED;
 	/* "success" stops Alipay's resends: only once what was kept (this row, or a replay's
-	 * first) is on the disk. */
-	if (!journal_unsynced(m->journal) || !m->notify)
-		return journal_sync(m->journal) < 0 ? NOTIFY_REFUSED : NOTIFY_ACCEPTED;
-	if (!m->notify_sync || sd_event_source_get_enabled(m->notify_sync, NULL) <= 0)
-		(void)sd_event_source_set_time_relative(m->notify_sync, NOTIFY_SYNC_DELAY_USEC);
-	if (sd_event_source_set_enabled(m->notify_sync, SD_EVENT_ONESHOT) < 0)
-		return journal_sync(m->journal) < 0 ? NOTIFY_REFUSED : NOTIFY_ACCEPTED;
-	return NOTIFY_HELD;
+	 * first) is on the disk. Held for the next sync when the listener can hold it, else
+	 * synced now. */
+	if (journal_unsynced(m->journal) && notify_sync_soon(m))
+		return NOTIFY_HELD;
+	return journal_sync(m->journal) < 0 ? NOTIFY_REFUSED : NOTIFY_ACCEPTED;
 }
 
 /* An order's commit or the timer put the held rows on the disk. */
