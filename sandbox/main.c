@@ -571,27 +571,25 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (sb.cfg.tls_cert_path)
-		d = MHD_start_daemon(
-			MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
-				MHD_USE_ERROR_LOG | MHD_USE_TLS,
-			0, NULL, NULL, access_handler, &sb, MHD_OPTION_LISTEN_SOCKET, fd,
-			MHD_OPTION_URI_LOG_CALLBACK, uri_logger, &sb, MHD_OPTION_NOTIFY_COMPLETED,
-			request_completed, &sb, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-			MHD_OPTION_CONNECTION_LIMIT, 128u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-			(size_t)(32 * 1024), MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
-			MHD_OPTION_HTTPS_MEM_CERT, tls_cert.data, MHD_OPTION_HTTPS_MEM_KEY,
-			tls_key.data, MHD_OPTION_END);
-	else
-		d = MHD_start_daemon(
-			MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
-				MHD_USE_ERROR_LOG,
-			0, NULL, NULL, access_handler, &sb, MHD_OPTION_LISTEN_SOCKET, fd,
-			MHD_OPTION_URI_LOG_CALLBACK, uri_logger, &sb, MHD_OPTION_NOTIFY_COMPLETED,
-			request_completed, &sb, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-			MHD_OPTION_CONNECTION_LIMIT, 128u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-			(size_t)(32 * 1024), MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
-			MHD_OPTION_END);
+	/* One call for both: TLS adds its flag and its two options. Each pay comes on a
+	 * connection of its own, served by a thread of its own: poll() (no FD_SETSIZE limit), a
+	 * 32 KiB pool (MHD maps and zeroes larger ones for every connection) and 512 KiB stacks
+	 * (glibc keeps more of them than of 8 MiB ones). */
+	struct MHD_OptionItem tls_options[] = {
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, tls_cert.data},
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, tls_key.data},
+		{MHD_OPTION_END, 0, NULL},
+	};
+	bool tls = sb.cfg.tls_cert_path != NULL;
+	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
+				     MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0),
+			     0, NULL, NULL, access_handler, &sb, MHD_OPTION_LISTEN_SOCKET, fd,
+			     MHD_OPTION_URI_LOG_CALLBACK, uri_logger, &sb,
+			     MHD_OPTION_NOTIFY_COMPLETED, request_completed, &sb,
+			     MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT, 128u,
+			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+			     MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_ARRAY,
+			     tls ? tls_options : tls_options + 2, MHD_OPTION_END);
 	if (!d) {
 		close(fd);
 		r = log_error_errno(EIO, "Failed to start the HTTP server on %s", addr);
