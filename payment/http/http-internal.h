@@ -97,6 +97,10 @@ struct http_preconn {
 	struct http_request *waiter;     /* the request that starts once this one is open */
 	struct http_request *tunnel_req; /* the tunnel that resumes once this one is open */
 	usec_t ready_usec;               /* CLOCK_MONOTONIC: when the handshake completed */
+	/* The tunnel's listener, opened with the connection so that none of its system calls
+	 * falls between a pay's commit and its first byte; -1 when it could not be. */
+	int listen_fd;
+	char listen_name[64];
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -126,6 +130,9 @@ bool preconn_transfer_done(struct http_client *c, CURL *easy, CURLcode code);
 int tunnel_attach(struct http_request *req, struct http_preconn *pc);
 /* An fd event for a tunnel: true when `fd` was a tunnel's (and handled). */
 bool tunnel_socket_event(struct http_client *c, int fd, unsigned events);
+/* After libcurl acted: takes in at once what it connected or wrote into a tunnel, rather
+ * than at the loop's next turn. */
+void tunnel_kick(struct http_client *c);
 void tunnel_free(struct http_request *req);
 
 static inline void

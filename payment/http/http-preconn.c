@@ -30,6 +30,8 @@ preconn_state_name(enum preconn_state s)
 	return "?";
 }
 
+static int tunnel_listen(int *ret_fd, char name[static 64]);
+
 static void
 preconn_unlink(struct http_preconn *pc)
 {
@@ -62,6 +64,8 @@ http_preconn_close(struct http_preconn *pc)
 		return NULL;
 	preconn_unlink(pc);
 	preconn_drop_easy(pc);
+	if (pc->listen_fd >= 0)
+		close(pc->listen_fd);
 	if (pc->url)
 		curl_url_cleanup(pc->url);
 	free(pc->origin);
@@ -92,6 +96,7 @@ http_preconn_open(struct http_client *c, const char *url, uint64_t connect_timeo
 	if (!pc)
 		return -ENOMEM;
 	pc->client = c;
+	pc->listen_fd = -1;
 	r = url_parse(url, &pc->url);
 	if (r >= 0)
 		r = url_policy(pc->url);
@@ -120,6 +125,10 @@ http_preconn_open(struct http_client *c, const char *url, uint64_t connect_timeo
 		r = -EIO;
 		goto fail;
 	}
+	r = tunnel_listen(&pc->listen_fd, pc->listen_name);
+	if (r < 0)
+		/* tunnel_attach() tries again when a request comes. */
+		log_debug_errno(r, "HTTP %s: no listener for a tunnel yet: %m", pc->log_url);
 	pc->state = PRECONN_OPENING;
 	pc->next = c->preconns;
 	if (c->preconns)
@@ -220,28 +229,47 @@ preconn_alive(struct http_preconn *pc, int *ret_fd)
 }
 
 static int
-tunnel_listen(struct tunnel *t)
+tunnel_listen(int *ret_fd, char name[static 64])
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	uint64_t rnd;
 	size_t n;
+	int fd;
 
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
 		return -EIO;
 	/* An abstract name: nothing in the file system, gone with the socket. */
-	n = (size_t)snprintf(t->name, sizeof(t->name), "f2fpayd-tunnel-%d-%016" PRIx64,
-			     (int)getpid(), rnd);
-	if (n >= sizeof(t->name) || n + 1 > sizeof(sa.sun_path))
+	n = (size_t)snprintf(name, 64, "f2fpayd-tunnel-%d-%016" PRIx64, (int)getpid(), rnd);
+	if (n >= 64 || n + 1 > sizeof(sa.sun_path))
 		return -EINVAL;
-	memcpy(sa.sun_path + 1, t->name, n);
-	t->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (t->listen_fd < 0)
+	memcpy(sa.sun_path + 1, name, n);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
 		return -errno;
-	if (bind(t->listen_fd, (struct sockaddr *)&sa,
+	if (bind(fd, (struct sockaddr *)&sa,
 		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) < 0 ||
-	    listen(t->listen_fd, 16) < 0)
-		return -errno;
+	    listen(fd, 16) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
 	return 0;
+}
+
+/* Closes what connected to a listener opened in advance before libcurl could have: never
+ * libcurl's, and left waiting it could fill the queue libcurl's connection needs. */
+static void
+tunnel_listen_drain(int fd)
+{
+	int s;
+
+	while ((s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		log_warning("HTTP: closed a connection to a tunnel's listener made before its "
+			    "request");
+		close(s);
+	}
 }
 
 static void
@@ -325,7 +353,13 @@ tunnel_attach(struct http_request *req, struct http_preconn *pc)
 		return -ENOMEM;
 	}
 	*t = (struct tunnel){.listen_fd = -1, .fd = -1, .gw_fd = gw_fd};
-	r = tunnel_listen(t);
+	if (pc->listen_fd >= 0) {
+		t->listen_fd = TAKE_FD(pc->listen_fd);
+		memcpy(t->name, pc->listen_name, sizeof(t->name));
+		tunnel_listen_drain(t->listen_fd);
+		r = 0;
+	} else
+		r = tunnel_listen(&t->listen_fd, t->name);
 	if (r >= 0) {
 		req->tunnel_url = curl_url_dup(req->url);
 		if (!req->tunnel_url ||
@@ -557,4 +591,17 @@ tunnel_socket_event(struct http_client *c, int fd, unsigned events)
 		return true;
 	}
 	return false;
+}
+
+void
+tunnel_kick(struct http_client *c)
+{
+	for (struct http_request *req = c->requests; req; req = req->next) {
+		struct tunnel *t = req->tunnel;
+
+		if (!t || t->listen_fd < 0)
+			continue;
+		tunnel_accept(req);
+		tunnel_pump(req);
+	}
 }

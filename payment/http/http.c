@@ -520,6 +520,7 @@ client_action(struct http_client *c, curl_socket_t fd, int flags)
 	CURLMcode mc;
 
 	mc = curl_multi_socket_action(c->multi, fd, flags, &running);
+	tunnel_kick(c);
 	client_process_done(c);
 	if (mc != CURLM_OK)
 		return log_error_errno(EIO, "curl_multi_socket_action failed: %s",

@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <systemd/sd-event.h>
 #include <time.h>
 #include <unistd.h>
@@ -1100,6 +1102,62 @@ test_preconn_late(void)
 	tls_case_stop(&t);
 }
 
+/* The abstract name of this process's tunnel listener in /proc/net/unix, or "" for none. */
+static void
+tunnel_listener_name(char name[static 108])
+{
+	char line[512], prefix[64];
+	FILE *f = fopen("/proc/net/unix", "re");
+
+	CHECK(f);
+	name[0] = 0;
+	snprintf(prefix, sizeof(prefix), "@f2fpayd-tunnel-%d-", (int)getpid());
+	while (fgets(line, sizeof(line), f)) {
+		char *at = strstr(line, prefix);
+
+		if (at) {
+			at[strcspn(at, "\n")] = 0;
+			snprintf(name, 108, "%s", at + 1);
+		}
+	}
+	fclose(f);
+}
+
+/*
+ * The tunnel's listener is opened with the connection, before the request exists: none of its
+ * system calls falls between a pay's commit and its first byte. What connected to it before the
+ * request is closed unheard, and the request goes as usual; the listener is gone after it.
+ */
+static void
+test_preconn_listener(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct tls_case t;
+	char name[108], b;
+	struct http_preconn *pc;
+	int fd;
+
+	tls_case_start(&t, TEST_SERVER_NORMAL, "/pay");
+	pc = preconn_open_ready(t.c, t.u);
+	tunnel_listener_name(name);
+	CHECK(name[0]);
+	memcpy(sa.sun_path + 1, name, strlen(name));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(fd >= 0);
+	CHECK(connect(fd, (struct sockaddr *)&sa,
+		      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name))) == 0);
+	tls_case_pay(&t, pc);
+	CHECK_INT_EQ(t.r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(t.r.send_count, 1);
+	CHECK_INT_EQ(test_server_count_path(t.s, "/pay"), 1);
+	CHECK_INT_EQ(test_server_connections(t.s), 1);
+	CHECK_INT_EQ(read(fd, &b, 1), 0); /* closed, nothing heard */
+	close(fd);
+	tunnel_listener_name(name);
+	CHECK_STR_EQ(name, "");
+	tls_case_stop(&t);
+}
+
 /*
  * The resend hazard, during the request: the server reads the request on the connection opened
  * in advance and closes it without answering. The request is not sent again: NO_ANSWER, one
@@ -1301,6 +1359,7 @@ static const struct {
 	{"preconn-failed", test_preconn_failed},
 	{"preconn-plain", test_preconn_plain},
 	{"preconn-opening", test_preconn_opening},
+	{"preconn-listener", test_preconn_listener},
 	{"priority", test_priority},
 	/* clang-format on */
 };
