@@ -2,6 +2,7 @@
 /* A thread kept for one job at a time (worker.h). */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@ struct worker {
 	pthread_cond_t done; /* the job ran */
 	pthread_t thread;
 	bool started, stop;
+	int off_cpu;    /* the CPU the thread is kept off, or -1 */
 	worker_fn_t fn; /* the job handed and not yet run to its end */
 	void *userdata;
 };
@@ -30,6 +32,7 @@ worker_new(struct worker **ret)
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 		.wake = PTHREAD_COND_INITIALIZER,
 		.done = PTHREAD_COND_INITIALIZER,
+		.off_cpu = -1,
 	};
 	*ret = w;
 	return 0;
@@ -73,6 +76,34 @@ worker_thread_start(struct worker *w)
 	return 0;
 }
 
+/*
+ * Keeps the thread off the CPU the caller runs on, when another is allowed: the job runs while
+ * the caller waits for the disk, and the caller needs its CPU back the moment the disk answers.
+ * Sharing it, the job held it in the way: a pay's commit took 0.6–0.7 ms rather than 0.3 ms
+ * (doc/performance.md). Set again only when the caller moved to another CPU.
+ */
+static void
+worker_keep_off_caller(struct worker *w)
+{
+	int cpu = sched_getcpu();
+	cpu_set_t set;
+
+	if (cpu < 0 || cpu == w->off_cpu || cpu >= CPU_SETSIZE ||
+	    sched_getaffinity(0, sizeof(set), &set) < 0)
+		return;
+	CPU_CLR(cpu, &set);
+	if (CPU_COUNT(&set) == 0)
+		return; /* one CPU only: the thread shares it */
+	if (pthread_setaffinity_np(w->thread, sizeof(set), &set) == 0)
+		w->off_cpu = cpu;
+}
+
+int
+worker_cpu_kept_off(const struct worker *w)
+{
+	return w ? w->off_cpu : -1;
+}
+
 int
 worker_start(struct worker *w, worker_fn_t fn, void *userdata)
 {
@@ -86,6 +117,7 @@ worker_start(struct worker *w, worker_fn_t fn, void *userdata)
 	else if (!w->started)
 		r = worker_thread_start(w);
 	if (r == 0) {
+		worker_keep_off_caller(w);
 		w->fn = fn;
 		w->userdata = userdata;
 		pthread_cond_signal(&w->wake);

@@ -2,6 +2,7 @@
 /* The kept worker thread: one job at a time, the same thread for every job, signals blocked. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -119,10 +120,71 @@ test_busy_and_free(void)
 	worker_free(w);
 }
 
+struct placed {
+	cpu_set_t mask; /* the job's thread's allowed CPUs */
+	int cpu;        /* where it ran */
+};
+
+static void
+placed_fn(void *userdata)
+{
+	struct placed *p = userdata;
+
+	CHECK_INT_EQ(pthread_getaffinity_np(pthread_self(), sizeof(p->mask), &p->mask), 0);
+	p->cpu = sched_getcpu();
+}
+
+/*
+ * A job runs off the CPU it was handed from, on any other the process may use; with one CPU
+ * allowed, it shares that one.
+ */
+static void
+test_off_caller(void)
+{
+	struct worker *w = NULL;
+	struct placed p = {};
+	cpu_set_t all, one;
+	int before, after, off;
+
+	CHECK_INT_EQ(sched_getaffinity(0, sizeof(all), &all), 0);
+	CHECK_INT_EQ(worker_new(&w), 0);
+	CHECK_INT_EQ(worker_cpu_kept_off(w), -1);
+	before = sched_getcpu();
+	CHECK_INT_EQ(worker_start(w, placed_fn, &p), 0);
+	after = sched_getcpu();
+	worker_wait(w);
+	off = worker_cpu_kept_off(w);
+	if (CPU_COUNT(&all) < 2 || before < 0) {
+		fprintf(stderr, "one CPU allowed, or no sched_getcpu(): the job shares the CPU\n");
+		CHECK_INT_EQ(off, -1);
+	} else {
+		CHECK(off == before || off == after);
+		CHECK(!CPU_ISSET(off, &p.mask));
+		CHECK_INT_EQ(CPU_COUNT(&p.mask), CPU_COUNT(&all) - 1);
+		CHECK(p.cpu != off);
+	}
+	worker_free(w);
+	if (before < 0)
+		return;
+
+	/* The caller allowed one CPU only: nothing to keep the job off. */
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	CHECK_INT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+	CHECK_INT_EQ(worker_new(&w), 0);
+	CHECK_INT_EQ(worker_start(w, placed_fn, &p), 0);
+	worker_wait(w);
+	CHECK_INT_EQ(worker_cpu_kept_off(w), -1);
+	CHECK_INT_EQ(CPU_COUNT(&p.mask), 1);
+	worker_free(w);
+	CHECK_INT_EQ(sched_setaffinity(0, sizeof(all), &all), 0);
+}
+
 int
 main(void)
 {
 	test_jobs();
 	test_busy_and_free();
+	test_off_caller();
 	return 0;
 }
