@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* The engine's gateway on payment/api.h and payment/http: build, send, parse, reduce. */
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/macro.h"
@@ -21,8 +25,13 @@
 
 /* A pay's request built on the worker thread while the engine commits (ga_prepare()). */
 struct ga_prepared {
-	bool running; /* handed to the worker and not waited for yet */
+	bool running;      /* handed to the worker and not waited for yet */
+	atomic_bool built; /* set by the worker at the job's end */
 	struct gateway_alipay *g;
+	/* Submitted before it was built: in g->signing, leaving for `call` once built (NULL when
+	 * the call was canceled meanwhile: then only freed). */
+	struct ga_prepared *next;
+	struct ga_call *for_call;
 	struct gateway_call call; /* its strings are the copies below */
 	char *out_trade_no, *auth_code, *operator_id, *subject;
 	enum alipay_method method;
@@ -41,7 +50,10 @@ struct gateway_alipay {
 	struct http_preconn *spare;
 	sd_event_source *spare_timer; /* replaces the spare: only while warm */
 	struct ga_prepared *prepared; /* at most one: the pay whose commit is under way */
-	struct worker *worker;        /* builds `prepared`; its thread starts with the first pay */
+	struct ga_prepared *signing;  /* submitted, still being built: they leave in this order */
+	struct worker *worker;        /* builds them; its thread starts with the first pay */
+	int built_fd;                 /* eventfd: the worker built one */
+	sd_event_source *built_source;
 	unsigned prepared_used;
 };
 
@@ -51,6 +63,8 @@ struct ga_call {
 	enum gateway_call_kind kind;
 	enum alipay_method method;
 	struct http_request *req;    /* in flight */
+	struct ga_prepared *signing; /* a pay submitted before its request was built */
+	struct http_preconn *spare;  /* the connection it takes meanwhile */
 	sd_event_source *defer;      /* a call that could not be built completes from here */
 	enum alipay_class build_cls; /* its class */
 	gateway_done_t done;
@@ -73,6 +87,9 @@ ga_call_free(struct ga_call *c)
 	if (!c)
 		return;
 	ga_call_unlink(c);
+	if (c->signing)
+		c->signing->for_call = NULL; /* built, it is dropped */
+	http_preconn_close(c->spare);
 	sd_event_source_disable_unref(c->defer);
 	free(c);
 }
@@ -353,8 +370,15 @@ ga_prepare_job(void *userdata)
 {
 	struct ga_prepared *p = userdata;
 
+	int fd = p->g->built_fd;
+
 	/* Reads only what the loop leaves alone until the wait: g's configuration and keys. */
 	p->r = ga_build(p->g, &p->call, &p->method, &p->req);
+	/* From here on the job touches p no more: the loop may take it and free it. */
+	atomic_store(&p->built, true);
+	/* Wakes the loop for a pay submitted meanwhile; with none, the loop reads and moves on.
+	 * It cannot fail short of a full counter (2^64 - 2 wake-ups unread). */
+	(void)eventfd_write(fd, 1);
 }
 
 /* Waits for the worker and frees everything, the payment code's copy erased. */
@@ -363,7 +387,7 @@ ga_prepared_free(struct ga_prepared *p)
 {
 	if (!p)
 		return;
-	if (p->running)
+	if (p->running && !atomic_load(&p->built))
 		worker_wait(p->g->worker);
 	alipay_request_done(&p->req);
 	erase_and_free(p->auth_code);
@@ -371,6 +395,60 @@ ga_prepared_free(struct ga_prepared *p)
 	free(p->operator_id);
 	free(p->subject);
 	free(p);
+}
+
+static void ga_call_start(struct ga_call *c, struct alipay_request *req, int r);
+
+/* The pays submitted while their request was being built leave, in order, once built. */
+static int
+ga_built_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct gateway_alipay *g = userdata;
+	eventfd_t n;
+
+	(void)eventfd_read(fd, &n);
+	while (g->signing && atomic_load(&g->signing->built)) {
+		struct ga_prepared *p = g->signing;
+		struct alipay_request req = ALIPAY_REQUEST_INIT;
+		struct ga_call *c = p->for_call;
+
+		g->signing = p->next;
+		p->running = false; /* built: the job touches it no more */
+		if (c) {
+			c->signing = NULL;
+			req = p->req;
+			p->req = ALIPAY_REQUEST_INIT;
+			ga_call_start(c, &req, p->r);
+			alipay_request_done(&req);
+		}
+		ga_prepared_free(p);
+	}
+	return 0;
+}
+
+/* The worker and the eventfd it wakes the loop with, made with the first pay. */
+static int
+ga_worker_ready(struct gateway_alipay *g)
+{
+	int r;
+
+	if (g->built_source)
+		return 0;
+	if (!g->worker && worker_new(&g->worker) < 0)
+		return -ENOMEM;
+	g->built_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (g->built_fd < 0)
+		return -errno;
+	r = sd_event_add_io(g->event, &g->built_source, g->built_fd, EPOLLIN, ga_built_cb, g);
+	if (r < 0) {
+		close(g->built_fd);
+		g->built_fd = -1;
+		return r;
+	}
+	/* A built pay goes before anything else the loop has to do. */
+	(void)sd_event_source_set_priority(g->built_source, SD_EVENT_PRIORITY_IMPORTANT);
+	(void)sd_event_source_set_description(g->built_source, "gateway-built");
+	return 0;
 }
 
 static void
@@ -397,8 +475,13 @@ ga_prepare(void *userdata, const struct gateway_call *call)
 	p->call.auth_code = p->auth_code;
 	p->call.operator_id = p->operator_id;
 	p->call.subject = p->subject;
-	if (!g->worker && worker_new(&g->worker) < 0)
+	if (ga_worker_ready(g) < 0)
 		goto fail;
+	/* The worker builds one at a time: a pay still being built for its submit comes first
+	 * (or the last lines of a built one's job). */
+	worker_wait(g->worker);
+	for (struct ga_prepared *q = g->signing; q; q = q->next)
+		q->running = false;
 	if (worker_start(g->worker, ga_prepare_job, p) < 0)
 		goto fail;
 	p->running = true;
@@ -426,29 +509,104 @@ ga_prepared_matches(const struct ga_prepared *p, const struct gateway_call *call
 	       p->call.qr_timeout_usec == call->qr_timeout_usec;
 }
 
-/* The request for call: the prepared one if it was built from this call, else built now. */
+/*
+ * The request for call: the prepared one if it was built from this call, else built now. 1 when
+ * the prepared one is still being built: the call then leaves from ga_built_cb().
+ */
 static int
-ga_take_or_build(struct gateway_alipay *g, const struct gateway_call *call,
-		 enum alipay_method *ret_m, struct alipay_request *req)
+ga_take_or_build(struct gateway_alipay *g, struct ga_call *c, const struct gateway_call *call,
+		 struct alipay_request *req)
 {
 	struct ga_prepared *p = TAKE_PTR(g->prepared);
 	int r;
 
-	if (p) {
-		worker_wait(g->worker);
-		p->running = false;
-		if (ga_prepared_matches(p, call)) {
-			*ret_m = p->method;
-			*req = p->req;
-			p->req = ALIPAY_REQUEST_INIT;
-			r = p->r;
-			g->prepared_used++;
-			ga_prepared_free(p);
-			return r;
-		}
+	if (p && !ga_prepared_matches(p, call)) {
 		ga_prepared_free(p);
+		p = NULL;
 	}
-	return ga_build(g, call, ret_m, req);
+	/* doc/engine.md "Write-ahead": with other requests in flight, the loop goes on meanwhile
+	 * (their answers may come). With none it has nothing to do but what is idle, a frame to
+	 * draw, which would then stand in the pay's way: it waits for the worker. */
+	if (p && p->running && !atomic_load(&p->built) &&
+	    (http_client_in_flight(g->http) > 0 || g->signing)) {
+		p->for_call = c;
+		c->signing = p;
+		/* Its connection opened in advance is this pay's, whatever comes meanwhile. */
+		c->spare = TAKE_PTR(g->spare);
+		struct ga_prepared **tail = &g->signing;
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = p;
+		g->prepared_used++;
+		return 1;
+	}
+	if (p) {
+		if (p->running && !atomic_load(&p->built))
+			worker_wait(g->worker);
+		p->running = false;
+		c->method = p->method;
+		*req = p->req;
+		p->req = ALIPAY_REQUEST_INIT;
+		r = p->r;
+		g->prepared_used++;
+		ga_prepared_free(p);
+		return r;
+	}
+	return ga_build(g, call, &c->method, req);
+}
+
+/* Sends a call's request (r: how building it went); a call that cannot leave completes, with
+ * nothing sent. c is freed by then when it completed. */
+static int
+ga_call_send(struct ga_call *c, struct alipay_request *req, int r)
+{
+	struct gateway_alipay *g = c->g;
+
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		/* Never sent: a definite failure (an invalid payment code, a config problem). */
+		c->build_cls = r == -EINVAL ? ALIPAY_CLASS_FAILED : ALIPAY_CLASS_CONFIG;
+		return sd_event_add_defer(g->event, &c->defer, ga_defer_cb, c);
+	}
+	struct http_request_spec spec = {
+		.method = HTTP_METHOD_POST,
+		.url = req->url,
+		.body = req->body,
+		.body_len = req->body_len,
+		.content_type = req->content_type,
+		.timeout_usec = g->cfg.timeout_usec,
+		.connect_timeout_usec = g->cfg.connect_timeout_usec,
+		/* doc/protocol.md §8: a pay must never be re-sent by the transport. */
+		.no_reuse = c->kind == GATEWAY_CALL_PAY,
+		/* doc/engine.md: a pay goes on the connection opened in advance, if there is one;
+		 * the transport checks it before the first byte. */
+		.preconn = c->spare                      ? TAKE_PTR(c->spare)
+			   : c->kind == GATEWAY_CALL_PAY ? TAKE_PTR(g->spare)
+							 : NULL,
+	};
+	r = http_client_submit(g->http, &spec, ga_http_done, c, &c->req);
+	if (r >= 0)
+		g->sent[c->kind]++;
+	return r;
+}
+
+/* ga_call_send() from the loop, for a pay whose request was built after its submit. */
+static void
+ga_call_start(struct ga_call *c, struct alipay_request *req, int r)
+{
+	struct http_response resp = {
+		.outcome = HTTP_OUTCOME_NOT_DELIVERED,
+		.error = "the request could not be made",
+	};
+
+	r = ga_call_send(c, req, r);
+	if (r < 0) {
+		log_error_errno(r, "%s: cannot send the request: %m",
+				alipay_method_to_string(c->method));
+		/* Nothing left: not delivered, a definite failure (ga_http_done()). */
+		ga_http_done(NULL, &resp, c);
+	}
 }
 
 static int
@@ -464,46 +622,17 @@ ga_submit(void *userdata, const struct gateway_call *call, gateway_done_t done, 
 	if (!c)
 		return -ENOMEM;
 	*c = (struct ga_call){.g = g, .kind = call->kind, .done = done, .userdata = done_userdata};
-
-	r = ga_take_or_build(g, call, &c->method, &req);
-	if (r == -ENOMEM) {
-		free(c);
-		return r;
-	}
-	if (r < 0) {
-		/* Never sent: a definite failure (an invalid payment code, a config problem). */
-		c->build_cls = r == -EINVAL ? ALIPAY_CLASS_FAILED : ALIPAY_CLASS_CONFIG;
-		r = sd_event_add_defer(g->event, &c->defer, ga_defer_cb, c);
-		if (r < 0) {
-			free(c);
-			return r;
-		}
-	} else {
-		struct http_request_spec spec = {
-			.method = HTTP_METHOD_POST,
-			.url = req.url,
-			.body = req.body,
-			.body_len = req.body_len,
-			.content_type = req.content_type,
-			.timeout_usec = g->cfg.timeout_usec,
-			.connect_timeout_usec = g->cfg.connect_timeout_usec,
-			/* doc/protocol.md §8: a pay must never be re-sent by the transport. */
-			.no_reuse = call->kind == GATEWAY_CALL_PAY,
-		};
-		/* doc/engine.md: a pay goes on the connection opened in advance, if there is one;
-		 * the transport checks it before the first byte. */
-		if (call->kind == GATEWAY_CALL_PAY)
-			spec.preconn = TAKE_PTR(g->spare);
-		r = http_client_submit(g->http, &spec, ga_http_done, c, &c->req);
-		alipay_request_done(&req);
-		if (r < 0) {
-			free(c);
-			return r;
-		}
-		g->sent[call->kind]++;
-	}
 	c->next = g->calls;
 	g->calls = c;
+
+	r = ga_take_or_build(g, c, call, &req);
+	if (r == 0 || r < 0)
+		r = ga_call_send(c, &req, r);
+	alipay_request_done(&req);
+	if (r < 0) {
+		ga_call_free(c);
+		return r;
+	}
 	*ret_handle = c;
 	return 0;
 }
@@ -531,6 +660,7 @@ gateway_alipay_new(sd_event *event, struct http_client *http,
 		return -ENOMEM;
 	g->event = sd_event_ref(event);
 	g->http = http;
+	g->built_fd = -1;
 	g->cfg = *cfg;
 	*ret = g;
 	return 0;
@@ -544,7 +674,16 @@ gateway_alipay_free(struct gateway_alipay *g)
 	while (g->calls)
 		ga_cancel(g, g->calls);
 	ga_prepared_free(TAKE_PTR(g->prepared));
+	while (g->signing) {
+		struct ga_prepared *p = g->signing;
+
+		g->signing = p->next;
+		ga_prepared_free(p);
+	}
 	g->worker = worker_free(g->worker);
+	sd_event_source_disable_unref(g->built_source);
+	if (g->built_fd >= 0)
+		close(g->built_fd);
 	gateway_alipay_warm(g, false);
 	sd_event_unref(g->event);
 	free(g);

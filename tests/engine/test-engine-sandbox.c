@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* The engine with the real client and transport against f2fpay-sandbox: scenarios, QR, refunds. */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +17,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "common/log.h"
 #include "daemon/engine/engine.h"
@@ -424,6 +429,145 @@ test_prepared(void)
 	ctx_done(&c);
 }
 
+/*
+ * The signer, held at a gate while the test closes it: the pay's signature on the worker then
+ * waits there. This definition comes before libcrypto's for the code linked into the test.
+ */
+static int (*real_pkey_sign)(EVP_PKEY_CTX *ctx, unsigned char *sig, size_t *siglen,
+			     const unsigned char *tbs, size_t tbslen);
+static pthread_mutex_t sign_gate = PTHREAD_MUTEX_INITIALIZER;
+static atomic_bool sign_gated;
+static atomic_uint signs_held;
+
+int
+EVP_PKEY_sign(EVP_PKEY_CTX *ctx, unsigned char *sig, size_t *siglen, const unsigned char *tbs,
+	      size_t tbslen)
+{
+	if (atomic_load(&sign_gated)) {
+		atomic_fetch_add(&signs_held, 1);
+		pthread_mutex_lock(&sign_gate);
+		pthread_mutex_unlock(&sign_gate);
+	}
+	return real_pkey_sign(ctx, sig, siglen, tbs, tbslen);
+}
+
+static void
+sign_gate_close(void)
+{
+	pthread_mutex_lock(&sign_gate);
+	atomic_store(&signs_held, 0);
+	atomic_store(&sign_gated, true);
+}
+
+static void
+sign_gate_open(void)
+{
+	atomic_store(&sign_gated, false);
+	pthread_mutex_unlock(&sign_gate);
+}
+
+static void
+run_for(struct ctx *c, usec_t usec)
+{
+	usec_t end = now_usec(CLOCK_MONOTONIC) + usec;
+
+	while (now_usec(CLOCK_MONOTONIC) < end)
+		CHECK(sd_event_run(c->event, 10 * USEC_PER_MSEC) >= 0);
+}
+
+static void
+on_submit_stuck(int sig)
+{
+	static const char msg[] = "submit() waited for the pay's signature\n";
+
+	(void)sig;
+	(void)write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	abort();
+}
+
+static void
+any_done(const struct gateway_result *gr, void *userdata)
+{
+	(*(int *)userdata)++;
+}
+
+/*
+ * doc/engine.md "Write-ahead": a pay submitted while its request is still being signed, with
+ * another request in flight, does not hold the loop; it leaves once signed, exactly once.
+ * Canceled meanwhile, it never leaves.
+ */
+static void
+test_prepared_async(void)
+{
+	char code_g[19], code_h[19], code_s[19];
+	struct gateway_call g = {
+		.kind = GATEWAY_CALL_PAY,
+		.out_trade_no = "POS1_ASYNC_G",
+		.auth_code = test_paycode(code_g, '0'),
+		.subject = "async",
+		.amount_fen = 100,
+		.timeout_express_usec = 60 * USEC_PER_SEC,
+	};
+	struct gateway_call h = g, slow = g;
+	struct json_object *root;
+	struct gateway ops;
+	void *handle = NULL, *slow_handle = NULL;
+	int done = 0, slow_done = 0;
+	struct ctx c;
+
+	h.out_trade_no = "POS1_ASYNC_H";
+	h.auth_code = test_paycode(code_h, '0');
+	slow.out_trade_no = "POS1_ASYNC_SLOW";
+	slow.auth_code = test_paycode(code_s, '9'); /* answered after the client's timeout */
+	ctx_init(&c, false, 0);
+	ops = gateway_alipay_ops(c.ga);
+	/* Another request in flight: the loop has an answer to wait for. */
+	CHECK_INT_EQ(ops.submit(ops.userdata, &slow, any_done, &slow_done, &slow_handle), 0);
+	run_for(&c, 50 * USEC_PER_MSEC);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_PAY), 1);
+
+	sign_gate_close();
+	ops.prepare(ops.userdata, &g);
+	signal(SIGALRM, on_submit_stuck);
+	alarm(20);
+	CHECK_INT_EQ(ops.submit(ops.userdata, &g, prepared_done, &done, &handle), 0);
+	alarm(0);
+	CHECK_INT_EQ(gateway_alipay_prepared_used(c.ga), 1);
+	/* The loop runs; the pay waits for its signature, the worker at the gate. */
+	run_for(&c, 100 * USEC_PER_MSEC);
+	CHECK_INT_EQ(atomic_load(&signs_held), 1);
+	CHECK_INT_EQ(done, 0);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_PAY), 1);
+	sign_gate_open();
+	for (unsigned i = 0; i < 1000 && done < 1; i++)
+		CHECK(sd_event_run(c.event, 200 * USEC_PER_MSEC) >= 0);
+	CHECK_INT_EQ(done, 1);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_PAY), 2);
+
+	/* Canceled while it is being signed: dropped once signed, never sent. The slow pay is
+	 * still in flight (its answer comes after the client's timeout of 1 s). */
+	CHECK_INT_EQ(slow_done, 0);
+	sign_gate_close();
+	ops.prepare(ops.userdata, &h);
+	alarm(20);
+	CHECK_INT_EQ(ops.submit(ops.userdata, &h, prepared_done, &done, &handle), 0);
+	ops.cancel(ops.userdata, handle);
+	alarm(0);
+	sign_gate_open();
+	run_for(&c, 300 * USEC_PER_MSEC);
+	CHECK_INT_EQ(done, 1);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_PAY), 2);
+	for (unsigned i = 0; i < 1000 && slow_done < 1; i++)
+		CHECK(sd_event_run(c.event, 200 * USEC_PER_MSEC) >= 0);
+	CHECK_INT_EQ(slow_done, 1);
+
+	root = sandbox_proc_trades(&c.sb);
+	CHECK_INT_EQ(sandbox_proc_int(sandbox_proc_trade(root, "POS1_ASYNC_G"), "pay_requests"), 1);
+	CHECK(!sandbox_proc_trade(root, "POS1_ASYNC_H"));
+	json_object_put(root);
+	ctx_done(&c);
+}
+
 static void
 test_qr(void)
 {
@@ -754,9 +898,12 @@ main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/journal.db", dir);
 	log_set_max_level(LOG_WARNING);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	real_pkey_sign = dlsym(RTLD_NEXT, "EVP_PKEY_sign");
+	CHECK(real_pkey_sign);
 
 	test_scenarios();
 	test_prepared();
+	test_prepared_async();
 	test_qr();
 	test_refunds();
 	test_collision();
