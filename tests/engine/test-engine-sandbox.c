@@ -363,20 +363,27 @@ prepared_done(const struct gateway_result *gr, void *userdata)
 	(*done)++;
 }
 
+/* A pay of 1 yuan for trade_no, with a payment code of the sandbox's scenario digit. */
+static struct gateway_call
+pay_call(const char *trade_no, char code[static 19], char digit, const char *subject)
+{
+	return (struct gateway_call){
+		.kind = GATEWAY_CALL_PAY,
+		.out_trade_no = trade_no,
+		.auth_code = test_paycode(code, digit),
+		.subject = subject,
+		.amount_fen = 100,
+		.timeout_express_usec = 60 * USEC_PER_SEC,
+	};
+}
+
 /* A prepared request leaves only through the submit() of the very same call; anything else
  * drops it, and a dropped one never reaches the gateway. */
 static void
 test_prepared(void)
 {
 	char code[19], code_b[19], code_d[19], code_e[19];
-	struct gateway_call a = {
-		.kind = GATEWAY_CALL_PAY,
-		.out_trade_no = "POS1_PREPARED_A",
-		.auth_code = test_paycode(code, '0'),
-		.subject = "prepared",
-		.amount_fen = 100,
-		.timeout_express_usec = 60 * USEC_PER_SEC,
-	};
+	struct gateway_call a = pay_call("POS1_PREPARED_A", code, '0', "prepared");
 	struct gateway_call b = a, d = a;
 	struct json_object *root;
 	struct gateway ops;
@@ -500,25 +507,16 @@ static void
 test_prepared_async(void)
 {
 	char code_g[19], code_h[19], code_s[19];
-	struct gateway_call g = {
-		.kind = GATEWAY_CALL_PAY,
-		.out_trade_no = "POS1_ASYNC_G",
-		.auth_code = test_paycode(code_g, '0'),
-		.subject = "async",
-		.amount_fen = 100,
-		.timeout_express_usec = 60 * USEC_PER_SEC,
-	};
-	struct gateway_call h = g, slow = g;
+	struct gateway_call g = pay_call("POS1_ASYNC_G", code_g, '0', "async");
+	struct gateway_call h = pay_call("POS1_ASYNC_H", code_h, '0', "async");
+	/* Answered after the client's timeout. */
+	struct gateway_call slow = pay_call("POS1_ASYNC_SLOW", code_s, '9', "async");
 	struct json_object *root;
 	struct gateway ops;
 	void *handle = NULL, *slow_handle = NULL;
 	int done = 0, slow_done = 0;
 	struct ctx c;
 
-	h.out_trade_no = "POS1_ASYNC_H";
-	h.auth_code = test_paycode(code_h, '0');
-	slow.out_trade_no = "POS1_ASYNC_SLOW";
-	slow.auth_code = test_paycode(code_s, '9'); /* answered after the client's timeout */
 	ctx_init(&c, false, 0);
 	ops = gateway_alipay_ops(c.ga);
 	/* Another request in flight: the loop has an answer to wait for. */
