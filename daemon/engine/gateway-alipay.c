@@ -416,6 +416,7 @@ ga_built_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		p->running = false; /* built: the job touches it no more */
 		if (c) {
 			c->signing = NULL;
+			c->method = p->method;
 			req = p->req;
 			p->req = ALIPAY_REQUEST_INIT;
 			ga_call_start(c, &req, p->r);
