@@ -25,11 +25,11 @@
 
 /* A pay's request built on the worker thread while the engine commits (ga_prepare()). */
 struct ga_prepared {
-	bool running;      /* handed to the worker and not waited for yet */
+	bool running;      /* handed to the worker: its job runs until `built` */
 	atomic_bool built; /* set by the worker at the job's end */
 	struct gateway_alipay *g;
-	/* Submitted before it was built: in g->signing, leaving for `call` once built (NULL when
-	 * the call was canceled meanwhile: then only freed). */
+	/* Submitted before it was built: in g->signing, leaving for `for_call` once built (NULL
+	 * when the call was canceled meanwhile: then only freed). */
 	struct ga_prepared *next;
 	struct ga_call *for_call;
 	struct gateway_call call; /* its strings are the copies below */
@@ -369,7 +369,6 @@ static void
 ga_prepare_job(void *userdata)
 {
 	struct ga_prepared *p = userdata;
-
 	int fd = p->g->built_fd;
 
 	/* Reads only what the loop leaves alone until the wait: g's configuration and keys. */
@@ -409,18 +408,13 @@ ga_built_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	(void)eventfd_read(fd, &n);
 	while (g->signing && atomic_load(&g->signing->built)) {
 		struct ga_prepared *p = g->signing;
-		struct alipay_request req = ALIPAY_REQUEST_INIT;
 		struct ga_call *c = p->for_call;
 
 		g->signing = p->next;
-		p->running = false; /* built: the job touches it no more */
 		if (c) {
 			c->signing = NULL;
 			c->method = p->method;
-			req = p->req;
-			p->req = ALIPAY_REQUEST_INIT;
-			ga_call_start(c, &req, p->r);
-			alipay_request_done(&req);
+			ga_call_start(c, &p->req, p->r);
 		}
 		ga_prepared_free(p);
 	}
@@ -481,8 +475,6 @@ ga_prepare(void *userdata, const struct gateway_call *call)
 	/* The worker builds one at a time: a pay still being built for its submit comes first
 	 * (or the last lines of a built one's job). */
 	worker_wait(g->worker);
-	for (struct ga_prepared *q = g->signing; q; q = q->next)
-		q->running = false;
 	if (worker_start(g->worker, ga_prepare_job, p) < 0)
 		goto fail;
 	p->running = true;
@@ -532,8 +524,6 @@ ga_take_or_build(struct gateway_alipay *g, struct ga_call *c, const struct gatew
 	    (http_client_in_flight(g->http) > 0 || g->signing)) {
 		p->for_call = c;
 		c->signing = p;
-		/* Its connection opened in advance is this pay's, whatever comes meanwhile. */
-		c->spare = TAKE_PTR(g->spare);
 		struct ga_prepared **tail = &g->signing;
 		while (*tail)
 			tail = &(*tail)->next;
@@ -544,7 +534,6 @@ ga_take_or_build(struct gateway_alipay *g, struct ga_call *c, const struct gatew
 	if (p) {
 		if (p->running && !atomic_load(&p->built))
 			worker_wait(g->worker);
-		p->running = false;
 		c->method = p->method;
 		*req = p->req;
 		p->req = ALIPAY_REQUEST_INIT;
@@ -582,9 +571,7 @@ ga_call_send(struct ga_call *c, struct alipay_request *req, int r)
 		.no_reuse = c->kind == GATEWAY_CALL_PAY,
 		/* doc/engine.md: a pay goes on the connection opened in advance, if there is one;
 		 * the transport checks it before the first byte. */
-		.preconn = c->spare                      ? TAKE_PTR(c->spare)
-			   : c->kind == GATEWAY_CALL_PAY ? TAKE_PTR(g->spare)
-							 : NULL,
+		.preconn = TAKE_PTR(c->spare),
 	};
 	r = http_client_submit(g->http, &spec, ga_http_done, c, &c->req);
 	if (r >= 0)
@@ -627,6 +614,10 @@ ga_submit(void *userdata, const struct gateway_call *call, gateway_done_t done, 
 	g->calls = c;
 
 	r = ga_take_or_build(g, c, call, &req);
+	/* A pay's connection opened in advance is its own from here, whatever comes before it
+	 * leaves. */
+	if (r >= 0 && call->kind == GATEWAY_CALL_PAY)
+		c->spare = TAKE_PTR(g->spare);
 	if (r == 0 || r < 0)
 		r = ga_call_send(c, &req, r);
 	alipay_request_done(&req);
