@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/money.h"
 #include "daemon/engine/journal-body.h"
+#include "daemon/engine/journal-vfs.h"
 #include "daemon/engine/journal.h"
 
 /*
@@ -991,7 +992,8 @@ journal_create_file(struct journal *j, const char *path)
 		return log_error_errno(ENOMEM, "Out of memory");
 	/* A leftover from a crash during creation never held an order: start it again. */
 	(void)unlink(tmp);
-	rc = sqlite3_open_v2(tmp, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	rc = sqlite3_open_v2(tmp, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			     journal_vfs_name());
 	if (rc != SQLITE_OK)
 		return log_error_errno(sqlite_to_errno(rc), "Failed to create journal %s: %s", tmp,
 				       j->db ? sqlite3_errmsg(j->db) : sqlite3_errstr(rc));
@@ -1084,7 +1086,7 @@ journal_open(const char *path, struct journal **ret)
 	}
 
 	clean = journal_take_clean_record(path);
-	rc = sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE, NULL);
+	rc = sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE, journal_vfs_name());
 	if (rc != SQLITE_OK)
 		return log_error_errno(sqlite_to_errno(rc), "Failed to open journal %s: %s", path,
 				       j->db ? sqlite3_errmsg(j->db) : sqlite3_errstr(rc));
