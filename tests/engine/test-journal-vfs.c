@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "daemon/engine/journal-vfs.h"
 #include "daemon/engine/journal.h"
+#include "journal-reader.h"
 #include "test.h"
 
 #define T0 ((usec_t)1795723200 * USEC_PER_SEC)
@@ -86,17 +87,7 @@ remove_journal(void)
 static int64_t
 reader_int(const char *sql)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	int64_t v = -1;
-
-	CHECK_INT_EQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	CHECK_INT_EQ(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
+	return journal_reader_int(path, sql);
 }
 
 static int64_t

@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "daemon/engine/journal.h"
+#include "journal-reader.h"
 #include "test.h"
 
 /* 2026-11-26 20:00:00 UTC = 2026-11-27 04:00 in Beijing. */
@@ -674,17 +675,7 @@ test_waiting_for_code(void)
 static int
 sql_int(const char *sql)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	int v = -1;
-
-	CHECK_INT_EQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	CHECK_INT_EQ(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
+	return (int)journal_reader_int(path, sql);
 }
 
 static void
