@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* sd-event glue for the HTTPS transport: one I/O source per curl socket, one timer. */
+/* sd-event glue for the HTTPS transport: one I/O source per curl socket, one timer, one kick. */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -36,6 +36,12 @@ struct glue_watch {
 struct glue {
 	sd_event *event;
 	sd_event_source *timer;
+	/* libcurl's "at once" (a request just added, an answer to act on): a defer source, not
+	 * the timer. Due now, the timer would still be armed in the kernel, fire as an interrupt
+	 * and be read back through the loop's wait; the defer source runs at the loop's next turn
+	 * without any of that (about 3 system calls and a timer interrupt an order, and this
+	 * virtual machine's exits with them, between a pay's commit and its first byte). */
+	sd_event_source *kick;
 	struct http_client *client;
 	struct glue_watch *watches;
 };
@@ -137,17 +143,41 @@ glue_watch(void *userdata, int fd, unsigned events, void **slot)
 }
 
 static int
+on_kick(sd_event_source *s, void *userdata)
+{
+	struct glue *g = userdata;
+
+	(void)http_client_timer_event(g->client);
+	return 0;
+}
+
+/* libcurl keeps one timeout: each call replaces the one before. */
+static int
 glue_timer(void *userdata, int64_t timeout_usec)
 {
 	struct glue *g = userdata;
 	int r;
 
+	if (timeout_usec != 0 && g->kick)
+		(void)sd_event_source_set_enabled(g->kick, SD_EVENT_OFF);
 	if (timeout_usec < 0)
 		return g->timer ? sd_event_source_set_enabled(g->timer, SD_EVENT_OFF) : 0;
+	if (timeout_usec == 0) {
+		if (g->timer)
+			(void)sd_event_source_set_enabled(g->timer, SD_EVENT_OFF);
+		if (!g->kick) {
+			r = sd_event_add_defer(g->event, &g->kick, on_kick, g);
+			if (r < 0)
+				return r;
+			(void)sd_event_source_set_description(g->kick, "http-kick");
+			(void)sd_event_source_set_priority(g->kick, HTTP_PRIORITY);
+		}
+		return sd_event_source_set_enabled(g->kick, SD_EVENT_ONESHOT);
+	}
 	if (!g->timer) {
-		r = sd_event_add_time_relative(
-			g->event, &g->timer, CLOCK_MONOTONIC, (uint64_t)timeout_usec,
-			timeout_usec == 0 ? 1 : HTTP_TIMER_ACCURACY_USEC, on_timer, g);
+		r = sd_event_add_time_relative(g->event, &g->timer, CLOCK_MONOTONIC,
+					       (uint64_t)timeout_usec, HTTP_TIMER_ACCURACY_USEC,
+					       on_timer, g);
 		if (r < 0)
 			return r;
 		(void)sd_event_source_set_description(g->timer, "http-timer");
@@ -157,10 +187,6 @@ glue_timer(void *userdata, int64_t timeout_usec)
 	r = sd_event_source_set_time_relative(g->timer, (uint64_t)timeout_usec);
 	if (r < 0)
 		return r;
-	/* "At once" (a request just added) is at once, not within the coalescing window: idle
-	 * work (the display) must not run before the request is on its way. */
-	(void)sd_event_source_set_time_accuracy(g->timer,
-						timeout_usec == 0 ? 1 : HTTP_TIMER_ACCURACY_USEC);
 	return sd_event_source_set_enabled(g->timer, SD_EVENT_ONESHOT);
 }
 
@@ -174,6 +200,10 @@ glue_release(void *userdata)
 	if (g->timer) {
 		(void)sd_event_source_set_enabled(g->timer, SD_EVENT_OFF);
 		sd_event_source_unref(g->timer);
+	}
+	if (g->kick) {
+		(void)sd_event_source_set_enabled(g->kick, SD_EVENT_OFF);
+		sd_event_source_unref(g->kick);
 	}
 	sd_event_unref(g->event);
 	free(g);

@@ -1301,6 +1301,35 @@ on_probe(sd_event_source *es, void *userdata)
 	return 0;
 }
 
+/*
+ * libcurl's "at once" is a defer source of the loop's, not a timer due now (http-sd-event.c):
+ * a request just submitted is acted on at the loop's next turn with nothing armed in the
+ * kernel and nothing to wait for. With a timer, the loop would first have to wait for the
+ * timer's file descriptor (sd_event_prepare() says 0: nothing pending yet).
+ */
+static void
+test_kick(void)
+{
+	struct test_server *s = test_server_start(TEST_SERVER_NORMAL, NULL, NULL, false);
+	struct http_client *c = client_new(NULL);
+	_cleanup_free_ char *u = url("http", "127.0.0.1", s, "/gateway.do?charset=utf-8");
+	struct http_request_spec spec = post_spec(u, "a=1");
+	struct result r = {0};
+
+	submit(c, &spec, &r);
+	CHECK(sd_event_prepare(event) > 0);
+	CHECK(sd_event_dispatch(event) >= 0);
+	CHECK_INT_EQ(http_client_in_flight(c), 1);
+	run_until_done();
+	CHECK_INT_EQ(r.outcome, HTTP_OUTCOME_OK);
+	CHECK_INT_EQ(r.status, 200);
+	CHECK_INT_EQ(r.send_count, 1);
+	CHECK_INT_EQ(test_server_requests(s), 1);
+	result_clear(&r);
+	http_client_free(c);
+	test_server_stop(s);
+}
+
 /* The transfers go before the loop's other work of the moment (http-sd-event.c): a pay
  * submitted beside the POS's answer or a notification leaves first. */
 static void
@@ -1361,6 +1390,7 @@ static const struct {
 	{"preconn-opening", test_preconn_opening},
 	{"preconn-listener", test_preconn_listener},
 	{"priority", test_priority},
+	{"kick", test_kick},
 	/* clang-format on */
 };
 
