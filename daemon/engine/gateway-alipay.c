@@ -51,8 +51,10 @@ struct gateway_alipay {
 	sd_event_source *spare_timer; /* replaces the spare: only while warm */
 	struct ga_prepared *prepared; /* at most one: the pay whose commit is under way */
 	struct ga_prepared *signing;  /* submitted, still being built: they leave in this order */
-	struct worker *worker;        /* builds them; its thread starts with the first pay */
-	int built_fd;                 /* eventfd: the worker built one */
+	/* How many are in g->signing, for the worker: it wakes the loop only when one waits. */
+	atomic_uint n_signing;
+	struct worker *worker; /* builds them; its thread starts with the first pay */
+	int built_fd;          /* eventfd: the worker built one */
 	sd_event_source *built_source;
 	unsigned prepared_used;
 };
@@ -369,15 +371,20 @@ static void
 ga_prepare_job(void *userdata)
 {
 	struct ga_prepared *p = userdata;
-	int fd = p->g->built_fd;
+	struct gateway_alipay *g = p->g;
 
 	/* Reads only what the loop leaves alone until the wait: g's configuration and keys. */
-	p->r = ga_build(p->g, &p->call, &p->method, &p->req);
+	p->r = ga_build(g, &p->call, &p->method, &p->req);
 	/* From here on the job touches p no more: the loop may take it and free it. */
 	atomic_store(&p->built, true);
-	/* Wakes the loop for a pay submitted meanwhile; with none, the loop reads and moves on.
-	 * It cannot fail short of a full counter (2^64 - 2 wake-ups unread). */
-	(void)eventfd_write(fd, 1);
+	/* Wakes the loop for a pay submitted meanwhile. With none, the loop takes the request
+	 * when it comes for it (and waits for it there if need be): no wake-up, no turn of the
+	 * loop for nothing. The loop counts a pay in before it looks at `built` again, the job
+	 * stores `built` before it looks at the count: one of them sees the other
+	 * (ga_take_or_build()). It cannot fail short of a full counter (2^64 - 2 wake-ups
+	 * unread). */
+	if (atomic_load(&g->n_signing) > 0)
+		(void)eventfd_write(g->built_fd, 1);
 }
 
 /* Waits for the worker and frees everything, the payment code's copy erased. */
@@ -411,6 +418,7 @@ ga_built_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		struct ga_call *c = p->for_call;
 
 		g->signing = p->next;
+		atomic_fetch_sub(&g->n_signing, 1);
 		if (c) {
 			c->signing = NULL;
 			c->method = p->method;
@@ -528,6 +536,11 @@ ga_take_or_build(struct gateway_alipay *g, struct ga_call *c, const struct gatew
 		while (*tail)
 			tail = &(*tail)->next;
 		*tail = p;
+		atomic_fetch_add(&g->n_signing, 1);
+		/* Built since it was looked at, the job may have seen no pay waiting: the loop
+		 * wakes itself (see ga_prepare_job()). */
+		if (atomic_load(&p->built))
+			(void)eventfd_write(g->built_fd, 1);
 		g->prepared_used++;
 		return 1;
 	}
@@ -653,6 +666,7 @@ gateway_alipay_new(sd_event *event, struct http_client *http,
 	g->event = sd_event_ref(event);
 	g->http = http;
 	g->built_fd = -1;
+	atomic_init(&g->n_signing, 0);
 	g->cfg = *cfg;
 	*ret = g;
 	return 0;
@@ -670,6 +684,7 @@ gateway_alipay_free(struct gateway_alipay *g)
 		struct ga_prepared *p = g->signing;
 
 		g->signing = p->next;
+		atomic_fetch_sub(&g->n_signing, 1);
 		ga_prepared_free(p);
 	}
 	g->worker = worker_free(g->worker);

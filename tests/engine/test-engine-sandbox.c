@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -458,6 +459,17 @@ EVP_PKEY_sign(EVP_PKEY_CTX *ctx, unsigned char *sig, size_t *siglen, const unsig
 	return real_pkey_sign(ctx, sig, siglen, tbs, tbslen);
 }
 
+/* The worker's wake-ups of the loop (gateway-alipay.c), counted the same way. */
+static int (*real_eventfd_write)(int fd, eventfd_t value);
+static atomic_uint eventfd_writes;
+
+int
+eventfd_write(int fd, eventfd_t value)
+{
+	atomic_fetch_add(&eventfd_writes, 1);
+	return real_eventfd_write(fd, value);
+}
+
 static void
 sign_gate_close(void)
 {
@@ -509,6 +521,8 @@ test_prepared_async(void)
 	char code_g[19], code_h[19], code_s[19];
 	struct gateway_call g = pay_call("POS1_ASYNC_G", code_g, '0', "async");
 	struct gateway_call h = pay_call("POS1_ASYNC_H", code_h, '0', "async");
+	char code_k[19];
+	struct gateway_call k = pay_call("POS1_ASYNC_K", code_k, '0', "at once");
 	/* Answered after the client's timeout. */
 	struct gateway_call slow = pay_call("POS1_ASYNC_SLOW", code_s, '9', "async");
 	struct json_object *root;
@@ -519,10 +533,21 @@ test_prepared_async(void)
 
 	ctx_init(&c, false, 0);
 	ops = gateway_alipay_ops(c.ga);
+	/* With nothing in flight the submit takes the request from the worker itself, waiting
+	 * for it if need be: the worker does not wake the loop for it. */
+	atomic_store(&eventfd_writes, 0);
+	ops.prepare(ops.userdata, &k);
+	CHECK_INT_EQ(ops.submit(ops.userdata, &k, prepared_done, &done, &handle), 0);
+	for (unsigned i = 0; i < 1000 && done < 1; i++)
+		CHECK(sd_event_run(c.event, 200 * USEC_PER_MSEC) >= 0);
+	CHECK_INT_EQ(done, 1);
+	CHECK_INT_EQ(atomic_load(&eventfd_writes), 0);
+	done = 0;
+
 	/* Another request in flight: the loop has an answer to wait for. */
 	CHECK_INT_EQ(ops.submit(ops.userdata, &slow, any_done, &slow_done, &slow_handle), 0);
 	run_for(&c, 50 * USEC_PER_MSEC);
-	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_PAY), 1);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_PAY), 2);
 
 	sign_gate_close();
 	ops.prepare(ops.userdata, &g);
@@ -530,17 +555,19 @@ test_prepared_async(void)
 	alarm(20);
 	CHECK_INT_EQ(ops.submit(ops.userdata, &g, prepared_done, &done, &handle), 0);
 	alarm(0);
-	CHECK_INT_EQ(gateway_alipay_prepared_used(c.ga), 1);
+	CHECK_INT_EQ(gateway_alipay_prepared_used(c.ga), 2);
 	/* The loop runs; the pay waits for its signature, the worker at the gate. */
 	run_for(&c, 100 * USEC_PER_MSEC);
 	CHECK_INT_EQ(atomic_load(&signs_held), 1);
 	CHECK_INT_EQ(done, 0);
-	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_PAY), 1);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_PAY), 2);
 	sign_gate_open();
 	for (unsigned i = 0; i < 1000 && done < 1; i++)
 		CHECK(sd_event_run(c.event, 200 * USEC_PER_MSEC) >= 0);
 	CHECK_INT_EQ(done, 1);
-	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_PAY), 2);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_PAY), 3);
+	/* This one the worker woke the loop for. */
+	CHECK(atomic_load(&eventfd_writes) >= 1);
 
 	/* Canceled while it is being signed: dropped once signed, never sent. The slow pay is
 	 * still in flight (its answer comes after the client's timeout of 1 s). */
@@ -554,13 +581,14 @@ test_prepared_async(void)
 	sign_gate_open();
 	run_for(&c, 300 * USEC_PER_MSEC);
 	CHECK_INT_EQ(done, 1);
-	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_PAY), 2);
+	CHECK_INT_EQ(gateway_alipay_sent(c.ga, GATEWAY_CALL_PAY), 3);
 	for (unsigned i = 0; i < 1000 && slow_done < 1; i++)
 		CHECK(sd_event_run(c.event, 200 * USEC_PER_MSEC) >= 0);
 	CHECK_INT_EQ(slow_done, 1);
 
 	root = sandbox_proc_trades(&c.sb);
 	CHECK_INT_EQ(sandbox_proc_int(sandbox_proc_trade(root, "POS1_ASYNC_G"), "pay_requests"), 1);
+	CHECK_INT_EQ(sandbox_proc_int(sandbox_proc_trade(root, "POS1_ASYNC_K"), "pay_requests"), 1);
 	CHECK(!sandbox_proc_trade(root, "POS1_ASYNC_H"));
 	json_object_put(root);
 	ctx_done(&c);
@@ -898,6 +926,8 @@ main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	real_pkey_sign = dlsym(RTLD_NEXT, "EVP_PKEY_sign");
 	CHECK(real_pkey_sign);
+	real_eventfd_write = dlsym(RTLD_NEXT, "eventfd_write");
+	CHECK(real_eventfd_write);
 
 	test_scenarios();
 	test_prepared();
