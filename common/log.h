@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <syslog.h>
@@ -49,6 +50,15 @@ struct log_field {
 typedef int (*log_sink_t)(int level, const char *message, const struct log_field *fields,
 			  size_t n_fields);
 void log_set_sink(log_sink_t sink);
+
+/*
+ * Holds this thread's informational lines back (on), or writes what was held, in order, and
+ * stops (off). A warning or worse is written at once, after what was held before it. At most
+ * 16 lines are held: the rest are written at once after them. The daemon holds its lines from
+ * a scanned payment code until the loop is idle, so that their writes (and whatever reads them,
+ * journald on the same cores) come after the pay has left.
+ */
+void log_hold(bool on);
 
 /* A module loaded at run time has its own copy of this file: pointed at the program's
  * log_internalv(), its messages follow the program's level, stream, prefix and sink. */

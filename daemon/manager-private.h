@@ -104,6 +104,7 @@ struct manager {
 	struct journal_space *space; /* room for the journal: new orders stop before it is full */
 	char status_line[256];       /* the STATUS= last sent */
 	sd_event_source *status_defer;
+	sd_event_source *log_defer; /* writes the lines held since a scan (manager_hold_log()) */
 	sd_event_source *checkpoint_defer; /* the journal's checkpoint between orders */
 	struct notify *notify;             /* releases the held notifications; borrowed */
 	sd_event_source *notify_sync;      /* syncs them if no order's commit does first */
@@ -116,6 +117,8 @@ void manager_draw_free(struct manager *m);
 /* The till went idle (the idle screen is drawn, or there is no display): gives back the memory
  * only drawing and serving orders needed (manager-memory.c). */
 void manager_memory_idle(struct manager *m);
+/* Holds the loop's log lines until it is idle (a code was scanned: its pay goes first). */
+void manager_hold_log(struct manager *m);
 /* manager-checkpoint.c: the journal's checkpoint, after drawing and between orders. */
 void manager_checkpoint_soon(struct manager *m);
 

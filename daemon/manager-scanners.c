@@ -46,6 +46,7 @@ on_scanner(struct scanner *s, const struct scanner_event *ev, void *userdata)
 	if (ev->cls == SCAN_CLASS_ALIPAY && !isempty(m->waiting_id)) {
 		char masked[PAYCODE_MAX_LEN + 1];
 		paycode_mask(ev->text, masked);
+		manager_hold_log(m);
 		log_info("Scanner %s: payment code %s for %s", sc->name, masked, m->waiting_id);
 		waiting_pay(m, ev->text);
 		return;

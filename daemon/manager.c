@@ -50,6 +50,32 @@ manager_notify_status(struct manager *m)
 		(void)sd_event_source_set_priority(m->status_defer, SD_EVENT_PRIORITY_IDLE);
 }
 
+static int
+log_defer_cb(sd_event_source *es, void *userdata)
+{
+	struct manager *m = userdata;
+
+	m->log_defer = sd_event_source_disable_unref(m->log_defer);
+	log_hold(false);
+	return 0;
+}
+
+/*
+ * doc/performance.md "What the daemon does for them": a scanned code's lines (the scan, the
+ * order's transitions) are written once the loop is idle, after the pay has left. Their writes
+ * wake journald, which would take a CPU from the pay's signature on a till of two cores.
+ */
+void
+manager_hold_log(struct manager *m)
+{
+	if (!m->log_defer) {
+		if (sd_event_add_defer(m->event, &m->log_defer, log_defer_cb, m) < 0)
+			return; /* written at once, as without */
+		(void)sd_event_source_set_priority(m->log_defer, SD_EVENT_PRIORITY_IDLE);
+	}
+	log_hold(true);
+}
+
 /* ---- engine observer ---- */
 
 void
@@ -142,6 +168,8 @@ manager_free(struct manager *m)
 	manager_draw_free(m);
 	m->reload_defer = sd_event_source_disable_unref(m->reload_defer);
 	m->status_defer = sd_event_source_disable_unref(m->status_defer);
+	m->log_defer = sd_event_source_disable_unref(m->log_defer);
+	log_hold(false);
 	m->checkpoint_defer = sd_event_source_disable_unref(m->checkpoint_defer);
 	manager_set_notify(m, NULL);
 	m->s = stack_free(m->s);

@@ -539,6 +539,48 @@ def test_pay_before_pixels(build, tmp):
         sb.stop()
 
 
+def test_pay_before_log(build, tmp):
+    """A scanned code's log lines are written after its pay request has left: their writes
+    (journald's work, on a till's two cores) do not stand in the pay's way. Each line is read
+    here only once written, so a line read before the request's arrival at the gateway was
+    written before the request left."""
+    sb = Sandbox(build)
+    relay = Relay(sb.host, sb.port)
+    real_url = sb.url
+    sb.url = f"http://127.0.0.1:{relay.port}"
+    d = Daemon(build, sb, tmp)
+    sb.url = real_url
+    lines = []
+
+    def read(f):
+        for raw in f:
+            lines.append((time.time_ns(), raw.decode(errors="replace")))
+
+    try:
+        d.start(stderr=subprocess.PIPE)
+        t = threading.Thread(target=read, args=(d.proc.stderr,), daemon=True)
+        t.start()
+        for k in range(5):
+            st, o = d.api("POST", "/v1/orders", {"amount": "1.00"})
+            check(st == 201, f"create: {st} {o}")
+            time.sleep(0.2)
+            d.scanner.scan(paycode(0))
+            d.wait_state(o["id"], "PAID", timeout=60)
+            end = time.monotonic() + 10
+            while not any(": payment code " in ln and o["id"] in ln for _, ln in lines):
+                check(time.monotonic() < end, f"no log line for the scan of {o['id']}")
+                time.sleep(0.01)
+            check(len(relay.pay_arrivals_ns) == k + 1,
+                  f"pay requests: {len(relay.pay_arrivals_ns)}, expected {k + 1}")
+            seen = min(t_ns for t_ns, ln in lines if ": payment code " in ln and o["id"] in ln)
+            arrival = relay.pay_arrivals_ns[k]
+            check(seen > arrival, f"scan {k}: its log line was read {(arrival - seen) / 1e3:.0f} "
+                  "us before its pay request reached the gateway")
+    finally:
+        d.close()
+        sb.stop()
+
+
 def test_unreachable(build, tmp):
     """The gateway refuses connections: FAILED at once, nothing was charged, no query storm."""
     sb = Sandbox(build)
@@ -729,6 +771,7 @@ def test_notify_sync(build, tmp):
 
 TESTS = {
     "pay-before-pixels": test_pay_before_pixels,
+    "pay-before-log": test_pay_before_log,
     "refusals": test_refusals,
     "pos-flow": test_pos_flow,
     "qr-notify": test_qr_notify,
