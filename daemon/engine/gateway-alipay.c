@@ -387,13 +387,20 @@ ga_prepare_job(void *userdata)
 		(void)eventfd_write(g->built_fd, 1);
 }
 
+/* Handed to the worker and its job not done yet. */
+static bool
+ga_prepared_building(struct ga_prepared *p)
+{
+	return p->running && !atomic_load(&p->built);
+}
+
 /* Waits for the worker and frees everything, the payment code's copy erased. */
 static void
 ga_prepared_free(struct ga_prepared *p)
 {
 	if (!p)
 		return;
-	if (p->running && !atomic_load(&p->built))
+	if (ga_prepared_building(p))
 		worker_wait(p->g->worker);
 	alipay_request_done(&p->req);
 	erase_and_free(p->auth_code);
@@ -528,8 +535,7 @@ ga_take_or_build(struct gateway_alipay *g, struct ga_call *c, const struct gatew
 	/* doc/engine.md "Write-ahead": with other requests in flight, the loop goes on meanwhile
 	 * (their answers may come). With none it has nothing to do but what is idle, a frame to
 	 * draw, which would then stand in the pay's way: it waits for the worker. */
-	if (p && p->running && !atomic_load(&p->built) &&
-	    (http_client_in_flight(g->http) > 0 || g->signing)) {
+	if (p && ga_prepared_building(p) && (http_client_in_flight(g->http) > 0 || g->signing)) {
 		p->for_call = c;
 		c->signing = p;
 		struct ga_prepared **tail = &g->signing;
@@ -545,7 +551,7 @@ ga_take_or_build(struct gateway_alipay *g, struct ga_call *c, const struct gatew
 		return 1;
 	}
 	if (p) {
-		if (p->running && !atomic_load(&p->built))
+		if (ga_prepared_building(p))
 			worker_wait(g->worker);
 		c->method = p->method;
 		*req = p->req;

@@ -9,7 +9,6 @@
  * truncation, a file control, a write anywhere but the end (SQLite rewriting a frame of the same
  * transaction), the close.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -27,8 +26,9 @@
 struct vfs_file {
 	sqlite3_file base;
 	sqlite3_file *real; /* the system VFS's file, right after this struct */
-	bool wal;
-	/* The write-ahead file's appends not written yet: len bytes for offset off. */
+	/* The write-ahead file's appends not written yet: len bytes for offset off. NULL for
+	 * every other file, and for a write-ahead file whose buffer could not be had: then
+	 * every write goes at once, slower and as correct. */
 	unsigned char *buf;
 	size_t len;
 	sqlite3_int64 off;
@@ -71,7 +71,7 @@ wal_write(struct vfs_file *f, const void *data, int amt, sqlite3_int64 off)
 	if (amt == WAL_HDR_SIZE && off == 0)
 		f->end = 0; /* a new header: the file starts again */
 	f->commit_page_next = false;
-	if (off < f->end || (size_t)amt > WAL_BUFFER_SIZE || !f->buf) {
+	if (off < f->end || (size_t)amt > WAL_BUFFER_SIZE) {
 		rc = flush(f);
 		if (rc == SQLITE_OK)
 			rc = f->real->pMethods->xWrite(f->real, data, amt, off);
@@ -120,7 +120,7 @@ vf_write(sqlite3_file *file, const void *data, int amt, sqlite3_int64 off)
 {
 	struct vfs_file *f = (struct vfs_file *)file;
 
-	if (f->wal)
+	if (f->buf)
 		return wal_write(f, data, amt, off);
 	return f->real->pMethods->xWrite(f->real, data, amt, off);
 }
@@ -292,9 +292,7 @@ vfs_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file, int flags,
 			(void)f->real->pMethods->xClose(f->real);
 		return SQLITE_CANTOPEN;
 	}
-	f->wal = (flags & SQLITE_OPEN_WAL) != 0;
-	/* Without the buffer, every write goes at once: slower, as correct. */
-	if (f->wal)
+	if (flags & SQLITE_OPEN_WAL)
 		f->buf = malloc(WAL_BUFFER_SIZE);
 	f->base.pMethods = &vfs_methods;
 	return SQLITE_OK;

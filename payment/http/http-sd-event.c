@@ -197,14 +197,8 @@ glue_release(void *userdata)
 
 	while (g->watches)
 		watch_free(g->watches);
-	if (g->timer) {
-		(void)sd_event_source_set_enabled(g->timer, SD_EVENT_OFF);
-		sd_event_source_unref(g->timer);
-	}
-	if (g->kick) {
-		(void)sd_event_source_set_enabled(g->kick, SD_EVENT_OFF);
-		sd_event_source_unref(g->kick);
-	}
+	sd_event_source_disable_unref(g->timer);
+	sd_event_source_disable_unref(g->kick);
 	sd_event_unref(g->event);
 	free(g);
 }
