@@ -307,6 +307,15 @@ api_call_reply(struct api_call *call, unsigned status, struct json_object *body)
 	struct api *api = call->api;
 	char *json = NULL;
 
+	/* What an answer says is on the disk: a final transition that waits for its sync (the
+	 * engine's) is synced first (doc/engine.md "Final transitions share a sync"). */
+	if (status < 400 && api && api->backend->settle &&
+	    api->backend->settle(api->userdata) < 0) {
+		json_object_put(body);
+		api_call_fail(call, 503, "journal_full",
+			      "the journal could not be synced to its disk; ask again");
+		return;
+	}
 	if (body) {
 		json = strdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
 		if (!json)

@@ -64,6 +64,11 @@ struct api_backend {
 	int64_t (*event_seq)(void *userdata);
 	/* GET /v1/backup: answer with api_call_reply_file() (a copy of the journal). */
 	void (*backup)(void *userdata, struct api_call *call);
+	/*
+	 * Called before every answer but an error: makes what it says durable (engine_flush()).
+	 * 0, or -errno: then the answer is 503 journal_full instead. NULL: nothing to do.
+	 */
+	int (*settle)(void *userdata);
 };
 
 struct api_options {

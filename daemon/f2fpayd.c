@@ -60,7 +60,10 @@ on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 	struct daemon *d = userdata;
 
 	/* Journal writes are synchronous: nothing is half written. Orders in flight stay in the
-	 * journal and are resumed at the next start. */
+	 * journal and are resumed at the next start; final ones waiting for their sync are synced
+	 * and told now. */
+	if (d->manager)
+		(void)manager_settle(d->manager);
 	log_info("Stopping on %s (%u orders in progress are resumed at the next start)",
 		 strsignal((int)si->ssi_signo), d->manager ? manager_busy(d->manager) : 0);
 	service_notify("STOPPING=1\nSTATUS=Stopping");

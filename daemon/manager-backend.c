@@ -692,6 +692,12 @@ be_event_seq(void *userdata)
 	return seq;
 }
 
+static int
+be_settle(void *userdata)
+{
+	return manager_settle(userdata);
+}
+
 static void
 be_reconciliation(void *userdata, struct api_call *call, const char *date)
 {
@@ -757,6 +763,7 @@ static const struct api_backend manager_backend = {
 	.event_seq = be_event_seq,
 	.reconciliation = be_reconciliation,
 	.backup = be_backup,
+	.settle = be_settle,
 };
 
 const struct api_backend *

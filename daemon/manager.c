@@ -187,6 +187,12 @@ manager_set_api(struct manager *m, struct api *api)
 	m->api = api;
 }
 
+int
+manager_settle(struct manager *m)
+{
+	return m->s && m->s->engine ? engine_flush(m->s->engine) : 0;
+}
+
 unsigned
 manager_busy(const struct manager *m)
 {
@@ -200,6 +206,9 @@ manager_apply(struct manager *m, struct config *cfg)
 	struct stack *ns = NULL;
 	int r, k;
 
+	/* The engine is built again: the final transitions waiting for their sync are told by
+	 * this one first. */
+	(void)manager_settle(m);
 	/* The scanners hold their devices and the displays theirs (the web page's port, a pole's
 	 * serial line): the old ones go first, and come back on failure. */
 	for (size_t i = 0; i < m->s->n_scanners; i++) {

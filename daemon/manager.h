@@ -66,6 +66,9 @@ void manager_set_notify(struct manager *m, struct notify *n);
  */
 int manager_reload(struct manager *m, struct config *cfg);
 
+/* Syncs the final transitions waiting for their sync and tells them (engine_flush()). */
+int manager_settle(struct manager *m);
+
 /* Orders not final, including a scan order waiting for its code. */
 unsigned manager_busy(const struct manager *m);
 

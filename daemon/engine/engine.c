@@ -23,6 +23,11 @@ struct engine_order {
 	enum order_request resend; /* the timer re-sends this throttled request */
 	char buyer[33];            /* buyer_user_id the gateway named first (not journaled) */
 	unsigned throttled;        /* throttled answers in a row */
+	/* A final transition committed without its own sync, told once it is on the disk. */
+	bool late;
+	enum order_event late_event;
+	enum order_state late_from;
+	struct engine_order *late_next;
 };
 
 struct engine_refund {
@@ -54,6 +59,11 @@ struct engine {
 	struct engine_order *orders;
 	struct engine_refund *refunds;
 	struct engine_subscription *subs;
+	/* doc/engine.md "Final transitions share a sync": oldest first. */
+	struct engine_order *late, **late_tail;
+	sd_event_source *late_sync;  /* syncs and tells them once the loop has nothing else */
+	sd_event_source *late_retry; /* after a failed sync */
+	bool telling_late;
 	bool started;
 	uint64_t points;   /* write-ahead points passed */
 	uint64_t crash_at; /* tests: SIGKILL at this point; 0 = never */
@@ -149,9 +159,15 @@ engine_write_ahead_point(struct engine *e)
 	}
 }
 
+static void engine_tell_late(struct engine *e);
+
 static void
 engine_notify_observers(struct engine *e, const struct engine_transition *t)
 {
+	/* Told in the journal's order: the final transitions that waited for a sync first. This
+	 * transition's commit was synced, and with it every commit before it. */
+	if (e->late && !e->telling_late && !journal_unsynced(e->journal))
+		engine_tell_late(e);
 	for (struct engine_subscription *s = e->subs, *n; s; s = n) {
 		n = s->next;
 		s->cb(t, s->userdata);
@@ -195,7 +211,7 @@ static int engine_order_feed(struct engine_order *eo, enum order_event ev,
 			     const struct gateway_result *gr);
 static void order_after_commit(struct engine_order *eo, enum order_event ev,
 			       const struct order_actions *a, enum order_state from,
-			       const struct gateway_result *gr, usec_t now);
+			       const struct gateway_result *gr, usec_t now, bool late);
 static int order_arm_timer(struct engine_order *eo, usec_t delay_usec);
 
 static void
@@ -427,6 +443,21 @@ receipt_take(struct journal_receipt *rc, const struct gateway_receipt *g)
 	return true;
 }
 
+/*
+ * doc/engine.md "Final transitions share a sync": a transition into a final state that sends
+ * nothing and arms nothing is committed without a sync of its own, and told once on the disk.
+ * An order held for the operator (a collision, a contradicting answer) is told at once.
+ */
+static bool
+order_shares_sync(const struct engine_order *eo, const struct order_actions *act)
+{
+	return !eo->engine->cfg.sync_each_final && !eo->late && act->changed &&
+	       act->send == ORDER_REQ_NONE && act->timer_usec == 0 &&
+	       order_state_is_final(eo->rec.fsm.state) &&
+	       !STR_EQ(eo->rec.fsm.sub_code, ORDER_REASON_COLLISION) &&
+	       !STR_EQ(eo->rec.fsm.sub_code, ORDER_REASON_MISMATCH);
+}
+
 static int
 engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gateway_result *gr)
 {
@@ -434,7 +465,7 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 	struct journal_order saved = eo->rec;
 	struct order_actions act;
 	struct order_result res;
-	bool extras = false;
+	bool extras = false, late = false;
 	usec_t now = engine_now(e);
 	int r;
 
@@ -483,10 +514,11 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 		/* doc/design.md §6.1, write-ahead: the state and the request are on disk before it
 		 * leaves. */
 		eo->rec.pending = act.send;
+		late = order_shares_sync(eo, &act);
 		engine_write_ahead_point(e);
 		order_prepare(e, &eo->rec, eo->auth_code, act.send);
-		r = journal_order_save(e->journal, &eo->rec, order_event_to_string(ev),
-				       saved.fsm.state, now);
+		r = (late ? journal_order_save_deferred : journal_order_save)(
+			e->journal, &eo->rec, order_event_to_string(ev), saved.fsm.state, now);
 		if (r < 0) {
 			order_unprepare(e);
 			/* Back to what is on disk; later, redo what that state requires, as a
@@ -506,15 +538,108 @@ engine_order_feed(struct engine_order *eo, enum order_event ev, const struct gat
 		engine_write_ahead_point(e);
 	}
 
-	order_after_commit(eo, ev, &act, saved.fsm.state, gr, now);
+	order_after_commit(eo, ev, &act, saved.fsm.state, gr, now, late);
+	return 0;
+}
+
+/* An order that is final, idle and told leaves the engine (eo is then freed). */
+static void
+order_release_if_done(struct engine_order *eo)
+{
+	if (order_state_is_final(eo->rec.fsm.state) && !eo->call && !eo->timer && !eo->late) {
+		engine_order_unlink(eo);
+		engine_order_free(eo);
+	}
+}
+
+static void order_tell(struct engine_order *eo, enum order_event ev, enum order_state from,
+		       const struct gateway_result *gr);
+static int late_retry_cb(sd_event_source *s, uint64_t usec, void *userdata);
+
+static int
+late_sync_cb(sd_event_source *s, void *userdata)
+{
+	struct engine *e = userdata;
+	int r = engine_flush(e);
+
+	/* The rows wait in the write-ahead file; the next synced commit or this retry tells. */
+	if (r < 0)
+		(void)engine_arm(e, &e->late_retry, e->cfg.journal_retry_usec, late_retry_cb, e);
+	return 0;
+}
+
+static int
+late_retry_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	return late_sync_cb(s, userdata);
+}
+
+/* Queued after the final transitions committed before it; synced once the loop is idle. */
+static void
+order_wait_for_sync(struct engine_order *eo, enum order_event ev, enum order_state from)
+{
+	struct engine *e = eo->engine;
+
+	eo->late = true;
+	eo->late_event = ev;
+	eo->late_from = from;
+	eo->late_next = NULL;
+	*e->late_tail = eo;
+	e->late_tail = &eo->late_next;
+	if (!e->late_sync && sd_event_add_defer(e->event, &e->late_sync, late_sync_cb, e) >= 0)
+		(void)sd_event_source_set_priority(e->late_sync, ENGINE_LATE_SYNC_PRIORITY);
+	if (!e->late_sync || sd_event_source_set_enabled(e->late_sync, SD_EVENT_ONESHOT) < 0)
+		(void)late_sync_cb(NULL, e);
+}
+
+/* Tells the queued final transitions, oldest first: they are on the disk. */
+static void
+engine_tell_late(struct engine *e)
+{
+	struct engine_order *eo = e->late;
+
+	/* One told may make another order final: that one waits for a sync of its own. */
+	e->late = NULL;
+	e->late_tail = &e->late;
+	e->telling_late = true;
+	while (eo) {
+		struct engine_order *next = eo->late_next;
+
+		eo->late_next = NULL;
+		eo->late = false;
+		order_tell(eo, eo->late_event, eo->late_from, NULL);
+		order_release_if_done(eo);
+		eo = next;
+	}
+	e->telling_late = false;
+	if (!e->late)
+		(void)sd_event_source_set_enabled(e->late_sync, SD_EVENT_OFF);
+	e->late_retry = sd_event_source_disable_unref(e->late_retry);
+}
+
+int
+engine_flush(struct engine *e)
+{
+	int r;
+
+	if (!e->late)
+		return 0;
+	r = journal_sync(e->journal);
+	if (r < 0)
+		return r;
+	/* From an observer while others are told (one answering the local API): on the disk
+	 * now, told after them. */
+	if (!e->telling_late)
+		engine_tell_late(e);
 	return 0;
 }
 
 /* The transition is on disk: drop a stale call, arm the timer, send the request, tell the
- * observers; an order that is final and idle leaves the engine (eo is then freed). */
+ * observers (a final transition committed without its sync: once synced); an order that is
+ * final, idle and told leaves the engine (eo is then freed). */
 static void
 order_after_commit(struct engine_order *eo, enum order_event ev, const struct order_actions *a,
-		   enum order_state from, const struct gateway_result *gr, usec_t now)
+		   enum order_state from, const struct gateway_result *gr, usec_t now, bool late)
 {
 	struct engine *e = eo->engine;
 	struct order_actions act = *a;
@@ -532,41 +657,44 @@ order_after_commit(struct engine_order *eo, enum order_event ev, const struct or
 		(void)order_arm_timer(eo, delay_until(act.timer_usec, now));
 	if (act.send != ORDER_REQ_NONE)
 		(void)order_send(eo, act.send);
+	if (late)
+		order_wait_for_sync(eo, ev, from);
+	else if (act.changed)
+		order_tell(eo, ev, from, gr);
+	order_release_if_done(eo);
+}
 
-	if (act.changed) {
-		struct engine_transition t = {
-			.event = order_event_to_string(ev),
-			.order = &eo->rec,
-			.from = from,
-		};
-		if (STR_EQ(eo->rec.fsm.sub_code, ORDER_REASON_COLLISION))
-			log_error(
-				"order %s needs attention: trade-number collision: the gateway "
-				"already holds a trade under this out_trade_no%s%s%s (%s) that "
-				"this terminal did not pay. It is not reported paid and nothing "
-				"more is sent for it (a cancel would close or refund that trade); "
-				"check the customer's phone and take the payment again as a new "
-				"order.",
-				eo->rec.fsm.id, gr && gr->trade_no ? ", trade_no " : "",
-				gr && gr->trade_no ? gr->trade_no : "",
-				gr && gr->trade_no ? "," : "",
-				gr ? strna(gr->res.sub_code) : "n/a");
-		else if (STR_EQ(eo->rec.fsm.sub_code, ORDER_REASON_MISMATCH))
-			log_error("order %s needs attention: the gateway's trade contradicts the "
-				  "journal (see the warning above); it is not reported paid and "
-				  "nothing more is sent for it.",
-				  eo->rec.fsm.id);
-		else if (eo->rec.fsm.state == ORDER_ATTENTION)
-			log_warning("order %s needs attention: %s", eo->rec.fsm.id,
-				    isempty(eo->rec.fsm.sub_code) ? "the cancel keeps failing"
-								  : eo->rec.fsm.sub_code);
-		engine_notify_observers(e, &t);
-	}
-
-	if (order_state_is_final(eo->rec.fsm.state) && !eo->call && !eo->timer) {
-		engine_order_unlink(eo);
-		engine_order_free(eo);
-	}
+/* The observers hear of a transition on the disk; an order held for the operator is logged. */
+static void
+order_tell(struct engine_order *eo, enum order_event ev, enum order_state from,
+	   const struct gateway_result *gr)
+{
+	struct engine *e = eo->engine;
+	struct engine_transition t = {
+		.event = order_event_to_string(ev),
+		.order = &eo->rec,
+		.from = from,
+	};
+	if (STR_EQ(eo->rec.fsm.sub_code, ORDER_REASON_COLLISION))
+		log_error("order %s needs attention: trade-number collision: the gateway "
+			  "already holds a trade under this out_trade_no%s%s%s (%s) that "
+			  "this terminal did not pay. It is not reported paid and nothing "
+			  "more is sent for it (a cancel would close or refund that trade); "
+			  "check the customer's phone and take the payment again as a new "
+			  "order.",
+			  eo->rec.fsm.id, gr && gr->trade_no ? ", trade_no " : "",
+			  gr && gr->trade_no ? gr->trade_no : "", gr && gr->trade_no ? "," : "",
+			  gr ? strna(gr->res.sub_code) : "n/a");
+	else if (STR_EQ(eo->rec.fsm.sub_code, ORDER_REASON_MISMATCH))
+		log_error("order %s needs attention: the gateway's trade contradicts the "
+			  "journal (see the warning above); it is not reported paid and "
+			  "nothing more is sent for it.",
+			  eo->rec.fsm.id);
+	else if (eo->rec.fsm.state == ORDER_ATTENTION)
+		log_warning("order %s needs attention: %s", eo->rec.fsm.id,
+			    isempty(eo->rec.fsm.sub_code) ? "the cancel keeps failing"
+							  : eo->rec.fsm.sub_code);
+	engine_notify_observers(e, &t);
 }
 
 /* ---- refunds ---- */
@@ -773,6 +901,7 @@ engine_new(sd_event *event, struct journal *journal, const struct engine_config 
 		return -ENOMEM;
 	e->event = sd_event_ref(event);
 	e->journal = journal;
+	e->late_tail = &e->late;
 	e->cfg = *cfg;
 	snprintf(e->terminal, sizeof(e->terminal), "%s", cfg->terminal);
 	e->cfg.terminal = e->terminal;
@@ -803,6 +932,8 @@ engine_free(struct engine *e)
 {
 	if (!e)
 		return;
+	sd_event_source_disable_unref(e->late_sync);
+	sd_event_source_disable_unref(e->late_retry);
 	while (e->orders) {
 		struct engine_order *eo = e->orders;
 		e->orders = eo->next;
@@ -1017,7 +1148,7 @@ engine_order_create(struct engine *e, const struct engine_order_request *req,
 	}
 	/* doc/engine.md "Write-ahead": the order and its first request went in one commit. */
 	engine_write_ahead_point(e);
-	order_after_commit(eo, ORDER_EV_START, &fs.act, ORDER_NEW, NULL, fs.now);
+	order_after_commit(eo, ORDER_EV_START, &fs.act, ORDER_NEW, NULL, fs.now, false);
 	return 0;
 }
 

@@ -31,7 +31,14 @@ struct engine_config {
 	usec_t journal_retry_usec;    /* after a failed journal write, resume after this; 0 = 1 s */
 	usec_t throttle_initial_usec; /* first wait after a throttled answer; 0 = the default */
 	usec_t throttle_max_usec;     /* cap of its doubling; 0 = the default */
+	/* doc/engine.md "Final transitions share a sync": false (the default) lets a final
+	 * transition that sends nothing wait for the next sync; true syncs each one alone. */
+	bool sync_each_final;
 };
+
+/* The final transitions waiting for their sync are synced and told once no event of this
+ * priority or above (the loop's I/O) is pending: those that come together share it. */
+#define ENGINE_LATE_SYNC_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 5)
 
 /* What observers (display, local API) are told after each committed transition. */
 struct engine_transition {
@@ -54,6 +61,13 @@ int engine_new(sd_event *event, struct journal *journal, const struct engine_con
 /* Frees the engine, abandoning calls in flight (they are resumed at the next start). */
 void engine_free(struct engine *e);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct engine *, engine_free);
+
+/*
+ * Syncs the final transitions that wait for their sync and tells the observers of them, oldest
+ * first (doc/engine.md "Final transitions share a sync"). The local API calls it before it
+ * answers, so what it says is on the disk. 0 (also with nothing waiting) or -errno (logged).
+ */
+int engine_flush(struct engine *e);
 
 /* Recovery: resumes every unfinished order and refund. Must be called once before new orders. */
 int engine_start(struct engine *e);

@@ -43,9 +43,10 @@ struct journal {
 	size_t n_stmts;
 	uint64_t prepares;  /* statements compiled since the open, kept or not */
 	unsigned wal_pages; /* frames in the write-ahead file after the last commit */
-	/* journal_event_seq(): the newest committed event's number (0: not read yet), and the
-	 * one the open transaction appended, published when its commit reaches the disk. */
-	int64_t event_seq, event_seq_pending;
+	/* journal_event_seq(): the newest committed event's number (0: not read yet), the one
+	 * the open transaction appended, and the newest of a commit that waits for its sync:
+	 * each published when its commit reaches the disk. */
+	int64_t event_seq, event_seq_pending, event_seq_unsynced;
 	/* doc/engine.md "Notifications": the commit under way waits for a later sync (deferring),
 	 * a commit in the write-ahead file still does (unsynced), and who hears when none does. */
 	bool deferring, unsynced;
@@ -397,6 +398,9 @@ journal_count_commit(void *userdata)
 static void
 journal_synced(struct journal *j)
 {
+	if (j->event_seq_unsynced > j->event_seq)
+		j->event_seq = j->event_seq_unsynced;
+	j->event_seq_unsynced = 0;
 	if (!j->unsynced)
 		return;
 	j->unsynced = false;
@@ -418,14 +422,17 @@ journal_wal_hook(void *userdata, sqlite3 *db, const char *name, int pages)
 
 	/* Called once the commit is in the write-ahead file, synced unless deferring: then every
 	 * commit before it is on the disk too (one file, synced whole). */
+	if (j->event_seq_pending > 0) {
+		if (j->deferring)
+			j->event_seq_unsynced = j->event_seq_pending;
+		else
+			j->event_seq = j->event_seq_pending;
+		j->event_seq_pending = 0;
+	}
 	if (j->deferring)
 		j->unsynced = true;
 	else
 		journal_synced(j);
-	if (j->event_seq_pending > 0) {
-		j->event_seq = j->event_seq_pending;
-		j->event_seq_pending = 0;
-	}
 	j->wal_pages = pages > 0 ? (unsigned)pages : 0;
 	if (j->wal_pages >= JOURNAL_WAL_CAP_PAGES) {
 		int log = -1, done = -1;
@@ -491,6 +498,17 @@ journal_sync(struct journal *j)
 	j->commits.flushes++;
 	journal_synced(j);
 	return 0;
+}
+
+/*
+ * doc/engine.md "Final transitions share a sync": what leaves the process from the event log
+ * (the event stream's ids, the copy shipped to the store, a backup) is on the disk. A read of
+ * it first syncs an event that waits for its sync; nothing else waits.
+ */
+static int
+journal_settle(struct journal *j)
+{
+	return j->event_seq_unsynced > 0 ? journal_sync(j) : 0;
 }
 
 /*
@@ -1632,9 +1650,9 @@ order_store_in_txn(struct journal *j, const struct journal_order *o, usec_t now_
 	return 0;
 }
 
-int
-journal_order_save(struct journal *j, const struct journal_order *o, const char *what,
-		   enum order_state from_state, usec_t now_usec)
+static int
+order_save(struct journal *j, const struct journal_order *o, const char *what,
+	   enum order_state from_state, usec_t now_usec)
 {
 	int r;
 
@@ -1653,6 +1671,26 @@ journal_order_save(struct journal *j, const struct journal_order *o, const char 
 		r = journal_commit(j);
 	if (r < 0)
 		journal_rollback(j);
+	return r;
+}
+
+int
+journal_order_save(struct journal *j, const struct journal_order *o, const char *what,
+		   enum order_state from_state, usec_t now_usec)
+{
+	return order_save(j, o, what, from_state, now_usec);
+}
+
+int
+journal_order_save_deferred(struct journal *j, const struct journal_order *o, const char *what,
+			    enum order_state from_state, usec_t now_usec)
+{
+	int r = sync_defer(j);
+
+	if (r < 0)
+		return r;
+	r = order_save(j, o, what, from_state, now_usec);
+	sync_restore(j);
 	return r;
 }
 
@@ -1820,6 +1858,9 @@ journal_log_after(struct journal *j, int64_t after_seq, unsigned max, journal_lo
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
+	r = journal_settle(j);
+	if (r < 0)
+		return r;
 	r = journal_prepare(j,
 			    "SELECT seq, at_usec, what, from_state, to_state, request, order_id "
 			    "FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
@@ -1853,6 +1894,9 @@ journal_log_last(struct journal *j, int64_t *ret_seq, usec_t *ret_at_usec)
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
+	r = journal_settle(j);
+	if (r < 0)
+		return r;
 	r = journal_prepare(j, "SELECT seq, at_usec FROM event_rows ORDER BY seq DESC LIMIT 1", &s);
 	if (r < 0)
 		return r;
@@ -2590,6 +2634,12 @@ journal_event_seq(struct journal *j, int64_t *ret)
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
+	/* Before the first read, the table's newest could be one not on the disk yet. */
+	if (j->event_seq == 0) {
+		r = journal_settle(j);
+		if (r < 0)
+			return r;
+	}
 	/* Every event after the first read comes through event_append(): no read per event. */
 	if (j->event_seq > 0) {
 		*ret = j->event_seq;
@@ -2611,6 +2661,9 @@ journal_backup(struct journal *j, const char *dest)
 	_cleanup_stmt_once_ sqlite3_stmt *s = NULL;
 	int r;
 
+	r = journal_settle(j);
+	if (r < 0)
+		return r;
 	/* One statement reads the whole database in one transaction: a consistent copy while the
 	 * daemon keeps running, compacted, without the write-ahead log. */
 	r = journal_prepare_once(j, "VACUUM INTO ?1", &s);

@@ -233,6 +233,16 @@ int journal_order_new(struct journal *j, const struct journal_order_request *req
 int journal_order_save(struct journal *j, const struct journal_order *o, const char *what,
 		       enum order_state from_state, usec_t now_usec);
 
+/*
+ * The same, committed without its own sync (doc/engine.md "Final transitions share a sync"):
+ * on the disk with the next synced commit or journal_sync(), whichever comes first
+ * (journal_unsynced() tells). Until then its event is not published: journal_event_seq() does
+ * not count it, and a read of the event log (journal_log_after(), journal_log_last()) or a
+ * backup syncs it first.
+ */
+int journal_order_save_deferred(struct journal *j, const struct journal_order *o, const char *what,
+				enum order_state from_state, usec_t now_usec);
+
 /* Loads one order by out_trade_no: 0, -ENOENT, or another -errno. */
 int journal_order_get(struct journal *j, const char *id, struct journal_order *ret);
 
@@ -384,8 +394,8 @@ int journal_notification_foreach(struct journal *j, const char *out_trade_no,
 /* Reads a counter ("out_trade_no_seq", "journal_writes"); 0 for a counter never set. */
 int journal_counter_get(struct journal *j, const char *name, int64_t *ret);
 
-/* The sequence number of the newest event row (0 for none): every order and refund transition
- * adds one, so it only grows. */
+/* The sequence number of the newest event row on the disk (0 for none): every order and refund
+ * transition adds one, so it only grows. */
 int journal_event_seq(struct journal *j, int64_t *ret);
 
 /*

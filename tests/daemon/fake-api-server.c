@@ -22,6 +22,7 @@
  *   subject "flood"  1000 events are broadcast at once (slow SSE clients overflow)
  *   auth_code ending in 0   the order is PAID at once; other codes: PAYING
  *   no auth_code (scan)     WAITING_SCAN; a second one while one waits gets 409
+ *   subject "sync-fails"    the next two answers cannot be made durable (settle fails)
  *   reconciliation of 2000-01-01: 404 bill_not_available
  *   notifications: "success" when the body has trade_status=TRADE_SUCCESS and sign=good
  */
@@ -50,6 +51,7 @@ struct fake {
 	struct notify *notify;
 	struct fake_order orders[MAX_ORDERS];
 	unsigned n_orders, creates, notifications, notify_ok;
+	unsigned settle_failures;           /* the next answers whose settle fails */
 	struct pending_create *pending[16]; /* creates not answered yet */
 	unsigned n_pending;
 };
@@ -124,6 +126,8 @@ do_create(struct fake *f, struct api_call *call, const struct api_order_request 
 		api_call_fail(call, 503, "busy", "too many orders");
 		return;
 	}
+	if (req->subject && STR_EQ(req->subject, "sync-fails"))
+		f->settle_failures = 2;
 	o = &f->orders[f->n_orders++];
 	snprintf(o->id, sizeof(o->id), "T01_20261126_%u", f->n_orders);
 	o->amount_fen = req->amount_fen;
@@ -346,6 +350,17 @@ fake_notify(void *userdata, const char *content_type, const char *body, size_t l
 	return ok ? NOTIFY_ACCEPTED : NOTIFY_REFUSED;
 }
 
+static int
+fake_settle(void *userdata)
+{
+	struct fake *f = userdata;
+
+	if (f->settle_failures == 0)
+		return 0;
+	f->settle_failures--;
+	return -EIO;
+}
+
 static const struct api_backend fake_backend = {
 	.order_create = fake_order_create,
 	.order_get = fake_order_get,
@@ -354,6 +369,7 @@ static const struct api_backend fake_backend = {
 	.order_refund = fake_order_refund,
 	.status = fake_status,
 	.reconciliation = fake_reconciliation,
+	.settle = fake_settle,
 };
 
 int

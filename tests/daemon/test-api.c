@@ -339,6 +339,26 @@ test_routes(void)
 	printf("routes: ok\n");
 }
 
+/* An answer is made durable before it leaves (the backend's settle): when that fails, the
+ * answer is 503 journal_full, and the next one that can be made durable says what happened. */
+static void
+test_settle(void)
+{
+	struct resp r;
+
+	expect_error("POST", "/v1/orders",
+		     "{\"amount\":\"3.00\",\"subject\":\"sync-fails\",\"auth_code\":"
+		     "\"283456789012345670\"}",
+		     503, "journal_full");
+	expect_error("GET", "/v1/orders", NULL, 503, "journal_full");
+	/* Errors do not wait for the disk: they say nothing about an order. */
+	expect_error("GET", "/v1/orders/T01_20261126_999", NULL, 404, "order_not_found");
+	req(&r, "GET", "/v1/orders", NULL);
+	CHECK_INT_EQ(r.status, 200);
+	CHECK(strstr(r.body, "sync-fails"));
+	resp_done(&r);
+}
+
 static void
 test_bad_input(void)
 {
@@ -832,6 +852,7 @@ main(int argc, char **argv)
 	test_priority(&s);
 	test_routes();
 	test_bad_input();
+	test_settle();
 	test_idempotency();
 	test_sse();
 	test_tcp(s.port);

@@ -93,21 +93,37 @@ run_until_idle(struct ctx *c)
 	}
 }
 
+/* The order's state as the engine holds it, or as its journal row says (journaled). */
+static enum order_state
+state_in(struct ctx *c, const char *id, bool journaled)
+{
+	struct journal_order o;
+	CHECK_INT_EQ(journaled ? journal_order_get(c->journal, id, &o)
+			       : engine_order_get(c->engine, id, &o),
+		     0);
+	return o.fsm.state;
+}
+
 static enum order_state
 state_of(struct ctx *c, const char *id)
 {
-	struct journal_order o;
-	CHECK_INT_EQ(engine_order_get(c->engine, id, &o), 0);
-	return o.fsm.state;
+	return state_in(c, id, false);
+}
+
+/* One turn of the loop at a time until the order's state is s: the turn that committed it. */
+static void
+run_until_state_in(struct ctx *c, const char *id, enum order_state s, bool journaled)
+{
+	for (unsigned i = 0; state_in(c, id, journaled) != s; i++) {
+		CHECK(i < 200000);
+		CHECK(sd_event_run(c->event, 100 * USEC_PER_MSEC) >= 0);
+	}
 }
 
 static void
 run_until_state(struct ctx *c, const char *id, enum order_state s)
 {
-	for (unsigned i = 0; state_of(c, id) != s; i++) {
-		CHECK(i < 200000);
-		CHECK(sd_event_run(c->event, 100 * USEC_PER_MSEC) >= 0);
-	}
+	run_until_state_in(c, id, s, false);
 }
 
 static unsigned n_events;
@@ -558,6 +574,144 @@ test_one_commit_per_pay(void)
 	ctx_done(&c);
 }
 
+/* What an observer was told, in order, and whether the journal was on the disk then. */
+struct told {
+	char id[ORDER_ID_MAX + 1];
+	enum order_state state;
+	bool unsynced;
+};
+static struct told told[16];
+static unsigned n_told;
+
+static void
+told_observer(const struct engine_transition *t, void *userdata)
+{
+	struct ctx *c = userdata;
+
+	if (t->refund || n_told >= ELEMENTSOF(told))
+		return;
+	snprintf(told[n_told].id, sizeof(told[n_told].id), "%s", t->order->fsm.id);
+	told[n_told].state = t->order->fsm.state;
+	told[n_told].unsynced = journal_unsynced(c->journal);
+	n_told++;
+}
+
+static void
+check_told(unsigned i, const char *id, enum order_state state)
+{
+	CHECK(i < n_told);
+	CHECK_STR_EQ(told[i].id, id);
+	CHECK_INT_EQ(told[i].state, state);
+	CHECK(!told[i].unsynced);
+}
+
+/*
+ * doc/engine.md "Final transitions share a sync": a pay's answer that ends the order is
+ * committed without its own fsync and told only once on the disk: by the next order's pay,
+ * which syncs it on the way (and is told after it), by the loop once idle, or by
+ * engine_flush(). The event log does not publish it before.
+ */
+static void
+test_final_shares_sync(void)
+{
+	char a[ORDER_ID_MAX + 1], b[ORDER_ID_MAX + 1], d[ORDER_ID_MAX + 1], code[19];
+	struct engine_order_request req = {
+		.kind = ORDER_KIND_SCAN,
+		.amount_fen = 100,
+		.subject = "shared sync",
+		.auth_code = code,
+	};
+	struct journal_commits before;
+	int64_t seq, seq_before;
+	struct ctx c;
+
+	ctx_init(&c, true);
+	CHECK_INT_EQ(engine_subscribe(c.engine, told_observer, &c, NULL), 0);
+	n_told = 0;
+
+	auth_code(code, '0');
+	CHECK_INT_EQ(engine_order_create(c.engine, &req, a), 0);
+	check_told(0, a, ORDER_PAYING);
+	CHECK_INT_EQ(journal_event_seq(c.journal, &seq_before), 0);
+	before = journal_commit_count(c.journal);
+	run_until_state_in(&c, a, ORDER_PAID, true);
+	/* Committed, not synced, not told, its event not published. */
+	CHECK_INT_EQ(journal_commit_count(c.journal).commits - before.commits, 1);
+	CHECK_INT_EQ(journal_commit_count(c.journal).synced - before.synced, 0);
+	CHECK(journal_unsynced(c.journal));
+	CHECK_INT_EQ(n_told, 1);
+	CHECK_INT_EQ(journal_event_seq(c.journal, &seq), 0);
+	CHECK_INT_EQ(seq, seq_before);
+	CHECK_INT_EQ(engine_active_count(c.engine), 1);
+
+	/* The next order's pay syncs it on the way: one fsync for both, told in the journal's
+	 * order. */
+	before = journal_commit_count(c.journal);
+	auth_code(code, '0');
+	CHECK_INT_EQ(engine_order_create(c.engine, &req, b), 0);
+	CHECK_INT_EQ(journal_commit_count(c.journal).synced - before.synced, 1);
+	CHECK_INT_EQ(journal_commit_count(c.journal).flushes - before.flushes, 0);
+	CHECK(!journal_unsynced(c.journal));
+	CHECK_INT_EQ(n_told, 3);
+	check_told(1, a, ORDER_PAID);
+	check_told(2, b, ORDER_PAYING);
+	CHECK_INT_EQ(journal_event_seq(c.journal, &seq), 0);
+	CHECK_INT_EQ(seq, seq_before + 2);
+
+	/* Alone, it is synced once the loop is idle. */
+	run_until_state_in(&c, b, ORDER_PAID, true);
+	CHECK(journal_unsynced(c.journal));
+	CHECK_INT_EQ(n_told, 3);
+	before = journal_commit_count(c.journal);
+	run_until_idle(&c);
+	CHECK_INT_EQ(journal_commit_count(c.journal).flushes - before.flushes, 1);
+	CHECK_INT_EQ(n_told, 4);
+	check_told(3, b, ORDER_PAID);
+	CHECK_INT_EQ(state_of(&c, b), ORDER_PAID);
+
+	/* engine_flush() (the local API, before it answers) syncs and tells it at once. */
+	auth_code(code, '0');
+	CHECK_INT_EQ(engine_order_create(c.engine, &req, d), 0);
+	run_until_state_in(&c, d, ORDER_PAID, true);
+	CHECK_INT_EQ(n_told, 5);
+	CHECK_INT_EQ(engine_flush(c.engine), 0);
+	CHECK(!journal_unsynced(c.journal));
+	CHECK_INT_EQ(n_told, 6);
+	check_told(5, d, ORDER_PAID);
+	CHECK_INT_EQ(engine_active_count(c.engine), 0);
+	CHECK_INT_EQ(engine_flush(c.engine), 0);
+
+	/* A read of the event log syncs first: nothing unsynced leaves the process from it. */
+	auth_code(code, '0');
+	CHECK_INT_EQ(engine_order_create(c.engine, &req, d), 0);
+	run_until_state_in(&c, d, ORDER_PAID, true);
+	CHECK(journal_unsynced(c.journal));
+	CHECK_INT_EQ(journal_event_seq(c.journal, &seq_before), 0);
+	CHECK_INT_EQ(journal_log_last(c.journal, &seq, NULL), 0);
+	CHECK(!journal_unsynced(c.journal));
+	CHECK_INT_EQ(seq, seq_before + 1);
+	CHECK_INT_EQ(journal_event_seq(c.journal, &seq), 0);
+	CHECK_INT_EQ(seq, seq_before + 1);
+	run_until_idle(&c);
+	check_told(7, d, ORDER_PAID);
+	ctx_done(&c);
+
+	/* sync_each_final: told at once, synced by its own commit. */
+	ctx_init(&c, true);
+	engine_free(c.engine);
+	c.cfg.sync_each_final = true;
+	ctx_engine_up(&c);
+	CHECK_INT_EQ(engine_subscribe(c.engine, told_observer, &c, NULL), 0);
+	n_told = 0;
+	auth_code(code, '0');
+	CHECK_INT_EQ(engine_order_create(c.engine, &req, a), 0);
+	run_until_state_in(&c, a, ORDER_PAID, true);
+	CHECK(!journal_unsynced(c.journal));
+	CHECK_INT_EQ(n_told, 2);
+	check_told(1, a, ORDER_PAID);
+	ctx_done(&c);
+}
+
 /* A failed journal write sends nothing; the order is resumed from what is on disk. */
 static void
 test_journal_failure(void)
@@ -716,6 +870,7 @@ main(void)
 	test_mismatch();
 	test_waiting_for_code();
 	test_one_commit_per_pay();
+	test_final_shares_sync();
 
 	{
 		char p[300];
