@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of the journal: what another reader of its file, on SQLite's own VFS, sees. */
+/* Tests of the journal: what another reader of its file, on SQLite's own VFS, sees; its files
+ * copied as they are on the disk. */
 #pragma once
 
 #include <sqlite3.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "test.h"
 
@@ -23,4 +25,19 @@ journal_reader_int(const char *path, const char *sql)
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 	return v;
+}
+
+/* Copies the file at `from` to `to`, replacing it. */
+static inline void
+journal_file_copy(const char *from, const char *to)
+{
+	char buf[1 << 16];
+	FILE *in = fopen(from, "re"), *out = fopen(to, "we");
+	size_t n;
+
+	CHECK(in && out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		CHECK(fwrite(buf, 1, n, out) == n);
+	fclose(in);
+	CHECK(fclose(out) == 0);
 }

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "daemon/engine/engine.h"
 #include "fake-gateway.h"
+#include "journal-reader.h"
 #include "test.h"
 
 static char dir[] = "/tmp/test-engine-XXXXXX";
@@ -108,6 +109,12 @@ static enum order_state
 state_of(struct ctx *c, const char *id)
 {
 	return state_in(c, id, false);
+}
+
+static enum order_state
+journaled_state_of(struct ctx *c, const char *id)
+{
+	return state_in(c, id, true);
 }
 
 /* One turn of the loop at a time until the order's state is s: the turn that committed it. */
@@ -712,6 +719,83 @@ test_final_shares_sync(void)
 	ctx_done(&c);
 }
 
+/* The journal's files as they are now, to `suffix` beside them (".cut"), or back from there. */
+static void
+journal_files_copy(bool back, const char *suffix)
+{
+	static const char *const ext[] = {"", "-wal"};
+
+	for (size_t i = 0; i < ELEMENTSOF(ext); i++) {
+		char a[300], b[300];
+		snprintf(a, sizeof(a), "%s%s", path, ext[i]);
+		snprintf(b, sizeof(b), "%s%s%s", path, ext[i], suffix);
+		journal_file_copy(back ? b : a, back ? a : b);
+		if (back)
+			CHECK(unlink(b) == 0);
+	}
+	if (back) {
+		char shm[300];
+		snprintf(shm, sizeof(shm), "%s-shm", path);
+		(void)unlink(shm);
+	}
+}
+
+/*
+ * A power cut takes back an outcome that waited for its sync: the journal's files are put back
+ * as they were at the last sync (the order's pay). Nobody was told the outcome, and its event
+ * number was never given out; after the restart the query finds the trade paid, and the number
+ * is given out then, once, for that.
+ */
+static void
+test_final_power_cut(void)
+{
+	char a[ORDER_ID_MAX + 1], code[19];
+	struct engine_order_request req = {
+		.kind = ORDER_KIND_SCAN,
+		.amount_fen = 100,
+		.subject = "power cut",
+		.auth_code = code,
+	};
+	int64_t seq_paying, seq;
+	struct ctx c;
+
+	ctx_init(&c, true);
+	CHECK_INT_EQ(engine_subscribe(c.engine, told_observer, &c, NULL), 0);
+	n_told = 0;
+	auth_code(code, '0');
+	CHECK_INT_EQ(engine_order_create(c.engine, &req, a), 0);
+	/* On the disk: the order paying, its pay pending. */
+	CHECK(!journal_unsynced(c.journal));
+	journal_files_copy(false, ".cut");
+	CHECK_INT_EQ(journal_event_seq(c.journal, &seq_paying), 0);
+	run_until_state_in(&c, a, ORDER_PAID, true);
+	CHECK(journal_unsynced(c.journal));
+	CHECK_INT_EQ(journal_event_seq(c.journal, &seq), 0);
+	CHECK_INT_EQ(seq, seq_paying);
+	CHECK_INT_EQ(n_told, 1);
+
+	/* The power goes: the engine is gone, the files are what the disk had. */
+	engine_free(c.engine);
+	c.engine = NULL;
+	journal_close(c.journal);
+	journal_files_copy(true, ".cut");
+	CHECK_INT_EQ(journal_open(path, &c.journal), 0);
+	CHECK_INT_EQ(journaled_state_of(&c, a), ORDER_PAYING);
+	CHECK_INT_EQ(journal_event_seq(c.journal, &seq), 0);
+	CHECK_INT_EQ(seq, seq_paying);
+	ctx_engine_up(&c);
+	CHECK_INT_EQ(engine_subscribe(c.engine, told_observer, &c, NULL), 0);
+	run_until_idle(&c);
+	CHECK_INT_EQ(state_of(&c, a), ORDER_PAID);
+	CHECK_INT_EQ(fake_gateway_trade(&c.fake, a)->pays, 1);
+	check_told(n_told - 1, a, ORDER_PAID);
+	for (unsigned i = 0; i + 1 < n_told; i++)
+		CHECK(told[i].state != ORDER_PAID);
+	CHECK_INT_EQ(journal_event_seq(c.journal, &seq), 0);
+	CHECK(seq > seq_paying);
+	ctx_done(&c);
+}
+
 /* A failed journal write sends nothing; the order is resumed from what is on disk. */
 static void
 test_journal_failure(void)
@@ -871,6 +955,7 @@ main(void)
 	test_waiting_for_code();
 	test_one_commit_per_pay();
 	test_final_shares_sync();
+	test_final_power_cut();
 
 	{
 		char p[300];

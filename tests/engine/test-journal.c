@@ -678,20 +678,6 @@ sql_int(const char *sql)
 	return (int)journal_reader_int(path, sql);
 }
 
-static void
-copy_file(const char *from, const char *to)
-{
-	char buf[1 << 16];
-	FILE *in = fopen(from, "re"), *out = fopen(to, "we");
-	size_t n;
-
-	CHECK(in && out);
-	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-		CHECK(fwrite(buf, 1, n, out) == n);
-	fclose(in);
-	CHECK(fclose(out) == 0);
-}
-
 /*
  * Schema 1 → 2 on the journal written by the schema-1 f2fpayd
  * (tests/integration/fixtures/journal-v1, made by tests/integration/make-journal-fixture.py): every
@@ -707,7 +693,7 @@ test_migration(const char *fixture)
 	sqlite3 *db = NULL;
 
 	remove_journal();
-	copy_file(fixture, path);
+	journal_file_copy(fixture, path);
 	CHECK_INT_EQ(sql_int("PRAGMA user_version"), 1);
 	orders = sql_int("SELECT COUNT(*) FROM orders");
 	events = sql_int("SELECT COUNT(*) FROM events");
@@ -803,7 +789,7 @@ test_migration_v5(const char *fixture)
 	sqlite3 *db = NULL;
 
 	remove_journal();
-	copy_file(fixture, path);
+	journal_file_copy(fixture, path);
 	CHECK_INT_EQ(sql_int("PRAGMA user_version"), 5);
 	events = sql_rows(events_sql);
 	notifications = sql_rows(notifications_sql);
@@ -824,7 +810,7 @@ test_migration_v5(const char *fixture)
 	CHECK_INT_EQ(sql_int("PRAGMA user_version"), 5);
 	CHECK_INT_EQ(sql_int("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'event_rows'"), 0);
 	remove_journal();
-	copy_file(fixture, path);
+	journal_file_copy(fixture, path);
 
 	CHECK_INT_EQ(journal_open(path, &j), 0);
 	journal_close(TAKE_PTR(j));
