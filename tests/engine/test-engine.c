@@ -603,6 +603,15 @@ told_observer(const struct engine_transition *t, void *userdata)
 	n_told++;
 }
 
+/* A fresh journal and engine whose observers include told_observer, nothing told yet. */
+static void
+told_init(struct ctx *c)
+{
+	ctx_init(c, true);
+	CHECK_INT_EQ(engine_subscribe(c->engine, told_observer, c, NULL), 0);
+	n_told = 0;
+}
+
 static void
 check_told(unsigned i, const char *id, enum order_state state)
 {
@@ -632,9 +641,7 @@ test_final_shares_sync(void)
 	int64_t seq, seq_before;
 	struct ctx c;
 
-	ctx_init(&c, true);
-	CHECK_INT_EQ(engine_subscribe(c.engine, told_observer, &c, NULL), 0);
-	n_told = 0;
+	told_init(&c);
 
 	auth_code(code, '0');
 	CHECK_INT_EQ(engine_order_create(c.engine, &req, a), 0);
@@ -759,9 +766,7 @@ test_final_power_cut(void)
 	int64_t seq_paying, seq;
 	struct ctx c;
 
-	ctx_init(&c, true);
-	CHECK_INT_EQ(engine_subscribe(c.engine, told_observer, &c, NULL), 0);
-	n_told = 0;
+	told_init(&c);
 	auth_code(code, '0');
 	CHECK_INT_EQ(engine_order_create(c.engine, &req, a), 0);
 	/* On the disk: the order paying, its pay pending. */
