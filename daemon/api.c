@@ -1183,6 +1183,13 @@ conn_dispatch(struct conn *c, const char *url, const char *method)
 		conn_fail(c, 404, "not_found", "no such resource");
 		return MHD_YES;
 	}
+	/* A read is answered from what is on the disk and told: what waits for its sync is synced
+	 * before the backend looks (a write's answer is settled in api_call_reply(), after it). */
+	if (STR_EQ(method, "GET") && b->settle && b->settle(api->userdata) < 0) {
+		conn_fail(c, 503, "journal_full",
+			  "the journal could not be synced to its disk; ask again");
+		return conn_queue(c);
+	}
 	if (STR_EQ(seg[0], "events") && n == 1) {
 		if (method_is(method, "GET", c, "GET"))
 			return sse_start(c);

@@ -65,8 +65,9 @@ struct api_backend {
 	/* GET /v1/backup: answer with api_call_reply_file() (a copy of the journal). */
 	void (*backup)(void *userdata, struct api_call *call);
 	/*
-	 * Called before every answer but an error: makes what it says durable (engine_flush()).
-	 * 0, or -errno: then the answer is 503 journal_full instead. NULL: nothing to do.
+	 * Makes what the journal says durable and told (engine_flush()): called before a GET is
+	 * handed to the backend, and before every answer but an error leaves. 0, or -errno: then
+	 * the answer is 503 journal_full instead. NULL: nothing to do.
 	 */
 	int (*settle)(void *userdata);
 };

@@ -52,6 +52,7 @@ struct fake {
 	struct fake_order orders[MAX_ORDERS];
 	unsigned n_orders, creates, notifications, notify_ok;
 	unsigned settle_failures;           /* the next answers whose settle fails */
+	bool settled;                       /* a settle succeeded since the last status */
 	struct pending_create *pending[16]; /* creates not answered yet */
 	unsigned n_pending;
 };
@@ -301,7 +302,10 @@ fake_status(void *userdata, struct api_call *call)
 	json_object_object_add(j, "notifications", json_object_new_int((int)f->notifications));
 	json_object_object_add(j, "notify_ok", json_object_new_int((int)f->notify_ok));
 	json_object_object_add(j, "pending", json_object_new_int((int)f->n_pending));
+	/* Whether what it says was settled before it was made (since the last status left). */
+	json_object_object_add(j, "settled", json_object_new_boolean(f->settled));
 	api_call_reply(call, 200, j);
+	f->settled = false;
 }
 
 static void
@@ -355,8 +359,10 @@ fake_settle(void *userdata)
 {
 	struct fake *f = userdata;
 
-	if (f->settle_failures == 0)
+	if (f->settle_failures == 0) {
+		f->settled = true;
 		return 0;
+	}
 	f->settle_failures--;
 	return -EIO;
 }

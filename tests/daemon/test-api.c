@@ -339,8 +339,9 @@ test_routes(void)
 	printf("routes: ok\n");
 }
 
-/* An answer is made durable before it leaves (the backend's settle): when that fails, the
- * answer is 503 journal_full, and the next one that can be made durable says what happened. */
+/* An answer is made durable before it leaves, a read's before it is made (the backend's
+ * settle): when that fails, the answer is 503 journal_full, and the next one that can be made
+ * durable says what happened. */
 static void
 test_settle(void)
 {
@@ -357,6 +358,13 @@ test_settle(void)
 	CHECK_INT_EQ(r.status, 200);
 	CHECK(strstr(r.body, "sync-fails"));
 	resp_done(&r);
+	/* A read is settled before the backend makes its answer, not only before it leaves. */
+	for (unsigned i = 0; i < 2; i++) {
+		req(&r, "GET", "/v1/status", NULL);
+		CHECK_INT_EQ(r.status, 200);
+		CHECK(i == 0 || strstr(r.body, "\"settled\":true"));
+		resp_done(&r);
+	}
 }
 
 static void
