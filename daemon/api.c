@@ -187,6 +187,9 @@ error_json(const char *code, const char *message)
 	return s;
 }
 
+/* doc/api.md: an answer that could not be made durable (the backend's settle failed). */
+#define SETTLE_FAILED "the journal could not be synced to its disk; ask again"
+
 /* Sets the answer of a conn (taking `json`) and wakes it if it waits. */
 static void
 conn_set_response(struct conn *c, unsigned status, char *json, bool replayed)
@@ -312,8 +315,7 @@ api_call_reply(struct api_call *call, unsigned status, struct json_object *body)
 	if (status < 400 && api && api->backend->settle &&
 	    api->backend->settle(api->userdata) < 0) {
 		json_object_put(body);
-		api_call_fail(call, 503, "journal_full",
-			      "the journal could not be synced to its disk; ask again");
+		api_call_fail(call, 503, "journal_full", SETTLE_FAILED);
 		return;
 	}
 	if (body) {
@@ -1186,8 +1188,7 @@ conn_dispatch(struct conn *c, const char *url, const char *method)
 	/* A read is answered from what is on the disk and told: what waits for its sync is synced
 	 * before the backend looks (a write's answer is settled in api_call_reply(), after it). */
 	if (STR_EQ(method, "GET") && b->settle && b->settle(api->userdata) < 0) {
-		conn_fail(c, 503, "journal_full",
-			  "the journal could not be synced to its disk; ask again");
+		conn_fail(c, 503, "journal_full", SETTLE_FAILED);
 		return conn_queue(c);
 	}
 	if (STR_EQ(seg[0], "events") && n == 1) {

@@ -1650,9 +1650,9 @@ order_store_in_txn(struct journal *j, const struct journal_order *o, usec_t now_
 	return 0;
 }
 
-static int
-order_save(struct journal *j, const struct journal_order *o, const char *what,
-	   enum order_state from_state, usec_t now_usec)
+int
+journal_order_save(struct journal *j, const struct journal_order *o, const char *what,
+		   enum order_state from_state, usec_t now_usec)
 {
 	int r;
 
@@ -1675,13 +1675,6 @@ order_save(struct journal *j, const struct journal_order *o, const char *what,
 }
 
 int
-journal_order_save(struct journal *j, const struct journal_order *o, const char *what,
-		   enum order_state from_state, usec_t now_usec)
-{
-	return order_save(j, o, what, from_state, now_usec);
-}
-
-int
 journal_order_save_deferred(struct journal *j, const struct journal_order *o, const char *what,
 			    enum order_state from_state, usec_t now_usec)
 {
@@ -1689,7 +1682,7 @@ journal_order_save_deferred(struct journal *j, const struct journal_order *o, co
 
 	if (r < 0)
 		return r;
-	r = order_save(j, o, what, from_state, now_usec);
+	r = journal_order_save(j, o, what, from_state, now_usec);
 	sync_restore(j);
 	return r;
 }
